@@ -1,0 +1,41 @@
+/** A validation finding: one problem (or piece of advice) about one place in a plan. */
+export type Severity = 'error' | 'warning' | 'info';
+
+export const SEVERITIES: readonly Severity[] = ['error', 'warning', 'info'];
+
+export interface Finding {
+  /** Stable kebab-case id of the rule, such as `hostname-unique`. */
+  rule: string;
+  severity: Severity;
+  /** JSON pointer (RFC 6901) of the offending field, such as `/servers/3/hostname`. */
+  path: string;
+  /** What is wrong, naming the thing concerned. */
+  message: string;
+  /** What to do about it. */
+  hint: string;
+  /** Where in the file, when the plan came from a file (1-based). */
+  line?: number;
+  column?: number;
+  /** Present when a warning was accepted in `acknowledgements`. */
+  acknowledged?: { reason: string; by?: string };
+}
+
+/** JSON pointer from path segments, escaping `~` and `/` as RFC 6901 says. */
+export function pointer(...segments: ReadonlyArray<string | number>): string {
+  return segments.map((s) => '/' + String(s).replace(/~/g, '~0').replace(/\//g, '~1')).join('');
+}
+
+/** Path segments from a JSON pointer. */
+export function segmentsOf(ptr: string): string[] {
+  if (ptr === '') return [];
+  return ptr
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+export function countBySeverity(findings: readonly Finding[]): Record<Severity, number> {
+  const counts = { error: 0, warning: 0, info: 0 };
+  for (const f of findings) if (!f.acknowledged) counts[f.severity]++;
+  return counts;
+}

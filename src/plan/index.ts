@@ -1,0 +1,28 @@
+/** The site plan: load, validate, save. The one entry point fronts use for plan files. */
+import { countBySeverity, type Finding } from './finding.js';
+import { loadPlanFile, locate, type ParsedPlan } from './load.js';
+import { validatePlan } from './validate/index.js';
+
+export * from './finding.js';
+export * from './schema.js';
+export { loadPlanFile, parsePlanText, parsePlanBytes, type ParsedPlan } from './load.js';
+export { savePlanFile, planToYaml } from './save.js';
+export { validatePlan, RULES } from './validate/index.js';
+
+export interface CheckedPlan extends ParsedPlan {
+  /** Schema findings, or (when the schema holds) every rule's findings, with line numbers. */
+  findings: Finding[];
+  valid: boolean;
+}
+
+/** Loads a plan file and validates it. Throws UstartError only when the file cannot be read. */
+export async function checkPlanFile(file: string): Promise<CheckedPlan> {
+  return checkParsed(await loadPlanFile(file));
+}
+
+export function checkParsed(parsed: ParsedPlan): CheckedPlan {
+  if (!parsed.plan) return { ...parsed, valid: false };
+  const findings = validatePlan(parsed.plan);
+  for (const f of findings) Object.assign(f, locate(parsed.document, parsed.lineCounter, f.path));
+  return { ...parsed, findings, valid: countBySeverity(findings).error === 0 };
+}

@@ -1,0 +1,280 @@
+/**
+ * Reading a site plan from YAML. Anything that stops the file from being read at all
+ * (missing, too large, binary, not YAML, duplicate keys, written by a newer uStart) is a
+ * thrown UstartError naming the file, line and column. Anything structurally wrong inside
+ * valid YAML (a wrong type, an unknown field, a missing field) comes back as findings in the
+ * same shape as validation findings, each with its path and line, so the user sees all of
+ * them at once.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import type { z } from 'zod';
+import { UstartError } from '../errors.js';
+import { type Finding, pointer, segmentsOf } from './finding.js';
+import { migrate } from './migrate.js';
+import { Plan } from './schema.js';
+import { closest } from './suggest.js';
+
+/** Larger files are refused: a plan of 1,000 servers is about 1 MB. */
+export const MAX_PLAN_BYTES = 10 * 1024 * 1024;
+
+export interface ParsedPlan {
+  file: string;
+  /** The YAML document, kept so that saving keeps the user's comments and key order. */
+  document: Document;
+  lineCounter: LineCounter;
+  /** The plan when it matches the schema; undefined when `findings` has schema errors. */
+  plan: Plan | undefined;
+  /** Schema findings (rule ids starting with `schema-`). Empty when `plan` is set. */
+  findings: Finding[];
+  /** The schema version the file was written in (older ones were migrated in memory). */
+  fromVersion: number;
+}
+
+export async function loadPlanFile(file: string): Promise<ParsedPlan> {
+  let bytes: Buffer;
+  try {
+    const info = await stat(file);
+    if (info.isDirectory()) {
+      throw new UstartError('PlanUnreadable', `${file} is a directory, not a plan file.`);
+    }
+    if (info.size > MAX_PLAN_BYTES) {
+      throw new UstartError(
+        'PlanUnreadable',
+        `${file} is ${(info.size / 1024 / 1024).toFixed(1)} MB; a plan file may be at most 10 MB. Is this the right file?`,
+        { detail: { file, size: info.size } },
+      );
+    }
+    bytes = await readFile(file);
+  } catch (e) {
+    if (e instanceof UstartError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'does not exist'
+        : code === 'EACCES'
+          ? 'cannot be read (permission denied)'
+          : `cannot be read (${code ?? String(e)})`;
+    throw new UstartError('PlanUnreadable', `${file} ${why}.`, { cause: e, detail: { file } });
+  }
+  return parsePlanBytes(bytes, file);
+}
+
+export function parsePlanBytes(bytes: Uint8Array, file: string): ParsedPlan {
+  if (bytes.length > MAX_PLAN_BYTES) {
+    throw new UstartError(
+      'PlanUnreadable',
+      `${file} is larger than 10 MB; a plan file may be at most 10 MB.`,
+    );
+  }
+  if (bytes.includes(0)) {
+    throw new UstartError(
+      'PlanUnreadable',
+      `${file} is a binary file, not a YAML site plan. Open the .yaml file written by uStart.`,
+      { detail: { file } },
+    );
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (e) {
+    throw new UstartError(
+      'PlanUnreadable',
+      `${file} is not UTF-8 text. Save it as UTF-8 and open it again.`,
+      { cause: e, detail: { file } },
+    );
+  }
+  return parsePlanText(text, file);
+}
+
+export function parsePlanText(text: string, file: string): ParsedPlan {
+  // A byte-order mark is legal but invisible; YAML would read it as part of the first key.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (text.trim() === '') {
+    throw new UstartError(
+      'PlanUnreadable',
+      `${file} is empty. Create a plan with \`ustart plan new --sample demo --out ${file}\`.`,
+      { detail: { file } },
+    );
+  }
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const first = document.errors[0];
+  if (first) {
+    const pos = lineCounter.linePos(first.pos[0]);
+    const what =
+      first.code === 'DUPLICATE_KEY'
+        ? 'a key appears twice in the same mapping'
+        : first.message.split('\n')[0];
+    throw new UstartError(
+      'PlanSyntax',
+      `${file}:${pos.line}:${pos.col}: ${what}. Fix the YAML there and try again.`,
+      {
+        cause: first,
+        detail: { file, line: pos.line, column: pos.col, yamlCode: first.code },
+      },
+    );
+  }
+  const raw: unknown = document.toJS({ maxAliasCount: 100 });
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new UstartError(
+      'PlanSyntax',
+      `${file}: the top level must be a mapping with schemaVersion, site, networks, racks, servers, kubernetes, openstack and access.`,
+      { detail: { file } },
+    );
+  }
+  const { value, fromVersion } = migrate(raw, file);
+  const parsed = Plan.safeParse(value);
+  if (parsed.success) {
+    return { file, document, lineCounter, plan: parsed.data, findings: [], fromVersion };
+  }
+  const findings = parsed.error.issues.flatMap((issue) => schemaFindings(issue, value));
+  for (const f of findings) Object.assign(f, locate(document, lineCounter, f.path));
+  return { file, document, lineCounter, plan: undefined, findings, fromVersion };
+}
+
+/** Line and column (1-based) of the node at a JSON pointer, or of its nearest parent. */
+export function locate(
+  document: Document,
+  lineCounter: LineCounter,
+  ptr: string,
+): { line?: number; column?: number } {
+  let segments: unknown[] = segmentsOf(ptr).map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+  while (segments.length > 0) {
+    const node = document.getIn(segments, true);
+    if (isNode(node) && node.range) {
+      const pos = lineCounter.linePos(node.range[0]);
+      return { line: pos.line, column: pos.col };
+    }
+    segments = segments.slice(0, -1);
+  }
+  return {};
+}
+
+function schemaFindings(issue: z.core.$ZodIssue, value: unknown): Finding[] {
+  const base = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+  const where = base.length ? pointer(...base) : '';
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return issue.keys.map((key) => {
+        const known = knownKeysAt(base);
+        const guess = closest(key, known);
+        return {
+          rule: 'schema-unknown-field',
+          severity: 'error' as const,
+          path: pointer(...base, key),
+          message: `unknown field "${key}"${where ? ` in ${where}` : ''}${guess ? `; did you mean "${guess}"?` : ''}`,
+          hint: guess
+            ? `Rename "${key}" to "${guess}", or remove it.`
+            : `Remove "${key}"; the fields allowed here are: ${known.join(', ')}.`,
+        };
+      });
+    case 'invalid_type': {
+      const actual = valueAt(value, base);
+      if (actual === undefined) return [missing(where, `expected ${article(issue.expected)}`)];
+      return [
+        {
+          rule: 'schema-type',
+          severity: 'error',
+          path: where,
+          message: `${where} must be ${article(issue.expected)}, not ${describe(actual)}`,
+          hint: hintForType(issue.expected, actual),
+        },
+      ];
+    }
+    default:
+      if (valueAt(value, base) === undefined) return [missing(where, issue.message)];
+      return [
+        {
+          rule: 'schema-value',
+          severity: 'error',
+          path: where,
+          message: `${where || 'the plan'}: ${issue.message}${describeActual(value, base)}`,
+          hint: 'Correct the value; see docs/plan-format.md for what is allowed.',
+        },
+      ];
+  }
+}
+
+function missing(where: string, expected: string): Finding {
+  return {
+    rule: 'schema-missing-field',
+    severity: 'error',
+    path: where,
+    message: `${where || 'the plan'} is missing (${expected})`,
+    hint: 'Add the field; see docs/plan-format.md for what it holds.',
+  };
+}
+
+function describeActual(value: unknown, path: PropertyKey[]): string {
+  const actual = valueAt(value, path);
+  if (actual === undefined || typeof actual === 'object') return '';
+  return ` (found ${JSON.stringify(actual)})`;
+}
+
+function hintForType(expected: string, actual: unknown): string {
+  if ((expected === 'number' || expected === 'int') && typeof actual === 'string') {
+    return `Write a plain number without units or quotes, such as ${Number.parseFloat(actual) || 1}.`;
+  }
+  if (expected === 'array') return 'Write a YAML list: one item per line, each starting with "- ".';
+  if (expected === 'object')
+    return 'Write a mapping: one "key: value" per line, indented under it.';
+  if (expected === 'boolean') return 'Write true or false, without quotes.';
+  return 'Correct the value; see docs/plan-format.md.';
+}
+
+function article(type: string): string {
+  const name =
+    type === 'int'
+      ? 'whole number'
+      : type === 'object'
+        ? 'mapping'
+        : type === 'array'
+          ? 'list'
+          : type;
+  return /^[aeiou]/.test(name) ? `an ${name}` : `a ${name}`;
+}
+
+function describe(x: unknown): string {
+  if (x === null) return 'empty (null)';
+  if (Array.isArray(x)) return 'a list';
+  if (typeof x === 'object') return 'a mapping';
+  return `${typeof x} ${JSON.stringify(x)}`;
+}
+
+function valueAt(value: unknown, path: PropertyKey[]): unknown {
+  let cur = value;
+  for (const seg of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[seg];
+  }
+  return cur;
+}
+
+/** Field names the schema allows at a path, for "did you mean". */
+function knownKeysAt(path: PropertyKey[]): string[] {
+  let schema: z.core.$ZodType | undefined = Plan;
+  for (const seg of path) {
+    schema = unwrap(schema);
+    if (!schema) return [];
+    const def = schema._zod.def as unknown as Record<string, unknown>;
+    if (def.type === 'object') schema = (def.shape as Record<string, z.core.$ZodType>)[String(seg)];
+    else if (def.type === 'array') schema = def.element as z.core.$ZodType;
+    else if (def.type === 'record') schema = def.valueType as z.core.$ZodType;
+    else return [];
+  }
+  schema = unwrap(schema);
+  const def = schema?._zod.def as unknown as Record<string, unknown> | undefined;
+  return def?.type === 'object' ? Object.keys(def.shape as object) : [];
+}
+
+function unwrap(schema: z.core.$ZodType | undefined): z.core.$ZodType | undefined {
+  let s = schema;
+  while (s) {
+    const def = s._zod.def as unknown as Record<string, unknown>;
+    if (def.type === 'optional' || def.type === 'nullable' || def.type === 'default') {
+      s = def.innerType as z.core.$ZodType;
+    } else break;
+  }
+  return s;
+}

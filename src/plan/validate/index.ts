@@ -1,0 +1,39 @@
+/**
+ * Validates a site plan: runs every rule and returns its findings, errors first. Warnings
+ * listed in `acknowledgements` come back marked `acknowledged` (still shown, not counted);
+ * errors cannot be acknowledged.
+ */
+import type { Finding, Severity } from '../finding.js';
+import type { Plan } from '../schema.js';
+import { indexPlan } from './plan-index.js';
+import type { Rule } from './rule.js';
+import { RULES } from './rules/index.js';
+
+export { RULES };
+export type { Rule };
+
+const ORDER: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
+
+export function validatePlan(plan: Plan, rules: readonly Rule[] = RULES): Finding[] {
+  const index = indexPlan(plan);
+  const findings: Finding[] = [];
+  for (const rule of rules) {
+    rule.check(index, (path, message, hint) => {
+      findings.push({ rule: rule.id, severity: rule.severity, path, message, hint });
+    });
+  }
+  applyAcknowledgements(plan, findings);
+  return findings.sort((a, b) => ORDER[a.severity] - ORDER[b.severity]);
+}
+
+function applyAcknowledgements(plan: Plan, findings: Finding[]): void {
+  const acks = plan.acknowledgements ?? [];
+  if (acks.length === 0) return;
+  for (const f of findings) {
+    if (f.severity === 'error') continue;
+    const ack = acks.find((a) => a.rule === f.rule && (a.path === undefined || a.path === f.path));
+    if (ack)
+      f.acknowledged =
+        ack.by === undefined ? { reason: ack.reason } : { reason: ack.reason, by: ack.by };
+  }
+}

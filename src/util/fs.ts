@@ -1,0 +1,52 @@
+/** File helpers shared by everything that writes a user's data. */
+import { randomBytes } from 'node:crypto';
+import { copyFile, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { UstartError } from '../errors.js';
+
+/** Writes `text` to `file` through a temp file and a rename, so readers see old or new, never half. */
+export async function writeAtomically(
+  file: string,
+  text: string | Uint8Array,
+  mode = 0o644,
+): Promise<void> {
+  const dir = dirname(file);
+  const tmp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    const handle = await open(tmp, 'wx', mode);
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw new UstartError('WriteFailed', `could not write ${file}: ${(e as Error).message}`, {
+      cause: e,
+      detail: { file },
+    });
+  }
+  await syncDir(dir);
+}
+
+export async function copyAtomically(from: string, to: string): Promise<void> {
+  const tmp = `${to}.${process.pid}.tmp`;
+  await copyFile(from, tmp);
+  await rename(tmp, to);
+}
+
+export async function syncDir(dir: string): Promise<void> {
+  // fsync on the folder makes the rename itself durable; not every platform allows it.
+  try {
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    /* Windows cannot open a folder for fsync; the rename is still atomic there. */
+  }
+}
