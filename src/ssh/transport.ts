@@ -1,0 +1,67 @@
+/**
+ * The port between the run engine and the hosts it drives (STYLE.md, "Ports and
+ * adapters"). The engine depends only on these interfaces; `Ssh2Transport` implements
+ * them over ssh2 against real servers, the demo lab and the test lab alike.
+ */
+
+/** Where and as whom to connect. Built from the plan (servers[].ssh, access) and ~/.ssh/config. */
+export interface HostTarget {
+  /** The plan's host name, used in messages, logs and events. */
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  /** Jump host this connection goes through, with its own credentials and host-key check. */
+  jump?: Omit<HostTarget, 'jump'>;
+}
+
+/** How an exec ended. A missing exit status is `unknown`, never success. */
+export type ExecOutcome =
+  | { kind: 'exited'; code: number }
+  | { kind: 'signalled'; signal: string }
+  | { kind: 'timeout' }
+  | { kind: 'cancelled' }
+  | { kind: 'connection-lost'; message: string }
+  | { kind: 'unknown' };
+
+export interface ExecOptions {
+  /** Bytes fed to the command's stdin, then stdin is closed. Never logged. */
+  stdin?: string | Uint8Array;
+  /** Run through sudo; the password (from the credential store) is fed on stdin behind a random prompt. */
+  sudo?: boolean;
+  /** Hard limit: the remote process is killed and the outcome is `timeout`. */
+  timeoutMs?: number;
+  /** Cancel: the remote process is killed and the outcome is `cancelled`. */
+  signal?: AbortSignal;
+  onStdout?: (chunk: Uint8Array) => void;
+  onStderr?: (chunk: Uint8Array) => void;
+}
+
+export interface UploadOptions {
+  /** File mode at the destination, such as 0o644. */
+  mode?: number;
+  /** Owner at the destination (`user:group`), set with sudo when given. */
+  owner?: string;
+  signal?: AbortSignal;
+  onProgress?: (sentBytes: number, totalBytes: number) => void;
+}
+
+/** One open SSH connection to one host. */
+export interface HostConnection {
+  readonly target: HostTarget;
+  exec(command: string, options?: ExecOptions): Promise<ExecOutcome>;
+  /**
+   * Uploads to a temp path beside `remotePath`, checks the sha256 on the remote side, then
+   * renames atomically: the destination never holds a partial file.
+   */
+  upload(source: string | Uint8Array, remotePath: string, options?: UploadOptions): Promise<void>;
+  /** Resolves when the connection closes, with why. */
+  readonly closed: Promise<{ reason: 'closed' | 'lost'; message?: string }>;
+  close(): Promise<void>;
+}
+
+export interface Transport {
+  connect(target: HostTarget, options?: { signal?: AbortSignal }): Promise<HostConnection>;
+  /** Closes every connection this transport opened. */
+  dispose(): Promise<void>;
+}
