@@ -35,6 +35,20 @@ export interface ExecOptions {
   signal?: AbortSignal;
   onStdout?: (chunk: Uint8Array) => void;
   onStderr?: (chunk: Uint8Array) => void;
+  /**
+   * Back pressure from the consumer (the run engine's log pipeline): while `paused` is true
+   * the adapter stops reading stdout/stderr (ssh2: `stream.pause()`), so the remote process
+   * blocks on a full pipe instead of the laptop buffering without bound. Optional: an
+   * adapter that ignores it still works, without back pressure.
+   */
+  flow?: FlowControl;
+}
+
+/** A pause/resume switch the consumer of an exec's output flips; see ExecOptions.flow. */
+export interface FlowControl {
+  readonly paused: boolean;
+  /** Calls `listener` on every change; returns the unsubscribe function. */
+  onChange(listener: (paused: boolean) => void): () => void;
 }
 
 export interface UploadOptions {
