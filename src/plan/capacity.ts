@@ -1,0 +1,239 @@
+/**
+ * Capacity of a planned site: what instances can use (vCPUs, RAM), what Ceph can store,
+ * and what is left when the worst rack goes dark. Every figure comes with the assumptions
+ * it rests on, so the report can print them beside the numbers: a capacity figure without
+ * its overcommit ratio and reservations is not something a customer can sign off.
+ */
+import type { Plan, Server } from './schema.js';
+
+export interface CapacityOptions {
+  /** vCPUs handed out per hardware thread (Nova `cpu_allocation_ratio`). Default 4. */
+  cpuOvercommit?: number;
+  /** Instance RAM per GiB of host RAM left after reservations (`ram_allocation_ratio`). Default 1.0. */
+  ramOvercommit?: number;
+  /** Copies Ceph keeps of every object (pool `size`). Default 3. */
+  cephReplicas?: number;
+  /** Fill level at which Ceph warns and stops rebalancing onto an OSD. Default 0.85. */
+  nearfullRatio?: number;
+  /** Hardware threads kept for the host (OS, kubelet, Open vSwitch, nova-compute). Default 4. */
+  reservedThreadsPerHost?: number;
+  /** RAM kept for the host on every compute node, GiB. Default 16. */
+  reservedRamGiBPerHost?: number;
+  /** On a compute node that is also a controller: threads kept for the control plane. Default 8. */
+  controllerThreads?: number;
+  /** On a compute node that is also a controller: RAM kept for the control plane, GiB. Default 64. */
+  controllerRamGiB?: number;
+  /** On a compute node that is also storage: threads kept per Ceph OSD. Default 1. */
+  osdThreads?: number;
+  /** On a compute node that is also storage: RAM kept per Ceph OSD, GiB (osd_memory_target 4 GiB + overhead). Default 5. */
+  osdRamGiB?: number;
+}
+
+export type CapacityAssumptions = Required<CapacityOptions>;
+
+export const DEFAULT_CAPACITY_OPTIONS: CapacityAssumptions = {
+  cpuOvercommit: 4,
+  ramOvercommit: 1.0,
+  cephReplicas: 3,
+  nearfullRatio: 0.85,
+  reservedThreadsPerHost: 4,
+  reservedRamGiBPerHost: 16,
+  controllerThreads: 8,
+  controllerRamGiB: 64,
+  osdThreads: 1,
+  osdRamGiB: 5,
+};
+
+export interface ComputeCapacity {
+  /** Servers with the compute role. */
+  hosts: number;
+  /** Hardware threads of those servers (sockets × cores × threads). */
+  threads: number;
+  /** Threads kept for the hosts themselves (see the assumptions). */
+  reservedThreads: number;
+  /** (threads − reserved) × cpuOvercommit. */
+  vcpus: number;
+  /** Installed RAM of the compute servers, GiB. */
+  ramGiB: number;
+  reservedRamGiB: number;
+  /** (RAM − reserved) × ramOvercommit, GiB. */
+  instanceRamGiB: number;
+}
+
+export interface CephCapacity {
+  /** Servers with the storage role that have at least one `ceph-osd` disk. */
+  hosts: number;
+  osds: number;
+  /** Sum of the `ceph-osd` disks of storage servers, TB (10^12 bytes). */
+  rawTB: number;
+  /**
+   * What fits with `cephReplicas` copies on different hosts, TB: raw / replicas when the
+   * hosts are balanced, less when one host holds more than its share (its surplus cannot
+   * hold a copy), 0 with fewer hosts than replicas.
+   */
+  usableTB: number;
+  /** usableTB × nearfullRatio: what to sell, so a full cluster can still recover. */
+  usableAtNearfullTB: number;
+  /** True when an unbalanced host makes usableTB smaller than raw / replicas. */
+  limitedByHostBalance: boolean;
+}
+
+export interface CapacityFigures {
+  compute: ComputeCapacity;
+  ceph: CephCapacity;
+  controllers: number;
+}
+
+export interface RackLoss {
+  rack: string;
+  /** Servers in that rack. */
+  servers: number;
+  /** What remains without that rack's servers. */
+  remaining: CapacityFigures;
+  /** True when more than half of all controllers remain (etcd, Galera and RabbitMQ keep quorum). */
+  controlPlaneQuorum: boolean;
+}
+
+export interface CapacityReport {
+  assumptions: CapacityAssumptions;
+  /** The assumptions as sentences, for reports. */
+  statements: string[];
+  total: CapacityFigures;
+  /**
+   * The rack whose loss costs the most (least usable Ceph left, then fewest vCPUs, then
+   * control-plane quorum lost); undefined with fewer than two racks in use.
+   */
+  worstRackLoss: RackLoss | undefined;
+  /** The loss of each rack that holds servers, in plan order. */
+  rackLosses: RackLoss[];
+}
+
+export function computeCapacity(plan: Plan, options: CapacityOptions = {}): CapacityReport {
+  const a: CapacityAssumptions = { ...DEFAULT_CAPACITY_OPTIONS };
+  for (const [k, v] of Object.entries(options)) {
+    if (v !== undefined) (a as unknown as Record<string, number>)[k] = v;
+  }
+  const total = figures(plan.servers, a);
+  const racks = [...new Set(plan.servers.map((s) => s.rack))];
+  const order = new Map(plan.racks.map((r, i) => [r.name, i]));
+  racks.sort((x, y) => (order.get(x) ?? Infinity) - (order.get(y) ?? Infinity));
+  const rackLosses =
+    racks.length < 2
+      ? []
+      : racks.map((rack): RackLoss => {
+          const left = plan.servers.filter((s) => s.rack !== rack);
+          const remaining = figures(left, a);
+          return {
+            rack,
+            servers: plan.servers.length - left.length,
+            remaining,
+            controlPlaneQuorum: remaining.controllers * 2 > total.controllers,
+          };
+        });
+  const worstRackLoss = rackLosses.reduce<RackLoss | undefined>(
+    (worst, r) => (worst === undefined || worse(r, worst) ? r : worst),
+    undefined,
+  );
+  return { assumptions: a, statements: statements(a), total, worstRackLoss, rackLosses };
+}
+
+function worse(a: RackLoss, b: RackLoss): boolean {
+  const x = a.remaining;
+  const y = b.remaining;
+  if (x.ceph.usableTB !== y.ceph.usableTB) return x.ceph.usableTB < y.ceph.usableTB;
+  if (x.compute.vcpus !== y.compute.vcpus) return x.compute.vcpus < y.compute.vcpus;
+  return !a.controlPlaneQuorum && b.controlPlaneQuorum;
+}
+
+function figures(servers: readonly Server[], a: CapacityAssumptions): CapacityFigures {
+  const compute: ComputeCapacity = {
+    hosts: 0,
+    threads: 0,
+    reservedThreads: 0,
+    vcpus: 0,
+    ramGiB: 0,
+    reservedRamGiB: 0,
+    instanceRamGiB: 0,
+  };
+  const perHostOsd: number[] = [];
+  let osds = 0;
+  for (const s of servers) {
+    const osdDisks = s.roles.includes('storage') ? s.disks.filter((d) => d.use === 'ceph-osd') : [];
+    if (osdDisks.length > 0) {
+      perHostOsd.push(osdDisks.reduce((sum, d) => sum + d.sizeGB, 0) / 1000);
+      osds += osdDisks.length;
+    }
+    if (!s.roles.includes('compute')) continue;
+    const threads = s.cpu.sockets * s.cpu.cores * s.cpu.threads;
+    const controller = s.roles.includes('controller');
+    // A host never gives back more than it has: reservations are capped at what it holds.
+    const reservedThreads = Math.min(
+      threads,
+      a.reservedThreadsPerHost +
+        (controller ? a.controllerThreads : 0) +
+        osdDisks.length * a.osdThreads,
+    );
+    const reservedRam = Math.min(
+      s.memoryGiB,
+      a.reservedRamGiBPerHost +
+        (controller ? a.controllerRamGiB : 0) +
+        osdDisks.length * a.osdRamGiB,
+    );
+    compute.hosts++;
+    compute.threads += threads;
+    compute.reservedThreads += reservedThreads;
+    compute.vcpus += Math.floor((threads - reservedThreads) * a.cpuOvercommit);
+    compute.ramGiB += s.memoryGiB;
+    compute.reservedRamGiB += reservedRam;
+    compute.instanceRamGiB += (s.memoryGiB - reservedRam) * a.ramOvercommit;
+  }
+  const rawTB = perHostOsd.reduce((x, y) => x + y, 0);
+  const usable = usableWithHostFailureDomain(perHostOsd, a.cephReplicas);
+  return {
+    compute: { ...compute, instanceRamGiB: round(compute.instanceRamGiB, 1) },
+    ceph: {
+      hosts: perHostOsd.length,
+      osds,
+      rawTB: round(rawTB, 2),
+      usableTB: round(usable, 2),
+      usableAtNearfullTB: round(usable * a.nearfullRatio, 2),
+      limitedByHostBalance: usable < rawTB / a.cephReplicas - 1e-9,
+    },
+    controllers: servers.filter((s) => s.roles.includes('controller')).length,
+  };
+}
+
+/**
+ * The most data that fits with `replicas` copies on distinct hosts. With hosts sorted by
+ * capacity c₀ ≥ c₁ ≥ …, the answer is min over k < replicas of (Σ_{i≥k} cᵢ) / (replicas − k):
+ * the k largest hosts can hold at most one copy of everything each, the rest share the
+ * remaining copies.
+ */
+export function usableWithHostFailureDomain(perHost: readonly number[], replicas: number): number {
+  if (replicas < 1) return 0;
+  const sorted = [...perHost].sort((x, y) => y - x);
+  let rest = sorted.reduce((x, y) => x + y, 0);
+  let best = Infinity;
+  for (let k = 0; k < replicas; k++) {
+    if (k >= sorted.length) return 0;
+    best = Math.min(best, rest / (replicas - k));
+    rest -= sorted[k]!;
+  }
+  return best;
+}
+
+function statements(a: CapacityAssumptions): string[] {
+  return [
+    `vCPUs: hardware threads (sockets × cores × threads) of compute servers, less ${a.reservedThreadsPerHost} threads per host for the host itself, times a CPU overcommit of ${a.cpuOvercommit}:1.`,
+    `Instance RAM: RAM of compute servers less ${a.reservedRamGiBPerHost} GiB per host, times a RAM overcommit of ${a.ramOvercommit}:1.`,
+    `A compute server that is also a controller keeps a further ${a.controllerThreads} threads and ${a.controllerRamGiB} GiB for the control plane; one that is also storage keeps ${a.osdThreads} thread(s) and ${a.osdRamGiB} GiB per Ceph OSD.`,
+    `Ceph raw: the ceph-osd disks of storage servers, in TB (10^12 bytes) as printed on the disks.`,
+    `Ceph usable: raw / ${a.cephReplicas} (replica ${a.cephReplicas}, one copy per host), less when one host holds more than its share; sellable: usable × ${a.nearfullRatio} (Ceph's nearfull ratio), so the cluster can still recover a failed host.`,
+    `Rack loss: every rack is removed in turn with all its servers; the worst is the one leaving the least usable Ceph, then the fewest vCPUs.`,
+  ];
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
