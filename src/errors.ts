@@ -25,7 +25,8 @@ export type ErrorCode =
   | 'RunbookInvalid'
   | 'UploadFailed'
   | 'InvalidArgument'
-  | 'WriteFailed';
+  | 'WriteFailed'
+  | 'Unsupported';
 
 export class UstartError extends Error {
   readonly code: ErrorCode;

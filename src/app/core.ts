@@ -1,0 +1,150 @@
+/**
+ * The core service: the api contract implemented in plain Node. Every front binds to it —
+ * Electron's main process, the browser-mode server and tests (`core.client`, direct calls).
+ *
+ * What differs per front comes in as ports (`dialogs`, `printPdf`, `window`): Electron
+ * passes native dialogs and its PDF printer; browser mode passes none and the UI falls back
+ * to typed paths and window.print.
+ */
+import { writeFile } from 'node:fs/promises';
+import {
+  createEventHub,
+  directClient,
+  type ApiClient,
+  type EventHub,
+  type FilePurpose,
+  type Handlers,
+} from '../api/index.js';
+import { UstartError } from '../errors.js';
+import { allocateAddresses } from '../plan/ipam.js';
+import { validatePlan } from '../plan/index.js';
+import { writeAtomically } from '../util/fs.js';
+import { pathPolicy } from './paths.js';
+import { PlanFiles, validateUnknown } from './plans.js';
+import { recentFiles } from './recent.js';
+import { renderReport } from './report.js';
+import { capacityView, ipPlanView } from './views.js';
+
+/** Native file dialogs (Electron); resolve null when the user cancels. */
+export interface Dialogs {
+  open(purpose: FilePurpose): Promise<string | null>;
+  save(purpose: FilePurpose, suggestedName: string): Promise<string | null>;
+}
+
+export interface CoreOptions {
+  mode: 'electron' | 'browser' | 'test';
+  /** Folder for the core's own small files (recent files). Electron: userData. */
+  stateDir: string;
+  /** Confine every path to this folder (browser mode); undefined accepts any absolute path. */
+  root?: string;
+  dialogs?: Dialogs;
+  /** Prints a standalone HTML page to PDF bytes (Electron's printToPDF). */
+  printPdf?: (html: string) => Promise<Uint8Array>;
+  /** The shell's window: title and the unsaved-changes guard. */
+  window?: { setState(state: { dirty: boolean; title: string }): void };
+  version?: string;
+  now?: () => Date;
+}
+
+export interface Core {
+  readonly handlers: Handlers;
+  readonly events: EventHub;
+  /** A typed client calling the handlers directly (tests, benchmarks). */
+  readonly client: ApiClient;
+  dispose(): Promise<void>;
+}
+
+function unsupported(what: string): never {
+  throw new UstartError('Unsupported', `${what} is not available in this front.`);
+}
+
+export function createCore(options: CoreOptions): Core {
+  const events = createEventHub();
+  const paths = pathPolicy(options.root);
+  const plans = new PlanFiles();
+  const recent = recentFiles(options.stateDir, options.now);
+  const now = options.now ?? (() => new Date());
+  const remember = async (file: string) => {
+    events.emit('recent:changed', { files: await recent.add(file) });
+  };
+  const report = (plan: Parameters<typeof renderReport>[0]['plan'], lang: 'en' | 'de') =>
+    renderReport({
+      plan,
+      lang,
+      findings: validatePlan(plan),
+      ipPlan: allocateAddresses(plan).summary,
+      generatedAt: now(),
+    });
+
+  const handlers: Handlers = {
+    'app:info': () => ({
+      mode: options.mode,
+      version: options.version ?? '0.1.0',
+      root: paths.root ?? null,
+      nativeDialogs: options.dialogs !== undefined,
+      pdf: options.printPdf !== undefined,
+    }),
+    'plan:new': ({ template }) => plans.create(template),
+    'plan:open': async ({ file }) => {
+      const abs = paths.resolve(file);
+      const opened = await plans.open(abs);
+      await remember(abs);
+      return opened;
+    },
+    'plan:save': async ({ file, plan }) => {
+      const abs = paths.resolve(file);
+      await plans.save(abs, plan);
+      await remember(abs);
+      return { file: abs };
+    },
+    'plan:validate': ({ plan }) => validateUnknown(plan),
+    'plan:ipam': ({ plan }) => {
+      const result = allocateAddresses(plan);
+      return { plan: result.plan, assigned: result.allocations.length, findings: result.findings };
+    },
+    'plan:ip-plan': ({ plan }) => ({ networks: ipPlanView(allocateAddresses(plan).summary) }),
+    'plan:capacity': ({ plan }) => capacityView(plan),
+    'plan:export': async ({ plan, file }) => {
+      const abs = paths.resolve(file);
+      await plans.export(abs, plan);
+      return { file: abs };
+    },
+    'csv:preview': () => unsupported('CSV import'),
+    'csv:import': () => unsupported('CSV import'),
+    'report:render': ({ plan, lang }) => ({ html: report(plan, lang) }),
+    'report:export': async ({ plan, lang, file, format }) => {
+      const abs = paths.resolve(file);
+      const html = report(plan, lang);
+      if (format === 'html') await writeAtomically(abs, html);
+      else if (options.printPdf) await writeFile(abs, await options.printPdf(html));
+      else unsupported('Printing to PDF (use the print dialog of the browser)');
+      return { file: abs };
+    },
+    'recent:list': async () => ({ files: await recent.list() }),
+    'recent:clear': async () => {
+      const files = await recent.clear();
+      events.emit('recent:changed', { files });
+      return { files };
+    },
+    'dialog:open': async ({ purpose }) => ({
+      file: options.dialogs ? await options.dialogs.open(purpose) : unsupported('A file dialog'),
+    }),
+    'dialog:save': async ({ purpose, suggestedName }) => ({
+      file: options.dialogs
+        ? await options.dialogs.save(purpose, suggestedName)
+        : unsupported('A file dialog'),
+    }),
+    'window:set-state': (state) => {
+      options.window?.setState(state);
+      return {};
+    },
+  };
+  return {
+    handlers,
+    events,
+    client: directClient(handlers, events),
+    async dispose() {
+      // Nothing long-lived yet; runs (issue 7) will be cancelled here.
+    },
+  };
+}

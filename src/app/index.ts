@@ -1,0 +1,2 @@
+/** The core service behind every front (see ./core.ts). */
+export { createCore, type Core, type CoreOptions, type Dialogs } from './core.js';

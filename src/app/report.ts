@@ -1,0 +1,166 @@
+/**
+ * The handover report: one standalone HTML page (no scripts, styles inline) a consultant
+ * hands to the customer. Electron prints it to PDF; in a browser the same page prints
+ * through the print dialog. It holds the site summary, rack diagrams, IP plan, roles and
+ * findings; it never holds a secret (the plan has none).
+ */
+import type { Finding } from '../plan/finding.js';
+import type { Plan, Server } from '../plan/schema.js';
+import type { NetworkAddressPlan } from '../plan/ipam.js';
+
+export type ReportLang = 'en' | 'de';
+
+const TEXT = {
+  en: {
+    title: 'Handover report',
+    site: 'Site',
+    customer: 'Customer',
+    location: 'Location',
+    environment: 'Environment',
+    domain: 'Domain',
+    airGapped: 'Air-gapped',
+    yes: 'yes',
+    no: 'no',
+    racks: 'Rack diagrams',
+    ipPlan: 'IP plan',
+    network: 'Network',
+    address: 'Address',
+    owner: 'Used by',
+    free: 'free in pool',
+    roles: 'Roles',
+    hostname: 'Host',
+    model: 'Model',
+    rack: 'Rack',
+    findings: 'Findings',
+    none: 'No findings.',
+    reserved: 'reserved',
+    power: 'Power',
+  },
+  de: {
+    title: 'Übergabebericht',
+    site: 'Standort',
+    customer: 'Kunde',
+    location: 'Ort',
+    environment: 'Umgebung',
+    domain: 'Domäne',
+    airGapped: 'Ohne Internet',
+    yes: 'ja',
+    no: 'nein',
+    racks: 'Rack-Ansichten',
+    ipPlan: 'IP-Plan',
+    network: 'Netz',
+    address: 'Adresse',
+    owner: 'Genutzt von',
+    free: 'frei im Pool',
+    roles: 'Rollen',
+    hostname: 'Host',
+    model: 'Modell',
+    rack: 'Rack',
+    findings: 'Befunde',
+    none: 'Keine Befunde.',
+    reserved: 'reserviert',
+    power: 'Leistung',
+  },
+} as const satisfies Record<ReportLang, Record<string, string>>;
+
+const ROLE_COLOURS: Record<string, string> = {
+  controller: '#2563eb',
+  compute: '#16a34a',
+  storage: '#d97706',
+  none: '#6b7280',
+};
+
+export function escapeHtml(text: string): string {
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}
+
+const U_PX = 14;
+
+function rackSvg(rack: Plan['racks'][number], servers: Server[]): string {
+  const width = 220;
+  const height = rack.units * U_PX + 30;
+  const blocks = servers
+    .map((s) => {
+      const y = 20 + (rack.units - (s.position + s.units - 1)) * U_PX;
+      const role = s.roles[0] ?? 'none';
+      return `<rect x="30" y="${y}" width="180" height="${s.units * U_PX - 1}" fill="${ROLE_COLOURS[role]}" rx="2"/><text x="36" y="${y + U_PX - 4}" font-size="10" fill="#fff">${escapeHtml(s.hostname)} (${escapeHtml(s.roles.join('+') || '-')})</text>`;
+    })
+    .join('');
+  const ticks = Array.from({ length: rack.units }, (_, i) => {
+    const u = rack.units - i;
+    return u % 5 === 0 || u === 1
+      ? `<text x="4" y="${20 + i * U_PX + U_PX - 4}" font-size="8" fill="#555">U${u}</text>`
+      : '';
+  }).join('');
+  return `<figure class="rack"><svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeHtml(rack.name)}"><text x="30" y="12" font-size="11" font-weight="bold">${escapeHtml(rack.name)} · ${rack.units} U · ${rack.powerKw} kW</text><rect x="28" y="18" width="184" height="${rack.units * U_PX + 2}" fill="none" stroke="#333"/>${ticks}${blocks}</svg></figure>`;
+}
+
+export interface ReportInput {
+  plan: Plan;
+  lang: ReportLang;
+  findings: Finding[];
+  ipPlan: NetworkAddressPlan[];
+  generatedAt: Date;
+}
+
+export function renderReport({ plan, lang, findings, ipPlan, generatedAt }: ReportInput): string {
+  const t = TEXT[lang];
+  const e = escapeHtml;
+  const row = (...cells: string[]) => `<tr>${cells.map((c) => `<td>${e(c)}</td>`).join('')}</tr>`;
+  const head = (...cells: string[]) => `<tr>${cells.map((c) => `<th>${e(c)}</th>`).join('')}</tr>`;
+  const site = plan.site;
+  const racks = plan.racks
+    .map((rack) =>
+      rackSvg(
+        rack,
+        plan.servers.filter((s) => s.rack === rack.name),
+      ),
+    )
+    .join('');
+  const ip = ipPlan
+    .map(
+      (n) =>
+        `<h3>${e(n.network)} · ${e(n.cidr)} · ${n.free} ${e(t.free)}</h3><table>${head(t.address, t.owner)}${[
+          ...n.reserved.map((r) => ({ address: r.address, owner: `${t.reserved}: ${r.reason}` })),
+          ...n.allocated.map((a) => ({
+            address: a.address,
+            owner: a.kind === 'bmc' ? `${a.hostname} (BMC)` : a.hostname,
+          })),
+        ]
+          .map((r) => row(r.address, r.owner))
+          .join('')}</table>`,
+    )
+    .join('');
+  const roles = plan.servers
+    .map((s) => row(s.hostname, s.rack, `${s.model}`, s.roles.join(', ') || '-'))
+    .join('');
+  const findingList = findings.length
+    ? `<ul>${findings.map((f) => `<li class="${f.severity}"><b>${e(f.severity)}</b> ${e(f.message)} <i>${e(f.hint)}</i></li>`).join('')}</ul>`
+    : `<p>${e(t.none)}</p>`;
+  return `<!doctype html>
+<html lang="${lang}"><head><meta charset="utf-8"><title>${e(t.title)} – ${e(site.name)}</title>
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<style>
+body{font:12px/1.4 system-ui,sans-serif;margin:24px;color:#111}
+h1{font-size:20px}h2{font-size:16px;border-bottom:1px solid #999;margin-top:24px}h3{font-size:13px}
+table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #bbb;padding:2px 6px;text-align:left}
+.racks{display:flex;flex-wrap:wrap;gap:12px}.rack{margin:0;break-inside:avoid}
+li.error b{color:#b91c1c}li.warning b{color:#b45309}
+@media print{h2{break-after:avoid}}
+</style></head><body>
+<h1>${e(t.title)}: ${e(site.name)}</h1>
+<p>${e(generatedAt.toISOString().slice(0, 10))}</p>
+<h2>${e(t.site)}</h2>
+<table>${row(t.customer, site.customer)}${row(t.location, site.location)}${row(t.environment, site.environment)}${row(t.domain, site.domain)}${row(t.airGapped, site.airGapped ? t.yes : t.no)}</table>
+<h2>${e(t.racks)}</h2><div class="racks">${racks}</div>
+<h2>${e(t.ipPlan)}</h2>${ip}
+<h2>${e(t.roles)}</h2><table>${head(t.hostname, t.rack, t.model, t.roles)}${roles}</table>
+<h2>${e(t.findings)}</h2>${findingList}
+</body></html>
+`;
+}
