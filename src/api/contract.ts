@@ -88,8 +88,17 @@ export const Capacity = z.object({
   cephUsableTB: z.number(),
   /** The same numbers with the worst rack lost; null when the plan has one rack or none. */
   rackLoss: z
-    .object({ rack: z.string(), vcpu: z.number(), ramGiB: z.number(), cephUsableTB: z.number() })
+    .object({
+      rack: z.string(),
+      vcpu: z.number(),
+      ramGiB: z.number(),
+      cephUsableTB: z.number(),
+      /** True when more than half of the controllers remain. */
+      controlPlaneQuorum: z.boolean(),
+    })
     .nullable(),
+  /** The assumptions behind the figures (overcommit, replicas), as sentences. */
+  assumptions: z.array(z.string()),
   /** Power drawn per rack against its budget, in kW. */
   power: z.array(z.object({ rack: z.string(), usedKw: z.number(), budgetKw: z.number() })),
 });
