@@ -5,3 +5,4 @@ export * from './client.js';
 export * from './dispatch.js';
 export * from './names.js';
 export * from './wire.js';
+export * from './ws-transport.js';

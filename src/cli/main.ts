@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { isUstartError, messageOf } from '../errors.js';
 import { registerPlanCommands } from './plan-commands.js';
+import { registerServe } from './commands/serve.js';
 import { createOutput, type Output } from './output.js';
 
 import { EXIT } from './exit.js';
@@ -24,6 +25,7 @@ export async function main(argv: string[], out: Output = createOutput()): Promis
     code = c;
   };
   registerPlanCommands(program, out, setCode);
+  registerServe(program, out, setCode);
   try {
     await program.parseAsync(argv);
   } catch (e) {
