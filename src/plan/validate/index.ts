@@ -4,7 +4,7 @@
  * errors cannot be acknowledged.
  */
 import type { Finding, Severity } from '../finding.js';
-import type { Plan } from '../schema.js';
+import type { Acknowledgement, Plan } from '../schema.js';
 import { indexPlan } from './plan-index.js';
 import type { Rule } from './rule.js';
 import { RULES } from './rules/index.js';
@@ -15,7 +15,7 @@ export type { Rule };
 const ORDER: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
 
 export function validatePlan(plan: Plan, rules: readonly Rule[] = RULES): Finding[] {
-  const index = indexPlan(plan);
+  const index = indexPlan(plan, new Map(rules.map((r) => [r.id, r.severity])));
   const findings: Finding[] = [];
   for (const rule of rules) {
     rule.check(index, (path, message, hint) => {
@@ -29,9 +29,11 @@ export function validatePlan(plan: Plan, rules: readonly Rule[] = RULES): Findin
 function applyAcknowledgements(plan: Plan, findings: Finding[]): void {
   const acks = plan.acknowledgements ?? [];
   if (acks.length === 0) return;
+  const byRule = new Map<string, Acknowledgement[]>();
+  for (const a of acks) byRule.set(a.rule, [...(byRule.get(a.rule) ?? []), a]);
   for (const f of findings) {
     if (f.severity === 'error') continue;
-    const ack = acks.find((a) => a.rule === f.rule && (a.path === undefined || a.path === f.path));
+    const ack = byRule.get(f.rule)?.find((a) => a.path === undefined || a.path === f.path);
     if (ack)
       f.acknowledged =
         ack.by === undefined ? { reason: ack.reason } : { reason: ack.reason, by: ack.by };

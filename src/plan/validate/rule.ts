@@ -1,31 +1,37 @@
 /**
  * The validation rule engine's types. A rule has a stable kebab-case id (users acknowledge
- * warnings by it, and docs/plan-format.md lists it), a severity, and a check that reports
+ * warnings by it, and docs/validation-rules.md lists it), a severity, and a check that reports
  * findings through the context. Rules read the plan through the precomputed indexes of
  * `PlanIndex` so a 1,000-server plan validates in milliseconds.
  */
 import type { Finding, Severity } from '../finding.js';
 import type { PlanIndex } from './plan-index.js';
 
-export type RuleFamily =
-  | 'site'
-  | 'networks'
-  | 'addresses'
-  | 'racks'
-  | 'servers'
-  | 'roles'
-  | 'storage'
-  | 'kubernetes'
-  | 'openstack'
-  | 'access'
-  | 'air-gap';
+/** Rule families in the order docs and reports group them. */
+export const RULE_FAMILIES = [
+  'site',
+  'networks',
+  'addresses',
+  'racks',
+  'servers',
+  'roles',
+  'storage',
+  'kubernetes',
+  'openstack',
+  'access',
+  'air-gap',
+  'acknowledgements',
+] as const;
+export type RuleFamily = (typeof RULE_FAMILIES)[number];
 
 export interface Rule {
   id: string;
   severity: Severity;
   family: RuleFamily;
-  /** One line for docs and the UI: what the rule guards against. */
+  /** One line for docs and the UI: what the rule checks. */
   description: string;
+  /** What to do when it fires, in general terms, for docs/validation-rules.md. */
+  fix: string;
   check(index: PlanIndex, report: Reporter): void;
 }
 
