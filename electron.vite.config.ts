@@ -11,7 +11,9 @@ export default defineConfig({
   },
   preload: {
     build: {
-      externalizeDeps: true,
+      // A sandboxed preload can require only 'electron': zod (the contract's answer
+      // checks) must be bundled in.
+      externalizeDeps: false,
       // Sandboxed preloads cannot be ES modules.
       rollupOptions: {
         input: { index: resolve('main/preload.ts') },

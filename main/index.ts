@@ -1,60 +1,205 @@
 /**
- * Electron main process: windows and the bridge to the core. It holds no domain logic
- * (STYLE.md, "Boundaries"); the planning wizard's full shell (menu, dialogs, IPC bound to
- * the api contract) grows here with the UI issues.
+ * Electron main process: one window bound to the core through the api contract. It holds no
+ * domain logic (STYLE.md, "Boundaries"): plans, validation and reports live in src/app; this
+ * file supplies what only Electron can — the window, its security settings, native
+ * dialogs, the menu, printing to PDF.
  */
-import { app, BrowserWindow, session, shell } from 'electron';
+import { app, BrowserWindow, dialog, Menu, session, shell } from 'electron';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { FilePurpose, MenuCommand } from '../src/api/index.js';
+import { createCore, type Core, type Dialogs } from '../src/app/index.js';
+import { bindIpc } from './ipc.js';
+import { buildMenu } from './menu.js';
+import { loadWindowState, trackWindowState } from './window-state.js';
 
-function createWindow(): BrowserWindow {
-  const win = new BrowserWindow({
-    width: 1280,
-    height: 800,
+/** The page's policy; also sent as a header for the dev server, where no meta tag rules. */
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self'",
+  "frame-src 'self' blob:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const FILTERS: Record<FilePurpose, Electron.FileFilter[]> = {
+  plan: [{ name: 'Site plan', extensions: ['yaml', 'yml'] }],
+  yaml: [{ name: 'YAML', extensions: ['yaml', 'yml'] }],
+  csv: [{ name: 'CSV inventory', extensions: ['csv', 'txt'] }],
+  'report-html': [{ name: 'HTML report', extensions: ['html'] }],
+  'report-pdf': [{ name: 'PDF report', extensions: ['pdf'] }],
+};
+
+const SECURE_PREFERENCES = {
+  sandbox: true,
+  contextIsolation: true,
+  nodeIntegration: false,
+  webSecurity: true,
+  spellcheck: false,
+} as const;
+
+let win: BrowserWindow | undefined;
+let dirty = false;
+
+function nativeDialogs(): Dialogs {
+  return {
+    async open(purpose) {
+      const parent = win;
+      const options: Electron.OpenDialogOptions = {
+        properties: ['openFile'],
+        filters: FILTERS[purpose],
+      };
+      const r = parent
+        ? await dialog.showOpenDialog(parent, options)
+        : await dialog.showOpenDialog(options);
+      return r.canceled ? null : (r.filePaths[0] ?? null);
+    },
+    async save(purpose, suggestedName) {
+      const options: Electron.SaveDialogOptions = {
+        defaultPath: suggestedName,
+        filters: FILTERS[purpose],
+      };
+      const r = win
+        ? await dialog.showSaveDialog(win, options)
+        : await dialog.showSaveDialog(options);
+      return r.canceled ? null : (r.filePath ?? null);
+    },
+  };
+}
+
+/** Prints a standalone report page to PDF in a hidden window that runs no script. */
+async function printPdf(html: string): Promise<Uint8Array> {
+  const hidden = new BrowserWindow({
+    show: false,
+    webPreferences: { ...SECURE_PREFERENCES, javascript: false },
+  });
+  try {
+    await hidden.loadURL(
+      `data:text/html;charset=utf-8;base64,${Buffer.from(html).toString('base64')}`,
+    );
+    return await hidden.webContents.printToPDF({ printBackground: true, pageSize: 'A4' });
+  } finally {
+    hidden.destroy();
+  }
+}
+
+function refreshMenu(core: Core, recent: Array<{ file: string }>): void {
+  Menu.setApplicationMenu(
+    buildMenu({
+      recent,
+      send: (command: MenuCommand, file?: string) =>
+        core.events.emit('menu:command', file === undefined ? { command } : { command, file }),
+      clearRecent: () => void core.client.recentClear(),
+    }),
+  );
+}
+
+async function createWindow(core: Core): Promise<BrowserWindow> {
+  const stateFile = join(app.getPath('userData'), 'window-state.json');
+  const state = await loadWindowState(stateFile);
+  const created = new BrowserWindow({
+    ...(state.x !== undefined && state.y !== undefined ? { x: state.x, y: state.y } : {}),
+    width: state.width,
+    height: state.height,
     minWidth: 1024,
     minHeight: 640,
     title: 'uStart',
     show: false,
     webPreferences: {
+      ...SECURE_PREFERENCES,
       preload: join(import.meta.dirname, '../preload/index.cjs'),
-      sandbox: true,
-      contextIsolation: true,
-      nodeIntegration: false,
-      webSecurity: true,
-      spellcheck: false,
     },
   });
-  win.once('ready-to-show', () => win.show());
-  // Nothing but the app's own page may load in the window; links open in the browser.
-  win.webContents.setWindowOpenHandler(({ url }) => {
+  if (state.maximized) created.maximize();
+  const stopTracking = trackWindowState(created, stateFile);
+  created.once('ready-to-show', () => created.show());
+  // Nothing but the app's own page may load in the window; https links open in the browser.
+  created.webContents.setWindowOpenHandler(({ url }) => {
     if (url.startsWith('https://')) void shell.openExternal(url);
     return { action: 'deny' };
   });
-  win.webContents.on('will-navigate', (event) => event.preventDefault());
+  created.webContents.on('will-navigate', (event) => event.preventDefault());
+  created.webContents.on('will-redirect', (event) => event.preventDefault());
+  created.webContents.on('will-attach-webview', (event) => event.preventDefault());
+  created.on('close', (event) => {
+    if (!dirty) return;
+    const choice = dialog.showMessageBoxSync(created, {
+      type: 'warning',
+      buttons: ['Discard changes', 'Cancel'],
+      defaultId: 1,
+      cancelId: 1,
+      message: 'The plan has unsaved changes.',
+      detail: 'Close anyway and lose them? Choose Cancel, then File → Save.',
+    });
+    if (choice === 1) event.preventDefault();
+  });
   const devUrl = process.env.ELECTRON_RENDERER_URL;
-  if (devUrl) void win.loadURL(devUrl);
-  else void win.loadFile(join(import.meta.dirname, '../renderer/index.html'));
-  return win;
+  const pageUrl = devUrl ?? pathToFileURL(join(import.meta.dirname, '../renderer/index.html')).href;
+  const binding = bindIpc(core, created, pageUrl);
+  created.on('closed', () => {
+    stopTracking();
+    binding.dispose();
+    win = undefined;
+  });
+  await created.loadURL(pageUrl);
+  return created;
+}
+
+async function start(): Promise<void> {
+  // Permission prompts (camera, notifications, geolocation…) are never needed: deny all.
+  session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) =>
+    callback(false),
+  );
+  session.defaultSession.setPermissionCheckHandler(() => false);
+  session.defaultSession.webRequest.onHeadersReceived((details, callback) =>
+    callback({
+      responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] },
+    }),
+  );
+  const core = createCore({
+    mode: 'electron',
+    stateDir: app.getPath('userData'),
+    dialogs: nativeDialogs(),
+    printPdf,
+    version: app.getVersion(),
+    window: {
+      setState(state) {
+        dirty = state.dirty;
+        win?.setTitle(state.title);
+        win?.setDocumentEdited(state.dirty);
+      },
+    },
+  });
+  core.events.on('recent:changed', ({ files }) => refreshMenu(core, files));
+  const recent = await core.client.recentList();
+  refreshMenu(core, recent.ok ? recent.value.files : []);
+  win = await createWindow(core);
+  app.on('activate', () => {
+    if (!win) void createWindow(core).then((w) => (win = w));
+  });
+  app.on('will-quit', () => void core.dispose());
 }
 
 if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
   app.on('second-instance', () => {
-    const [win] = BrowserWindow.getAllWindows();
     if (win) {
       if (win.isMinimized()) win.restore();
       win.focus();
     }
   });
-  void app.whenReady().then(() => {
-    session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) =>
-      callback(false),
-    );
-    createWindow();
-    app.on('activate', () => {
-      if (BrowserWindow.getAllWindows().length === 0) createWindow();
-    });
+  // Any other webContents (a devtools extension, a stray webview) gets the same refusals.
+  app.on('web-contents-created', (_event, contents) => {
+    contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+    contents.on('will-navigate', (event) => event.preventDefault());
   });
+  void app.whenReady().then(start);
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit();
   });

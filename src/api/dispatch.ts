@@ -48,6 +48,15 @@ export async function dispatch(
   input: unknown,
 ): Promise<Result<unknown>> {
   if (!isChannel(channel)) return fail('UnknownChannel', `no such request: ${channel}`);
+  return callHandler(channel, handlers[channel], input);
+}
+
+/** Parses `input` with the channel's schema, runs the handler, and answers a `Result`. */
+export async function callHandler<C extends Channel>(
+  channel: C,
+  handler: Handlers[C],
+  input: unknown,
+): Promise<Result<Output<C>>> {
   const parsed = requests[channel].input.safeParse(input ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -55,8 +64,8 @@ export async function dispatch(
     return fail('BadInput', `${channel}: ${where}: ${issue?.message ?? 'invalid input'}`);
   }
   try {
-    const handler = handlers[channel] as (input: unknown) => Promise<unknown> | unknown;
-    return ok(await handler(parsed.data));
+    const run = handler as (input: unknown) => Promise<Output<C>> | Output<C>;
+    return ok(await run(parsed.data));
   } catch (e) {
     return { ok: false, error: toApiError(e) };
   }

@@ -1,2 +1,3 @@
 /** The core service behind every front (see ./core.ts). */
 export { createCore, type Core, type CoreOptions, type Dialogs } from './core.js';
+export { readStateFile, writeStateFile } from './state-file.js';
