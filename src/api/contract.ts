@@ -104,29 +104,20 @@ export const Capacity = z.object({
 });
 export type Capacity = z.infer<typeof Capacity>;
 
-/** Target fields of the CSV column-mapping step. */
-export const CSV_FIELDS = [
-  'hostname',
-  'rack',
-  'position',
-  'units',
-  'vendor',
-  'model',
-  'sockets',
-  'cores',
-  'memoryGiB',
-  'disks',
-  'mgmtMac',
-  'mgmtAddress',
-  'bmcAddress',
-  'roles',
-  'notes',
-] as const;
-export const CsvField = z.enum(CSV_FIELDS);
-export type CsvField = z.infer<typeof CsvField>;
-/** Which CSV column (by header text) fills each field; absent fields stay empty. */
-export const CsvMapping = z.partialRecord(CsvField, z.string());
+/**
+ * The CSV column-mapping step: for each field the import understands (listed by
+ * `csv:preview`, see docs/csv-import.md), the header of the column that fills it, or null
+ * to leave the field empty.
+ */
+export const CsvMapping = z.record(z.string(), z.string().nullable());
 export type CsvMapping = z.infer<typeof CsvMapping>;
+
+export const CsvFieldInfo = z.object({
+  field: z.string(),
+  required: z.boolean(),
+  description: z.string(),
+});
+export type CsvFieldInfo = z.infer<typeof CsvFieldInfo>;
 
 const csvSource = z
   .object({ file: path.optional(), text: z.string().optional() })
@@ -200,7 +191,10 @@ export const requests = {
       columns: z.array(z.string()),
       rows: z.array(z.array(z.string())),
       rowCount: z.number(),
+      /** The mapping detected from the header row. */
       mapping: CsvMapping,
+      /** Every field the import understands, in the order the mapping step offers them. */
+      fields: z.array(CsvFieldInfo),
     }),
   ),
   /** Turns a CSV into servers (and the racks they name) with the mapping the user chose. */
@@ -209,8 +203,8 @@ export const requests = {
     z.object({
       servers: z.array(Server),
       racks: z.array(Rack),
-      /** Rows that could not be read, each naming the row and column. */
-      problems: z.array(z.string()),
+      /** What was assumed or ignored, each naming the line and column. */
+      warnings: z.array(z.string()),
     }),
   ),
   /** The handover report as a standalone HTML page (site, racks, IP plan, roles, findings). */

@@ -119,3 +119,38 @@ describe('capacity summary', () => {
     expect(capacity.power.every((p) => p.usedKw > 0)).toBe(true);
   });
 });
+
+describe('CSV import', () => {
+  it('previews the customer list with a detected mapping, then imports with a changed one', async () => {
+    const csv = await readFile(
+      join(import.meta.dirname, '../../test/fixtures/customer-inventory-de.csv'),
+    );
+    await writeFile(join(dir, 'inventory.csv'), csv);
+    const preview = unwrap(await core.client.csvPreview({ file: 'inventory.csv' }));
+    expect(preview.columns).toContain('Hostname');
+    expect(preview.mapping.hostname).toBe('Hostname');
+    expect(preview.rowCount).toBe(preview.rows.length);
+    expect(preview.fields.find((f) => f.field === 'hostname')?.required).toBe(true);
+    const plan = unwrap(await core.client.planNew({ template: 'empty' })).plan!;
+    const imported = unwrap(
+      await core.client.csvImport({ text: preview.text, mapping: preview.mapping, plan }),
+    );
+    expect(imported.servers.map((s) => s.hostname)).toContain('ctl-01');
+    expect(imported.racks.map((r) => r.name)).toContain('R01');
+    const withoutNotes = unwrap(
+      await core.client.csvImport({
+        text: preview.text,
+        mapping: { ...preview.mapping, notes: null },
+        plan,
+      }),
+    );
+    expect(withoutNotes.servers.every((s) => s.notes === undefined)).toBe(true);
+  });
+
+  it('answers CsvInvalid naming the column when a required field is unmapped', async () => {
+    const plan = unwrap(await core.client.planNew({ template: 'empty' })).plan!;
+    const text = 'Hostname;Rack;HE\nctl-01;R01;40\n';
+    const result = await core.client.csvImport({ text, mapping: { hostname: null }, plan });
+    expect(result).toMatchObject({ ok: false, error: { code: 'CsvInvalid' } });
+  });
+});

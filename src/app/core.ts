@@ -19,6 +19,7 @@ import { UstartError } from '../errors.js';
 import { allocateAddresses } from '../plan/ipam.js';
 import { validatePlan } from '../plan/index.js';
 import { writeAtomically } from '../util/fs.js';
+import { importWithMapping, previewCsv, readCsvSource } from './csv.js';
 import { pathPolicy } from './paths.js';
 import { PlanFiles, validateUnknown } from './plans.js';
 import { recentFiles } from './recent.js';
@@ -109,8 +110,13 @@ export function createCore(options: CoreOptions): Core {
       await plans.export(abs, plan);
       return { file: abs };
     },
-    'csv:preview': () => unsupported('CSV import'),
-    'csv:import': () => unsupported('CSV import'),
+    'csv:preview': async ({ file, text }) =>
+      previewCsv(
+        await readCsvSource(
+          file === undefined ? { text: text ?? '' } : { file: paths.resolve(file) },
+        ),
+      ),
+    'csv:import': ({ text, mapping, plan }) => importWithMapping(text, mapping, plan),
     'report:render': ({ plan, lang }) => ({ html: report(plan, lang) }),
     'report:export': async ({ plan, lang, file, format }) => {
       const abs = paths.resolve(file);
