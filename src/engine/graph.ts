@@ -1,0 +1,60 @@
+/** Checks a step graph before anything runs: ids, references, cycles, targets. */
+import { UstartError } from '../errors.js';
+import type { StepSpec, StepTargets } from './types.js';
+
+/** Turns a step's targets into host names; built from the plan (roles, first controller). */
+export type TargetResolver = (targets: StepTargets, step: StepSpec) => string[];
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** Throws UstartError('RunbookInvalid') naming the step when the graph cannot run. */
+export function checkGraph(steps: readonly StepSpec[]): void {
+  const ids = new Set<string>();
+  for (const s of steps) {
+    if (!ID.test(s.id)) {
+      throw invalid(
+        `step id "${s.id}" may hold only letters, digits, ".", "_" and "-" (it names a log folder).`,
+      );
+    }
+    if (ids.has(s.id)) throw invalid(`step id "${s.id}" is used twice; step ids must be unique.`);
+    ids.add(s.id);
+    if (s.parallelism !== undefined && !(Number.isInteger(s.parallelism) && s.parallelism >= 1)) {
+      throw invalid(
+        `step "${s.id}": parallelism must be a whole number of at least 1, not ${s.parallelism}.`,
+      );
+    }
+    if (s.timeout && !(s.timeout.ms > 0))
+      throw invalid(`step "${s.id}": timeout.ms must be positive.`);
+    for (const u of s.uploads ?? []) {
+      if ((u.content === undefined) === (u.source === undefined)) {
+        throw invalid(
+          `step "${s.id}": upload to ${u.path} needs exactly one of content and source.`,
+        );
+      }
+    }
+  }
+  for (const s of steps) {
+    for (const a of s.after ?? []) {
+      if (!ids.has(a))
+        throw invalid(`step "${s.id}" runs after "${a}", which is not a step of this graph.`);
+    }
+  }
+  const byId = new Map(steps.map((s) => [s.id, s]));
+  const mark = new Map<string, 'visiting' | 'done'>();
+  const visit = (id: string, path: string[]) => {
+    if (mark.get(id) === 'done') return;
+    if (mark.get(id) === 'visiting') {
+      throw invalid(
+        `steps depend on each other in a circle: ${[...path.slice(path.indexOf(id)), id].join(' → ')}.`,
+      );
+    }
+    mark.set(id, 'visiting');
+    for (const a of byId.get(id)?.after ?? []) visit(a, [...path, id]);
+    mark.set(id, 'done');
+  };
+  for (const s of steps) visit(s.id, []);
+}
+
+function invalid(message: string): UstartError {
+  return new UstartError('RunbookInvalid', message);
+}

@@ -1,0 +1,179 @@
+/**
+ * The run engine's public types: the step graph it takes, the states it reports and the
+ * events it emits. The runbook (src/runbook) produces `StepSpec`s; the fronts consume
+ * `RunEvent`s. Both are plain data, so they cross IPC and WebSocket unchanged.
+ */
+
+/** Which hosts a step runs on. Host names are the plan's `servers[].hostname`. */
+export type StepTargets =
+  readonly string[] | { readonly roles: readonly string[] } | 'first-controller' | 'all';
+
+/** A file the engine puts on every target host before the step's `run` command. */
+export interface StepUpload {
+  /** The file's bytes or text; exactly one of `content` and `source` is given. */
+  content?: string | Uint8Array;
+  /** A local file to upload. */
+  source?: string;
+  /** Absolute destination path on the host. */
+  path: string;
+  /** File mode, such as 0o755. */
+  mode?: number;
+  /** `user:group` at the destination. */
+  owner?: string;
+}
+
+export type TimeoutMode = 'soft' | 'hard';
+
+/** One step of a run: a command run on a set of hosts, after other steps. */
+export interface StepSpec {
+  /** Unique in the graph; used in file names (`logs/<id>/`), so letters, digits, `.`, `_`, `-`. */
+  id: string;
+  title: string;
+  /** The phase the step belongs to, such as `umetal`; shown and used for grouping. */
+  phase: string;
+  description?: string;
+  targets: StepTargets;
+  /** Ids of steps that must have succeeded (or been skipped) before this one starts. */
+  after?: readonly string[];
+  /** At most this many hosts at once; all of them when absent. */
+  parallelism?: number;
+  /**
+   * `soft`: warn (a `timeout-warning` event) and keep waiting, the consultant may kill it;
+   * `hard`: kill the remote command and fail. Absent: no timeout.
+   */
+  timeout?: { ms: number; mode: TimeoutMode };
+  /** Extra attempts after a failure (a non-zero exit, a hard timeout). Default 0. */
+  retries?: number;
+  /** A command whose exit 0 means "already done": the host-step is skipped. */
+  check?: string;
+  /** The command, run by the login shell of the host's user. */
+  run: string;
+  uploads?: readonly StepUpload[];
+  /** Non-secret variables set for `check` and `run`. */
+  env?: Readonly<Record<string, string>>;
+  /** Names of secrets (from the SecretSource) set as shell variables; fed on stdin, never argv. */
+  secrets?: readonly string[];
+  /** Run through sudo (the transport feeds the password). */
+  sudo?: boolean;
+  /**
+   * True when running the step twice does no harm. On resume, an interrupted host-step
+   * without a `check` is run again only when idempotent; otherwise it ends `unknown` and
+   * the consultant decides (`--rerun` or `--skip`).
+   */
+  idempotent?: boolean;
+}
+
+/** Host-step and step states. See docs/engine.md. */
+export const STATES = [
+  'pending',
+  'running',
+  'succeeded',
+  'failed',
+  'skipped',
+  'cancelled',
+  'connection-lost',
+  'unknown',
+] as const;
+export type State = (typeof STATES)[number];
+
+/** States in which a host-step's work is done and is never run again. */
+export const DONE_STATES: ReadonlySet<State> = new Set(['succeeded', 'skipped']);
+/** States that say the command may or may not have run: resume runs `check` first. */
+export const INTERRUPTED_STATES: ReadonlySet<State> = new Set([
+  'running',
+  'unknown',
+  'connection-lost',
+]);
+
+export type RunState =
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'cancelled'
+  | 'connection-lost'
+  | 'unknown'
+  /** Read from disk: no `run-finished` record and no live process owns the run. */
+  | 'interrupted';
+
+export type Counts = Record<State, number>;
+
+export function emptyCounts(): Counts {
+  return Object.fromEntries(STATES.map((s) => [s, 0])) as Counts;
+}
+
+/** A step as announced in `run-started`: its hosts resolved. */
+export interface PlannedStep {
+  id: string;
+  title: string;
+  phase: string;
+  hosts: string[];
+  after: string[];
+}
+
+/** Why the engine waits for a decision. */
+export type PauseReason = 'before-step' | 'step-failed';
+
+/** What the consultant decides when the engine pauses. */
+export type Decision =
+  | { kind: 'run' }
+  | { kind: 'run-all' }
+  | { kind: 'skip'; reason: string }
+  /** After a failure: run the step again on the failed hosts (or only on `hosts`). */
+  | { kind: 'retry'; hosts?: string[] }
+  /** Stop the run here (as a cancel). */
+  | { kind: 'stop' };
+
+interface Base {
+  runId: string;
+  /** Increases by one with every event of this engine instance. */
+  seq: number;
+  /** Epoch milliseconds. */
+  time: number;
+}
+
+export type RunEvent =
+  | (Base & {
+      type: 'run-started';
+      planFile?: string;
+      runDir: string;
+      steps: PlannedStep[];
+      resumed: boolean;
+    })
+  | (Base & { type: 'step-started'; stepId: string; hosts: string[] })
+  | (Base & { type: 'host-step-started'; stepId: string; host: string; attempt: number })
+  | (Base & {
+      type: 'log';
+      stepId: string;
+      host: string;
+      stream: 'stdout' | 'stderr' | 'engine';
+      data: string;
+    })
+  | (Base & {
+      type: 'host-step-finished';
+      stepId: string;
+      host: string;
+      state: State;
+      attempt: number;
+      exitCode?: number;
+      message?: string;
+    })
+  | (Base & {
+      type: 'host-step-retrying';
+      stepId: string;
+      host: string;
+      attempt: number;
+      delayMs: number;
+    })
+  | (Base & { type: 'timeout-warning'; stepId: string; host: string; elapsedMs: number })
+  | (Base & { type: 'step-finished'; stepId: string; state: State; counts: Counts })
+  | (Base & { type: 'step-skipped'; stepId: string; reason: string })
+  | (Base & { type: 'run-paused'; stepId: string; reason: PauseReason })
+  | (Base & { type: 'decision-taken'; stepId: string; decision: Decision })
+  | (Base & { type: 'warning'; message: string; host?: string })
+  | (Base & { type: 'run-finished'; state: RunState; counts: Counts });
+
+export type RunEventType = RunEvent['type'];
+
+/** Distributes Omit over a union, so each event keeps its own fields. */
+export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+export type NewEvent = DistributiveOmit<RunEvent, 'runId' | 'seq' | 'time'>;
