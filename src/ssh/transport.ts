@@ -11,6 +11,8 @@ export interface HostTarget {
   address: string;
   port: number;
   user: string;
+  /** Private keys to try for this host (from ~/.ssh/config's IdentityFile), before the defaults. */
+  identityFiles?: string[];
   /** Jump host this connection goes through, with its own credentials and host-key check. */
   jump?: Omit<HostTarget, 'jump'>;
 }
@@ -19,8 +21,16 @@ export interface HostTarget {
 export type ExecOutcome =
   | { kind: 'exited'; code: number }
   | { kind: 'signalled'; signal: string }
-  | { kind: 'timeout' }
-  | { kind: 'cancelled' }
+  | {
+      kind: 'timeout';
+      /** The remote process group was killed and confirmed gone. */
+      remoteKilled?: boolean;
+    }
+  | {
+      kind: 'cancelled';
+      /** The remote process group was killed and confirmed gone. */
+      remoteKilled?: boolean;
+    }
   | { kind: 'connection-lost'; message: string }
   | { kind: 'unknown' };
 

@@ -1,0 +1,142 @@
+/**
+ * How a remote command is wrapped so it can be killed for sure. OpenSSH's sshd ignores
+ * the SSH "signal" channel request in practice, so a timeout or a cancel cannot rely on
+ * it. sshd starts each command in a new session (setsid), so the login shell that runs our
+ * wrapper is a process-group leader: the wrapper prints its PID (= the group id) on stderr
+ * behind a random marker, then `exec`s the command, which keeps that PID. To kill, a
+ * second exec signals the whole group and waits until `kill -0` says it is gone.
+ *
+ * With sudo, the password is written on stdin when sudo's random prompt shows on stderr,
+ * never in argv or the environment; a second prompt (wrong password) gets no answer.
+ */
+import { randomBytes } from 'node:crypto';
+
+/** Single-quotes `s` for POSIX sh. */
+export function shQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export interface WrappedCommand {
+  /** The command line sent to sshd. */
+  line: string;
+  pgidMarker: string;
+  /** Present for sudo: the prompt to answer and the marker written once sudo runs the command. */
+  sudo?: { prompt: string; startMarker: string };
+}
+
+export function wrapCommand(
+  command: string,
+  sudo: false | 'password' | 'no-password',
+): WrappedCommand {
+  const token = randomBytes(8).toString('hex');
+  const pgidMarker = `ustart-pgid-${token}`;
+  const head = `printf '%s %s\\n' ${pgidMarker} "$$" >&2; exec `;
+  if (!sudo) return { line: `${head}/bin/sh -c ${shQuote(command)}`, pgidMarker };
+  const prompt = `[ustart-sudo-${token}]`;
+  const startMarker = `ustart-run-${token}`;
+  const inner = `printf '%s\\n' ${startMarker} >&2; exec /bin/sh -c "$1"`;
+  // -k: always ask, so the password line is never mistaken for the command's stdin;
+  // -n when no password is known: fail at once instead of waiting for one.
+  const flags = sudo === 'password' ? `-k -S -p ${shQuote(prompt)}` : '-n';
+  return {
+    line: `${head}sudo ${flags} -- /bin/sh -c ${shQuote(inner)} ustart ${shQuote(command)}`,
+    pgidMarker,
+    sudo: { prompt, startMarker },
+  };
+}
+
+/**
+ * Kills process group `pgid` (TERM, then KILL after 3 s) and exits 0 once it is gone,
+ * 1 when it is still there after 6 s.
+ */
+export function killGroupScript(pgid: number): string {
+  return [
+    `p=${pgid}`,
+    'kill -TERM -- -$p 2>/dev/null',
+    'i=0',
+    'while kill -0 -- -$p 2>/dev/null; do',
+    '  i=$((i+1))',
+    '  [ $i -eq 30 ] && kill -KILL -- -$p 2>/dev/null',
+    '  [ $i -gt 60 ] && exit 1',
+    '  sleep 0.1',
+    'done',
+    'exit 0',
+  ].join('\n');
+}
+
+/** What the stderr filter saw and wants done. */
+export interface StderrEvents {
+  onPgid(pgid: number): void;
+  /** sudo asks for the password (the first time) or again (the password was wrong). */
+  onPrompt(first: boolean): void;
+  /** The command itself runs now: user stdin may flow. */
+  onStart(): void;
+  /** Stderr bytes of the command itself. */
+  onData(chunk: Uint8Array): void;
+}
+
+/**
+ * Takes the wrapper's markers and sudo's prompts out of the head of stderr and passes the
+ * rest through untouched. Only the head is buffered: once the command runs, chunks pass as
+ * they come.
+ */
+export class StderrFilter {
+  private head = '';
+  private phase: 'pgid' | 'sudo' | 'pass' = 'pgid';
+  private prompts = 0;
+
+  constructor(
+    private readonly wrapped: WrappedCommand,
+    private readonly events: StderrEvents,
+  ) {}
+
+  write(chunk: Uint8Array): void {
+    if (this.phase === 'pass') {
+      this.events.onData(chunk);
+      return;
+    }
+    this.head += Buffer.from(chunk).toString('latin1');
+    this.scan();
+  }
+
+  /** At the end of the stream: whatever is still held back is the command's (or sudo's) own output. */
+  flush(): void {
+    if (this.head) this.events.onData(Buffer.from(this.head, 'latin1'));
+    this.head = '';
+  }
+
+  private scan(): void {
+    if (this.phase === 'pgid') {
+      const m = new RegExp(`${this.wrapped.pgidMarker} (\\d+)\\n`).exec(this.head);
+      if (!m) return;
+      this.head = this.head.slice(0, m.index) + this.head.slice(m.index + m[0].length);
+      this.events.onPgid(Number(m[1]));
+      this.phase = this.wrapped.sudo ? 'sudo' : 'pass';
+      if (this.phase === 'pass') this.events.onStart();
+    }
+    const sudo = this.wrapped.sudo;
+    if (this.phase === 'sudo' && sudo) {
+      let at: number;
+      while ((at = this.head.indexOf(sudo.prompt)) >= 0) {
+        this.head = this.head.slice(0, at) + this.head.slice(at + sudo.prompt.length);
+        this.prompts += 1;
+        this.events.onPrompt(this.prompts === 1);
+      }
+      const start = this.head.indexOf(`${sudo.startMarker}\n`);
+      if (start < 0) return;
+      const before = this.head.slice(0, start);
+      const after = this.head.slice(start + sudo.startMarker.length + 1);
+      this.head = '';
+      this.phase = 'pass';
+      if (before) this.events.onData(Buffer.from(before, 'latin1'));
+      this.events.onStart();
+      if (after) this.events.onData(Buffer.from(after, 'latin1'));
+      return;
+    }
+    if (this.phase === 'pass' && this.head) {
+      const rest = this.head;
+      this.head = '';
+      this.events.onData(Buffer.from(rest, 'latin1'));
+    }
+  }
+}
