@@ -1,0 +1,35 @@
+/** The offline bundle: format, create, verify, push. The one entry point for fronts. */
+export * from './events.js';
+export {
+  aggregateDigest,
+  buildManifest,
+  serializeManifest,
+  parseManifest,
+  BUNDLE_FORMAT_VERSION,
+  ENTRY_KINDS,
+  KIND_FOLDERS,
+  MANIFEST_NAME,
+  SIGNATURE_NAME,
+  type EntryKind,
+  type Manifest,
+  type ManifestEntry,
+} from './manifest.js';
+export { entryPathProblem, isValidEntryPath, compareEntryPaths } from './paths.js';
+export {
+  generateKeyPair,
+  loadPrivateKey,
+  loadPublicKey,
+  signManifest,
+  verifyManifestSignature,
+} from './signature.js';
+export {
+  createBundle,
+  resolveCreatedAt,
+  type AddItem,
+  type CreateBundleOptions,
+  type CreatedBundle,
+} from './create.js';
+export { verifyBundle, locateBundle, type VerifyReport, type BundleContainer } from './verify.js';
+export { parseSplitSize } from './split.js';
+export { requireVerifiedBundle } from './require.js';
+export { RUNBOOK_PACKAGES, DEFAULT_RUNBOOK_VERSION } from './packages.js';

@@ -1,0 +1,233 @@
+/** `ustart bundle keygen|create|verify`: the offline bundle for air-gapped sites. */
+import type { Command } from 'commander';
+import {
+  createBundle,
+  ENTRY_KINDS,
+  generateKeyPair,
+  loadPrivateKey,
+  loadPublicKey,
+  parseSplitSize,
+  verifyBundle,
+  type AddItem,
+  type EntryKind,
+} from '../../bundle/index.js';
+import { UstartError } from '../../errors.js';
+import { checkPlanFile } from '../../plan/index.js';
+import { EXIT } from '../exit.js';
+import { type Output, paint } from '../output.js';
+import { formatBytes, progressReporter } from './bundle-progress.js';
+
+export function registerBundleCommands(
+  program: Command,
+  out: Output,
+  setCode: (c: number) => void,
+): void {
+  const bundle = program
+    .command('bundle')
+    .description('Offline bundles for air-gapped sites: keygen, create, verify.');
+
+  bundle
+    .command('keygen')
+    .description(
+      'Create an Ed25519 key pair to sign bundles: PREFIX.key (mode 0600) and PREFIX.pub.',
+    )
+    .requiredOption('--out <prefix>', 'path prefix of the two key files')
+    .action(async (opts: { out: string }) => {
+      const { privateKeyFile, publicKeyFile } = await generateKeyPair(opts.out);
+      out.stdout(
+        `wrote ${privateKeyFile} (private: keep it secret, it signs bundles) and ${publicKeyFile} (give it to whoever verifies)\n`,
+      );
+      setCode(EXIT.ok);
+    });
+
+  bundle
+    .command('create')
+    .description('Build an offline bundle for a site plan on a connected machine.')
+    .requiredOption('--plan <file>', 'the site plan (its site.osRelease decides the packages)')
+    .requiredOption('--out <path>', 'a folder to create, or FILE.tar')
+    .option('--key <file>', 'sign with this private key (PREFIX.key from "ustart bundle keygen")')
+    .option(
+      '--add <kind=path>',
+      `add a local file or folder; kind is one of ${ENTRY_KINDS.join(', ')} (repeatable)`,
+      collect,
+      [],
+    )
+    .option('--only-added', 'build from --add items and the runbook alone: no downloads')
+    .option(
+      '--artifacts <file>',
+      'YAML list of pinned artifacts (kind, name, url, sha256) to download',
+    )
+    .option('--packages <list>', "comma-separated Debian packages instead of the runbook's list")
+    .option(
+      '--apt-sources <file>',
+      "deb822 sources to resolve packages from instead of this machine's",
+    )
+    .option('--arch <arch>', "Debian architecture of the packages (default: this machine's)")
+    .option('--split <size>', 'write FILE.tar as parts below this size, such as 4G for FAT32')
+    .option(
+      '--created-at <iso>',
+      'build time recorded in the bundle (default: SOURCE_DATE_EPOCH, then now)',
+    )
+    .option('--runbook <dir>', 'runbook folder to ship (default: the one shipped with uStart)')
+    .option('--runbook-version <version>', 'runbook version recorded in the manifest')
+    .option('--json-events', 'print progress events as JSON lines on stdout')
+    .action(async (opts: CreateOpts) => {
+      const checked = await checkPlanFile(opts.plan);
+      if (!checked.plan) {
+        throw new UstartError(
+          'PlanInvalid',
+          `${opts.plan} does not match the plan schema; run "ustart validate ${opts.plan}".`,
+        );
+      }
+      const progress = progressReporter(out, Boolean(opts.jsonEvents));
+      const created = await createBundle({
+        plan: checked.plan,
+        out: opts.out,
+        ...(opts.key ? { privateKey: await loadPrivateKey(opts.key) } : {}),
+        add: opts.add.map(parseAdd),
+        onlyAdded: Boolean(opts.onlyAdded),
+        ...(opts.artifacts ? { artifactsFile: opts.artifacts } : {}),
+        ...(opts.packages !== undefined
+          ? {
+              packages: opts.packages
+                .split(',')
+                .map((p) => p.trim())
+                .filter(Boolean),
+            }
+          : {}),
+        ...(opts.aptSources ? { aptSourcesFile: opts.aptSources } : {}),
+        ...(opts.arch ? { architecture: opts.arch } : {}),
+        ...(opts.split ? { splitBytes: parseSplitSize(opts.split) } : {}),
+        ...(opts.createdAt ? { createdAt: parseDate(opts.createdAt) } : {}),
+        ...(opts.runbook ? { runbookDir: opts.runbook } : {}),
+        ...(opts.runbookVersion ? { runbookVersion: opts.runbookVersion } : {}),
+        onEvent: progress,
+      });
+      progress.done();
+      const size = created.manifest.entries.reduce((n, e) => n + e.size, 0);
+      const summary = {
+        outputs: created.outputs,
+        digest: created.manifest.digest,
+        entries: created.manifest.entries.length,
+        bytes: size,
+        signed: created.signed,
+      };
+      if (opts.jsonEvents)
+        out.stdout(JSON.stringify({ type: 'bundle-created', ...summary }) + '\n');
+      else {
+        out.stdout(
+          `wrote ${created.outputs.join(', ')}\n` +
+            `  ${summary.entries} entries, ${formatBytes(size)}, for ${created.manifest.targetOs.join(', ')} ${created.manifest.architecture}\n` +
+            `  digest ${created.manifest.digest}\n`,
+        );
+        if (!created.signed) {
+          out.stderr(
+            paint(
+              out,
+              'yellow',
+              'warning: the bundle is not signed and will not verify; pass --key PREFIX.key\n',
+            ),
+          );
+        }
+      }
+      setCode(EXIT.ok);
+    });
+
+  bundle
+    .command('verify')
+    .description(
+      'Check a bundle: signature first, then size and sha256 of every entry. Exit 1 on any problem.',
+    )
+    .argument('<bundle>', 'a bundle folder, FILE.tar, or FILE.tar.parts.json (or any of its parts)')
+    .requiredOption('--key <file>', 'the public key (PREFIX.pub)')
+    .option('--json', 'print the report as JSON')
+    .action(async (path: string, opts: { key: string; json?: boolean }) => {
+      const key = await loadPublicKey(opts.key);
+      const progress = progressReporter(
+        opts.json ? { ...out, isTTY: false, stderr: () => undefined } : out,
+        false,
+      );
+      const started = performance.now();
+      const report = await verifyBundle(path, key, { onEvent: progress });
+      progress.done();
+      const seconds = (performance.now() - started) / 1000;
+      if (opts.json) {
+        out.stdout(
+          JSON.stringify(
+            {
+              bundle: report.bundle,
+              container: report.container,
+              ok: report.ok,
+              signatureValid: report.signatureValid,
+              digest: report.manifest?.digest,
+              problems: report.problems,
+              verifiedBytes: report.verifiedBytes,
+            },
+            null,
+            2,
+          ) + '\n',
+        );
+      } else if (report.ok) {
+        out.stdout(
+          paint(out, 'green', `${path}: verified`) +
+            ` — signature valid, ${report.manifest?.entries.length ?? 0} entries, ${formatBytes(report.verifiedBytes)} ` +
+            `in ${seconds.toFixed(1)} s (${(report.verifiedBytes / 1e6 / Math.max(seconds, 1e-3)).toFixed(0)} MB/s)\n` +
+            `  digest ${report.manifest?.digest}\n`,
+        );
+      } else {
+        out.stdout(
+          paint(
+            out,
+            'red',
+            `${path}: NOT verified — ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'}; do not use this bundle`,
+          ) +
+            '\n' +
+            report.problems.map((p) => `  ${paint(out, 'bold', p.kind)} ${p.message}\n`).join(''),
+        );
+      }
+      setCode(report.ok ? EXIT.ok : EXIT.invalid);
+    });
+}
+
+interface CreateOpts {
+  plan: string;
+  out: string;
+  key?: string;
+  add: string[];
+  onlyAdded?: boolean;
+  artifacts?: string;
+  packages?: string;
+  aptSources?: string;
+  arch?: string;
+  split?: string;
+  createdAt?: string;
+  runbook?: string;
+  runbookVersion?: string;
+  jsonEvents?: boolean;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function parseAdd(text: string): AddItem {
+  const m = /^([a-z]+)=(.+)$/.exec(text);
+  if (!m || !(ENTRY_KINDS as readonly string[]).includes(m[1]!)) {
+    throw new UstartError(
+      'InvalidArgument',
+      `--add ${text}: write KIND=PATH with KIND one of ${ENTRY_KINDS.join(', ')}, such as --add binary=./kubeadm.`,
+    );
+  }
+  return { kind: m[1] as EntryKind, path: m[2]! };
+}
+
+function parseDate(text: string): Date {
+  const date = new Date(text);
+  if (Number.isNaN(date.getTime())) {
+    throw new UstartError(
+      'InvalidArgument',
+      `--created-at ${text} is not a date; write it like 2026-01-31T12:00:00Z.`,
+    );
+  }
+  return date;
+}
