@@ -1,5 +1,8 @@
 /** Registers the plan commands: `validate` and `plan …`. */
 import type { Command } from 'commander';
+import { registerPlanCapacity } from './commands/plan-capacity.js';
+import { registerPlanImportCsv } from './commands/plan-import-csv.js';
+import { registerPlanIpam } from './commands/plan-ipam.js';
 import { registerPlanNew } from './commands/plan-new.js';
 import { registerValidate } from './commands/validate.js';
 import type { Output } from './output.js';
@@ -12,4 +15,7 @@ export function registerPlanCommands(
   registerValidate(program, out, setCode);
   const plan = program.command('plan').description('Create and work on site plans.');
   registerPlanNew(plan, out, setCode);
+  registerPlanIpam(plan, out, setCode);
+  registerPlanCapacity(plan, out, setCode);
+  registerPlanImportCsv(plan, out, setCode);
 }
