@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { isUstartError, messageOf } from '../errors.js';
 import { registerPlanCommands } from './plan-commands.js';
+import { registerRunCommands } from './run-commands.js';
 import { registerBundleCommands } from './commands/bundle.js';
 import { registerServe } from './commands/serve.js';
 import { createOutput, type Output } from './output.js';
@@ -26,6 +27,7 @@ export async function main(argv: string[], out: Output = createOutput()): Promis
     code = c;
   };
   registerPlanCommands(program, out, setCode);
+  registerRunCommands(program, out, setCode);
   registerBundleCommands(program, out, setCode);
   registerServe(program, out, setCode);
   try {

@@ -8,7 +8,14 @@ import type { Plan } from '../plan/index.js';
 import type { StepSpec } from './types.js';
 
 /** Produces the step graph of a run from the plan. */
-export type StepSource = (context: { plan: Plan; planFile: string }) => Promise<StepSpec[]>;
+export interface StepSource {
+  (context: { plan: Plan; planFile: string }): Promise<StepSpec[]>;
+  /**
+   * True for a graph that only reads (facts): it runs on a plan that still has rule errors,
+   * as in the Connect step, before the plan is finished. Install graphs need a valid plan.
+   */
+  readOnly?: boolean;
+}
 
 /** The fixed shell snippet that gathers a host's facts (also used by bench/fanout.ts). */
 export const FACTS_SCRIPT = [
@@ -35,4 +42,6 @@ export const FACTS_STEPS: StepSpec[] = [
   },
 ];
 
-export const factsStepSource: StepSource = async () => FACTS_STEPS;
+export const factsStepSource: StepSource = Object.assign(async () => FACTS_STEPS, {
+  readOnly: true,
+});

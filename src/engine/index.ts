@@ -29,4 +29,4 @@ export { Redactor, REDACTED } from './redact.js';
 export { systemClock, sleep, type Clock } from './clock.js';
 export { defaultRunsDir, listRuns, runDirOf, journalPath, logPath } from './run-folder.js';
 export { FACTS_STEPS, FACTS_SCRIPT, factsStepSource, type StepSource } from './facts.js';
-export { hostTargetsFromPlan, resolverFromPlan } from './plan-targets.js';
+export { resolverFromPlan, firstController } from './plan-targets.js';

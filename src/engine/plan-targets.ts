@@ -1,43 +1,7 @@
-/** From a site plan to what the engine needs: SSH targets per host and a target resolver. */
+/** From a site plan to what the engine needs: a target resolver and the cluster lock's host. */
 import { UstartError } from '../errors.js';
 import type { Plan } from '../plan/index.js';
-import type { HostTarget } from '../ssh/transport.js';
 import type { TargetResolver } from './graph.js';
-
-/**
- * SSH targets of the plan's servers: `servers[].ssh` wins, then the management address,
- * `access.user` and port 22; `access.jumpHost` is the jump for all. The SSH adapter may
- * still fill gaps from ~/.ssh/config.
- */
-export function hostTargetsFromPlan(plan: Plan): Map<string, HostTarget> {
-  const mgmt = plan.networks.find((n) => n.purpose === 'management')?.name;
-  const j = plan.access.jumpHost;
-  const jump = j && {
-    name: `jump ${j.address}`,
-    address: j.address,
-    port: j.port ?? 22,
-    user: j.user ?? plan.access.user,
-  };
-  const targets = new Map<string, HostTarget>();
-  for (const s of plan.servers) {
-    const address = s.ssh?.address ?? (mgmt ? s.addresses[mgmt] : undefined);
-    if (!address) {
-      throw new UstartError(
-        'PlanInvalid',
-        `server ${s.hostname} has no SSH address: set servers[].ssh.address or its address on the management network.`,
-        { detail: { host: s.hostname } },
-      );
-    }
-    targets.set(s.hostname, {
-      name: s.hostname,
-      address,
-      port: s.ssh?.port ?? 22,
-      user: s.ssh?.user ?? plan.access.user,
-      ...(jump ? { jump } : {}),
-    });
-  }
-  return targets;
-}
 
 /** Resolves role selectors against the plan: servers in plan order, `first-controller` the first with that role. */
 export function resolverFromPlan(plan: Plan): TargetResolver {

@@ -1,0 +1,321 @@
+/**
+ * `ustart run PLAN`: runs the step graph on the plan's servers over SSH with live,
+ * host-prefixed logs; Ctrl-C cancels cleanly and says how to resume.
+ */
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import {
+  RunEngine,
+  defaultRunsDir,
+  factsStepSource,
+  type Decision,
+  type RunEvent,
+  type StepSource,
+  type StepSpec,
+} from '../../engine/index.js';
+import { firstController, resolverFromPlan } from '../../engine/plan-targets.js';
+import { UstartError } from '../../errors.js';
+import { checkPlanFile } from '../../plan/index.js';
+import type { CredentialRequest, CredentialStore } from '../../ssh/credentials.js';
+import { KnownHosts } from '../../ssh/known-hosts.js';
+import { Ssh2Transport } from '../../ssh/ssh2-transport.js';
+import { SshConfigFile, targetFromPlan } from '../../ssh/targets.js';
+import { EXIT } from '../exit.js';
+import { type Output, paint } from '../output.js';
+import { RunView } from '../run-view.js';
+import { formatFindings } from './validate.js';
+
+interface RunOptions {
+  steps?: string;
+  hosts?: string;
+  resume?: string;
+  acceptNewHostKeys?: boolean;
+  stepByStep?: boolean;
+  takeOverLock?: boolean;
+  rerun?: string;
+  skip?: string[];
+  runsDir?: string;
+  identity?: string[];
+  knownHosts?: string[];
+  graph?: string;
+}
+
+const list = (v: string) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/**
+ * @param stepSource where the step graph comes from: the built-in facts graph until the
+ * runbook exists; the runbook loader is passed here instead.
+ */
+export function registerRun(
+  program: Command,
+  out: Output,
+  setCode: (c: number) => void,
+  stepSource: StepSource = factsStepSource,
+): void {
+  program
+    .command('run')
+    .description(
+      'Run the install steps (today: the built-in "facts" graph) on the plan\'s servers over SSH.',
+    )
+    .argument('<plan>', 'the site plan (YAML)')
+    .option('--steps <ids>', 'run only these steps (comma-separated)')
+    .option('--hosts <names>', 'run only on these servers (comma-separated)')
+    .option('--resume <runId>', 'continue this run: finished steps are not run again')
+    .option(
+      '--accept-new-host-keys',
+      'accept and record host keys seen for the first time (a changed key is always refused)',
+    )
+    .option('--step-by-step', 'pause before every step and ask')
+    .option('--take-over-lock', 'take over a stale cluster lock left by a run that is gone')
+    .option(
+      '--rerun <steps>',
+      'with --resume: run these interrupted steps again (step or step@host, comma-separated)',
+    )
+    .option(
+      '--skip <step=reason>',
+      'skip a step, with the reason for the journal (repeatable)',
+      collect,
+    )
+    .option('--runs-dir <dir>', 'where runs are kept (default: .ustart/runs next to the plan)')
+    .option('-i, --identity <file>', 'a private key file to log in with (repeatable)', collect)
+    .option(
+      '--known-hosts <file>',
+      'an extra known_hosts file to trust, read only (repeatable)',
+      collect,
+    )
+    .addOption(
+      program
+        .createOption(
+          '--graph <file>',
+          'run a step graph from a JSON file (for development until the runbook exists)',
+        )
+        .hideHelp(),
+    )
+    .action(async (planFile: string, opts: RunOptions) => {
+      setCode(await runCommand(planFile, opts, out, stepSource));
+    });
+}
+
+async function runCommand(
+  planFile: string,
+  opts: RunOptions,
+  out: Output,
+  stepSource: StepSource,
+): Promise<number> {
+  const checked = await checkPlanFile(planFile);
+  const plan = checked.plan;
+  const readOnly = !opts.graph && stepSource.readOnly === true;
+  if (!plan || (!checked.valid && !readOnly)) {
+    out.stderr(formatFindings(out, planFile, checked.findings));
+    out.stderr(
+      `ustart: the plan has errors; fix them before running (ustart validate ${planFile}).\n`,
+    );
+    return EXIT.invalid;
+  }
+  if (!checked.valid) {
+    const errors = checked.findings.filter((f) => f.severity === 'error' && !f.acknowledged);
+    out.stderr(
+      paint(
+        out,
+        'yellow',
+        `note: the plan has ${errors.length} error${errors.length === 1 ? '' : 's'} (ustart validate ${planFile}); the facts graph only reads, so it runs anyway.\n`,
+      ),
+    );
+  }
+  const steps = opts.graph ? await loadGraphFile(opts.graph) : await stepSource({ plan, planFile });
+  const sshConfig = await SshConfigFile.load();
+  const hosts = new Map(plan.servers.map((s) => [s.hostname, targetFromPlan(plan, s, sshConfig)]));
+  const stateDir = join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'ustart');
+  const transport = new Ssh2Transport({
+    knownHosts: new KnownHosts(join(stateDir, 'known_hosts'), [
+      join(homedir(), '.ssh', 'known_hosts'),
+      ...(opts.knownHosts ?? []).map((f) => resolve(f)),
+    ]),
+    acceptNewHostKeys: opts.acceptNewHostKeys ?? false,
+    credentials: terminalCredentials(out),
+    ...(opts.identity ? { identityFiles: opts.identity.map((f) => resolve(f)) } : {}),
+  });
+  const controller = new AbortController();
+  const first = firstController(plan);
+  const runsDir = opts.runsDir ? resolve(opts.runsDir) : defaultRunsDir(planFile);
+  const engine = new RunEngine({
+    transport,
+    runsDir,
+    steps,
+    hosts,
+    resolveTargets: resolverFromPlan(plan),
+    planFile: resolve(planFile),
+    planText: await readFile(planFile, 'utf8'),
+    signal: controller.signal,
+    stepByStep: opts.stepByStep,
+    onlySteps: opts.steps ? list(opts.steps) : undefined,
+    onlyHosts: opts.hosts ? list(opts.hosts) : undefined,
+    resume: opts.resume,
+    rerun: opts.rerun ? list(opts.rerun) : undefined,
+    skip: (opts.skip ?? []).map(parseSkip),
+    clusterLock: first ? { host: first, takeOver: opts.takeOverLock } : false,
+  });
+  const view = new RunView(out);
+  const sub = engine.subscribe((e) => {
+    view.onEvent(e);
+    if (e.type === 'run-paused') void askDecision(engine, e, out);
+  });
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts > 1) {
+      out.stderr('\nustart: stopped without cleaning up; the journal says what was running.\n');
+      process.exit(130);
+    }
+    out.stderr(
+      '\nustart: cancelling: killing the running commands (Ctrl-C again to quit at once)…\n',
+    );
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const result = await engine.run();
+    if (result.state !== 'succeeded') {
+      const resumeHint = `ustart run ${planFile} --resume ${result.runId}`;
+      out.stdout(
+        paint(out, 'bold', `\nTo continue this run: ${resumeHint}\n`) +
+          paint(out, 'dim', `Logs: ustart logs ${result.runId} --plan ${planFile}\n`),
+      );
+    }
+    return result.state === 'succeeded' ? EXIT.ok : EXIT.invalid;
+  } finally {
+    process.off('SIGINT', onSigint);
+    sub.dispose();
+    await transport.dispose();
+  }
+}
+
+function parseSkip(v: string): { step: string; reason: string } {
+  const at = v.indexOf('=');
+  if (at < 1 || !v.slice(at + 1).trim()) {
+    throw new UstartError(
+      'InvalidArgument',
+      `--skip ${v}: write it as STEP=REASON, such as --skip ntp=configured by the customer.`,
+    );
+  }
+  return { step: v.slice(0, at), reason: v.slice(at + 1).trim() };
+}
+
+async function askDecision(
+  engine: RunEngine,
+  e: Extract<RunEvent, { type: 'run-paused' }>,
+  out: Output,
+) {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const failed = e.reason === 'step-failed';
+    for (;;) {
+      const q = failed
+        ? `step ${e.stepId} did not succeed. [r]etry, [s]kip, [c]ontinue, [q]uit? `
+        : `next: step ${e.stepId}. [r]un, [s]kip, run [a]ll the rest, [q]uit? `;
+      const answer = (await rl.question(paint(out, 'bold', q))).trim().toLowerCase();
+      let decision: Decision | undefined;
+      if (answer === 'r') decision = failed ? { kind: 'retry' } : { kind: 'run' };
+      if (answer === 'a' && !failed) decision = { kind: 'run-all' };
+      if (answer === 'c' && failed) decision = { kind: 'run' };
+      if (answer === 'q') decision = { kind: 'stop' };
+      if (answer === 's') {
+        const reason = (await rl.question('reason (goes into the journal): ')).trim();
+        if (reason) decision = { kind: 'skip', reason };
+      }
+      if (decision) {
+        if (engine.paused) engine.decide(decision);
+        return;
+      }
+    }
+  } catch {
+    /* stdin closed: the run is being cancelled or has ended */
+  } finally {
+    rl.close();
+  }
+}
+
+/** Asks passphrases and passwords on the terminal, without echo; none without a terminal. */
+function terminalCredentials(out: Output): CredentialStore {
+  return {
+    async get(request: CredentialRequest) {
+      if (!process.stdin.isTTY) return undefined;
+      const what =
+        request.kind === 'passphrase'
+          ? `passphrase for ${request.keyPath}`
+          : request.kind === 'sudo'
+            ? `sudo password of ${request.user} on ${request.host}`
+            : `password of ${request.user}@${request.host}`;
+      out.stderr(`${what}: `);
+      return await readHidden();
+    },
+  };
+}
+
+function readHidden(): Promise<string> {
+  return new Promise((resolvePromise) => {
+    const stdin = process.stdin;
+    stdin.setRawMode(true);
+    stdin.resume();
+    let value = '';
+    const onData = (buf: Buffer) => {
+      for (const ch of buf.toString('utf8')) {
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') {
+          stdin.off('data', onData);
+          stdin.setRawMode(false);
+          stdin.pause();
+          process.stderr.write('\n');
+          return resolvePromise(value);
+        }
+        if (ch === '\u0003') process.kill(process.pid, 'SIGINT');
+        else if (ch === '\u007f') value = value.slice(0, -1);
+        else value += ch;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}
+
+const GraphFile = z.array(
+  z.looseObject({
+    id: z.string(),
+    title: z.string().default(''),
+    phase: z.string().default('dev'),
+    targets: z.union([
+      z.array(z.string()),
+      z.object({ roles: z.array(z.string()) }),
+      z.enum(['all', 'first-controller']),
+    ]),
+    run: z.string(),
+  }),
+);
+
+async function loadGraphFile(file: string): Promise<StepSpec[]> {
+  let data: unknown;
+  try {
+    data = JSON.parse(await readFile(file, 'utf8'));
+  } catch (e) {
+    throw new UstartError(
+      'RunbookInvalid',
+      `--graph ${file} is not a readable JSON file: ${(e as Error).message}`,
+      { cause: e },
+    );
+  }
+  const parsed = GraphFile.safeParse(data);
+  if (!parsed.success) {
+    throw new UstartError(
+      'RunbookInvalid',
+      `--graph ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  }
+  return parsed.data as unknown as StepSpec[];
+}
