@@ -30,6 +30,7 @@ interface JsonReport {
     message: string;
     hint: string;
     line?: number;
+    acknowledged?: { reason: string };
   }>;
 }
 
@@ -155,9 +156,7 @@ describe('ustart validate', () => {
     ]);
     const { code, out } = await validate(file);
     expect(code).toBe(0);
-    const report = JSON.parse(out.out) as JsonReport & {
-      findings: Array<{ acknowledged?: { reason: string } }>;
-    };
+    const report = JSON.parse(out.out) as JsonReport;
     expect(report.warnings).toBe(0);
     const mirrors = report.findings.filter((f) => f.rule === 'os-disk-mirror');
     expect(mirrors).toHaveLength(4);
