@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isUstartError, type UstartError } from '../errors.js';
 import {
+  CSV_COLUMNS,
   type CsvProblem,
   decodeCsvBytes,
   detectColumns,
@@ -316,5 +317,15 @@ describe('column and cell readers', () => {
     });
     const many = readDisks('28x 1 TB SSD', false, true);
     expect('value' in many && many.value.at(-1)?.device).toBe('/dev/sdab');
+  });
+});
+
+describe('docs/csv-import.md', () => {
+  it('lists every accepted header name, so the documentation cannot fall behind', async () => {
+    const doc = await readFile(new URL('../../docs/csv-import.md', import.meta.url), 'utf8');
+    const undocumented = CSV_COLUMNS.flatMap((c) => c.names).filter(
+      (n) => !doc.includes(`\`${n}\``),
+    );
+    expect(undocumented).toEqual([]);
   });
 });
