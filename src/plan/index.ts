@@ -8,6 +8,23 @@ export * from './schema.js';
 export { loadPlanFile, parsePlanText, parsePlanBytes, type ParsedPlan } from './load.js';
 export { savePlanFile, planToYaml } from './save.js';
 export { validatePlan, RULES } from './validate/index.js';
+export {
+  allocateAddresses,
+  type Allocation,
+  type IpamResult,
+  type NetworkAddressPlan,
+} from './ipam.js';
+export { computeCapacity, type CapacityOptions, type CapacityReport } from './capacity.js';
+export {
+  CSV_COLUMNS,
+  decodeCsvBytes,
+  detectColumns,
+  importCsv,
+  type ColumnMapping,
+  type CsvImport,
+  type CsvImportOptions,
+  type CsvProblem,
+} from './csv-import.js';
 
 export interface CheckedPlan extends ParsedPlan {
   /** Schema findings, or (when the schema holds) every rule's findings, with line numbers. */
