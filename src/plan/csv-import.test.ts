@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import fc from 'fast-check';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isUstartError, type UstartError } from '../errors.js';
@@ -317,6 +318,49 @@ describe('column and cell readers', () => {
     });
     const many = readDisks('28x 1 TB SSD', false, true);
     expect('value' in many && many.value.at(-1)?.device).toBe('/dev/sdab');
+  });
+});
+
+describe('importCsv on random input', () => {
+  const onlyCsvInvalid = (text: string) => {
+    try {
+      importCsv(text, { file: 'r.csv' });
+    } catch (e) {
+      if (!isUstartError(e, 'CsvInvalid')) throw e;
+    }
+  };
+
+  it('refuses a host name with shell metacharacters', () => {
+    const row = GOOD.replace('ctl-01;', '"ctl-01$(reboot)";');
+    const e = csvError(() => importCsv(`${HEADER}\n${row}`));
+    expect(e.message).toContain("line 2, column 'Hostname': 'ctl-01$(reboot)' is not a host name");
+  });
+
+  it('throws nothing but CsvInvalid on arbitrary text', () => {
+    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 300 }), onlyCsvInvalid), {
+      numRuns: 500,
+    });
+  });
+
+  it('throws nothing but CsvInvalid when cells of the inventory are replaced at random', async () => {
+    const { text } = decodeCsvBytes(await readFile(FIXTURE));
+    const lines = text.split('\r\n');
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(lines.length - 1), fc.nat(14), fc.string({ maxLength: 12 })), {
+          maxLength: 6,
+        }),
+        (edits) => {
+          const copy = lines.map((l) => l.split(';'));
+          for (const [line, cell, value] of edits) {
+            const row = copy[line]!;
+            if (cell < row.length) row[cell] = value;
+          }
+          onlyCsvInvalid(copy.map((r) => r.join(';')).join('\r\n'));
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
 
