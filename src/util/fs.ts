@@ -1,6 +1,6 @@
 /** File helpers shared by everything that writes a user's data. */
 import { randomBytes } from 'node:crypto';
-import { copyFile, open, rename, rm } from 'node:fs/promises';
+import { access, copyFile, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UstartError } from '../errors.js';
 
@@ -48,5 +48,15 @@ export async function syncDir(dir: string): Promise<void> {
     }
   } catch {
     /* Windows cannot open a folder for fsync; the rename is still atomic there. */
+  }
+}
+
+/** True when something exists at `path` (a file, a folder, anything `access` can see). */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -1,0 +1,313 @@
+# shellcheck shell=bash
+# uStart runbook library, sourced by every step script as /var/lib/ustart/lib.sh.
+#
+# It finds this host's files, loads the plan's values (the env file, every value already
+# shell-quoted by uStart), and gives the steps a few helpers so that each script stays
+# short: say what is done, install staged files only when they changed, wait for things,
+# reach the cluster and the bundle.
+
+set -euo pipefail
+umask 022
+export LC_ALL=C
+
+USTART_ROOT=/var/lib/ustart
+# The step's id is its folder name: /var/lib/ustart/steps/<id>/run.sh.
+USTART_STEP=$(basename "$(dirname "$(readlink -f "$0")")")
+KUBECONFIG=/etc/kubernetes/admin.conf
+export KUBECONFIG
+
+say() { printf '%s\n' "$*"; }
+warn() { printf 'warning: %s\n' "$*" >&2; }
+die() {
+  printf 'error: %s\n' "$*" >&2
+  exit 1
+}
+
+# Which of the uploaded host folders is this host: the only one, or the one whose planned
+# management address is configured here.
+ustart_host_dir() {
+  local dirs=("$USTART_ROOT"/hosts/*/)
+  if [[ ${#dirs[@]} -eq 1 && -f ${dirs[0]}env ]]; then
+    printf '%s\n' "${dirs[0]%/}"
+    return
+  fi
+  local own env ip
+  own=$(ip -o -4 addr show 2>/dev/null | awk '{ split($4, a, "/"); print a[1] }')
+  for env in "$USTART_ROOT"/hosts/*/env; do
+    ip=$(bash -c '. "$1"; printf "%s" "$USTART_MGMT_IP"' _ "$env")
+    if grep -qxF -- "$ip" <<<"$own"; then
+      dirname "$env"
+      return
+    fi
+  done
+  die "none of the planned management addresses is configured on $(hostname); is this the right host?"
+}
+
+USTART_HOST_DIR=$(ustart_host_dir)
+# shellcheck source=env.sample
+. "$USTART_HOST_DIR/env"
+USTART_STEP_FILES="$USTART_HOST_DIR/steps/$USTART_STEP/files"
+
+# The staged copy of a file this step declares, by its path on the host.
+staged() { printf '%s/%s\n' "$USTART_STEP_FILES" "${1#/}"; }
+
+# Each declared file as: staged-path destination mode owner.
+step_files() {
+  local table="$USTART_HOST_DIR/steps/$USTART_STEP/files.tsv"
+  [[ -f $table ]] || return 0
+  local name dest mode owner
+  while IFS=$'\t' read -r name dest mode owner; do
+    printf '%s\t%s\t%s\t%s\n' "$USTART_STEP_FILES/$name" "$dest" "$mode" "$owner"
+  done <"$table"
+}
+
+# True when every declared file is installed with the staged content, mode and owner.
+step_files_current() {
+  local src dest mode owner
+  while IFS=$'\t' read -r src dest mode owner; do
+    [[ -f $dest ]] && cmp -s "$src" "$dest" || return 1
+    [[ $(stat -c '%a %U:%G' "$dest") == "${mode#0} $owner" ]] || return 1
+  done < <(step_files)
+}
+
+# Installs the declared files that differ; sets USTART_CHANGED=1 when any did (read by the
+# step scripts that restart a service only after a change).
+# shellcheck disable=SC2034
+USTART_CHANGED=0
+install_step_files() {
+  local src dest mode owner
+  while IFS=$'\t' read -r src dest mode owner; do
+    if [[ -f $dest ]] && cmp -s "$src" "$dest" &&
+      [[ $(stat -c '%a %U:%G' "$dest") == "${mode#0} $owner" ]]; then
+      say "$dest is already up to date"
+      continue
+    fi
+    install -D -m "$mode" -o "${owner%%:*}" -g "${owner##*:}" "$src" "$dest"
+    say "installed $dest (mode $mode, owner $owner)"
+    # shellcheck disable=SC2034
+    USTART_CHANGED=1
+  done < <(step_files)
+}
+
+# Waits until a command succeeds: wait_for "what" SECONDS command args...
+wait_for() {
+  local what=$1 seconds=$2
+  shift 2
+  local deadline=$((SECONDS + seconds))
+  say "waiting for $what (at most ${seconds}s)"
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || die "$what did not happen within ${seconds}s"
+    sleep 2
+  done
+  say "$what: done"
+}
+
+# The one file in the bundle matching a pattern, such as charts/rook-ceph-*.tgz.
+bundle_file() {
+  local matches
+  mapfile -t matches < <(compgen -G "$USTART_BUNDLE_DIR/$1" || true)
+  ((${#matches[@]} == 1)) ||
+    die "expected exactly one $1 in the bundle at $USTART_BUNDLE_DIR, found ${#matches[@]}; push the bundle for this site first"
+  printf '%s\n' "${matches[0]}"
+}
+
+# Installs or upgrades a Helm release from a chart in the bundle.
+helm_release() {
+  local release=$1 chart=$2 namespace=$3 values=$4
+  say "installing Helm release $release into namespace $namespace from $(basename "$(bundle_file "$chart")")"
+  helm upgrade --install "$release" "$(bundle_file "$chart")" --namespace "$namespace" \
+    --create-namespace --values "$values" --wait --timeout 20m
+}
+
+# True when a Helm release is deployed.
+helm_deployed() {
+  helm status "$1" --namespace "$2" -o json 2>/dev/null | grep -q '"status":"deployed"'
+}
+
+# An input from an earlier step (such as the kubeadm join material): a file the engine put
+# in /var/lib/ustart/in, or a secret variable USTART_IN_<NAME> it set; kept at mode 0600.
+input_file() {
+  local name=$1 path="$USTART_ROOT/in/$1"
+  local var="USTART_IN_${name^^}"
+  var=${var//-/_}
+  if [[ ! -s $path && -n ${!var:-} ]]; then
+    install -d -m 0700 "$USTART_ROOT/in"
+    (umask 077 && printf '%s\n' "${!var}" >"$path")
+  fi
+  [[ -s $path ]] || die "input $name is missing; run the step that produces it first"
+  printf '%s\n' "$path"
+}
+
+# Where a step writes an output the engine collects; private to root.
+output_file() {
+  install -d -m 0700 "$USTART_ROOT/out"
+  printf '%s/out/%s\n' "$USTART_ROOT" "$1"
+}
+
+# Keeps a copy of a system file before the first change, for the reset phase.
+backup_once() {
+  local file=$1 copy="$USTART_ROOT/backup${1}"
+  [[ -e $copy || ! -e $file ]] && return 0
+  install -d -m 0700 "$(dirname "$copy")"
+  cp -a "$file" "$copy"
+  say "kept a copy of $file for the reset"
+}
+
+# Puts a file back as it was before uStart changed it.
+restore_backup() {
+  local file=$1 copy="$USTART_ROOT/backup${1}"
+  if [[ -e $copy ]]; then
+    cp -a "$copy" "$file"
+    rm -f "$copy"
+    say "restored $file"
+  fi
+}
+
+# Whether apt has a package installed.
+pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+# Installs packages that are missing, from the configured sources (the bundle when there is one).
+apt_install() {
+  local missing=() p
+  for p in "$@"; do pkg_installed "$p" || missing+=("$p"); done
+  ((${#missing[@]} == 0)) && {
+    say "packages already installed: $*"
+    return 0
+  }
+  say "installing packages: ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# Removes packages that are installed, with their configuration.
+apt_purge() {
+  local present=() p
+  for p in "$@"; do pkg_installed "$p" && present+=("$p"); done
+  ((${#present[@]} == 0)) && return 0
+  say "removing packages: ${present[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "${present[@]}"
+}
+
+# True when the Kubernetes API answers through the control-plane VIP.
+cluster_up() { [[ -f $KUBECONFIG ]] && kubectl get --raw /readyz >/dev/null 2>&1; }
+
+# The planned hosts live in /etc/hosts between these markers; the rest of the file is kept.
+HOSTS_BEGIN='# BEGIN uStart planned hosts'
+HOSTS_END='# END uStart planned hosts'
+
+hosts_without_block() { sed "/^$HOSTS_BEGIN\$/,/^$HOSTS_END\$/d" /etc/hosts; }
+
+hosts_with_block() {
+  hosts_without_block
+  printf '%s\n' "$HOSTS_BEGIN"
+  cat "$(staged /etc/ustart/hosts.block)"
+  printf '%s\n' "$HOSTS_END"
+}
+
+hosts_block_current() { diff -q <(hosts_with_block) /etc/hosts >/dev/null; }
+
+# Rewrites /etc/hosts in place (not by rename: in containers it is a bind mount).
+write_hosts_block() {
+  local next
+  next=$(hosts_with_block)
+  printf '%s\n' "$next" >/etc/hosts
+}
+
+# True when Ceph reports HEALTH_OK (asked through Rook's CephCluster status).
+ceph_healthy() {
+  [[ $(kubectl -n rook-ceph get cephcluster ceph -o jsonpath='{.status.ceph.health}' 2>/dev/null) == HEALTH_OK ]]
+}
+
+# True when a disk has no partition table, file system or LVM signature.
+disk_is_blank() { [[ -z $(wipefs --noheadings "$1" 2>/dev/null) ]]; }
+
+# True when a Kubernetes object does not exist: k8s_absent KIND NAME [-n NAMESPACE].
+k8s_absent() {
+  if kubectl get "$@" >/dev/null 2>&1; then return 1; fi
+}
+
+# The Yaook operators the uStack phase installs (chart names without "-operator").
+# shellcheck disable=SC2034
+YAOOK_OPERATORS=(infra keystone keystone-resources glance placement nova nova-compute neutron neutron-ovn cinder horizon)
+
+# True when a Yaook service resource reports that its operator finished: yaook_ready keystone.
+yaook_ready() {
+  local kind
+  kind=$(kubectl -n yaook get -f "/etc/ustart/ustack/$1.yaml" -o jsonpath='{.status.phase}' 2>/dev/null || true)
+  [[ $kind == Updated ]]
+}
+
+# The Kubernetes kind of a Yaook service: keystone → keystonedeployments.yaook.cloud.
+yaook_kind() { printf '%sdeployments.yaook.cloud\n' "$1"; }
+
+# Runs a function with Gitea reachable on 127.0.0.1:13000 and a private netrc for it, so the
+# admin password is never on a command line; the port-forward ends with the function.
+with_gitea() {
+  local work forward status=0
+  work=$(mktemp -d)
+  (
+    umask 077
+    printf 'machine 127.0.0.1 login %s password %s\n' \
+      "$(kubectl -n ustart-git get secret gitea-admin -o jsonpath='{.data.username}' | base64 -d)" \
+      "$(kubectl -n ustart-git get secret gitea-admin -o jsonpath='{.data.password}' | base64 -d)" >"$work/netrc"
+  )
+  kubectl -n ustart-git port-forward svc/gitea-http 13000:3000 >/dev/null 2>&1 &
+  forward=$!
+  GITEA_NETRC=$work/netrc GITEA_WORK=$work wait_for "Gitea's API" 60 \
+    curl -sf --netrc-file "$work/netrc" http://127.0.0.1:13000/api/v1/version
+  GITEA_NETRC=$work/netrc GITEA_WORK=$work "$@" || status=$?
+  kill "$forward" 2>/dev/null || true
+  wait "$forward" 2>/dev/null || true
+  rm -rf "$work"
+  return "$status"
+}
+
+# Inside with_gitea: the repository exists and clusters/ holds exactly the rendered cluster.
+repository_current() {
+  local file=clusters/$USTART_GARDEN_CLUSTER.yaml
+  curl -sf --netrc-file "$GITEA_NETRC" \
+    "http://127.0.0.1:13000/api/v1/repos/ustart/garden/raw/$file" -o "$GITEA_WORK/current.yaml" &&
+    cmp -s "$GITEA_WORK/current.yaml" /etc/ustart/garden/clusters/workload-cluster.yaml
+}
+
+# Inside with_gitea: creates the repository when missing and commits the rendered cluster.
+push_cluster() {
+  repository_current && {
+    say "the repository already holds the rendered cluster"
+    return 0
+  }
+  curl -sf --netrc-file "$GITEA_NETRC" -H 'Content-Type: application/json' \
+    -d '{"name":"garden","default_branch":"main","auto_init":true}' \
+    http://127.0.0.1:13000/api/v1/user/repos >/dev/null || true
+  local repo=$GITEA_WORK/garden
+  gitea_git clone --quiet http://127.0.0.1:13000/ustart/garden.git "$repo"
+  install -D -m 0644 /etc/ustart/garden/clusters/workload-cluster.yaml "$repo/clusters/$USTART_GARDEN_CLUSTER.yaml"
+  git -C "$repo" add clusters
+  git -C "$repo" -c user.name=uStart -c "user.email=ustart@$USTART_DOMAIN" commit --quiet -m "uStart: workload cluster $USTART_GARDEN_CLUSTER"
+  gitea_git -C "$repo" push --quiet origin main
+}
+
+# git with Gitea's credentials as an HTTP header given through git's GIT_CONFIG_* environment
+# (git >= 2.31), never through its command line.
+gitea_git() {
+  local auth
+  auth=$(awk '{ printf "%s:%s", $4, $6 }' "$GITEA_NETRC" | base64 -w0)
+  GIT_TERMINAL_PROMPT=0 GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=http.extraHeader \
+    GIT_CONFIG_VALUE_0="Authorization: Basic $auth" git "$@"
+}
+
+# Creates a Secret holding a user and a random password, unless it exists already:
+# ensure_password_secret NAMESPACE NAME USER_KEY USER PASSWORD_KEY [KEY=VALUE...]
+# The password goes from openssl to a private file to kubectl; never to argv or the log.
+ensure_password_secret() {
+  local namespace=$1 name=$2 user_key=$3 user=$4 password_key=$5 file status=0
+  shift 5
+  kubectl create namespace "$namespace" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+  kubectl -n "$namespace" get secret "$name" >/dev/null 2>&1 && return 0
+  say "generating a password into the Secret $namespace/$name"
+  file=$(mktemp)
+  (umask 077 && printf '%s=%s\n%s=%s\n' "$user_key" "$user" "$password_key" "$(openssl rand -hex 24)" >"$file")
+  if (($# > 0)); then printf '%s\n' "$@" >>"$file"; fi
+  kubectl -n "$namespace" create secret generic "$name" --from-env-file="$file" >/dev/null || status=$?
+  rm -f "$file"
+  return "$status"
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Deletes the OpenStack services in reverse order and waits until their operators are done.
+set -euo pipefail
+# shellcheck source=lib.sh
+. /var/lib/ustart/lib.sh
+
+for service in horizon cinder nova neutron placement glance keystone; do
+  kind=$(yaook_kind "$service")
+  if kubectl -n yaook get "$kind" "$service" >/dev/null 2>&1; then
+    say "deleting $service"
+    kubectl -n yaook delete "$kind" "$service" --wait --timeout=20m
+  fi
+done
+say "the OpenStack services are removed"

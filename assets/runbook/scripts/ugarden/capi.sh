@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs Cluster API with the OpenStack provider from the bundle's files, and gives CAPO
+# an application credential for uStack.
+set -euo pipefail
+# shellcheck source=lib.sh
+. /var/lib/ustart/lib.sh
+
+install_step_files
+if ! kubectl get namespace capo-system >/dev/null 2>&1; then
+  say "running clusterctl init with the providers from the bundle"
+  clusterctl init --config /etc/ustart/garden/clusterctl.yaml --core cluster-api --bootstrap kubeadm \
+    --control-plane kubeadm --infrastructure openstack --wait-providers
+fi
+kubectl create namespace garden --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+if ! kubectl -n garden get secret "$USTART_GARDEN_CLUSTER-cloud-config" >/dev/null 2>&1; then
+  say "creating an application credential for Cluster API in uStack"
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  (
+    umask 077
+    kubectl -n yaook get secret keystone-admin -o jsonpath='{.data.OS_PASSWORD}' | base64 -d >"$work/password"
+    printf 'clouds:\n  ustack:\n    auth:\n      auth_url: https://keystone.%s/v3\n      username: admin\n      password: "%s"\n      project_name: admin\n      user_domain_name: Default\n      project_domain_name: Default\n    region_name: %s\n' \
+      "$USTART_DOMAIN" "$(<"$work/password")" "$USTART_OPENSTACK_REGION" >"$work/admin.yaml"
+    OS_CLIENT_CONFIG_FILE=$work/admin.yaml OS_CLOUD=ustack openstack application credential create \
+      "capi-$USTART_GARDEN_CLUSTER" -f value -c id -c secret >"$work/credential"
+    { read -r id && read -r secret; } <"$work/credential"
+    printf 'clouds:\n  ustack:\n    auth_type: v3applicationcredential\n    auth:\n      auth_url: https://keystone.%s/v3\n      application_credential_id: %s\n      application_credential_secret: "%s"\n    region_name: %s\n' \
+      "$USTART_DOMAIN" "$id" "$secret" "$USTART_OPENSTACK_REGION" >"$work/clouds.yaml"
+  )
+  kubectl -n garden create secret generic "$USTART_GARDEN_CLUSTER-cloud-config" --from-file=clouds.yaml="$work/clouds.yaml" >/dev/null
+fi
+say "Cluster API with CAPO is ready"

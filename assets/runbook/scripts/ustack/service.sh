@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Deploys one OpenStack service from its rendered Yaook resource and waits until it is up.
+# The service is the step's last name part: ustack.keystone deploys keystone.
+set -euo pipefail
+# shellcheck source=lib.sh
+. /var/lib/ustart/lib.sh
+
+service=${USTART_STEP#ustack.}
+install_step_files
+say "deploying $service"
+kubectl apply -f "/etc/ustart/ustack/$service.yaml"
+wait_for "$service to be deployed by its operator" 2400 yaook_ready "$service"
+say "$service is up"

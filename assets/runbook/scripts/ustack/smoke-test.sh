@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Creates a network, an image, a flavor and a server, waits until the server is ACTIVE,
+# then removes them again. Credentials come from Keystone's admin Secret through a private
+# clouds.yaml, never through the command line.
+set -euo pipefail
+# shellcheck source=lib.sh
+. /var/lib/ustart/lib.sh
+
+install_step_files
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+(
+  umask 077
+  kubectl -n yaook get secret keystone-admin -o jsonpath='{.data.OS_PASSWORD}' | base64 -d >"$work/password"
+  printf 'clouds:\n  ustack:\n    auth:\n      auth_url: https://keystone.%s/v3\n      username: admin\n      password: "%s"\n      project_name: admin\n      user_domain_name: Default\n      project_domain_name: Default\n    region_name: %s\n    cacert: %s/ca.crt\n' \
+    "$USTART_DOMAIN" "$(<"$work/password")" "$USTART_OPENSTACK_REGION" "$work" >"$work/clouds.yaml"
+  kubectl -n yaook get secret root-ca -o jsonpath='{.data.tls\.crt}' | base64 -d >"$work/ca.crt"
+)
+export OS_CLIENT_CONFIG_FILE=$work/clouds.yaml OS_CLOUD=ustack
+os() { openstack "$@"; }
+cleanup() {
+  os server delete --wait ustart-smoke 2>/dev/null || true
+  os subnet delete ustart-smoke 2>/dev/null || true
+  os network delete ustart-smoke 2>/dev/null || true
+  os flavor delete ustart.smoke 2>/dev/null || true
+  os image delete ustart-smoke-cirros 2>/dev/null || true
+}
+say "removing what an earlier smoke test may have left"
+cleanup
+say "creating network, image, flavor and server"
+os network create ustart-smoke >/dev/null
+os subnet create ustart-smoke --network ustart-smoke --subnet-range 192.168.250.0/24 >/dev/null
+os flavor create ustart.smoke --vcpus 1 --ram 512 --disk 1 >/dev/null
+os image create ustart-smoke-cirros --disk-format qcow2 --container-format bare --file "$(bundle_file 'files/images/cirros*.qcow2')" >/dev/null
+os server create ustart-smoke --flavor ustart.smoke --image ustart-smoke-cirros --network ustart-smoke --wait >/dev/null
+status=$(os server show ustart-smoke -f value -c status)
+[[ $status == ACTIVE ]] || die "the smoke-test server is $status, not ACTIVE; see: openstack server show ustart-smoke"
+say "the smoke-test server is ACTIVE; cleaning up"
+cleanup
+say "smoke test passed"

@@ -1,0 +1,54 @@
+/**
+ * Every generator a runbook may name in `files[].generate`: a pure function from one host's
+ * context to the file's text. Adding a generator here makes it available to every runbook.
+ */
+import type { HostContext } from '../context.js';
+import { rookCephCluster, rookOperatorValues } from './ceph.js';
+import {
+  ciliumValues,
+  containerdConfig,
+  kubeadmInit,
+  kubeadmJoin,
+  kubeVipManifest,
+  nodeLabels,
+} from './kubernetes.js';
+import { handoverEndpoints, lokiValues, prometheusStackValues } from './monitoring.js';
+import { chronyConf, hostsBlock, netcheckPeers } from './os.js';
+import { clusterctlConfig, fluxSync, giteaValues, workloadCluster } from './ugarden.js';
+import {
+  smokeTestConfig,
+  YAOOK_SERVICES,
+  type YaookService,
+  yaookGenerator,
+  yaookInfra,
+} from './ustack.js';
+
+export type Generator = (ctx: HostContext) => string;
+
+export const GENERATORS: Readonly<Record<string, Generator>> = {
+  'hosts-block': hostsBlock,
+  'chrony-conf': chronyConf,
+  'netcheck-peers': netcheckPeers,
+  'containerd-config': containerdConfig,
+  'kubeadm-init': kubeadmInit,
+  'kubeadm-join': kubeadmJoin,
+  'kube-vip-manifest': kubeVipManifest,
+  'node-labels': nodeLabels,
+  'cilium-values': ciliumValues,
+  'rook-operator-values': rookOperatorValues,
+  'rook-ceph-cluster': rookCephCluster,
+  'prometheus-stack-values': prometheusStackValues,
+  'loki-values': lokiValues,
+  'handover-endpoints': handoverEndpoints,
+  'yaook-infra': yaookInfra,
+  ...Object.fromEntries(
+    (Object.keys(YAOOK_SERVICES) as YaookService[]).map((s) => [`yaook-${s}`, yaookGenerator(s)]),
+  ),
+  'smoke-test-config': smokeTestConfig,
+  'clusterctl-config': clusterctlConfig,
+  'flux-sync': fluxSync,
+  'workload-cluster': workloadCluster,
+  'gitea-values': giteaValues,
+};
+
+export const GENERATOR_NAMES: ReadonlySet<string> = new Set(Object.keys(GENERATORS));

@@ -1,0 +1,224 @@
+/**
+ * Kubernetes on uMetal: containerd's configuration, the kubeadm configurations (v1beta4),
+ * the kube-vip static pod that serves the control-plane VIP, node labels and taints, and the
+ * CNI's values. Built as objects and stringified, never pasted together as text.
+ */
+import type { Role } from '../../plan/schema.js';
+import type { HostContext } from '../context.js';
+import { image, registry } from '../images.js';
+import { toYaml, toYamlDocuments } from '../yaml.js';
+
+export const KUBEADM_API = 'kubeadm.k8s.io/v1beta4';
+const CRI_SOCKET = 'unix:///run/containerd/containerd.sock';
+export const PAUSE_IMAGE = 'registry.k8s.io/pause:3.10';
+export const KUBE_VIP_IMAGE = 'ghcr.io/kube-vip/kube-vip:v0.8.9';
+
+/** Placeholders the join script replaces with the join material read from its input file. */
+export const JOIN_PLACEHOLDERS = {
+  token: '@@KUBEADM_TOKEN@@',
+  caCertHash: '@@KUBEADM_CA_CERT_HASH@@',
+  certificateKey: '@@KUBEADM_CERTIFICATE_KEY@@',
+} as const;
+
+/** containerd 1.7 config (version 2): systemd cgroups, the pause image the kubelet expects. */
+export function containerdConfig(ctx: HostContext): string {
+  return [
+    '# uStart: containerd for Kubernetes. Rendered, do not edit.',
+    'version = 2',
+    '',
+    '[plugins."io.containerd.grpc.v1.cri"]',
+    `  sandbox_image = "${image(ctx, PAUSE_IMAGE)}"`,
+    '',
+    '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]',
+    '  runtime_type = "io.containerd.runc.v2"',
+    '',
+    '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]',
+    '  SystemdCgroup = true',
+    '',
+  ].join('\n');
+}
+
+function nodeRegistration(ctx: HostContext, taints: unknown[]) {
+  return {
+    name: ctx.server.hostname,
+    criSocket: CRI_SOCKET,
+    imagePullPolicy: ctx.plan.site.airGapped ? 'Never' : 'IfNotPresent',
+    kubeletExtraArgs: [{ name: 'node-ip', value: ctx.managementIp }],
+    taints,
+  };
+}
+
+const CONTROL_PLANE_TAINT = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' };
+
+/** The first controller's InitConfiguration + ClusterConfiguration + KubeletConfiguration. */
+export function kubeadmInit(ctx: HostContext): string {
+  const { plan } = ctx;
+  const init = {
+    apiVersion: KUBEADM_API,
+    kind: 'InitConfiguration',
+    localAPIEndpoint: { advertiseAddress: ctx.managementIp, bindPort: 6443 },
+    nodeRegistration: nodeRegistration(ctx, [CONTROL_PLANE_TAINT]),
+  };
+  const cluster = {
+    apiVersion: KUBEADM_API,
+    kind: 'ClusterConfiguration',
+    clusterName: plan.site.name,
+    kubernetesVersion: `v${ctx.k8sVersion}`,
+    controlPlaneEndpoint: ctx.controlPlaneEndpoint,
+    imageRepository: registry(ctx, 'registry.k8s.io'),
+    networking: {
+      podSubnet: plan.kubernetes.podCidr,
+      serviceSubnet: plan.kubernetes.serviceCidr,
+      dnsDomain: 'cluster.local',
+    },
+    apiServer: {
+      certSANs: [
+        plan.kubernetes.controlPlaneVip,
+        `api.${plan.site.domain}`,
+        ...ctx.controllers.map((c) => c.addresses[ctx.management.name] ?? c.hostname),
+      ],
+    },
+  };
+  const kubelet = {
+    apiVersion: 'kubelet.config.k8s.io/v1beta1',
+    kind: 'KubeletConfiguration',
+    cgroupDriver: 'systemd',
+  };
+  return toYamlDocuments([init, cluster, kubelet]);
+}
+
+/** JoinConfiguration for a controller (with its own API endpoint) or a worker. */
+export function kubeadmJoin(ctx: HostContext): string {
+  const join = {
+    apiVersion: KUBEADM_API,
+    kind: 'JoinConfiguration',
+    discovery: {
+      bootstrapToken: {
+        apiServerEndpoint: ctx.controlPlaneEndpoint,
+        token: JOIN_PLACEHOLDERS.token,
+        caCertHashes: [JOIN_PLACEHOLDERS.caCertHash],
+      },
+    },
+    nodeRegistration: nodeRegistration(ctx, ctx.isController ? [CONTROL_PLANE_TAINT] : []),
+    ...(ctx.isController
+      ? {
+          controlPlane: {
+            localAPIEndpoint: { advertiseAddress: ctx.managementIp, bindPort: 6443 },
+            certificateKey: JOIN_PLACEHOLDERS.certificateKey,
+          },
+        }
+      : {}),
+  };
+  return toYamlDocuments([join]);
+}
+
+/**
+ * kube-vip as a static pod on every controller, announcing the VIP by ARP on the management
+ * NIC with leader election. On the first controller during `kubeadm init` only
+ * super-admin.conf may create the lease (Kubernetes ≥ 1.29, kube-vip issue #684), so that
+ * host mounts it; the others use admin.conf.
+ */
+export function kubeVipManifest(ctx: HostContext): string {
+  const kubeconfig = ctx.isFirstController
+    ? '/etc/kubernetes/super-admin.conf'
+    : '/etc/kubernetes/admin.conf';
+  const env: Array<[string, string]> = [
+    ['vip_arp', 'true'],
+    ['port', '6443'],
+    ['vip_interface', ctx.managementNic],
+    ['vip_cidr', '32'],
+    ['cp_enable', 'true'],
+    ['cp_namespace', 'kube-system'],
+    ['vip_leaderelection', 'true'],
+    ['vip_leasename', 'plndr-cp-lock'],
+    ['vip_leaseduration', '5'],
+    ['vip_renewdeadline', '3'],
+    ['vip_retryperiod', '1'],
+    ['address', ctx.plan.kubernetes.controlPlaneVip],
+    // Services of type LoadBalancer (the OpenStack public VIP) are announced too.
+    ['svc_enable', 'true'],
+  ];
+  const provider = providerNic(ctx);
+  if (provider) env.push(['vip_servicesinterface', provider]);
+  return toYaml({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'kube-vip', namespace: 'kube-system' },
+    spec: {
+      containers: [
+        {
+          name: 'kube-vip',
+          image: image(ctx, KUBE_VIP_IMAGE),
+          imagePullPolicy: ctx.plan.site.airGapped ? 'Never' : 'IfNotPresent',
+          args: ['manager'],
+          env: env.map(([name, value]) => ({ name, value })),
+          securityContext: { capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } },
+          volumeMounts: [{ name: 'kubeconfig', mountPath: '/etc/kubernetes/admin.conf' }],
+        },
+      ],
+      hostAliases: [{ ip: '127.0.0.1', hostnames: ['kubernetes'] }],
+      hostNetwork: true,
+      volumes: [{ name: 'kubeconfig', hostPath: { path: kubeconfig, type: 'File' } }],
+    },
+  });
+}
+
+/** The NIC on the provider (public) network, where the OpenStack public VIP lives. */
+export function providerNic(ctx: HostContext): string | undefined {
+  const provider = ctx.plan.networks.find((n) => n.purpose === 'provider');
+  return provider && ctx.server.nics.find((n) => n.network === provider.name)?.name;
+}
+
+/** Labels each role puts on a node; OpenStack (Yaook) schedules its services by them. */
+export const ROLE_LABELS: Record<Role, Record<string, string>> = {
+  controller: {
+    'node-role.uhurutec.com/controller': 'true',
+    'any.yaook.cloud/api': 'true',
+    'infra.yaook.cloud/any': 'true',
+    'network.yaook.cloud/neutron-northd': 'true',
+  },
+  compute: {
+    'node-role.uhurutec.com/compute': 'true',
+    'compute.yaook.cloud/hypervisor': 'true',
+    'network.yaook.cloud/neutron-ovn-agent': 'true',
+  },
+  storage: {
+    'node-role.uhurutec.com/storage': 'true',
+    'ceph-osd': 'enabled',
+  },
+};
+
+/** Storage-only nodes keep general workloads off their disks and CPUs; Rook tolerates it. */
+export const STORAGE_TAINT = 'node-role.uhurutec.com/storage=true:NoSchedule';
+
+/** `host<TAB>labels<TAB>taints` for every member; labels `k=v` and taints comma-separated. */
+export function nodeLabels(ctx: HostContext): string {
+  const rows = ctx.members.map((s) => {
+    const labels: Record<string, string> = {};
+    for (const role of [...s.roles].sort()) Object.assign(labels, ROLE_LABELS[role]);
+    const taints = s.roles.length === 1 && s.roles[0] === 'storage' ? [STORAGE_TAINT] : [];
+    const pairs = Object.keys(labels)
+      .sort()
+      .map((k) => `${k}=${labels[k]}`);
+    return [s.hostname, pairs.join(','), taints.join(',') || '-'].join('\t');
+  });
+  return rows.join('\n') + '\n';
+}
+
+/** Cilium's Helm values: cluster-pool IPAM on the plan's pod CIDR, API via the VIP. */
+export function ciliumValues(ctx: HostContext): string {
+  return toYaml({
+    k8sServiceHost: ctx.plan.kubernetes.controlPlaneVip,
+    k8sServicePort: 6443,
+    kubeProxyReplacement: false,
+    ipam: {
+      mode: 'cluster-pool',
+      operator: { clusterPoolIPv4PodCIDRList: [ctx.plan.kubernetes.podCidr] },
+    },
+    image: { repository: image(ctx, 'quay.io/cilium/cilium'), useDigest: false },
+    operator: {
+      image: { repository: image(ctx, 'quay.io/cilium/operator'), useDigest: false },
+    },
+    envoy: { enabled: false },
+  });
+}

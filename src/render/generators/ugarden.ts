@@ -1,0 +1,209 @@
+/**
+ * uGarden: Cluster API with the OpenStack provider (CAPO), installed by clusterctl from the
+ * bundle's provider files; Flux, fed from a git repository served on the site; and the
+ * first workload cluster, declared in that repository.
+ */
+import type { HostContext } from '../context.js';
+import { image, LOCAL_REGISTRY } from '../images.js';
+import { toYaml, toYamlDocuments } from '../yaml.js';
+
+export const CAPI_VERSION = 'v1.9.5';
+export const CAPO_VERSION = 'v0.12.2';
+const CAPI_FILES = '/var/lib/ustart/bundle/files/capi';
+
+/** The in-cluster git server (Gitea) the site's GitOps repository lives in. */
+export const GIT_URL = 'http://gitea-http.ustart-git.svc.cluster.local:3000/ustart/garden.git';
+
+export function workloadClusterName(ctx: HostContext): string {
+  return `${ctx.plan.site.name}-garden-01`;
+}
+
+/** clusterctl.yaml: providers from local files only, so clusterctl never goes online. */
+export function clusterctlConfig(ctx: HostContext): string {
+  const provider = (name: string, type: string, version: string, file: string) => ({
+    name,
+    type,
+    url: `file://${CAPI_FILES}/${name}/${version}/${file}`,
+  });
+  return toYaml({
+    providers: [
+      provider('cluster-api', 'CoreProvider', CAPI_VERSION, 'core-components.yaml'),
+      provider('kubeadm', 'BootstrapProvider', CAPI_VERSION, 'bootstrap-components.yaml'),
+      provider('kubeadm', 'ControlPlaneProvider', CAPI_VERSION, 'control-plane-components.yaml'),
+      provider(
+        'openstack',
+        'InfrastructureProvider',
+        CAPO_VERSION,
+        'infrastructure-components.yaml',
+      ),
+    ],
+    ...(ctx.plan.site.airGapped ? { images: { all: { repository: LOCAL_REGISTRY } } } : {}),
+    CLUSTERCTL_DISABLE_VERSIONCHECK: 'true',
+  });
+}
+
+/** Flux's source (the site's git repository) and what it applies from it. */
+export function fluxSync(_ctx: HostContext): string {
+  return toYamlDocuments([
+    {
+      apiVersion: 'source.toolkit.fluxcd.io/v1',
+      kind: 'GitRepository',
+      metadata: { name: 'garden', namespace: 'flux-system' },
+      spec: {
+        interval: '1m',
+        url: GIT_URL,
+        ref: { branch: 'main' },
+        secretRef: { name: 'garden-git' },
+      },
+    },
+    {
+      apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
+      kind: 'Kustomization',
+      metadata: { name: 'clusters', namespace: 'flux-system' },
+      spec: {
+        interval: '5m',
+        path: './clusters',
+        prune: true,
+        sourceRef: { kind: 'GitRepository', name: 'garden' },
+        targetNamespace: 'garden',
+      },
+    },
+  ]);
+}
+
+/** The first workload cluster as Cluster API objects: 3 control-plane and 2 worker VMs. */
+export function workloadCluster(ctx: HostContext): string {
+  const name = workloadClusterName(ctx);
+  const version = `v${ctx.k8sVersion}`;
+  const provider = ctx.plan.networks.find((n) => n.purpose === 'provider');
+  const machineTemplate = (suffix: string, flavor: string) => ({
+    apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta1',
+    kind: 'OpenStackMachineTemplate',
+    metadata: { name: `${name}-${suffix}`, namespace: 'garden' },
+    spec: {
+      template: {
+        spec: {
+          flavor,
+          image: { filter: { name: `ubuntu-2404-kube-${version}` } },
+          sshKeyName: 'garden',
+        },
+      },
+    },
+  });
+  return toYamlDocuments([
+    {
+      apiVersion: 'cluster.x-k8s.io/v1beta1',
+      kind: 'Cluster',
+      metadata: { name, namespace: 'garden' },
+      spec: {
+        clusterNetwork: {
+          pods: { cidrBlocks: ['172.16.0.0/16'] },
+          services: { cidrBlocks: ['172.17.0.0/16'] },
+        },
+        controlPlaneRef: {
+          apiVersion: 'controlplane.cluster.x-k8s.io/v1beta1',
+          kind: 'KubeadmControlPlane',
+          name: `${name}-control-plane`,
+        },
+        infrastructureRef: {
+          apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta1',
+          kind: 'OpenStackCluster',
+          name,
+        },
+      },
+    },
+    {
+      apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta1',
+      kind: 'OpenStackCluster',
+      metadata: { name, namespace: 'garden' },
+      spec: {
+        identityRef: { cloudName: 'ustack', name: `${name}-cloud-config` },
+        externalNetwork: { filter: { name: provider?.name ?? 'provider' } },
+        managedSubnets: [{ cidr: '10.6.0.0/24', dnsNameservers: ctx.plan.site.dns }],
+        apiServerLoadBalancer: { enabled: false },
+      },
+    },
+    {
+      apiVersion: 'controlplane.cluster.x-k8s.io/v1beta1',
+      kind: 'KubeadmControlPlane',
+      metadata: { name: `${name}-control-plane`, namespace: 'garden' },
+      spec: {
+        replicas: 3,
+        version,
+        machineTemplate: {
+          infrastructureRef: {
+            apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta1',
+            kind: 'OpenStackMachineTemplate',
+            name: `${name}-control-plane`,
+          },
+        },
+        kubeadmConfigSpec: {
+          clusterConfiguration: {
+            imageRepository: image(ctx, 'registry.k8s.io/x').replace(/\/x$/, ''),
+          },
+          initConfiguration: { nodeRegistration: { name: '{{ local_hostname }}' } },
+          joinConfiguration: { nodeRegistration: { name: '{{ local_hostname }}' } },
+        },
+      },
+    },
+    machineTemplate('control-plane', 'm1.large'),
+    machineTemplate('md-0', 'm1.xlarge'),
+    {
+      apiVersion: 'bootstrap.cluster.x-k8s.io/v1beta1',
+      kind: 'KubeadmConfigTemplate',
+      metadata: { name: `${name}-md-0`, namespace: 'garden' },
+      spec: {
+        template: {
+          spec: { joinConfiguration: { nodeRegistration: { name: '{{ local_hostname }}' } } },
+        },
+      },
+    },
+    {
+      apiVersion: 'cluster.x-k8s.io/v1beta1',
+      kind: 'MachineDeployment',
+      metadata: { name: `${name}-md-0`, namespace: 'garden' },
+      spec: {
+        clusterName: name,
+        replicas: 2,
+        selector: { matchLabels: {} },
+        template: {
+          spec: {
+            clusterName: name,
+            version,
+            bootstrap: {
+              configRef: {
+                apiVersion: 'bootstrap.cluster.x-k8s.io/v1beta1',
+                kind: 'KubeadmConfigTemplate',
+                name: `${name}-md-0`,
+              },
+            },
+            infrastructureRef: {
+              apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta1',
+              kind: 'OpenStackMachineTemplate',
+              name: `${name}-md-0`,
+            },
+          },
+        },
+      },
+    },
+  ]);
+}
+
+/** Gitea's Helm values: one admin from a Secret, no outside access, storage on Ceph. */
+export function giteaValues(ctx: HostContext): string {
+  return toYaml({
+    global: { imageRegistry: ctx.plan.site.airGapped ? LOCAL_REGISTRY : null },
+    gitea: {
+      admin: { existingSecret: 'gitea-admin' },
+      config: {
+        server: { OFFLINE_MODE: true },
+        service: { DISABLE_REGISTRATION: true },
+        database: { DB_TYPE: 'sqlite3' },
+      },
+    },
+    persistence: { enabled: true, storageClass: 'ceph-block', size: '10Gi' },
+    'postgresql-ha': { enabled: false },
+    postgresql: { enabled: false },
+    'redis-cluster': { enabled: false },
+  });
+}

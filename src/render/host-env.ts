@@ -1,0 +1,58 @@
+/**
+ * The per-host `env` file every runbook script sources (through lib.sh). It is the only way
+ * plan values reach a script: each one quoted by shellQuote. The variables are documented in
+ * assets/runbook/scripts/env.sample, which a test keeps in step with this list.
+ */
+import { type HostContext, REMOTE } from './context.js';
+import { workloadClusterName } from './generators/ugarden.js';
+import { LOCAL_REGISTRY } from './images.js';
+import { envFile, type ShellValue } from './shell.js';
+
+export function hostEnvVars(ctx: HostContext): Array<readonly [string, ShellValue]> {
+  const { plan, server } = ctx;
+  const bool = (b: boolean) => (b ? 'true' : 'false');
+  return [
+    ['USTART_HOST', server.hostname],
+    ['USTART_FQDN', `${server.hostname}.${plan.site.domain}`],
+    ['USTART_DOMAIN', plan.site.domain],
+    ['USTART_SITE', plan.site.name],
+    ['USTART_ROLES', [...server.roles].sort()],
+    ['USTART_IS_CONTROLLER', bool(ctx.isController)],
+    ['USTART_IS_FIRST_CONTROLLER', bool(ctx.isFirstController)],
+    ['USTART_FIRST_CONTROLLER', ctx.firstController.hostname],
+    ['USTART_MGMT_IP', ctx.managementIp],
+    ['USTART_MGMT_NIC', ctx.managementNic],
+    ['USTART_MGMT_CIDR', ctx.management.cidr],
+    ['USTART_OS_RELEASE', plan.site.osRelease ?? 'ubuntu-24.04'],
+    ['USTART_AIR_GAPPED', bool(plan.site.airGapped)],
+    ['USTART_BUNDLE_DIR', REMOTE.bundle],
+    ['USTART_NTP_SERVERS', plan.site.ntp],
+    ['USTART_DNS_SERVERS', plan.site.dns],
+    ['USTART_K8S_VERSION', ctx.k8sVersion],
+    ['USTART_CONTROL_PLANE_VIP', plan.kubernetes.controlPlaneVip],
+    ['USTART_CONTROL_PLANE_ENDPOINT', ctx.controlPlaneEndpoint],
+    ['USTART_POD_CIDR', plan.kubernetes.podCidr],
+    ['USTART_SERVICE_CIDR', plan.kubernetes.serviceCidr],
+    ['USTART_NODE_NAMES', ctx.members.map((s) => s.hostname)],
+    [
+      'USTART_CEPH_OSD_DEVICES',
+      server.disks.filter((d) => d.use === 'ceph-osd').map((d) => d.device),
+    ],
+    [
+      'USTART_CEPH_OSD_TOTAL',
+      String(ctx.members.flatMap((s) => s.disks).filter((d) => d.use === 'ceph-osd').length),
+    ],
+    ['USTART_OPENSTACK_RELEASE', plan.openstack.release],
+    ['USTART_OPENSTACK_REGION', plan.openstack.region],
+    ['USTART_PUBLIC_VIP', plan.openstack.publicVip],
+    ['USTART_GARDEN_CLUSTER', workloadClusterName(ctx)],
+    ['USTART_LOCAL_REGISTRY', LOCAL_REGISTRY],
+  ];
+}
+
+export function hostEnvFile(ctx: HostContext): string {
+  return envFile(
+    hostEnvVars(ctx),
+    `uStart: values from the site plan for ${ctx.server.hostname}. Rendered, do not edit.`,
+  );
+}

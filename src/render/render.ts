@@ -1,0 +1,203 @@
+/**
+ * Rendering a runbook for a plan: for every step and every host it runs on, the files the
+ * engine uploads (scripts, the host's env file, generated configuration) and the commands
+ * it runs. The same function feeds `ustart render` (written to a folder for people to read)
+ * and the engine's step specs, so what a consultant reviews is exactly what runs.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UstartError } from '../errors.js';
+import type { Plan, Server } from '../plan/schema.js';
+import type { Runbook, RunbookStep } from '../runbook/load.js';
+import { hostContext, type HostContext, REMOTE, serversOf, siteContext } from './context.js';
+import { GENERATORS } from './generators/index.js';
+import { hostEnvFile } from './host-env.js';
+
+/** One file the engine puts on a host. */
+export interface RemoteFile {
+  /** Absolute path on the host. */
+  path: string;
+  content: string;
+  /** Octal mode, such as 0o644. */
+  mode: number;
+  owner: string;
+}
+
+/** One step on one host: what is uploaded and what is run. */
+export interface HostStep {
+  stepId: string;
+  host: string;
+  uploads: RemoteFile[];
+  /** Exit 0: already done, skip. */
+  check: string | undefined;
+  run: string;
+}
+
+export interface RenderedStep {
+  step: RunbookStep;
+  hosts: string[];
+  perHost: HostStep[];
+}
+
+/** Where a step's scripts live on every host. */
+export function stepDir(stepId: string): string {
+  return `${REMOTE.steps}/${stepId}`;
+}
+
+/** Where a host's own files for a step live (see docs/runbook-format.md, "On the host"). */
+export function hostStepDir(host: string, stepId: string): string {
+  return `${REMOTE.hosts}/${host}/steps/${stepId}`;
+}
+
+export function hostEnvPath(host: string): string {
+  return `${REMOTE.hosts}/${host}/env`;
+}
+
+/** The commands the engine runs for a step (the same on every host). */
+export function stepCommands(step: RunbookStep): { check: string | undefined; run: string } {
+  return {
+    check: step.check ? `bash ${stepDir(step.id)}/check.sh` : undefined,
+    run: `bash ${stepDir(step.id)}/run.sh`,
+  };
+}
+
+/** Wraps an inline `check.command` so it runs with lib.sh and the env loaded, like a script. */
+function inlineCheck(command: string): string {
+  return [
+    '#!/usr/bin/env bash',
+    '# uStart: the check of this step, from its runbook YAML.',
+    'set -euo pipefail',
+    `. ${REMOTE.lib}`,
+    command.trimEnd(),
+    '',
+  ].join('\n');
+}
+
+export class Renderer {
+  private readonly scripts = new Map<string, string>();
+  readonly site;
+
+  private constructor(
+    readonly plan: Plan,
+    readonly runbook: Runbook,
+    private readonly lib: string,
+  ) {
+    this.site = siteContext(plan);
+  }
+
+  /** Reads the runbook's scripts once; rendering itself is then pure and synchronous. */
+  static async create(plan: Plan, runbook: Runbook): Promise<Renderer> {
+    // A customer runbook may bring its own lib.sh; the last directory that has one wins.
+    let lib: string | undefined;
+    for (const dir of [...runbook.dirs].reverse()) {
+      lib = await readFile(join(dir, 'scripts', 'lib.sh'), 'utf8').catch(() => undefined);
+      if (lib !== undefined) break;
+    }
+    if (lib === undefined) {
+      throw new UstartError(
+        'RunbookInvalid',
+        `no scripts/lib.sh in ${runbook.dirs.join(' or ')}; every runbook needs the shared script library`,
+      );
+    }
+    const renderer = new Renderer(plan, runbook, lib);
+    for (const step of runbook.steps) {
+      const files = [step.runFile, step.checkFile, ...step.files.map((f) => f.sourceFile)];
+      for (const file of files) {
+        if (file && !renderer.scripts.has(file)) renderer.scripts.set(file, await readText(file));
+      }
+    }
+    return renderer;
+  }
+
+  hostsOf(step: RunbookStep): Server[] {
+    return serversOf(this.site, step.target);
+  }
+
+  context(server: Server): HostContext {
+    return hostContext(this.site, server);
+  }
+
+  /** The uploads and commands of one step on one host. */
+  hostStep(step: RunbookStep, server: Server): HostStep {
+    const ctx = this.context(server);
+    const host = server.hostname;
+    const dir = stepDir(step.id);
+    const own = hostStepDir(host, step.id);
+    const uploads: RemoteFile[] = [
+      { path: REMOTE.lib, content: this.lib, mode: 0o644, owner: 'root:root' },
+      { path: hostEnvPath(host), content: hostEnvFile(ctx), mode: 0o644, owner: 'root:root' },
+      { path: `${dir}/run.sh`, content: this.text(step.runFile), mode: 0o755, owner: 'root:root' },
+    ];
+    if (step.check) {
+      const content =
+        'script' in step.check ? this.text(step.checkFile!) : inlineCheck(step.check.command);
+      uploads.push({ path: `${dir}/check.sh`, content, mode: 0o755, owner: 'root:root' });
+    }
+    const table: string[] = [];
+    for (const file of step.files) {
+      const staged = file.path.slice(1);
+      const content = file.generate
+        ? this.generate(file.generate, ctx, step)
+        : this.text(file.sourceFile!);
+      uploads.push({ path: `${own}/files/${staged}`, content, mode: 0o600, owner: 'root:root' });
+      table.push([staged, file.path, file.mode, file.owner].join('\t'));
+    }
+    if (table.length > 0) {
+      uploads.push({
+        path: `${own}/files.tsv`,
+        content: table.join('\n') + '\n',
+        mode: 0o644,
+        owner: 'root:root',
+      });
+    }
+    return { stepId: step.id, host, uploads, ...stepCommands(step) };
+  }
+
+  renderStep(step: RunbookStep): RenderedStep {
+    const servers = this.hostsOf(step);
+    return {
+      step,
+      hosts: servers.map((s) => s.hostname),
+      perHost: servers.map((s) => this.hostStep(step, s)),
+    };
+  }
+
+  /** Every step of the runbook (or of one phase), in order. */
+  renderAll(phase?: string): RenderedStep[] {
+    return this.runbook.steps
+      .filter((s) => phase === undefined || s.phase === phase)
+      .map((s) => this.renderStep(s));
+  }
+
+  private generate(name: string, ctx: HostContext, step: RunbookStep): string {
+    const generator = GENERATORS[name];
+    if (!generator) {
+      throw new UstartError(
+        'RunbookInvalid',
+        `step "${step.id}" (${step.source.file}) names generator "${name}", which this uStart does not have`,
+      );
+    }
+    return generator(ctx);
+  }
+
+  private text(file: string): string {
+    const text = this.scripts.get(file);
+    if (text === undefined) throw new Error(`script ${file} was not read`);
+    return text;
+  }
+}
+
+async function readText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (e) {
+    throw new UstartError('RunbookInvalid', `cannot read ${file}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
