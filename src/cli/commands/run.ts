@@ -113,7 +113,8 @@ async function runCommand(
 ): Promise<number> {
   const checked = await checkPlanFile(planFile);
   const plan = checked.plan;
-  const readOnly = !opts.graph && stepSource.readOnly === true;
+  // The read-only facts graph and a development --graph run on an unfinished plan too.
+  const readOnly = opts.graph !== undefined || stepSource.readOnly === true;
   if (!plan || (!checked.valid && !readOnly)) {
     out.stderr(formatFindings(out, planFile, checked.findings));
     out.stderr(
@@ -127,7 +128,7 @@ async function runCommand(
       paint(
         out,
         'yellow',
-        `note: the plan has ${errors.length} error${errors.length === 1 ? '' : 's'} (ustart validate ${planFile}); the facts graph only reads, so it runs anyway.\n`,
+        `note: the plan has ${errors.length} error${errors.length === 1 ? '' : 's'} (ustart validate ${planFile}); running anyway: this step graph does not install anything from the plan.\n`,
       ),
     );
   }
