@@ -17,6 +17,7 @@ import { RunEngine, type EngineOptions } from './engine.js';
 import { readJournal, summarize } from './journal.js';
 import { REDACTED } from './redact.js';
 import type { RunEvent, StepSpec } from './types.js';
+import { walk } from '../../test/support/walk.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -471,13 +472,3 @@ describe('RunEngine', () => {
     expect(existsSync(join(h.runsDir, 'run.lock'))).toBe(false);
   });
 });
-
-async function walk(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const p = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await walk(p)));
-    else out.push(p);
-  }
-  return out;
-}

@@ -4,7 +4,7 @@
  * folder, and a link cut mid-step ends as connection-lost, then resumes without running
  * completed steps again.
  */
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ import type { HostTarget } from '../../src/ssh/transport.js';
 import { createLab, type Lab } from '../lab/lab.js';
 import { labAvailable } from '../lab/require-lab.js';
 import { logged, recordEvents } from '../support/engine-events.js';
+import { walk } from '../support/walk.js';
 
 const available = labAvailable();
 
@@ -182,13 +183,3 @@ describe.skipIf(!available)('run engine on lab hosts', () => {
     },
   );
 });
-
-async function walk(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const p = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await walk(p)));
-    else out.push(p);
-  }
-  return out;
-}
