@@ -47,16 +47,17 @@ export function wrapCommand(
 
 /**
  * Kills process group `pgid` (TERM, then KILL after 3 s) and exits 0 once it is gone,
- * 1 when it is still there after 6 s.
+ * 1 when it is still there after 6 s. No `--` before the negative id: dash, Debian's
+ * /bin/sh, rejects it in its kill builtin.
  */
 export function killGroupScript(pgid: number): string {
   return [
     `p=${pgid}`,
-    'kill -TERM -- -$p 2>/dev/null',
+    'kill -TERM -$p 2>/dev/null',
     'i=0',
-    'while kill -0 -- -$p 2>/dev/null; do',
+    'while kill -0 -$p 2>/dev/null; do',
     '  i=$((i+1))',
-    '  [ $i -eq 30 ] && kill -KILL -- -$p 2>/dev/null',
+    '  [ $i -eq 30 ] && kill -KILL -$p 2>/dev/null',
     '  [ $i -gt 60 ] && exit 1',
     '  sleep 0.1',
     'done',
