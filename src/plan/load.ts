@@ -9,7 +9,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import type { z } from 'zod';
-import { UstartError } from '../errors.js';
+import { UstartError, messageOf } from '../errors.js';
 import { type Finding, pointer, segmentsOf } from './finding.js';
 import { migrate } from './migrate.js';
 import { Plan } from './schema.js';
@@ -115,7 +115,17 @@ export function parsePlanText(text: string, file: string): ParsedPlan {
       },
     );
   }
-  const raw: unknown = document.toJS({ maxAliasCount: 100 });
+  let raw: unknown;
+  try {
+    raw = document.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // yaml parses `*name` without its anchor, or an alias bomb, and only fails on toJS.
+    throw new UstartError(
+      'PlanSyntax',
+      `${file}: ${messageOf(e)}. Fix the YAML anchors (&name) and aliases (*name) and try again.`,
+      { cause: e, detail: { file } },
+    );
+  }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new UstartError(
       'PlanSyntax',
