@@ -1,11 +1,39 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { App } from './App';
+import { Actions } from './actions';
+import { connect } from './api';
+import { App } from './components/App';
+import { AppContext } from './context';
+import { DICTIONARIES } from './i18n';
+import { startValidation } from './state/findings-store';
+import { useUiStore } from './state/ui-store';
+import './styles.css';
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');
-createRoot(root).render(
-  <StrictMode>
-    <App />
-  </StrictMode>,
-);
+
+async function start(rootEl: HTMLElement) {
+  const { api, onLost } = await connect();
+  const info = await api.appInfo();
+  const actions = new Actions(
+    api,
+    info.ok ? info.value : { mode: 'browser', nativeDialogs: false, pdf: false },
+  );
+  onLost(() =>
+    useUiStore
+      .getState()
+      .notify({ kind: 'error', text: DICTIONARIES[useUiStore.getState().lang].disconnected }),
+  );
+  startValidation(api);
+  createRoot(rootEl).render(
+    <StrictMode>
+      <AppContext.Provider value={{ api, actions }}>
+        <App />
+      </AppContext.Provider>
+    </StrictMode>,
+  );
+}
+
+start(root).catch((e: unknown) => {
+  root.textContent = `uStart could not start: ${String(e)}`;
+});

@@ -1,0 +1,47 @@
+import { useT, type TextKey } from '../i18n';
+import { useFindingsStore } from '../state/findings-store';
+import { STEPS, useUiStore, type StepId } from '../state/ui-store';
+import { stepOf } from '../logic/paths';
+
+const LABELS: Record<StepId, TextKey> = {
+  site: 'stepSite',
+  hardware: 'stepHardware',
+  networks: 'stepNetworks',
+  roles: 'stepRoles',
+  review: 'stepReview',
+};
+
+/** The wizard's steps, walkable in any order, each with its count of errors. */
+export function StepRail() {
+  const t = useT();
+  const step = useUiStore((s) => s.step);
+  const setStep = useUiStore((s) => s.setStep);
+  const findings = useFindingsStore((s) => s.findings);
+  const errors = new Map<StepId, number>();
+  for (const f of findings) {
+    if (f.severity !== 'error' || f.acknowledged) continue;
+    const at = stepOf(f.path, f.rule);
+    errors.set(at, (errors.get(at) ?? 0) + 1);
+  }
+  return (
+    <nav className="rail" aria-label="Wizard steps">
+      <ol>
+        {STEPS.map((id, i) => (
+          <li key={id}>
+            <button
+              type="button"
+              data-testid={`step-${id}`}
+              aria-current={step === id ? 'step' : undefined}
+              onClick={() => setStep(id)}
+            >
+              <span className="num">{i + 1}</span> {t(LABELS[id])}
+              {id !== 'review' && (errors.get(id) ?? 0) > 0 && (
+                <span className="badge error">{errors.get(id)}</span>
+              )}
+            </button>
+          </li>
+        ))}
+      </ol>
+    </nav>
+  );
+}

@@ -1,0 +1,123 @@
+import { useState } from 'react';
+import type { Plan } from '../../../src/api';
+import { isInt, isNumber } from '../components/Field';
+import { useT } from '../i18n';
+import { firstFree } from '../logic/racks';
+import { usePlanStore } from '../state/plan-store';
+import { useUiStore } from '../state/ui-store';
+import { RackView } from './RackView';
+import { ServerTable } from './ServerTable';
+
+/** A new server from a template, placed in the first rack with room. */
+function newServer(plan: Plan): Plan['servers'][number] | undefined {
+  for (const rack of plan.racks) {
+    const position = firstFree(plan, rack.name, 1);
+    if (position === undefined) continue;
+    let n = plan.servers.length + 1;
+    while (plan.servers.some((s) => s.hostname === `server-${n}`)) n++;
+    return {
+      hostname: `server-${n}`,
+      rack: rack.name,
+      position,
+      units: 1,
+      model: 'Server',
+      cpu: { sockets: 2, cores: 16, threads: 2 },
+      memoryGiB: 256,
+      disks: [],
+      nics: [],
+      addresses: {},
+      roles: [],
+    };
+  }
+  return undefined;
+}
+
+export function HardwareStep({ plan }: { plan: Plan }) {
+  const t = useT();
+  const edit = usePlanStore((s) => s.edit);
+  const selected = useUiStore((s) => s.selected);
+  const [rack, setRack] = useState({ name: '', units: '42', powerKw: '8' });
+  const rackOk =
+    rack.name.trim() !== '' &&
+    isInt(rack.units) &&
+    isNumber(rack.powerKw) &&
+    !plan.racks.some((r) => r.name === rack.name.trim());
+  return (
+    <section className="step" aria-labelledby="hw-title">
+      <h2 id="hw-title">{t('stepHardware')}</h2>
+      <h3>{t('servers')}</h3>
+      <div className="toolbar">
+        <button
+          type="button"
+          data-testid="add-server"
+          disabled={plan.racks.length === 0}
+          onClick={() => {
+            const server = newServer(plan);
+            if (server) edit((d) => void d.servers.push(server));
+          }}
+        >
+          {t('addServer')}
+        </button>
+        <button
+          type="button"
+          disabled={selected.size === 0}
+          onClick={() => {
+            edit((d) => {
+              d.servers = d.servers.filter((_, i) => !selected.has(i));
+            });
+            useUiStore.getState().select([]);
+          }}
+        >
+          {t('deleteSelected')}
+        </button>
+      </div>
+      <ServerTable plan={plan} />
+      <h3>{t('racks')}</h3>
+      <form
+        className="toolbar"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (!rackOk) return;
+          edit(
+            (d) =>
+              void d.racks.push({
+                name: rack.name.trim(),
+                units: Number(rack.units),
+                powerKw: Number(rack.powerKw),
+              }),
+          );
+          setRack({ ...rack, name: '' });
+        }}
+      >
+        <input
+          aria-label={t('rack')}
+          placeholder={t('rack')}
+          value={rack.name}
+          data-testid="rack-name"
+          onChange={(e) => setRack({ ...rack, name: e.target.value })}
+          size={8}
+        />
+        <label>
+          {t('rackHeight')}{' '}
+          <input
+            value={rack.units}
+            size={3}
+            onChange={(e) => setRack({ ...rack, units: e.target.value })}
+          />
+        </label>
+        <label>
+          {t('powerBudget')}{' '}
+          <input
+            value={rack.powerKw}
+            size={3}
+            onChange={(e) => setRack({ ...rack, powerKw: e.target.value })}
+          />
+        </label>
+        <button type="submit" disabled={!rackOk} data-testid="add-rack">
+          {t('addRack')}
+        </button>
+      </form>
+      <RackView plan={plan} />
+    </section>
+  );
+}
