@@ -43,6 +43,8 @@ export type BundleEvent =
     }
   | { type: 'item-finished'; phase: BundlePhase; item: string }
   | { type: 'problem-found'; problem: BundleProblem }
+  /** A dropped link was reopened and the item resumes (uploads continue where they stopped). */
+  | { type: 'retried'; phase: BundlePhase; item: string; attempt: number; message: string }
   | { type: 'phase-finished'; phase: BundlePhase };
 
 export type BundleEventListener = (event: BundleEvent) => void;

@@ -33,3 +33,15 @@ export { verifyBundle, locateBundle, type VerifyReport, type BundleContainer } f
 export { parseSplitSize } from './split.js';
 export { requireVerifiedBundle } from './require.js';
 export { RUNBOOK_PACKAGES, DEFAULT_RUNBOOK_VERSION } from './packages.js';
+export {
+  pushBundle,
+  configureHostApt,
+  restoreHostApt,
+  installFromBundle,
+  importImages,
+  REMOTE_BUNDLE_DIR,
+  BUNDLE_SOURCE_FILE,
+  DISABLED_SOURCES_DIR,
+  type PushOptions,
+  type PushedBundle,
+} from './push.js';

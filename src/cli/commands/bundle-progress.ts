@@ -50,6 +50,10 @@ export function progressReporter(
       case 'phase-finished':
         clear();
         break;
+      case 'retried':
+        clear();
+        out.stderr(`retrying ${event.item} (attempt ${event.attempt}): ${event.message}\n`);
+        break;
       case 'item-finished':
         break;
     }

@@ -1,0 +1,375 @@
+/**
+ * Carrying a verified bundle to a host and serving it there: upload over SFTP (each file
+ * resumable after a dropped link, checked by sha256 on the host, renamed into place),
+ * a second sha256 check of every entry on the host, then apt pointed at the bundle's
+ * repository ONLY (every other source moved aside, restorable), and images imported into
+ * containerd. A bundle that did not verify is never pushed, so nothing is installed from it.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { isUstartError, messageOf, UstartError } from '../errors.js';
+import type { HostConnection, HostTarget, Transport } from '../ssh/transport.js';
+import { APT_DIR } from './apt-repo.js';
+import { throttleProgress, type BundleEventListener } from './events.js';
+import { MANIFEST_NAME, SIGNATURE_NAME, type EntryKind, type ManifestEntry } from './manifest.js';
+import { partsManifestName, parsePartsManifest } from './split.js';
+import type { VerifyReport } from './verify.js';
+
+/** Where a bundle lives on a host. */
+export const REMOTE_BUNDLE_DIR = '/var/lib/ustart/bundle';
+/** The one apt source left on a host served from a bundle. */
+export const BUNDLE_SOURCE_FILE = '/etc/apt/sources.list.d/ustart-bundle.sources';
+/** Where the host's own apt sources are moved, to be restored by restoreHostApt. */
+export const DISABLED_SOURCES_DIR = '/etc/apt/ustart-disabled-sources';
+
+export interface PushOptions {
+  remoteDir?: string;
+  /** Entry kinds the host needs (a folder bundle uploads only these); all when absent. */
+  kinds?: readonly EntryKind[];
+  /** Run the host-side commands through sudo (for a non-root login). */
+  sudo?: boolean;
+  /** Reconnect-and-resume attempts per file after a dropped link. */
+  retries?: number;
+  onEvent?: BundleEventListener;
+  signal?: AbortSignal;
+}
+
+/** The result of a push: the host's bundle folder and the entries now verified there. */
+export interface PushedBundle {
+  host: string;
+  remoteDir: string;
+  entries: ManifestEntry[];
+}
+
+/**
+ * Uploads a verified bundle to one host and checks every entry's sha256 there. Opens its
+ * own connection (and reconnects after a dropped link); closes it before returning.
+ */
+export async function pushBundle(
+  transport: Transport,
+  target: HostTarget,
+  report: VerifyReport,
+  options: PushOptions = {},
+): Promise<PushedBundle> {
+  if (!report.ok || !report.manifest) {
+    throw new UstartError(
+      report.signatureValid ? 'BundleCorrupt' : 'BundleSignature',
+      `the bundle ${report.bundle} did not verify (${report.problems[0]?.message ?? 'no manifest'}); nothing was pushed to ${target.name}.`,
+    );
+  }
+  const remoteDir = options.remoteDir ?? REMOTE_BUNDLE_DIR;
+  const emit = throttleProgress(options.onEvent);
+  const link = new Link(transport, target, options);
+  try {
+    // The apt index goes wherever packages go; `kinds` only narrows a folder's upload.
+    const needed = report.manifest.entries.filter(
+      (e) => !options.kinds || options.kinds.includes(e.kind) || e.path.startsWith(`${APT_DIR}/`),
+    );
+    const files = await uploadList(report, needed, remoteDir);
+    const totalBytes = files.reduce((n, f) => n + f.size, 0);
+    emit({ type: 'phase-started', phase: 'upload', totalBytes, totalItems: files.length });
+    const incoming = `${remoteDir}/.incoming`;
+    const dirs = new Set([incoming, ...files.map((f) => dirname(f.remote))]);
+    await link.run(`mkdir -p ${[...dirs].map(shq).join(' ')}`, 'create the bundle folders');
+    let before = 0;
+    for (const file of files) {
+      await link.upload(file.local, file.remote, file.name, (sent) =>
+        emit({
+          type: 'progressed',
+          phase: 'upload',
+          doneBytes: before + sent,
+          totalBytes,
+          item: file.name,
+        }),
+      );
+      before += file.size;
+      emit({ type: 'item-finished', phase: 'upload', item: file.name });
+    }
+    if (report.container !== 'folder') {
+      const archives = files.map((f) => shq(f.remote)).join(' ');
+      await link.run(
+        `cat ${archives} | tar -x --no-same-owner -f - -C ${shq(remoteDir)} && rm -f ${archives}`,
+        'unpack the bundle archive',
+      );
+    }
+    // Check on the host what it will use, after unpacking: the manifest's digests.
+    const list = needed.map((e) => `${e.sha256}  ${e.path}\n`).join('');
+    const check = await link.run(
+      `cd ${shq(remoteDir)} && sha256sum --strict --quiet -c -`,
+      'check the bundle on the host',
+      list,
+      true,
+    );
+    if (check.code !== 0) {
+      throw new UstartError(
+        'BundleCorrupt',
+        `the bundle on ${target.name}:${remoteDir} does not match its manifest:\n${check.output.trim()}\nPush it again.`,
+        { detail: { host: target.name } },
+      );
+    }
+    emit({ type: 'phase-finished', phase: 'upload' });
+    return { host: target.name, remoteDir, entries: needed };
+  } finally {
+    await link.close();
+  }
+}
+
+interface UploadFile {
+  name: string;
+  local: string;
+  remote: string;
+  size: number;
+}
+
+/** What to upload: the entry files of a folder, or the archive (or its parts) as it is. */
+async function uploadList(
+  report: VerifyReport,
+  entries: readonly ManifestEntry[],
+  remoteDir: string,
+): Promise<UploadFile[]> {
+  const bundle = report.bundle;
+  switch (report.container) {
+    case 'folder': {
+      const files = [MANIFEST_NAME, SIGNATURE_NAME, ...entries.map((e) => e.path)];
+      return Promise.all(
+        files.map(async (path) => ({
+          name: path,
+          local: join(bundle, ...path.split('/')),
+          remote: `${remoteDir}/${path}`,
+          size: (await stat(join(bundle, ...path.split('/')))).size,
+        })),
+      );
+    }
+    case 'tar': {
+      const size = (await stat(bundle)).size;
+      return [
+        { name: 'bundle.tar', local: bundle, remote: `${remoteDir}/.incoming/bundle.tar`, size },
+      ];
+    }
+    case 'parts': {
+      const partsFile = bundle.endsWith('.parts.json')
+        ? bundle
+        : partsManifestName(bundle.replace(/\.part\d{3}$/, ''));
+      const parts = parsePartsManifest(await readFile(partsFile, 'utf8'), partsFile);
+      return parts.parts.map((p) => ({
+        name: p.name,
+        local: join(dirname(partsFile), p.name),
+        remote: `${remoteDir}/.incoming/${p.name}`,
+        size: p.size,
+      }));
+    }
+  }
+}
+
+/**
+ * One host's connection, reopened after a dropped link. Uploads resume from the temp file
+ * the transport keeps beside the destination, so a retry sends only what is missing.
+ */
+class Link {
+  private connection: HostConnection | undefined;
+  constructor(
+    private readonly transport: Transport,
+    private readonly target: HostTarget,
+    private readonly options: PushOptions,
+  ) {}
+
+  private async connect(): Promise<HostConnection> {
+    this.connection ??= await this.transport.connect(
+      this.target,
+      this.options.signal ? { signal: this.options.signal } : {},
+    );
+    return this.connection;
+  }
+
+  async upload(
+    local: string,
+    remote: string,
+    name: string,
+    onProgress: (sent: number) => void,
+  ): Promise<void> {
+    const retries = this.options.retries ?? 3;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const connection = await this.connect();
+        await connection.upload(local, remote, {
+          mode: 0o644,
+          onProgress,
+          ...(this.options.signal ? { signal: this.options.signal } : {}),
+        });
+        return;
+      } catch (e) {
+        if (!retryable(e) || attempt >= retries || this.options.signal?.aborted) throw e;
+        this.options.onEvent?.({
+          type: 'retried',
+          phase: 'upload',
+          item: name,
+          attempt: attempt + 1,
+          message: messageOf(e),
+        });
+        await this.drop();
+      }
+    }
+  }
+
+  /** Runs a command as root (sudo when asked); throws unless `allowFailure`. */
+  async run(
+    command: string,
+    what: string,
+    stdin?: string,
+    allowFailure = false,
+  ): Promise<{ code: number; output: string }> {
+    const connection = await this.connect();
+    const chunks: Buffer[] = [];
+    const collect = (c: Uint8Array) => chunks.push(Buffer.from(c));
+    const outcome = await connection.exec(command, {
+      onStdout: collect,
+      onStderr: collect,
+      ...(stdin !== undefined ? { stdin } : {}),
+      ...(this.options.sudo ? { sudo: true } : {}),
+      ...(this.options.signal ? { signal: this.options.signal } : {}),
+    });
+    const output = Buffer.concat(chunks).toString('utf8');
+    const code = outcome.kind === 'exited' ? outcome.code : -1;
+    if (code !== 0 && !allowFailure) {
+      throw new UstartError(
+        'StepFailed',
+        `could not ${what} on ${this.target.name} (${outcome.kind === 'exited' ? `exit ${outcome.code}` : outcome.kind}):\n${output.trim()}`,
+        { detail: { host: this.target.name } },
+      );
+    }
+    return { code, output };
+  }
+
+  private async drop(): Promise<void> {
+    const c = this.connection;
+    this.connection = undefined;
+    await c?.close().catch(() => undefined);
+  }
+
+  close(): Promise<void> {
+    return this.drop();
+  }
+}
+
+function retryable(e: unknown): boolean {
+  return (
+    isUstartError(e, 'ConnectionLost') ||
+    isUstartError(e, 'ConnectionFailed') ||
+    isUstartError(e, 'UploadFailed') ||
+    isUstartError(e, 'CommandTimeout')
+  );
+}
+
+/**
+ * Points the host's apt at the bundle's repository only: every other source file is moved
+ * to DISABLED_SOURCES_DIR (numbered backups, never overwritten), the bundle's source is
+ * written, `apt-get update` drops the lists of the old sources. Fails if any internet
+ * source is left. Restore with restoreHostApt.
+ */
+export async function configureHostApt(
+  connection: HostConnection,
+  options: { remoteDir?: string; sudo?: boolean; signal?: AbortSignal } = {},
+): Promise<void> {
+  const repo = `${options.remoteDir ?? REMOTE_BUNDLE_DIR}/${APT_DIR}`;
+  // [trusted=yes] is sound here: the repository is a local folder only root writes, and
+  // every file in it was checked on this host against the signed manifest's sha256.
+  const source = `Types: deb\nURIs: file:${repo}\nSuites: ./\nTrusted: yes\n`;
+  const script = [
+    'set -eu',
+    `aside=${shq(DISABLED_SOURCES_DIR)}`,
+    'mkdir -p "$aside"',
+    'if [ -e /etc/apt/sources.list ]; then mv --backup=numbered /etc/apt/sources.list "$aside/"; fi',
+    'for f in /etc/apt/sources.list.d/*; do',
+    `  [ -e "$f" ] && [ "$f" != ${shq(BUNDLE_SOURCE_FILE)} ] && mv --backup=numbered "$f" "$aside/"`,
+    'done',
+    `cat > ${shq(BUNDLE_SOURCE_FILE)}.tmp && mv ${shq(BUNDLE_SOURCE_FILE)}.tmp ${shq(BUNDLE_SOURCE_FILE)}`,
+    'apt-get update -q -o Acquire::Languages=none',
+    // Nothing that reaches out may be left: no source, no downloaded list of one.
+    'if grep -rlsE "(https?|ftp)://" /etc/apt/sources.list /etc/apt/sources.list.d/; then echo "an internet apt source is left" >&2; exit 3; fi',
+    'if ls /var/lib/apt/lists | grep -E "^(https?|ftp)"; then echo "lists of an internet source are left" >&2; exit 4; fi',
+  ].join('\n');
+  await hostScript(connection, script, source, 'point apt at the bundle', options);
+}
+
+/** Undoes configureHostApt: the host's own sources are put back, the bundle's source removed. */
+export async function restoreHostApt(
+  connection: HostConnection,
+  options: { sudo?: boolean; signal?: AbortSignal } = {},
+): Promise<void> {
+  const script = [
+    'set -eu',
+    `aside=${shq(DISABLED_SOURCES_DIR)}`,
+    `rm -f ${shq(BUNDLE_SOURCE_FILE)}`,
+    '[ -d "$aside" ] || exit 0',
+    'if [ -e "$aside/sources.list" ]; then mv "$aside/sources.list" /etc/apt/sources.list; fi',
+    'for f in "$aside"/*; do [ -e "$f" ] && mv "$f" /etc/apt/sources.list.d/; done',
+    'rmdir "$aside"',
+  ].join('\n');
+  await hostScript(connection, script, undefined, 'restore the apt sources', options);
+}
+
+/** Installs packages from the configured bundle repository (no recommends: the bundle holds none). */
+export async function installFromBundle(
+  connection: HostConnection,
+  packages: readonly string[],
+  options: { sudo?: boolean; signal?: AbortSignal } = {},
+): Promise<void> {
+  const script = `DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ${packages.map(shq).join(' ')}`;
+  await hostScript(
+    connection,
+    script,
+    undefined,
+    `install ${packages.join(', ')} from the bundle`,
+    options,
+  );
+}
+
+/** Imports every `image` entry into containerd's k8s.io namespace (no registry needed). */
+export async function importImages(
+  connection: HostConnection,
+  pushed: PushedBundle,
+  options: { sudo?: boolean; signal?: AbortSignal } = {},
+): Promise<string[]> {
+  const images = pushed.entries.filter((e) => e.kind === 'image').map((e) => e.path);
+  for (const image of images) {
+    await hostScript(
+      connection,
+      `ctr -n k8s.io images import ${shq(`${pushed.remoteDir}/${image}`)}`,
+      undefined,
+      `import ${image} into containerd`,
+      options,
+    );
+  }
+  return images;
+}
+
+async function hostScript(
+  connection: HostConnection,
+  script: string,
+  stdin: string | undefined,
+  what: string,
+  options: { sudo?: boolean; signal?: AbortSignal },
+): Promise<void> {
+  const chunks: Buffer[] = [];
+  const collect = (c: Uint8Array) => chunks.push(Buffer.from(c));
+  // The script goes in as an argument of sh -c; stdin is left for the data it reads.
+  const outcome = await connection.exec(`sh -c ${shq(script)}`, {
+    onStdout: collect,
+    onStderr: collect,
+    ...(stdin !== undefined ? { stdin } : {}),
+    ...(options.sudo ? { sudo: true } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  if (outcome.kind !== 'exited' || outcome.code !== 0) {
+    throw new UstartError(
+      'StepFailed',
+      `could not ${what} on ${connection.target.name} (${outcome.kind === 'exited' ? `exit ${outcome.code}` : outcome.kind}):\n` +
+        Buffer.concat(chunks).toString('utf8').trim().split('\n').slice(-15).join('\n'),
+      { detail: { host: connection.target.name } },
+    );
+  }
+}
+
+function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}

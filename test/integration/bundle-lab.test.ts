@@ -1,0 +1,129 @@
+/**
+ * The offline bundle on real air-gapped hosts (lab: sshd in network namespaces with no
+ * route out): a real bundle of Debian's containerd and runc with their dependencies is
+ * built here from this machine's mirror, pushed to 3 lab hosts, apt there is pointed at the
+ * bundle only, and containerd installed from it runs. A push whose link is cut mid-file
+ * resumes and ends verified. containerd is not installed on this machine (checked below),
+ * so the lab hosts, whose root is an overlay of this machine's, start without it.
+ */
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  configureHostApt,
+  createBundle,
+  installFromBundle,
+  pushBundle,
+  restoreHostApt,
+  verifyBundle,
+  type VerifyReport,
+} from '../../src/bundle/index.js';
+import { KnownHosts } from '../../src/ssh/known-hosts.js';
+import { Ssh2Transport } from '../../src/ssh/ssh2-transport.js';
+import type { HostConnection } from '../../src/ssh/transport.js';
+import { createLab, type Lab } from '../lab/lab.js';
+import { labAvailable } from '../lab/require-lab.js';
+import { runCommand } from '../lab/run.js';
+import { bundleFixture, CREATED_AT, type BundleFixture } from './bundle-fixture.js';
+import { collector } from './ssh-helpers.js';
+
+const available = labAvailable();
+const BIG = 128 * 1024 * 1024;
+
+describe.skipIf(!available)('offline bundle on air-gapped lab hosts', () => {
+  let fx: BundleFixture;
+  let lab: Lab;
+  let transport: Ssh2Transport;
+  let report: VerifyReport;
+
+  beforeAll(async () => {
+    const installedHere = await runCommand('dpkg-query', ['-W', '-f=${Status}', 'containerd']);
+    expect(installedHere.stdout).not.toContain('install ok installed');
+    fx = await bundleFixture('debian-12');
+    const big = join(fx.dir, 'big.bin');
+    await writeFile(big, randomBytes(BIG));
+    const out = join(fx.dir, 'bundle');
+    await createBundle({
+      plan: fx.plan,
+      out,
+      privateKey: fx.privateKey,
+      packages: ['containerd', 'runc'],
+      add: [{ kind: 'file', path: big }],
+      runbookDir: fx.inputs.runbook,
+      createdAt: CREATED_AT,
+    });
+    report = await verifyBundle(out, fx.publicKey);
+    expect(report.problems).toEqual([]);
+    lab = await createLab({ hosts: 3 });
+    transport = new Ssh2Transport({
+      knownHosts: new KnownHosts(lab.knownHostsPath),
+      agentSocket: null,
+      identityFiles: [lab.clientKeyPath],
+      keepaliveIntervalMs: 500,
+      keepaliveCountMax: 3,
+    });
+  }, 300_000);
+  afterAll(async () => {
+    await transport?.dispose();
+    await lab?.dispose();
+    await fx?.dispose();
+  });
+
+  async function sh(
+    connection: HostConnection,
+    command: string,
+  ): Promise<{ code: number; out: string }> {
+    const out = collector();
+    const outcome = await connection.exec(command, { onStdout: out.push, onStderr: out.push });
+    return { code: outcome.kind === 'exited' ? outcome.code : -1, out: out.text() };
+  }
+
+  it(
+    'pushes to 3 hosts, serves apt from the bundle only, and installs a containerd that runs',
+    { timeout: 600_000 },
+    async () => {
+      await Promise.all(
+        lab.hosts.map(async (_, i) => {
+          const pushed = await pushBundle(transport, lab.target(i), report, { kinds: ['deb'] });
+          expect(pushed.entries.some((e) => e.path.startsWith('apt/pool/containerd_'))).toBe(true);
+          const connection = await transport.connect(lab.target(i));
+          try {
+            // Truly air-gapped: the host cannot reach the mirror this machine uses.
+            expect((await sh(connection, 'ip route show default')).out.trim()).toBe('');
+            expect((await sh(connection, 'command -v containerd')).code).not.toBe(0);
+            await configureHostApt(connection);
+            const sources = await sh(
+              connection,
+              'cat /etc/apt/sources.list.d/*; ls /etc/apt/sources.list.d /var/lib/apt/lists',
+            );
+            expect(sources.out).toContain('URIs: file:/var/lib/ustart/bundle/apt');
+            expect(sources.out).not.toMatch(/https?:\/\/|deb\.debian/);
+            await installFromBundle(connection, ['containerd']);
+            const version = await sh(connection, 'containerd --version && runc --version');
+            expect(version.code).toBe(0);
+            expect(version.out).toMatch(/^containerd .*1\.6\.\d+/m);
+            expect(version.out).toMatch(/^runc version /m);
+            await restoreHostApt(connection);
+            expect((await sh(connection, 'ls /etc/apt/sources.list.d')).out).toContain(
+              'debian.sources',
+            );
+          } finally {
+            await connection.close();
+          }
+        }),
+      );
+    },
+  );
+
+  it('refuses to push a bundle that did not verify', async () => {
+    const bad: VerifyReport = {
+      ...report,
+      ok: false,
+      problems: [{ kind: 'wrong-digest', entry: 'x', message: 'x: altered' }],
+    };
+    await expect(pushBundle(transport, lab.target(0), bad)).rejects.toThrow(
+      /did not verify.*nothing was pushed/,
+    );
+  });
+});
