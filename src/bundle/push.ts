@@ -191,11 +191,7 @@ class Link {
     for (let attempt = 0; ; attempt++) {
       try {
         const connection = await this.connect();
-        await connection.upload(local, remote, {
-          mode: 0o644,
-          onProgress,
-          ...(this.options.signal ? { signal: this.options.signal } : {}),
-        });
+        await uploadUnlessLost(connection, local, remote, onProgress, this.options.signal);
         return;
       } catch (e) {
         if (!retryable(e) || attempt >= retries || this.options.signal?.aborted) throw e;
@@ -248,6 +244,42 @@ class Link {
 
   close(): Promise<void> {
     return this.drop();
+  }
+}
+
+/**
+ * One upload that ends when the connection is lost: pending SFTP writes on a dead link may
+ * never be answered, so the loss (the transport's keepalive) settles it, and the upload is
+ * cancelled so it lets go of its file.
+ */
+async function uploadUnlessLost(
+  connection: HostConnection,
+  local: string,
+  remote: string,
+  onProgress: (sent: number) => void,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const abort = new AbortController();
+  const forward = () => abort.abort(signal?.reason);
+  signal?.addEventListener('abort', forward, { once: true });
+  const upload = connection.upload(local, remote, {
+    mode: 0o644,
+    onProgress,
+    signal: abort.signal,
+  });
+  const lost = connection.closed.then((how) => {
+    abort.abort();
+    throw new UstartError(
+      'ConnectionLost',
+      `the connection to ${connection.target.name} was lost while uploading ${remote}${how.message ? `: ${how.message}` : ''}`,
+    );
+  });
+  try {
+    await Promise.race([upload, lost]);
+  } finally {
+    signal?.removeEventListener('abort', forward);
+    upload.catch(() => undefined);
+    lost.catch(() => undefined);
   }
 }
 

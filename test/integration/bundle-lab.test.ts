@@ -17,6 +17,7 @@ import {
   pushBundle,
   restoreHostApt,
   verifyBundle,
+  type BundleEvent,
   type VerifyReport,
 } from '../../src/bundle/index.js';
 import { KnownHosts } from '../../src/ssh/known-hosts.js';
@@ -126,4 +127,54 @@ describe.skipIf(!available)('offline bundle on air-gapped lab hosts', () => {
       /did not verify.*nothing was pushed/,
     );
   });
+
+  it(
+    'resumes a push whose link was cut mid-file and ends with a verified file',
+    { timeout: 180_000 },
+    async () => {
+      const bigStart = report
+        .manifest!.entries.filter((e) => e.path < 'files/big.bin')
+        .reduce((n, e) => n + e.size, 0);
+      let cut = false;
+      let retried = 0;
+      let firstAfterRetry: number | undefined;
+      const seen: BundleEvent[] = [];
+      const pushed = await pushBundle(transport, lab.target(1), report, {
+        remoteDir: '/var/lib/ustart/bundle-resume',
+        onEvent: (event) => {
+          seen.push(event);
+          if (event.type === 'progressed' && event.item === 'files/big.bin') {
+            if (!cut && event.doneBytes - bigStart > 8 * 1024 * 1024) {
+              cut = true;
+              void lab.cutLink(1);
+            } else if (retried > 0 && firstAfterRetry === undefined) {
+              firstAfterRetry = event.doneBytes - bigStart;
+            }
+          }
+          if (event.type === 'retried') {
+            retried++;
+            void lab.restoreLink(1);
+          }
+        },
+      });
+      expect(cut).toBe(true);
+      expect(retried).toBeGreaterThanOrEqual(1);
+      expect(seen.find((e) => e.type === 'retried')).toMatchObject({ item: 'files/big.bin' });
+      // Resumed, not restarted: the first progress after the retry starts past the cut.
+      expect(firstAfterRetry).toBeGreaterThan(8 * 1024 * 1024);
+      expect(pushed.entries.map((e) => e.path)).toContain('files/big.bin');
+      const connection = await transport.connect(lab.target(1));
+      try {
+        const sum = await sh(
+          connection,
+          'sha256sum /var/lib/ustart/bundle-resume/files/big.bin; ls -a /var/lib/ustart/bundle-resume/files',
+        );
+        const entry = report.manifest!.entries.find((e) => e.path === 'files/big.bin')!;
+        expect(sum.out).toContain(entry.sha256);
+        expect(sum.out).not.toContain('.part');
+      } finally {
+        await connection.close();
+      }
+    },
+  );
 });
