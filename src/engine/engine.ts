@@ -4,6 +4,7 @@
  * the run folder and the resume rules.
  */
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UstartError, isUstartError, messageOf, unreachable } from '../errors.js';
@@ -135,6 +136,8 @@ export class RunEngine {
     this.clock = opts.clock ?? systemClock;
     this.runId = opts.resume ?? newRunId(this.clock.now());
     this.runDir = runDirOf(opts.runsDir, this.runId);
+    // One run signal fans out to every host's connect: that many listeners are expected.
+    setMaxListeners(0, this.abort.signal);
     this.hub = new EventHub(this.runId, { now: () => this.clock.now(), ...opts.events });
     this.stepByStep = opts.stepByStep ?? false;
     if (opts.signal) {
@@ -182,6 +185,8 @@ export class RunEngine {
   /** Cancels the run: running commands are killed, nothing new starts. */
   cancel(): void {
     this.abort.abort();
+    // Each running host-step has its own controller, so a cancel adds no listener per host.
+    for (const step of this.steps.values()) for (const h of step.host.values()) h.kill?.abort();
     const p = this.pending;
     this.pending = undefined;
     p?.resolve({ kind: 'stop' });
@@ -514,6 +519,7 @@ export class RunEngine {
         h.attempt++;
         h.state = 'running';
         h.kill = new AbortController();
+        if (this.abort.signal.aborted) h.kill.abort();
         await this.write({
           type: 'host-step',
           at: this.clock.now(),
@@ -586,7 +592,7 @@ export class RunEngine {
     retryable?: boolean;
   }> {
     const spec = step.spec;
-    const signal = AbortSignal.any([this.abort.signal, h.kill!.signal]);
+    const signal = h.kill!.signal;
     let conn: HostConnection;
     try {
       conn = await this.connection(host);

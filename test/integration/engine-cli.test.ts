@@ -186,4 +186,53 @@ describe.skipIf(!available)('ustart run (CLI process) on lab hosts', () => {
       expect(logs.stdout()).toContain(`${lab.hosts[1]!.name} two │ two-started`);
     },
   );
+  it(
+    'cancels cleanly on Ctrl-C (SIGINT) and prints how to resume',
+    { timeout: 60_000 },
+    async () => {
+      const graph = join(tmp, 'sigint.json');
+      await writeFile(
+        graph,
+        JSON.stringify([
+          {
+            id: 'wait',
+            title: 'wait',
+            phase: 't',
+            targets: 'all',
+            run: 'echo $$ > /root/sigint-pid; echo waiting; exec sleep 600',
+          },
+        ]),
+      );
+      const runsDir = join(tmp, 'sigint-runs');
+      const run = ustart([
+        'run',
+        lab.planPath,
+        '--graph',
+        graph,
+        '-i',
+        lab.clientKeyPath,
+        '--known-hosts',
+        lab.knownHostsPath,
+        '--runs-dir',
+        runsDir,
+      ]);
+      for (const h of lab.hosts) await run.waitFor(new RegExp(`${h.name} +│ waiting`));
+      const runId = /run (\d{8}-\d{6}-[0-9a-f]+)/.exec(run.stdout())![1]!;
+      run.child.kill('SIGINT');
+      expect((await run.exit).code).toBe(1);
+      expect(run.stdout()).toContain(`--resume ${runId}`);
+      expect(run.stderr()).toContain('cancelling');
+      const { records } = await readJournal(join(runsDir, runId, 'journal.jsonl'));
+      const summary = summarize(records);
+      expect(summary.finalState).toBe('cancelled');
+      expect(summary.counts.cancelled).toBe(lab.hosts.length);
+      for (const h of lab.hosts) {
+        const gone = await lab.exec(
+          h.index,
+          'kill -0 "$(cat /root/sigint-pid)" 2>/dev/null; echo $?',
+        );
+        expect(gone.stdout.trim()).toBe('1');
+      }
+    },
+  );
 });
