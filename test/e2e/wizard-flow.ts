@@ -2,10 +2,14 @@
  * The planning wizard's end-to-end flow, shared by the browser-mode and Electron tests.
  * Every step waits on what the page shows, never on time.
  */
+import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { Locator, Page } from 'playwright-core';
 import { expect } from 'vitest';
+
+const run = promisify(execFile);
 
 export const SHOTS = join(import.meta.dirname, '../../test-results/e2e');
 
@@ -66,4 +70,70 @@ export async function roleRules(page: Page): Promise<string[]> {
 /** Waits until the findings shown match `predicate` (validation is debounced and async). */
 export async function waitForRoleRules(page: Page, predicate: (rules: string[]) => boolean) {
   await expect.poll(() => roleRules(page), { timeout: 15_000, interval: 100 }).toSatisfy(predicate);
+}
+
+/** CSV import through the mapping step: the detected mapping shown, notes left out. */
+export async function importCsv(page: Page, path: string): Promise<void> {
+  await page.getByTestId('import-csv').click();
+  await page.getByTestId('csv-path').fill(path);
+  await page.getByTestId('csv-load').click();
+  const mapping = page.getByTestId('csv-mapping');
+  await expect
+    .poll(() => mapping.locator('select[data-field="hostname"]').inputValue())
+    .toBe('Hostname');
+  await mapping.locator('select[data-field="notes"]').selectOption('');
+  await shot(page, '2-csv-mapping');
+  await page.getByTestId('csv-import').click();
+  await page.getByTestId('row-ctl-01').waitFor();
+  expect(await cell(page, 'cmp-01', 'rack').inputValue()).toBe('R01');
+}
+
+/** Drag to a free place moves; drag onto another server is refused; arrows move; undo. */
+export async function placeServers(page: Page): Promise<void> {
+  await dragServer(page, 'cmp-01', 'R02', 10);
+  await expect.poll(() => cell(page, 'cmp-01', 'rack').inputValue()).toBe('R02');
+  expect(await cell(page, 'cmp-01', 'position').inputValue()).toBe('9');
+  await dragServer(page, 'cmp-03', 'R02', 41);
+  await expect.poll(() => page.getByTestId('notice').textContent()).toContain('ctl-02');
+  expect(await cell(page, 'cmp-03', 'rack').inputValue()).toBe('R01');
+  const before = Number(await cell(page, 'sto-03', 'position').inputValue());
+  await page.getByTestId('block-sto-03').focus();
+  await page.keyboard.press('ArrowDown');
+  await expect.poll(() => cell(page, 'sto-03', 'position').inputValue()).toBe(String(before - 1));
+  await page.getByTestId('undo').click();
+  await expect.poll(() => cell(page, 'sto-03', 'position').inputValue()).toBe(String(before));
+  await shot(page, '3-hardware');
+}
+
+/** Takes the roles of two controllers away (a finding appears) and gives them back (it goes). */
+export async function roleFindingComesAndGoes(page: Page): Promise<void> {
+  await step(page, 'roles');
+  await page.getByTestId('role-row-ctl-01').waitFor();
+  const baseline = await roleRules(page);
+  await page.getByTestId('role-row-ctl-01').getByLabel('select ctl-01').check();
+  await page.getByTestId('role-row-ctl-02').getByLabel('select ctl-02').check();
+  await page.getByTestId('remove-controller').click();
+  await waitForRoleRules(page, (rules) => rules.some((r) => !baseline.includes(r)));
+  const appeared = (await roleRules(page)).filter((r) => !baseline.includes(r));
+  expect(appeared).toContain('server-no-roles');
+  await shot(page, '5-roles-finding');
+  await page.getByTestId('assign-controller').click();
+  await waitForRoleRules(page, (rules) => appeared.every((r) => !rules.includes(r)));
+  await shot(page, '5-roles');
+}
+
+/** The text of a PDF, as pdftotext (poppler-utils) reads it. */
+export async function pdfText(file: string): Promise<string> {
+  const { stdout } = await run('pdftotext', ['-layout', file, '-']);
+  return stdout;
+}
+
+/** What the handover report must show: rack diagrams and the IP plan. */
+export function expectReport(text: string): void {
+  expect(text).toContain('Rack diagrams');
+  expect(text).toMatch(/R01 · 42 U/);
+  expect(text).toContain('cmp-01 (compute)');
+  expect(text).toContain('IP plan');
+  expect(text).toMatch(/mgmt · 10\.10\.0\.0\/24/);
+  expect(text).toContain('10.10.0.11');
 }

@@ -198,7 +198,6 @@ export function RackView({ plan }: { plan: Plan }) {
 
   const onGrab = (index: number, e: PointerEvent) => {
     e.preventDefault();
-    useUiStore.getState().select([index]);
     setDrag({ index, x: e.clientX, y: e.clientY });
   };
   const onKey = (index: number, e: KeyboardEvent) => {
