@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   buildManifest,
   parseManifest,
+  requireVerifiedBundle,
   serializeManifest,
   signManifest,
   verifyBundle,
@@ -309,5 +310,34 @@ describe('split archives', () => {
     expect(report.ok).toBe(false);
     expect(kinds(report)[0]).toEqual(['bad-part', 'split.tar.part004']);
     expect(kinds(report).map((k) => k[0])).toContain('truncated');
+  });
+});
+
+describe('requireVerifiedBundle (the gate of "ustart run" on an air-gapped site)', () => {
+  it('passes a plan that is not air-gapped without reading anything', async () => {
+    const plan = { ...fx.plan, site: { ...fx.plan.site, airGapped: false } };
+    expect(await requireVerifiedBundle(plan, undefined, undefined)).toBeUndefined();
+  });
+
+  it('refuses an air-gapped plan without a bundle, with a damaged one, or one for another OS', async () => {
+    const plan = { ...fx.plan, site: { ...fx.plan.site, airGapped: true } };
+    const pub = `${fx.keyPrefix}.pub`;
+    await expect(requireVerifiedBundle(plan, undefined, pub)).rejects.toMatchObject({
+      code: 'BundleRequired',
+    });
+    const out = join(fx.dir, 'gate');
+    await fx.build(out);
+    const report = await requireVerifiedBundle(plan, out, pub);
+    expect(report?.ok).toBe(true);
+    await flipByte(join(out, 'files', 'notes.txt'), 0);
+    const damaged = await requireVerifiedBundle(plan, out, pub).catch((e: unknown) => e);
+    expect(damaged).toMatchObject({ code: 'BundleCorrupt' });
+    expect((damaged as Error).message).toContain('files/notes.txt: sha256 is');
+    const other = join(fx.dir, 'ubuntu');
+    await fx.build(other);
+    const ubuntuPlan = { ...plan, site: { ...plan.site, osRelease: 'ubuntu-24.04' as const } };
+    await expect(requireVerifiedBundle(ubuntuPlan, other, pub)).rejects.toThrow(
+      /built for debian-12, but site\.osRelease is ubuntu-24\.04/,
+    );
   });
 });
