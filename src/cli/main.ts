@@ -9,6 +9,8 @@ import { registerPlanCommands } from './plan-commands.js';
 import { registerRunCommands } from './run-commands.js';
 import { registerBundleCommands } from './commands/bundle.js';
 import { registerServe } from './commands/serve.js';
+import { registerDemo } from './commands/demo.js';
+import { registerRender } from './commands/render.js';
 import { createOutput, type Output } from './output.js';
 
 import { EXIT } from './exit.js';
@@ -30,6 +32,8 @@ export async function main(argv: string[], out: Output = createOutput()): Promis
   registerRunCommands(program, out, setCode);
   registerBundleCommands(program, out, setCode);
   registerServe(program, out, setCode);
+  registerDemo(program, out, setCode);
+  registerRender(program, out, setCode);
   try {
     await program.parseAsync(argv);
   } catch (e) {

@@ -37,6 +37,8 @@ export interface HostStep {
 export interface RenderedStep {
   step: RunbookStep;
   hosts: string[];
+  /** Digest of every upload of the step (see stepCommands). */
+  digest: string;
   perHost: HostStep[];
 }
 
@@ -54,12 +56,39 @@ export function hostEnvPath(host: string): string {
   return `${REMOTE.hosts}/${host}/env`;
 }
 
-/** The commands the engine runs for a step (the same on every host). */
-export function stepCommands(step: RunbookStep): { check: string | undefined; run: string } {
+/** Name of the secret variable an input arrives in (docs/runbook-format.md, "inputs"). */
+export function inputVariable(name: string): string {
+  return `USTART_IN_${name.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/**
+ * The commands the engine runs for a step (the same on every host). The engine runs `check`
+ * before it uploads anything, so the check first compares the digest of the step's uploads
+ * with the one the last upload left on the host: a host that has older files (or none) is
+ * never skipped.
+ */
+export function stepCommands(
+  step: RunbookStep,
+  digest: string,
+): { check: string | undefined; run: string } {
+  const dir = stepDir(step.id);
+  // Inputs arrive as shell variables (read by the engine from stdin); export them for run.sh.
+  const exports = step.inputs.map((n) => `export ${inputVariable(n)}; `).join('');
   return {
-    check: step.check ? `bash ${stepDir(step.id)}/check.sh` : undefined,
-    run: `bash ${stepDir(step.id)}/run.sh`,
+    check: step.check
+      ? `test "$(cat ${dir}/uploads.sha256 2>/dev/null)" = ${digest} && bash ${dir}/check.sh`
+      : undefined,
+    run: `${exports}bash ${dir}/run.sh`,
   };
+}
+
+/** SHA-256 over the uploads' paths and contents, in path order. */
+export function uploadsDigest(uploads: readonly RemoteFile[]): string {
+  const hash = createHash('sha256');
+  for (const u of [...uploads].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
+    hash.update(`${u.path}\0${u.mode}\0${u.owner}\0`).update(u.content).update('\0');
+  }
+  return hash.digest('hex');
 }
 
 /** Wraps an inline `check.command` so it runs with lib.sh and the env loaded, like a script. */
@@ -118,8 +147,8 @@ export class Renderer {
     return hostContext(this.site, server);
   }
 
-  /** The uploads and commands of one step on one host. */
-  hostStep(step: RunbookStep, server: Server): HostStep {
+  /** The files one host gets for a step (without the digest marker). */
+  hostUploads(step: RunbookStep, server: Server): RemoteFile[] {
     const ctx = this.context(server);
     const host = server.hostname;
     const dir = stepDir(step.id);
@@ -151,15 +180,37 @@ export class Renderer {
         owner: 'root:root',
       });
     }
-    return { stepId: step.id, host, uploads, ...stepCommands(step) };
+    return uploads;
   }
 
+  /**
+   * Every host's uploads and the commands. All hosts of a step share one digest and one
+   * command, because the engine sends the same command to each host.
+   */
   renderStep(step: RunbookStep): RenderedStep {
     const servers = this.hostsOf(step);
+    const uploads = servers.map((s) => this.hostUploads(step, s));
+    const all = new Map<string, RemoteFile>();
+    for (const u of uploads.flat()) all.set(u.path, u);
+    const digest = uploadsDigest([...all.values()]);
+    const marker: RemoteFile = {
+      path: `${stepDir(step.id)}/uploads.sha256`,
+      content: digest,
+      mode: 0o644,
+      owner: 'root:root',
+    };
+    const commands = stepCommands(step, digest);
     return {
       step,
       hosts: servers.map((s) => s.hostname),
-      perHost: servers.map((s) => this.hostStep(step, s)),
+      digest,
+      perHost: servers.map((s, i) => ({
+        stepId: step.id,
+        host: s.hostname,
+        // The marker goes last: when it holds this digest, every upload before it arrived.
+        uploads: [...uploads[i]!, marker],
+        ...commands,
+      })),
     };
   }
 
@@ -196,8 +247,4 @@ async function readText(file: string): Promise<string> {
       cause: e,
     });
   }
-}
-
-export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
 }

@@ -40,8 +40,8 @@ export function renderFiles(renderer: Renderer): RenderedFile[] {
       title: step.title,
       hosts: rendered.hosts,
       after: step.after,
-      ...(step.check ? { check: `bash ${stepDir(step.id)}/check.sh` } : {}),
-      run: `bash ${stepDir(step.id)}/run.sh`,
+      ...(rendered.perHost[0]?.check ? { check: rendered.perHost[0].check } : {}),
+      run: rendered.perHost[0]?.run ?? '',
     });
     for (const hs of rendered.perHost) {
       const base = `${hs.host}/${step.id}`;
@@ -52,6 +52,7 @@ export function renderFiles(renderer: Renderer): RenderedFile[] {
         );
         if (upload.path === REMOTE.lib) put('lib.sh', upload.content, true);
         else if (upload.path === hostEnvPath(hs.host)) put(`${hs.host}/env`, upload.content);
+        else if (upload.path === `${stepDir(step.id)}/uploads.sha256`) continue;
         else if (upload.path.startsWith(`${stepDir(step.id)}/`)) {
           put(`${base}/${upload.path.slice(stepDir(step.id).length + 1)}`, upload.content, true);
         } else {

@@ -125,14 +125,15 @@ helm_deployed() {
 }
 
 # An input from an earlier step (such as the kubeadm join material): a file the engine put
-# in /var/lib/ustart/in, or a secret variable USTART_IN_<NAME> it set; kept at mode 0600.
+# in /var/lib/ustart/in, or the secret variable USTART_IN_<NAME> holding the output file's
+# content in base64 (one line: the engine reads secrets line by line). Kept at mode 0600.
 input_file() {
   local name=$1 path="$USTART_ROOT/in/$1"
   local var="USTART_IN_${name^^}"
   var=${var//-/_}
-  if [[ ! -s $path && -n ${!var:-} ]]; then
+  if [[ -n ${!var:-} ]]; then
     install -d -m 0700 "$USTART_ROOT/in"
-    (umask 077 && printf '%s\n' "${!var}" >"$path")
+    (umask 077 && base64 -d <<<"${!var}" >"$path")
   fi
   [[ -s $path ]] || die "input $name is missing; run the step that produces it first"
   printf '%s\n' "$path"

@@ -1,0 +1,73 @@
+import { spawnSync } from 'node:child_process';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { checkGraph, type StepSpec } from '../engine/index.js';
+import { loadPlanFile } from '../plan/load.js';
+import type { Plan } from '../plan/schema.js';
+import { assetPath } from '../util/assets.js';
+import { stepSpecsFor } from './step-specs.js';
+
+let plan: Plan;
+let specs: StepSpec[];
+beforeAll(async () => {
+  plan = (await loadPlanFile(assetPath('samples', 'demo-stuttgart.yaml'))).plan!;
+  specs = await stepSpecsFor(plan);
+});
+
+describe('the runbook as the engine step graph', () => {
+  it('is a graph the engine accepts, phase by phase', async () => {
+    checkGraph(specs);
+    const umetal = await stepSpecsFor(plan, { phases: ['umetal'] });
+    checkGraph(umetal);
+    expect(umetal.every((s) => s.phase === 'umetal')).toBe(true);
+    expect(umetal.map((s) => s.id)).toContain('umetal.kubeadm-init');
+  });
+
+  it('resolves targets to the plan hosts and passes the join material as a secret', () => {
+    const join = specs.find((s) => s.id === 'umetal.join-controllers')!;
+    expect(join.targets).toEqual(['ctl-02', 'ctl-03']);
+    expect(join.secrets).toEqual(['USTART_IN_JOIN']);
+    expect(join.run).toBe(
+      'export USTART_IN_JOIN; bash /var/lib/ustart/steps/umetal.join-controllers/run.sh',
+    );
+    expect(join.parallelism).toBe(1);
+    expect(join.sudo).toBe(true);
+  });
+
+  it('uploads every host its own folder and the digest marker last', () => {
+    const join = specs.find((s) => s.id === 'umetal.join-workers')!;
+    const paths = join.uploads!.map((u) => u.path);
+    expect(paths.at(-1)).toBe('/var/lib/ustart/steps/umetal.join-workers/uploads.sha256');
+    for (const host of join.targets as string[]) {
+      expect(paths).toContain(`/var/lib/ustart/hosts/${host}/env`);
+      expect(paths).toContain(
+        `/var/lib/ustart/hosts/${host}/steps/umetal.join-workers/files/etc/ustart/kubeadm/join.yaml`,
+      );
+    }
+    expect(new Set(paths).size).toBe(paths.length);
+    const digest = join.uploads!.at(-1)!.content as string;
+    expect(join.check).toBe(
+      `test "$(cat /var/lib/ustart/steps/umetal.join-workers/uploads.sha256 2>/dev/null)" = ${digest} && bash /var/lib/ustart/steps/umetal.join-workers/check.sh`,
+    );
+  });
+
+  it('has check commands a real bash parses', () => {
+    for (const s of specs) {
+      for (const command of [s.check, s.run]) {
+        if (!command) continue;
+        const r = spawnSync('bash', ['-n', '-c', command], { encoding: 'utf8' });
+        expect(r.status, `${s.id}: ${r.stderr}`).toBe(0);
+      }
+    }
+  });
+
+  it('changes the digest, and so never skips, when a planned value changes', async () => {
+    const changed = structuredClone(plan);
+    changed.kubernetes.podCidr = '10.248.0.0/16';
+    const again = await stepSpecsFor(changed, { phases: ['umetal'] });
+    const before = specs.find((s) => s.id === 'umetal.kubeadm-init')!.check;
+    expect(again.find((s) => s.id === 'umetal.kubeadm-init')!.check).not.toBe(before);
+    expect(again.find((s) => s.id === 'umetal.swap-off')!.check).not.toBe(
+      specs.find((s) => s.id === 'umetal.swap-off')!.check,
+    );
+  });
+});

@@ -1,0 +1,70 @@
+/**
+ * The runbook as the run engine's step graph: one StepSpec per runbook step, with its hosts
+ * resolved from the plan, every upload, and the same commands `ustart render` shows.
+ */
+import type { StepSpec, StepUpload } from '../engine/types.js';
+import type { Plan } from '../plan/schema.js';
+import { defaultRunbookDir, loadRunbook, type Runbook } from '../runbook/load.js';
+import type { Phase } from '../runbook/schema.js';
+import { GENERATOR_NAMES } from './generators/index.js';
+import { inputVariable, type RemoteFile, Renderer } from './render.js';
+
+/** Loads the default runbook (and a customer's over it) with every generator checked. */
+export function loadSiteRunbook(customerDirs: readonly string[] = []): Promise<Runbook> {
+  return loadRunbook([defaultRunbookDir(), ...customerDirs], { generators: GENERATOR_NAMES });
+}
+
+/**
+ * The engine's steps for `phases` (all phases when absent). Each step's uploads hold every
+ * target host's files under that host's own folder (the engine uploads the same list to
+ * every host of a step); lib.sh picks the host's own folder on the host.
+ */
+export function toStepSpecs(renderer: Renderer, phases?: readonly Phase[]): StepSpec[] {
+  const specs: StepSpec[] = [];
+  for (const rendered of renderer.renderAll()) {
+    const { step } = rendered;
+    if (phases && !phases.includes(step.phase)) continue;
+    const uploads = new Map<string, RemoteFile>();
+    const marker = `/var/lib/ustart/steps/${step.id}/uploads.sha256`;
+    for (const hs of rendered.perHost) {
+      for (const u of hs.uploads) if (u.path !== marker) uploads.set(u.path, u);
+    }
+    // The digest marker last: when it is on a host, every file before it arrived.
+    const last = rendered.perHost[0]?.uploads.at(-1);
+    if (last) uploads.set(last.path, last);
+    const first = rendered.perHost[0];
+    specs.push({
+      id: step.id,
+      title: step.title,
+      phase: step.phase,
+      description: step.description,
+      targets: rendered.hosts,
+      after: step.after,
+      ...(step.parallelism === 'all' ? {} : { parallelism: step.parallelism }),
+      timeout: step.timeout,
+      retries: step.retries,
+      ...(first?.check ? { check: first.check } : {}),
+      run: first?.run ?? `bash /var/lib/ustart/steps/${step.id}/run.sh`,
+      uploads: [...uploads.values()].map((u): StepUpload => ({
+        path: u.path,
+        content: u.content,
+        mode: u.mode,
+        owner: u.owner,
+      })),
+      ...(step.inputs.length ? { secrets: step.inputs.map(inputVariable) } : {}),
+      sudo: true,
+      // Every runbook script is written to be run again safely (docs/runbook-format.md).
+      idempotent: true,
+    });
+  }
+  return specs;
+}
+
+/** Renders and converts in one go, for the CLI and the fronts. */
+export async function stepSpecsFor(
+  plan: Plan,
+  options: { phases?: readonly Phase[]; customerDirs?: readonly string[] } = {},
+): Promise<StepSpec[]> {
+  const renderer = await Renderer.create(plan, await loadSiteRunbook(options.customerDirs));
+  return toStepSpecs(renderer, options.phases);
+}
