@@ -207,6 +207,17 @@ export class RunEngine {
       const previous = opts.resume ? await this.loadPrevious(opts.resume) : undefined;
       await this.prepareSecrets();
       this.plan(previous);
+      // Before the run folder: a run the cluster refuses leaves no trace in the runs list.
+      if (opts.clusterLock && opts.hosts.has(opts.clusterLock.host)) {
+        const cl = opts.clusterLock;
+        clusterLock = await ClusterLock.acquire(await this.connection(cl.host), owner, {
+          path: cl.path,
+          takeOver: cl.takeOver,
+          sudo: cl.sudo,
+          clock: this.clock,
+          onHeartbeatFailed: (message) => this.emit({ type: 'warning', message, host: cl.host }),
+        });
+      }
       await mkdir(join(this.runDir, 'logs'), { recursive: true });
       await this.saveRunFiles(previous !== undefined);
       this.journal = await JournalWriter.open(journalPath(this.runDir));
@@ -239,21 +250,11 @@ export class RunEngine {
         steps: planned,
         resumed: !!previous,
       });
-      if (opts.clusterLock && opts.hosts.has(opts.clusterLock.host)) {
-        const cl = opts.clusterLock;
-        clusterLock = await ClusterLock.acquire(await this.connection(cl.host), owner, {
-          path: cl.path,
-          takeOver: cl.takeOver,
-          sudo: cl.sudo,
-          clock: this.clock,
-          onHeartbeatFailed: (message) => this.emit({ type: 'warning', message, host: cl.host }),
-        });
-      }
       await this.schedule();
       return await this.finish();
     } catch (e) {
       if (this.journal && !isUstartError(e, 'WriteFailed')) {
-        // The run started but could not go on (the cluster lock): record that it ended.
+        // The run started but could not go on: record that it ended.
         await this.finish().catch(() => undefined);
       }
       throw e;

@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readJournal, summarize } from '../../src/engine/index.js';
+import { listRuns, readJournal, summarize } from '../../src/engine/index.js';
 import { createLab, type Lab } from '../lab/lab.js';
 import { labAvailable } from '../lab/require-lab.js';
 
@@ -145,6 +145,7 @@ describe.skipIf(!available)('ustart run (CLI process) on lab hosts', () => {
       expect((await elsewhere.exit).code).toBe(2);
       expect(elsewhere.stderr()).toContain('the cluster is locked by another run');
       expect(elsewhere.stderr()).toContain(`pid ${first.child.pid}`);
+      expect(await listRuns(join(tmp, 'other-laptop'))).toEqual([]);
 
       first.child.kill('SIGKILL');
       expect((await first.exit).signal).toBe('SIGKILL');
