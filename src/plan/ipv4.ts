@@ -13,17 +13,28 @@ export interface Cidr {
   hostBitsSet: boolean;
 }
 
+/** Four dot-separated decimal octets of 1–3 digits each. A char-code scan: validation parses
+ * every address of a 1,000-server plan, and split + regex per octet dominated its time. */
 export function parseIpv4(text: string): number | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
   let n = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const v = Number(p);
-    if (v > 255) return undefined;
-    n = n * 256 + v;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (++digits > 3) return undefined;
+      octet = octet * 10 + (c - 48);
+    } else if (c === 46 && digits > 0 && dots < 3) {
+      if (octet > 255) return undefined;
+      n = n * 256 + octet;
+      octet = 0;
+      digits = 0;
+      dots++;
+    } else return undefined;
   }
-  return n;
+  if (dots !== 3 || digits === 0 || octet > 255) return undefined;
+  return n * 256 + octet;
 }
 
 export function formatIpv4(n: number): string {

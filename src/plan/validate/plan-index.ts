@@ -24,15 +24,30 @@ export interface IndexedServer {
 }
 
 /** One IPv4 address a server holds: an entry of `addresses` or the BMC address. */
-export interface AssignedAddress {
-  serverIndex: number;
-  hostname: string;
-  /** The network name for `addresses` entries; `bmc` for the BMC address. */
-  key: string;
-  kind: 'address' | 'bmc';
-  text: string;
-  ip: number | undefined;
-  path: string;
+export class AssignedAddress {
+  constructor(
+    readonly serverIndex: number,
+    readonly hostname: string,
+    /** The network name for `addresses` entries; `bmc` for the BMC address. */
+    readonly key: string,
+    readonly kind: 'address' | 'bmc',
+    readonly text: string,
+    readonly ip: number | undefined,
+  ) {}
+
+  /** Built on demand: only the few addresses a rule reports on need one. */
+  get path(): string {
+    return this.kind === 'bmc'
+      ? pointer('servers', this.serverIndex, 'bmc', 'address')
+      : pointer('servers', this.serverIndex, 'addresses', this.key);
+  }
+}
+
+/** Disks of one server by use, as indexes into its `disks`, and its raw OSD capacity. */
+export interface DiskUse {
+  os: number[];
+  osd: number[];
+  osdGB: number;
 }
 
 /** A virtual IP the platform claims: no server, gateway or pool may hold it. */
@@ -59,6 +74,8 @@ export interface PlanIndex {
   byRole: Record<Role, IndexedServer[]>;
   /** Every address and BMC address of every server, in file order. */
   addresses: AssignedAddress[];
+  /** Per server (same index as `servers[]`): its OS and OSD disks. */
+  disks: DiskUse[];
   vips: Vip[];
   production: boolean;
   /** Rule ids known to the engine with their severity, for checking acknowledgements. */
@@ -72,11 +89,8 @@ export interface PlanIndex {
 }
 
 export function indexPlan(plan: Plan, rules: ReadonlyMap<string, Severity> = new Map()): PlanIndex {
-  const ipCache = new Map<string, number | undefined>();
-  const ip = (text: string) => {
-    if (!ipCache.has(text)) ipCache.set(text, parseIpv4(text));
-    return ipCache.get(text);
-  };
+  // No cache: almost every address is distinct and parsing one is cheaper than hashing it.
+  const ip = parseIpv4;
   const cidrCache = new Map<string, Cidr | undefined>();
   const cidr = (text: string) => {
     if (!cidrCache.has(text)) cidrCache.set(text, parseCidr(text));
@@ -108,33 +122,29 @@ export function indexPlan(plan: Plan, rules: ReadonlyMap<string, Severity> = new
   const serversByRack = new Map<string, IndexedServer[]>();
   const byRole: PlanIndex['byRole'] = { controller: [], compute: [], storage: [] };
   const addresses: AssignedAddress[] = [];
+  const disks: DiskUse[] = [];
   plan.servers.forEach((server, index) => {
+    const use: DiskUse = { os: [], osd: [], osdGB: 0 };
+    server.disks.forEach((d, j) => {
+      if (d.use === 'os') use.os.push(j);
+      else if (d.use === 'ceph-osd') {
+        use.osd.push(j);
+        use.osdGB += d.sizeGB;
+      }
+    });
+    disks.push(use);
     const entry = { server, index };
     const inRack = serversByRack.get(server.rack);
     if (inRack) inRack.push(entry);
     else serversByRack.set(server.rack, [entry]);
     for (const role of new Set(server.roles)) byRole[role].push(entry);
-    for (const [key, text] of Object.entries(server.addresses)) {
-      addresses.push({
-        serverIndex: index,
-        hostname: server.hostname,
-        key,
-        kind: 'address',
-        text,
-        ip: ip(text),
-        path: pointer('servers', index, 'addresses', key),
-      });
+    for (const key in server.addresses) {
+      const text = server.addresses[key]!;
+      addresses.push(new AssignedAddress(index, server.hostname, key, 'address', text, ip(text)));
     }
     if (server.bmc) {
-      addresses.push({
-        serverIndex: index,
-        hostname: server.hostname,
-        key: 'bmc',
-        kind: 'bmc',
-        text: server.bmc.address,
-        ip: ip(server.bmc.address),
-        path: pointer('servers', index, 'bmc', 'address'),
-      });
+      const text = server.bmc.address;
+      addresses.push(new AssignedAddress(index, server.hostname, 'bmc', 'bmc', text, ip(text)));
     }
   });
 
@@ -162,6 +172,7 @@ export function indexPlan(plan: Plan, rules: ReadonlyMap<string, Severity> = new
     serversByRack,
     byRole,
     addresses,
+    disks,
     vips,
     production: plan.site.environment === 'production',
     rules,

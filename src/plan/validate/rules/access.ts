@@ -11,23 +11,18 @@ export const accessRules: Rule[] = [
     description: 'Login users (access, jump host, per server) are valid POSIX user names.',
     fix: 'Use a lower-case user name such as ubuntu or ustart.',
     check({ plan }, report) {
-      const users: Array<[string, string | undefined]> = [
-        [pointer('access', 'user'), plan.access.user],
-        [pointer('access', 'jumpHost', 'user'), plan.access.jumpHost?.user],
-        ...plan.servers.map((s, i): [string, string | undefined] => [
-          pointer('servers', i, 'ssh', 'user'),
-          s.ssh?.user,
-        ]),
-      ];
-      for (const [path, user] of users) {
+      const check = (user: string | undefined, ...path: Array<string | number>) => {
         if (user !== undefined && !LOGIN_NAME.test(user)) {
           report(
-            path,
+            pointer(...path),
             `login user ${JSON.stringify(user)} is not a valid user name`,
             'Use lower-case letters, digits, hyphens and underscores, starting with a letter, at most 32 characters.',
           );
         }
-      }
+      };
+      check(plan.access.user, 'access', 'user');
+      check(plan.access.jumpHost?.user, 'access', 'jumpHost', 'user');
+      plan.servers.forEach((s, i) => check(s.ssh?.user, 'servers', i, 'ssh', 'user'));
     },
   },
   {

@@ -21,13 +21,11 @@ export const CAPACITY_FLOORS: Record<
   storage: { memoryGiB: 16, memoryGiBPerOsd: 4, cores: 4, coresPerOsd: 1 },
 };
 
-const osdCount = (s: Server) => s.disks.filter((d) => d.use === 'ceph-osd').length;
 export const physicalCores = (s: Server) => s.cpu.sockets * s.cpu.cores;
 
-function floorOf(s: Server): { memoryGiB: number; cores: number } {
+function floorOf(s: Server, osds: number): { memoryGiB: number; cores: number } {
   let memoryGiB = 0;
   let cores = 0;
-  const osds = osdCount(s);
   for (const role of new Set(s.roles)) {
     const f = CAPACITY_FLOORS[role];
     memoryGiB += f.memoryGiB + f.memoryGiBPerOsd * osds;
@@ -262,14 +260,15 @@ export const roleRules: Rule[] = [
     description:
       'A server has at least the memory its roles need (see the capacity floors below; several roles add up).',
     fix: 'Add memory, or move a role to a larger server.',
-    check({ plan }, report) {
+    check({ plan, disks }, report) {
       plan.servers.forEach((s, i) => {
         if (s.roles.length === 0) return;
-        const need = floorOf(s).memoryGiB;
+        const osds = disks[i]!.osd.length;
+        const need = floorOf(s, osds).memoryGiB;
         if (s.memoryGiB < need) {
           report(
             pointer('servers', i, 'memoryGiB'),
-            `server ${s.hostname} has ${s.memoryGiB} GiB of memory; as ${s.roles.join(' + ')}${osdCount(s) ? ` with ${plural(osdCount(s), 'OSD')}` : ''} it needs at least ${need} GiB`,
+            `server ${s.hostname} has ${s.memoryGiB} GiB of memory; as ${s.roles.join(' + ')}${osds ? ` with ${plural(osds, 'OSD')}` : ''} it needs at least ${need} GiB`,
             'Add memory, or move a role to a larger server; see docs/validation-rules.md for the floors.',
           );
         }
@@ -283,15 +282,16 @@ export const roleRules: Rule[] = [
     description:
       'A server has at least the physical cores its roles need (see the capacity floors below; several roles add up).',
     fix: 'Use a server with more cores, or move a role.',
-    check({ plan }, report) {
+    check({ plan, disks }, report) {
       plan.servers.forEach((s, i) => {
         if (s.roles.length === 0) return;
-        const need = floorOf(s).cores;
+        const osds = disks[i]!.osd.length;
+        const need = floorOf(s, osds).cores;
         const have = physicalCores(s);
         if (have < need) {
           report(
             pointer('servers', i, 'cpu', 'cores'),
-            `server ${s.hostname} has ${have} physical cores; as ${s.roles.join(' + ')}${osdCount(s) ? ` with ${plural(osdCount(s), 'OSD')}` : ''} it needs at least ${need}`,
+            `server ${s.hostname} has ${have} physical cores; as ${s.roles.join(' + ')}${osds ? ` with ${plural(osds, 'OSD')}` : ''} it needs at least ${need}`,
             'Use a server with more cores, or move a role; see docs/validation-rules.md for the floors.',
           );
         }

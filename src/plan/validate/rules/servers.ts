@@ -6,10 +6,6 @@ import { RFC1123_LABEL, listNames, repeats } from '../names.js';
 /** Below this an OS disk fills up with container images, logs and etcd snapshots. */
 export const OS_DISK_MIN_GB = 200;
 
-/** Disk indexes of a server with the given use. */
-const disksUsedAs = (disks: ReadonlyArray<{ use: string }>, use: string) =>
-  disks.flatMap((d, i) => (d.use === use ? [i] : []));
-
 export const serverRules: Rule[] = [
   {
     id: 'hostname-format',
@@ -193,9 +189,9 @@ export const serverRules: Rule[] = [
     family: 'servers',
     description: 'Every server has a disk with use: os.',
     fix: 'Mark the disk (or the two mirrored disks) the OS is installed on with use: os.',
-    check({ plan }, report) {
+    check({ plan, disks }, report) {
       plan.servers.forEach((s, i) => {
-        if (disksUsedAs(s.disks, 'os').length === 0) {
+        if (disks[i]!.os.length === 0) {
           report(
             pointer('servers', i, 'disks'),
             `server ${s.hostname} has no disk with use: os`,
@@ -211,10 +207,10 @@ export const serverRules: Rule[] = [
     family: 'servers',
     description: 'In production every server has two OS disks, installed as a mirror.',
     fix: 'Add a second disk with use: os of the same size.',
-    check({ plan, production }, report) {
+    check({ plan, production, disks }, report) {
       if (!production) return;
       plan.servers.forEach((s, i) => {
-        const os = disksUsedAs(s.disks, 'os');
+        const os = disks[i]!.os;
         if (os.length === 1) {
           report(
             pointer('servers', i, 'disks', os[0]!),
@@ -231,9 +227,9 @@ export const serverRules: Rule[] = [
     family: 'servers',
     description: 'A server has at most two OS disks: the installer mirrors two and ignores more.',
     fix: 'Mark the extra disks data or none.',
-    check({ plan }, report) {
+    check({ plan, disks }, report) {
       plan.servers.forEach((s, i) => {
-        const os = disksUsedAs(s.disks, 'os');
+        const os = disks[i]!.os;
         if (os.length > 2) {
           report(
             pointer('servers', i, 'disks', os[2]!, 'use'),
@@ -250,9 +246,9 @@ export const serverRules: Rule[] = [
     family: 'servers',
     description: `An OS disk holds at least ${OS_DISK_MIN_GB} GB (container images, logs, etcd).`,
     fix: `Use a disk of ${OS_DISK_MIN_GB} GB or more for the OS.`,
-    check({ plan }, report) {
+    check({ plan, disks }, report) {
       plan.servers.forEach((s, i) => {
-        for (const j of disksUsedAs(s.disks, 'os')) {
+        for (const j of disks[i]!.os) {
           const disk = s.disks[j]!;
           if (disk.sizeGB < OS_DISK_MIN_GB) {
             report(
@@ -272,9 +268,9 @@ export const serverRules: Rule[] = [
     description:
       'Two mirrored OS disks have the same size (a mirror is as large as its smaller disk).',
     fix: 'Pair OS disks of equal size.',
-    check({ plan }, report) {
+    check({ plan, disks }, report) {
       plan.servers.forEach((s, i) => {
-        const [a, b] = disksUsedAs(s.disks, 'os').map((j) => s.disks[j]!);
+        const [a, b] = disks[i]!.os.map((j) => s.disks[j]!);
         if (a && b && a.sizeGB !== b.sizeGB) {
           report(
             pointer('servers', i, 'disks'),

@@ -1,7 +1,6 @@
 /** Rules about Ceph: storage servers, their OSD disks and their network. */
 import { pointer } from '../../finding.js';
-import type { Server } from '../../schema.js';
-import type { PlanIndex } from '../plan-index.js';
+import type { IndexedServer, PlanIndex } from '../plan-index.js';
 import type { Rule } from '../rule.js';
 import { listNames, plural } from '../names.js';
 
@@ -11,9 +10,6 @@ const REPLICAS = 3;
 const STORAGE_NIC_MIN_GBPS = 10;
 /** Ceph fills hosts in proportion to weight; beyond this ratio the small ones sit idle. */
 const BALANCE_RATIO = 2;
-
-const osdDisks = (s: Server) => s.disks.filter((d) => d.use === 'ceph-osd');
-const rawGB = (s: Server) => osdDisks(s).reduce((sum, d) => sum + d.sizeGB, 0);
 
 const firstStoragePath = (index: PlanIndex) =>
   index.byRole.storage[0]
@@ -61,9 +57,9 @@ export const storageRules: Rule[] = [
     family: 'storage',
     description: 'Every storage server has at least one disk with use: ceph-osd.',
     fix: 'Mark the data disks Ceph gets with use: ceph-osd.',
-    check({ byRole }, report) {
+    check({ byRole, disks }, report) {
       for (const { server, index } of byRole.storage) {
-        if (osdDisks(server).length === 0) {
+        if (disks[index]!.osd.length === 0) {
           report(
             pointer('servers', index, 'disks'),
             `storage server ${server.hostname} has no disk with use: ceph-osd`,
@@ -158,20 +154,21 @@ export const storageRules: Rule[] = [
     family: 'storage',
     description: `No storage server holds more than ${BALANCE_RATIO}× the raw OSD capacity of the smallest.`,
     fix: 'Even out the OSD disks between storage servers.',
-    check({ byRole }, report) {
-      const withOsds = byRole.storage.filter((s) => rawGB(s.server) > 0);
+    check({ byRole, disks }, report) {
+      const rawGB = (s: IndexedServer) => disks[s.index]!.osdGB;
+      const withOsds = byRole.storage.filter((s) => rawGB(s) > 0);
       if (withOsds.length < 2) return;
       let smallest = withOsds[0]!;
-      for (const s of withOsds) if (rawGB(s.server) < rawGB(smallest.server)) smallest = s;
-      const limit = rawGB(smallest.server) * BALANCE_RATIO;
-      const big = withOsds.filter((s) => rawGB(s.server) > limit);
+      for (const s of withOsds) if (rawGB(s) < rawGB(smallest)) smallest = s;
+      const limit = rawGB(smallest) * BALANCE_RATIO;
+      const big = withOsds.filter((s) => rawGB(s) > limit);
       if (big.length === 0) return;
       report(
         pointer('servers', big[0]!.index, 'disks'),
         `${listNames(
-          big.map((s) => `${s.server.hostname} (${rawGB(s.server)} GB)`),
+          big.map((s) => `${s.server.hostname} (${rawGB(s)} GB)`),
           3,
-        )} hold more than ${BALANCE_RATIO}× the raw capacity of ${smallest.server.hostname} (${rawGB(smallest.server)} GB)`,
+        )} hold more than ${BALANCE_RATIO}× the raw capacity of ${smallest.server.hostname} (${rawGB(smallest)} GB)`,
         'Ceph fills the small hosts first and the cluster is full when they are; even out the OSD disks.',
       );
     },
