@@ -10,7 +10,8 @@ set -euo pipefail
 umask 022
 export LC_ALL=C
 
-USTART_ROOT=/var/lib/ustart
+# Tests point USTART_ROOT at a temporary folder; on a host it is always /var/lib/ustart.
+USTART_ROOT=${USTART_ROOT:-/var/lib/ustart}
 # The step's id is its folder name: /var/lib/ustart/steps/<id>/run.sh.
 USTART_STEP=$(basename "$(dirname "$(readlink -f "$0")")")
 KUBECONFIG=/etc/kubernetes/admin.conf
