@@ -187,6 +187,7 @@ describe.skipIf(!available)('ustart run (CLI process) on lab hosts', () => {
       expect(logs.stdout()).toContain(`${lab.hosts[1]!.name} two │ two-started`);
     },
   );
+
   it(
     'cancels cleanly on Ctrl-C (SIGINT) and prints how to resume',
     { timeout: 60_000 },
