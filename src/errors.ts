@@ -29,7 +29,9 @@ export type ErrorCode =
   | 'UploadFailed'
   | 'InvalidArgument'
   | 'WriteFailed'
-  | 'Unsupported';
+  | 'Unsupported'
+  /** The demo lab and a real site were about to meet (docs/demo.md, safety rules). */
+  | 'DemoRefused';
 
 export class UstartError extends Error {
   readonly code: ErrorCode;

@@ -15,6 +15,8 @@ export class RunView {
   private steps = { total: 0, done: 0 };
   private hosts = { total: 0, done: 0, running: 0, failed: 0 };
   private progressShown = false;
+  /** "[DEMO] " on every line that names the run, once the run says it is a demo. */
+  private demo = '';
 
   constructor(private readonly out: Output) {}
 
@@ -26,8 +28,9 @@ export class RunView {
         this.width = Math.max(8, ...names.map((h) => h.length));
         this.steps.total = e.steps.length;
         this.hosts.total = e.steps.reduce((n, s) => n + s.hosts.length, 0);
+        if (e.demo) this.demo = paint(this.out, 'magenta', '[DEMO] ');
         this.print(
-          `${paint(this.out, 'bold', `run ${e.runId}`)}${e.resumed ? ' (resumed)' : ''}: ${e.steps.length} step${e.steps.length === 1 ? '' : 's'} on ${names.length} host${names.length === 1 ? '' : 's'}\n` +
+          `${this.demo}${paint(this.out, 'bold', `run ${e.runId}`)}${e.resumed ? ' (resumed)' : ''}: ${e.steps.length} step${e.steps.length === 1 ? '' : 's'} on ${names.length} host${names.length === 1 ? '' : 's'}\n` +
             paint(this.out, 'dim', `  folder ${e.runDir}\n`),
         );
         break;
@@ -90,7 +93,7 @@ export class RunView {
       case 'run-finished':
         this.clearProgress();
         this.out.stdout(
-          `${paint(this.out, e.state === 'succeeded' ? 'green' : 'red', `run ${e.runId} ${e.state}`)} ${paint(this.out, 'dim', formatCounts(e.counts))}\n`,
+          `${this.demo}${paint(this.out, e.state === 'succeeded' ? 'green' : 'red', `run ${e.runId} ${e.state}`)} ${paint(this.out, 'dim', formatCounts(e.counts))}\n`,
         );
         break;
       default:

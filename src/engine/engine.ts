@@ -82,6 +82,8 @@ export interface EngineOptions {
   /** Back-off before retry `attempt` (2, 3, …); default 2 s doubling up to 60 s. */
   retryDelayMs?: (attempt: number) => number;
   events?: EventHubOptions;
+  /** A run against the demo lab (src/demo): recorded in the journal and shown wherever the run is. */
+  demo?: boolean;
   /** Log batching window in ms (default 5). */
   logBatchMs?: number;
 }
@@ -237,6 +239,7 @@ export class RunEngine {
               at: this.clock.now(),
               runId: this.runId,
               planFile: opts.planFile,
+              ...(opts.demo ? { demo: true } : {}),
               machine: owner.machine,
               user: owner.user,
               pid: owner.pid,
@@ -246,6 +249,7 @@ export class RunEngine {
       this.emit({
         type: 'run-started',
         planFile: opts.planFile,
+        ...(opts.demo ? { demo: true } : {}),
         runDir: this.runDir,
         steps: planned,
         resumed: !!previous,

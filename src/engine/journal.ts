@@ -26,6 +26,8 @@ export type JournalRecord =
       at: number;
       runId: string;
       planFile?: string;
+      /** Run against the demo lab, not real servers. */
+      demo?: true;
       machine: string;
       user: string;
       pid: number;
@@ -159,6 +161,8 @@ export interface StepSummary {
 export interface RunSummary {
   runId: string;
   planFile?: string;
+  /** A run against the demo lab. */
+  demo: boolean;
   startedAt: number;
   /** Last record's time. */
   updatedAt: number;
@@ -183,6 +187,7 @@ export function summarize(records: readonly JournalRecord[], torn = false): RunS
   }
   const summary: RunSummary = {
     runId: first.runId,
+    demo: first.demo === true,
     planFile: first.planFile,
     startedAt: first.at,
     updatedAt: first.at,

@@ -135,6 +135,8 @@ export type RunEvent =
   | (Base & {
       type: 'run-started';
       planFile?: string;
+      /** Run against the demo lab (src/demo), not real servers. */
+      demo?: true;
       runDir: string;
       steps: PlannedStep[];
       resumed: boolean;

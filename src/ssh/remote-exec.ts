@@ -141,3 +141,63 @@ export class StderrFilter {
     }
   }
 }
+
+/** What `wrapCommand` wrapped, read back from the command line sshd receives. */
+export interface UnwrappedCommand {
+  command: string;
+  pgidMarker: string;
+  /** Present for sudo: `prompt` only when a password is asked for (`sudo -S`). */
+  sudo?: { prompt?: string; startMarker: string };
+}
+
+/**
+ * The inverse of `wrapCommand`, for servers that simulate a host (the demo lab): kept next
+ * to it so the two cannot drift apart. Undefined for a line `wrapCommand` did not make.
+ */
+export function unwrapCommand(line: string): UnwrappedCommand | undefined {
+  const head = /^printf '%s %s\\n' (ustart-pgid-([0-9a-f]+)) "\$\$" >&2; exec /.exec(line);
+  if (!head) return undefined;
+  const pgidMarker = head[1]!;
+  const rest = line.slice(head[0].length);
+  if (rest.startsWith('/bin/sh -c ')) {
+    const q = readShQuoted(rest, '/bin/sh -c '.length);
+    return q && q.end === rest.length ? { command: q.value, pgidMarker } : undefined;
+  }
+  const sudo = /^sudo (?:-k -S -p '(\[ustart-sudo-[0-9a-f]+\])'|-n) -- \/bin\/sh -c /.exec(rest);
+  if (!sudo) return undefined;
+  const inner = readShQuoted(rest, sudo[0].length);
+  if (!inner || !rest.startsWith(' ustart ', inner.end)) return undefined;
+  const command = readShQuoted(rest, inner.end + ' ustart '.length);
+  if (!command || command.end !== rest.length) return undefined;
+  const startMarker = `ustart-run-${head[2]!}`;
+  return {
+    command: command.value,
+    pgidMarker,
+    sudo: sudo[1] ? { prompt: sudo[1], startMarker } : { startMarker },
+  };
+}
+
+/** The process group `killGroupScript` kills, or undefined for any other script. */
+export function killScriptTarget(script: string): number | undefined {
+  const m = /^p=(\d+)\nkill -TERM -\$p /.exec(script);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Reads one `shQuote`d word (`'…'` pieces joined by `\'`) starting at `at`. */
+function readShQuoted(s: string, at: number): { value: string; end: number } | undefined {
+  let value = '';
+  let i = at;
+  if (s[i] !== "'") return undefined;
+  while (i < s.length && (s[i] === "'" || s.startsWith("\\'", i))) {
+    if (s[i] === '\\') {
+      value += "'";
+      i += 2;
+      continue;
+    }
+    const close = s.indexOf("'", i + 1);
+    if (close < 0) return undefined;
+    value += s.slice(i + 1, close);
+    i = close + 1;
+  }
+  return { value, end: i };
+}

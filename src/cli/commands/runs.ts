@@ -26,6 +26,7 @@ export function registerRuns(program: Command, out: Output, setCode: (c: number)
           JSON.stringify(
             rows.map(({ run, state }) => ({
               id: run.runId,
+              demo: run.demo,
               startedAt: new Date(run.startedAt).toISOString(),
               updatedAt: new Date(run.updatedAt).toISOString(),
               state,
@@ -41,7 +42,7 @@ export function registerRuns(program: Command, out: Output, setCode: (c: number)
         for (const { run, state } of rows) {
           const color = state === 'succeeded' ? 'green' : state === 'running' ? 'cyan' : 'red';
           out.stdout(
-            `${run.runId}  ${new Date(run.startedAt).toISOString().replace('T', ' ').slice(0, 19)}  ${paint(out, color, state.padEnd(15))}  ${paint(out, 'dim', formatCounts(run.counts))}\n`,
+            `${run.demo ? paint(out, 'magenta', '[DEMO] ') : ''}${run.runId}  ${new Date(run.startedAt).toISOString().replace('T', ' ').slice(0, 19)}  ${paint(out, color, state.padEnd(15))}  ${paint(out, 'dim', formatCounts(run.counts))}\n`,
           );
         }
       }

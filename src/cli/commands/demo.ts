@@ -1,0 +1,101 @@
+/**
+ * `ustart demo`: the whole install (connect → uMetal → uStack → uGarden) in the terminal,
+ * against the demo lab, with the real engine, SSH client and runbook. Nothing real is
+ * touched: the servers are simulated on 127.0.0.1 (docs/demo.md).
+ */
+import type { Command } from 'commander';
+import { UstartError } from '../../errors.js';
+import { runDemo } from '../../demo/run.js';
+import { EXIT } from '../exit.js';
+import { type Output, paint } from '../output.js';
+import { RunView } from '../run-view.js';
+
+interface DemoOptions {
+  speed: string;
+  injectFailure?: string[];
+  unreachable?: string[];
+  macMismatch?: string[];
+  dir?: string;
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export function registerDemo(program: Command, out: Output, setCode: (c: number) => void): void {
+  program
+    .command('demo')
+    .description(
+      'Run the whole install against simulated servers on this machine (no hardware needed).',
+    )
+    .option(
+      '--speed <n>',
+      'pace of the simulated steps: 1 is realistic, 10 is ten times faster',
+      '1',
+    )
+    .option(
+      '--inject-failure <step@host>',
+      'fail this step on this host once, to show the retry (repeatable)',
+      collect,
+    )
+    .option('--unreachable <host>', 'this host does not answer SSH (repeatable)', collect)
+    .option(
+      '--mac-mismatch <host>',
+      'this host reports another MAC than the plan (repeatable)',
+      collect,
+    )
+    .option(
+      '--dir <dir>',
+      'the demo workspace (plan copy, runs, known_hosts); a new temp folder by default',
+    )
+    .action(async (opts: DemoOptions) => {
+      setCode(await demoCommand(opts, out));
+    });
+}
+
+async function demoCommand(opts: DemoOptions, out: Output): Promise<number> {
+  const speed = Number(opts.speed);
+  if (!(speed > 0)) {
+    throw new UstartError(
+      'InvalidArgument',
+      `--speed ${opts.speed}: give a number above 0, such as 1 or 20.`,
+    );
+  }
+  const badge = paint(out, 'magenta', '[DEMO]');
+  out.stdout(
+    `${badge} ${paint(out, 'bold', 'uStart demo')}: the demo site on simulated servers (SSH on 127.0.0.1). Nothing real is touched.\n`,
+  );
+  const view = new RunView(out);
+  const controller = new AbortController();
+  const onSigint = () => {
+    out.stderr(`\n${badge} cancelling…\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const result = await runDemo({
+      speed,
+      ...(opts.dir ? { dir: opts.dir } : {}),
+      scenario: {
+        injectFailures: opts.injectFailure ?? [],
+        unreachable: opts.unreachable ?? [],
+        macMismatch: opts.macMismatch ?? [],
+      },
+      signal: controller.signal,
+      onEvent: (e) => {
+        view.onEvent(e);
+        if (e.type === 'host-step-retrying') {
+          out.stdout(
+            `${badge} ${paint(out, 'yellow', `${e.stepId} failed on ${e.host}; the engine retries it (attempt ${e.attempt}).`)}\n`,
+          );
+        }
+      },
+      onNote: (text) => out.stdout(`${badge} ${paint(out, 'yellow', text)}\n`),
+    });
+    out.stdout(
+      `${badge} run ${result.runId} ${result.state}. Workspace: ${result.workspace}\n` +
+        paint(out, 'dim', `${badge} logs: ustart logs ${result.runId} --plan ${result.planFile}\n`),
+    );
+    return result.state === 'succeeded' ? EXIT.ok : EXIT.invalid;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}

@@ -1,0 +1,21 @@
+/** The demo lab: simulated servers of a plan served as real SSH endpoints (docs/demo.md). */
+export {
+  startDemoLab,
+  matchStep,
+  DEMO_ADDRESS,
+  type DemoLab,
+  type DemoLabOptions,
+  type DemoScenario,
+} from './lab.js';
+export { DemoTransport } from './transport.js';
+export { demoHostKey, DEFAULT_DEMO_SEED, type DemoHostKey } from './host-key.js';
+export type { DemoHost } from './host.js';
+export {
+  runDemo,
+  createDemoWorkspace,
+  assertDemoPlan,
+  DEMO_MARKER,
+  type DemoRunOptions,
+  type DemoRunResult,
+} from './run.js';
+export { demoSteps, DEMO_STEPS_DIR } from './steps.js';

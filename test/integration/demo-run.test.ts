@@ -1,0 +1,90 @@
+/**
+ * `ustart demo` end to end at high speed: the real engine, Ssh2Transport and runbook against
+ * the demo lab. Every step succeeds and the journal says it was a demo; an injected failure
+ * shows and its retry succeeds; an unreachable host fails the run.
+ */
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { assertDemoPlan } from '../../src/demo/index.js';
+import { readJournal, summarize } from '../../src/engine/index.js';
+import { assetPath } from '../../src/util/assets.js';
+import { runCli } from '../support/run-cli.js';
+
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+async function workspace(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'ustart-demo-run-'));
+  dirs.push(d);
+  return d;
+}
+
+async function onlyRun(dir: string) {
+  const runsDir = join(dir, '.ustart', 'runs');
+  const ids = (await readdir(runsDir)).filter((n) => n !== 'run.lock');
+  expect(ids).toHaveLength(1);
+  const { records } = await readJournal(join(runsDir, ids[0]!, 'journal.jsonl'));
+  return { records, summary: summarize(records) };
+}
+
+describe('ustart demo', () => {
+  it('runs connect, uMetal, uStack and uGarden to the end; the journal records a demo run', async () => {
+    const dir = await workspace();
+    const { code, out } = await runCli('demo', '--speed', '2000', '--dir', dir);
+    expect(code).toBe(0);
+    expect(out).toContain('[DEMO]');
+    const { summary } = await onlyRun(dir);
+    expect(summary.demo).toBe(true);
+    expect(summary.finalState).toBe('succeeded');
+    const phases = new Set([...summary.steps.values()].map((s) => s.phase));
+    expect(phases).toEqual(new Set(['connect', 'umetal', 'ustack', 'ugarden']));
+    for (const step of summary.steps.values()) {
+      expect(step.state, step.id).toBe('succeeded');
+      for (const h of step.hosts.values()) expect(h.state, `${step.id}@${h}`).toBe('succeeded');
+    }
+    const runs = await runCli('runs', join(dir, 'demo-stuttgart.yaml'));
+    expect(runs.out).toContain('[DEMO]');
+  }, 240_000);
+
+  it('--inject-failure shows the failure, then the retry succeeds', async () => {
+    const dir = await workspace();
+    const { code, out } = await runCli(
+      'demo',
+      '--speed',
+      '2000',
+      '--dir',
+      dir,
+      '--inject-failure',
+      'umetal.kubeadm-init@ctl-01',
+    );
+    expect(code).toBe(0);
+    expect(out).toContain('Could not get lock /var/lib/dpkg/lock-frontend');
+    const { records, summary } = await onlyRun(dir);
+    const attempts = records.filter(
+      (r) =>
+        r.type === 'host-step' &&
+        r.stepId === 'umetal.kubeadm-init' &&
+        r.host === 'ctl-01' &&
+        r.state !== 'running',
+    );
+    expect(attempts.map((r) => r.type === 'host-step' && r.state)).toEqual(['failed', 'succeeded']);
+    expect(summary.finalState).toBe('succeeded');
+  }, 240_000);
+
+  it('an unknown host or step in a scenario switch is refused with the valid names', async () => {
+    const dir = await workspace();
+    const bad = await runCli('demo', '--dir', dir, '--unreachable', 'ctl-09');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('ctl-01');
+  });
+
+  it('never runs a plan that is not a demo copy', async () => {
+    await expect(assertDemoPlan(assetPath('samples', 'demo-stuttgart.yaml'))).rejects.toMatchObject(
+      { code: 'DemoRefused' },
+    );
+  });
+});
