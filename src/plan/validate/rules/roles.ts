@@ -54,6 +54,36 @@ const rolesPath = (index: PlanIndex, role: Role) =>
     ? pointer('servers', index.byRole[role][0].index, 'roles')
     : pointer('servers');
 
+/** A capacity floor rule: memory or physical cores against the sum of the server's roles. */
+function floorRule(resource: 'memory' | 'cores'): Rule {
+  const memory = resource === 'memory';
+  return {
+    id: memory ? 'role-memory-floor' : 'role-core-floor',
+    severity: 'warning',
+    family: 'roles',
+    description: `A server has at least the ${memory ? 'memory' : 'physical cores'} its roles need (see the capacity floors below; several roles add up).`,
+    fix: memory
+      ? 'Add memory, or move a role to a larger server.'
+      : 'Use a server with more cores, or move a role.',
+    check({ plan, disks }, report) {
+      plan.servers.forEach((s, i) => {
+        if (s.roles.length === 0) return;
+        const osds = disks[i]!.osd.length;
+        const floor = floorOf(s, osds);
+        const [have, need, unit] = memory
+          ? [s.memoryGiB, floor.memoryGiB, ' GiB of memory']
+          : [physicalCores(s), floor.cores, ' physical cores'];
+        if (have >= need) return;
+        report(
+          memory ? pointer('servers', i, 'memoryGiB') : pointer('servers', i, 'cpu', 'cores'),
+          `server ${s.hostname} has ${have}${unit}; as ${s.roles.join(' + ')}${osds ? ` with ${plural(osds, 'OSD')}` : ''} it needs at least ${need}`,
+          `${memory ? 'Add memory' : 'Use a server with more cores'}, or move a role to another server; see docs/validation-rules.md for the floors.`,
+        );
+      });
+    },
+  };
+}
+
 export const roleRules: Rule[] = [
   {
     id: 'server-no-roles',
@@ -253,49 +283,6 @@ export const roleRules: Rule[] = [
       });
     },
   },
-  {
-    id: 'role-memory-floor',
-    severity: 'warning',
-    family: 'roles',
-    description:
-      'A server has at least the memory its roles need (see the capacity floors below; several roles add up).',
-    fix: 'Add memory, or move a role to a larger server.',
-    check({ plan, disks }, report) {
-      plan.servers.forEach((s, i) => {
-        if (s.roles.length === 0) return;
-        const osds = disks[i]!.osd.length;
-        const need = floorOf(s, osds).memoryGiB;
-        if (s.memoryGiB < need) {
-          report(
-            pointer('servers', i, 'memoryGiB'),
-            `server ${s.hostname} has ${s.memoryGiB} GiB of memory; as ${s.roles.join(' + ')}${osds ? ` with ${plural(osds, 'OSD')}` : ''} it needs at least ${need} GiB`,
-            'Add memory, or move a role to a larger server; see docs/validation-rules.md for the floors.',
-          );
-        }
-      });
-    },
-  },
-  {
-    id: 'role-core-floor',
-    severity: 'warning',
-    family: 'roles',
-    description:
-      'A server has at least the physical cores its roles need (see the capacity floors below; several roles add up).',
-    fix: 'Use a server with more cores, or move a role.',
-    check({ plan, disks }, report) {
-      plan.servers.forEach((s, i) => {
-        if (s.roles.length === 0) return;
-        const osds = disks[i]!.osd.length;
-        const need = floorOf(s, osds).cores;
-        const have = physicalCores(s);
-        if (have < need) {
-          report(
-            pointer('servers', i, 'cpu', 'cores'),
-            `server ${s.hostname} has ${have} physical cores; as ${s.roles.join(' + ')}${osds ? ` with ${plural(osds, 'OSD')}` : ''} it needs at least ${need}`,
-            'Use a server with more cores, or move a role; see docs/validation-rules.md for the floors.',
-          );
-        }
-      });
-    },
-  },
+  floorRule('memory'),
+  floorRule('cores'),
 ];
