@@ -1,0 +1,303 @@
+/**
+ * The test doubles of kubeadm, kubectl, helm and clusterctl, run directly as the runbook's
+ * scripts would run them, with the configuration uStart renders for the demo plan. Their
+ * file system is a temporary folder (USTART_DOUBLES_ROOT), so nothing on this machine changes.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadPlanFile } from '../../src/plan/load.js';
+import { JOIN_PLACEHOLDERS } from '../../src/render/generators/kubernetes.js';
+import { Renderer } from '../../src/render/render.js';
+import { loadSiteRunbook } from '../../src/render/step-specs.js';
+import { renderFiles, type RenderedFile } from '../../src/render/write.js';
+import { assetPath } from '../../src/util/assets.js';
+
+const BIN = fileURLToPath(new URL('./bin/', import.meta.url));
+let rendered: RenderedFile[];
+let dir: string;
+
+beforeAll(async () => {
+  const plan = (await loadPlanFile(assetPath('samples', 'demo-stuttgart.yaml'))).plan!;
+  rendered = renderFiles(await Renderer.create(plan, await loadSiteRunbook()));
+});
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ustart-doubles-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Call {
+  tool: string;
+  argv: string[];
+  ok: boolean;
+  message?: string;
+  seen?: Record<string, unknown>;
+}
+
+/** A host: its own root and record folder, like one lab host's overlay. */
+function host(name: string) {
+  const root = join(dir, name, 'root');
+  const state = join(dir, name, 'doubles');
+  const run = (tool: string, ...args: string[]) => {
+    const r = spawnSync(join(BIN, tool), args, {
+      encoding: 'utf8',
+      env: { ...process.env, USTART_DOUBLES_ROOT: root, USTART_DOUBLES_DIR: state },
+    });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+  const calls = async (): Promise<Call[]> =>
+    (await readFile(join(state, 'calls.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Call);
+  const put = async (path: string, text: string) => {
+    await mkdir(dirname(join(root, path)), { recursive: true });
+    await writeFile(join(root, path), text);
+    return join(root, path);
+  };
+  return { root, run, calls, put };
+}
+
+function renderedFile(path: string): string {
+  const f = rendered.find((r) => r.path === path);
+  if (!f) throw new Error(`${path} was not rendered`);
+  return f.content;
+}
+
+const INIT = 'ctl-01/umetal.kubeadm-init/files/etc/ustart/kubeadm/init.yaml';
+const VIP = 'ctl-01/umetal.kubeadm-init/files/etc/kubernetes/manifests/kube-vip.yaml';
+
+/** kubeadm init on ctl-01 as kubeadm-init.sh does it; returns the join material. */
+async function initFirstController(ctl: ReturnType<typeof host>) {
+  await ctl.put('/etc/kubernetes/manifests/kube-vip.yaml', renderedFile(VIP));
+  const config = await ctl.put('/etc/ustart/kubeadm/init.yaml', renderedFile(INIT));
+  const init = ctl.run('kubeadm', 'init', '--config', config);
+  expect(init.stderr).toBe('');
+  expect(init.status).toBe(0);
+  const token = ctl.run('kubeadm', 'token', 'create', '--ttl', '4h').stdout.trim();
+  const key = ctl
+    .run('kubeadm', 'init', 'phase', 'upload-certs', '--upload-certs', '--config', config)
+    .stdout.trim()
+    .split('\n')
+    .at(-1)!;
+  return { token, key, hash: `sha256:${'ab'.repeat(32)}`, init };
+}
+
+function filled(template: string, m: { token: string; hash: string; key: string }): string {
+  return template
+    .replace(JOIN_PLACEHOLDERS.token, m.token)
+    .replace(JOIN_PLACEHOLDERS.caCertHash, m.hash)
+    .replace(JOIN_PLACEHOLDERS.certificateKey, m.key);
+}
+
+describe('kubeadm double', () => {
+  it('accepts the rendered init config and hands out a token it lists', async () => {
+    const ctl = host('ctl-01');
+    const m = await initFirstController(ctl);
+    expect(m.init.stdout).toContain('--token');
+    expect(m.token).toMatch(/^[a-z0-9]{6}\.[a-z0-9]{16}$/);
+    expect(m.key).toMatch(/^[0-9a-f]{64}$/);
+    expect(ctl.run('kubeadm', 'token', 'list', '-o', '{.token}').stdout).toContain(m.token);
+    const calls = await ctl.calls();
+    expect(calls.map((c) => c.argv.slice(0, 2).join(' '))).toEqual([
+      'init --config',
+      'token create',
+      'init phase',
+      'token list',
+    ]);
+    expect(calls[0]!.seen).toMatchObject({
+      endpoint: '10.10.0.5:6443',
+      podSubnet: '10.244.0.0/16',
+    });
+  });
+
+  it('refuses a second init, an init without kube-vip, and a config with a misspelt field', async () => {
+    const ctl = host('ctl-01');
+    await initFirstController(ctl);
+    const again = ctl.run(
+      'kubeadm',
+      'init',
+      '--config',
+      join(ctl.root, 'etc/ustart/kubeadm/init.yaml'),
+    );
+    expect(again.status).toBe(1);
+    expect(again.stderr).toContain('this node is initialised');
+
+    const bare = host('bare');
+    const config = await bare.put('/init.yaml', renderedFile(INIT));
+    expect(bare.run('kubeadm', 'init', '--config', config).stderr).toContain(
+      'no kube-vip manifest',
+    );
+    await bare.put('/etc/kubernetes/manifests/kube-vip.yaml', renderedFile(VIP));
+    const typo = await bare.put(
+      '/typo.yaml',
+      renderedFile(INIT).replace('podSubnet:', 'podSubnets:'),
+    );
+    expect(bare.run('kubeadm', 'init', '--config', typo).stderr).toContain(
+      'networking.podSubnet is not a CIDR',
+    );
+  });
+
+  it('joins with filled-in material only, once, and never with a token on the command line', async () => {
+    const m = await initFirstController(host('ctl-01'));
+    const cmp = host('cmp-01');
+    const template = renderedFile('cmp-01/umetal.join-workers/files/etc/ustart/kubeadm/join.yaml');
+    const unfilled = await cmp.put('/etc/ustart/kubeadm/join.yaml', template);
+    expect(cmp.run('kubeadm', 'join', '--config', unfilled).stderr).toContain('@@placeholders@@');
+    expect(cmp.run('kubeadm', 'join', '--token', m.token).status).toBe(2);
+    const config = await cmp.put('/etc/ustart/kubeadm/join.final.yaml', filled(template, m));
+    expect(cmp.run('kubeadm', 'join', '--config', config).status).toBe(0);
+    expect(cmp.run('kubeadm', 'join', '--config', config).stderr).toContain('has joined');
+    const [, , ok] = await cmp.calls();
+    expect(ok).toMatchObject({
+      ok: true,
+      seen: { token: m.token, controlPlane: false, node: 'cmp-01' },
+    });
+  });
+
+  it('joins a controller with its certificate key', async () => {
+    const m = await initFirstController(host('ctl-01'));
+    const ctl2 = host('ctl-02');
+    const template = renderedFile(
+      'ctl-02/umetal.join-controllers/files/etc/ustart/kubeadm/join.yaml',
+    );
+    const config = await ctl2.put('/join.yaml', filled(template, m));
+    expect(ctl2.run('kubeadm', 'join', '--config', config).status).toBe(0);
+    expect((await ctl2.calls())[0]!.seen).toMatchObject({
+      controlPlane: true,
+      certificateKey: m.key,
+    });
+  });
+
+  it('resets a node so that it can be initialised again', async () => {
+    const ctl = host('ctl-01');
+    await initFirstController(ctl);
+    expect(ctl.run('kubeadm', 'reset', '--force').status).toBe(0);
+    await ctl.put('/etc/kubernetes/manifests/kube-vip.yaml', renderedFile(VIP));
+    expect(
+      ctl.run('kubeadm', 'init', '--config', join(ctl.root, 'etc/ustart/kubeadm/init.yaml')).status,
+    ).toBe(0);
+  });
+});
+
+describe('kubectl, helm and clusterctl doubles', () => {
+  it('need a cluster, then apply, diff, label and install from chart archives', async () => {
+    const ctl = host('ctl-01');
+    expect(ctl.run('kubectl', 'get', '--raw', '/readyz').stderr).toContain(
+      'kubeadm init has not run',
+    );
+    await initFirstController(ctl);
+    expect(ctl.run('kubectl', 'get', '--raw', '/readyz').stdout).toBe('ok\n');
+
+    const ceph = await ctl.put(
+      '/ceph.yaml',
+      renderedFile('ctl-01/umetal.ceph-cluster/files/etc/ustart/manifests/ceph-cluster.yaml'),
+    );
+    expect(ctl.run('kubectl', 'diff', '-f', ceph).status).toBe(1);
+    expect(ctl.run('kubectl', 'apply', '-f', ceph).status).toBe(0);
+    expect(ctl.run('kubectl', 'diff', '-f', ceph).status).toBe(0);
+    const osds = ctl.run(
+      'kubectl',
+      '-n',
+      'rook-ceph',
+      'get',
+      'deploy',
+      '-l',
+      'app=rook-ceph-osd',
+      '-o',
+      'jsonpath={}',
+    );
+    expect(osds.stdout.trim().split('\n')).toHaveLength(12);
+
+    expect(
+      ctl.run(
+        'kubectl',
+        'label',
+        'node',
+        'cmp-01',
+        '--overwrite',
+        'compute.yaook.cloud/hypervisor=true',
+      ).status,
+    ).toBe(0);
+    expect(ctl.run('kubectl', 'label', 'node', 'cmp-01', '--overwrite', 'bad label').status).toBe(
+      1,
+    );
+    expect(
+      ctl.run('kubectl', 'get', 'node', 'cmp-01', '--show-labels', '--no-headers').stdout,
+    ).toContain('compute.yaook.cloud/hypervisor=true');
+
+    const values = await ctl.put(
+      '/values.yaml',
+      renderedFile('ctl-01/umetal.cni/files/etc/ustart/helm/cilium.yaml'),
+    );
+    expect(
+      ctl.run(
+        'helm',
+        'upgrade',
+        '--install',
+        'cilium',
+        '/nope.tgz',
+        '--namespace',
+        'kube-system',
+        '--values',
+        values,
+      ).stderr,
+    ).toContain('not a chart archive');
+    const chart = await ctl.put('/bundle/charts/cilium-1.16.5.tgz', 'archive');
+    const install = [
+      'upgrade',
+      '--install',
+      'cilium',
+      chart,
+      '--namespace',
+      'kube-system',
+      '--create-namespace',
+      '--values',
+      values,
+      '--wait',
+      '--timeout',
+      '20m',
+    ];
+    expect(ctl.run('helm', ...install).status).toBe(0);
+    expect(
+      ctl.run('helm', 'status', 'cilium', '--namespace', 'kube-system', '-o', 'json').stdout,
+    ).toContain('"status":"deployed"');
+
+    const config = await ctl.put(
+      '/clusterctl.yaml',
+      renderedFile('ctl-01/ugarden.capi/files/etc/ustart/garden/clusterctl.yaml'),
+    );
+    expect(
+      ctl.run(
+        'clusterctl',
+        'init',
+        '--config',
+        config,
+        '--infrastructure',
+        'openstack',
+        '--wait-providers',
+      ).status,
+    ).toBe(0);
+    const online = await ctl.put(
+      '/online.yaml',
+      'providers:\n  - name: x\n    type: CoreProvider\n    url: https://example.invalid/x.yaml\n',
+    );
+    expect(
+      ctl.run('clusterctl', 'init', '--config', online, '--infrastructure', 'openstack').stderr,
+    ).toContain('not from a local file');
+
+    const calls = await ctl.calls();
+    expect(calls.filter((c) => !c.ok).map((c) => c.tool)).toEqual([
+      'kubectl',
+      'kubectl',
+      'kubectl',
+      'helm',
+      'clusterctl',
+    ]);
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * Shared by the test doubles of kubeadm, kubectl, helm and clusterctl: where they keep their
+ * state and record, how they fail, and the checks they apply to what they receive.
+ *
+ * - USTART_DOUBLES_DIR (default /var/lib/ustart-doubles): state and `calls.jsonl`, one JSON
+ *   line per call: { timeNs, host, tool, argv, ok, message?, seen? }.
+ * - USTART_DOUBLES_ROOT (default /): the file system the doubles change (/etc/kubernetes, …),
+ *   so a test on this machine can point it at a temporary folder; in the lab it is `/`.
+ * - USTART_DOUBLES_K8S_VERSION (default 1.31.4): what `kubeadm version` reports.
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+
+export const DIR = process.env.USTART_DOUBLES_DIR ?? '/var/lib/ustart-doubles';
+export const ROOT = process.env.USTART_DOUBLES_ROOT ?? '/';
+
+/** A path in the doubles' file system. */
+export const at = (path) => join(ROOT, path);
+
+mkdirSync(DIR, { recursive: true });
+
+function record(tool, argv, ok, extra) {
+  const line = {
+    timeNs: process.hrtime.bigint().toString(),
+    clockNs: (BigInt(Date.now()) * 1_000_000n).toString(),
+    host: hostname(),
+    tool,
+    argv,
+    ok,
+    ...extra,
+  };
+  appendFileSync(join(DIR, 'calls.jsonl'), JSON.stringify(line) + '\n');
+}
+
+/** Runs a double: `handler(argv)` returns what to record as `seen`; a thrown Refusal fails the call. */
+export function runDouble(tool, handler) {
+  const argv = process.argv.slice(2);
+  try {
+    const seen = handler(argv);
+    record(tool, argv, true, seen === undefined ? {} : { seen });
+  } catch (e) {
+    const message = e instanceof Refusal ? e.message : `double crashed: ${e?.stack ?? e}`;
+    record(tool, argv, false, { message });
+    process.stderr.write(`${tool} (test double): ${message}\n`);
+    process.exit(e instanceof Refusal ? e.code : 70);
+  }
+}
+
+export class Refusal extends Error {
+  constructor(message, code = 1) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export function refuse(message, code = 1) {
+  throw new Refusal(message, code);
+}
+
+/**
+ * Flags as a map (`--name value`, `--name=value`). `known` lists the flags the tool takes;
+ * a name ending in `!` is a switch that never takes a value, like `--overwrite`.
+ */
+export function parseFlags(argv, known) {
+  const switches = new Set(known.filter((k) => k.endsWith('!')).map((k) => k.slice(0, -1)));
+  const names = new Set(known.map((k) => k.replace(/!$/, '')));
+  const flags = new Map();
+  const rest = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('-') || a === '-') {
+      rest.push(a);
+      continue;
+    }
+    const [name, inline] = a.replace(/^--?/, '').split(/=(.*)/s);
+    if (!names.has(name))
+      refuse(`unknown flag ${a} (this double knows: ${[...names].join(', ')})`, 2);
+    if (inline !== undefined) flags.set(name, inline);
+    else if (switches.has(name)) flags.set(name, true);
+    else if (i + 1 < argv.length) flags.set(name, argv[++i]);
+    else refuse(`flag ${a} needs a value`, 2);
+  }
+  return { flags, rest };
+}
+
+/** Every YAML document of a file; refuses a missing or malformed file. */
+export function yamlDocuments(file) {
+  if (!file || !existsSync(file)) refuse(`config file ${file} does not exist`);
+  const docs = parseAllDocuments(readFileSync(file, 'utf8'));
+  for (const d of docs)
+    if (d.errors.length) refuse(`${file} is not valid YAML: ${d.errors[0].message}`);
+  return docs.map((d) => d.toJS()).filter((d) => d !== null);
+}
+
+/** Refuses unless `obj` has exactly the `allowed` keys (all `required` ones among them). */
+export function keys(obj, where, required, allowed = required) {
+  if (typeof obj !== 'object' || obj === null) refuse(`${where} must be a mapping`);
+  for (const k of required) if (!(k in obj)) refuse(`${where} lacks ${k}`);
+  for (const k of Object.keys(obj))
+    if (!allowed.includes(k)) refuse(`${where} has unknown field ${k}`);
+}
+
+export function readState(name, fallback) {
+  const file = join(DIR, name);
+  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : fallback;
+}
+
+export function writeState(name, value) {
+  writeFileSync(join(DIR, name), JSON.stringify(value, null, 2));
+}
+
+export function writeFile(path, text, mode = 0o600) {
+  mkdirSync(dirname(at(path)), { recursive: true });
+  writeFileSync(at(path), text, { mode });
+}
