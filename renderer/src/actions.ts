@@ -5,6 +5,7 @@
 import type { ApiClient, FilePurpose, MenuCommand, Plan } from '../../src/api';
 import { DICTIONARIES } from './i18n';
 import { askPath, useDialogStore } from './state/dialog-store';
+import { seedFindings } from './state/findings-store';
 import { selectDirty, usePlanStore } from './state/plan-store';
 import { useUiStore } from './state/ui-store';
 
@@ -51,6 +52,7 @@ export class Actions {
     if (!this.confirmDiscard()) return;
     const r = await this.api.planNew({ template });
     if (!r.ok) return fail(r.error.message);
+    seedFindings(r.value.plan!, r.value);
     usePlanStore.getState().load(r.value.plan!, null);
     useUiStore.getState().setStep('site');
   }
@@ -64,6 +66,7 @@ export class Actions {
     if (!r.value.plan) {
       return fail(r.value.findings.map((f) => `${f.line ?? '?'}: ${f.message}`).join('\n'));
     }
+    seedFindings(r.value.plan, r.value);
     usePlanStore.getState().load(r.value.plan, r.value.file);
   }
 

@@ -8,7 +8,7 @@ import type { ApiClient, FindingView, Plan } from '../../../src/api';
 import { usePlanStore } from './plan-store';
 
 /** Quiet time after the last edit before validating. */
-export const VALIDATE_DEBOUNCE_MS = 150;
+export const VALIDATE_DEBOUNCE_MS = 100;
 
 interface FindingsState {
   findings: FindingView[];
@@ -25,6 +25,15 @@ export const useFindingsStore = create<FindingsState>(() => ({
   pending: false,
   generation: 0,
 }));
+
+/** The plan whose findings came with it (from `plan:open`), so it needs no validation. */
+let seededFor: Plan | undefined;
+
+/** Shows findings the core already computed for `plan` (opening a file validates it). */
+export function seedFindings(plan: Plan, value: Pick<FindingsState, 'findings' | 'counts'>): void {
+  seededFor = plan;
+  useFindingsStore.setState((s) => ({ ...value, pending: false, generation: s.generation + 1 }));
+}
 
 /** Validates the plan whenever it changes; returns the function that stops it. */
 export function startValidation(api: ApiClient): () => void {
@@ -47,7 +56,7 @@ export function startValidation(api: ApiClient): () => void {
   };
   const unsubscribe = usePlanStore.subscribe((state, previous) => {
     const plan = state.history?.present;
-    if (!plan || plan === previous.history?.present) return;
+    if (!plan || plan === previous.history?.present || plan === seededFor) return;
     useFindingsStore.setState({ pending: true });
     clearTimeout(timer);
     timer = setTimeout(() => void run(plan), VALIDATE_DEBOUNCE_MS);
