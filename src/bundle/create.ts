@@ -361,7 +361,12 @@ async function writeTarOutput(
     emit({ type: 'progressed', phase: 'write', doneBytes: done, totalBytes, item: member });
   if (options.splitBytes !== undefined) {
     const writer = new PartsWriter(options.out, options.splitBytes);
-    await writeTar(members, createdAt, writer, progress);
+    try {
+      await writeTar(members, createdAt, writer, progress);
+    } catch (e) {
+      await writer.discard();
+      throw e;
+    }
     return writer.written;
   }
   const partial = `${options.out}.partial`;

@@ -5,7 +5,7 @@
  * digests. Authenticity still comes from the signed `bundle.json` inside the archive.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { open, rename, writeFile, type FileHandle } from 'node:fs/promises';
+import { open, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { z } from 'zod';
@@ -101,6 +101,14 @@ export class PartsWriter extends Writable {
       () => cb(err),
       () => cb(err),
     );
+  }
+
+  /** Removes the parts of a write that failed, so no half-written set is left behind. */
+  async discard(): Promise<void> {
+    for (const part of this.parts) {
+      await rm(join(this.dir, `${part.name}.partial`), { force: true });
+      await rm(join(this.dir, part.name), { force: true });
+    }
   }
 
   private async writeChunk(chunk: Buffer): Promise<void> {
