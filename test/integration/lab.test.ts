@@ -53,7 +53,9 @@ describe.skipIf(!available)('test lab', () => {
   });
 
   it('writes a valid plan pointing at the lab hosts through the jump host', async () => {
-    const { plan } = await loadPlanFile(lab.planPath);
+    const { plan, findings } = await loadPlanFile(lab.planPath);
+    if (!plan)
+      throw new Error(`the lab plan does not match the schema: ${JSON.stringify(findings)}`);
     expect(plan.servers.map((s) => s.ssh?.address)).toEqual(lab.hosts.map((h) => h.address));
     expect(plan.servers.map((s) => s.roles[0])).toEqual([
       'controller',

@@ -19,6 +19,7 @@ import {
 } from '../../engine/index.js';
 import { firstController, resolverFromPlan } from '../../engine/plan-targets.js';
 import { UstartError } from '../../errors.js';
+import { requireVerifiedBundle } from '../../bundle/index.js';
 import { checkPlanFile } from '../../plan/index.js';
 import type { CredentialRequest, CredentialStore } from '../../ssh/credentials.js';
 import { KnownHosts } from '../../ssh/known-hosts.js';
@@ -42,6 +43,8 @@ interface RunOptions {
   identity?: string[];
   knownHosts?: string[];
   graph?: string;
+  bundle?: string;
+  bundleKey?: string;
 }
 
 const list = (v: string) =>
@@ -86,6 +89,8 @@ export function registerRun(
       collect,
     )
     .option('--runs-dir <dir>', 'where runs are kept (default: .ustart/runs next to the plan)')
+    .option('--bundle <path>', 'the offline bundle (required when site.airGapped is true)')
+    .option('--bundle-key <pub>', 'public key the offline bundle must be signed with')
     .option('-i, --identity <file>', 'a private key file to log in with (repeatable)', collect)
     .option(
       '--known-hosts <file>',
@@ -132,6 +137,8 @@ async function runCommand(
       ),
     );
   }
+  // An air-gapped site installs only from a bundle proven intact and authentic first.
+  await requireVerifiedBundle(plan, opts.bundle, opts.bundleKey);
   const steps = opts.graph ? await loadGraphFile(opts.graph) : await stepSource({ plan, planFile });
   const sshConfig = await SshConfigFile.load();
   const hosts = new Map(plan.servers.map((s) => [s.hostname, targetFromPlan(plan, s, sshConfig)]));
