@@ -46,9 +46,11 @@ export function cell(page: Page, hostname: string, column: 'rack' | 'position'):
 /** Drags a server's block in the rack view so that its top lands on `topUnit` of `rack`. */
 export async function dragServer(page: Page, hostname: string, rack: string, topUnit: number) {
   const block = page.getByTestId(`block-${hostname}`);
-  await block.scrollIntoViewIfNeeded();
-  const from = (await block.boundingBox())!;
   const svg = page.locator(`svg[data-rack="${rack}"]`);
+  // Racks stand side by side; with the target rack's top at the top of the view, every unit
+  // of both racks is on screen (a 42 U rack is 606 px; the e2e viewport is 720 px high).
+  await svg.evaluate((el) => el.scrollIntoView({ block: 'start' }));
+  const from = (await block.boundingBox())!;
   const units = Number(await svg.getAttribute('data-units'));
   const box = (await svg.boundingBox())!;
   await page.mouse.move(from.x + from.width / 2, from.y + U_PX / 2);
