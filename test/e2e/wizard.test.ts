@@ -116,6 +116,13 @@ describe('planning wizard in browser mode', () => {
     await step(page, 'review');
     await page.getByTestId('findings-count').waitFor();
     await shot(page, '6-review');
+    // A finding is a link to its field: the first error jumps to its server in the table.
+    await page.getByTestId('findings-error').locator('button').first().click();
+    await page.locator('[data-testid="step-hardware"][aria-current="step"]').waitFor();
+    await expect
+      .poll(() => page.locator('*:focus').getAttribute('data-path'))
+      .toMatch(/^\/servers\/\d+\//);
+    await step(page, 'review');
     await page.getByTestId('print-view').click();
     await page.getByTestId('report-view').waitFor();
     await shot(page, '7-report');

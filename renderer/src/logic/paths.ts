@@ -22,11 +22,18 @@ export function serverIndexOf(path: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** The closest field element on screen for a pointer: the field itself, else a parent. */
+/**
+ * The closest field element on screen for a pointer: the field itself, else its nearest
+ * parent that is shown, else the first field inside that parent (a server's NICs have no
+ * column of their own, so `/servers/7/nics/0` lands on server 7's first cell).
+ */
 export function findFieldElement(root: ParentNode, path: string): HTMLElement | undefined {
   let p = path;
   while (p) {
-    const el = root.querySelector<HTMLElement>(`[data-path="${CSS.escape(p)}"]`);
+    const quoted = JSON.stringify(p);
+    const el =
+      root.querySelector<HTMLElement>(`[data-path=${quoted}]`) ??
+      root.querySelector<HTMLElement>(`[data-path^=${JSON.stringify(`${p}/`)}]`);
     if (el) return el;
     p = p.slice(0, p.lastIndexOf('/'));
   }

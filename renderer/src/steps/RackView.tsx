@@ -1,4 +1,4 @@
-import { memo, useEffect, useState, type KeyboardEvent, type PointerEvent } from 'react';
+import { memo, useEffect, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
 import type { Plan } from '../../../src/api';
 import { useT } from '../i18n';
 import { canPlace, firstFree, powerW, unitAt, type Placement } from '../logic/racks';
@@ -168,37 +168,40 @@ export function RackView({ plan }: { plan: Plan }) {
     byRack.set(server.rack, list);
   });
 
-  useEffect(() => {
-    if (!drag) return;
-    const move = (e: globalThis.PointerEvent) =>
-      setDrag((d) => (d ? { ...d, x: e.clientX, y: e.clientY } : d));
-    const drop = (e: globalThis.PointerEvent) => {
-      setDrag(undefined);
-      const svg = document
-        .elementsFromPoint(e.clientX, e.clientY)
-        .find(
-          (el): el is SVGSVGElement => el instanceof SVGSVGElement && el.dataset.rack !== undefined,
-        );
-      if (!svg) return;
-      const box = svg.getBoundingClientRect();
-      const server = usePlanStore.getState().history?.present.servers[drag.index];
-      if (!server) return;
-      const units = Number(svg.dataset.units);
-      // The pointer marks the server's top unit, as where the user grabbed it.
-      const top = unitAt(units, e.clientY - box.top - HEAD, U_PX);
-      tryMove(drag.index, svg.dataset.rack!, top - server.units + 1, t);
-    };
-    window.addEventListener('pointermove', move);
-    window.addEventListener('pointerup', drop, { once: true });
-    return () => {
-      window.removeEventListener('pointermove', move);
-      window.removeEventListener('pointerup', drop);
-    };
-  }, [drag?.index, t]);
+  // Listeners go on at the pointerdown itself: an effect would run after the next paint,
+  // and a quick drag could be released before it, leaving the drop unseen.
+  const stopDrag = useRef<(() => void) | undefined>(undefined);
+  useEffect(() => () => stopDrag.current?.(), []);
 
   const onGrab = (index: number, e: PointerEvent) => {
     e.preventDefault();
+    stopDrag.current?.();
     setDrag({ index, x: e.clientX, y: e.clientY });
+    const move = (ev: globalThis.PointerEvent) =>
+      setDrag((d) => (d ? { ...d, x: ev.clientX, y: ev.clientY } : d));
+    const drop = (ev: globalThis.PointerEvent) => {
+      stop();
+      const svg = document
+        .elementsFromPoint(ev.clientX, ev.clientY)
+        .find(
+          (el): el is SVGSVGElement => el instanceof SVGSVGElement && el.dataset.rack !== undefined,
+        );
+      const server = usePlanStore.getState().history?.present.servers[index];
+      if (!svg || !server) return;
+      const box = svg.getBoundingClientRect();
+      // The pointer marks the server's top unit, as where the user grabbed it.
+      const top = unitAt(Number(svg.dataset.units), ev.clientY - box.top - HEAD, U_PX);
+      tryMove(index, svg.dataset.rack!, top - server.units + 1, t);
+    };
+    const stop = () => {
+      window.removeEventListener('pointermove', move);
+      window.removeEventListener('pointerup', drop);
+      stopDrag.current = undefined;
+      setDrag(undefined);
+    };
+    window.addEventListener('pointermove', move);
+    window.addEventListener('pointerup', drop);
+    stopDrag.current = stop;
   };
   const onKey = (index: number, e: KeyboardEvent) => {
     const current = usePlanStore.getState().history?.present;

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { findFieldElement, isRoleRule, serverIndexOf, stepOf } from './paths';
+
+/** A stand-in for the document: answers the two selector forms findFieldElement uses. */
+function fakeRoot(paths: string[]) {
+  return {
+    querySelector(selector: string) {
+      const exact = /^\[data-path=(".*")\]$/.exec(selector);
+      const prefix = /^\[data-path\^=(".*")\]$/.exec(selector);
+      const want = JSON.parse((exact ?? prefix)![1]!) as string;
+      const hit = paths.find((p) => (exact ? p === want : p.startsWith(want)));
+      return hit === undefined ? null : { path: hit };
+    },
+  } as unknown as ParentNode;
+}
+
+describe('jumping from a finding to its field', () => {
+  it('sends a finding to the step that shows its field', () => {
+    expect(stepOf('/servers/3/roles')).toBe('roles');
+    expect(stepOf('/servers/3/hostname')).toBe('hardware');
+    expect(stepOf('/racks/0/powerKw')).toBe('hardware');
+    expect(stepOf('/networks/1/cidr')).toBe('networks');
+    expect(stepOf('/kubernetes/podCidr')).toBe('site');
+    expect(stepOf('', 'controller-count-min')).toBe('roles');
+    expect(serverIndexOf('/servers/12/nics/0')).toBe(12);
+    expect(isRoleRule('storage-rack-spread')).toBe(true);
+    expect(isRoleRule('network-overlap')).toBe(false);
+  });
+
+  it('lands on the field, else on its nearest shown parent, else on the first field inside it', () => {
+    const root = fakeRoot(['/servers/7/hostname', '/servers/7/rack', '/site/name']);
+    const at = (p: string) =>
+      (findFieldElement(root, p) as unknown as { path: string } | undefined)?.path;
+    expect(at('/servers/7/rack')).toBe('/servers/7/rack');
+    expect(at('/servers/7/nics/0/mac')).toBe('/servers/7/hostname');
+    expect(at('/site/name/x')).toBe('/site/name');
+    expect(at('/openstack/region')).toBeUndefined();
+  });
+});
