@@ -4,8 +4,11 @@
  * and the engine exactly as a real run does; the demo hosts recognise the commands and play
  * the step's transcript instead of running the script.
  *
- * Until src/runbook turns a loaded runbook into engine steps itself, this is that
- * conversion for the demo; it then takes the runbook's own.
+ * Not yet src/render's `stepSpecsFor`: its steps upload shared files (/var/lib/ustart/lib.sh)
+ * from steps that run at once, and two concurrent uploads of one path share
+ * sftp-upload's temp name, so one rename takes the other's file away (seen in the demo:
+ * "mv: cannot move …/.lib.sh.ustart-….part"). Once that is fixed, this becomes
+ * `stepSpecsFor(plan, { phases })` plus the phase chaining below.
  */
 import { join } from 'node:path';
 import type { StepSpec, StepTargets } from '../engine/types.js';
