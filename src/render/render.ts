@@ -29,8 +29,8 @@ export interface HostStep {
   stepId: string;
   host: string;
   uploads: RemoteFile[];
-  /** Exit 0: already done, skip. */
-  check: string | undefined;
+  /** Exit 0: already done, skip. Also makes the upload folders (see stepCommands). */
+  check: string;
   run: string;
 }
 
@@ -65,19 +65,23 @@ export function inputVariable(name: string): string {
  * The commands the engine runs for a step (the same on every host). The engine runs `check`
  * before it uploads anything, so the check first compares the digest of the step's uploads
  * with the one the last upload left on the host: a host that has older files (or none) is
- * never skipped.
+ * never skipped. The transport does not create folders for an upload, so the check also
+ * makes the upload folders (`folders`); a step without its own check gets one that only
+ * does that and then says "not done".
  */
 export function stepCommands(
   step: RunbookStep,
   digest: string,
-): { check: string | undefined; run: string } {
+  folders: readonly string[],
+): { check: string; run: string } {
   const dir = stepDir(step.id);
   // Inputs arrive as shell variables (read by the engine from stdin); export them for run.sh.
   const exports = step.inputs.map((n) => `export ${inputVariable(n)}; `).join('');
+  const mkdir = `mkdir -p ${[...folders].sort().join(' ')}`;
   return {
     check: step.check
-      ? `test "$(cat ${dir}/uploads.sha256 2>/dev/null)" = ${digest} && bash ${dir}/check.sh`
-      : undefined,
+      ? `${mkdir} && test "$(cat ${dir}/uploads.sha256 2>/dev/null)" = ${digest} && bash ${dir}/check.sh`
+      : `${mkdir} && false`,
     run: `${exports}bash ${dir}/run.sh`,
   };
 }
@@ -199,7 +203,8 @@ export class Renderer {
       mode: 0o644,
       owner: 'root:root',
     };
-    const commands = stepCommands(step, digest);
+    const folders = new Set([...all.keys()].map((p) => p.slice(0, p.lastIndexOf('/'))));
+    const commands = stepCommands(step, digest, [...folders]);
     return {
       step,
       hosts: servers.map((s) => s.hostname),

@@ -45,9 +45,12 @@ describe('the runbook as the engine step graph', () => {
     }
     expect(new Set(paths).size).toBe(paths.length);
     const digest = join.uploads!.at(-1)!.content as string;
-    expect(join.check).toBe(
-      `test "$(cat /var/lib/ustart/steps/umetal.join-workers/uploads.sha256 2>/dev/null)" = ${digest} && bash /var/lib/ustart/steps/umetal.join-workers/check.sh`,
+    expect(join.check).toMatch(/^mkdir -p \/var\/lib\/ustart /);
+    expect(join.check).toContain(
+      ` && test "$(cat /var/lib/ustart/steps/umetal.join-workers/uploads.sha256 2>/dev/null)" = ${digest} && bash /var/lib/ustart/steps/umetal.join-workers/check.sh`,
     );
+    // Every upload's folder is made before the upload (the transport does not make folders).
+    for (const p of paths) expect(join.check).toContain(` ${p.slice(0, p.lastIndexOf('/'))}`);
   });
 
   it('has check commands a real bash parses', () => {

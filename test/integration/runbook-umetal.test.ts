@@ -1,0 +1,226 @@
+/**
+ * The uMetal Kubernetes steps of the default runbook, rendered from the lab's plan and run by
+ * the real engine over SSH on 6 lab hosts (3 controllers, 2 compute, 1 storage), with the
+ * kubeadm/kubectl test doubles installed in the hosts' /usr/local/bin. Asserts the order
+ * (init before every join), that each join used the material init produced, the rendered
+ * content on the hosts, and that a second run skips every host-step through its check.
+ *
+ * Not covered here yet (see the issue 5 report): the OS baseline and containerd steps need
+ * systemd and a bundle with their packages on the lab hosts, and the engine does not yet
+ * turn a step's `outputs` into the next steps' secrets; the test carries the join material
+ * from ctl-01 into the second run's SecretSource, which is what that engine feature will do.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  RunEngine,
+  resolverFromPlan,
+  type RunResult,
+  type StepSpec,
+} from '../../src/engine/index.js';
+import { loadPlanFile } from '../../src/plan/load.js';
+import type { Plan } from '../../src/plan/schema.js';
+import { Renderer } from '../../src/render/render.js';
+import { loadSiteRunbook, toStepSpecs } from '../../src/render/step-specs.js';
+import { KnownHosts } from '../../src/ssh/known-hosts.js';
+import { Ssh2Transport } from '../../src/ssh/ssh2-transport.js';
+import { createLab, type Lab } from '../lab/lab.js';
+import { labAvailable } from '../lab/require-lab.js';
+import { recordEvents } from '../support/engine-events.js';
+import { walk } from '../support/walk.js';
+
+const available = labAvailable();
+const DOUBLES = fileURLToPath(new URL('../doubles/', import.meta.url));
+const INIT = 'umetal.kubeadm-init';
+const JOINS = ['umetal.join-controllers', 'umetal.join-workers', 'umetal.node-labels'];
+
+interface Call {
+  clockNs: string;
+  host: string;
+  tool: string;
+  argv: string[];
+  ok: boolean;
+  seen?: Record<string, unknown>;
+}
+
+describe.skipIf(!available)('uMetal Kubernetes steps on 6 lab hosts with test doubles', () => {
+  let lab: Lab;
+  let tmp: string;
+  let plan: Plan;
+  let renderer: Renderer;
+  let specs: StepSpec[];
+  const disposers: (() => Promise<unknown>)[] = [];
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'ustart-runbook-lab-'));
+    lab = await createLab({ hosts: 6 });
+    plan = (await loadPlanFile(lab.planPath)).plan!;
+    renderer = await Renderer.create(plan, await loadSiteRunbook());
+    specs = toStepSpecs(renderer, ['umetal']);
+    // The doubles go where the real tools would be: /usr/local/bin, on sudo's secure_path.
+    for (const h of lab.hosts) {
+      const install = ['kubeadm', 'kubectl', 'helm', 'clusterctl']
+        .map(
+          (t) =>
+            `printf '#!/bin/sh\\nexec /usr/bin/node %s "$@"\\n' '${join(DOUBLES, `${t}.mjs`)}' > /usr/local/bin/${t} && chmod 755 /usr/local/bin/${t}`,
+        )
+        .join(' && ');
+      const r = await lab.exec(h, `mkdir -p /usr/local/bin && ${install}`);
+      expect(r.code, r.stderr).toBe(0);
+    }
+  });
+  afterAll(async () => {
+    for (const d of disposers.splice(0)) await d();
+    await lab?.dispose();
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  async function run(ids: string[], joinMaterial?: string): Promise<RunResult> {
+    const transport = new Ssh2Transport({
+      knownHosts: new KnownHosts(lab.knownHostsPath),
+      agentSocket: null,
+      identityFiles: [lab.clientKeyPath],
+    });
+    disposers.push(() => transport.dispose());
+    // The engine wants the whole graph; steps left out keep no secrets, so a run without the
+    // join material (the first one) is not asked for it.
+    const steps = specs.map((s) => {
+      if (ids.includes(s.id)) return s;
+      const { secrets: _unused, ...rest } = s;
+      return rest;
+    });
+    const engine = new RunEngine({
+      transport,
+      runsDir: join(tmp, 'runs'),
+      steps,
+      onlySteps: ids,
+      hosts: new Map(lab.hosts.map((h) => [h.name, lab.target(h.index)])),
+      resolveTargets: resolverFromPlan(plan),
+      retryDelayMs: () => 0,
+      clusterLock: false,
+      ...(joinMaterial
+        ? {
+            secrets: {
+              get: async (name: string) => (name === 'USTART_IN_JOIN' ? joinMaterial : undefined),
+              values: async () => [joinMaterial],
+            },
+          }
+        : {}),
+    });
+    const events = recordEvents(engine);
+    disposers.push(async () => events.dispose());
+    const result = await engine.run();
+    // What failed and what it printed, for the assertion message when a run does not succeed.
+    lastFailures = events
+      .of('host-step-finished')
+      .filter((e) => e.state !== 'succeeded' && e.state !== 'skipped')
+      .map(
+        (e) =>
+          `${e.stepId}@${e.host}: ${e.state} ${e.message ?? ''}\n${events.output(e.stepId, e.host)}`,
+      )
+      .join('\n');
+    return result;
+  }
+  let lastFailures = '';
+
+  async function calls(): Promise<Call[]> {
+    const all: Call[] = [];
+    for (const h of lab.hosts) {
+      const r = await lab.exec(h, 'cat /var/lib/ustart-doubles/calls.jsonl 2>/dev/null || true');
+      for (const line of r.stdout.split('\n').filter(Boolean)) all.push(JSON.parse(line) as Call);
+    }
+    return all.sort((a, b) => (BigInt(a.clockNs) < BigInt(b.clockNs) ? -1 : 1));
+  }
+
+  let joinMaterial: string;
+
+  it(
+    'creates the cluster on the first controller from the rendered configuration',
+    { timeout: 240_000 },
+    async () => {
+      const result = await run([INIT]);
+      expect(result.state, lastFailures).toBe('succeeded');
+      const first = lab.hosts[0]!;
+      const onHost = await lab.exec(first, 'cat /etc/ustart/kubeadm/init.yaml');
+      const rendered = renderer
+        .renderStep(renderer.runbook.byId.get(INIT)!)
+        .perHost[0]!.uploads.find((u) => u.path.endsWith('/files/etc/ustart/kubeadm/init.yaml'))!;
+      expect(onHost.stdout).toBe(rendered.content);
+      expect(onHost.stdout).toContain(
+        `controlPlaneEndpoint: ${plan.kubernetes.controlPlaneVip}:6443`,
+      );
+      const material = await lab.exec(
+        first,
+        'stat -c %a /var/lib/ustart/out/join.env && base64 -w0 /var/lib/ustart/out/join.env',
+      );
+      const [mode, b64] = material.stdout.trim().split('\n');
+      expect(mode).toBe('600');
+      joinMaterial = b64!;
+    },
+  );
+
+  it(
+    'joins every other host with the material init produced, after init',
+    { timeout: 240_000 },
+    async () => {
+      const result = await run(JOINS, joinMaterial);
+      expect(result.state, lastFailures).toBe('succeeded');
+      const all = await calls();
+      const init = all.find(
+        (c) => c.tool === 'kubeadm' && c.argv[0] === 'init' && c.argv[1] === '--config',
+      )!;
+      expect(init.host).toBe(lab.hosts[0]!.name);
+      const tokens = new Set(
+        all
+          .filter((c) => c.argv[0] === 'token' && c.argv[1] === 'create')
+          .map((c) => c.seen!.token),
+      );
+      const key = all.find((c) => c.argv[2] === 'upload-certs')!.seen!.certificateKey;
+      const joins = all.filter((c) => c.tool === 'kubeadm' && c.argv[0] === 'join');
+      expect(joins.map((c) => c.host).sort()).toEqual(
+        lab.hosts
+          .slice(1)
+          .map((h) => h.name)
+          .sort(),
+      );
+      for (const j of joins) {
+        expect(j.ok).toBe(true);
+        expect(BigInt(j.clockNs) > BigInt(init.clockNs)).toBe(true);
+        expect(tokens.has(j.seen!.token)).toBe(true);
+        const controller = plan.servers
+          .find((s) => s.hostname === j.host)!
+          .roles.includes('controller');
+        expect(j.seen!.controlPlane).toBe(controller);
+        if (controller) expect(j.seen!.certificateKey).toBe(key);
+      }
+      const labelled = all
+        .filter((c) => c.tool === 'kubectl' && c.argv[0] === 'label')
+        .map((c) => c.argv[2]);
+      expect(new Set(labelled)).toEqual(new Set(plan.servers.map((s) => s.hostname)));
+      // The join material never reaches the run folder.
+      const token = [...tokens][0] as string;
+      for (const file of await walk(join(tmp, 'runs'))) {
+        expect(await readFile(file, 'utf8'), file).not.toContain(token);
+      }
+    },
+  );
+
+  it(
+    'skips every host-step on a second run: the checks see the work done',
+    { timeout: 240_000 },
+    async () => {
+      const before = (await calls()).length;
+      const result = await run([INIT, ...JOINS], joinMaterial);
+      expect(result.state, lastFailures).toBe('succeeded');
+      expect(result.counts.skipped).toBe(1 + 2 + 3 + 1);
+      expect(result.counts.succeeded).toBe(0);
+      const again = (await calls()).slice(before);
+      expect(
+        again.filter((c) => c.argv[0] === 'init' || c.argv[0] === 'join' || c.argv[0] === 'label'),
+      ).toEqual([]);
+    },
+  );
+});
