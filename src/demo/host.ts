@@ -204,11 +204,18 @@ export class DemoHost implements CommandHost {
         running = undefined;
       }
       prompt();
+      // What was typed (or piped) while the command ran is read now, as a terminal would.
+      const next = typedAhead;
+      typedAhead = '';
+      feed(next);
     };
-    channel.on('data', (data: Buffer) => {
-      for (const ch of data.toString('utf8')) {
+    let typedAhead = '';
+    const feed = (text: string) => {
+      for (const [i, ch] of [...text].entries()) {
         if (running) {
           if (ch === '\u0003') running.abort();
+          else typedAhead += [...text].slice(i).join('');
+          if (ch !== '\u0003') return;
           continue;
         }
         if (ch === '\r' || ch === '\n') {
@@ -232,7 +239,8 @@ export class DemoHost implements CommandHost {
           if (pty) out.stdout(ch);
         }
       }
-    });
+    };
+    channel.on('data', (data: Buffer) => feed(data.toString('utf8')));
   }
 
   private async playStep(step: StepSpec, kind: 'run' | 'check', io: Io): Promise<number> {

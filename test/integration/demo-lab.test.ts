@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import ssh2 from 'ssh2';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DemoTransport, startDemoLab, type DemoLab } from '../../src/demo/index.js';
 import { FACTS_SCRIPT } from '../../src/engine/facts.js';
@@ -252,5 +253,34 @@ describe('demo lab', () => {
     await l.dispose();
     await running;
     expect(count()).toBeLessThanOrEqual(before);
+  });
+
+  it('an interactive shell answers at a prompt, commands typed ahead included, until exit', async () => {
+    const l = await lab();
+    const t = l.targets.get('ctl-01')!;
+    const client = new ssh2.Client();
+    const transcript = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      client.on('error', reject);
+      client.on('ready', () =>
+        client.shell(false, (err, s) => {
+          if (err) return reject(err);
+          s.on('data', (d: Buffer) => (text += d.toString('utf8')));
+          s.on('close', () => resolve(text));
+          s.write('hostname\nuname -r\nsystemctl is-active chrony\nexit\n');
+        }),
+      );
+      client.connect({
+        host: t.address,
+        port: t.port,
+        username: t.user,
+        password: 'any',
+        hostVerifier: () => true,
+      });
+    }).finally(() => client.end());
+    expect(transcript).toContain('ubuntu@ctl-01:~$ ctl-01\n');
+    expect(transcript).toContain('6.8.0-49-generic\n');
+    expect(transcript).toContain('inactive\n');
+    expect(transcript.trimEnd().endsWith('logout')).toBe(true);
   });
 });
