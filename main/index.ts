@@ -33,6 +33,7 @@ const FILTERS: Record<FilePurpose, Electron.FileFilter[]> = {
   csv: [{ name: 'CSV inventory', extensions: ['csv', 'txt'] }],
   'report-html': [{ name: 'HTML report', extensions: ['html'] }],
   'report-pdf': [{ name: 'PDF report', extensions: ['pdf'] }],
+  folder: [],
 };
 
 const SECURE_PREFERENCES = {
@@ -60,6 +61,16 @@ function nativeDialogs(): Dialogs {
       return r.canceled ? null : (r.filePaths[0] ?? null);
     },
     async save(purpose, suggestedName) {
+      // A folder is chosen, not named: the open dialog in directory mode does that.
+      if (purpose === 'folder') {
+        const options: Electron.OpenDialogOptions = {
+          properties: ['openDirectory', 'createDirectory'],
+        };
+        const r = win
+          ? await dialog.showOpenDialog(win, options)
+          : await dialog.showOpenDialog(options);
+        return r.canceled ? null : (r.filePaths[0] ?? null);
+      }
       const options: Electron.SaveDialogOptions = {
         defaultPath: suggestedName,
         filters: FILTERS[purpose],

@@ -107,6 +107,17 @@ export class Actions {
     done(`${text('written')}: ${r.value.file}`);
   }
 
+  /** Writes the rendered configuration into a folder the user picks. */
+  async renderConfig(): Promise<void> {
+    const plan = usePlanStore.getState().history?.present;
+    if (!plan) return;
+    const dir = await this.pick('folder', text('exportRender'), `${plan.site.name}-render`, true);
+    if (!dir) return;
+    const r = await this.api.planRender({ plan, dir });
+    if (!r.ok) return fail(r.error.message);
+    done(`${text('written')}: ${r.value.dir} (${r.value.files} files, ${r.value.hosts} hosts)`);
+  }
+
   /** Shows the report in the page for the browser's print dialog (browser-mode PDF). */
   async printView(): Promise<void> {
     const plan = usePlanStore.getState().history?.present;

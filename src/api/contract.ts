@@ -141,7 +141,8 @@ export const MenuCommand = z.enum([
 ]);
 export type MenuCommand = z.infer<typeof MenuCommand>;
 
-export const FilePurpose = z.enum(['plan', 'csv', 'yaml', 'report-html', 'report-pdf']);
+/** What a file dialog is for; `folder` picks a directory (the rendered configuration). */
+export const FilePurpose = z.enum(['plan', 'csv', 'yaml', 'report-html', 'report-pdf', 'folder']);
 export type FilePurpose = z.infer<typeof FilePurpose>;
 
 export const requests = {
@@ -183,6 +184,15 @@ export const requests = {
   'plan:capacity': request(z.object({ plan: Plan }), Capacity),
   /** Writes the plan as plain YAML to another file (no comments carried over). */
   'plan:export': request(z.object({ plan: Plan, file: path }), z.object({ file: z.string() })),
+  /**
+   * Writes the rendered configuration (every file and command the runbook would use, per
+   * host and step; docs/runbook-format.md) into a folder. Refuses (`PlanInvalid`) a plan
+   * with errors, and a folder holding anything but an earlier render.
+   */
+  'plan:render': request(
+    z.object({ plan: Plan, dir: path }),
+    z.object({ dir: z.string(), files: z.number(), hosts: z.number() }),
+  ),
   /** First rows, columns and a suggested column mapping of a customer's CSV inventory. */
   'csv:preview': request(
     csvSource,

@@ -16,7 +16,7 @@ export interface SocketLike {
   onopen: ((...args: never[]) => void) | null;
   onclose: ((...args: never[]) => void) | null;
   onerror: ((...args: never[]) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
+  onmessage: ((event: never) => void) | null;
 }
 
 const OPEN = 1;
@@ -47,7 +47,7 @@ export function wsTransport(socket: SocketLike): WsTransport {
     }
     for (const listener of closeListeners) listener();
   };
-  socket.onmessage = (event) => {
+  socket.onmessage = (event: { data: unknown }) => {
     if (typeof event.data !== 'string') return;
     let frame: ServerFrame;
     try {

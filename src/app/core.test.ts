@@ -154,3 +154,19 @@ describe('CSV import', () => {
     expect(result).toMatchObject({ ok: false, error: { code: 'CsvInvalid' } });
   });
 });
+
+describe('rendered configuration', () => {
+  it('writes every host’s files for a valid plan and refuses a plan with errors', async () => {
+    const plan = unwrap(await core.client.planNew({ template: 'demo' })).plan!;
+    const rendered = unwrap(await core.client.planRender({ plan, dir: 'render' }));
+    expect(rendered.dir).toBe(join(dir, 'render'));
+    expect(rendered.hosts).toBe(plan.servers.length);
+    expect(rendered.files).toBeGreaterThan(plan.servers.length);
+    expect(await readFile(join(dir, 'render', 'index.json'), 'utf8')).toContain(
+      plan.servers[0]!.hostname,
+    );
+    const broken = { ...plan, servers: plan.servers.map((s) => ({ ...s, hostname: 'same' })) };
+    const refused = await core.client.planRender({ plan: broken, dir: 'render2' });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'PlanInvalid' } });
+  });
+});

@@ -17,7 +17,10 @@ import {
 } from '../api/index.js';
 import { UstartError } from '../errors.js';
 import { allocateAddresses } from '../plan/ipam.js';
-import { validatePlan } from '../plan/index.js';
+import { countBySeverity, validatePlan } from '../plan/index.js';
+import { Renderer } from '../render/render.js';
+import { loadSiteRunbook } from '../render/step-specs.js';
+import { writeRender } from '../render/write.js';
 import { writeAtomically } from '../util/fs.js';
 import { importWithMapping, previewCsv, readCsvSource } from './csv.js';
 import { pathPolicy } from './paths.js';
@@ -109,6 +112,19 @@ export function createCore(options: CoreOptions): Core {
       const abs = paths.resolve(file);
       await plans.export(abs, plan);
       return { file: abs };
+    },
+    'plan:render': async ({ plan, dir }) => {
+      const errors = countBySeverity(validatePlan(plan)).error;
+      if (errors > 0) {
+        throw new UstartError(
+          'PlanInvalid',
+          `the plan has ${errors} error(s); fix them (see Review) before rendering its configuration.`,
+        );
+      }
+      const abs = paths.resolve(dir);
+      const files = await writeRender(await Renderer.create(plan, await loadSiteRunbook()), abs);
+      const hosts = new Set(plan.servers.map((s) => s.hostname));
+      return { dir: abs, files: files.length, hosts: hosts.size };
     },
     'csv:preview': async ({ file, text }) =>
       previewCsv(

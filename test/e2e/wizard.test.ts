@@ -123,6 +123,11 @@ describe('planning wizard in browser mode', () => {
       .poll(() => page.locator('*:focus').getAttribute('data-path'))
       .toMatch(/^\/servers\/\d+\//);
     await step(page, 'review');
+    // The imported list has no storage NICs: rendering the configuration is refused, saying why.
+    await page.getByTestId('export-render').click();
+    await page.getByTestId('path-input').fill('render');
+    await page.getByTestId('path-ok').click();
+    await expect.poll(() => page.getByTestId('notice').textContent()).toMatch(/error\(s\).*Review/);
     await page.getByTestId('print-view').click();
     await page.getByTestId('report-view').waitFor();
     await shot(page, '7-report');

@@ -75,16 +75,20 @@ export function TopBar() {
           disabled={!canUndo}
           onClick={() => usePlanStore.getState().undo()}
           data-testid="undo"
+          title={t('undo')}
+          aria-label={t('undo')}
         >
-          {t('undo')}
+          ↶
         </button>
         <button
           type="button"
           disabled={!canRedo}
           onClick={() => usePlanStore.getState().redo()}
           data-testid="redo"
+          title={t('redo')}
+          aria-label={t('redo')}
         >
-          {t('redo')}
+          ↷
         </button>
       </div>
       <span className="file" title={file ?? ''}>
@@ -92,14 +96,19 @@ export function TopBar() {
         {dirty && <em> ({t('unsaved')})</em>}
       </span>
       {hasPlan && (
-        <span className="counts" data-testid="findings-count" aria-live="polite">
+        <span
+          className="counts"
+          data-testid="findings-count"
+          aria-live="polite"
+          aria-busy={pending}
+        >
           <span className="badge error">
             {counts.error} {t('findingsErrors')}
           </span>{' '}
           <span className="badge warning">
             {counts.warning} {t('findingsWarnings')}
           </span>
-          {pending && <small> {t('validating')}</small>}
+          {pending && <small title={t('validating')}> …</small>}
         </span>
       )}
       <div className="group end">

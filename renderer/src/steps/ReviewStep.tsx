@@ -143,6 +143,13 @@ export function ReviewStep({ plan }: { plan: Plan }) {
             >
               {t('reportHtml')}
             </button>
+            <button
+              type="button"
+              onClick={() => void actions.renderConfig()}
+              data-testid="export-render"
+            >
+              {t('exportRender')}
+            </button>
             {actions.info.pdf ? (
               <button
                 type="button"
