@@ -4,7 +4,7 @@ import { checkGraph, type StepSpec } from '../engine/index.js';
 import { loadPlanFile } from '../plan/load.js';
 import type { Plan } from '../plan/schema.js';
 import { assetPath } from '../util/assets.js';
-import { stepSpecsFor } from './step-specs.js';
+import { runbookStepSource, stepSpecsFor } from './step-specs.js';
 
 let plan: Plan;
 let specs: StepSpec[];
@@ -72,5 +72,15 @@ describe('the runbook as the engine step graph', () => {
     expect(again.find((s) => s.id === 'umetal.swap-off')!.check).not.toBe(
       specs.find((s) => s.id === 'umetal.swap-off')!.check,
     );
+  });
+
+  it('serves the CLI as a step source; only the connect phase is read-only', async () => {
+    const connect = runbookStepSource(['connect']);
+    expect(connect.readOnly).toBe(true);
+    expect((await connect({ plan, planFile: 'demo.yaml' })).map((s) => s.id)).toEqual([
+      'connect.facts',
+      'connect.netcheck',
+    ]);
+    expect(runbookStepSource(['connect', 'umetal']).readOnly).toBe(false);
   });
 });

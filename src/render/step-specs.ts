@@ -2,6 +2,7 @@
  * The runbook as the run engine's step graph: one StepSpec per runbook step, with its hosts
  * resolved from the plan, every upload, and the same commands `ustart render` shows.
  */
+import type { StepSource } from '../engine/facts.js';
 import type { StepSpec, StepUpload } from '../engine/types.js';
 import type { Plan } from '../plan/schema.js';
 import { defaultRunbookDir, loadRunbook, type Runbook } from '../runbook/load.js';
@@ -67,4 +68,17 @@ export async function stepSpecsFor(
 ): Promise<StepSpec[]> {
   const renderer = await Renderer.create(plan, await loadSiteRunbook(options.customerDirs));
   return toStepSpecs(renderer, options.phases);
+}
+
+/**
+ * The runbook as the CLI's step source (src/engine/facts.ts, StepSource): pass it to
+ * `registerRun` in place of the built-in facts graph. Only the connect phase reads without
+ * changing anything, so only a connect-only source is marked read-only.
+ */
+export function runbookStepSource(
+  phases: readonly Phase[],
+  customerDirs: readonly string[] = [],
+): StepSource {
+  const source = ({ plan }: { plan: Plan }) => stepSpecsFor(plan, { phases, customerDirs });
+  return Object.assign(source, { readOnly: phases.every((p) => p === 'connect') });
 }
