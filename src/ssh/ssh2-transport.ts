@@ -213,6 +213,9 @@ export class Ssh2Transport implements Transport {
         );
       });
       client.connect(config);
+      // Without TCP_NODELAY every small request (a channel open, an exit status) waits on
+      // Nagle's algorithm: measured 180 ms per exec on loopback, 2–17 ms with it.
+      client.setNoDelay(true);
     });
   }
 
@@ -442,9 +445,18 @@ class Ssh2Connection implements HostConnection {
       options.sudo ? (sudoPassword === undefined ? 'no-password' : 'password') : false,
     );
     let stream: ClientChannel;
+    let early: { code: number | null; signal?: string } | undefined;
     try {
       stream = await new Promise<ClientChannel>((resolve, reject) =>
-        this.client.exec(wrapped.line, (err, s) => (err ? reject(err) : resolve(s))),
+        this.client.exec(wrapped.line, (err, s) => {
+          if (err) return reject(err);
+          // ssh2 emits 'exit' once, possibly in the same read as the channel's opening,
+          // before the code after this await runs: catch it here or the outcome is lost.
+          s.once('exit', (code: number | null, signal?: string) => {
+            early = { code, signal };
+          });
+          resolve(s);
+        }),
       );
     } catch (e) {
       if (this.isClosed || this.lostMessage) return this.lost();
@@ -483,11 +495,13 @@ class Ssh2Connection implements HostConnection {
       });
       stream.on('data', (chunk: Buffer) => options.onStdout?.(chunk));
       stream.stderr.on('data', (chunk: Buffer) => filter.write(chunk));
-      stream.on('exit', (code: number | null, signal?: string) => {
+      const onExit = (code: number | null, signal?: string) => {
         if (typeof code === 'number') exit = { kind: 'exited', code };
         else if (signal)
           exit = { kind: 'signalled', signal: signal.startsWith('SIG') ? signal : `SIG${signal}` };
-      });
+      };
+      if (early) onExit(early.code, early.signal);
+      else stream.on('exit', onExit);
 
       const unflow = options.flow?.onChange((paused) => {
         if (paused) {
