@@ -7,6 +7,8 @@
  * - USTART_DOUBLES_ROOT (default /): the file system the doubles change (/etc/kubernetes, …),
  *   so a test on this machine can point it at a temporary folder; in the lab it is `/`.
  * - USTART_DOUBLES_K8S_VERSION (default 1.31.4): what `kubeadm version` reports.
+ * - A file `fail` in USTART_DOUBLES_DIR holding `TOOL COMMAND` (such as `kubeadm join`) makes
+ *   that call fail for as long as the file is there: a fault to inject, then fix.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -38,6 +40,10 @@ function record(tool, argv, ok, extra) {
 export function runDouble(tool, handler) {
   const argv = process.argv.slice(2);
   try {
+    const fault = join(DIR, 'fail');
+    if (existsSync(fault) && readFileSync(fault, 'utf8').trim() === `${tool} ${argv[0]}`) {
+      refuse(`injected failure of "${tool} ${argv[0]}" (remove ${fault} to fix it)`);
+    }
     const seen = handler(argv);
     record(tool, argv, true, seen === undefined ? {} : { seen });
   } catch (e) {

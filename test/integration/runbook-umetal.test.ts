@@ -78,7 +78,7 @@ describe.skipIf(!available)('uMetal Kubernetes steps on 6 lab hosts with test do
     await rm(tmp, { recursive: true, force: true });
   });
 
-  async function run(ids: string[], joinMaterial?: string): Promise<RunResult> {
+  async function run(ids: string[], joinMaterial?: string, resume?: string): Promise<RunResult> {
     const transport = new Ssh2Transport({
       knownHosts: new KnownHosts(lab.knownHostsPath),
       agentSocket: null,
@@ -101,6 +101,7 @@ describe.skipIf(!available)('uMetal Kubernetes steps on 6 lab hosts with test do
       resolveTargets: resolverFromPlan(plan),
       retryDelayMs: () => 0,
       clusterLock: false,
+      ...(resume ? { resume } : {}),
       ...(joinMaterial
         ? {
             secrets: {
@@ -166,7 +167,18 @@ describe.skipIf(!available)('uMetal Kubernetes steps on 6 lab hosts with test do
     'joins every other host with the material init produced, after init',
     { timeout: 240_000 },
     async () => {
-      const result = await run(JOINS, joinMaterial);
+      // A worker's join fails (twice: the step retries once) and the run stops failed; the
+      // fault is fixed and the run resumed, and it ends with every host joined.
+      const broken = lab.hosts[4]!;
+      await lab.exec(
+        broken,
+        "mkdir -p /var/lib/ustart-doubles && echo 'kubeadm join' > /var/lib/ustart-doubles/fail",
+      );
+      const failed = await run(JOINS, joinMaterial);
+      expect(failed.state).toBe('failed');
+      expect(lastFailures).toContain(`umetal.join-workers@${broken.name}: failed`);
+      await lab.exec(broken, 'rm /var/lib/ustart-doubles/fail');
+      const result = await run(JOINS, joinMaterial, failed.runId);
       expect(result.state, lastFailures).toBe('succeeded');
       const all = await calls();
       const init = all.find(
@@ -179,7 +191,11 @@ describe.skipIf(!available)('uMetal Kubernetes steps on 6 lab hosts with test do
           .map((c) => c.seen!.token),
       );
       const key = all.find((c) => c.argv[2] === 'upload-certs')!.seen!.certificateKey;
-      const joins = all.filter((c) => c.tool === 'kubeadm' && c.argv[0] === 'join');
+      const joins = all.filter((c) => c.tool === 'kubeadm' && c.argv[0] === 'join' && c.ok);
+      expect(all.filter((c) => c.argv[0] === 'join' && !c.ok).map((c) => c.host)).toEqual([
+        broken.name,
+        broken.name,
+      ]);
       expect(joins.map((c) => c.host).sort()).toEqual(
         lab.hosts
           .slice(1)
