@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useDeferredValue, useState } from 'react';
 import type { Plan } from '../../../src/api';
 import { isInt, isNumber } from '../components/Field';
 import { useT } from '../i18n';
@@ -36,6 +36,9 @@ export function HardwareStep({ plan }: { plan: Plan }) {
   const t = useT();
   const edit = usePlanStore((s) => s.edit);
   const selected = useUiStore((s) => s.selected);
+  // The rack view follows edits at low priority, so a keystroke in the table paints first
+  // (the table's cells keep their own draft, so they must not lag behind).
+  const racksPlan = useDeferredValue(plan);
   const [rack, setRack] = useState({ name: '', units: '42', powerKw: '8' });
   const rackOk =
     rack.name.trim() !== '' &&
@@ -117,7 +120,7 @@ export function HardwareStep({ plan }: { plan: Plan }) {
           {t('addRack')}
         </button>
       </form>
-      <RackView plan={plan} />
+      <RackView plan={racksPlan} />
     </section>
   );
 }
