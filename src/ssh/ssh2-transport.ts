@@ -2,7 +2,7 @@
  * The Transport port over ssh2 (docs/ssh.md): auth by agent, key files (passphrases asked
  * through the CredentialStore) and password; host keys always verified against known_hosts;
  * an optional jump host with its own host-key check and credentials; exec with a remote
- * kill that is confirmed; SFTP upload with a remote checksum and an atomic rename.
+ * kill that is confirmed; upload with a remote checksum and an atomic rename.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -22,7 +22,7 @@ import { UstartError, isUstartError, messageOf } from '../errors.js';
 import { NO_CREDENTIALS, type CredentialStore } from './credentials.js';
 import { fingerprint, hostPattern, keyType, type KnownHosts } from './known-hosts.js';
 import { StderrFilter, killGroupScript, wrapCommand } from './remote-exec.js';
-import { sftpUpload } from './sftp-upload.js';
+import { checkedUpload } from './upload-checked.js';
 import type {
   ExecOptions,
   ExecOutcome,
@@ -556,9 +556,10 @@ class Ssh2Connection implements HostConnection {
   }
 
   upload(source: string | Uint8Array, remotePath: string, options?: UploadOptions): Promise<void> {
-    return sftpUpload(
+    return checkedUpload(
       {
         name: this.target.name,
+        client: this.client,
         sftp: () => this.sftp(),
         run: (command, sudo) => this.run(command, sudo),
       },
