@@ -1,7 +1,8 @@
-/** Registers the run commands: `run`, `runs` and `logs`. */
+/** Registers the run commands: `run`, `runs`, `logs` and `logs collect`. */
 import type { Command } from 'commander';
 import type { StepSource } from '../engine/index.js';
 import { registerLogs } from './commands/logs.js';
+import { registerLogsCollect } from './commands/logs-collect.js';
 import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
 import type { Output } from './output.js';
@@ -14,5 +15,5 @@ export function registerRunCommands(
 ): void {
   registerRun(program, out, setCode, stepSource);
   registerRuns(program, out, setCode);
-  registerLogs(program, out, setCode);
+  registerLogsCollect(registerLogs(program, out, setCode), out, setCode);
 }

@@ -16,8 +16,9 @@ interface LogsOptions {
   follow?: boolean;
 }
 
-export function registerLogs(program: Command, out: Output, setCode: (c: number) => void): void {
-  program
+/** Registers `logs` and returns it, so subcommands (`logs collect`) can be added. */
+export function registerLogs(program: Command, out: Output, setCode: (c: number) => void): Command {
+  return program
     .command('logs')
     .description("Print a run's logs, prefixed with step and host.")
     .argument('<runId>', 'the run (see "ustart runs PLAN")')
