@@ -35,6 +35,7 @@ import { walk } from '../support/walk.js';
 const available = labAvailable();
 const DOUBLES = fileURLToPath(new URL('../doubles/', import.meta.url));
 const INIT = 'umetal.kubeadm-init';
+const HOSTNAME = 'umetal.hostname';
 const JOINS = ['umetal.join-controllers', 'umetal.join-workers', 'umetal.node-labels'];
 
 interface Call {
@@ -142,7 +143,7 @@ describe.skipIf(!available)('uMetal Kubernetes steps on 6 lab hosts with test do
     'creates the cluster on the first controller from the rendered configuration',
     { timeout: 240_000 },
     async () => {
-      const result = await run([INIT]);
+      const result = await run([HOSTNAME, INIT]);
       expect(result.state, lastFailures).toBe('succeeded');
       const first = lab.hosts[0]!;
       const onHost = await lab.exec(first, 'cat /etc/ustart/kubeadm/init.yaml');
@@ -153,6 +154,13 @@ describe.skipIf(!available)('uMetal Kubernetes steps on 6 lab hosts with test do
       expect(onHost.stdout).toContain(
         `controlPlaneEndpoint: ${plan.kubernetes.controlPlaneVip}:6443`,
       );
+      // The OS baseline's hosts block: every planned host and the API name, on every host.
+      for (const h of lab.hosts) {
+        const hosts = (await lab.exec(h, 'cat /etc/hosts')).stdout;
+        expect(hosts).toContain('# BEGIN uStart planned hosts');
+        for (const s of plan.servers)
+          expect(hosts).toContain(`\t${s.hostname}.${plan.site.domain}\t${s.hostname}`);
+      }
       const material = await lab.exec(
         first,
         'stat -c %a /var/lib/ustart/out/join.env && base64 -w0 /var/lib/ustart/out/join.env',
@@ -229,9 +237,9 @@ describe.skipIf(!available)('uMetal Kubernetes steps on 6 lab hosts with test do
     { timeout: 240_000 },
     async () => {
       const before = (await calls()).length;
-      const result = await run([INIT, ...JOINS], joinMaterial);
+      const result = await run([HOSTNAME, INIT, ...JOINS], joinMaterial);
       expect(result.state, lastFailures).toBe('succeeded');
-      expect(result.counts.skipped).toBe(1 + 2 + 3 + 1);
+      expect(result.counts.skipped).toBe(6 + 1 + 2 + 3 + 1);
       expect(result.counts.succeeded).toBe(0);
       const again = (await calls()).slice(before);
       expect(
