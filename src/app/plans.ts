@@ -4,7 +4,6 @@
  * and refuses to overwrite a file someone else changed meanwhile.
  */
 import { readFile } from 'node:fs/promises';
-import type { Document } from 'yaml';
 import {
   checkParsed,
   countBySeverity,
@@ -16,6 +15,7 @@ import {
   validatePlan,
   Plan,
   type Finding,
+  type ParsedPlan,
 } from '../plan/index.js';
 import { assetPath } from '../util/assets.js';
 import { writeAtomically } from '../util/fs.js';
@@ -28,7 +28,8 @@ export interface OpenedPlanValue {
 }
 
 interface Remembered {
-  document: Document;
+  /** Holds the YAML document, built only when saving needs it. */
+  parsed: ParsedPlan;
   text: string;
 }
 
@@ -37,8 +38,8 @@ export class PlanFiles {
 
   async open(file: string): Promise<OpenedPlanValue> {
     const parsed = await loadPlanFile(file);
-    const checked = checkParsed(parsed);
-    this.opened.set(file, { document: parsed.document, text: await readFile(file, 'utf8') });
+    const checked = checkParsed(parsed, { lines: false });
+    this.opened.set(file, { parsed, text: await readFile(file, 'utf8') });
     return {
       file,
       plan: checked.plan ?? null,
@@ -60,10 +61,13 @@ export class PlanFiles {
 
   async save(file: string, plan: Plan): Promise<void> {
     const known = this.opened.get(file);
-    await savePlanFile(file, plan, known ? { base: known.document, expectedText: known.text } : {});
+    await savePlanFile(
+      file,
+      plan,
+      known ? { base: known.parsed.document, expectedText: known.text } : {},
+    );
     const text = await readFile(file, 'utf8');
-    const reparsed = parsePlanText(text, file);
-    this.opened.set(file, { document: reparsed.document, text });
+    this.opened.set(file, { parsed: parsePlanText(text, file), text });
   }
 
   async export(file: string, plan: Plan): Promise<void> {

@@ -1,6 +1,6 @@
 /** The site plan: load, validate, save. The one entry point fronts use for plan files. */
 import { countBySeverity, type Finding } from './finding.js';
-import { loadPlanFile, locate, type ParsedPlan } from './load.js';
+import { copyParsed, loadPlanFile, locate, type ParsedPlan } from './load.js';
 import { validatePlan } from './validate/index.js';
 
 export * from './finding.js';
@@ -37,9 +37,15 @@ export async function checkPlanFile(file: string): Promise<CheckedPlan> {
   return checkParsed(await loadPlanFile(file));
 }
 
-export function checkParsed(parsed: ParsedPlan): CheckedPlan {
-  if (!parsed.plan) return { ...parsed, valid: false };
+/**
+ * Validates a parsed plan. `lines: false` leaves findings without line numbers, so the YAML
+ * document is never built (the UI points at fields, not lines).
+ */
+export function checkParsed(parsed: ParsedPlan, options: { lines?: boolean } = {}): CheckedPlan {
+  if (!parsed.plan) return copyParsed(parsed, { valid: false });
   const findings = validatePlan(parsed.plan);
-  for (const f of findings) Object.assign(f, locate(parsed.document, parsed.lineCounter, f.path));
-  return { ...parsed, findings, valid: countBySeverity(findings).error === 0 };
+  if (options.lines !== false) {
+    for (const f of findings) Object.assign(f, locate(parsed.document, parsed.lineCounter, f.path));
+  }
+  return copyParsed(parsed, { findings, valid: countBySeverity(findings).error === 0 });
 }
