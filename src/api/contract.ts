@@ -12,9 +12,11 @@
  */
 import { z } from 'zod';
 import { Plan, Rack, Server } from '../plan/schema.js';
+import { runEvents, runRequests } from './run-contract.js';
 
 export { Plan, Rack, Server, ROLES, NETWORK_PURPOSES } from '../plan/schema.js';
 export type { Role, Network, Disk, Nic } from '../plan/schema.js';
+export * from './run-contract.js';
 
 /** A request: what goes in, what comes back, and what it does (shown in docs/ui.md). */
 export interface RequestDef<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
@@ -247,6 +249,8 @@ export const requests = {
   ),
   /** Tells the shell whether there are unsaved changes, for its close guard and title. */
   'window:set-state': request(z.object({ dirty: z.boolean(), title: z.string() }), z.object({})),
+  /** Connect, runs, logs and shells: ./run-contract.ts. */
+  ...runRequests,
 } as const satisfies Record<string, RequestDef>;
 
 export const events = {
@@ -254,6 +258,7 @@ export const events = {
   'menu:command': z.object({ command: MenuCommand, file: z.string().optional() }),
   /** The recent files changed (another window, a save). */
   'recent:changed': z.object({ files: z.array(RecentFile) }),
+  ...runEvents,
 } as const satisfies Record<string, z.ZodType>;
 
 export type Requests = typeof requests;

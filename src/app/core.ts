@@ -28,6 +28,7 @@ import { PlanFiles, validateUnknown } from './plans.js';
 import { recentFiles } from './recent.js';
 import { renderReport } from './report.js';
 import { capacityView, ipPlanView } from './views.js';
+import { createOperate, type OperateOptions } from './operate.js';
 
 /** Native file dialogs (Electron); resolve null when the user cancels. */
 export interface Dialogs {
@@ -48,6 +49,8 @@ export interface CoreOptions {
   window?: { setState(state: { dirty: boolean; title: string }): void };
   version?: string;
   now?: () => Date;
+  /** Connect, runs, logs and shells: keychain, local terminals, step source (./operate.ts). */
+  operate?: Omit<OperateOptions, 'events' | 'stateDir' | 'resolvePath'>;
 }
 
 export interface Core {
@@ -68,6 +71,12 @@ export function createCore(options: CoreOptions): Core {
   const plans = new PlanFiles();
   const recent = recentFiles(options.stateDir, options.now);
   const now = options.now ?? (() => new Date());
+  const operate = createOperate({
+    ...options.operate,
+    events,
+    stateDir: options.stateDir,
+    resolvePath: (file) => paths.resolve(file),
+  });
   const remember = async (file: string) => {
     events.emit('recent:changed', { files: await recent.add(file) });
   };
@@ -160,13 +169,14 @@ export function createCore(options: CoreOptions): Core {
       options.window?.setState(state);
       return {};
     },
+    ...operate.handlers,
   };
   return {
     handlers,
     events,
     client: directClient(handlers, events),
     async dispose() {
-      // Nothing long-lived yet; runs (issue 7) will be cancelled here.
+      await operate.dispose();
     },
   };
 }

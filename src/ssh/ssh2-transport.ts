@@ -22,6 +22,7 @@ import { UstartError, isUstartError, messageOf } from '../errors.js';
 import { NO_CREDENTIALS, type CredentialStore } from './credentials.js';
 import { fingerprint, hostPattern, keyType, type KnownHosts } from './known-hosts.js';
 import { StderrFilter, killGroupScript, wrapCommand } from './remote-exec.js';
+import { openShell, type ShellChannel, type ShellOptions } from './shell.js';
 import { checkedUpload } from './upload-checked.js';
 import type {
   ExecOptions,
@@ -553,6 +554,10 @@ class Ssh2Connection implements HostConnection {
         })();
       });
     });
+  }
+
+  shell(options: ShellOptions): Promise<ShellChannel> {
+    return openShell(this.client, this.target.name, options);
   }
 
   upload(source: string | Uint8Array, remotePath: string, options?: UploadOptions): Promise<void> {

@@ -3,6 +3,7 @@
  * adapters"). The engine depends only on these interfaces; `Ssh2Transport` implements
  * them over ssh2 against real servers, the demo lab and the test lab alike.
  */
+import type { ShellChannel, ShellOptions } from './shell.js';
 
 /** Where and as whom to connect. Built from the plan (servers[].ssh, access) and ~/.ssh/config. */
 export interface HostTarget {
@@ -81,6 +82,8 @@ export interface HostConnection {
   upload(source: string | Uint8Array, remotePath: string, options?: UploadOptions): Promise<void>;
   /** Resolves when the connection closes, with why. */
   readonly closed: Promise<{ reason: 'closed' | 'lost'; message?: string }>;
+  /** An interactive PTY shell (the UI's Terminals); adapters without one leave it out. */
+  shell?(options: ShellOptions): Promise<ShellChannel>;
   close(): Promise<void>;
 }
 

@@ -1,0 +1,158 @@
+/**
+ * The handlers of Connect, Install, live logs and Terminals (src/api/run-contract.ts),
+ * built from the run, connect and shell services; createCore spreads them into its table.
+ */
+import type { EventHub, Handlers } from '../api/index.js';
+import { collectLogBundle } from '../logbundle/index.js';
+import { Access, type SecretVault } from './access.js';
+import { ConnectService } from './connect.js';
+import { RunService, type RunStepSource } from './runs.js';
+import { ShellService, type LocalTerminals } from './shells.js';
+import type { runRequests } from '../api/run-contract.js';
+
+export interface OperateOptions {
+  events: EventHub;
+  stateDir: string;
+  resolvePath(file: string): string;
+  /** The OS keychain (Electron safeStorage); absent: secrets for this session only. */
+  vault?: SecretVault;
+  /** Terminals on this computer (Electron, node-pty). */
+  localTerminals?: LocalTerminals;
+  /** Where runs get their steps (default: the runbook). */
+  stepSource?: RunStepSource;
+  /** Read-only known_hosts files besides uStart's own (default ~/.ssh/known_hosts). */
+  readOnlyKnownHosts?: string[];
+  /** ~/.ssh/config or another; null reads none. */
+  sshConfigFile?: string | null;
+  /** Cluster lock on the first controller (default true). */
+  clusterLock?: boolean;
+  retryDelayMs?: (attempt: number) => number;
+}
+
+export type OperateHandlers = Pick<Handlers, keyof typeof runRequests>;
+
+export interface Operate {
+  readonly handlers: OperateHandlers;
+  readonly runs: RunService;
+  dispose(): Promise<void>;
+}
+
+export function createOperate(o: OperateOptions): Operate {
+  const access = new Access({
+    stateDir: o.stateDir,
+    events: o.events,
+    ...(o.vault ? { vault: o.vault } : {}),
+    ...(o.readOnlyKnownHosts ? { readOnlyKnownHosts: o.readOnlyKnownHosts } : {}),
+    ...(o.sshConfigFile !== undefined ? { sshConfigFile: o.sshConfigFile } : {}),
+  });
+  const runs = new RunService({
+    events: o.events,
+    access,
+    resolvePath: o.resolvePath,
+    ...(o.stepSource ? { stepSource: o.stepSource } : {}),
+    ...(o.clusterLock !== undefined ? { clusterLock: o.clusterLock } : {}),
+    ...(o.retryDelayMs ? { retryDelayMs: o.retryDelayMs } : {}),
+  });
+  const connect = new ConnectService(access, runs, o.resolvePath);
+  const shells = new ShellService(o.events, access, runs, o.resolvePath, o.localTerminals);
+  const planOf = async (planFile: string) => {
+    const abs = o.resolvePath(planFile);
+    return { abs, plan: (await runs.loadPlan(abs)).plan };
+  };
+
+  const handlers: OperateHandlers = {
+    'access:get': async ({ planFile }) => {
+      const { abs, plan } = await planOf(planFile);
+      return { settings: await access.settings(abs, plan), secrets: access.secrets.info() };
+    },
+    'access:set': async ({ planFile, settings }) => {
+      await access.save(o.resolvePath(planFile), settings);
+      return {};
+    },
+    'secret:provide': async ({ ref, value, remember, requestId }) => ({
+      stored: await access.secrets.provide(ref, value, remember, requestId),
+    }),
+    'secret:forget': async () => {
+      await access.secrets.forget();
+      return {};
+    },
+    'connect:check': async ({ planFile, hosts }) => ({
+      hosts: await connect.check(planFile, hosts),
+    }),
+    'connect:host-key': ({ planFile, host, fingerprint, decision }) => {
+      connect.hostKey(planFile, host, fingerprint, decision);
+      return {};
+    },
+    'connect:gather': ({ planFile, hosts }) => connect.gather(planFile, hosts),
+    'run:steps': async ({ planFile, phases }) => ({ steps: await runs.steps(planFile, phases) }),
+    'run:start': (input) => runs.start(input),
+    'run:resume': (input) => runs.resume(input),
+    'run:cancel': ({ runId }) => {
+      runs.cancel(runId);
+      return {};
+    },
+    'run:decide': ({ runId, stepId, decision }) => {
+      runs.decide(runId, stepId, decision);
+      return {};
+    },
+    'run:retry': ({ planFile, runId, stepId, host }) => runs.retry(planFile, runId, stepId, host),
+    'run:skip': ({ planFile, runId, stepId, reason }) => runs.skip(planFile, runId, stepId, reason),
+    'run:list': async ({ planFile }) => ({ runs: await runs.list(planFile) }),
+    'run:get': ({ planFile, runId }) => runs.get(planFile, runId),
+    'run:step-preview': ({ runId, stepId }) => runs.preview(runId, stepId),
+    'run:attach': ({ runId, sinceSeq, epoch }) => runs.attach(runId, sinceSeq, epoch),
+    'run:ack': ({ attachId, chars }) => {
+      runs.ack(attachId, chars);
+      return {};
+    },
+    'run:detach': ({ attachId }) => {
+      runs.detach(attachId);
+      return {};
+    },
+    'run:log': (input) => runs.log(input),
+    'logs:collect': async ({ planFile, runId, out, hostLogs }) => {
+      const { abs, plan } = await planOf(planFile);
+      const transport = hostLogs ? await access.transport(abs, plan) : undefined;
+      try {
+        const result = await collectLogBundle(runId, o.resolvePath(out), {
+          planFile: abs,
+          ...(transport ? { transport } : {}),
+          secrets: { values: async () => access.secrets.values() },
+        });
+        return { out: result.out, bytes: result.bytes };
+      } finally {
+        await transport?.dispose();
+      }
+    },
+    'shell:open': async ({ planFile, host, cols, rows }) => ({
+      shellId: await shells.open(planFile, host, cols, rows),
+    }),
+    'shell:open-local': async ({ cols, rows }) => ({ shellId: await shells.openLocal(cols, rows) }),
+    'shell:write': ({ shellId, data }) => {
+      shells.write(shellId, data);
+      return {};
+    },
+    'shell:resize': ({ shellId, cols, rows }) => {
+      shells.resize(shellId, cols, rows);
+      return {};
+    },
+    'shell:ack': ({ shellId, chars }) => {
+      shells.ack(shellId, chars);
+      return {};
+    },
+    'shell:close': async ({ shellId }) => {
+      await shells.close(shellId);
+      return {};
+    },
+  };
+
+  return {
+    handlers,
+    runs,
+    async dispose() {
+      await shells.dispose();
+      await runs.dispose();
+      access.dispose();
+    },
+  };
+}
