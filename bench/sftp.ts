@@ -120,7 +120,7 @@ async function main(): Promise<void> {
         await lab.exec(0, 'rm -f /root/*.bin /root/.*.part');
         samples.get(v.name)!.push(await measure(lab, v.run));
       }
-      console.log(`round ${r + 1}/${rounds}: ${order.map((v) => seconds(samples, v)).join(', ')}`);
+      console.log(`round ${r + 1}/${rounds}: ${order.map((v) => seconds(samples, v)).join('; ')}`);
     }
     report(variants, samples, sizeMiB);
   } finally {
@@ -180,7 +180,7 @@ async function namespaceCpu(netns: string): Promise<number> {
 }
 
 function seconds(samples: Map<string, Sample[]>, v: Variant): string {
-  return `${v.name.trim().split(' ')[0]} ${samples.get(v.name)!.at(-1)!.seconds.toFixed(1)} s`;
+  return `${v.name.trim()}: ${samples.get(v.name)!.at(-1)!.seconds.toFixed(1)} s`;
 }
 
 function median(xs: number[]): number {
