@@ -11,6 +11,8 @@ import type { FilePurpose, MenuCommand } from '../src/api/index.js';
 import { createCore, type Core, type Dialogs } from '../src/app/index.js';
 import { bindIpc } from './ipc.js';
 import { buildMenu } from './menu.js';
+import { nodePtyTerminals } from './local-terminal.js';
+import { safeStorageVault } from './secret-vault.js';
 import { loadWindowState, trackWindowState } from './window-state.js';
 
 /** The page's policy; also sent as a header for the dev server, where no meta tag rules. */
@@ -177,6 +179,10 @@ async function start(): Promise<void> {
     stateDir: app.getPath('userData'),
     dialogs: nativeDialogs(),
     printPdf,
+    operate: {
+      vault: safeStorageVault(join(app.getPath('userData'), 'secrets.json')),
+      localTerminals: nodePtyTerminals(),
+    },
     version: app.getVersion(),
     window: {
       setState(state) {

@@ -12,6 +12,7 @@
  */
 import { z } from 'zod';
 import { Plan, Rack, Server } from '../plan/schema.js';
+import { FindingSchema } from './finding-schema.js';
 import { runEvents, runRequests } from './run-contract.js';
 
 export { Plan, Rack, Server, ROLES, NETWORK_PURPOSES } from '../plan/schema.js';
@@ -31,21 +32,8 @@ function request<I extends z.ZodType, O extends z.ZodType>(input: I, output: O):
 const path = z.string().trim().min(1, { error: 'a file path is needed' });
 const none = z.object({});
 
-export const Severity = z.enum(['error', 'warning', 'info']);
-
-/** One validation finding (src/plan/finding.ts), as it crosses to a front. */
-export const FindingSchema = z.object({
-  rule: z.string(),
-  severity: Severity,
-  /** JSON pointer of the field, such as `/servers/3/hostname`; the UI jumps there. */
-  path: z.string(),
-  message: z.string(),
-  hint: z.string(),
-  line: z.number().optional(),
-  column: z.number().optional(),
-  acknowledged: z.object({ reason: z.string(), by: z.string().optional() }).optional(),
-});
-export type FindingView = z.infer<typeof FindingSchema>;
+// In its own file so ./run-contract.ts can use it without importing this one (no cycle).
+export { Severity, FindingSchema, type FindingView } from './finding-schema.js';
 
 export const Counts = z.object({ error: z.number(), warning: z.number(), info: z.number() });
 

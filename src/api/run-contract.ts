@@ -8,8 +8,7 @@
  * connected front and each keeps only its own.
  */
 import { z } from 'zod';
-// contract.ts imports this file: its FindingSchema is read lazily, once both are loaded.
-import { FindingSchema } from './contract.js';
+import { FindingSchema } from './finding-schema.js';
 
 /** A plan file by path; runs live beside it in `.ustart/runs/`. */
 const planFile = z.string().trim().min(1, { error: 'the plan must be saved to a file first' });
@@ -316,7 +315,7 @@ export const ConnectReport = z.object({
       problem: z.string().optional(),
     }),
   ),
-  findings: z.array(z.lazy(() => FindingSchema)),
+  findings: z.array(FindingSchema),
   matrix: z.object({
     hosts: z.array(z.string()),
     networks: z.array(

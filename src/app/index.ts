@@ -1,3 +1,6 @@
 /** The core service behind every front (see ./core.ts). */
 export { createCore, type Core, type CoreOptions, type Dialogs } from './core.js';
 export { readStateFile, writeStateFile } from './state-file.js';
+export type { SecretVault } from './access.js';
+export type { LocalTerminal, LocalTerminals } from './shells.js';
+export type { RunStepSource } from './runs.js';

@@ -2,6 +2,8 @@ import { useEffect } from 'react';
 import { useApp } from '../context';
 import { useT } from '../i18n';
 import { findFieldElement } from '../logic/paths';
+import { OperateView } from '../operate/OperateView';
+import { useOperateStore } from '../state/operate-store';
 import { useFindingsStore } from '../state/findings-store';
 import { selectDirty, selectPlan, usePlanStore } from '../state/plan-store';
 import { useUiStore } from '../state/ui-store';
@@ -110,6 +112,7 @@ export function App() {
   const { api, actions } = useApp();
   const plan = usePlanStore(selectPlan);
   const step = useUiStore((s) => s.step);
+  const operating = useOperateStore((s) => s.page !== undefined);
   const theme = useUiStore((s) => s.theme);
   const lang = useUiStore((s) => s.lang);
   const notice = useUiStore((s) => s.notice);
@@ -128,11 +131,12 @@ export function App() {
         <div className="body">
           <StepRail />
           <main className="content">
-            {step === 'site' && <SiteStep plan={plan} />}
-            {step === 'hardware' && <HardwareStep plan={plan} />}
-            {step === 'networks' && <NetworksStep plan={plan} />}
-            {step === 'roles' && <RolesStep plan={plan} />}
-            {step === 'review' && <ReviewStep plan={plan} />}
+            <OperateView />
+            {!operating && step === 'site' && <SiteStep plan={plan} />}
+            {!operating && step === 'hardware' && <HardwareStep plan={plan} />}
+            {!operating && step === 'networks' && <NetworksStep plan={plan} />}
+            {!operating && step === 'roles' && <RolesStep plan={plan} />}
+            {!operating && step === 'review' && <ReviewStep plan={plan} />}
           </main>
         </div>
       ) : (

@@ -7,7 +7,7 @@ import { useDialogStore, type Dialog } from '../state/dialog-store';
 import { usePlanStore } from '../state/plan-store';
 import { useUiStore } from '../state/ui-store';
 
-function Modal({
+export function Modal({
   title,
   children,
   onClose,

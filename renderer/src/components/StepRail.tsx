@@ -2,6 +2,8 @@ import { useT, type TextKey } from '../i18n';
 import { useFindingsStore } from '../state/findings-store';
 import { STEPS, useUiStore, type StepId } from '../state/ui-store';
 import { stepOf } from '../logic/paths';
+import { OperateRail } from '../operate/OperateView';
+import { useOperateStore } from '../state/operate-store';
 
 const LABELS: Record<StepId, TextKey> = {
   site: 'stepSite',
@@ -16,6 +18,7 @@ export function StepRail() {
   const t = useT();
   const step = useUiStore((s) => s.step);
   const setStep = useUiStore((s) => s.setStep);
+  const operating = useOperateStore((s) => s.page !== undefined);
   const findings = useFindingsStore((s) => s.findings);
   const errors = new Map<StepId, number>();
   for (const f of findings) {
@@ -31,8 +34,11 @@ export function StepRail() {
             <button
               type="button"
               data-testid={`step-${id}`}
-              aria-current={step === id ? 'step' : undefined}
-              onClick={() => setStep(id)}
+              aria-current={step === id && !operating ? 'step' : undefined}
+              onClick={() => {
+                useOperateStore.getState().open(undefined);
+                setStep(id);
+              }}
             >
               <span className="num">{i + 1}</span> {t(LABELS[id])}
               {id !== 'review' && (errors.get(id) ?? 0) > 0 && (
@@ -41,6 +47,7 @@ export function StepRail() {
             </button>
           </li>
         ))}
+        <OperateRail first={STEPS.length + 1} />
       </ol>
     </nav>
   );

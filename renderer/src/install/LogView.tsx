@@ -1,0 +1,188 @@
+/**
+ * The live log of one step on one host in xterm.js: ANSI colours as the host printed them,
+ * search, follow or pause, copy, and older lines loaded from the log file on demand. The
+ * terminal's own scrollback is bounded, like the ring behind it; the full log stays on disk.
+ */
+import { FitAddon } from '@xterm/addon-fit';
+import { SearchAddon } from '@xterm/addon-search';
+import { Terminal } from '@xterm/xterm';
+import '@xterm/xterm/css/xterm.css';
+import { useEffect, useRef, useState } from 'react';
+import { useApp } from '../context';
+import { useOpT } from '../operate/texts';
+import { hostKey } from '../state/run-store';
+import type { RunClient } from './run-client';
+
+/** Older text shown above the ring, at most this many characters. */
+const HISTORY_CHARS = 2 * 1024 * 1024;
+// Escape sequences are what this strips from copied text: control characters are the point.
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007]*\u0007/g;
+
+export function LogView(props: {
+  client: RunClient;
+  planFile: string;
+  runId: string;
+  stepId: string;
+  host: string;
+}) {
+  const { client, planFile, runId, stepId, host } = props;
+  const { api } = useApp();
+  const t = useOpT();
+  const box = useRef<HTMLDivElement>(null);
+  const term = useRef<Terminal | undefined>(undefined);
+  const search = useRef<SearchAddon | undefined>(undefined);
+  const history = useRef({ text: '', start: -1 });
+  const written = useRef(0);
+  const frame = useRef<number | undefined>(undefined);
+  const [follow, setFollow] = useState(true);
+  const [query, setQuery] = useState('');
+  const [olderLeft, setOlderLeft] = useState(true);
+  const [busy, setBusy] = useState(false);
+  const [chars, setChars] = useState(0);
+
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const terminal = new Terminal({
+      convertEol: true,
+      disableStdin: true,
+      scrollback: 10_000,
+      fontSize: 12,
+      fontFamily: 'ui-monospace, Menlo, Consolas, monospace',
+      theme: { background: '#111418' },
+    });
+    const fit = new FitAddon();
+    const finder = new SearchAddon();
+    terminal.loadAddon(fit);
+    terminal.loadAddon(finder);
+    terminal.open(el);
+    fit.fit();
+    term.current = terminal;
+    search.current = finder;
+    history.current = { text: '', start: -1 };
+    written.current = 0;
+    const resize = new ResizeObserver(() => fit.fit());
+    resize.observe(el);
+    return () => {
+      client.view(undefined);
+      resize.disconnect();
+      terminal.dispose();
+      term.current = undefined;
+    };
+  }, [client, runId, stepId, host]);
+
+  // Follow: what is in the ring now, then every new chunk as it comes.
+  useEffect(() => {
+    const terminal = term.current;
+    if (!terminal) return;
+    const ring = client.logOf(stepId, host);
+    if (!follow) {
+      client.view(undefined);
+      return;
+    }
+    terminal.reset();
+    const text = history.current.text + ring.text();
+    written.current = text.length;
+    setChars(written.current);
+    terminal.write(text);
+    setOlderLeft((history.current.start < 0 ? ring.start : history.current.start) > 0);
+    client.view({
+      key: hostKey(stepId, host),
+      write: (data, done) => {
+        written.current += data.length;
+        terminal.write(data, () => {
+          done();
+          // One count update per frame, however many chunks arrive.
+          frame.current ??= requestAnimationFrame(() => {
+            frame.current = undefined;
+            setChars(written.current);
+          });
+        });
+      },
+    });
+    return () => client.view(undefined);
+  }, [client, follow, stepId, host, runId]);
+
+  const loadOlder = async () => {
+    const ring = client.logOf(stepId, host);
+    const end = history.current.start >= 0 ? history.current.start : ring.start;
+    if (end <= 0) return setOlderLeft(false);
+    setBusy(true);
+    try {
+      const r = await api.runLog({ planFile, runId, stepId, host, end, maxBytes: 256 * 1024 });
+      if (!r.ok) return;
+      history.current = {
+        text: (r.value.data + history.current.text).slice(-HISTORY_CHARS),
+        start: r.value.start,
+      };
+      setOlderLeft(r.value.start > 0);
+      // Redraw with the older lines on top; the view stays where the consultant reads.
+      const terminal = term.current;
+      if (!terminal) return;
+      terminal.reset();
+      const text = history.current.text + ring.text();
+      written.current = text.length;
+      terminal.write(text, () => terminal.scrollToTop());
+      setChars(written.current);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const copy = () => {
+    const terminal = term.current;
+    const text = terminal?.hasSelection()
+      ? terminal.getSelection()
+      : history.current.text + client.logOf(stepId, host).text();
+    void navigator.clipboard?.writeText(text.replace(ANSI, ''));
+  };
+
+  return (
+    <section className="log-view" data-testid="log-view" data-host={host} data-step={stepId}>
+      <div className="toolbar">
+        <strong>
+          {stepId} @ {host}
+        </strong>
+        <button
+          type="button"
+          data-testid="log-follow"
+          aria-pressed={follow}
+          onClick={() => setFollow((f) => !f)}
+        >
+          {follow ? t('pause') : t('follow')}
+        </button>
+        <button type="button" onClick={copy}>
+          {t('copy')}
+        </button>
+        <button
+          type="button"
+          data-testid="log-older"
+          disabled={!olderLeft || busy}
+          onClick={() => void loadOlder()}
+        >
+          {t('loadOlder')}
+        </button>
+        <input
+          type="search"
+          placeholder={t('search')}
+          aria-label={t('search')}
+          value={query}
+          onChange={(e) => {
+            setQuery(e.target.value);
+            if (e.target.value) search.current?.findNext(e.target.value, { incremental: true });
+          }}
+          onKeyDown={(e) => {
+            if (e.key !== 'Enter' || !query) return;
+            if (e.shiftKey) search.current?.findPrevious(query);
+            else search.current?.findNext(query);
+          }}
+        />
+        <span className="muted" data-testid="log-chars" data-chars={chars}>
+          {chars.toLocaleString()} {t('chars')}
+        </span>
+      </div>
+      <div className="log-term" ref={box} />
+    </section>
+  );
+}

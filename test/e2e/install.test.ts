@@ -1,0 +1,211 @@
+/**
+ * End-to-end in browser mode against lab hosts: Connect (access settings, the host-key
+ * dialog with each host's real SHA256 fingerprint), facts and the network matrix; then a
+ * run watched live on the Install page, one host-step made to fail, a reload of the page
+ * while the run waits (the stream re-attaches from the last sequence number: no gap), a
+ * shell on the failed host in the Terminals tab that removes the cause, a retry on that
+ * host, and the run's end.
+ *
+ * The run is the runbook's connect phase: uMetal's first steps need systemd and a bundle
+ * of packages, which the lab hosts do not have yet (see test/integration/runbook-umetal).
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCore, type Core } from '../../src/app/index.js';
+import { loadPlanFile } from '../../src/plan/load.js';
+import { planToYaml } from '../../src/plan/save.js';
+import { buildRenderer } from '../../src/server/renderer-build.js';
+import { startServer, type RunningServer } from '../../src/server/server.js';
+import { fingerprint } from '../../src/ssh/known-hosts.js';
+import { createLab, type Lab } from '../lab/lab.js';
+import { labAvailable } from '../lab/require-lab.js';
+import { CHROMIUM_ARGS, shot } from './wizard-flow.js';
+
+const available = labAvailable();
+
+let lab: Lab;
+let work: string;
+let rendererDir: string;
+let profile: string;
+let core: Core;
+let server: RunningServer;
+let context: BrowserContext;
+let page: Page;
+
+/** The text a terminal shows (xterm's DOM rows), spaces normalised. */
+async function terminalText(term: Locator): Promise<string> {
+  return (await term.locator('.xterm-rows').innerText()).replace(/\u00a0/g, ' ');
+}
+
+async function openPlan(p: Page): Promise<void> {
+  await p.getByTestId('open').click();
+  await p.getByTestId('path-input').fill('site.yaml');
+  await p.getByTestId('path-ok').click();
+  await p.getByTestId('page-connect').waitFor();
+}
+
+const attr = (l: Locator, name: string) => l.getAttribute(name);
+
+describe.skipIf(!available)('Connect, install with live logs and terminals in browser mode', () => {
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'ustart-e2e-install-'));
+    rendererDir = await mkdtemp(join(tmpdir(), 'ustart-e2e-install-ui-'));
+    profile = await mkdtemp(join(tmpdir(), 'ustart-e2e-install-chromium-'));
+    lab = await createLab({ hosts: 3 });
+    await writeFile(join(work, 'site.yaml'), planToYaml((await loadPlanFile(lab.planPath)).plan!));
+    await buildRenderer(rendererDir);
+    core = createCore({
+      mode: 'browser',
+      stateDir: join(work, '.state'),
+      root: work,
+      // Only what the consultant accepts in the dialog is trusted: no ~/.ssh files.
+      operate: { readOnlyKnownHosts: [], sshConfigFile: null, retryDelayMs: () => 0 },
+    });
+    server = await startServer({ core, rendererDir });
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: '/usr/bin/chromium',
+      args: CHROMIUM_ARGS,
+      viewport: { width: 1400, height: 900 },
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+  }, 240_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await server?.close();
+    await core?.dispose();
+    await lab?.dispose();
+    for (const dir of [work, rendererDir, profile])
+      if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('connects, runs, fails, is fixed in a shell, retries and finishes across a reload', async () => {
+    const [h0, broken, h2] = lab.hosts;
+    await page.goto(server.url);
+    await openPlan(page);
+
+    // Connect: the lab's key, no agent; every host key unknown until accepted in the dialog.
+    await page.getByTestId('page-connect').click();
+    await page.getByTestId('access-key').fill(lab.clientKeyPath);
+    await page.getByTestId('access-agent').uncheck();
+    await page.getByTestId('access-save').click();
+    await page.getByTestId('check-hosts').click();
+    for (const h of lab.hosts) {
+      await page
+        .locator(`[data-testid="host-state-${h.name}"][data-state="host-key-unknown"]`)
+        .waitFor();
+    }
+    await shot(page, 'install-1-unknown-keys');
+    for (const h of lab.hosts) {
+      await page.getByTestId(`verify-key-${h.name}`).click();
+      const shown = await page.getByTestId('hostkey-fingerprint').textContent();
+      // What the dialog shows is the host's real key, as ssh-keygen -lf would print it.
+      expect(shown).toBe(fingerprint(Buffer.from(h.publicKey.split(' ')[1]!, 'base64')));
+      if (h === h0) await shot(page, 'install-2-host-key-dialog');
+      await page.getByTestId('hostkey-accept-once').click();
+      await page.locator(`[data-testid="host-state-${h.name}"][data-state="ok"]`).waitFor();
+    }
+
+    // Facts beside the plan and the network matrix (every pair reachable at the MTU).
+    await page.getByTestId('gather').click();
+    await page.getByTestId('connect-report').waitFor({ timeout: 180_000 });
+    for (const h of lab.hosts) {
+      expect(await page.getByTestId(`facts-${h.name}`).textContent()).toMatch(/Debian|Ubuntu|\d/);
+    }
+    const cells = page.locator('[data-testid^="net-mgmt-"]');
+    expect(await cells.count()).toBe(6);
+    for (const c of await cells.all()) expect(await attr(c, 'data-ok')).toBe('true');
+    await shot(page, 'install-3-facts-matrix');
+
+    // A file where the step writes its output: connect.facts fails on that host.
+    const r = await lab.exec(
+      broken!.index,
+      'rm -rf /var/lib/ustart/out && touch /var/lib/ustart/out',
+    );
+    expect(r.code).toBe(0);
+
+    await page.getByTestId('page-install').click();
+    await page.getByTestId('phase-umetal').uncheck();
+    await page.getByTestId('phase-connect').check();
+    await page.getByTestId('runstep-connect.facts').waitFor();
+    await page.getByTestId('run-start').click();
+
+    // Logs arrive live in xterm.
+    const okCell = page.getByTestId(`cell-connect.facts-${h0!.name}`);
+    await page
+      .locator(`[data-testid="cell-connect.facts-${h0!.name}"][data-state="succeeded"]`)
+      .waitFor({ timeout: 120_000 });
+    await okCell.click();
+    const logView = page.getByTestId('log-view');
+    await expect
+      .poll(() => terminalText(logView), { timeout: 30_000 })
+      .toContain(`gathering facts on ${h0!.name}`);
+
+    // The broken host fails (twice: the step has one retry) and the run pauses.
+    await page
+      .locator('[data-testid="pause-panel"][data-reason="step-failed"]')
+      .waitFor({ timeout: 120_000 });
+    expect(await attr(page.getByTestId(`cell-connect.facts-${broken!.name}`), 'data-state')).toBe(
+      'failed',
+    );
+    expect(await attr(page.getByTestId(`cell-connect.facts-${h2!.name}`), 'data-state')).toBe(
+      'succeeded',
+    );
+    await page.getByTestId(`cell-connect.facts-${broken!.name}`).click();
+    await expect.poll(() => terminalText(logView)).toContain('cannot create directory');
+    await shot(page, 'install-4-paused-on-failure');
+    const progress = page.getByTestId('run-progress');
+    const seenBefore = Number(await attr(progress, 'data-last-seq'));
+    expect(seenBefore).toBeGreaterThan(0);
+    expect(await attr(progress, 'data-gaps')).toBe('0');
+
+    // Reload while the run waits: the page re-attaches from the last sequence number.
+    await page.reload();
+    await openPlan(page);
+    await page.getByTestId('page-install').click();
+    await page.locator('[data-testid="pause-panel"][data-reason="step-failed"]').waitFor();
+    expect(await attr(page.getByTestId('run-progress'), 'data-state')).toBe('running');
+
+    // The fix, in a shell on that host.
+    await page.getByTestId('page-terminals').click();
+    await page.getByTestId('shell-host').selectOption(broken!.name);
+    await page.getByTestId('shell-open').click();
+    const shell = page.locator('[data-testid^="shell-"].shell-term').first();
+    await shell.waitFor();
+    await shell.click();
+    await page.keyboard.type('rm /var/lib/ustart/out && echo FIXED-$((6*7)) on $(hostname)\n');
+    await expect
+      .poll(() => terminalText(shell), { timeout: 20_000 })
+      .toContain(`FIXED-42 on ${broken!.name}`);
+    await shot(page, 'install-5-shell-fix');
+
+    // Retry on that host; the run goes on and finishes.
+    await page.getByTestId('page-install').click();
+    await page.getByTestId(`decide-retry-${broken!.name}`).click();
+    await page.locator('[data-testid="run-state"]:text("succeeded")').waitFor({ timeout: 180_000 });
+    const after = page.getByTestId('run-progress');
+    // No event was lost or repeated across the reload: the first one this page got is the
+    // one after the last the old page saw, and none is missing since.
+    expect(Number(await attr(after, 'data-first-seq'))).toBe(seenBefore + 1);
+    expect(await attr(after, 'data-gaps')).toBe('0');
+    expect(Number(await attr(after, 'data-last-seq'))).toBeGreaterThan(seenBefore);
+    for (const h of lab.hosts) {
+      for (const step of ['connect.facts', 'connect.netcheck']) {
+        expect(await attr(page.getByTestId(`cell-${step}-${h.name}`), 'data-state')).toBe(
+          'succeeded',
+        );
+      }
+    }
+
+    // The retried host's log: the new attempt live, the failed ones loaded from the file.
+    await page.getByTestId(`cell-connect.facts-${broken!.name}`).click();
+    await expect.poll(() => terminalText(logView)).toContain('facts written to');
+    await page.getByTestId('log-older').click();
+    await expect.poll(() => terminalText(logView)).toContain('attempt 1');
+    await shot(page, 'install-6-finished');
+    expect(await page.getByTestId('run-history').textContent()).toContain('succeeded');
+  }, 600_000);
+});
