@@ -147,8 +147,10 @@ export async function streamToReceiver(
       resolve();
     }),
   );
-  let onAbort = () => undefined as void;
-  const aborted = new Promise<never>((_, reject) => (onAbort = () => reject(new Aborted())));
+  let onAbort: () => void = () => undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new Aborted());
+  });
   aborted.catch(() => undefined);
   signal?.addEventListener('abort', onAbort, { once: true });
   const closedEarly = closed.then(() => Promise.reject(new ChannelClosed()));
@@ -172,6 +174,7 @@ export async function streamToReceiver(
       return { kind: 'unsupported', why: `the receiver did not start (exit ${exitCode})${tail()}` };
     }
     if (offset > source.total) {
+      stream.close();
       return {
         kind: 'failed',
         why: `the host kept ${offset} bytes of a ${source.total}-byte file`,
