@@ -173,7 +173,10 @@ async function fixture(
         after: ['join'],
         run: 'echo "Authorization: Bearer 0123456789abcdefXYZ" >&2; exit 3',
       },
+      { id: 'manual', title: 'manual', phase: 'test', targets: 'all', run: 'true' },
     ],
+    // A consultant's skip reason goes into the journal as typed, secret and all.
+    skip: [{ step: 'manual', reason: `joined by hand: kubeadm join --token ${TOKEN}` }],
     hosts,
     resolveTargets: (t) => (t === 'all' ? [...hosts.keys()] : [...(t as string[])]),
     planText,
@@ -185,6 +188,8 @@ async function fixture(
   cleanups.push(() => events.dispose());
   const result = await engine.run();
   expect(result.state).toBe('failed');
+  // The engine hides only the secrets it knows; the others are in the run folder.
+  expect(await readFile(join(result.runDir, 'journal.jsonl'), 'utf8')).toContain(TOKEN);
   // What the runbook leaves in a run folder: facts per host and the preflight findings.
   await mkdir(join(result.runDir, 'facts'), { recursive: true });
   await writeFile(

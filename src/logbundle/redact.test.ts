@@ -9,6 +9,18 @@ const PEM = [
   '-----END OPENSSH PRIVATE KEY-----',
 ].join('\n');
 
+/** `text` pushed through a stream in pieces of the given sizes (the rest at the end). */
+function chunked(r: BundleRedactor, text: string, cuts: readonly number[]): string {
+  const s = r.stream();
+  let out = '';
+  let at = 0;
+  for (const c of cuts) {
+    out += s.push(text.slice(at, at + c));
+    at += c;
+  }
+  return out + s.push(text.slice(at)) + s.end();
+}
+
 describe('BundleRedactor', () => {
   const cases: [string, string, string][] = [
     // [what, input, a secret that must be gone]
@@ -60,6 +72,12 @@ describe('BundleRedactor', () => {
     expect(r.redact('tokenTTL: 24h0m0s')).toBe('tokenTTL: 24h0m0s');
     expect(r.redact('Started kubelet.service - kubelet')).toBe('Started kubelet.service - kubelet');
     expect(r.redact('query=1&page=2 pages: 3')).toBe('query=1&page=2 pages: 3');
+    // No rule reaches into the next line.
+    expect(r.redact('password:\nnext line\n')).toBe('password:\nnext line\n');
+    expect(r.redact('token: "open\nnext" line\n')).toBe(`token: "${REDACTED}"\nnext" line\n`);
+    expect(r.redact('Authorization:\nBearer\nplain words\n')).toBe(
+      'Authorization:\nBearer\nplain words\n',
+    );
   });
 
   it('keeps the query string after a redacted token', () => {
@@ -72,11 +90,8 @@ describe('BundleRedactor', () => {
     const r = new BundleRedactor();
     const text = `before\n${PEM}\nafter\n`;
     expect(r.redact(text)).toBe(`before\n${REDACTED_KEY}\nafter\n`);
-    const s = r.stream();
-    let out = '';
-    for (let i = 0; i < text.length; i += 7) out += s.push(text.slice(i, i + 7));
-    out += s.end();
-    expect(out).toBe(`before\n${REDACTED_KEY}\nafter\n`);
+    const sevens = Array.from({ length: Math.ceil(text.length / 7) }, () => 7);
+    expect(chunked(r, text, sevens)).toBe(`before\n${REDACTED_KEY}\nafter\n`);
     expect(r.redact(JSON.stringify({ key: PEM }))).toBe(JSON.stringify({ key: REDACTED_KEY }));
   });
 
@@ -106,6 +121,30 @@ describe('BundleRedactor', () => {
     });
   });
 
+  it('gives the same text for a stream, however it is chunked, as for the whole', () => {
+    const pieces = [
+      'password: pw1\n',
+      `${PEM}\n`,
+      '--token abcdef.0123456789abcdef ',
+      'Bearer 0123456789abcdef\n',
+      'plain line\n',
+      '{"apiKey":"k1"}\n',
+      'tail without newline',
+    ];
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom(...pieces), { maxLength: 12 }),
+        fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 30 }),
+        (parts, cuts) => {
+          const text = parts.join('');
+          const whole = new BundleRedactor(['k1']).redact(text);
+          const out = chunked(new BundleRedactor(['k1']), text, cuts);
+          expect(out).toBe(whole);
+        },
+      ),
+    );
+  });
+
   it('never lets a planted secret through, whatever surrounds it and however it is chunked', () => {
     const secret = 'abcdef.0123456789abcdef';
     fc.assert(
@@ -115,14 +154,7 @@ describe('BundleRedactor', () => {
         fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 20 }),
         (before, after, cuts) => {
           const text = `${before.replace(/[a-z0-9.]/g, ' ')} token ${secret} ${after}`;
-          const s = new BundleRedactor().stream();
-          let out = '';
-          let at = 0;
-          for (const c of cuts) {
-            out += s.push(text.slice(at, at + c));
-            at += c;
-          }
-          out += s.push(text.slice(at)) + s.end();
+          const out = chunked(new BundleRedactor(), text, cuts);
           expect(out).not.toContain(secret);
         },
       ),

@@ -4,7 +4,7 @@
  * patterns for secrets nobody told us about — a kubeadm join token in a kubelet log, an
  * `OS_PASSWORD=` in an install script's trace, a private key someone cat'ed.
  *
- * Text is handled line by line (patterns never span lines, except private-key blocks,
+ * Text is handled in whole lines (patterns never span lines, except private-key blocks,
  * which a small state machine follows), so a stream and a whole file give the same result.
  * Known secrets are replaced before lines are split, by the engine's `StreamRedactor`,
  * which also finds a secret split across two chunks.
@@ -43,7 +43,7 @@ function quotedLike(value: string, head = ''): string {
 const SECRET_KEY =
   '[A-Za-z0-9_.-]*?(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|secret[_-]?key|private[_-]?key|credentials?)';
 /** A JSON string, a JSON string inside a JSON string, a single-quoted string, or a bare word. */
-const VALUE = `"(?:[^"\\\\]|\\\\.)*"|\\\\"(?:[^"\\\\]|\\\\[^"])*?\\\\"|'[^']*'|[^\\s,;&}\\]]+`;
+const VALUE = `"(?:[^"\\\\\n]|\\\\.)*"|\\\\"(?:[^"\\\\\n]|\\\\[^"\n])*?\\\\"|'[^'\n]*'|[^\\s,;&}\\]]+`;
 
 /**
  * The patterns, in the order they are applied. `--discovery-token-ca-cert-hash` is kept on
@@ -57,17 +57,17 @@ export const SECRET_RULES: readonly Rule[] = [
   },
   {
     name: 'authorization-header',
-    re: /\b((?:proxy-)?authorization(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?\s*(?:(?:bearer|basic|token|negotiate|digest)\s+)?)([^\s"',;\\]+)/gi,
+    re: /\b((?:proxy-)?authorization(?:\\?["'])?[ \t]*[:=][ \t]*(?:\\?["'])?[ \t]*(?:(?:bearer|basic|token|negotiate|digest)[ \t]+)?)([^\s"',;\\]+)/gi,
     replace: (_m, head) => `${head}${REDACTED}`,
   },
   {
     name: 'bearer-token',
-    re: /\b(bearer\s+)([A-Za-z0-9\-._~+/]{8,}=*)/gi,
+    re: /\b(bearer[ \t]+)([A-Za-z0-9\-._~+/]{8,}=*)/gi,
     replace: (_m, head) => `${head}${REDACTED}`,
   },
   {
     name: 'secret-flag',
-    re: /(--(?:token|discovery-token|tls-bootstrap-token|certificate-key|password|passwd|passphrase|secret|client-secret|api-key|os-password|os-token|key-password)(?:=|\s+))("[^"]*"|'[^']*'|[^\s"']+)/g,
+    re: /(--(?:token|discovery-token|tls-bootstrap-token|certificate-key|password|passwd|passphrase|secret|client-secret|api-key|os-password|os-token|key-password)(?:=|[ \t]+))("[^"\n]*"|'[^'\n]*'|[^\s"']+)/g,
     replace: (_m, head, value) => `${head}${quotedLike(value)}`,
   },
   {
@@ -82,7 +82,10 @@ export const SECRET_RULES: readonly Rule[] = [
   },
   {
     name: 'secret-field',
-    re: new RegExp(`(?<![A-Za-z0-9_.-])(${SECRET_KEY}(?:\\\\?["'])?\\s*[:=]\\s*)(${VALUE})`, 'gi'),
+    re: new RegExp(
+      `(?<![A-Za-z0-9_.-])(${SECRET_KEY}(?:\\\\?["'])?[ \\t]*[:=][ \\t]*)(${VALUE})`,
+      'gi',
+    ),
     replace: (match, head, value) =>
       EMPTY_VALUES.has(value) ? match : `${head}${quotedLike(value, head)}`,
   },
@@ -136,7 +139,7 @@ export class BundleRedactor {
     this.counts[name] = (this.counts[name] ?? 0) + n;
   }
 
-  /** @internal Known secrets first, then the rules, on one line without its newline. */
+  /** @internal The rules, on whole lines (none of them reaches across a newline). */
   applyRules(line: string): string {
     let out = line;
     for (const rule of SECRET_RULES) {
@@ -191,13 +194,9 @@ export class LineRedactor {
   }
 
   private lines(text: string, final: boolean): string {
-    const parts = text.split('\n');
-    let tail = parts.pop()!;
-    let out = '';
-    for (const l of parts) {
-      const r = this.line(l);
-      if (r !== undefined) out += `${r}\n`;
-    }
+    const cut = text.lastIndexOf('\n') + 1;
+    let tail = text.slice(cut);
+    let out = this.block(text.slice(0, cut));
     // A line without end (a binary blob, a progress bar) is redacted in pieces instead of
     // growing without bound; a secret split at exactly that point is the accepted risk.
     if (final || tail.length > MAX_HELD_LINE) {
@@ -205,6 +204,23 @@ export class LineRedactor {
       tail = '';
     }
     this.held = tail;
+    return out;
+  }
+
+  /**
+   * Whole lines. The rules never reach across a newline, so a block without a private key
+   * in it is redacted in one pass per rule: that is what makes gigabytes of logs affordable.
+   */
+  private block(text: string): string {
+    if (text === '') return '';
+    if (this.inKey === undefined && !text.includes('PRIVATE KEY-----')) {
+      return this.owner.applyRules(text);
+    }
+    let out = '';
+    for (const l of text.slice(0, -1).split('\n')) {
+      const r = this.line(l);
+      if (r !== undefined) out += `${r}\n`;
+    }
     return out;
   }
 

@@ -2,16 +2,19 @@
  * A zip file written as a stream into a temp file beside its destination, then moved into
  * place: a reader of `out` sees no file or the whole bundle, never a partial one.
  *
- * fflate's `Zip` produces the archive as callbacks of bytes; they go straight to a file
- * stream, and entries are fed chunk by chunk with the file stream's back pressure, so a
- * bundle of gigabytes of logs needs only a few buffers of memory.
+ * fflate's `Zip` lays out the archive and hands it over as callbacks of bytes; they go
+ * straight to a file stream, and entries are fed chunk by chunk with the file stream's back
+ * pressure, so a bundle of gigabytes of logs needs only a few buffers of memory. The
+ * deflating itself is Node's zlib (`NativeDeflateEntry`): native, and on the thread pool, so
+ * it runs beside the redactor instead of after it.
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { link, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
 import { basename, dirname, join } from 'node:path';
-import { Zip, ZipDeflate } from 'fflate';
+import { createDeflateRaw, crc32, type DeflateRaw } from 'node:zlib';
+import { Zip, type AsyncFlateStreamHandler, type ZipInputFile } from 'fflate';
 import { UstartError } from '../errors.js';
 import { pathExists, syncDir } from '../util/fs.js';
 
@@ -87,26 +90,28 @@ export class ZipFileWriter {
     mtime = new Date(),
   ): Promise<number> {
     this.check();
-    const entry = new ZipDeflate(name, { level: 6 });
-    entry.mtime = mtime;
+    const entry = new NativeDeflateEntry(name, mtime);
     this.zip.add(entry);
-    let size = 0;
-    for await (const chunk of chunks) {
-      const bytes = typeof chunk === 'string' ? encoder.encode(chunk) : chunk;
-      if (bytes.length === 0) continue;
-      size += bytes.length;
-      if (size > MAX_ZIP_BYTES || this.written > MAX_ZIP_BYTES) {
-        throw new UstartError(
-          'WriteFailed',
-          `${name} makes the bundle larger than 4 GiB, which a zip without Zip64 cannot hold. Collect a shorter time span (--since).`,
-        );
+    try {
+      for await (const chunk of chunks) {
+        const bytes = typeof chunk === 'string' ? encoder.encode(chunk) : chunk;
+        if (bytes.length === 0) continue;
+        if (entry.size + bytes.length > MAX_ZIP_BYTES || this.written > MAX_ZIP_BYTES) {
+          throw new UstartError(
+            'WriteFailed',
+            `${name} makes the bundle larger than 4 GiB, which a zip without Zip64 cannot hold. Collect a shorter time span (--since).`,
+          );
+        }
+        await entry.push(bytes);
+        await this.drained();
       }
-      entry.push(bytes, false);
-      await this.drained();
+      await entry.end();
+    } catch (e) {
+      entry.terminate();
+      throw e;
     }
-    entry.push(new Uint8Array(0), true);
     await this.drained();
-    return size;
+    return entry.size;
   }
 
   /** Finishes the archive, fsyncs it and moves it to `out`. Returns its size in bytes. */
@@ -191,5 +196,50 @@ export class ZipFileWriter {
       });
     }
     this.check();
+  }
+}
+
+/**
+ * A zip entry deflated by Node's zlib. fflate reads `crc` and `size` when the entry's last
+ * chunk arrives (its data descriptor), so they are counted as the bytes go in.
+ */
+class NativeDeflateEntry implements ZipInputFile {
+  readonly compression = 8;
+  size = 0;
+  crc = 0;
+  ondata?: AsyncFlateStreamHandler;
+  private readonly deflate: DeflateRaw = createDeflateRaw({ level: 6 });
+  private readonly ended: Promise<void>;
+
+  constructor(
+    readonly filename: string,
+    readonly mtime: Date,
+  ) {
+    this.deflate.on('data', (c: Buffer) =>
+      this.ondata?.(null, new Uint8Array(c.buffer as ArrayBuffer, c.byteOffset, c.length), false),
+    );
+    this.ended = new Promise((resolve, reject) => {
+      this.deflate.once('end', () => {
+        this.ondata?.(null, new Uint8Array(0), true);
+        resolve();
+      });
+      this.deflate.once('error', reject);
+    });
+    this.ended.catch(() => undefined);
+  }
+
+  async push(bytes: Uint8Array): Promise<void> {
+    this.size += bytes.length;
+    this.crc = crc32(bytes, this.crc);
+    if (!this.deflate.write(bytes)) await once(this.deflate, 'drain');
+  }
+
+  end(): Promise<void> {
+    this.deflate.end();
+    return this.ended;
+  }
+
+  terminate(): void {
+    this.deflate.destroy();
   }
 }

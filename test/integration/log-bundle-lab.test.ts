@@ -88,6 +88,10 @@ describe.skipIf(!available)('log bundle from lab hosts', () => {
     });
     const result = await engine.run();
     expect(result.state).toBe('succeeded');
+    // The engine hides only the secrets it knows: the token is in the run folder as printed.
+    expect(
+      await readFile(join(result.runDir, 'logs', 'install', `${lab.hosts[0]!.name}.log`), 'utf8'),
+    ).toContain(TOKEN);
     runId = result.runId;
   });
   /** `ustart logs collect` of the run, in-process, as a shell would run it. */
