@@ -6,7 +6,7 @@ import type { EventHub, Handlers } from '../api/index.js';
 import { collectLogBundle } from '../logbundle/index.js';
 import { Access, type SecretVault } from './access.js';
 import { ConnectService } from './connect.js';
-import { RunService, type RunStepSource } from './runs.js';
+import { RunService, type RunServiceOptions, type RunStepSource } from './runs.js';
 import { ShellService, type LocalTerminals } from './shells.js';
 import type { runRequests } from '../api/run-contract.js';
 
@@ -27,6 +27,10 @@ export interface OperateOptions {
   /** Cluster lock on the first controller (default true). */
   clusterLock?: boolean;
   retryDelayMs?: (attempt: number) => number;
+  /** Drop a run attachment unacknowledged this long (default 20 s). */
+  leaseMs?: number;
+  /** The transport of runs (tests: a local one); default Ssh2Transport per access settings. */
+  runTransport?: RunServiceOptions['transport'];
 }
 
 export type OperateHandlers = Pick<Handlers, keyof typeof runRequests>;
@@ -52,6 +56,8 @@ export function createOperate(o: OperateOptions): Operate {
     ...(o.stepSource ? { stepSource: o.stepSource } : {}),
     ...(o.clusterLock !== undefined ? { clusterLock: o.clusterLock } : {}),
     ...(o.retryDelayMs ? { retryDelayMs: o.retryDelayMs } : {}),
+    ...(o.leaseMs ? { leaseMs: o.leaseMs } : {}),
+    ...(o.runTransport ? { transport: o.runTransport } : {}),
   });
   const connect = new ConnectService(access, runs, o.resolvePath);
   const shells = new ShellService(o.events, access, runs, o.resolvePath, o.localTerminals);

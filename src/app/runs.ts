@@ -67,6 +67,8 @@ export interface RunServiceOptions {
   replay?: { events?: number; chars?: number };
   /** Drop an attachment whose data stays unacknowledged this long (default 20 s). */
   leaseMs?: number;
+  /** The transport of a run; default Ssh2Transport with the plan's access settings. */
+  transport?: (planFile: string, plan: Plan) => Promise<Transport>;
 }
 
 /** A run this core is running (or ran last for its plan): its engine and what it emitted. */
@@ -300,7 +302,10 @@ export class RunService {
       );
     }
     const steps = await this.stepSource({ plan: loaded.plan, planFile, phases });
-    const transport = await this.opts.access.transport(planFile, loaded.plan);
+    const transport = await (this.opts.transport ?? ((f, p) => this.opts.access.transport(f, p)))(
+      planFile,
+      loaded.plan,
+    );
     const runsDir = this.runsDir(planFile);
     const offsets = options.resume
       ? await logSizes(join(runsDir, options.resume, 'logs'))
