@@ -42,7 +42,7 @@ export async function generateKeyPair(
 }
 
 export async function loadPrivateKey(file: string): Promise<KeyObject> {
-  const key = createPrivateKey(await readKeyFile(file, 'private'));
+  const key = parseKey(file, 'private', await readKeyFile(file, 'private'));
   if (key.asymmetricKeyType !== 'ed25519') {
     throw new UstartError(
       'InvalidArgument',
@@ -53,7 +53,7 @@ export async function loadPrivateKey(file: string): Promise<KeyObject> {
 }
 
 export async function loadPublicKey(file: string): Promise<KeyObject> {
-  const key = createPublicKey(await readKeyFile(file, 'public'));
+  const key = parseKey(file, 'public', await readKeyFile(file, 'public'));
   if (key.asymmetricKeyType !== 'ed25519') {
     throw new UstartError(
       'InvalidArgument',
@@ -61,6 +61,19 @@ export async function loadPublicKey(file: string): Promise<KeyObject> {
     );
   }
   return key;
+}
+
+/** OpenSSL's own error ("DECODER routines::unsupported") tells a consultant nothing. */
+function parseKey(file: string, which: 'private' | 'public', bytes: Buffer): KeyObject {
+  try {
+    return which === 'private' ? createPrivateKey(bytes) : createPublicKey(bytes);
+  } catch (e) {
+    throw new UstartError(
+      'InvalidArgument',
+      `${file} is not a PEM ${which} key; use the PREFIX.${which === 'private' ? 'key' : 'pub'} written by "ustart bundle keygen".`,
+      { cause: e, detail: { file } },
+    );
+  }
 }
 
 async function readKeyFile(file: string, which: 'private' | 'public'): Promise<Buffer> {

@@ -10,10 +10,11 @@
  * turn a step's `outputs` into the next steps' secrets; the test carries the join material
  * from ctl-01 into the second run's SecretSource, which is what that engine feature will do.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   RunEngine,
@@ -34,6 +35,8 @@ import { walk } from '../support/walk.js';
 
 const available = labAvailable();
 const DOUBLES = fileURLToPath(new URL('../doubles/', import.meta.url));
+const HOST_DOUBLES = '/usr/local/lib/ustart-doubles';
+const TOOLS = ['kubeadm', 'kubectl', 'helm', 'clusterctl'];
 const INIT = 'umetal.kubeadm-init';
 const HOSTNAME = 'umetal.hostname';
 const JOINS = ['umetal.join-controllers', 'umetal.join-workers', 'umetal.node-labels'];
@@ -62,15 +65,37 @@ describe.skipIf(!available)('uMetal Kubernetes steps on 6 lab hosts with test do
     renderer = await Renderer.create(plan, await loadSiteRunbook());
     specs = toStepSpecs(renderer, ['umetal']);
     // The doubles go where the real tools would be: /usr/local/bin, on sudo's secure_path.
+    // A host's root is an overlay of the machine's root file system only, so a checkout under
+    // another mount (/tmp in CI) and its node_modules are not visible there: each double is
+    // bundled with what it imports into one file and written through /proc/PID/root.
+    const doubles = await Promise.all(
+      TOOLS.map(async (t) => {
+        const built = await build({
+          entryPoints: [join(DOUBLES, `${t}.mjs`)],
+          bundle: true,
+          platform: 'node',
+          format: 'esm',
+          write: false,
+          logLevel: 'silent',
+          // yaml's CommonJS build calls require(); ESM output has none without this.
+          banner: {
+            js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+          },
+        });
+        return { t, code: built.outputFiles[0]!.contents };
+      }),
+    );
     for (const h of lab.hosts) {
-      const install = ['kubeadm', 'kubectl', 'helm', 'clusterctl']
-        .map(
-          (t) =>
-            `printf '#!/bin/sh\\nexec /usr/bin/node %s "$@"\\n' '${join(DOUBLES, `${t}.mjs`)}' > /usr/local/bin/${t} && chmod 755 /usr/local/bin/${t}`,
-        )
-        .join(' && ');
-      const r = await lab.exec(h, `mkdir -p /usr/local/bin && ${install}`);
+      const r = await lab.exec(h, `mkdir -p /usr/local/bin ${HOST_DOUBLES}`);
       expect(r.code, r.stderr).toBe(0);
+      for (const { t, code } of doubles) {
+        await writeFile(`/proc/${h.pid}/root${HOST_DOUBLES}/${t}.mjs`, code);
+        await writeFile(
+          `/proc/${h.pid}/root/usr/local/bin/${t}`,
+          `#!/bin/sh\nexec /usr/bin/node ${HOST_DOUBLES}/${t}.mjs "$@"\n`,
+          { mode: 0o755 },
+        );
+      }
     }
   });
   afterAll(async () => {

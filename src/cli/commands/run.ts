@@ -137,8 +137,9 @@ async function runCommand(
       ),
     );
   }
-  // An air-gapped site installs only from a bundle proven intact and authentic first.
-  await requireVerifiedBundle(plan, opts.bundle, opts.bundleKey);
+  // An air-gapped site installs only from a bundle proven intact and authentic first; a
+  // read-only graph (facts) installs nothing and runs without one.
+  if (!readOnly) await requireVerifiedBundle(plan, opts.bundle, opts.bundleKey);
   const steps = opts.graph ? await loadGraphFile(opts.graph) : await stepSource({ plan, planFile });
   const sshConfig = await SshConfigFile.load();
   const hosts = new Map(plan.servers.map((s) => [s.hostname, targetFromPlan(plan, s, sshConfig)]));
