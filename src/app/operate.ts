@@ -29,6 +29,8 @@ export interface OperateOptions {
   retryDelayMs?: (attempt: number) => number;
   /** Drop a run attachment unacknowledged this long (default 20 s). */
   leaseMs?: number;
+  /** Back-pressure window of runs (RunServiceOptions.flow). */
+  flow?: RunServiceOptions['flow'];
   /** The transport of runs (tests: a local one); default Ssh2Transport per access settings. */
   runTransport?: RunServiceOptions['transport'];
 }
@@ -57,6 +59,7 @@ export function createOperate(o: OperateOptions): Operate {
     ...(o.clusterLock !== undefined ? { clusterLock: o.clusterLock } : {}),
     ...(o.retryDelayMs ? { retryDelayMs: o.retryDelayMs } : {}),
     ...(o.leaseMs ? { leaseMs: o.leaseMs } : {}),
+    ...(o.flow ? { flow: o.flow } : {}),
     ...(o.runTransport ? { transport: o.runTransport } : {}),
   });
   const connect = new ConnectService(access, runs, o.resolvePath);

@@ -35,6 +35,8 @@ beforeEach(async () => {
       clusterLock: false,
       retryDelayMs: () => 0,
       leaseMs: 400,
+      // The engine's own window, so a small step shows the back pressure.
+      flow: { high: 100_000, low: 5_000 },
     },
   });
 });
@@ -75,7 +77,8 @@ describe('run service', () => {
         title: 'A',
         phase: 'connect',
         description: 'writes a greeting',
-        targets: hosts,
+        // One host: here every "host" is this machine, and two would race on the upload.
+        targets: [hosts[0]!],
         run: 'cat "$WORK/greeting-$HOST" 2>/dev/null; echo ran a on $HOST',
         uploads: [{ path: join(work, 'uploaded.txt'), content: 'hello\n', mode: 0o644 }],
       },
@@ -104,7 +107,7 @@ describe('run service', () => {
     const preview = unwrap(await api.runStepPreview({ runId, stepId: 'a' }));
     expect(preview).toMatchObject({
       description: 'writes a greeting',
-      hosts,
+      hosts: [hosts[0]],
       run: steps[0]!.run,
       files: [{ path: join(work, 'uploaded.txt'), bytes: 6, text: 'hello\n', mode: 0o644 }],
     });

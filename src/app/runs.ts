@@ -67,6 +67,11 @@ export interface RunServiceOptions {
   replay?: { events?: number; chars?: number };
   /** Drop an attachment whose data stays unacknowledged this long (default 20 s). */
   leaseMs?: number;
+  /**
+   * Unacknowledged log characters at which the hosts' output stops being read, and where it
+   * resumes (default 1,000,000 and 200,000; see below).
+   */
+  flow?: { high: number; low: number };
   /** The transport of a run; default Ssh2Transport with the plan's access settings. */
   transport?: (planFile: string, plan: Plan) => Promise<Transport>;
 }
@@ -78,6 +83,8 @@ class LiveRun {
   private replay: RunEventView[] = [];
   private replayStart = 0;
   private replayChars = 0;
+  /** The `run-started` event: the steps with their resolved hosts. */
+  started: Extract<RunEventView, { type: 'run-started' }> | undefined;
   /** The annotated form of the event the engine is emitting right now. */
   current: RunEventView | undefined;
   finished = false;
@@ -125,6 +132,7 @@ class LiveRun {
     } else view = e as RunEventView;
     this.current = view;
     if (view.type === 'run-finished') this.ended = true;
+    if (view.type === 'run-started') this.started = view;
     this.replay.push(view);
     if (view.type === 'log') this.replayChars += view.data.length;
     while (
@@ -332,6 +340,12 @@ export class RunService {
         clusterLock: this.opts.clusterLock !== false && first ? { host: first } : false,
         secrets: { get: async () => undefined, values: async () => secrets.values() },
         ...(this.opts.retryDelayMs ? { retryDelayMs: this.opts.retryDelayMs } : {}),
+        // A view acknowledges over a socket with batching on both ends (about two frames a
+        // round trip), so the window is what bounds throughput: VS Code's 100 k / 5 k, made
+        // for local IPC, held 100,000 lines to 2–4 MB/s (bench/ui-logs.ts). A million
+        // characters keeps the memory bound (2 MB of UTF-16 in flight) and the pipe full.
+        // The replay is kept here, with log offsets (LiveRun): the hub need not keep its own.
+        events: { ...(this.opts.flow ?? { high: 1_000_000, low: 200_000 }), replayEvents: 0 },
       });
     } catch (e) {
       await transport.dispose();
@@ -560,11 +574,7 @@ export class RunService {
         `step ${stepId} of run ${runId} is not known here; it can be previewed while its run is open in this uStart.`,
       );
     }
-    const hosts =
-      (
-        run.engine.hub.since(0).events.find((e) => e.type === 'run-started') as
-          Extract<RunEvent, { type: 'run-started' }> | undefined
-      )?.steps.find((s) => s.id === stepId)?.hosts ?? [];
+    const hosts = run.started?.steps.find((st) => st.id === stepId)?.hosts ?? [];
     return {
       id: spec.id,
       title: spec.title,
