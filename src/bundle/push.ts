@@ -356,17 +356,36 @@ export async function installFromBundle(
   );
 }
 
-/** Imports every `image` entry into containerd's k8s.io namespace (no registry needed). */
+/**
+ * Imports every `image` entry into containerd's k8s.io namespace (no registry needed). Each
+ * image keeps the name its archive gives it (`io.containerd.image.name`, else the OCI ref
+ * name). An OCI layout whose blob does not match its digest is refused before import, so
+ * nothing of it is recorded.
+ * `address` is containerd's socket when it is not the default one.
+ */
 export async function importImages(
   connection: HostConnection,
   pushed: PushedBundle,
-  options: { sudo?: boolean; signal?: AbortSignal } = {},
+  options: { sudo?: boolean; signal?: AbortSignal; address?: string } = {},
 ): Promise<string[]> {
   const images = pushed.entries.filter((e) => e.kind === 'image').map((e) => e.path);
+  const ctr = options.address ? `ctr --address ${shq(options.address)}` : 'ctr';
+  // ctr records an image even when one of its blobs does not match the digest it is filed
+  // under (only the unpack fails), so an OCI layout's blobs, each named by its sha256, are
+  // checked in one streaming pass before containerd sees the archive.
+  const checkBlob =
+    'h=$(sha256sum | cut -d" " -f1); [ "$h" = "${TAR_FILENAME##*/}" ] || { echo "$TAR_FILENAME: its content does not match its sha256 name" >&2; exit 1; }';
   for (const image of images) {
+    const archive = shq(`${pushed.remoteDir}/${image}`);
     await hostScript(
       connection,
-      `ctr -n k8s.io images import ${shq(`${pushed.remoteDir}/${image}`)}`,
+      [
+        'set -e',
+        `if tar -tf ${archive} --wildcards '*oci-layout' >/dev/null 2>&1; then`,
+        `  tar -xf ${archive} --wildcards '*blobs/sha256/*' --to-command=${shq(checkBlob)}`,
+        'fi',
+        `${ctr} -n k8s.io images import ${archive}`,
+      ].join('\n'),
       undefined,
       `import ${image} into containerd`,
       options,

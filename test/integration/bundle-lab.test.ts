@@ -4,15 +4,18 @@
  * built here from this machine's mirror, pushed to 3 lab hosts, apt there is pointed at the
  * bundle only, and containerd installed from it runs. A push whose link is cut mid-file
  * resumes and ends verified. containerd is not installed on this machine (checked below),
- * so the lab hosts, whose root is an overlay of this machine's, start without it.
+ * so the lab hosts, whose root is an overlay of this machine's, start without it. An OCI
+ * image archive written here (no registry, no docker) travels in the same bundle and is
+ * imported into a containerd daemon started on a host from the installed package.
  */
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   configureHostApt,
   createBundle,
+  importImages,
   installFromBundle,
   pushBundle,
   restoreHostApt,
@@ -27,16 +30,22 @@ import { createLab, type Lab } from '../lab/lab.js';
 import { labAvailable } from '../lab/require-lab.js';
 import { runCommand } from '../lab/run.js';
 import { bundleFixture, CREATED_AT, type BundleFixture } from './bundle-fixture.js';
+import { writeOciImage, type OciImage } from './oci-image.js';
 import { collector } from './ssh-helpers.js';
 
 const available = labAvailable();
 const BIG = 128 * 1024 * 1024;
+/** containerd's own folders on the host: /tmp is a tmpfs there, so the overlayfs snapshotter works. */
+const CONTAINERD_DIR = '/tmp/ustart-containerd';
+const CONTAINERD_SOCKET = `${CONTAINERD_DIR}/containerd.sock`;
 
 describe.skipIf(!available)('offline bundle on air-gapped lab hosts', () => {
   let fx: BundleFixture;
   let lab: Lab;
   let transport: Ssh2Transport;
   let report: VerifyReport;
+  let image: OciImage;
+  let corruptImage: OciImage;
 
   beforeAll(async () => {
     const installedHere = await runCommand('dpkg-query', ['-W', '-f=${Status}', 'containerd']);
@@ -44,13 +53,28 @@ describe.skipIf(!available)('offline bundle on air-gapped lab hosts', () => {
     fx = await bundleFixture('debian-12');
     const big = join(fx.dir, 'big.bin');
     await writeFile(big, randomBytes(BIG));
+    const images = join(fx.dir, 'images');
+    await mkdir(images);
+    image = await writeOciImage(join(images, 'hello.tar'), {
+      name: 'docker.io/ustart/hello:1.0',
+      files: { '/hello.txt': 'hello from the bundle\n' },
+    });
+    corruptImage = await writeOciImage(join(images, 'corrupt.tar'), {
+      name: 'docker.io/ustart/corrupt:1.0',
+      files: { '/hello.txt': 'never imported\n' },
+      corruptLayer: true,
+    });
     const out = join(fx.dir, 'bundle');
     await createBundle({
       plan: fx.plan,
       out,
       privateKey: fx.privateKey,
       packages: ['containerd', 'runc'],
-      add: [{ kind: 'file', path: big }],
+      add: [
+        { kind: 'file', path: big },
+        { kind: 'image', path: join(images, 'hello.tar') },
+        { kind: 'image', path: join(images, 'corrupt.tar') },
+      ],
       runbookDir: fx.inputs.runbook,
       createdAt: CREATED_AT,
     });
@@ -66,6 +90,8 @@ describe.skipIf(!available)('offline bundle on air-gapped lab hosts', () => {
     });
   }, 300_000);
   afterAll(async () => {
+    // containerd outlives the SSH session that started it; it is stopped through the lab.
+    await lab?.exec(0, stopContainerdScript());
     await transport?.dispose();
     await lab?.dispose();
     await fx?.dispose();
@@ -116,6 +142,98 @@ describe.skipIf(!available)('offline bundle on air-gapped lab hosts', () => {
       );
     },
   );
+
+  it(
+    'imports the OCI image from the bundle into containerd on a host, and refuses a corrupted one',
+    { timeout: 180_000 },
+    async () => {
+      const pushed = await pushBundle(transport, lab.target(0), report, { kinds: ['image'] });
+      expect(pushed.entries.map((e) => e.path)).toEqual(
+        expect.arrayContaining(['images/hello.tar', 'images/corrupt.tar']),
+      );
+      const connection = await transport.connect(lab.target(0));
+      let daemon: Promise<unknown> | undefined;
+      try {
+        daemon = (await startContainerd(connection)).ended;
+        const only = (path: string) => ({
+          ...pushed,
+          entries: pushed.entries.filter((e) => e.path === path),
+        });
+        const imported = await importImages(connection, only('images/hello.tar'), {
+          address: CONTAINERD_SOCKET,
+        });
+        expect(imported).toEqual(['images/hello.tar']);
+        await expect(
+          importImages(connection, only('images/corrupt.tar'), { address: CONTAINERD_SOCKET }),
+        ).rejects.toThrow(
+          /could not import images\/corrupt\.tar into containerd on [^]*blobs\/sha256\/[0-9a-f]{64}: its content does not match its sha256 name/,
+        );
+        const listed = await sh(
+          connection,
+          `ctr --address ${CONTAINERD_SOCKET} -n k8s.io images ls`,
+        );
+        expect(listed.code, listed.out).toBe(0);
+        const rows = listed.out.split('\n').filter((l) => l.startsWith('docker.io/'));
+        expect(rows).toEqual([expect.stringContaining(image.manifestDigest)]);
+        expect(rows[0]?.split(/\s+/)[0]).toBe(image.name);
+        expect(listed.out).not.toContain(corruptImage.name);
+        // Unpacked too: the layer's file is in the image's snapshot.
+        const mounted = await sh(
+          connection,
+          [
+            `ctr --address ${CONTAINERD_SOCKET} -n k8s.io images mount ${image.name} ${CONTAINERD_DIR}/mnt >/dev/null`,
+            `cat ${CONTAINERD_DIR}/mnt/hello.txt`,
+            `ctr --address ${CONTAINERD_SOCKET} -n k8s.io images unmount ${CONTAINERD_DIR}/mnt >/dev/null`,
+          ].join(' && '),
+        );
+        expect(mounted).toEqual({ code: 0, out: 'hello from the bundle\n' });
+      } finally {
+        await lab.exec(0, stopContainerdScript());
+        await daemon;
+        await connection.close();
+      }
+    },
+  );
+
+  /**
+   * Starts containerd on the host in the foreground of its own SSH session (stderr is its
+   * log) and resolves once it has booted, with the session's end (a
+   * promise in an object, so awaiting the start does not await the end). Its state and content live
+   * under CONTAINERD_DIR; the CRI plugin, which wants cgroups and a kubelet, is disabled.
+   */
+  async function startContainerd(connection: HostConnection): Promise<{ ended: Promise<unknown> }> {
+    const config = [
+      'version = 2',
+      `root = "${CONTAINERD_DIR}/root"`,
+      `state = "${CONTAINERD_DIR}/state"`,
+      'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+      '[grpc]',
+      `  address = "${CONTAINERD_SOCKET}"`,
+      '',
+    ].join('\n');
+    const log = collector();
+    let onBooted!: () => void;
+    const booted = new Promise<void>((resolve) => (onBooted = resolve));
+    const session = connection.exec(
+      `mkdir -p ${CONTAINERD_DIR}/mnt && cat > ${CONTAINERD_DIR}/config.toml && echo $$ > ${CONTAINERD_DIR}/pid && exec containerd --config ${CONTAINERD_DIR}/config.toml`,
+      {
+        stdin: config,
+        onStdout: log.push,
+        onStderr: (c) => {
+          log.push(c);
+          if (log.text().includes('containerd successfully booted')) onBooted();
+        },
+      },
+    );
+    const ended = session.then((outcome) => {
+      throw new Error(
+        `containerd ended before it booted (${JSON.stringify(outcome)}):\n${log.text()}`,
+      );
+    });
+    await Promise.race([booted, ended]);
+    ended.catch(() => undefined);
+    return { ended: session };
+  }
 
   it('refuses to push a bundle that did not verify', async () => {
     const bad: VerifyReport = {
@@ -178,3 +296,15 @@ describe.skipIf(!available)('offline bundle on air-gapped lab hosts', () => {
     },
   );
 });
+
+/** Stops the containerd that startContainerd started on a host and removes its folders. */
+function stopContainerdScript(): string {
+  return [
+    `pid=$(cat ${CONTAINERD_DIR}/pid 2>/dev/null) || exit 0`,
+    'kill "$pid" 2>/dev/null',
+    'timeout 30 tail --pid="$pid" -f /dev/null',
+    `umount ${CONTAINERD_DIR}/mnt 2>/dev/null`,
+    `grep -o " ${CONTAINERD_DIR}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l`,
+    `rm -rf ${CONTAINERD_DIR}`,
+  ].join('\n');
+}
