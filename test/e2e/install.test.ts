@@ -207,5 +207,26 @@ describe.skipIf(!available)('Connect, install with live logs and terminals in br
     await expect.poll(() => terminalText(logView)).toContain('attempt 1');
     await shot(page, 'install-6-finished');
     expect(await page.getByTestId('run-history').textContent()).toContain('succeeded');
+
+    // Step by step: a pause before each step shows what it will run; run one, skip the next.
+    await page.getByTestId('phase-umetal').uncheck();
+    await page.getByTestId('phase-connect').check();
+    await page.getByTestId('step-by-step').check();
+    await page.getByTestId('run-start').click();
+    const before = page.locator('[data-testid="pause-panel"][data-reason="before-step"]');
+    await before.waitFor({ timeout: 60_000 });
+    await expect.poll(() => before.textContent()).toContain('connect.facts');
+    await expect.poll(() => page.getByTestId('preview-run').textContent()).toMatch(/\S/);
+    expect(await before.textContent()).toContain(lab.hosts.map((h) => h.name).join(', '));
+    await shot(page, 'install-7-step-by-step');
+    await page.getByTestId('decide-run').click();
+    await expect
+      .poll(() => before.textContent(), { timeout: 120_000 })
+      .toContain('connect.netcheck');
+    await page.getByTestId('decide-reason').fill('network verified a minute ago');
+    await page.getByTestId('decide-skip').click();
+    await page.locator('[data-testid="run-state"]:text("succeeded")').waitFor({ timeout: 60_000 });
+    expect(await attr(page.getByTestId('runstep-connect.netcheck'), 'data-state')).toBe('skipped');
+    expect(await attr(page.getByTestId('runstep-connect.facts'), 'data-state')).toBe('succeeded');
   }, 600_000);
 });
