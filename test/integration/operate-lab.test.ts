@@ -104,7 +104,7 @@ describe.skipIf(!available)('Connect, runs and shells over the api on lab hosts'
     const mgmt = report.matrix.networks.find((n) => n.network === 'mgmt')!;
     expect(mgmt.cells).toHaveLength(6);
     expect(mgmt.cells.every((c) => c.lossPercent === 0 && c.mtuOk === true)).toBe(true);
-  }, 180_000);
+  }, 300_000);
 
   it('pauses on a failure, a shell fixes it, a retry on that host finishes the run', async () => {
     const api = core.client;
@@ -129,7 +129,7 @@ describe.skipIf(!available)('Connect, runs and shells over the api on lab hosts'
         return seen;
       };
       await expect
-        .poll(() => collect().find((e) => e.type === 'run-paused'), { timeout: 60_000 })
+        .poll(() => collect().find((e) => e.type === 'run-paused'), { timeout: 150_000 })
         .toMatchObject({ stepId: 'connect.facts', reason: 'step-failed' });
       const failed = seen.find(
         (e) => e.type === 'host-step-finished' && e.host === broken.name && e.state === 'failed',
@@ -227,5 +227,5 @@ describe.skipIf(!available)('Connect, runs and shells over the api on lab hosts'
     } finally {
       off();
     }
-  }, 240_000);
+  }, 420_000);
 });
