@@ -59,6 +59,7 @@ export class SecretKeeper implements CredentialStore {
     { key: string; resolve: (v: string | undefined) => void; timer: NodeJS.Timeout }
   >();
   private nextRequest = 1;
+  private readonly inflight = new Map<string, Promise<string | undefined>>();
 
   constructor(
     private readonly events: EventHub,
@@ -126,15 +127,20 @@ export class SecretKeeper implements CredentialStore {
     // The transport fetches the sudo password before every sudo command, needed or not
     // (root and NOPASSWD users need none): it is given up front, never asked for.
     if (request.kind === 'sudo') return undefined;
+    // Thirty connections needing the same passphrase ask the consultant once.
+    const inflight = this.inflight.get(key);
+    if (inflight) return inflight;
     const requestId = this.nextRequest++;
-    return new Promise((resolve) => {
+    const asked = new Promise<string | undefined>((resolve) => {
       const timer = setTimeout(() => {
         this.asking.delete(requestId);
         resolve(undefined);
       }, ASK_TIMEOUT_MS);
       this.asking.set(requestId, { key, resolve, timer });
       this.events.emit('secret:needed', { requestId, ref: request });
-    });
+    }).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, asked);
+    return asked;
   }
 
   /** Every secret value known, for redaction in logs and events. */

@@ -228,4 +228,33 @@ describe.skipIf(!available)('Connect, runs and shells over the api on lab hosts'
       off();
     }
   }, 420_000);
+
+  it('asks once for the passphrase of an encrypted key, through secret:needed', async () => {
+    const api = core.client;
+    const { settings } = unwrap(await api.accessGet({ planFile: planFile() }));
+    unwrap(
+      await api.accessSet({
+        planFile: planFile(),
+        settings: { ...settings, keyPath: lab.encryptedKeyPath, agent: false },
+      }),
+    );
+    const asked: EventPayload<'secret:needed'>[] = [];
+    const off = api.on('secret:needed', (e) => {
+      asked.push(e);
+      void api.secretProvide({
+        ref: e.ref,
+        value: lab.clientKeyPassphrase,
+        requestId: e.requestId,
+      });
+    });
+    try {
+      const hosts = unwrap(await api.connectCheck({ planFile: planFile() })).hosts;
+      expect(hosts.map((h) => h.state)).toEqual(['ok', 'ok', 'ok']);
+      expect(asked.map((a) => a.ref)).toEqual([
+        { kind: 'passphrase', keyPath: lab.encryptedKeyPath },
+      ]);
+    } finally {
+      off();
+    }
+  }, 120_000);
 });
