@@ -23,19 +23,11 @@ import { generatePlan } from '../src/plan/generate.js';
 import { planToYaml, validatePlan } from '../src/plan/index.js';
 import { buildRenderer } from '../src/server/renderer-build.js';
 import { startServer } from '../src/server/server.js';
+import { CHROMIUM_ARGS as ARGS } from '../test/support/chromium.js';
 
 const SERVERS = Number(process.argv[2] ?? 1000);
 const KEYS = 'abcdefghijklmnopqrst';
 const DEBOUNCE_MS = 100; // renderer/src/state/findings-store.ts
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.95)]!;

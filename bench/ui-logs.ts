@@ -29,18 +29,10 @@ import { buildRenderer } from '../src/server/renderer-build.js';
 import { startServer } from '../src/server/server.js';
 import { createLab } from '../test/lab/lab.js';
 import { labUnavailableReason } from '../test/lab/require-lab.js';
+import { CHROMIUM_ARGS as ARGS } from '../test/support/chromium.js';
 
 const LINES = Number(process.argv[2] ?? 100_000);
 const STEP = 'bench.lines';
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 /** Colours cycle, so the terminal parses escape sequences on every line. */
 const COMMAND = `awk 'BEGIN { for (i = 1; i <= ${LINES}; i++) printf "\\033[3%dmline %06d\\033[0m the quick brown fox jumps over the lazy dog\\n", i % 7 + 1, i }'`;
 const LAST = `line ${String(LINES).padStart(6, '0')}`;

@@ -13,16 +13,7 @@ const run = promisify(execFile);
 
 export const SHOTS = join(import.meta.dirname, '../../test-results/e2e');
 
-/** Chromium's flags for a headless run on a CI machine without a GPU or network. */
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
+export { CHROMIUM_ARGS } from '../support/chromium.js';
 
 /** Pixels per rack unit and the header above U1..n in the rack view (renderer/src/steps/RackView.tsx). */
 const U_PX = 14;
