@@ -414,6 +414,8 @@ class Ssh2Connection implements HostConnection {
   private closing = false;
   private isClosed = false;
   private sftpSession: Promise<SFTPWrapper> | undefined;
+  /** The last upload started per remote path, so uploads to one path run in turn. */
+  private readonly uploads = new Map<string, Promise<void>>();
 
   constructor(
     readonly target: HostTarget,
@@ -561,17 +563,31 @@ class Ssh2Connection implements HostConnection {
   }
 
   upload(source: string | Uint8Array, remotePath: string, options?: UploadOptions): Promise<void> {
-    return checkedUpload(
-      {
-        name: this.target.name,
-        client: this.client,
-        sftp: () => this.sftp(),
-        run: (command, sudo) => this.run(command, sudo),
-      },
-      source,
-      remotePath,
-      options,
-    );
+    // Two uploads to one path share its temp file (the name is derived from the path, so an
+    // interrupted upload can resume): parallel steps that upload the same shared file run
+    // one after the other instead of renaming each other's temp file away.
+    const before = this.uploads.get(remotePath) ?? Promise.resolve();
+    const mine = before
+      .catch(() => undefined)
+      .then(() =>
+        checkedUpload(
+          {
+            name: this.target.name,
+            client: this.client,
+            sftp: () => this.sftp(),
+            run: (command, sudo) => this.run(command, sudo),
+          },
+          source,
+          remotePath,
+          options,
+        ),
+      );
+    this.uploads.set(remotePath, mine);
+    const forget = () => {
+      if (this.uploads.get(remotePath) === mine) this.uploads.delete(remotePath);
+    };
+    mine.then(forget, forget);
+    return mine;
   }
 
   async close(): Promise<void> {

@@ -99,6 +99,20 @@ describe.skipIf(!available)('ssh transport: checked upload', () => {
     },
   );
 
+  it('runs parallel uploads of one path in turn: both succeed, the last one wins', async () => {
+    const a = randomBytes(3 * 1024 * 1024);
+    const b = randomBytes(3 * 1024 * 1024);
+    await Promise.all([
+      conn.upload(a, '/srv/up/shared.sh', { mode: 0o644 }),
+      conn.upload(b, '/srv/up/shared.sh', { mode: 0o644 }),
+    ]);
+    expect(await inspect('/srv/up/shared.sh')).toEqual({
+      mode: '644 root:root',
+      sum: sha256(b),
+      parts: [],
+    });
+  });
+
   it('uploads an empty file', async () => {
     await conn.upload(new Uint8Array(0), '/srv/up/empty.bin', { mode: 0o644 });
     expect(await inspect('/srv/up/empty.bin')).toEqual({
