@@ -415,6 +415,76 @@ describe('RunEngine', () => {
     }
   });
 
+  describe('outputs feeding later inputs', () => {
+    const value = 'join-tok-7c41e0a9b3d2';
+    const encoded = Buffer.from(value).toString('base64');
+    /** The producer copies the value from a file, so it is in no command line of the test. */
+    const graph = (dir: string): StepSpec[] => [
+      step('make', `${count('make')}; mkdir -p "$DIR/out"; cp "$DIR/made" "$DIR/out/join"`, {
+        targets: ['h1'],
+        outputs: [{ name: 'join', path: join(dir, 'out', 'join') }],
+      }),
+      step(
+        'use',
+        `[ -e "$DIR/fixed" ] || exit 1; echo "got=$USTART_IN_JOIN"; printf '%s' "$USTART_IN_JOIN" | base64 -d > "$DIR/got-$HOST"`,
+        { after: ['make'], inputs: ['join'] },
+      ),
+    ];
+
+    async function expectNoLeak(h: Harness, runDir: string): Promise<void> {
+      const events = JSON.stringify(h.events.all);
+      const argv = h.transport.commands.join('\n');
+      for (const secret of [value, encoded]) {
+        expect(events).not.toContain(secret);
+        expect(argv).not.toContain(secret);
+        for (const file of await walk(runDir)) {
+          expect(await readFile(file, 'utf8'), file).not.toContain(secret);
+        }
+      }
+    }
+
+    it('passes a producer output to a consumer on every host, hidden everywhere', async () => {
+      const dir = await tempDir();
+      await writeFile(join(dir, 'made'), value);
+      await writeFile(join(dir, 'fixed'), '');
+      const h = await harness(graph(dir), { dir });
+      const result = await h.engine.run();
+      expect(result.state).toBe('succeeded');
+      for (const host of ['h1', 'h2']) {
+        expect(await readFile(join(dir, `got-${host}`), 'utf8')).toBe(value);
+        expect(h.events.output('use', host)).toContain(`got=${REDACTED}`);
+      }
+      await expectNoLeak(h, result.runDir);
+    });
+
+    it('on resume reads the output again from the host that produced it', async () => {
+      const dir = await tempDir();
+      await writeFile(join(dir, 'made'), value);
+      const first = await harness(graph(dir), { dir });
+      const failed = await first.engine.run();
+      expect(failed.state).toBe('failed');
+      await writeFile(join(dir, 'fixed'), '');
+      const second = await harness(graph(dir), { dir, resume: failed.runId });
+      const result = await second.engine.run();
+      expect(result.state).toBe('succeeded');
+      expect(await runs(dir, 'make', 'h1')).toBe(1);
+      expect(await readFile(join(dir, 'got-h2'), 'utf8')).toBe(value);
+      expect(second.transport.commands.some((c) => c.includes('base64 -w0'))).toBe(true);
+      await expectNoLeak(second, result.runDir);
+    });
+
+    it('fails the producer that leaves no output file, naming it', async () => {
+      const dir = await tempDir();
+      const steps = graph(dir);
+      steps[0]!.run = 'true';
+      const h = await harness(steps, { dir });
+      expect((await h.engine.run()).state).toBe('failed');
+      const make = h.events.of('host-step-finished').find((e) => e.stepId === 'make')!;
+      expect(make.message).toContain(`could not read output "join" of step make`);
+      expect(h.events.of('step-started').map((e) => e.stepId)).toEqual(['make']);
+    });
+  });
+
   it('pauses the source above the high-water mark and resumes when acknowledged', async () => {
     const total = 1_000_000;
     const h = await harness([step('big', `head -c ${total} /dev/zero | tr '\\0' x`)], {

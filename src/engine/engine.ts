@@ -29,6 +29,7 @@ import {
   DONE_STATES,
   INTERRUPTED_STATES,
   emptyCounts,
+  inputVariable,
   type Counts,
   type Decision,
   type NewEvent,
@@ -37,6 +38,7 @@ import {
   type RunEvent,
   type RunState,
   type State,
+  type StepOutputSpec,
   type StepSpec,
   type StepUpload,
 } from './types.js';
@@ -129,6 +131,8 @@ export class RunEngine {
   private journal: JournalWriter | undefined;
   private redactor = new Redactor([]);
   private secretValues = new Map<string, string>();
+  /** Step outputs by name (base64), in memory only; a read in flight is shared. */
+  private readonly outputValues = new Map<string, Promise<string>>();
   private stepByStep: boolean;
   private pending:
     { stepId: string; reason: PauseReason; resolve: (d: Decision) => void } | undefined;
@@ -610,9 +614,18 @@ export class RunEngine {
         retryable: isUstartError(e, 'ConnectionFailed'),
       };
     }
+    for (const name of spec.inputs ?? []) {
+      try {
+        await this.input(name, signal);
+      } catch (e) {
+        if (signal.aborted) return { state: 'cancelled', message: 'cancelled reading inputs' };
+        return { state: 'failed', message: messageOf(e), retryable: true };
+      }
+    }
+    const stdin = await this.stdinFor(spec);
     const exec = (command: string, stream: boolean, timeoutMs?: number) =>
       conn.exec(this.wrap(spec, command), {
-        stdin: this.stdinFor(spec),
+        stdin,
         sudo: spec.sudo,
         signal,
         timeoutMs,
@@ -672,15 +685,87 @@ export class RunEngine {
         true,
         spec.timeout?.mode === 'hard' ? spec.timeout.ms : undefined,
       );
-      return this.outcomeState(
+      const result = this.outcomeState(
         outcome,
         spec,
         'run',
         h.kill!.signal.aborted && !this.abort.signal.aborted,
       );
+      if (result.state !== 'succeeded' || host !== step.hosts[0]) return result;
+      for (const o of spec.outputs ?? []) {
+        // A fresh read: a re-run replaces what an earlier attempt produced.
+        this.outputValues.delete(o.name);
+        log.note(`# uStart: read output ${o.name} from ${o.path}`);
+        try {
+          await this.output(spec, host, o, signal);
+        } catch (e) {
+          if (signal.aborted) return { state: 'cancelled', message: 'cancelled reading outputs' };
+          return { state: 'failed', message: messageOf(e), retryable: true };
+        }
+      }
+      return result;
     } finally {
       stopWarning?.();
     }
+  }
+
+  /**
+   * An input's value: in memory when its producer ran in this engine; otherwise (resume, a
+   * producer skipped by its check or left out by --steps) read again from the producer's
+   * first host, where the file still is.
+   */
+  private async input(name: string, signal: AbortSignal): Promise<string> {
+    const spec = this.opts.steps.find((s) => s.outputs?.some((o) => o.name === name))!;
+    const output = spec.outputs!.find((o) => o.name === name)!;
+    const host =
+      this.steps.get(spec.id)?.hosts[0] ?? this.opts.resolveTargets(spec.targets, spec)[0];
+    if (host === undefined) {
+      throw new UstartError(
+        'RunbookInvalid',
+        `input "${name}" comes from step "${spec.id}", which has no host in this plan.`,
+      );
+    }
+    return this.output(spec, host, output, signal);
+  }
+
+  /** Reads an output file back (base64, one line) and hides its value from then on. */
+  private output(
+    spec: StepSpec,
+    host: string,
+    output: StepOutputSpec,
+    signal: AbortSignal,
+  ): Promise<string> {
+    const known = this.outputValues.get(output.name);
+    if (known) return known;
+    const read = (async () => {
+      const conn = await this.connection(host);
+      const chunks: Uint8Array[] = [];
+      const outcome = await conn.exec(`base64 -w0 -- ${shellQuote(output.path)}`, {
+        sudo: spec.sudo,
+        signal,
+        onStdout: (c) => chunks.push(c),
+      });
+      const value = Buffer.concat(chunks).toString('utf8').trim();
+      if (outcome.kind !== 'exited' || outcome.code !== 0 || !value) {
+        throw new UstartError(
+          'StepFailed',
+          `could not read output "${output.name}" of step ${spec.id} from ${output.path} on ${host} (${describeOutcome(outcome)}); run step ${spec.id} again (--rerun ${spec.id}) so it writes the file.`,
+        );
+      }
+      const text = Buffer.from(value, 'base64').toString('utf8');
+      // Hide the value in both forms, and each line of the file, should a script print it.
+      this.redactor.add([
+        value,
+        text.trim(),
+        ...text.split('\n').filter((l) => l.trim().length >= 8),
+      ]);
+      return value;
+    })();
+    this.outputValues.set(output.name, read);
+    read.catch(() => {
+      if (this.outputValues.get(output.name) === read) this.outputValues.delete(output.name);
+    });
+    return read;
   }
 
   private outcomeState(
@@ -734,13 +819,18 @@ export class RunEngine {
   private wrap(spec: StepSpec, command: string): string {
     const parts: string[] = [];
     for (const name of spec.secrets ?? []) parts.push(`IFS= read -r ${name}`);
+    for (const name of spec.inputs ?? []) parts.push(`IFS= read -r ${inputVariable(name)}`);
     for (const [k, v] of Object.entries(spec.env ?? {})) parts.push(`export ${k}=${shellQuote(v)}`);
     return parts.length ? `${parts.join('; ')}\n${command}` : command;
   }
 
-  private stdinFor(spec: StepSpec): string | undefined {
-    if (!spec.secrets?.length) return undefined;
-    return spec.secrets.map((n) => `${this.secretValues.get(n)!}\n`).join('');
+  /** Secrets, then inputs (already read by `attempt`), one per line, in `wrap`'s order. */
+  private async stdinFor(spec: StepSpec): Promise<string | undefined> {
+    const values = [
+      ...(spec.secrets ?? []).map((n) => this.secretValues.get(n)!),
+      ...(await Promise.all((spec.inputs ?? []).map((n) => this.outputValues.get(n)!))),
+    ];
+    return values.length ? values.map((v) => `${v}\n`).join('') : undefined;
   }
 
   /** One connection per host, opened on first use and dropped when it closes. */
@@ -794,6 +884,10 @@ export class RunEngine {
 function uploadSource(u: StepUpload): string | Uint8Array {
   if (u.content === undefined) return u.source!;
   return typeof u.content === 'string' ? Buffer.from(u.content, 'utf8') : u.content;
+}
+
+function describeOutcome(o: ExecOutcome): string {
+  return o.kind === 'exited' ? `exit code ${o.code}` : o.kind;
 }
 
 function isDone(state: State | undefined): boolean {

@@ -6,6 +6,7 @@ import type { StepSpec, StepTargets } from './types.js';
 export type TargetResolver = (targets: StepTargets, step: StepSpec) => string[];
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const OUTPUT_NAME = /^[a-z0-9][a-z0-9-]*$/;
 
 /** Throws UstartError('RunbookInvalid') naming the step when the graph cannot run. */
 export function checkGraph(steps: readonly StepSpec[]): void {
@@ -33,7 +34,28 @@ export function checkGraph(steps: readonly StepSpec[]): void {
       }
     }
   }
+  const producers = new Map<string, string>();
   for (const s of steps) {
+    for (const o of s.outputs ?? []) {
+      if (!OUTPUT_NAME.test(o.name))
+        throw invalid(
+          `step "${s.id}": output name "${o.name}" may hold only a-z, 0-9 and "-" (it names a shell variable).`,
+        );
+      const other = producers.get(o.name);
+      if (other)
+        throw invalid(
+          `steps "${other}" and "${s.id}" both produce output "${o.name}"; rename one.`,
+        );
+      producers.set(o.name, s.id);
+    }
+  }
+  for (const s of steps) {
+    for (const name of s.inputs ?? []) {
+      if (!producers.has(name))
+        throw invalid(
+          `step "${s.id}" needs input "${name}", which no step of this graph lists in "outputs".`,
+        );
+    }
     for (const a of s.after ?? []) {
       if (!ids.has(a))
         throw invalid(`step "${s.id}" runs after "${a}", which is not a step of this graph.`);

@@ -7,12 +7,17 @@
 export const REDACTED = '[redacted]';
 
 export class Redactor {
-  private readonly secrets: string[];
-  private readonly pattern: RegExp | undefined;
+  private secrets: string[] = [];
+  private pattern: RegExp | undefined;
 
   constructor(secrets: Iterable<string>) {
+    this.add(secrets);
+  }
+
+  /** Hides more values from now on (step outputs become known during a run). */
+  add(secrets: Iterable<string>): void {
     // Longest first, so a secret that contains another is replaced whole.
-    this.secrets = [...new Set([...secrets].filter((s) => s.length > 0))].sort(
+    this.secrets = [...new Set([...this.secrets, ...secrets].filter((s) => s.length > 0))].sort(
       (a, b) => b.length - a.length,
     );
     this.pattern = this.secrets.length

@@ -24,6 +24,19 @@ export interface StepUpload {
 
 export type TimeoutMode = 'soft' | 'hard';
 
+/** A file a step produces for later steps; `name` is what consumers list in `inputs`. */
+export interface StepOutputSpec {
+  /** Lower-case letters, digits and `-`. */
+  name: string;
+  /** Absolute path on the producing host. */
+  path: string;
+}
+
+/** The shell variable an input arrives in: `join-token` → `USTART_IN_JOIN_TOKEN`. */
+export function inputVariable(name: string): string {
+  return `USTART_IN_${name.toUpperCase().replace(/-/g, '_')}`;
+}
+
 /** One step of a run: a command run on a set of hosts, after other steps. */
 export interface StepSpec {
   /** Unique in the graph; used in file names (`logs/<id>/`), so letters, digits, `.`, `_`, `-`. */
@@ -53,6 +66,17 @@ export interface StepSpec {
   env?: Readonly<Record<string, string>>;
   /** Names of secrets (from the SecretSource) set as shell variables; fed on stdin, never argv. */
   secrets?: readonly string[];
+  /**
+   * Files the step leaves on its first host for later steps (docs/engine.md, "Outputs and
+   * inputs"). After the step succeeds there, the engine reads each back (`base64 -w0`) and
+   * keeps the value in memory only, as a secret: redacted everywhere, never written to disk.
+   */
+  outputs?: readonly StepOutputSpec[];
+  /**
+   * Names of outputs of earlier steps this step needs. Each arrives on stdin, like a secret,
+   * as the shell variable `inputVariable(name)` (`USTART_IN_<NAME>`), holding the file in base64.
+   */
+  inputs?: readonly string[];
   /** Run through sudo (the transport feeds the password). */
   sudo?: boolean;
   /**

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { inputVariable } from '../engine/types.js';
 import { UstartError } from '../errors.js';
 import type { Plan, Server } from '../plan/schema.js';
 import type { Runbook, RunbookStep } from '../runbook/load.js';
@@ -56,10 +57,8 @@ export function hostEnvPath(host: string): string {
   return `${REMOTE.hosts}/${host}/env`;
 }
 
-/** Name of the secret variable an input arrives in (docs/runbook-format.md, "inputs"). */
-export function inputVariable(name: string): string {
-  return `USTART_IN_${name.toUpperCase().replace(/-/g, '_')}`;
-}
+/** Name of the variable an input arrives in (docs/runbook-format.md, "inputs"). */
+export { inputVariable };
 
 /**
  * The commands the engine runs for a step (the same on every host). The engine runs `check`

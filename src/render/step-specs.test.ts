@@ -22,10 +22,13 @@ describe('the runbook as the engine step graph', () => {
     expect(umetal.map((s) => s.id)).toContain('umetal.kubeadm-init');
   });
 
-  it('resolves targets to the plan hosts and passes the join material as a secret', () => {
+  it('resolves targets to the plan hosts and passes the join material as an engine input', () => {
+    const init = specs.find((s) => s.id === 'umetal.kubeadm-init')!;
+    expect(init.outputs).toEqual([{ name: 'join', path: '/var/lib/ustart/out/join.env' }]);
     const join = specs.find((s) => s.id === 'umetal.join-controllers')!;
     expect(join.targets).toEqual(['ctl-02', 'ctl-03']);
-    expect(join.secrets).toEqual(['USTART_IN_JOIN']);
+    expect(join.inputs).toEqual(['join']);
+    expect(join.secrets).toBeUndefined();
     expect(join.run).toBe(
       'export USTART_IN_JOIN; bash /var/lib/ustart/steps/umetal.join-controllers/run.sh',
     );

@@ -8,7 +8,7 @@ import type { Plan } from '../plan/schema.js';
 import { defaultRunbookDir, loadRunbook, type Runbook } from '../runbook/load.js';
 import type { Phase } from '../runbook/schema.js';
 import { GENERATOR_NAMES } from './generators/index.js';
-import { inputVariable, type RemoteFile, Renderer } from './render.js';
+import { type RemoteFile, Renderer } from './render.js';
 
 /** Loads the default runbook (and a customer's over it) with every generator checked. */
 export function loadSiteRunbook(customerDirs: readonly string[] = []): Promise<Runbook> {
@@ -52,7 +52,10 @@ export function toStepSpecs(renderer: Renderer, phases?: readonly Phase[]): Step
         mode: u.mode,
         owner: u.owner,
       })),
-      ...(step.inputs.length ? { secrets: step.inputs.map(inputVariable) } : {}),
+      ...(step.outputs.length
+        ? { outputs: step.outputs.map((o) => ({ name: o.name, path: o.path })) }
+        : {}),
+      ...(step.inputs.length ? { inputs: step.inputs } : {}),
       sudo: true,
       // Every runbook script is written to be run again safely (docs/runbook-format.md).
       idempotent: true,
