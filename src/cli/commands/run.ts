@@ -17,10 +17,13 @@ import {
   type StepSource,
   type StepSpec,
 } from '../../engine/index.js';
+import { shellQuote } from '../../engine/lock.js';
 import { firstController, resolverFromPlan } from '../../engine/plan-targets.js';
 import { UstartError } from '../../errors.js';
 import { requireVerifiedBundle } from '../../bundle/index.js';
 import { checkPlanFile } from '../../plan/index.js';
+import { runbookStepSource } from '../../render/step-specs.js';
+import { PHASES, type Phase } from '../../runbook/schema.js';
 import type { CredentialRequest, CredentialStore } from '../../ssh/credentials.js';
 import { KnownHosts } from '../../ssh/known-hosts.js';
 import { Ssh2Transport } from '../../ssh/ssh2-transport.js';
@@ -45,6 +48,8 @@ interface RunOptions {
   graph?: string;
   bundle?: string;
   bundleKey?: string;
+  phase?: string;
+  confirmReset?: string;
 }
 
 const list = (v: string) =>
@@ -55,8 +60,8 @@ const list = (v: string) =>
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 /**
- * @param stepSource where the step graph comes from: the built-in facts graph until the
- * runbook exists; the runbook loader is passed here instead.
+ * @param stepSource where the step graph comes from without `--phase` (the built-in facts
+ * graph by default); with `--phase` it is the runbook (`runbookStepSource`).
  */
 export function registerRun(
   program: Command,
@@ -67,7 +72,7 @@ export function registerRun(
   program
     .command('run')
     .description(
-      'Run the install steps (today: the built-in "facts" graph) on the plan\'s servers over SSH.',
+      'Run the runbook phases given with --phase (without it: the built-in "facts" graph) on the plan\'s servers over SSH.',
     )
     .argument('<plan>', 'the site plan (YAML)')
     .option('--steps <ids>', 'run only these steps (comma-separated)')
@@ -87,6 +92,14 @@ export function registerRun(
       '--skip <step=reason>',
       'skip a step, with the reason for the journal (repeatable)',
       collect,
+    )
+    .option(
+      '--phase <phases>',
+      `run these runbook phases, in install order (comma-separated: ${PHASES.join(', ')})`,
+    )
+    .option(
+      '--confirm-reset <site>',
+      'the site name, typed out: required to run a reset-* phase, which removes what was installed',
     )
     .option('--runs-dir <dir>', 'where runs are kept (default: .ustart/runs next to the plan)')
     .option('--bundle <path>', 'the offline bundle (required when site.airGapped is true)')
@@ -114,10 +127,20 @@ async function runCommand(
   planFile: string,
   opts: RunOptions,
   out: Output,
-  stepSource: StepSource,
+  defaultSource: StepSource,
 ): Promise<number> {
+  const phases = opts.phase === undefined ? undefined : parsePhases(opts.phase);
+  const stepSource = phases ? runbookStepSource(phases) : defaultSource;
   const checked = await checkPlanFile(planFile);
   const plan = checked.plan;
+  const resets = phases?.filter((p) => p.startsWith('reset-')) ?? [];
+  if (plan && resets.length && opts.confirmReset !== plan.site.name) {
+    out.stderr(
+      `ustart: ${resets.join(', ')} removes what was installed on the servers of "${plan.site.name}". ` +
+        `To confirm, add: --confirm-reset ${shellQuote(plan.site.name)}\n`,
+    );
+    return EXIT.unreadable;
+  }
   // The read-only facts graph and a development --graph run on an unfinished plan too.
   const readOnly = opts.graph !== undefined || stepSource.readOnly === true;
   if (!plan || (!checked.valid && !readOnly)) {
@@ -206,6 +229,23 @@ async function runCommand(
     sub.dispose();
     await transport.dispose();
   }
+}
+
+/** `--phase umetal,connect` → the phases in install order (PHASES), each once. */
+function parsePhases(v: string): Phase[] {
+  const named = list(v);
+  for (const p of named) {
+    if (!(PHASES as readonly string[]).includes(p)) {
+      throw new UstartError(
+        'InvalidArgument',
+        `--phase ${p}: there is no such phase; the phases are ${PHASES.join(', ')}.`,
+      );
+    }
+  }
+  if (!named.length) {
+    throw new UstartError('InvalidArgument', `--phase needs a phase, such as --phase connect.`);
+  }
+  return PHASES.filter((p) => named.includes(p));
 }
 
 function parseSkip(v: string): { step: string; reason: string } {
