@@ -22,7 +22,8 @@ import {
   type JournalRecord,
   type RunSummary,
 } from './journal.js';
-import { ClusterLock, LocalRunLock, currentOwner, shellQuote } from './lock.js';
+import { shQuote } from '../util/shell.js';
+import { ClusterLock, LocalRunLock, currentOwner } from './lock.js';
 import { Redactor } from './redact.js';
 import { journalPath, logPath, runDirOf, runLockPath } from './run-folder.js';
 import {
@@ -740,7 +741,7 @@ export class RunEngine {
     const read = (async () => {
       const conn = await this.connection(host);
       const chunks: Uint8Array[] = [];
-      const outcome = await conn.exec(`base64 -w0 -- ${shellQuote(output.path)}`, {
+      const outcome = await conn.exec(`base64 -w0 -- ${shQuote(output.path)}`, {
         sudo: spec.sudo,
         signal,
         onStdout: (c) => chunks.push(c),
@@ -820,7 +821,7 @@ export class RunEngine {
     const parts: string[] = [];
     for (const name of spec.secrets ?? []) parts.push(`IFS= read -r ${name}`);
     for (const name of spec.inputs ?? []) parts.push(`IFS= read -r ${inputVariable(name)}`);
-    for (const [k, v] of Object.entries(spec.env ?? {})) parts.push(`export ${k}=${shellQuote(v)}`);
+    for (const [k, v] of Object.entries(spec.env ?? {})) parts.push(`export ${k}=${shQuote(v)}`);
     return parts.length ? `${parts.join('; ')}\n${command}` : command;
   }
 

@@ -12,6 +12,7 @@ import { hostname, userInfo } from 'node:os';
 import { open, readFile, rm } from 'node:fs/promises';
 import { UstartError } from '../errors.js';
 import type { HostConnection } from '../ssh/transport.js';
+import { shQuote } from '../util/shell.js';
 import type { Clock } from './clock.js';
 
 export interface LockOwner {
@@ -152,8 +153,8 @@ export class ClusterLock {
       heartbeatAt: opts.clock.now(),
       token: randomBytes(8).toString('hex'),
     };
-    const q = shellQuote(path);
-    const dir = shellQuote(path.replace(/\/[^/]*$/, '') || '/');
+    const q = shQuote(path);
+    const dir = shQuote(path.replace(/\/[^/]*$/, '') || '/');
     // noclobber makes the create atomic: of two laptops, one wins.
     const res = await run(
       conn,
@@ -182,7 +183,7 @@ export class ClusterLock {
         );
       }
       // Replace only the lock we judged stale: a newer owner's token makes the swap fail.
-      const expect = held?.token ? `grep -q ${shellQuote(`"token":"${held.token}"`)} ${q} && ` : '';
+      const expect = held?.token ? `grep -q ${shQuote(`"token":"${held.token}"`)} ${q} && ` : '';
       const swapped = await run(
         conn,
         `${expect}cat > ${q}.new && mv -f ${q}.new ${q} && echo TAKEN`,
@@ -204,12 +205,12 @@ export class ClusterLock {
 
   /** Rewrites the heartbeat time, only while the file is still ours. */
   async heartbeat(): Promise<void> {
-    const q = shellQuote(this.path);
+    const q = shQuote(this.path);
     const next = { ...this.owner, heartbeatAt: this.opts.clock.now() };
     try {
       const out = await run(
         this.conn,
-        `grep -q ${shellQuote(`"token":"${this.owner.token}"`)} ${q} && cat > ${q}.new && mv -f ${q}.new ${q} && echo OK`,
+        `grep -q ${shQuote(`"token":"${this.owner.token}"`)} ${q} && cat > ${q}.new && mv -f ${q}.new ${q} && echo OK`,
         this.opts.sudo,
         JSON.stringify(next),
       );
@@ -227,10 +228,10 @@ export class ClusterLock {
   async release(): Promise<void> {
     this.stopHeartbeat?.();
     this.stopHeartbeat = undefined;
-    const q = shellQuote(this.path);
+    const q = shQuote(this.path);
     await run(
       this.conn,
-      `if grep -q ${shellQuote(`"token":"${this.owner.token}"`)} ${q}; then rm -f ${q}; fi`,
+      `if grep -q ${shQuote(`"token":"${this.owner.token}"`)} ${q}; then rm -f ${q}; fi`,
       this.opts.sudo,
     ).catch(() => undefined);
   }
@@ -265,9 +266,4 @@ async function run(
     );
   }
   return Buffer.concat(chunks).toString('utf8');
-}
-
-/** Quotes a word for a POSIX shell. */
-export function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
 }

@@ -11,10 +11,9 @@
  */
 import { randomBytes } from 'node:crypto';
 
-/** Single-quotes `s` for POSIX sh. */
-export function shQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
+import { shQuote } from '../util/shell.js';
+
+export { shQuote };
 
 export interface WrappedCommand {
   /** The command line sent to sshd. */

@@ -17,7 +17,7 @@ import {
   type StepSource,
   type StepSpec,
 } from '../../engine/index.js';
-import { shellQuote } from '../../engine/lock.js';
+import { shQuote } from '../../util/shell.js';
 import { firstController, resolverFromPlan } from '../../engine/plan-targets.js';
 import { UstartError } from '../../errors.js';
 import { requireVerifiedBundle } from '../../bundle/index.js';
@@ -137,7 +137,7 @@ async function runCommand(
   if (plan && resets.length && opts.confirmReset !== plan.site.name) {
     out.stderr(
       `ustart: ${resets.join(', ')} removes what was installed on the servers of "${plan.site.name}". ` +
-        `To confirm, add: --confirm-reset ${shellQuote(plan.site.name)}\n`,
+        `To confirm, add: --confirm-reset ${shQuote(plan.site.name)}\n`,
     );
     return EXIT.unreadable;
   }
