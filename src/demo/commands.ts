@@ -724,6 +724,20 @@ const COMMANDS: Record<string, Command> = {
     }
     return status;
   },
+  base64: async (args, io, state, host) => {
+    const { rest } = flags(args);
+    let data: Uint8Array;
+    try {
+      data = rest[0] === undefined ? await io.stdin() : host.vfs.read(abs(rest[0], state));
+    } catch (e) {
+      io.stderr(`base64: ${rest[0]}: ${errnoText(e)}\n`);
+      return 1;
+    }
+    const text = Buffer.from(data).toString('base64');
+    // -w0 (what the engine asks for) writes one line without a newline.
+    io.stdout(args.includes('-w0') ? text : `${text.replace(/.{76}/g, '$&\n')}\n`);
+    return 0;
+  },
   grep: async (args, io, state, host) => {
     const needsStdin = flags(args).rest.length < 2;
     return grep(args, io, state, host, needsStdin ? await io.stdin() : Buffer.alloc(0));

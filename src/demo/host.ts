@@ -261,6 +261,12 @@ export class DemoHost implements CommandHost {
       this.vfs.write('/var/lib/ustart/out/facts.json', doc);
       io.stdout(doc);
     }
+    // What the real script leaves for the engine to read back (step outputs).
+    for (const o of step.outputs ?? []) {
+      if (this.vfs.exists(o.path)) continue;
+      this.vfs.mkdirp(o.path.slice(0, o.path.lastIndexOf('/')) || '/');
+      this.vfs.write(o.path, demoOutput(o.name, this.lab.plan, this.server));
+    }
     this.done.add(step.id);
     for (const s of SERVICES_OF_STEP[step.id] ?? []) this.services.add(s);
     this.lab.stepFinished(step.id, this.name);
@@ -307,6 +313,38 @@ export class DemoHost implements CommandHost {
     );
     v.write('/etc/machine-id', `${this.facts.bootId}\n`);
   }
+}
+
+/** A plausible value for a step output the demo host "produced". */
+function demoOutput(name: string, plan: Plan, server: Server): string {
+  if (name === 'netcheck') return netcheckDocument(plan, server);
+  if (name === 'join') {
+    return `JOIN_ENDPOINT=${plan.kubernetes.controlPlaneVip}:6443\nJOIN_TOKEN=demo00.0000000000000000\n`;
+  }
+  if (name.endsWith('kubeconfig')) {
+    return `apiVersion: v1\nkind: Config\n# uStart demo lab: ${name} of site ${plan.site.name}; no real cluster.\n`;
+  }
+  return `{"demo": true, "output": ${JSON.stringify(name)}}\n`;
+}
+
+/** connect.netcheck's result: every planned peer answers, without loss, at the planned MTU. */
+function netcheckDocument(plan: Plan, server: Server): string {
+  const probes = plan.networks
+    .filter((n) => n.purpose !== 'bmc' && server.addresses[n.name])
+    .flatMap((n) =>
+      plan.servers
+        .filter((p) => p.hostname !== server.hostname && p.addresses[n.name])
+        .map((p, i) => ({
+          to: p.hostname,
+          network: n.name,
+          address: p.addresses[n.name]!,
+          mtu: n.mtu ?? 1500,
+          lossPercent: 0,
+          avgMs: Math.round((0.12 + ((i * 7) % 10) / 100) * 1000) / 1000,
+          mtuOk: true,
+        })),
+    );
+  return `${JSON.stringify({ from: server.hostname, probes }, null, 2)}\n`;
 }
 
 /** Stdin of one exec: read a line at a time (sudo's password), or all of it once it ends. */

@@ -18,4 +18,4 @@ export {
   type DemoRunOptions,
   type DemoRunResult,
 } from './run.js';
-export { demoSteps, DEMO_STEPS_DIR } from './steps.js';
+export { demoSteps, DEMO_PHASES } from './steps.js';

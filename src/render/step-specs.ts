@@ -22,9 +22,20 @@ export function loadSiteRunbook(customerDirs: readonly string[] = []): Promise<R
  */
 export function toStepSpecs(renderer: Renderer, phases?: readonly Phase[]): StepSpec[] {
   const specs: StepSpec[] = [];
+  // Phases run one after the other: a phase's first steps wait for the whole phase before.
+  let previousPhase: string[] = [];
+  let phaseIds: string[] = [];
   for (const rendered of renderer.renderAll()) {
     const { step } = rendered;
     if (phases && !phases.includes(step.phase)) continue;
+    const before = specs.at(-1)?.phase;
+    if (before !== undefined && before !== step.phase) {
+      // A reset never waits for the install: they are run on their own.
+      const sameKind = before.startsWith('reset-') === step.phase.startsWith('reset-');
+      previousPhase = sameKind ? phaseIds : [];
+      phaseIds = [];
+    }
+    phaseIds.push(step.id);
     const uploads = new Map<string, RemoteFile>();
     const marker = `/var/lib/ustart/steps/${step.id}/uploads.sha256`;
     for (const hs of rendered.perHost) {
@@ -40,7 +51,7 @@ export function toStepSpecs(renderer: Renderer, phases?: readonly Phase[]): Step
       phase: step.phase,
       description: step.description,
       targets: rendered.hosts,
-      after: step.after,
+      after: step.after.length ? step.after : previousPhase,
       ...(step.parallelism === 'all' ? {} : { parallelism: step.parallelism }),
       timeout: step.timeout,
       retries: step.retries,
