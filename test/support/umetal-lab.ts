@@ -1,0 +1,384 @@
+/**
+ * The uMetal lab, shared by the lab tests of the uMetal phase and the browser e2e tests that
+ * drive the same install through the UI: lab hosts (test/lab) prepared like fresh servers, a
+ * real signed offline bundle pushed to each, and the test doubles that stand in for what
+ * cannot run in a lab host.
+ *
+ * ```ts
+ * const u = await prepareUmetalLab({ hosts: 6 });
+ * try {
+ *   // u.plan / u.planPath: the lab's site plan (3 controllers, then compute, then storage)
+ *   // run the umetal phase on it (engine, CLI or UI), then look at the hosts:
+ *   await u.lab.exec(0, 'cat /etc/chrony/chrony.conf');
+ *   const calls = await u.calls(); // what kubeadm, kubectl, helm, systemctl … were asked
+ * } finally {
+ *   await u.dispose();
+ * }
+ * ```
+ *
+ * What runs for real on the hosts: apt from the bundle's repository (containerd, runc, chrony,
+ * conntrack, … with their dependencies, resolved by `bundle create` from Debian), chronyd,
+ * containerd with the rendered configuration, image import from the bundle, hostname,
+ * /etc/hosts, sysctls in the host's network namespace, /etc/fstab.
+ *
+ * What is a double (test/doubles, built into single files with esbuild):
+ * - `systemctl` (in /usr/local/bin, put there by this fixture): systemd cannot run in a lab
+ *   host (it is not PID 1 there), so the double starts each unit's ExecStart from the unit
+ *   file the package installed, stops it, and reports whether it lives. It starts chronyd
+ *   with `-x`: the lab hosts share this machine's clock, which chrony must never set.
+ * - `kubeadm`, `kubelet`, `kubectl`, `helm`, `clusterctl`: pinned binaries in the bundle's
+ *   `bin/` (kind `binary`), installed by the runbook's kubernetes-packages step like real ones.
+ *
+ * How each host is made to look like a fresh server, and why:
+ * - `/usr/sbin/policy-rc.d` exits 101 (Debian's rule for chroots and containers): package
+ *   scripts must not start daemons through init scripts here; the steps start them.
+ * - a tmpfs on `/var/lib/containerd`: the host's root is an overlayfs, which cannot hold
+ *   containerd's overlay snapshots (a real server has a disk there).
+ * - the host name `debian` and a swap line in `/etc/fstab`, for the OS baseline to fix.
+ *
+ * Safety: the hosts share this machine's kernel and clock. `prepareUmetalLab` refuses to
+ * start when this machine has swap on (the swap-off step would turn the machine's swap off);
+ * the runbook's sysctls are all `net.*` (per network namespace); kernel modules are only
+ * checked, never loaded, when the kernel already has them (built in here: no /proc/modules).
+ *
+ * The bundle is built once per content (package list, doubles, charts, image) and cached in
+ * the temp folder (`ustart-umetal-bundle-<key>`), so test files share it; a cold build
+ * downloads the packages from this machine's Debian mirror.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import {
+  createBundle,
+  generateKeyPair,
+  loadPrivateKey,
+  loadPublicKey,
+  pushBundle,
+  verifyBundle,
+  type VerifyReport,
+} from '../../src/bundle/index.js';
+import { PACKAGES_FILE, runbookPackages } from '../../src/bundle/packages.js';
+import { loadPlanFile } from '../../src/plan/load.js';
+import type { Plan } from '../../src/plan/schema.js';
+import { PAUSE_IMAGE } from '../../src/render/generators/kubernetes.js';
+import { KnownHosts } from '../../src/ssh/known-hosts.js';
+import { Ssh2Transport } from '../../src/ssh/ssh2-transport.js';
+import { assetPath } from '../../src/util/assets.js';
+import { writeOciImage } from '../integration/oci-image.js';
+import { createLab, type Lab } from '../lab/lab.js';
+import { mustRun, runCommand } from '../lab/run.js';
+
+/** The package groups of the runbook (assets/runbook/packages/apt.yaml) the uMetal steps install. */
+export const UMETAL_PACKAGE_GROUPS = [
+  'umetal.time-sync',
+  'umetal.containerd',
+  'umetal.kubernetes-packages',
+] as const;
+/** Doubles shipped in the bundle's bin/, installed by the kubernetes-packages step. */
+export const BUNDLE_DOUBLES = ['kubeadm', 'kubelet', 'kubectl', 'helm', 'clusterctl'] as const;
+/** Where the doubles keep their state and `calls.jsonl` on a host (test/doubles/lib.mjs). */
+export const DOUBLES_STATE = '/var/lib/ustart-doubles';
+/** Charts the uMetal steps install, as `bundle_file` patterns in the scripts expect them. */
+const CHARTS = [
+  ['cilium', '1.16.5'],
+  ['rook-ceph', 'v1.15.6'],
+  ['kube-prometheus-stack', '66.3.1'],
+  ['loki', '6.23.0'],
+  ['promtail', '6.16.6'],
+] as const;
+/** Bump when the bundle's content changes in a way the cache key does not see. */
+const FIXTURE_VERSION = 1;
+const CREATED_AT = new Date('2026-01-01T00:00:00Z');
+const DOUBLES = fileURLToPath(new URL('../doubles/', import.meta.url));
+
+/** Upstream kubelet unit and kubeadm drop-in (kubernetes/release), as a bundle ships them. */
+const KUBELET_SERVICE = `[Unit]
+Description=kubelet: The Kubernetes Node Agent
+Documentation=https://kubernetes.io/docs/
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+ExecStart=/usr/local/bin/kubelet
+Restart=always
+StartLimitInterval=0
+RestartSec=10
+
+[Install]
+WantedBy=multi-user.target
+`;
+const KUBEADM_DROP_IN = `[Service]
+Environment="KUBELET_KUBECONFIG_ARGS=--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf --kubeconfig=/etc/kubernetes/kubelet.conf"
+Environment="KUBELET_CONFIG_ARGS=--config=/var/lib/kubelet/config.yaml"
+EnvironmentFile=-/var/lib/kubelet/kubeadm-flags.env
+EnvironmentFile=-/etc/default/kubelet
+ExecStart=
+ExecStart=/usr/local/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS
+`;
+
+export interface UmetalLabOptions {
+  /** Lab hosts: the first three are controllers, the rest compute then storage. Default 6. */
+  hosts?: number;
+  /** Push the bundle to every host, as the operator does before the run. Default true. */
+  pushBundle?: boolean;
+}
+
+/** A verified, signed bundle folder for the lab's plan (debian-12, amd64). */
+export interface UmetalBundle {
+  dir: string;
+  publicKeyPath: string;
+  privateKeyPath: string;
+  /** Content key of the cache entry (hex). */
+  key: string;
+  report: VerifyReport;
+  /** The pause image the rendered containerd configuration names (before site-local tagging). */
+  pauseImage: { name: string; manifestDigest: string };
+}
+
+/** One call a double recorded on a host (test/doubles/lib.mjs). */
+export interface DoubleCall {
+  timeNs: string;
+  clockNs: string;
+  host: string;
+  tool: string;
+  argv: string[];
+  ok: boolean;
+  message?: string;
+  seen?: Record<string, unknown>;
+}
+
+export interface UmetalLab {
+  lab: Lab;
+  plan: Plan;
+  planPath: string;
+  bundle: UmetalBundle;
+  bundleDir: string;
+  bundlePublicKeyPath: string;
+  /** An SSH transport to the lab's hosts, closed by `dispose`. */
+  transport: Ssh2Transport;
+  /** Every double's calls on every host, oldest first (by wall clock across hosts). */
+  calls(): Promise<DoubleCall[]>;
+  /** Stops the transport and the lab (every daemon a host started dies with it). */
+  dispose(): Promise<void>;
+}
+
+/** Builds the lab: the bundle (cached), the hosts, the doubles, the bundle pushed. */
+export async function prepareUmetalLab(options: UmetalLabOptions = {}): Promise<UmetalLab> {
+  await refuseMachineSwap();
+  const bundle = await prepareUmetalBundle();
+  const lab = await createLab({ hosts: options.hosts ?? 6 });
+  let transport: Ssh2Transport | undefined;
+  try {
+    const parsed = await loadPlanFile(lab.planPath);
+    if (!parsed.plan) throw new Error(`the lab's plan ${lab.planPath} does not load`);
+    const systemctl = await buildDouble('systemctl');
+    await Promise.all(lab.hosts.map((h) => prepareHost(lab, h.index, h.pid, systemctl)));
+    transport = new Ssh2Transport({
+      knownHosts: new KnownHosts(lab.knownHostsPath),
+      agentSocket: null,
+      identityFiles: [lab.clientKeyPath],
+    });
+    const t = transport;
+    if (options.pushBundle ?? true) {
+      await Promise.all(lab.hosts.map((h) => pushBundle(t, lab.target(h.index), bundle.report)));
+    }
+    return {
+      lab,
+      plan: parsed.plan,
+      planPath: lab.planPath,
+      bundle,
+      bundleDir: bundle.dir,
+      bundlePublicKeyPath: bundle.publicKeyPath,
+      transport: t,
+      calls: () => callsOf(lab),
+      dispose: async () => {
+        await t.dispose();
+        await lab.dispose();
+      },
+    };
+  } catch (e) {
+    await transport?.dispose();
+    await lab.dispose();
+    throw e;
+  }
+}
+
+/** The swap-off step acts on the kernel the lab shares with this machine. */
+async function refuseMachineSwap(): Promise<void> {
+  const swap = await runCommand('swapon', ['--noheadings', '--show']);
+  if (swap.stdout.trim() !== '') {
+    throw new Error(
+      `this machine has swap on (${swap.stdout.trim()}); the uMetal lab's swap-off step would turn it off for the whole machine. Run the uMetal lab tests on a machine without swap.`,
+    );
+  }
+}
+
+async function prepareHost(lab: Lab, index: number, pid: number, systemctl: Uint8Array) {
+  const root = `/proc/${pid}/root`;
+  const script = [
+    'set -e',
+    'mkdir -p /var/lib/containerd /usr/local/bin',
+    'mount -t tmpfs -o mode=0711 ustart-containerd /var/lib/containerd',
+    "printf '#!/bin/sh\\n# uStart lab: package scripts start no daemons here (Debian policy-rc.d).\\nexit 101\\n' > /usr/sbin/policy-rc.d",
+    'chmod 755 /usr/sbin/policy-rc.d',
+    'hostname debian && echo debian > /etc/hostname',
+    "printf '/swap.img\\tnone\\tswap\\tsw\\t0\\t0\\n' >> /etc/fstab",
+  ].join('\n');
+  const r = await lab.exec(index, script);
+  if (r.code !== 0) throw new Error(`preparing lab host ${index} failed: ${r.stderr}`);
+  // Written through the host's own root: it lands in its overlay, like a change on the host.
+  await writeFile(`${root}/usr/local/bin/systemctl`, systemctl, { mode: 0o755 });
+}
+
+async function callsOf(lab: Lab): Promise<DoubleCall[]> {
+  const all: DoubleCall[] = [];
+  for (const h of lab.hosts) {
+    const r = await lab.exec(h, `cat ${DOUBLES_STATE}/calls.jsonl 2>/dev/null || true`);
+    for (const line of r.stdout.split('\n').filter(Boolean))
+      all.push(JSON.parse(line) as DoubleCall);
+  }
+  return all.sort((a, b) => (BigInt(a.clockNs) < BigInt(b.clockNs) ? -1 : 1));
+}
+
+/** A double and what it imports, in one executable file for a lab host's /usr/bin/node. */
+export async function buildDouble(tool: string): Promise<Uint8Array> {
+  const built = await build({
+    entryPoints: [join(DOUBLES, `${tool}.mjs`)],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    write: false,
+    logLevel: 'silent',
+    // yaml's CommonJS build calls require(); ESM output has none without this.
+    banner: {
+      js: "#!/usr/bin/node\nimport { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    },
+  });
+  return built.outputFiles[0]!.contents;
+}
+
+/**
+ * The lab's bundle: the uMetal steps' packages with their closure, the doubles as pinned
+ * binaries, the kubelet unit files, the charts and the pause image; signed and verified.
+ * Cached in the temp folder by content; a concurrent builder's result is used as it is.
+ */
+export async function prepareUmetalBundle(): Promise<UmetalBundle> {
+  const packages = runbookPackages(UMETAL_PACKAGE_GROUPS);
+  const doubles = await Promise.all(
+    BUNDLE_DOUBLES.map(async (t) => ({ t, code: await buildDouble(t) })),
+  );
+  const hash = createHash('sha256').update(
+    JSON.stringify({
+      FIXTURE_VERSION,
+      packages,
+      CHARTS,
+      PAUSE_IMAGE,
+      KUBELET_SERVICE,
+      KUBEADM_DROP_IN,
+    }),
+  );
+  for (const d of doubles) hash.update(d.t).update(d.code);
+  const key = hash.digest('hex').slice(0, 16);
+  const cache = join(tmpdir(), `ustart-umetal-bundle-${key}`);
+  if (!existsSync(join(cache, 'ready.json'))) {
+    const work = `${cache}.build-${process.pid}-${randomBytes(3).toString('hex')}`;
+    try {
+      await buildBundle(work, packages, doubles);
+      await rename(work, cache).catch(async (e: NodeJS.ErrnoException) => {
+        // Another test file built the same content first: use theirs.
+        if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
+      });
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+  const ready = JSON.parse(await readFile(join(cache, 'ready.json'), 'utf8')) as {
+    pauseImage: UmetalBundle['pauseImage'];
+  };
+  const publicKeyPath = join(cache, 'signing.pub');
+  const report = await verifyBundle(join(cache, 'bundle'), await loadPublicKey(publicKeyPath));
+  if (!report.ok) {
+    throw new Error(
+      `the cached uMetal bundle in ${cache} does not verify (remove the folder): ${report.problems.map((p) => p.message).join('; ')}`,
+    );
+  }
+  return {
+    dir: join(cache, 'bundle'),
+    publicKeyPath,
+    privateKeyPath: join(cache, 'signing.key'),
+    key,
+    report,
+    pauseImage: ready.pauseImage,
+  };
+}
+
+async function buildBundle(
+  work: string,
+  packages: readonly string[],
+  doubles: readonly { t: string; code: Uint8Array }[],
+): Promise<void> {
+  const inputs = join(work, 'inputs');
+  await mkdir(join(inputs, 'bin'), { recursive: true });
+  for (const d of doubles) {
+    await writeFile(join(inputs, 'bin', d.t), d.code);
+    await chmod(join(inputs, 'bin', d.t), 0o755);
+  }
+  await mkdir(join(inputs, 'kubelet'), { recursive: true });
+  await writeFile(join(inputs, 'kubelet', 'kubelet.service'), KUBELET_SERVICE);
+  await writeFile(join(inputs, 'kubelet', '10-kubeadm.conf'), KUBEADM_DROP_IN);
+  await mkdir(join(inputs, 'dashboards'), { recursive: true });
+  await writeFile(
+    join(inputs, 'dashboards', 'ceph-cluster.json'),
+    JSON.stringify({ title: 'Ceph cluster (lab)', panels: [] }) + '\n',
+  );
+  const charts = join(inputs, 'charts');
+  for (const [name, version] of CHARTS) {
+    const src = join(inputs, 'chart-src', name);
+    await mkdir(src, { recursive: true });
+    await writeFile(
+      join(src, 'Chart.yaml'),
+      `apiVersion: v2\nname: ${name}\nversion: ${version.replace(/^v/, '')}\ndescription: uStart lab stand-in\n`,
+    );
+    await mkdir(charts, { recursive: true });
+    await mustRun('tar', [
+      '-czf',
+      join(charts, `${name}-${version}.tgz`),
+      '-C',
+      join(src, '..'),
+      name,
+    ]);
+  }
+  const pauseImage = await writeOciImage(join(inputs, 'pause.tar'), {
+    name: PAUSE_IMAGE,
+    files: { '/pause': 'uStart lab stand-in for the pause binary\n' },
+  });
+  // The bundle's runbook folder carries the package list; the engine uploads the scripts it runs.
+  const runbook = join(inputs, 'runbook');
+  await mkdir(join(runbook, 'packages'), { recursive: true });
+  await cp(assetPath('runbook', PACKAGES_FILE), join(runbook, PACKAGES_FILE));
+  const keyPrefix = join(work, 'signing');
+  await generateKeyPair(keyPrefix);
+  const plan = (await loadPlanFile(assetPath('samples', 'demo-stuttgart.yaml'))).plan!;
+  await createBundle({
+    plan: { ...plan, site: { ...plan.site, osRelease: 'debian-12' } },
+    out: join(work, 'bundle'),
+    privateKey: await loadPrivateKey(`${keyPrefix}.key`),
+    packages,
+    architecture: 'amd64',
+    createdAt: CREATED_AT,
+    runbookDir: runbook,
+    add: [
+      ...doubles.map((d) => ({ kind: 'binary' as const, path: join(inputs, 'bin', d.t) })),
+      { kind: 'file', path: join(inputs, 'kubelet') },
+      { kind: 'file', path: join(inputs, 'dashboards') },
+      ...CHARTS.map(([n, v]) => ({ kind: 'chart' as const, path: join(charts, `${n}-${v}.tgz`) })),
+      { kind: 'image', path: join(inputs, 'pause.tar') },
+    ],
+  });
+  await rm(inputs, { recursive: true, force: true });
+  await writeFile(join(work, 'ready.json'), JSON.stringify({ pauseImage }) + '\n');
+}
