@@ -8,6 +8,7 @@ import { app, BrowserWindow, dialog, Menu, session, shell } from 'electron';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { FilePurpose, MenuCommand } from '../src/api/index.js';
+import { startDemoFromArgv } from '../src/app/demo.js';
 import { createCore, type Core, type Dialogs } from '../src/app/index.js';
 import { bindIpc } from './ipc.js';
 import { buildMenu } from './menu.js';
@@ -174,14 +175,18 @@ async function start(): Promise<void> {
       responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] },
     }),
   );
+  // `npm start` passes --demo: the demo site, run against the demo lab in this process.
+  const demo = await startDemoFromArgv(process.argv);
   const core = createCore({
     mode: 'electron',
     stateDir: app.getPath('userData'),
     dialogs: nativeDialogs(),
     printPdf,
+    ...(demo ? { demo: { planFile: demo.planFile } } : {}),
     operate: {
       vault: safeStorageVault(join(app.getPath('userData'), 'secrets.json')),
       localTerminals: nodePtyTerminals(),
+      ...(demo ? { route: demo.route } : {}),
     },
     version: app.getVersion(),
     window: {
@@ -199,7 +204,19 @@ async function start(): Promise<void> {
   app.on('activate', () => {
     if (!win) void createWindow(core).then((w) => (win = w));
   });
-  app.on('will-quit', () => void core.dispose());
+  // Quitting waits once for the core and the demo lab to close (and its temp folder to go).
+  let closed = false;
+  app.on('will-quit', (event) => {
+    if (closed) return;
+    event.preventDefault();
+    void core
+      .dispose()
+      .then(() => demo?.dispose())
+      .finally(() => {
+        closed = true;
+        app.quit();
+      });
+  });
 }
 
 if (!app.requestSingleInstanceLock()) {

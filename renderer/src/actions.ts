@@ -13,6 +13,8 @@ export interface AppInfo {
   mode: 'electron' | 'browser' | 'test';
   nativeDialogs: boolean;
   pdf: boolean;
+  /** The demo site this front opens on start (serve --demo, npm start); null otherwise. */
+  demo: { planFile: string } | null;
 }
 
 function text(key: keyof (typeof DICTIONARIES)['en']): string {

@@ -11,6 +11,9 @@ const en = {
   newPlan: 'New',
   newEmpty: 'Empty plan',
   newDemo: 'Demo plan',
+  demo: 'Demo',
+  demoHint:
+    'Demo site: simulated servers on this computer (the demo lab). Nothing real is touched.',
   open: 'Open…',
   save: 'Save',
   saveAs: 'Save as…',
@@ -148,6 +151,9 @@ const de: Record<TextKey, string> = {
   newPlan: 'Neu',
   newEmpty: 'Leerer Plan',
   newDemo: 'Demo-Plan',
+  demo: 'Demo',
+  demoHint:
+    'Demo-Standort: simulierte Server auf diesem Rechner (das Demo-Labor). Nichts Echtes wird verändert.',
   open: 'Öffnen…',
   save: 'Speichern',
   saveAs: 'Speichern unter…',

@@ -17,7 +17,7 @@ async function start(rootEl: HTMLElement) {
   const info = await api.appInfo();
   const actions = new Actions(
     api,
-    info.ok ? info.value : { mode: 'browser', nativeDialogs: false, pdf: false },
+    info.ok ? info.value : { mode: 'browser', nativeDialogs: false, pdf: false, demo: null },
   );
   onLost(() =>
     useUiStore
@@ -32,6 +32,8 @@ async function start(rootEl: HTMLElement) {
       </AppContext.Provider>
     </StrictMode>,
   );
+  // A demo front starts on the demo site, ready to connect to the demo lab.
+  if (actions.info.demo) await actions.open(actions.info.demo.planFile);
 }
 
 start(root).catch((e: unknown) => {

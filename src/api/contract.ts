@@ -147,6 +147,8 @@ export const requests = {
       nativeDialogs: z.boolean(),
       /** True where the core can print a PDF itself (Electron); browsers use window.print. */
       pdf: z.boolean(),
+      /** The demo site, when this front runs against the demo lab (src/demo); null otherwise. */
+      demo: z.object({ planFile: z.string() }).nullable(),
     }),
   ),
   /** A new plan: `empty` is a skeleton with default networks, `demo` the Stuttgart sample. */

@@ -16,7 +16,7 @@ import type { CredentialRequest, CredentialStore } from '../ssh/credentials.js';
 import { KnownHosts, fingerprint, hostPattern, type HostKeyVerdict } from '../ssh/known-hosts.js';
 import { Ssh2Transport } from '../ssh/ssh2-transport.js';
 import { SshConfigFile, targetFromPlan } from '../ssh/targets.js';
-import type { HostTarget } from '../ssh/transport.js';
+import type { HostTarget, Transport } from '../ssh/transport.js';
 import { readStateFile, writeStateFile } from './state-file.js';
 import { z } from 'zod';
 
@@ -197,6 +197,19 @@ const AccessFile = z.record(
   }),
 );
 
+/**
+ * Hosts reached another way than by the plan's addresses: the demo lab (src/demo). A plan
+ * the route owns gets its targets and transport from it (and its runs are demo runs); every
+ * other plan's transport is fenced by it, so neither reaches the other's hosts.
+ */
+export interface HostRoute {
+  owns(planFile: string): Promise<boolean>;
+  targets(planFile: string, plan: Plan): Promise<Map<string, HostTarget>>;
+  transport(planFile: string, plan: Plan): Promise<Transport>;
+  /** A real plan's transport, refusing the route's hosts. */
+  fence(transport: Transport): Transport;
+}
+
 export interface AccessOptions {
   stateDir: string;
   events: EventHub;
@@ -205,6 +218,7 @@ export interface AccessOptions {
   readOnlyKnownHosts?: string[];
   /** ~/.ssh/config, or another file; `null` to read none. */
   sshConfigFile?: string | null;
+  route?: HostRoute;
 }
 
 /** Access settings per plan, secrets, host keys, and transports built from them. */
@@ -241,7 +255,13 @@ export class Access {
   }
 
   /** Every planned host's SSH target with the consultant's settings applied. */
+  /** True for a plan whose hosts are the route's (the demo lab's). */
+  async routed(planFile: string): Promise<boolean> {
+    return (await this.opts.route?.owns(planFile)) ?? false;
+  }
+
   async targets(planFile: string, plan: Plan): Promise<Map<string, HostTarget>> {
+    if (await this.routed(planFile)) return this.opts.route!.targets(planFile, plan);
     const s = await this.settings(planFile, plan);
     const config =
       this.opts.sshConfigFile === null
@@ -275,9 +295,10 @@ export class Access {
   }
 
   /** A transport with these settings; the caller disposes of it. */
-  async transport(planFile: string, plan: Plan): Promise<Ssh2Transport> {
+  async transport(planFile: string, plan: Plan): Promise<Transport> {
+    if (await this.routed(planFile)) return this.opts.route!.transport(planFile, plan);
     const s = await this.settings(planFile, plan);
-    return new Ssh2Transport({
+    const transport = new Ssh2Transport({
       knownHosts: this.knownHosts,
       credentials: this.secrets,
       agentSocket: s.agent ? undefined : null,
@@ -286,6 +307,7 @@ export class Access {
       ...(s.keyPath ? { identityFiles: [] } : {}),
       readyTimeoutMs: 15_000,
     });
+    return this.opts.route ? this.opts.route.fence(transport) : transport;
   }
 
   dispose(): void {

@@ -48,6 +48,8 @@ export interface CoreOptions {
   /** The shell's window: title and the unsaved-changes guard. */
   window?: { setState(state: { dirty: boolean; title: string }): void };
   version?: string;
+  /** The demo site this front opens on start (ustart serve --demo, npm start). */
+  demo?: { planFile: string };
   now?: () => Date;
   /** Connect, runs, logs and shells: keychain, local terminals, step source (./operate.ts). */
   operate?: Omit<OperateOptions, 'events' | 'stateDir' | 'resolvePath'>;
@@ -96,6 +98,7 @@ export function createCore(options: CoreOptions): Core {
       root: paths.root ?? null,
       nativeDialogs: options.dialogs !== undefined,
       pdf: options.printPdf !== undefined,
+      demo: options.demo ?? null,
     }),
     'plan:new': ({ template }) => plans.create(template),
     'plan:open': async ({ file }) => {

@@ -4,7 +4,7 @@
  */
 import type { EventHub, Handlers } from '../api/index.js';
 import { collectLogBundle } from '../logbundle/index.js';
-import { Access, type SecretVault } from './access.js';
+import { Access, type HostRoute, type SecretVault } from './access.js';
 import { ConnectService } from './connect.js';
 import { RunService, type RunServiceOptions, type RunStepSource } from './runs.js';
 import { ShellService, type LocalTerminals } from './shells.js';
@@ -33,6 +33,8 @@ export interface OperateOptions {
   flow?: RunServiceOptions['flow'];
   /** The transport of runs (tests: a local one); default Ssh2Transport per access settings. */
   runTransport?: RunServiceOptions['transport'];
+  /** Plans whose hosts are reached another way (the demo lab, src/demo). */
+  route?: HostRoute;
 }
 
 export type OperateHandlers = Pick<Handlers, keyof typeof runRequests>;
@@ -50,6 +52,7 @@ export function createOperate(o: OperateOptions): Operate {
     ...(o.vault ? { vault: o.vault } : {}),
     ...(o.readOnlyKnownHosts ? { readOnlyKnownHosts: o.readOnlyKnownHosts } : {}),
     ...(o.sshConfigFile !== undefined ? { sshConfigFile: o.sshConfigFile } : {}),
+    ...(o.route ? { route: o.route } : {}),
   });
   const runs = new RunService({
     events: o.events,

@@ -330,6 +330,7 @@ export class RunService {
         resolveTargets: resolverFromPlan(loaded.plan),
         planFile,
         planText: loaded.text,
+        ...((await this.opts.access.routed(planFile)) ? { demo: true as const } : {}),
         stepByStep: options.stepByStep ?? false,
         pauseOnFailure: options.pauseOnFailure ?? true,
         ...(options.steps ? { onlySteps: options.steps } : {}),

@@ -19,3 +19,10 @@ export {
   type DemoRunResult,
 } from './run.js';
 export { demoSteps, DEMO_PHASES } from './steps.js';
+export {
+  startDemoSession,
+  demoRoute,
+  demoOptionsFromArgv,
+  type DemoSession,
+  type DemoSessionOptions,
+} from './session.js';

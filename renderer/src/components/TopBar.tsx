@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { useApp } from '../context';
 import { useT } from '../i18n';
 import { useFindingsStore } from '../state/findings-store';
+import { DemoBadge } from './DemoBadge';
 import { selectCanRedo, selectCanUndo, selectDirty, usePlanStore } from '../state/plan-store';
 import { useUiStore } from '../state/ui-store';
 
@@ -91,6 +92,7 @@ export function TopBar() {
           ↷
         </button>
       </div>
+      {file !== null && file === actions.info.demo?.planFile && <DemoBadge />}
       <span className="file" title={file ?? ''}>
         {file ? file.split(/[\\/]/).pop() : hasPlan ? '—' : ''}
         {dirty && <em> ({t('unsaved')})</em>}

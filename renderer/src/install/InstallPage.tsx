@@ -6,6 +6,7 @@
  */
 import { useEffect, useState } from 'react';
 import type { ApiClient, RunInfo, StepPreview } from '../../../src/api';
+import { DemoBadge } from '../components/DemoBadge';
 import { useApp } from '../context';
 import { duration, useOpT } from '../operate/texts';
 import { usePlanStore } from '../state/plan-store';
@@ -251,6 +252,7 @@ function Progress({ view, live }: { view: RunView; live: boolean }) {
       data-last-seq={stats.lastSeq}
       data-gaps={stats.gaps}
     >
+      {view.demo && <DemoBadge testId="run-demo-badge" />}
       <progress max={p.total || 1} value={p.done} />
       <span>
         {p.done}/{p.total} ({pct} %)
@@ -589,7 +591,9 @@ function History(props: { runs: RunInfo[]; shown: string | undefined; onShow(id:
           <tbody>
             {props.runs.map((r) => (
               <tr key={r.runId} aria-current={r.runId === props.shown ? 'true' : undefined}>
-                <td>{r.runId}</td>
+                <td>
+                  {r.runId} {r.demo && <DemoBadge testId={`history-demo-${r.runId}`} />}
+                </td>
                 <td>{new Date(r.startedAt).toLocaleString()}</td>
                 <td>
                   {[...new Set(r.steps.map((s) => PHASE_LABEL[s.phase] ?? s.phase))].join(', ')}

@@ -38,6 +38,8 @@ export interface RunView {
   lastSeq: number;
   gaps: number;
   warnings: string[];
+  /** A run against the demo lab (src/demo), not real servers. */
+  demo?: boolean;
 }
 
 export const hostKey = (stepId: string, host: string) => `${stepId}\u0000${host}`;
@@ -70,6 +72,7 @@ export function viewOfInfo(info: RunInfo): RunView {
     lastSeq: 0,
     gaps: 0,
     warnings: [],
+    ...(info.demo ? { demo: true } : {}),
   };
 }
 
@@ -112,6 +115,7 @@ export function applyEvents(view: RunView, events: readonly RunEventView[]): Run
         for (const s of e.steps)
           for (const h of s.hosts) w.hosts[hostKey(s.id, h)] ??= { state: 'pending', attempt: 0 };
         w.state = 'running';
+        if (e.demo) w.demo = true;
         delete w.finishedAt;
         break;
       }
