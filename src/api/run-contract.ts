@@ -192,6 +192,8 @@ export const RunOptions = z.object({
   bundle: z.object({ path: z.string().min(1), publicKey: z.string().min(1) }).optional(),
 });
 export type RunOptions = z.input<typeof RunOptions>;
+/** The offline bundle given with a run: `ustart run --bundle PATH --bundle-key PUB`. */
+export type RunBundle = NonNullable<RunOptions['bundle']>;
 
 /** What a step will do on its hosts: shown before it runs in step-by-step mode. */
 export const StepPreview = z.object({
@@ -399,6 +401,8 @@ export const runRequests = {
       skip: z.array(z.object({ step: stepId, reason })).optional(),
       /** `step` or `step@host` to run again even when interrupted without a check. */
       rerun: z.array(z.string()).optional(),
+      /** The offline bundle (air-gapped sites); default: the one the last start gave. */
+      bundle: RunOptions.shape.bundle,
     }),
     z.object({ runId: z.string() }),
   ),

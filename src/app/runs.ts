@@ -15,7 +15,14 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { EventHub, RunEventView, RunInfo, RunOptions, StepPreview } from '../api/index.js';
+import type {
+  EventHub,
+  RunBundle,
+  RunEventView,
+  RunInfo,
+  RunOptions,
+  StepPreview,
+} from '../api/index.js';
 import { requireVerifiedBundle } from '../bundle/require.js';
 import {
   RunEngine,
@@ -230,6 +237,8 @@ interface LoadedPlan {
 export class RunService {
   /** The run of each plan this core runs, or ran last (for re-attaching after its end). */
   private readonly byPlan = new Map<string, LiveRun>();
+  /** The bundle each plan's last install was given: a retry or resume installs from it too. */
+  private readonly bundles = new Map<string, RunBundle>();
   private readonly byId = new Map<string, LiveRun>();
   private readonly attachments = new Map<string, Attachment>();
   private readonly stepSource: RunStepSource;
@@ -302,12 +311,19 @@ export class RunService {
       );
     }
     if (!readOnly) {
-      const bundle = options.bundle;
+      const bundle = options.bundle ?? this.bundles.get(planFile);
       await requireVerifiedBundle(
         loaded.plan,
         bundle && this.opts.resolvePath(bundle.path),
         bundle && this.opts.resolvePath(bundle.publicKey),
-      );
+      ).catch((e: unknown) => {
+        if (!(e instanceof UstartError) || e.code !== 'BundleRequired') throw e;
+        throw new UstartError(
+          'BundleRequired',
+          `site ${loaded.plan.site.name} is air-gapped (site.airGapped: true): give the verified offline bundle and its public key (Install → Offline bundle) before installing; build one on a connected machine with "ustart bundle create".`,
+        );
+      });
+      if (bundle) this.bundles.set(planFile, bundle);
     }
     const steps = await this.stepSource({ plan: loaded.plan, planFile, phases });
     const transport = await (this.opts.transport ?? ((f, p) => this.opts.access.transport(f, p)))(
@@ -483,10 +499,12 @@ export class RunService {
     pauseOnFailure?: boolean;
     skip?: readonly { step: string; reason: string }[];
     rerun?: readonly string[];
+    bundle?: RunBundle;
   }) {
     return this.start({
       planFile: o.planFile,
       resume: o.runId,
+      ...(o.bundle ? { bundle: o.bundle } : {}),
       stepByStep: o.stepByStep,
       pauseOnFailure: o.pauseOnFailure,
       ...(o.skip ? { skip: o.skip } : {}),

@@ -49,6 +49,16 @@ async function openPlan(p: Page): Promise<void> {
 
 const attr = (l: Locator, name: string) => l.getAttribute(name);
 
+/** The colour an element's top border is drawn in (this file is typed without the DOM). */
+const borderColour = (l: Locator) =>
+  l.evaluate((el) => {
+    const view = globalThis as unknown as { getComputedStyle(e: unknown): CSSLike };
+    return view.getComputedStyle(el).borderTopColor;
+  });
+interface CSSLike {
+  borderTopColor: string;
+}
+
 describe.skipIf(!available)('Connect, install with live logs and terminals in browser mode', () => {
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'ustart-e2e-install-'));
@@ -128,6 +138,12 @@ describe.skipIf(!available)('Connect, install with live logs and terminals in br
     expect(r.code).toBe(0);
 
     await page.getByTestId('page-install').click();
+    // The lab site is air-gapped: installing uMetal without the offline bundle is refused
+    // on the page, saying what to give; nothing starts.
+    expect(await attr(page.getByTestId('bundle-fields'), 'data-required')).toBe('true');
+    await page.getByTestId('run-start').click();
+    expect(await page.getByTestId('bundle-error').textContent()).toContain('site.airGapped');
+    expect(await page.getByTestId('run-history').textContent()).not.toContain('running');
     await page.getByTestId('phase-umetal').uncheck();
     await page.getByTestId('phase-connect').check();
     await page.getByTestId('runstep-connect.facts').waitFor();
@@ -199,6 +215,23 @@ describe.skipIf(!available)('Connect, install with live logs and terminals in br
         );
       }
     }
+
+    // The steps as a graph: netcheck waits for facts, so it stands one column to the right,
+    // with an arrow between them, both in the colour of their state; a node opens its log.
+    await page.getByTestId('step-view-graph').click();
+    const facts = page.getByTestId('graphstep-connect.facts');
+    const netcheck = page.getByTestId('graphstep-connect.netcheck');
+    expect(await attr(facts, 'data-state')).toBe('succeeded');
+    expect(await attr(netcheck, 'data-state')).toBe('succeeded');
+    expect(Number(await attr(netcheck, 'data-column'))).toBe(
+      Number(await attr(facts, 'data-column')) + 1,
+    );
+    await page.getByTestId('edge-connect.facts-connect.netcheck').waitFor({ state: 'attached' });
+    expect(await borderColour(facts)).toBe('rgb(22, 163, 74)'); // --st-succeeded
+    await netcheck.click();
+    expect(await attr(page.getByTestId('log-view'), 'data-step')).toBe('connect.netcheck');
+    await shot(page, 'install-6a-step-graph');
+    await page.getByTestId('step-view-list').click();
 
     // The retried host's log: the new attempt live, the failed ones loaded from the file.
     await page.getByTestId(`cell-connect.facts-${broken!.name}`).click();

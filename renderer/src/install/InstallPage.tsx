@@ -9,11 +9,14 @@ import type { ApiClient, RunInfo, StepPreview } from '../../../src/api';
 import { DemoBadge } from '../components/DemoBadge';
 import { useApp } from '../context';
 import { duration, useOpT } from '../operate/texts';
-import { usePlanStore } from '../state/plan-store';
+import { selectPlan, usePlanStore } from '../state/plan-store';
 import { hostKey, progressOf, useRunStore, type RunView } from '../state/run-store';
 import { useUiStore } from '../state/ui-store';
+import './install.css';
 import { LogView } from './LogView';
 import { RunClient } from './run-client';
+import { StepGraph } from './StepGraph';
+import { useInstallT } from './texts';
 
 const clients = new WeakMap<ApiClient, RunClient>();
 /** One run client per api: it outlives page switches, so the stream is not re-attached. */
@@ -31,6 +34,25 @@ const PHASE_LABEL: Record<string, string> = {
   ugarden: 'uGarden',
 };
 const CURRENT = 'ustart.run.current';
+const STEP_VIEW = 'ustart.install.step-view';
+const bundleKey = (planFile: string) => `ustart.install.bundle.${planFile}`;
+
+interface BundleFields {
+  path: string;
+  publicKey: string;
+}
+
+/** The bundle fields of a plan, kept in this browser (paths, never secrets). */
+function loadBundle(planFile: string): BundleFields {
+  try {
+    const v = JSON.parse(
+      localStorage.getItem(bundleKey(planFile)) ?? '{}',
+    ) as Partial<BundleFields>;
+    return { path: String(v.path ?? ''), publicKey: String(v.publicKey ?? '') };
+  } catch {
+    return { path: '', publicKey: '' };
+  }
+}
 
 function notifyError(message: string) {
   useUiStore.getState().notify({ kind: 'error', text: message });
@@ -57,6 +79,11 @@ export function InstallPage() {
   const [phases, setPhases] = useState<string[]>(['umetal']);
   const [stepByStep, setStepByStep] = useState(false);
   const [planned, setPlanned] = useState<RunView | undefined>(undefined);
+  const [asGraph, setAsGraph] = useState(() => localStorage.getItem(STEP_VIEW) === 'graph');
+  const airGapped = usePlanStore((s) => selectPlan(s)?.site.airGapped === true);
+  const [bundle, setBundle] = useState<BundleFields>({ path: '', publicKey: '' });
+  const [bundleError, setBundleError] = useState<string | undefined>(undefined);
+  const ti = useInstallT();
 
   const refreshHistory = async () => {
     if (!planFile) return [];
@@ -129,13 +156,58 @@ export function InstallPage() {
     };
   }, [api, planFile, phases]);
 
+  useEffect(() => {
+    if (planFile) setBundle(loadBundle(planFile));
+    setBundleError(undefined);
+  }, [planFile]);
+
   if (!planFile) return <p className="empty">{t('saveFirst')}</p>;
 
   const active = view?.state === 'running';
   const shown = view ?? planned;
+  const editBundle = (change: Partial<BundleFields>) => {
+    const next = { ...bundle, ...change };
+    setBundle(next);
+    setBundleError(undefined);
+    localStorage.setItem(bundleKey(planFile), JSON.stringify(next));
+  };
+  /** The bundle for a run, or undefined after saying why an air-gapped install cannot start. */
+  const bundleFor = (installs: boolean): { given?: BundleFields } | undefined => {
+    const path = bundle.path.trim();
+    const publicKey = bundle.publicKey.trim();
+    if (path && publicKey) return { given: { path, publicKey } };
+    if (airGapped && installs) {
+      setBundleError(ti('bundleMissing'));
+      notifyError(ti('bundleMissing'));
+      return undefined;
+    }
+    return {};
+  };
   const start = async () => {
-    const r = await attempt(api.runStart({ planFile, phases, stepByStep, pauseOnFailure: true }));
+    const b = bundleFor(phases.some((p) => p !== 'connect'));
+    if (!b) return;
+    const r = await attempt(
+      api.runStart({
+        planFile,
+        phases,
+        stepByStep,
+        pauseOnFailure: true,
+        ...(b.given ? { bundle: b.given } : {}),
+      }),
+    );
     if (r) await openRun(r.runId);
+  };
+  const resume = async (runId: string) => {
+    const b = bundleFor(!!view?.steps.some((s) => s.phase !== 'connect'));
+    if (!b) return;
+    const r = await attempt(
+      api.runResume({ planFile, runId, stepByStep, ...(b.given ? { bundle: b.given } : {}) }),
+    );
+    if (r) await openRun(r.runId);
+  };
+  const stepView = (graph: boolean) => {
+    setAsGraph(graph);
+    localStorage.setItem(STEP_VIEW, graph ? 'graph' : 'list');
   };
 
   return (
@@ -184,25 +256,71 @@ export function InstallPage() {
           </button>
         )}
         {!active && view && view.state !== 'succeeded' && (
-          <button
-            type="button"
-            data-testid="run-resume"
-            onClick={() =>
-              void attempt(api.runResume({ planFile, runId: view.runId, stepByStep })).then(
-                (r) => r && openRun(r.runId),
-              )
-            }
-          >
+          <button type="button" data-testid="run-resume" onClick={() => void resume(view.runId)}>
             {t('resume')}
           </button>
         )}
         {view && <BundleButton planFile={planFile} runId={view.runId} />}
+        <span className="segmented" role="group" aria-label={ti('stepView')}>
+          <button
+            type="button"
+            data-testid="step-view-list"
+            aria-pressed={!asGraph}
+            onClick={() => stepView(false)}
+          >
+            {ti('list')}
+          </button>
+          <button
+            type="button"
+            data-testid="step-view-graph"
+            aria-pressed={asGraph}
+            onClick={() => stepView(true)}
+          >
+            {ti('graph')}
+          </button>
+        </span>
       </div>
+      <fieldset
+        className="bundle-fields"
+        data-testid="bundle-fields"
+        data-required={airGapped ? 'true' : 'false'}
+      >
+        <legend>
+          {ti('bundle')}{' '}
+          <span className="muted">{airGapped ? ti('bundleHint') : ti('bundleOptional')}</span>
+        </legend>
+        {(
+          [
+            ['path', 'bundlePath', 'ustart-bundle-….tar'],
+            ['publicKey', 'bundleKey', 'bundle-signing.pub'],
+          ] as const
+        ).map(([field, label, placeholder]) => (
+          <label key={field}>
+            {ti(label)}{' '}
+            <input
+              data-testid={`bundle-${field}`}
+              value={bundle[field]}
+              placeholder={placeholder}
+              aria-invalid={bundleError && !bundle[field].trim() ? 'true' : undefined}
+              onChange={(e) => editBundle({ [field]: e.target.value })}
+            />
+          </label>
+        ))}
+        {bundleError && (
+          <p className="error-text" role="alert" data-testid="bundle-error">
+            {bundleError}
+          </p>
+        )}
+      </fieldset>
       {shown && <Progress view={shown} live={!!view} />}
       {view?.paused && <PausePanel view={view} />}
       {shown && (
-        <div className="install-grid">
-          <StepList view={shown} />
+        <div className={asGraph ? 'install-grid as-graph' : 'install-grid'}>
+          {asGraph ? (
+            <StepGraph view={shown} phaseLabel={(p) => PHASE_LABEL[p] ?? p} />
+          ) : (
+            <StepList view={shown} />
+          )}
           <HostMatrix view={shown} />
         </div>
       )}

@@ -1,0 +1,42 @@
+/**
+ * English and German text the Install page added after renderer/src/operate/texts.ts: the
+ * step graph and the offline bundle. The language is the wizard's; German must have every
+ * English key (the type checks it).
+ */
+import { useUiStore } from '../state/ui-store';
+
+const en = {
+  stepView: 'Steps as',
+  list: 'List',
+  graph: 'Graph',
+  bundle: 'Offline bundle',
+  bundlePath: 'Bundle file',
+  bundleKey: 'Public key',
+  bundleHint: 'air-gapped site: the install runs only from a verified bundle',
+  bundleOptional: 'optional: this site is not air-gapped',
+  bundleMissing:
+    'This site is air-gapped (site.airGapped): give the offline bundle file and the public key it is signed with before starting an install phase. Build a bundle on a connected machine with "ustart bundle create".',
+};
+
+const de: Record<keyof typeof en, string> = {
+  stepView: 'Schritte als',
+  list: 'Liste',
+  graph: 'Graph',
+  bundle: 'Offline-Bundle',
+  bundlePath: 'Bundle-Datei',
+  bundleKey: 'Öffentlicher Schlüssel',
+  bundleHint: 'Standort ohne Internet: die Installation läuft nur aus einem geprüften Bundle',
+  bundleOptional: 'optional: dieser Standort hat Internet',
+  bundleMissing:
+    'Dieser Standort ist vom Internet getrennt (site.airGapped): geben Sie die Offline-Bundle-Datei und den öffentlichen Schlüssel, mit dem sie signiert ist, an, bevor Sie eine Installationsphase starten. Ein Bundle entsteht auf einem Rechner mit Internet mit "ustart bundle create".',
+};
+
+export type InstallTextKey = keyof typeof en;
+const DICTS = { en, de } as const;
+
+/** The text function of the wizard's current language. */
+export function useInstallT(): (key: InstallTextKey) => string {
+  const lang = useUiStore((s) => s.lang);
+  const dict: Record<InstallTextKey, string> = DICTS[lang];
+  return (key) => dict[key];
+}
