@@ -5,12 +5,14 @@
  */
 import type { Command } from 'commander';
 import { UstartError } from '../../errors.js';
+import type { DemoScenario } from '../../demo/lab.js';
 import { runDemo } from '../../demo/run.js';
 import { EXIT } from '../exit.js';
 import { type Output, paint } from '../output.js';
 import { RunView } from '../run-view.js';
 
-interface DemoOptions {
+/** The demo's switches, shared by `ustart demo` and `ustart serve --demo`. */
+export interface DemoSwitches {
   speed: string;
   injectFailure?: string[];
   unreachable?: string[];
@@ -20,38 +22,37 @@ interface DemoOptions {
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-export function registerDemo(program: Command, out: Output, setCode: (c: number) => void): void {
-  program
-    .command('demo')
-    .description(
-      'Run the whole install against simulated servers on this machine (no hardware needed).',
-    )
+/** Adds the demo's switches to a command; `when` prefixes their help (`with --demo: `). */
+export function demoOptions(command: Command, when = ''): Command {
+  return command
     .option(
       '--speed <n>',
-      'pace of the simulated steps: 1 is realistic, 10 is ten times faster',
+      `${when}pace of the simulated steps: 1 is realistic, 10 is ten times faster`,
       '1',
     )
     .option(
       '--inject-failure <step@host>',
-      'fail this step on this host once, to show the retry (repeatable)',
+      `${when}fail this step on this host once, to show the retry (repeatable)`,
       collect,
     )
-    .option('--unreachable <host>', 'this host does not answer SSH (repeatable)', collect)
+    .option('--unreachable <host>', `${when}this host does not answer SSH (repeatable)`, collect)
     .option(
       '--mac-mismatch <host>',
-      'this host reports another MAC than the plan (repeatable)',
+      `${when}this host reports another MAC than the plan (repeatable)`,
       collect,
     )
     .option(
       '--dir <dir>',
-      'the demo workspace (plan copy, runs, known_hosts); a new temp folder by default',
-    )
-    .action(async (opts: DemoOptions) => {
-      setCode(await demoCommand(opts, out));
-    });
+      `${when}the demo workspace (plan copy, runs, known_hosts); a new temp folder by default`,
+    );
 }
 
-async function demoCommand(opts: DemoOptions, out: Output): Promise<number> {
+/** The switches checked: the speed a number above 0, the scenario's lists. */
+export function demoSettings(opts: DemoSwitches): {
+  speed: number;
+  dir?: string;
+  scenario: DemoScenario;
+} {
   const speed = Number(opts.speed);
   if (!(speed > 0)) {
     throw new UstartError(
@@ -59,6 +60,31 @@ async function demoCommand(opts: DemoOptions, out: Output): Promise<number> {
       `--speed ${opts.speed}: give a number above 0, such as 1 or 20.`,
     );
   }
+  return {
+    speed,
+    ...(opts.dir ? { dir: opts.dir } : {}),
+    scenario: {
+      injectFailures: opts.injectFailure ?? [],
+      unreachable: opts.unreachable ?? [],
+      macMismatch: opts.macMismatch ?? [],
+    },
+  };
+}
+
+export function registerDemo(program: Command, out: Output, setCode: (c: number) => void): void {
+  demoOptions(
+    program
+      .command('demo')
+      .description(
+        'Run the whole install against simulated servers on this machine (no hardware needed).',
+      ),
+  ).action(async (opts: DemoSwitches) => {
+    setCode(await demoCommand(opts, out));
+  });
+}
+
+async function demoCommand(opts: DemoSwitches, out: Output): Promise<number> {
+  const settings = demoSettings(opts);
   const badge = paint(out, 'magenta', '[DEMO]');
   out.stdout(
     `${badge} ${paint(out, 'bold', 'uStart demo')}: the demo site on simulated servers (SSH on 127.0.0.1). Nothing real is touched.\n`,
@@ -72,13 +98,7 @@ async function demoCommand(opts: DemoOptions, out: Output): Promise<number> {
   process.on('SIGINT', onSigint);
   try {
     const result = await runDemo({
-      speed,
-      ...(opts.dir ? { dir: opts.dir } : {}),
-      scenario: {
-        injectFailures: opts.injectFailure ?? [],
-        unreachable: opts.unreachable ?? [],
-        macMismatch: opts.macMismatch ?? [],
-      },
+      ...settings,
       signal: controller.signal,
       onEvent: (e) => {
         view.onEvent(e);

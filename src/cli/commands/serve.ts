@@ -9,31 +9,25 @@ import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createCore } from '../../app/index.js';
-import { startDemoSession, type DemoSession } from '../../demo/index.js';
+import { startDemoSession } from '../../demo/index.js';
 import { UstartError } from '../../errors.js';
 import { locateRenderer } from '../../server/renderer-build.js';
 import { startServer } from '../../server/server.js';
 import { EXIT } from '../exit.js';
 import { paint, type Output } from '../output.js';
+import { demoOptions, demoSettings, type DemoSwitches } from './demo.js';
 
-interface ServeOptions {
+interface ServeOptions extends DemoSwitches {
   port: string;
   host: string;
   open?: boolean;
   root: string;
   rebuild?: boolean;
   demo?: boolean;
-  speed: string;
-  injectFailure?: string[];
-  unreachable?: string[];
-  macMismatch?: string[];
-  dir?: string;
 }
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
-
 export function registerServe(program: Command, out: Output, setCode: (c: number) => void): void {
-  program
+  const command = program
     .command('serve')
     .description('Serve the planning wizard to a browser on this machine.')
     .option('--port <n>', 'port to listen on (0 picks a free one)', '0')
@@ -45,97 +39,69 @@ export function registerServe(program: Command, out: Output, setCode: (c: number
     .option('--open', 'open the wizard in the default browser')
     .option('--root <dir>', 'folder the wizard may open and save files in', '.')
     .option('--rebuild', 'build the UI afresh instead of using out/renderer')
-    .option('--demo', 'serve the demo site, run against simulated servers on this machine')
-    .option('--speed <n>', 'with --demo: pace of the simulated steps (1 is realistic)', '1')
-    .option(
-      '--inject-failure <step@host>',
-      'with --demo: fail this step on this host once, to show the retry (repeatable)',
-      collect,
-    )
-    .option('--unreachable <host>', 'with --demo: this host does not answer SSH', collect)
-    .option('--mac-mismatch <host>', 'with --demo: this host reports another MAC', collect)
-    .option('--dir <dir>', 'with --demo: the demo workspace; a new temp folder by default')
-    .action(async (opts: ServeOptions) => {
-      const port = Number(opts.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) {
-        throw new UstartError(
-          'InvalidArgument',
-          `--port ${opts.port} is not a port number (0–65535).`,
-        );
-      }
-      const demo = opts.demo ? await startDemo(opts) : undefined;
-      const root = demo ? demo.workspace : resolve(opts.root);
-      const renderer = await locateRenderer({
-        rebuild: opts.rebuild ?? false,
-        log: (line) => out.stderr(line),
-      }).catch(async (e: unknown) => {
-        await demo?.dispose();
-        throw e;
-      });
-      const core = createCore({
-        mode: 'browser',
-        // The demo keeps its access settings and recent files in its workspace.
-        stateDir: demo
-          ? join(demo.workspace, '.ustart-app')
-          : join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'ustart'),
-        root,
-        ...(demo ? { demo: { planFile: demo.planFile }, operate: { route: demo.route } } : {}),
-      });
-      const server = await startServer({
-        core,
-        rendererDir: renderer.dir,
-        host: opts.host,
-        port,
-      }).catch(async (e: unknown) => {
-        await core.dispose();
-        await demo?.dispose();
-        throw e;
-      });
-      if (opts.host !== '127.0.0.1' && opts.host !== 'localhost' && opts.host !== '::1') {
-        out.stderr(
-          paint(
-            out,
-            'yellow',
-            `warning: listening on ${opts.host}: anyone who can reach this machine and has the URL below can read and write plans in ${root}. Use it only on a trusted network (a jump host), or tunnel 127.0.0.1 with ssh -L instead.\n`,
-          ),
-        );
-      }
-      if (demo) {
-        out.stdout(
-          `${paint(out, 'magenta', '[DEMO]')} the demo site ${demo.planFile} on simulated servers (SSH on 127.0.0.1). Nothing real is touched.\n`,
-        );
-      }
-      out.stdout(`uStart is serving ${root}\nopen: ${server.url}\n(Ctrl+C stops it)\n`);
-      const launcher = opts.open ? await openInBrowser(server.url) : undefined;
-      await new Promise<void>((done) => {
-        process.once('SIGINT', done);
-        process.once('SIGTERM', done);
-      });
-      await launcher?.dispose();
-      await server.close();
+    .option('--demo', 'serve the demo site, run against simulated servers on this machine');
+  demoOptions(command, 'with --demo: ').action(async (opts: ServeOptions) => {
+    const port = Number(opts.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new UstartError(
+        'InvalidArgument',
+        `--port ${opts.port} is not a port number (0–65535).`,
+      );
+    }
+    const demo = opts.demo ? await startDemoSession(demoSettings(opts)) : undefined;
+    const root = demo ? demo.workspace : resolve(opts.root);
+    const renderer = await locateRenderer({
+      rebuild: opts.rebuild ?? false,
+      log: (line) => out.stderr(line),
+    }).catch(async (e: unknown) => {
+      await demo?.dispose();
+      throw e;
+    });
+    const core = createCore({
+      mode: 'browser',
+      // The demo keeps its access settings and recent files in its workspace.
+      stateDir: demo
+        ? join(demo.workspace, '.ustart-app')
+        : join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'ustart'),
+      root,
+      ...(demo ? { demo: { planFile: demo.planFile }, operate: { route: demo.route } } : {}),
+    });
+    const server = await startServer({
+      core,
+      rendererDir: renderer.dir,
+      host: opts.host,
+      port,
+    }).catch(async (e: unknown) => {
       await core.dispose();
       await demo?.dispose();
-      await renderer.dispose();
-      setCode(EXIT.ok);
+      throw e;
     });
-}
-
-function startDemo(opts: ServeOptions): Promise<DemoSession> {
-  const speed = Number(opts.speed);
-  if (!(speed > 0)) {
-    throw new UstartError(
-      'InvalidArgument',
-      `--speed ${opts.speed}: give a number above 0, such as 1 or 20.`,
-    );
-  }
-  return startDemoSession({
-    speed,
-    ...(opts.dir ? { dir: opts.dir } : {}),
-    scenario: {
-      injectFailures: opts.injectFailure ?? [],
-      unreachable: opts.unreachable ?? [],
-      macMismatch: opts.macMismatch ?? [],
-    },
+    if (opts.host !== '127.0.0.1' && opts.host !== 'localhost' && opts.host !== '::1') {
+      out.stderr(
+        paint(
+          out,
+          'yellow',
+          `warning: listening on ${opts.host}: anyone who can reach this machine and has the URL below can read and write plans in ${root}. Use it only on a trusted network (a jump host), or tunnel 127.0.0.1 with ssh -L instead.\n`,
+        ),
+      );
+    }
+    if (demo) {
+      out.stdout(
+        `${paint(out, 'magenta', '[DEMO]')} the demo site ${demo.planFile} on simulated servers (SSH on 127.0.0.1). Nothing real is touched.\n`,
+      );
+    }
+    out.stdout(`uStart is serving ${root}\nopen: ${server.url}\n(Ctrl+C stops it)\n`);
+    const launcher = opts.open ? await openInBrowser(server.url) : undefined;
+    await new Promise<void>((done) => {
+      process.once('SIGINT', done);
+      process.once('SIGTERM', done);
+    });
+    await launcher?.dispose();
+    await server.close();
+    await core.dispose();
+    await demo?.dispose();
+    await renderer.dispose();
+    setCode(EXIT.ok);
   });
 }
 

@@ -1,0 +1,156 @@
+/**
+ * The first run in browser mode, as `ustart serve --demo` builds it: the demo site opens on
+ * its own with a Demo badge, Connect reaches the demo lab, and uMetal, uStack and uGarden
+ * run at high speed with one injected failure that shows in the UI, is retried from the
+ * UI, and the run ends with every step green. The real engine, Ssh2Transport (fenced to
+ * the lab) and runbook, against the simulated servers of src/demo.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCore, type Core } from '../../src/app/index.js';
+import { startDemoSession, type DemoSession } from '../../src/demo/index.js';
+import { buildRenderer } from '../../src/server/renderer-build.js';
+import { startServer, type RunningServer } from '../../src/server/server.js';
+import { CHROMIUM_ARGS } from '../support/chromium.js';
+import { shot } from './wizard-flow.js';
+
+const FAIL_STEP = 'umetal.kubeadm-init';
+const FAIL_HOST = 'ctl-01';
+
+let session: DemoSession;
+let rendererDir: string;
+let profile: string;
+let core: Core;
+let server: RunningServer;
+let context: BrowserContext;
+let page: Page;
+
+const attr = (l: Locator, name: string) => l.getAttribute(name);
+
+/** The text a terminal shows (xterm's DOM rows), spaces normalised. */
+async function terminalText(term: Locator): Promise<string> {
+  return (await term.locator('.xterm-rows').innerText()).replace(/\u00a0/g, ' ');
+}
+
+describe('the demo in browser mode', () => {
+  beforeAll(async () => {
+    rendererDir = await mkdtemp(join(tmpdir(), 'ustart-e2e-demo-ui-'));
+    profile = await mkdtemp(join(tmpdir(), 'ustart-e2e-demo-chromium-'));
+    await buildRenderer(rendererDir);
+    // What `ustart serve --demo --speed 2000 --inject-failure …` starts (src/cli/commands/serve.ts).
+    session = await startDemoSession({
+      speed: 2000,
+      scenario: { injectFailures: [`${FAIL_STEP}@${FAIL_HOST}`] },
+    });
+    core = createCore({
+      mode: 'browser',
+      stateDir: join(session.workspace, '.ustart-app'),
+      root: session.workspace,
+      demo: { planFile: session.planFile },
+      operate: { route: session.route },
+    });
+    server = await startServer({ core, rendererDir });
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: '/usr/bin/chromium',
+      args: CHROMIUM_ARGS,
+      viewport: { width: 1400, height: 900 },
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+  }, 240_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await server?.close();
+    await core?.dispose();
+    await session?.dispose();
+    for (const dir of [rendererDir, profile])
+      if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('opens the demo site, connects, installs all three phases, retries the injected failure and ends green', async () => {
+    const started = performance.now();
+    await page.goto(server.url);
+
+    // The demo site is open on arrival, marked as a demo.
+    await page.getByTestId('demo-badge').waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('demo-badge').textContent()).toBe('Demo');
+
+    // Connect: every host of the lab answers (its keys are the lab's own, so no dialog
+    // shows here; any host whose key were unknown would be accepted for this session).
+    const hosts = [...session.lab.targets.keys()];
+    await page.getByTestId('page-connect').click();
+    await page.getByTestId('check-hosts').click();
+    for (const h of hosts) {
+      const state = page.getByTestId(`host-state-${h}`);
+      await state.waitFor({ timeout: 60_000 });
+      if ((await attr(state, 'data-state')) === 'host-key-unknown') {
+        await page.getByTestId(`verify-key-${h}`).click();
+        await page.getByTestId('hostkey-accept-once').click();
+      }
+      await page.locator(`[data-testid="host-state-${h}"][data-state="ok"]`).waitFor();
+    }
+    await page.getByTestId('gather').click();
+    await page.getByTestId('connect-report').waitFor({ timeout: 60_000 });
+    for (const h of hosts) {
+      expect(await page.getByTestId(`facts-${h}`).textContent()).toMatch(/Ubuntu|Debian/);
+    }
+    await shot(page, 'demo-1-connected');
+
+    // Install: uMetal, uStack and uGarden in one run.
+    await page.getByTestId('page-install').click();
+    for (const phase of ['umetal', 'ustack', 'ugarden']) {
+      await page.getByTestId(`phase-${phase}`).check();
+    }
+    await page.getByTestId('runstep-ugarden.kubeconfig').waitFor();
+    await page.getByTestId('run-start').click();
+    await page.getByTestId('run-demo-badge').waitFor();
+
+    // The injected failure shows: the run pauses on it, its cell is red, its log says why.
+    await page
+      .locator('[data-testid="pause-panel"][data-reason="step-failed"]')
+      .waitFor({ timeout: 60_000 });
+    const failed = page.getByTestId(`cell-${FAIL_STEP}-${FAIL_HOST}`);
+    expect(await attr(failed, 'data-state')).toBe('failed');
+    await failed.click();
+    await expect
+      .poll(() => terminalText(page.getByTestId('log-view')), { timeout: 20_000 })
+      .toContain('Could not get lock /var/lib/dpkg/lock-frontend');
+    await shot(page, 'demo-2-failure');
+
+    // Retry on that host from the UI; the run goes on to the end.
+    await page.getByTestId('retry-host').click();
+    await page.locator('[data-testid="run-state"]:text("succeeded")').waitFor({ timeout: 90_000 });
+    await shot(page, 'demo-3-green');
+
+    // Everything green: every step, and every host of every step.
+    const steps = page.locator('[data-testid^="runstep-"]');
+    expect(await steps.count()).toBeGreaterThan(30);
+    for (const s of await steps.all()) {
+      expect(await attr(s, 'data-state'), (await attr(s, 'data-testid')) ?? '').toBe('succeeded');
+    }
+    const cells = page.locator('[data-testid^="cell-"]');
+    for (const c of await cells.all()) {
+      expect(await attr(c, 'data-state'), (await attr(c, 'data-testid')) ?? '').toBe('succeeded');
+    }
+    const phases = new Set(
+      await steps.evaluateAll((els) =>
+        els.map((e) => e.getAttribute('data-testid')!.split('.')[0]),
+      ),
+    );
+    expect(phases).toEqual(new Set(['runstep-umetal', 'runstep-ustack', 'runstep-ugarden']));
+
+    // The demo is shown wherever the run is: header, the live run, the history.
+    expect(await page.getByTestId('demo-badge').isVisible()).toBe(true);
+    expect(await page.getByTestId('run-demo-badge').isVisible()).toBe(true);
+    const runId = await attr(page.getByTestId('run-progress'), 'data-run');
+    await page.getByTestId(`history-demo-${runId}`).waitFor();
+
+    // Not a timed assertion: the number is reported (docs/demo.md).
+    console.log(
+      `demo e2e: open → connect → 3 phases → retry → green in ${Math.round(performance.now() - started)} ms`,
+    );
+  }, 180_000);
+});
