@@ -8,13 +8,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCore, type Core } from '../../src/app/index.js';
 import { startDemoSession, type DemoSession } from '../../src/demo/index.js';
 import { buildRenderer } from '../../src/server/renderer-build.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
-import { CHROMIUM_ARGS } from '../support/chromium.js';
+import { launchChromium } from '../support/chromium.js';
 import { shot } from './wizard-flow.js';
 
 const FAIL_STEP = 'umetal.kubeadm-init';
@@ -22,10 +22,9 @@ const FAIL_HOST = 'ctl-01';
 
 let session: DemoSession;
 let rendererDir: string;
-let profile: string;
 let core: Core;
 let server: RunningServer;
-let context: BrowserContext;
+let browser: Awaited<ReturnType<typeof launchChromium>>;
 let page: Page;
 
 const attr = (l: Locator, name: string) => l.getAttribute(name);
@@ -38,7 +37,6 @@ async function terminalText(term: Locator): Promise<string> {
 describe('the demo in browser mode', () => {
   beforeAll(async () => {
     rendererDir = await mkdtemp(join(tmpdir(), 'ustart-e2e-demo-ui-'));
-    profile = await mkdtemp(join(tmpdir(), 'ustart-e2e-demo-chromium-'));
     await buildRenderer(rendererDir);
     // What `ustart serve --demo --speed 2000 --inject-failure …` starts (src/cli/commands/serve.ts).
     session = await startDemoSession({
@@ -53,21 +51,16 @@ describe('the demo in browser mode', () => {
       operate: { route: session.route },
     });
     server = await startServer({ core, rendererDir });
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1400, height: 900 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await launchChromium();
+    page = browser.page;
   }, 240_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await server?.close();
     await core?.dispose();
     await session?.dispose();
-    for (const dir of [rendererDir, profile])
-      if (dir) await rm(dir, { recursive: true, force: true });
+    if (rendererDir) await rm(rendererDir, { recursive: true, force: true });
   });
 
   it('opens the demo site, connects, installs all three phases, retries the injected failure and ends green', async () => {
