@@ -3,7 +3,7 @@
  * the demo lab. Every step succeeds and the journal says it was a demo; an injected failure
  * shows and its retry succeeds; an unreachable host fails the run.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { assertDemoPlan } from '../../src/demo/index.js';
 import { readJournal, summarize } from '../../src/engine/index.js';
 import { assetPath } from '../../src/util/assets.js';
 import { runCli } from '../support/run-cli.js';
+import { walk } from '../support/walk.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -48,6 +49,10 @@ describe('ustart demo', () => {
     }
     const runs = await runCli('runs', join(dir, 'demo-stuttgart.yaml'));
     expect(runs.out).toContain('[DEMO]');
+    // The hosts played every step of stepSpecsFor: none ran its script through the small shell.
+    const logs = (await walk(join(dir, '.ustart', 'runs'))).filter((f) => f.endsWith('.log'));
+    expect(logs.length).toBeGreaterThan(40);
+    for (const log of logs) expect(await readFile(log, 'utf8'), log).not.toMatch(/: not found$/m);
   }, 240_000);
 
   it('--inject-failure shows the failure, then the retry succeeds', async () => {
