@@ -11,15 +11,16 @@
  *  - the time from Start to the last line on screen, against the same command through
  *    OpenSSH piped to `cat` (the floor of producing and carrying the bytes), and against
  *    `cat` of the log file the run wrote (reading it back locally).
- * Run: `node bin/run-ts.mjs bench/ui-logs.ts [LINES]` (or `npm run bench -- ui-logs`).
+ * Run: `node bin/run-ts.mjs bench/ui-logs.ts [LINES] [--profile]` (or `npm run bench -- ui-logs`).
  */
 import { execFile } from 'node:child_process';
+import { Session } from 'node:inspector/promises';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
-import { chromium, type Page } from 'playwright-core';
+import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core';
 import { unwrap } from '../src/api/index.js';
 import { createCore } from '../src/app/index.js';
 import type { StepSpec } from '../src/engine/index.js';
@@ -31,7 +32,9 @@ import { createLab } from '../test/lab/lab.js';
 import { labUnavailableReason } from '../test/lab/require-lab.js';
 import { CHROMIUM_ARGS as ARGS } from '../test/support/chromium.js';
 
-const LINES = Number(process.argv[2] ?? 100_000);
+const LINES = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 100_000);
+/** `--profile`: a CPU profile of the page while it streams, its top functions by self time. */
+const PROFILE = process.argv.includes('--profile');
 const STEP = 'bench.lines';
 /** Colours cycle, so the terminal parses escape sequences on every line. */
 const COMMAND = `awk 'BEGIN { for (i = 1; i <= ${LINES}; i++) printf "\\033[3%dmline %06d\\033[0m the quick brown fox jumps over the lazy dog\\n", i % 7 + 1, i }'`;
@@ -59,6 +62,63 @@ const LAST_LINE_SHOWN = `(() => {
   const rows = document.querySelector('[data-testid="log-view"] .xterm-rows');
   return !!rows && rows.textContent.includes(${JSON.stringify(LAST)});
 })()`;
+
+interface CpuProfile {
+  nodes: {
+    id: number;
+    callFrame: { functionName: string; url: string; lineNumber: number };
+  }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Self time per function (and per script), the largest first. */
+function printTopFunctions(what: string, profile: CpuProfile): void {
+  const byNode = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+  const self = new Map<string, number>();
+  let total = 0;
+  profile.samples.forEach((id, i) => {
+    const f = byNode.get(id)!;
+    const dt = (profile.timeDeltas[i] ?? 0) / 1000;
+    total += dt;
+    const where = f.url ? `${f.url.split('/').pop()}:${f.lineNumber + 1}` : '';
+    const key = `${f.functionName || '(anonymous)'} ${where}`.trim();
+    self.set(key, (self.get(key) ?? 0) + dt);
+  });
+  console.log(`${what}: CPU profile while streaming (${ms(total)} sampled), top self time:`);
+  for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 20)) {
+    console.log(`  ${ms(v).padStart(8)}  ${((v / total) * 100).toFixed(1).padStart(5)} %  ${k}`);
+  }
+}
+
+/**
+ * Milliseconds the page's main thread has spent on tasks (CDP Performance.TaskDuration): on
+ * a machine busy with other work, less noisy than the wall clock.
+ */
+async function pageBusy(cdp: CDPSession): Promise<number> {
+  const { metrics } = (await cdp.send('Performance.getMetrics')) as {
+    metrics: { name: string; value: number }[];
+  };
+  return (metrics.find((m) => m.name === 'TaskDuration')?.value ?? 0) * 1000;
+}
+
+/**
+ * CPU milliseconds Chromium's renderer processes have used (CDP SystemInfo): what the page
+ * costs, whatever else the machine runs.
+ */
+async function rendererCpu(browser: Browser): Promise<number> {
+  const cdp = await browser.newBrowserCDPSession();
+  try {
+    const { processInfo } = (await cdp.send('SystemInfo.getProcessInfo')) as {
+      processInfo: { type: string; cpuTime: number }[];
+    };
+    return (
+      processInfo.filter((p) => p.type === 'renderer').reduce((n, p) => n + p.cpuTime, 0) * 1000
+    );
+  } finally {
+    await cdp.detach();
+  }
+}
 
 async function heap(page: Page): Promise<number> {
   const cdp = await page.context().newCDPSession(page);
@@ -147,6 +207,24 @@ async function main(): Promise<void> {
     await page.evaluate(PROBE_CLICKS);
     const heapBefore = await heap(page);
 
+    const profiler = PROFILE ? await page.context().newCDPSession(page) : undefined;
+    if (profiler) {
+      await profiler.send('Profiler.enable');
+      await profiler.send('Profiler.setSamplingInterval', { interval: 200 });
+      await profiler.send('Profiler.start');
+    }
+    // The core (engine, server) runs in this process: its profile too.
+    const nodeProfiler = PROFILE ? new Session() : undefined;
+    if (nodeProfiler) {
+      nodeProfiler.connect();
+      await nodeProfiler.post('Profiler.enable');
+      await nodeProfiler.post('Profiler.start');
+    }
+    // One session for the metrics: they count from its Performance.enable.
+    const metrics = await page.context().newCDPSession(page);
+    await metrics.send('Performance.enable');
+    const busyBefore = await pageBusy(metrics);
+    const cpuBefore = await rendererCpu(browser);
     const t0 = performance.now();
     await page.getByTestId('run-start').click();
     await page.getByTestId(`cell-${STEP}-${host.name}`).click();
@@ -175,7 +253,20 @@ async function main(): Promise<void> {
     })();
     await page.waitForFunction(LAST_LINE_SHOWN, undefined, { timeout: 600_000, polling: 50 });
     const toLastLine = performance.now() - t0;
+    const busy = (await pageBusy(metrics)) - busyBefore;
+    const cpu = (await rendererCpu(browser)) - cpuBefore;
+    await metrics.detach();
     shown = true;
+    if (profiler) {
+      const { profile } = (await profiler.send('Profiler.stop')) as { profile: CpuProfile };
+      await profiler.detach();
+      printTopFunctions('page', profile);
+    }
+    if (nodeProfiler) {
+      const { profile } = await nodeProfiler.post('Profiler.stop');
+      nodeProfiler.disconnect();
+      printTopFunctions('core (Node)', profile as CpuProfile);
+    }
     await Promise.all([clicks, sampler]);
     await page.locator('[data-testid="run-state"]:text("succeeded")').waitFor();
     const samples = await page.evaluate<number[]>('window.clickSamples');
@@ -201,8 +292,13 @@ async function main(): Promise<void> {
     console.log(
       `renderer heap (retained, after GC): before ${mb(heapBefore)}, peak while streaming ${mb(peak)}, after ${mb(heapAfter)}; peak growth ${mb(peak - heapBefore)} = ${((peak - heapBefore) / logBytes).toFixed(2)}× the log's size (with garbage: peak ${mb(peakWithGarbage)})`,
     );
-    console.log(`Start → last line on screen: ${ms(toLastLine)}`);
+    console.log(
+      `Start → last line on screen: ${ms(toLastLine)}; the page's main thread busy ${ms(busy)} of it, renderer CPU ${ms(cpu)} (${mb(logBytes / (cpu / 1000))} per CPU second)`,
+    );
     console.log(`  ssh CMD | cat: ${ms(ssh)}  → UI / ssh|cat = ${(toLastLine / ssh).toFixed(2)}×`);
+    console.log(
+      `  throughput: UI ${mb(logBytes / (toLastLine / 1000))}/s, ssh|cat ${mb(logBytes / (ssh / 1000))}/s → ${(ssh / toLastLine).toFixed(2)}× of ssh|cat`,
+    );
     console.log(`  cat LOGFILE:   ${ms(cat)}  → UI / cat = ${(toLastLine / cat).toFixed(1)}×`);
   } finally {
     await browser.close();
