@@ -268,16 +268,25 @@ describe('kubectl, helm and clusterctl doubles', () => {
       ctl.run('helm', 'status', 'cilium', '--namespace', 'kube-system', '-o', 'json').stdout,
     ).toContain('"status":"deployed"');
 
-    const config = await ctl.put(
-      '/clusterctl.yaml',
-      renderedFile('ctl-01/ugarden.capi/files/etc/ustart/garden/clusterctl.yaml'),
-    );
+    const capi = renderedFile('ctl-01/ugarden.capi/files/etc/ustart/garden/clusterctl.yaml');
+    const config = await ctl.put('/clusterctl.yaml', capi);
+    // clusterctl reads the providers from the bundle and needs cert-manager in the cluster.
+    for (const [, path] of capi.matchAll(/file:\/\/(\S+)/g))
+      await ctl.put(path!, 'apiVersion: v1\nkind: Namespace\nmetadata: { name: x }\n');
+    const cm = await ctl.put('/bundle/charts/cert-manager-v1.16.2.tgz', 'archive');
+    const crds = await ctl.put('/cert-manager.yaml', 'crds:\n  enabled: true\n');
+    expect(
+      ctl.run('helm', 'upgrade', '--install', 'cert-manager', cm, '-n', 'cert-manager', '-f', crds)
+        .status,
+    ).toBe(0);
     expect(
       ctl.run(
         'clusterctl',
         'init',
         '--config',
         config,
+        '--core',
+        'cluster-api',
         '--infrastructure',
         'openstack',
         '--wait-providers',

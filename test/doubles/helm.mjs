@@ -1,5 +1,6 @@
 /** helm test double: installs "releases" from chart archives that must exist, with values that must be YAML. */
 import { existsSync } from 'node:fs';
+import { chartOf, checkRelease, load, save, uninstalled } from './cluster.mjs';
 import { at, parseFlags, readState, refuse, runDouble, writeState, yamlDocuments } from './lib.mjs';
 
 runDouble('helm', (argv) => {
@@ -32,16 +33,20 @@ runDouble('helm', (argv) => {
     if (!chart?.endsWith('.tgz') || !existsSync(chart))
       refuse(`chart ${chart} is not a chart archive on this host`);
     const values = flags.get('values') ?? flags.get('f');
-    if (values) yamlDocuments(values);
+    const parsed = values ? yamlDocuments(values)[0] : undefined;
+    const { name, version } = chartOf(chart);
+    const checked = checkRelease(load(), release, ns, name, parsed);
     releases[`${ns}/${release}`] = { chart, values };
     writeState('helm.json', releases);
-    return { release, namespace: ns, chart };
+    return { release, namespace: ns, chart, name, version, ...checked };
   }
   if (command === 'uninstall') {
     if (!releases[`${ns}/${release}`])
       refuse(`Error: uninstall: Release not loaded: ${release}: release: not found`);
-    delete releases[`${ns}/${release}`];
-    writeState('helm.json', releases);
+    const state = load();
+    uninstalled(state, ns, release);
+    delete state.helm[`${ns}/${release}`];
+    save(state);
     return { release, namespace: ns };
   }
   refuse(`this double does not know "helm ${argv.join(' ')}"`, 2);

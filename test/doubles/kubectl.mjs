@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseAllDocuments, stringify } from 'yaml';
+import { kubectlCluster } from './kubectl-cluster.mjs';
 import { at, parseFlags, readState, refuse, runDouble, writeState } from './lib.mjs';
 
 const LABEL =
@@ -71,6 +72,9 @@ function objectsOf(text, where) {
 const keyOf = (o, ns) => `${o.kind}/${o.metadata.namespace ?? ns ?? 'default'}/${o.metadata.name}`;
 
 runDouble('kubectl', (argv) => {
+  // uStack, uGarden and the resets: the cluster model of kubectl-cluster.mjs.
+  const handled = kubectlCluster(argv);
+  if (handled) return handled.seen;
   const { flags, rest } = parseFlags(argv, KNOWN);
   const ns = flags.get('n') ?? flags.get('namespace');
   const [verb, kind, name, ...more] = rest;

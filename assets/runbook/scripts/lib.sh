@@ -222,6 +222,10 @@ ceph_healthy() {
 # True when a disk has no partition table, file system or LVM signature.
 disk_is_blank() { [[ -z $(wipefs --noheadings "$1" 2>/dev/null) ]]; }
 
+# True when this host holds no cluster credentials any more (uMetal's reset removed them):
+# the resets of uStack and uGarden then have nothing left to remove and stop early.
+cluster_gone() { [[ ! -f $KUBECONFIG ]]; }
+
 # True when a Kubernetes object does not exist: k8s_absent KIND NAME [-n NAMESPACE].
 k8s_absent() {
   if kubectl get "$@" >/dev/null 2>&1; then return 1; fi
@@ -241,10 +245,16 @@ yaook_ready() {
 # The Kubernetes kind of a Yaook service: keystone → keystonedeployments.yaook.cloud.
 yaook_kind() { printf '%sdeployments.yaook.cloud\n' "$1"; }
 
+# A digest of the uStack resources as installed, so a smoke test is known to have passed
+# against exactly these.
+ustack_digest() { cat /etc/ustart/ustack/*.yaml | sha256sum | cut -d' ' -f1; }
+
 # Runs a function with Gitea reachable on 127.0.0.1:13000 and a private netrc for it, so the
-# admin password is never on a command line; the port-forward ends with the function.
+# admin password is never on a command line; the port-forward ends with the function, or
+# with the script when the function fails. The function runs as a plain command, not in an
+# `||` list, where bash would ignore `set -e` inside it and carry on after a failed command.
 with_gitea() {
-  local work forward status=0
+  local work forward
   work=$(mktemp -d)
   (
     umask 077
@@ -254,13 +264,14 @@ with_gitea() {
   )
   kubectl -n ustart-git port-forward svc/gitea-http 13000:3000 >/dev/null 2>&1 &
   forward=$!
-  GITEA_NETRC=$work/netrc GITEA_WORK=$work wait_for "Gitea's API" 60 \
-    curl -sf --netrc-file "$work/netrc" http://127.0.0.1:13000/api/v1/version
-  GITEA_NETRC=$work/netrc GITEA_WORK=$work "$@" || status=$?
+  # shellcheck disable=SC2064 # both values are fixed now; the trap must see these ones
+  trap "kill $forward 2>/dev/null || true; rm -rf '$work'" EXIT
+  wait_for "Gitea's API" 60 curl -sf --netrc-file "$work/netrc" http://127.0.0.1:13000/api/v1/version
+  GITEA_NETRC=$work/netrc GITEA_WORK=$work "$@"
   kill "$forward" 2>/dev/null || true
   wait "$forward" 2>/dev/null || true
   rm -rf "$work"
-  return "$status"
+  trap - EXIT
 }
 
 # Inside with_gitea: the repository exists and clusters/ holds exactly the rendered cluster.
@@ -284,6 +295,10 @@ push_cluster() {
   gitea_git clone --quiet http://127.0.0.1:13000/ustart/garden.git "$repo"
   install -D -m 0644 /etc/ustart/garden/clusters/workload-cluster.yaml "$repo/clusters/$USTART_GARDEN_CLUSTER.yaml"
   git -C "$repo" add clusters
+  if git -C "$repo" diff --cached --quiet; then
+    say "the repository already holds the rendered cluster"
+    return 0
+  fi
   git -C "$repo" -c user.name=uStart -c "user.email=ustart@$USTART_DOMAIN" commit --quiet -m "uStart: workload cluster $USTART_GARDEN_CLUSTER"
   gitea_git -C "$repo" push --quiet origin main
 }
@@ -312,4 +327,18 @@ ensure_password_secret() {
   kubectl -n "$namespace" create secret generic "$name" --from-env-file="$file" >/dev/null || status=$?
   rm -f "$file"
   return "$status"
+}
+
+# Copies a Secret's type and data to another namespace (and name), leaving its metadata
+# (owner, uid, version) behind: copy_secret FROM_NAMESPACE NAME TO_NAMESPACE [TO_NAME].
+# The data goes from kubectl to kubectl through a pipe, never through argv or the log.
+copy_secret() {
+  local from=$1 name=$2 to=$3 target=${4:-$2} type
+  type=$(kubectl -n "$from" get secret "$name" -o jsonpath='{.type}')
+  {
+    printf '{"apiVersion":"v1","kind":"Secret","metadata":{"name":"%s","namespace":"%s"},"type":"%s","data":' \
+      "$target" "$to" "$type"
+    kubectl -n "$from" get secret "$name" -o jsonpath='{.data}'
+    printf '}\n'
+  } | kubectl apply -f - >/dev/null
 }

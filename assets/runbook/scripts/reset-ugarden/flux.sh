@@ -4,6 +4,10 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . /var/lib/ustart/lib.sh
 
+if cluster_gone; then
+  say "there is no cluster on $USTART_HOST any more (uMetal is reset): nothing to remove"
+  exit 0
+fi
 if [[ -f /etc/ustart/garden/flux-sync.yaml ]]; then
   kubectl delete -f /etc/ustart/garden/flux-sync.yaml --ignore-not-found >/dev/null
 fi

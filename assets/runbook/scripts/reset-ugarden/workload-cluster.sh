@@ -4,6 +4,10 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . /var/lib/ustart/lib.sh
 
+if cluster_gone; then
+  say "there is no cluster on $USTART_HOST any more (uMetal is reset): nothing to remove"
+  exit 0
+fi
 if kubectl -n flux-system get kustomization clusters >/dev/null 2>&1; then
   say "suspending Flux's sync so the cluster is not re-created"
   kubectl -n flux-system patch kustomization clusters --type merge -p '{"spec":{"suspend":true}}' >/dev/null

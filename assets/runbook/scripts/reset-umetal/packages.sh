@@ -6,7 +6,7 @@ set -euo pipefail
 
 systemctl stop kubelet containerd >/dev/null 2>&1 || true
 if command -v apt-mark >/dev/null; then apt-mark unhold kubeadm kubelet kubectl >/dev/null 2>&1 || true; fi
-apt_purge kubeadm kubelet kubectl containerd runc
+apt_purge kubeadm kubelet kubectl containerd runc python3-openstackclient
 for tool in kubeadm kubelet kubectl helm clusterctl; do
   if [[ -e /usr/local/bin/$tool ]]; then
     say "removing /usr/local/bin/$tool"

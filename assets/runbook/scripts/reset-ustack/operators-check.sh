@@ -6,4 +6,4 @@ set -euo pipefail
 
 for namespace in yaook ingress-nginx cert-manager; do k8s_absent namespace "$namespace"; done
 [[ -z $(kubectl get crd -o name | grep -E '\.(yaook\.cloud|cert-manager\.io)$' || true) ]]
-[[ ! -e /etc/ustart/ustack ]]
+[[ ! -e /etc/ustart/ustack && ! -e $USTART_ROOT/state/smoke-test.passed ]]

@@ -4,6 +4,10 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . /var/lib/ustart/lib.sh
 
+if cluster_gone; then
+  say "there is no cluster on $USTART_HOST any more (uMetal is reset): nothing to remove"
+  exit 0
+fi
 for service in horizon cinder nova neutron placement glance keystone; do
   kind=$(yaook_kind "$service")
   if kubectl -n yaook get "$kind" "$service" >/dev/null 2>&1; then

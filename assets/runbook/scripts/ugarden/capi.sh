@@ -14,6 +14,7 @@ fi
 kubectl create namespace garden --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 if ! kubectl -n garden get secret "$USTART_GARDEN_CLUSTER-cloud-config" >/dev/null 2>&1; then
   say "creating an application credential for Cluster API in uStack"
+  command -v openstack >/dev/null || apt_install python3-openstackclient
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
   (

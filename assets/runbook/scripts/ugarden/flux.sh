@@ -9,9 +9,6 @@ say "installing Flux from the bundle"
 kubectl apply -f "$(bundle_file 'files/flux/install.yaml')" >/dev/null
 wait_for "Flux's controllers" 600 kubectl -n flux-system rollout status deployment/source-controller --timeout=10s
 # Flux reads the repository with Gitea's admin credentials, copied into flux-system.
-kubectl -n ustart-git get secret gitea-admin -o json |
-  sed -e 's/"namespace": "ustart-git"/"namespace": "flux-system"/' -e 's/"name": "gitea-admin"/"name": "garden-git"/' \
-    -e '/"resourceVersion"/d' -e '/"uid"/d' -e '/"creationTimestamp"/d' |
-  kubectl apply -f - >/dev/null
+copy_secret ustart-git gitea-admin flux-system garden-git
 kubectl apply -f /etc/ustart/garden/flux-sync.yaml
 say "Flux applies clusters/ from the site's repository"

@@ -18,9 +18,7 @@ say "applying the issuer, Ceph pools and clients, and the public VIP Service"
 kubectl apply -f /etc/ustart/ustack/infra.yaml
 for client in glance cinder; do
   wait_for "the Ceph keyring for $client" 600 kubectl -n rook-ceph get secret "rook-ceph-client-$client"
-  kubectl -n rook-ceph get secret "rook-ceph-client-$client" -o json |
-    sed -e 's/"namespace": "rook-ceph"/"namespace": "yaook"/' -e '/"resourceVersion"/d' -e '/"uid"/d' -e '/"ownerReferences"/,/]/d' |
-    kubectl apply -f - >/dev/null
+  copy_secret rook-ceph "rook-ceph-client-$client" yaook
 done
 public_ip() { [[ $(kubectl -n ingress-nginx get svc openstack-public -o jsonpath='{.status.loadBalancer.ingress[0].ip}') == "$USTART_PUBLIC_VIP" ]]; }
 wait_for "the public VIP $USTART_PUBLIC_VIP on the ingress" 300 public_ip

@@ -7,6 +7,8 @@ set -euo pipefail
 . /var/lib/ustart/lib.sh
 
 install_step_files
+# The OpenStack client comes from the bundle's package source, like every other package.
+command -v openstack >/dev/null || apt_install python3-openstackclient
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 (
@@ -37,4 +39,6 @@ status=$(os server show ustart-smoke -f value -c status)
 [[ $status == ACTIVE ]] || die "the smoke-test server is $status, not ACTIVE; see: openstack server show ustart-smoke"
 say "the smoke-test server is ACTIVE; cleaning up"
 cleanup
+install -d -m 0700 "$USTART_ROOT/state"
+ustack_digest >"$USTART_ROOT/state/smoke-test.passed"
 say "smoke test passed"

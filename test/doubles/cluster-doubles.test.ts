@@ -1,0 +1,158 @@
+/**
+ * The cluster model the uStack and uGarden doubles share (cluster.mjs), run as the scripts
+ * run the tools: what it refuses, so that a wrong script fails in the lab as it would on a
+ * site. The whole phases run in test/integration/runbook-ustack-ugarden.test.ts.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+const BIN = fileURLToPath(new URL('./bin/', import.meta.url));
+let dir: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ustart-cluster-doubles-'));
+  await put('/etc/kubernetes/admin.conf', 'apiVersion: v1\nkind: Config\n');
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function put(path: string, text: string): Promise<string> {
+  const full = join(dir, 'root', path);
+  await mkdir(dirname(full), { recursive: true });
+  await writeFile(full, text, { mode: 0o600 });
+  return full;
+}
+
+/** Runs a shell line with the doubles first on PATH, as a step script would. */
+function sh(line: string, env: Record<string, string> = {}) {
+  const r = spawnSync('bash', ['-c', `set -euo pipefail; ${line}`], {
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      PATH: `${BIN}:${process.env.PATH}`,
+      USTART_DOUBLES_ROOT: join(dir, 'root'),
+      USTART_DOUBLES_DIR: join(dir, 'state'),
+      ...env,
+    },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const ROOK = `
+apiVersion: v1
+kind: Namespace
+metadata: { name: rook-ceph }
+---
+apiVersion: v1
+kind: Namespace
+metadata: { name: yaook }
+---
+apiVersion: ceph.rook.io/v1
+kind: CephCluster
+metadata: { name: ceph, namespace: rook-ceph }
+spec: { storage: { nodes: [] } }
+---
+apiVersion: ceph.rook.io/v1
+kind: CephBlockPool
+metadata: { name: glance-images, namespace: rook-ceph }
+spec: { replicated: { size: 3 } }
+---
+apiVersion: ceph.rook.io/v1
+kind: CephClient
+metadata: { name: glance, namespace: rook-ceph }
+spec: { caps: { osd: profile rbd pool=glance-images } }
+`;
+
+describe('the cluster model of the uStack and uGarden doubles', () => {
+  it('reads JSON as strictly as kubectl: a Secret copied by deleting lines is refused', async () => {
+    const rook = await put('/rook.yaml', ROOK);
+    expect(sh(`kubectl apply -f ${rook}`).status).toBe(0);
+    // What infra.sh did before: delete metadata lines from the JSON, leaving a trailing comma.
+    const sed = sh(
+      `kubectl -n rook-ceph get secret rook-ceph-client-glance -o json | sed -e 's/"namespace": "rook-ceph"/"namespace": "yaook"/' -e '/"resourceVersion"/d' -e '/"uid"/d' -e '/"ownerReferences"/,/]/d' | kubectl apply -f -`,
+    );
+    expect(sed.status).toBe(1);
+    expect(sed.stderr).toContain('invalid JSON');
+    // lib.sh's copy_secret: type and data only, as one JSON object.
+    const copy = sh(
+      `{ printf '{"apiVersion":"v1","kind":"Secret","metadata":{"name":"k","namespace":"yaook"},"type":"%s","data":' "$(kubectl -n rook-ceph get secret rook-ceph-client-glance -o 'jsonpath={.type}')"; kubectl -n rook-ceph get secret rook-ceph-client-glance -o 'jsonpath={.data}'; printf '}'; } | kubectl apply -f - && kubectl -n yaook get secret k -o 'jsonpath={.data.glance}'`,
+    );
+    expect(copy.stderr).toBe('');
+    expect(copy.stdout).toMatch(/configured\n[A-Za-z0-9+/=]{24}$/);
+  });
+
+  it('refuses a Yaook resource before its CRDs, before its operator, and before Keystone', async () => {
+    await put('/bundle/charts/crds-0.20.0.tgz', 'archive');
+    await put('/bundle/charts/glance-operator-0.20.0.tgz', 'archive');
+    const values = await put('/values.yaml', '{}\n');
+    const glance = await put(
+      '/glance.yaml',
+      'apiVersion: yaook.cloud/v1\nkind: GlanceDeployment\nmetadata: { name: glance, namespace: yaook }\n' +
+        'spec: { targetRelease: "2025.1", region: { name: RegionOne }, api: { ingress: { fqdn: glance.lab.example } }, database: {}, keystoneRef: { name: keystone }, backends: { ceph: { keyringReference: k } } }\n',
+    );
+    expect(sh(`kubectl apply -f ${await put('/rook.yaml', ROOK)}`).status).toBe(0);
+    const helm = (release: string, chart: string) =>
+      sh(`helm upgrade --install ${release} ${join(dir, 'root', chart)} -n yaook -f ${values}`);
+    expect(sh(`kubectl apply -f ${glance}`).stderr).toContain('ensure CRDs are installed first');
+    expect(helm('yaook-glance', '/bundle/charts/glance-operator-0.20.0.tgz').stderr).toContain(
+      'Yaook CRDs (release yaook-crds) are not installed',
+    );
+    expect(helm('yaook-crds', '/bundle/charts/crds-0.20.0.tgz').status).toBe(0);
+    expect(sh(`kubectl apply -f ${glance}`).stderr).toContain('no yaook-glance operator runs');
+    expect(helm('yaook-glance', '/bundle/charts/glance-operator-0.20.0.tgz').status).toBe(0);
+    expect(sh(`kubectl apply -f ${glance}`).stderr).toContain(
+      'keystoneRef keystone does not exist',
+    );
+  });
+
+  it('lets the openstack client in with the admin password from a private file only', async () => {
+    const rook = await put('/rook.yaml', ROOK);
+    expect(sh(`kubectl apply -f ${rook}`).status).toBe(0);
+    const state = join(dir, 'state', 'objects.json');
+    // A Keystone as the operators leave it: the resource and its admin Secret.
+    const objects = JSON.parse(sh(`cat ${state}`).stdout);
+    objects['KeystoneDeployment/yaook/keystone'] = {
+      apiVersion: 'yaook.cloud/v1',
+      kind: 'KeystoneDeployment',
+      metadata: { name: 'keystone', namespace: 'yaook' },
+      spec: { api: { ingress: { fqdn: 'keystone.lab.example' } }, region: { name: 'RegionOne' } },
+    };
+    objects['Secret/yaook/keystone-admin'] = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'keystone-admin', namespace: 'yaook' },
+      data: { OS_PASSWORD: Buffer.from('s3cret').toString('base64') },
+    };
+    await writeFile(state, JSON.stringify(objects));
+    await writeFile(
+      join(dir, 'state', 'helm.json'),
+      JSON.stringify({
+        'yaook/yaook-crds': { chart: 'crds-0.20.0.tgz' },
+        'yaook/yaook-keystone': { chart: 'keystone-operator-0.20.0.tgz' },
+      }),
+    );
+    const clouds = (password: string) =>
+      put(
+        '/clouds.yaml',
+        `clouds:\n  ustack:\n    auth:\n      auth_url: https://keystone.lab.example/v3\n      username: admin\n      password: "${password}"\n    region_name: RegionOne\n`,
+      );
+    const env = { OS_CLIENT_CONFIG_FILE: await clouds('wrong'), OS_CLOUD: 'ustack' };
+    const create = 'openstack application credential create capi -f value -c id -c secret';
+    expect(sh(create, env).stderr).toContain('requires authentication');
+    await clouds('s3cret');
+    const made = sh(create, env);
+    expect(made.stderr).toBe('');
+    expect(made.stdout.trim().split('\n')).toHaveLength(2);
+    expect(sh(`${create} --network s3cret`, env).stderr).toContain(
+      'password is on the command line',
+    );
+    expect(sh(`chmod 644 ${env.OS_CLIENT_CONFIG_FILE} && ${create}`, env).stderr).toContain(
+      'readable by others',
+    );
+  });
+});

@@ -1,0 +1,776 @@
+/**
+ * The cluster the kubectl, helm, clusterctl and openstack doubles share, for the uStack and
+ * uGarden phases: objects as applied (objects.json, the format kubectl.mjs keeps), status
+ * computed from them the way the operators would report it, and the controllers that act on
+ * their own in a real cluster (Rook's client keyrings, kube-vip's address, Keystone's admin
+ * Secret, Flux applying the site's git repository, Cluster API reporting a cluster Ready).
+ *
+ * What the real API server and operators would refuse, this refuses too: a custom resource
+ * whose CRD is not installed, an object that does not validate against its schema
+ * (kubernetes-models for Kubernetes, cert-manager and Flux kinds; required fields for Yaook
+ * and Cluster API), a reference to something that does not exist. Where a real operator would
+ * wait for ever (no operator installed, a missing Secret), the double refuses at once and
+ * says so, so a wrong order fails a test in seconds rather than at a step's timeout.
+ */
+import { X509Certificate, randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { Issuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1/Issuer';
+import { Kustomization } from '@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1/Kustomization';
+import { GitRepository } from '@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1/GitRepository';
+import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1/CustomResourceDefinition';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { StorageClass } from 'kubernetes-models/storage.k8s.io/v1/StorageClass';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { Namespace } from 'kubernetes-models/v1/Namespace';
+import { Secret } from 'kubernetes-models/v1/Secret';
+import { Service } from 'kubernetes-models/v1/Service';
+import { parseAllDocuments } from 'yaml';
+import { DIR, at, readState, refuse, writeState } from './lib.mjs';
+
+/**
+ * Schemas by apiVersion and kind (kubernetes-models). Only the kinds these phases apply are
+ * imported: each double is one bundled file started for every call, and all of
+ * kubernetes-models would make every call of every step slow.
+ */
+const MODELS = {
+  v1: { Namespace, Secret, Service, ConfigMap },
+  'apps/v1': { Deployment },
+  'apiextensions.k8s.io/v1': { CustomResourceDefinition },
+  'storage.k8s.io/v1': { StorageClass },
+  'cert-manager.io/v1': { Issuer },
+  'source.toolkit.fluxcd.io/v1': { GitRepository },
+  'kustomize.toolkit.fluxcd.io/v1': { Kustomization },
+};
+
+/** Built-in kinds: [kind, apiVersion, plural, namespaced, names kubectl accepts]. */
+const BUILTIN = [
+  ['Namespace', 'v1', 'namespaces', false, ['ns', 'namespace']],
+  ['Secret', 'v1', 'secrets', true, ['secret']],
+  ['Service', 'v1', 'services', true, ['svc', 'service']],
+  ['ConfigMap', 'v1', 'configmaps', true, ['cm', 'configmap']],
+  ['ServiceAccount', 'v1', 'serviceaccounts', true, ['sa', 'serviceaccount']],
+  ['PersistentVolumeClaim', 'v1', 'persistentvolumeclaims', true, ['pvc']],
+  ['Deployment', 'apps/v1', 'deployments', true, ['deploy', 'deployment']],
+  ['DaemonSet', 'apps/v1', 'daemonsets', true, ['ds', 'daemonset']],
+  ['StatefulSet', 'apps/v1', 'statefulsets', true, ['sts', 'statefulset']],
+  [
+    'CustomResourceDefinition',
+    'apiextensions.k8s.io/v1',
+    'customresourcedefinitions',
+    false,
+    ['crd', 'crds', 'customresourcedefinition'],
+  ],
+  ['StorageClass', 'storage.k8s.io/v1', 'storageclasses', false, ['sc', 'storageclass']],
+  ['ClusterRole', 'rbac.authorization.k8s.io/v1', 'clusterroles', false, ['clusterrole']],
+  [
+    'ClusterRoleBinding',
+    'rbac.authorization.k8s.io/v1',
+    'clusterrolebindings',
+    false,
+    ['clusterrolebinding'],
+  ],
+];
+
+/** The custom resources of uStack and uGarden, by where their CRD comes from. */
+const YAOOK_KINDS = [
+  'KeystoneDeployment',
+  'GlanceDeployment',
+  'PlacementDeployment',
+  'NovaDeployment',
+  'NeutronDeployment',
+  'CinderDeployment',
+  'HorizonDeployment',
+];
+const CRD_SOURCES = {
+  // Helm charts, by chart name: their CRDs are installed with the chart and stay after an
+  // uninstall, as Helm leaves CRDs in place.
+  'chart:crds': YAOOK_KINDS.map((k) => ['yaook.cloud', 'v1', k]),
+  'chart:cert-manager': [
+    ['cert-manager.io', 'v1', 'Issuer'],
+    ['cert-manager.io', 'v1', 'ClusterIssuer'],
+    ['cert-manager.io', 'v1', 'Certificate'],
+    ['cert-manager.io', 'v1', 'CertificateRequest'],
+    ['acme.cert-manager.io', 'v1', 'Order'],
+    ['acme.cert-manager.io', 'v1', 'Challenge'],
+  ],
+  'chart:rook-ceph': [
+    ['ceph.rook.io', 'v1', 'CephCluster'],
+    ['ceph.rook.io', 'v1', 'CephBlockPool'],
+    ['ceph.rook.io', 'v1', 'CephClient'],
+  ],
+  // clusterctl init: gone again with clusterctl delete --include-crd.
+  'capi:cluster-api': [
+    ['cluster.x-k8s.io', 'v1beta1', 'Cluster'],
+    ['cluster.x-k8s.io', 'v1beta1', 'MachineDeployment'],
+    ['cluster.x-k8s.io', 'v1beta1', 'Machine'],
+  ],
+  'capi:kubeadm/BootstrapProvider': [
+    ['bootstrap.cluster.x-k8s.io', 'v1beta1', 'KubeadmConfigTemplate'],
+    ['bootstrap.cluster.x-k8s.io', 'v1beta1', 'KubeadmConfig'],
+  ],
+  'capi:kubeadm/ControlPlaneProvider': [
+    ['controlplane.cluster.x-k8s.io', 'v1beta1', 'KubeadmControlPlane'],
+  ],
+  'capi:openstack': [
+    ['infrastructure.cluster.x-k8s.io', 'v1beta1', 'OpenStackCluster'],
+    ['infrastructure.cluster.x-k8s.io', 'v1beta1', 'OpenStackMachineTemplate'],
+  ],
+};
+/** Groups whose objects need their CRD installed; other custom resources (uMetal's) are taken as they are. */
+const STRICT_GROUPS = /(^|\.)(yaook\.cloud|cert-manager\.io|toolkit\.fluxcd\.io|x-k8s\.io)$/;
+/** Namespaces clusterctl init creates, per provider. */
+export const CAPI_NAMESPACES = {
+  'cluster-api': 'capi-system',
+  'kubeadm/BootstrapProvider': 'capi-kubeadm-bootstrap-system',
+  'kubeadm/ControlPlaneProvider': 'capi-kubeadm-control-plane-system',
+  openstack: 'capo-system',
+};
+const FLUX_LABEL = 'kustomize.toolkit.fluxcd.io/name';
+/** Where Gitea keeps its repositories: the volume of the namespace its release runs in. */
+export const GITEA_NAMESPACE = 'ustart-git';
+export const giteaRepos = () => join(DIR, 'volumes', GITEA_NAMESPACE, 'repositories');
+
+const plural = (kind) => `${kind.toLowerCase()}s`;
+const groupOf = (apiVersion) => (apiVersion.includes('/') ? apiVersion.split('/')[0] : '');
+
+/** Every CRD the cluster has: applied ones, Helm's, and clusterctl's providers'. */
+function crds(state) {
+  const out = new Map();
+  const add = ([group, version, kind]) =>
+    out.set(`${plural(kind)}.${group}`, { group, version, kind, plural: plural(kind) });
+  for (const o of Object.values(state.objects))
+    if (o.kind === 'CustomResourceDefinition') {
+      const v = o.spec.versions?.[0]?.name ?? 'v1';
+      add([o.spec.group, v, o.spec.names.kind]);
+    }
+  for (const p of readState('clusterctl.json', null)?.providers ?? [])
+    for (const [key, list] of Object.entries(CRD_SOURCES))
+      if (key === `capi:${p.name}` || key === `capi:${p.name}/${p.type}`) list.forEach(add);
+  return out;
+}
+
+/** A resource name as kubectl takes it (`svc`, `keystonedeployments.yaook.cloud`, `cluster`) as a kind. */
+export function resolveKind(state, name) {
+  const lower = name.toLowerCase();
+  for (const [kind, apiVersion, pl, namespaced, names] of BUILTIN) {
+    const group = groupOf(apiVersion);
+    const forms = [kind.toLowerCase(), pl, ...names].flatMap((n) => [n, `${n}.${group}`]);
+    if (forms.includes(lower)) return { kind, apiVersion, namespaced };
+  }
+  for (const [full, c] of crds(state)) {
+    const short = c.kind.toLowerCase();
+    if (lower === full || lower === c.plural || lower === short || lower === `${short}.${c.group}`)
+      return { kind: c.kind, apiVersion: `${c.group}/${c.version}`, namespaced: true };
+  }
+  refuse(`error: the server doesn't have a resource type "${name}"`);
+}
+
+export function namespaced(kind) {
+  const b = BUILTIN.find((k) => k[0] === kind);
+  return b ? b[3] : true;
+}
+
+export const keyOf = (o, ns) =>
+  `${o.kind}/${namespaced(o.kind) ? (o.metadata.namespace ?? ns ?? 'default') : 'default'}/${o.metadata.name}`;
+
+/** The cluster's state: objects and Helm releases, with what controllers do applied. */
+export function load() {
+  if (!existsSync(at('/etc/kubernetes/admin.conf')))
+    refuse('The connection to the server was refused (no admin.conf: is uMetal installed?)');
+  const state = { objects: readState('objects.json', {}), helm: readState('helm.json', {}) };
+  reconcile(state);
+  return state;
+}
+
+export function save(state) {
+  writeState('objects.json', state.objects);
+  writeState('helm.json', state.helm);
+}
+
+export function find(state, kind, ns, name) {
+  return state.objects[`${kind}/${namespaced(kind) ? (ns ?? 'default') : 'default'}/${name}`];
+}
+
+export function secretData(state, ns, name, key) {
+  const s = find(state, 'Secret', ns, name);
+  const v = s?.data?.[key];
+  return v === undefined ? undefined : Buffer.from(v, 'base64').toString('utf8');
+}
+
+export function helmDeployed(state, ns, release) {
+  return Boolean(state.helm[`${ns}/${release}`]);
+}
+
+export function namespaceExists(state, ns) {
+  return Boolean(find(state, 'Namespace', undefined, ns));
+}
+
+/** What controllers do between two kubectl calls. */
+function reconcile(state) {
+  // Helm: the release's namespace (--create-namespace) and the chart's CRDs, once per install.
+  for (const [key, release] of Object.entries(state.helm)) {
+    const ns = key.split('/')[0];
+    if (!namespaceExists(state, ns)) put(state, namespaceObject(ns));
+    if (release.crdsInstalled) continue;
+    // What a chart makes outside its namespace: only `helm uninstall` removes it.
+    put(state, {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: {
+        name: `${ns}-${key.split('/')[1]}`,
+        annotations: {
+          'meta.helm.sh/release-name': key.split('/')[1],
+          'meta.helm.sh/release-namespace': ns,
+        },
+      },
+      rules: [],
+    });
+    const chart = basename(release.chart ?? '').replace(/-v?[0-9][^-]*\.tgz$/, '');
+    for (const [group, version, kind] of CRD_SOURCES[`chart:${chart}`] ?? [])
+      put(state, crdObject(group, version, kind));
+    release.crdsInstalled = true;
+  }
+  const providers = readState('clusterctl.json', null)?.providers ?? [];
+  for (const p of providers) {
+    const ns = CAPI_NAMESPACES[p.name] ?? CAPI_NAMESPACES[`${p.name}/${p.type}`];
+    if (ns && !namespaceExists(state, ns)) put(state, namespaceObject(ns));
+  }
+  // Custom resources whose CRD is gone are gone too.
+  const known = crds(state);
+  const kinds = new Set([...known.values()].map((c) => `${c.group}/${c.kind}`));
+  for (const [key, o] of Object.entries(state.objects)) {
+    const group = groupOf(o.apiVersion ?? '');
+    if (STRICT_GROUPS.test(group) && !kinds.has(`${group}/${o.kind}`)) delete state.objects[key];
+  }
+  fluxSync(state);
+}
+
+export const namespaceObject = (name) => ({
+  apiVersion: 'v1',
+  kind: 'Namespace',
+  metadata: { name },
+});
+
+function crdObject(group, version, kind) {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural(kind)}.${group}` },
+    spec: {
+      group,
+      names: { kind, plural: plural(kind), singular: kind.toLowerCase() },
+      scope: 'Namespaced',
+      versions: [{ name: version, served: true, storage: true }],
+    },
+  };
+}
+
+function put(state, o, ns) {
+  state.objects[keyOf(o, ns)] = o;
+}
+
+/** Deletes an object and what it owns (ownerReferences by name), like the garbage collector. */
+export function remove(state, key) {
+  const o = state.objects[key];
+  if (!o) return;
+  delete state.objects[key];
+  const ns = key.split('/')[1];
+  for (const [k, other] of Object.entries(state.objects)) {
+    if (k.split('/')[1] !== ns && namespaced(other.kind)) continue;
+    if (
+      (other.metadata.ownerReferences ?? []).some(
+        (r) => r.kind === o.kind && r.name === o.metadata.name,
+      )
+    )
+      remove(state, k);
+  }
+  if (o.kind === 'Namespace') {
+    for (const [k, other] of Object.entries(state.objects))
+      if (namespaced(other.kind) && k.split('/')[1] === o.metadata.name) remove(state, k);
+    for (const r of Object.keys(state.helm))
+      if (r.startsWith(`${o.metadata.name}/`)) delete state.helm[r];
+    rmSync(join(DIR, 'volumes', o.metadata.name), { recursive: true, force: true });
+  }
+  if (o.kind === 'CustomResourceDefinition') {
+    for (const [k, other] of Object.entries(state.objects))
+      if (groupOf(other.apiVersion ?? '') === o.spec.group && other.kind === o.spec.names.kind)
+        remove(state, k);
+  }
+  if (o.kind === 'Cluster') {
+    // Cluster API deletes what makes up the cluster: its control plane, infrastructure,
+    // machine deployments and the templates they use.
+    const refs = [o.spec.controlPlaneRef, o.spec.infrastructureRef];
+    for (const [k, other] of Object.entries(state.objects)) {
+      if (k.split('/')[1] !== ns) continue;
+      const part =
+        refs.some((r) => r?.kind === other.kind && r?.name === other.metadata.name) ||
+        other.spec?.clusterName === o.metadata.name ||
+        other.metadata.name.startsWith(`${o.metadata.name}-`);
+      if (part) remove(state, k);
+    }
+  }
+}
+
+/** Parses manifests the way kubectl does: JSON when it starts with `{`, else YAML documents. */
+export function parseManifests(text, where) {
+  if (text.trimStart().startsWith('{')) {
+    try {
+      return [JSON.parse(text)];
+    } catch (e) {
+      refuse(`error: error parsing ${where}: invalid JSON: ${e.message}`);
+    }
+  }
+  const docs = parseAllDocuments(text);
+  for (const d of docs)
+    if (d.errors.length) refuse(`error: error parsing ${where}: ${d.errors[0].message}`);
+  const objects = docs.map((d) => d.toJS()).filter(Boolean);
+  for (const o of objects)
+    if (!o.apiVersion || !o.kind || !o.metadata?.name)
+      refuse(`error: ${where}: every object needs apiVersion, kind and metadata.name`);
+  return objects;
+}
+
+function need(cond, o, what) {
+  if (!cond) refuse(`${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}: ${what}`);
+}
+
+const get = (obj, path) => path.split('.').reduce((v, k) => v?.[k], obj);
+
+/** Checks an object as the API server and admission would, and the references operators follow. */
+export function validate(state, o, ns) {
+  const group = groupOf(o.apiVersion);
+  const model = MODELS[o.apiVersion]?.[o.kind];
+  if (model) {
+    try {
+      new model(o).validate();
+    } catch (e) {
+      refuse(`error: ${o.kind} "${o.metadata.name}" is invalid: ${e.message}`);
+    }
+  } else if (STRICT_GROUPS.test(group) && !group.endsWith('x-k8s.io') && group !== 'yaook.cloud') {
+    refuse(
+      `error: no kind "${o.kind}" is registered for version "${o.apiVersion}" (in this double)`,
+    );
+  }
+  if (STRICT_GROUPS.test(group)) {
+    const crd = [...crds(state).values()].find((c) => c.group === group && c.kind === o.kind);
+    need(
+      crd && `${crd.group}/${crd.version}` === o.apiVersion,
+      o,
+      `no matches for kind "${o.kind}" in version "${o.apiVersion}": ensure CRDs are installed first`,
+    );
+  }
+  const where = namespaced(o.kind) ? (o.metadata.namespace ?? ns ?? 'default') : undefined;
+  // uMetal's manifests go into namespaces its charts make, which this model does not track.
+  if (where && (STRICT_GROUPS.test(group) || ['Secret', 'Service'].includes(o.kind)))
+    need(namespaceExists(state, where), o, `namespaces "${where}" not found`);
+  if (group === 'yaook.cloud') validateYaook(state, o, where);
+  if (group === 'ceph.rook.io' && o.kind !== 'CephCluster')
+    need(
+      Object.values(state.objects).some((c) => c.kind === 'CephCluster'),
+      o,
+      'no CephCluster: Rook would never create it (is uMetal installed?)',
+    );
+  if (o.kind === 'CephClient') {
+    const pools = [...String(o.spec?.caps?.osd ?? '').matchAll(/pool=([\w.-]+)/g)].map((m) => m[1]);
+    need(pools.length > 0, o, 'caps.osd names no pool');
+    for (const p of pools)
+      need(
+        find(state, 'CephBlockPool', where, p),
+        o,
+        `caps name the pool ${p}, which does not exist`,
+      );
+  }
+  if (o.kind === 'Issuer' && o.spec.ca) {
+    const crt = secretData(state, where, o.spec.ca.secretName, 'tls.crt');
+    need(
+      crt && secretData(state, where, o.spec.ca.secretName, 'tls.key'),
+      o,
+      `Secret ${o.spec.ca.secretName} with tls.crt and tls.key does not exist; cert-manager would never issue`,
+    );
+    need(new X509Certificate(crt).ca, o, `${o.spec.ca.secretName} holds no CA certificate`);
+  }
+  if (o.kind === 'GitRepository') {
+    need(
+      repoOf(o.spec.url),
+      o,
+      `${o.spec.url} is not the site's git server (Gitea in ${GITEA_NAMESPACE})`,
+    );
+  }
+  if (o.kind === 'Kustomization')
+    need(
+      find(state, 'GitRepository', where, o.spec.sourceRef.name),
+      o,
+      'its GitRepository does not exist',
+    );
+  if (group.endsWith('x-k8s.io')) validateCapi(o);
+  if (o.kind === 'Service' && o.spec?.type === 'LoadBalancer')
+    need(
+      o.metadata.annotations?.['kube-vip.io/loadbalancerIPs'],
+      o,
+      'a LoadBalancer Service needs its address for kube-vip (kube-vip.io/loadbalancerIPs); there is no cloud load balancer on bare metal',
+    );
+}
+
+const YAOOK_REQUIRED = {
+  KeystoneDeployment: [
+    'api.ingress.fqdn',
+    'database',
+    'memcached',
+    'keystoneConfig',
+    'region.name',
+    'issuerRef.name',
+  ],
+  GlanceDeployment: [
+    'api.ingress.fqdn',
+    'database',
+    'keystoneRef.name',
+    'backends.ceph.keyringReference',
+    'region.name',
+  ],
+  PlacementDeployment: ['api.ingress.fqdn', 'database', 'keystoneRef.name', 'region.name'],
+  NovaDeployment: [
+    'api.ingress.fqdn',
+    'database',
+    'messageQueue',
+    'keystoneRef.name',
+    'placementRef.name',
+    'compute.configTemplates',
+    'region.name',
+  ],
+  NeutronDeployment: [
+    'api.ingress.fqdn',
+    'database',
+    'messageQueue',
+    'keystoneRef.name',
+    'setup.ovn',
+    'region.name',
+  ],
+  CinderDeployment: [
+    'api.ingress.fqdn',
+    'database',
+    'messageQueue',
+    'keystoneRef.name',
+    'backends.ceph.rbd.keyringReference',
+    'region.name',
+  ],
+  HorizonDeployment: ['ingress.fqdn', 'keystoneRef.name', 'replicas'],
+};
+
+/** The operator (Helm release in yaook) that reconciles a Yaook kind. */
+const operatorOf = (kind) => `yaook-${kind.replace(/Deployment$/, '').toLowerCase()}`;
+
+function validateYaook(state, o, ns) {
+  const spec = o.spec ?? {};
+  need(ns === 'yaook', o, 'Yaook resources live in the namespace yaook');
+  need(
+    /^\d{4}\.[12]$/.test(String(spec.targetRelease)),
+    o,
+    `targetRelease ${spec.targetRelease} is not an OpenStack release (YYYY.1 or YYYY.2)`,
+  );
+  for (const path of YAOOK_REQUIRED[o.kind])
+    need(get(spec, path) !== undefined, o, `spec.${path} is required`);
+  need(
+    helmDeployed(state, 'yaook', operatorOf(o.kind)),
+    o,
+    `no ${operatorOf(o.kind)} operator runs: it would never be reconciled`,
+  );
+  for (const [ref, kind] of [
+    ['keystoneRef', 'KeystoneDeployment'],
+    ['placementRef', 'PlacementDeployment'],
+  ])
+    if (spec[ref])
+      need(find(state, kind, ns, spec[ref].name), o, `${ref} ${spec[ref].name} does not exist yet`);
+  if (spec.issuerRef)
+    need(
+      find(state, 'Issuer', ns, spec.issuerRef.name),
+      o,
+      `issuer ${spec.issuerRef.name} does not exist`,
+    );
+  for (const sc of [
+    get(spec, 'database.storageClassName'),
+    get(spec, 'messageQueue.storageClassName'),
+  ])
+    if (sc)
+      need(find(state, 'StorageClass', undefined, sc), o, `StorageClass ${sc} does not exist`);
+  for (const keyring of [
+    get(spec, 'backends.ceph.keyringReference'),
+    get(spec, 'backends.ceph.rbd.keyringReference'),
+  ])
+    if (keyring)
+      need(find(state, 'Secret', ns, keyring), o, `the keyring Secret ${keyring} is not in ${ns}`);
+  const templates = [
+    ...(get(spec, 'compute.configTemplates') ?? []),
+    ...(get(spec, 'setup.ovn.controller.configTemplates') ?? []),
+  ];
+  const labels = Object.values(readState('nodes-meta.json', {})).map((n) => n.labels);
+  for (const t of templates)
+    for (const sel of t.nodeSelectors ?? [])
+      need(
+        labels.some((l) => Object.entries(sel.matchLabels).every(([k, v]) => l[k] === v)),
+        o,
+        `no node matches ${JSON.stringify(sel.matchLabels)}: nothing would run there`,
+      );
+}
+
+const CAPI_REQUIRED = {
+  Cluster: ['controlPlaneRef.name', 'infrastructureRef.name', 'clusterNetwork'],
+  KubeadmControlPlane: [
+    'replicas',
+    'version',
+    'machineTemplate.infrastructureRef.name',
+    'kubeadmConfigSpec',
+  ],
+  MachineDeployment: [
+    'clusterName',
+    'template.spec.version',
+    'template.spec.bootstrap.configRef.name',
+    'template.spec.infrastructureRef.name',
+  ],
+  KubeadmConfigTemplate: ['template.spec'],
+  OpenStackCluster: ['identityRef.name', 'identityRef.cloudName'],
+  OpenStackMachineTemplate: ['template.spec.flavor', 'template.spec.image'],
+};
+
+function validateCapi(o) {
+  for (const path of CAPI_REQUIRED[o.kind] ?? [])
+    need(get(o.spec, path) !== undefined, o, `spec.${path} is required`);
+  const version = get(o.spec, 'version') ?? get(o.spec, 'template.spec.version');
+  if (version !== undefined)
+    need(/^v\d+\.\d+\.\d+$/.test(version), o, `version ${version} must look like v1.31.4`);
+}
+
+/** A repository of the site's Gitea from its in-cluster URL. */
+export function repoOf(url) {
+  const m =
+    /^http:\/\/gitea-http\.ustart-git\.svc\.cluster\.local:3000\/([\w.-]+)\/([\w.-]+)\.git$/.exec(
+      url ?? '',
+    );
+  return m ? join(giteaRepos(), m[1], `${m[2]}.git`) : undefined;
+}
+
+/** Side effects of applying an object: what controllers create in answer. */
+export function applied(state, o, ns) {
+  const where = o.metadata.namespace ?? ns;
+  if (o.kind === 'CephClient') {
+    put(state, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {
+        name: `rook-ceph-client-${o.metadata.name}`,
+        namespace: where,
+        ownerReferences: [
+          { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, uid: 'rook' },
+        ],
+      },
+      type: 'kubernetes.io/rook',
+      data: { [o.metadata.name]: Buffer.from(randomBytes(16)).toString('base64') },
+    });
+  }
+  if (o.kind === 'KeystoneDeployment' && !find(state, 'Secret', where, 'keystone-admin')) {
+    const b64 = (s) => Buffer.from(s).toString('base64');
+    put(state, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {
+        name: 'keystone-admin',
+        namespace: where,
+        ownerReferences: [
+          { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, uid: 'yaook' },
+        ],
+      },
+      type: 'Opaque',
+      data: {
+        OS_USERNAME: b64('admin'),
+        OS_PASSWORD: b64(randomBytes(18).toString('hex')),
+        OS_AUTH_URL: b64(`https://${o.spec.api.ingress.fqdn}/v3`),
+      },
+    });
+  }
+}
+
+/** An object as kubectl shows it: what was applied, and the status its controller reports. */
+export function view(state, o) {
+  const status = statusOf(state, o);
+  return { ...o, ...(status ? { status } : {}) };
+}
+
+const ready = (ok, reason) => ({
+  conditions: [{ type: 'Ready', status: ok ? 'True' : 'False', reason }],
+});
+
+function statusOf(state, o) {
+  if (groupOf(o.apiVersion) === 'yaook.cloud')
+    return {
+      phase: helmDeployed(state, 'yaook', operatorOf(o.kind))
+        ? 'Updated'
+        : 'WaitingForDependencies',
+    };
+  if (o.kind === 'Service' && o.spec?.type === 'LoadBalancer')
+    return {
+      loadBalancer: { ingress: [{ ip: o.metadata.annotations['kube-vip.io/loadbalancerIPs'] }] },
+    };
+  if (o.kind === 'Deployment')
+    return {
+      replicas: o.spec.replicas ?? 1,
+      readyReplicas: o.spec.replicas ?? 1,
+      updatedReplicas: o.spec.replicas ?? 1,
+    };
+  if (o.kind === 'Cluster') {
+    const why = clusterNotReady(state, o);
+    return { phase: why ? 'Provisioning' : 'Provisioned', ...ready(!why, why ?? 'Ready') };
+  }
+  if (o.kind === 'Kustomization') {
+    const flux = readState('flux.json', {});
+    return ready(
+      Boolean(flux.revision) && !o.spec.suspend,
+      flux.error ?? 'ReconciliationSucceeded',
+    );
+  }
+  if (o.kind === 'GitRepository')
+    return ready(existsSync(repoOf(o.spec.url) ?? '/nonexistent'), 'Artifact');
+  return undefined;
+}
+
+/** Why Cluster API would not report the cluster Ready, or undefined when it would. */
+function clusterNotReady(state, c) {
+  const ns = c.metadata.namespace;
+  const providers = (readState('clusterctl.json', null)?.providers ?? []).map((p) => p.name);
+  if (!providers.includes('openstack')) return 'no OpenStack provider (CAPO) is installed';
+  const infra = find(state, 'OpenStackCluster', ns, c.spec.infrastructureRef.name);
+  if (!infra) return 'its OpenStackCluster does not exist';
+  const kcp = find(state, 'KubeadmControlPlane', ns, c.spec.controlPlaneRef.name);
+  if (!kcp) return 'its KubeadmControlPlane does not exist';
+  const template = kcp.spec.machineTemplate.infrastructureRef.name;
+  if (!find(state, 'OpenStackMachineTemplate', ns, template)) return `${template} does not exist`;
+  const clouds = secretData(state, ns, infra.spec.identityRef.name, 'clouds.yaml');
+  if (!clouds) return `the cloud credential Secret ${infra.spec.identityRef.name} does not exist`;
+  const cloud = parseAllDocuments(clouds)[0]?.toJS()?.clouds?.[infra.spec.identityRef.cloudName];
+  const credentials = readState('openstack.json', { credentials: {} }).credentials ?? {};
+  const id = cloud?.auth?.application_credential_id;
+  if (!id || credentials[id]?.secret !== cloud.auth.application_credential_secret)
+    return 'uStack does not know the application credential in the cloud Secret';
+  return undefined;
+}
+
+/**
+ * Flux: the Kustomization applies what its GitRepository's branch holds under its path, into
+ * its target namespace, and prunes what left the repository. Objects whose CRD is missing
+ * wait (Flux retries), as do all of them while the repository cannot be read.
+ */
+function fluxSync(state) {
+  const ks = Object.values(state.objects).find((o) => o.kind === 'Kustomization');
+  const controllers = ['source-controller', 'kustomize-controller'].every((d) =>
+    find(state, 'Deployment', 'flux-system', d),
+  );
+  if (!ks || !controllers || ks.spec.suspend) return;
+  const source = find(state, 'GitRepository', ks.metadata.namespace, ks.spec.sourceRef.name);
+  const repo = repoOf(source?.spec.url);
+  const flux = { revision: undefined, error: undefined };
+  const auth =
+    source && find(state, 'Secret', source.metadata.namespace, source.spec.secretRef?.name);
+  const user = secretData(state, GITEA_NAMESPACE, 'gitea-admin', 'username');
+  const password = secretData(state, GITEA_NAMESPACE, 'gitea-admin', 'password');
+  if (!repo || !existsSync(repo)) flux.error = 'the repository does not exist';
+  else if (
+    !auth ||
+    secretData(state, auth.metadata.namespace, auth.metadata.name, 'username') !== user ||
+    secretData(state, auth.metadata.namespace, auth.metadata.name, 'password') !== password
+  )
+    flux.error = 'authentication to the repository failed';
+  if (flux.error) return writeState('flux.json', flux);
+  const git = (...args) => execFileSync('git', ['--git-dir', repo, ...args], { encoding: 'utf8' });
+  const branch = source.spec.ref?.branch ?? 'main';
+  const path = ks.spec.path.replace(/^\.\//, '').replace(/\/$/, '');
+  let files;
+  try {
+    flux.revision = git('rev-parse', branch).trim();
+    files = git('ls-tree', '-r', '--name-only', branch, '--', path)
+      .split('\n')
+      .filter((f) => /\.ya?ml$/.test(f));
+  } catch {
+    return writeState('flux.json', { error: `branch ${branch} does not exist` });
+  }
+  const target = ks.spec.targetNamespace;
+  const wanted = new Set();
+  for (const file of files) {
+    for (const o of parseManifests(git('show', `${branch}:${file}`), file)) {
+      o.metadata = {
+        ...o.metadata,
+        namespace: target ?? o.metadata.namespace,
+        labels: { ...o.metadata.labels, [FLUX_LABEL]: ks.metadata.name },
+      };
+      try {
+        validate(state, o, target);
+      } catch (e) {
+        flux.error = e.message;
+        continue;
+      }
+      wanted.add(keyOf(o));
+      put(state, o);
+    }
+  }
+  for (const [k, o] of Object.entries(state.objects))
+    if (o.metadata.labels?.[FLUX_LABEL] === ks.metadata.name && !wanted.has(k) && !flux.error)
+      remove(state, k);
+  writeState('flux.json', flux);
+}
+
+/**
+ * What a chart needs before it can come up (helm upgrade --install --wait would time out
+ * without it), and what its values must name. Returns what the test should see.
+ */
+export function checkRelease(state, release, ns, chart, values) {
+  const seen = {};
+  if (release.startsWith('yaook-') && release !== 'yaook-crds')
+    if (!helmDeployed(state, 'yaook', 'yaook-crds'))
+      refuse(
+        `${release}: the Yaook CRDs (release yaook-crds) are not installed; the operator would crash`,
+      );
+  if (chart === 'cert-manager' && values?.crds?.enabled !== true)
+    refuse('cert-manager without crds.enabled=true installs no CRDs; nothing could use it');
+  if (chart === 'gitea') {
+    const secret = values?.gitea?.admin?.existingSecret;
+    if (!secretData(state, ns, secret, 'username') || !secretData(state, ns, secret, 'password'))
+      refuse(`gitea.admin.existingSecret ${secret} must exist in ${ns} with username and password`);
+    const sc = values?.persistence?.storageClass;
+    if (sc && !find(state, 'StorageClass', undefined, sc))
+      refuse(`StorageClass ${sc} does not exist`);
+    seen.imageRegistry = values?.global?.imageRegistry ?? null;
+  }
+  return seen;
+}
+
+/**
+ * A chart archive's name and version from its Chart.yaml; refuses an archive that is not a
+ * chart. Archives that are not gzip at all (placeholders of older tests) are named by file.
+ */
+export function chartOf(path) {
+  const bytes = readFileSync(path);
+  const byName = basename(path).replace(/-v?[0-9][^-]*\.tgz$/, '');
+  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return { name: byName };
+  let text;
+  try {
+    text = execFileSync('tar', ['-xzOf', path, '--wildcards', '*/Chart.yaml'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+  } catch {
+    refuse(`${path} holds no Chart.yaml: not a Helm chart`);
+  }
+  const chart = parseAllDocuments(text)[0]?.toJS();
+  if (chart?.apiVersion !== 'v2' || !chart.name || !chart.version)
+    refuse(`${path}: Chart.yaml needs apiVersion v2, name and version`);
+  if (chart.name !== byName) refuse(`${path} holds the chart ${chart.name}, not ${byName}`);
+  return { name: chart.name, version: chart.version };
+}
+
+/** `helm uninstall`: the release's objects outside its namespace go with it. */
+export function uninstalled(state, ns, release) {
+  for (const [k, o] of Object.entries(state.objects)) {
+    const a = o.metadata.annotations ?? {};
+    if (a['meta.helm.sh/release-name'] === release && a['meta.helm.sh/release-namespace'] === ns)
+      remove(state, k);
+  }
+}
