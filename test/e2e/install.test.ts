@@ -22,6 +22,7 @@ import { startServer, type RunningServer } from '../../src/server/server.js';
 import { fingerprint } from '../../src/ssh/known-hosts.js';
 import { createLab, type Lab } from '../lab/lab.js';
 import { labAvailable } from '../lab/require-lab.js';
+import { attr, openPlan, terminalText } from './install-flow.js';
 import { CHROMIUM_ARGS, shot } from './wizard-flow.js';
 
 const available = labAvailable();
@@ -34,20 +35,6 @@ let core: Core;
 let server: RunningServer;
 let context: BrowserContext;
 let page: Page;
-
-/** The text a terminal shows (xterm's DOM rows), spaces normalised. */
-async function terminalText(term: Locator): Promise<string> {
-  return (await term.locator('.xterm-rows').innerText()).replace(/\u00a0/g, ' ');
-}
-
-async function openPlan(p: Page): Promise<void> {
-  await p.getByTestId('open').click();
-  await p.getByTestId('path-input').fill('site.yaml');
-  await p.getByTestId('path-ok').click();
-  await p.getByTestId('page-connect').waitFor();
-}
-
-const attr = (l: Locator, name: string) => l.getAttribute(name);
 
 /** The colour an element's top border is drawn in (this file is typed without the DOM). */
 const borderColour = (l: Locator) =>
