@@ -533,6 +533,29 @@ describe('RunEngine', () => {
     );
   });
 
+  it('puts an upload that names hosts on those hosts only', async () => {
+    const dir = await tempDir();
+    const up = join(dir, 'up');
+    // One host at a time, each clearing what it got: what a host sees is what it was sent.
+    const h = await harness(
+      [
+        step('u', 'ls "$DIR/up" > "$DIR/seen-$HOST" && rm -f "$DIR"/up/*', {
+          check: `mkdir -p "$DIR/up" && false`,
+          parallelism: 1,
+          uploads: [
+            { path: join(up, 'shared'), content: 'every host\n' },
+            { path: join(up, 'own-h1'), content: 'h1 only\n', hosts: ['h1'] },
+            { path: join(up, 'own-h2'), content: 'h2 only\n', hosts: ['h2'] },
+          ],
+        }),
+      ],
+      { dir },
+    );
+    expect((await h.engine.run()).state).toBe('succeeded');
+    expect(await readFile(join(dir, 'seen-h1'), 'utf8')).toBe('own-h1\nshared\n');
+    expect(await readFile(join(dir, 'seen-h2'), 'utf8')).toBe('own-h2\nshared\n');
+  });
+
   it('refuses a graph with a cycle, naming the steps', async () => {
     const h = await harness([
       step('a', 'true', { after: ['b'] }),

@@ -650,6 +650,7 @@ export class RunEngine {
     }
     h.interrupted = false;
     for (const u of spec.uploads ?? []) {
+      if (u.hosts && !u.hosts.includes(host)) continue;
       try {
         log.note(`# uStart: upload ${u.path}`);
         await conn.upload(uploadSource(u), u.path, { mode: u.mode, owner: u.owner, signal });

@@ -27,6 +27,11 @@ export function checkGraph(steps: readonly StepSpec[]): void {
     if (s.timeout && !(s.timeout.ms > 0))
       throw invalid(`step "${s.id}": timeout.ms must be positive.`);
     for (const u of s.uploads ?? []) {
+      if (u.hosts?.length === 0) {
+        throw invalid(
+          `step "${s.id}": upload to ${u.path} names no host; leave "hosts" out to send it to every target host.`,
+        );
+      }
       if ((u.content === undefined) === (u.source === undefined)) {
         throw invalid(
           `step "${s.id}": upload to ${u.path} needs exactly one of content and source.`,

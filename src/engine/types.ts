@@ -8,8 +8,13 @@
 export type StepTargets =
   readonly string[] | { readonly roles: readonly string[] } | 'first-controller' | 'all';
 
-/** A file the engine puts on every target host before the step's `run` command. */
+/** A file the engine puts on the step's target hosts (or some of them) before `run`. */
 export interface StepUpload {
+  /**
+   * The hosts that get this file; every target host when absent. A host's own configuration
+   * (its env file, its rendered files) goes to that host only.
+   */
+  hosts?: readonly string[];
   /** The file's bytes or text; exactly one of `content` and `source` is given. */
   content?: string | Uint8Array;
   /** A local file to upload. */

@@ -8,7 +8,7 @@ import type { Plan } from '../plan/schema.js';
 import { defaultRunbookDir, loadRunbook, type Runbook } from '../runbook/load.js';
 import type { Phase } from '../runbook/schema.js';
 import { GENERATOR_NAMES } from './generators/index.js';
-import { type RemoteFile, Renderer } from './render.js';
+import { type RemoteFile, type RenderedStep, Renderer } from './render.js';
 
 /** Loads the default runbook (and a customer's over it) with every generator checked. */
 export function loadSiteRunbook(customerDirs: readonly string[] = []): Promise<Runbook> {
@@ -16,9 +16,48 @@ export function loadSiteRunbook(customerDirs: readonly string[] = []): Promise<R
 }
 
 /**
- * The engine's steps for `phases` (all phases when absent). Each step's uploads hold every
- * target host's files under that host's own folder (the engine uploads the same list to
- * every host of a step); lib.sh picks the host's own folder on the host.
+ * A step's uploads for the engine. A file every target host gets alike (lib.sh, the step's
+ * scripts) goes to all of them; a host's own files (its env, its rendered files, under its
+ * own folder) go to that host only. The digest marker goes last: when it is on a host, every
+ * file before it arrived.
+ */
+function uploadsOf(rendered: RenderedStep): StepUpload[] {
+  const marker = rendered.perHost[0]?.uploads.at(-1);
+  const byPath = new Map<string, { file: RemoteFile; hosts: string[] }[]>();
+  for (const hs of rendered.perHost) {
+    for (const u of hs.uploads) {
+      if (u.path === marker?.path) continue;
+      const variants = byPath.get(u.path) ?? [];
+      byPath.set(u.path, variants);
+      const same = variants.find(
+        (v) => v.file.content === u.content && v.file.mode === u.mode && v.file.owner === u.owner,
+      );
+      if (same) same.hosts.push(hs.host);
+      else variants.push({ file: u, hosts: [hs.host] });
+    }
+  }
+  const everyHost = rendered.perHost.length;
+  const uploads = [...byPath.values()].flat().map(({ file, hosts }): StepUpload => ({
+    path: file.path,
+    content: file.content,
+    mode: file.mode,
+    owner: file.owner,
+    ...(hosts.length === everyHost ? {} : { hosts }),
+  }));
+  if (marker) {
+    uploads.push({
+      path: marker.path,
+      content: marker.content,
+      mode: marker.mode,
+      owner: marker.owner,
+    });
+  }
+  return uploads;
+}
+
+/**
+ * The engine's steps for `phases` (all phases when absent). Each host gets the step's shared
+ * files and its own (uploadsOf); lib.sh finds the host's folder by its env file.
  */
 export function toStepSpecs(renderer: Renderer, phases?: readonly Phase[]): StepSpec[] {
   const specs: StepSpec[] = [];
@@ -36,14 +75,6 @@ export function toStepSpecs(renderer: Renderer, phases?: readonly Phase[]): Step
       phaseIds = [];
     }
     phaseIds.push(step.id);
-    const uploads = new Map<string, RemoteFile>();
-    const marker = `/var/lib/ustart/steps/${step.id}/uploads.sha256`;
-    for (const hs of rendered.perHost) {
-      for (const u of hs.uploads) if (u.path !== marker) uploads.set(u.path, u);
-    }
-    // The digest marker last: when it is on a host, every file before it arrived.
-    const last = rendered.perHost[0]?.uploads.at(-1);
-    if (last) uploads.set(last.path, last);
     const first = rendered.perHost[0];
     specs.push({
       id: step.id,
@@ -57,12 +88,7 @@ export function toStepSpecs(renderer: Renderer, phases?: readonly Phase[]): Step
       retries: step.retries,
       ...(first?.check ? { check: first.check } : {}),
       run: first?.run ?? `bash /var/lib/ustart/steps/${step.id}/run.sh`,
-      uploads: [...uploads.values()].map((u): StepUpload => ({
-        path: u.path,
-        content: u.content,
-        mode: u.mode,
-        owner: u.owner,
-      })),
+      uploads: uploadsOf(rendered),
       ...(step.outputs.length
         ? { outputs: step.outputs.map((o) => ({ name: o.name, path: o.path })) }
         : {}),

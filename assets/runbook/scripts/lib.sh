@@ -24,12 +24,13 @@ die() {
   exit 1
 }
 
-# Which of the uploaded host folders is this host: the only one, or the one whose planned
-# management address is configured here.
+# Which of the host folders is this host's: the only one holding an env file (the engine
+# sends each host only its own; the check makes every host's upload folders, so empty ones
+# of other hosts may exist), else the one whose planned management address is configured here.
 ustart_host_dir() {
-  local dirs=("$USTART_ROOT"/hosts/*/)
-  if [[ ${#dirs[@]} -eq 1 && -f ${dirs[0]}env ]]; then
-    printf '%s\n' "${dirs[0]%/}"
+  local envs=("$USTART_ROOT"/hosts/*/env)
+  if [[ ${#envs[@]} -eq 1 && -f ${envs[0]} ]]; then
+    dirname "${envs[0]}"
     return
   fi
   local own env ip
@@ -165,6 +166,24 @@ restore_backup() {
   fi
 }
 
+# Whether the kernel has a module, loaded or built in. /sys/module lists loaded modules and
+# the built-in ones with parameters; modules.builtin lists every built-in one where modules
+# are installed; on a kernel built without module support (no /proc/modules, no
+# /lib/modules) what the module provides shows it: a file system, a /proc/sys folder.
+kernel_has_module() {
+  local module=$1
+  [[ -d /sys/module/$module ]] && return 0
+  grep -qs "/$module\.ko" "/lib/modules/$(uname -r)/modules.builtin" && return 0
+  case $module in
+    overlay) grep -qw overlay /proc/filesystems ;;
+    br_netfilter) [[ -d /proc/sys/net/bridge ]] ;;
+    *) return 1 ;;
+  esac
+}
+
+# The non-comment lines of a file (modules-load.d, sysctl.d), without surrounding blanks.
+config_lines() { sed -e 's/[#;].*//' -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$1"; }
+
 # Whether apt has a package installed.
 pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
@@ -177,7 +196,9 @@ apt_install() {
     return 0
   }
   say "installing packages: ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # Steps run side by side on a host: wait for another step's apt to finish, do not fail.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    -o DPkg::Lock::Timeout=900 "${missing[@]}"
 }
 
 # Removes packages that are installed, with their configuration.
@@ -186,7 +207,7 @@ apt_purge() {
   for p in "$@"; do pkg_installed "$p" && present+=("$p"); done
   ((${#present[@]} == 0)) && return 0
   say "removing packages: ${present[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "${present[@]}"
+  DEBIAN_FRONTEND=noninteractive apt-get purge -y -q -o DPkg::Lock::Timeout=900 "${present[@]}"
 }
 
 # True when the Kubernetes API answers through the control-plane VIP.

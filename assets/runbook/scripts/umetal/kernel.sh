@@ -5,11 +5,14 @@ set -euo pipefail
 . /var/lib/ustart/lib.sh
 
 install_step_files
-for module in overlay br_netfilter; do
-  if ! lsmod | grep -qw "^$module"; then
-    say "loading kernel module $module"
-    modprobe "$module"
+while read -r module; do
+  if kernel_has_module "$module"; then
+    say "kernel module $module is already loaded or built in"
+    continue
   fi
-done
+  command -v modprobe >/dev/null || die "kernel module $module is missing and there is no modprobe on $USTART_HOST; install kmod"
+  say "loading kernel module $module"
+  modprobe "$module"
+done < <(config_lines /etc/modules-load.d/ustart.conf)
 say "applying /etc/sysctl.d/90-ustart.conf"
 sysctl -q -p /etc/sysctl.d/90-ustart.conf

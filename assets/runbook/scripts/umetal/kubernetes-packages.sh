@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs kubeadm, kubelet and kubectl (helm on controllers): pinned binaries from the
-# bundle when it has them, else the packages of the configured sources.
+# bundle when it has them (installed 0755: a pushed bundle file need not be executable),
+# else the packages of the configured sources.
 set -euo pipefail
 # shellcheck source=lib.sh
 . /var/lib/ustart/lib.sh
@@ -9,7 +10,7 @@ tools=(kubeadm kubelet kubectl)
 [[ $USTART_IS_CONTROLLER == true ]] && tools+=(helm clusterctl)
 apt_install conntrack socat ethtool iptables ebtables
 for tool in "${tools[@]}"; do
-  if [[ -x $USTART_BUNDLE_DIR/bin/$tool ]]; then
+  if [[ -f $USTART_BUNDLE_DIR/bin/$tool ]]; then
     if ! cmp -s "$USTART_BUNDLE_DIR/bin/$tool" "/usr/local/bin/$tool"; then
       say "installing $tool from the bundle"
       install -m 0755 "$USTART_BUNDLE_DIR/bin/$tool" "/usr/local/bin/$tool"
@@ -21,7 +22,7 @@ for tool in "${tools[@]}"; do
     esac
   fi
 done
-if [[ -x $USTART_BUNDLE_DIR/bin/kubelet ]]; then
+if [[ -f $USTART_BUNDLE_DIR/bin/kubelet ]]; then
   install -D -m 0644 "$USTART_BUNDLE_DIR/files/kubelet/kubelet.service" /etc/systemd/system/kubelet.service
   install -D -m 0644 "$USTART_BUNDLE_DIR/files/kubelet/10-kubeadm.conf" /etc/systemd/system/kubelet.service.d/10-kubeadm.conf
   systemctl daemon-reload

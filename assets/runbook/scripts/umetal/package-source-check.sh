@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Done when there is no bundle, or apt already reads from the bundle only.
+# Done when there is no bundle, or apt reads from the bundle only and has read this bundle's index.
 set -euo pipefail
 # shellcheck source=lib.sh
 . /var/lib/ustart/lib.sh
 
 [[ -d $USTART_BUNDLE_DIR/apt ]] || exit 0
 list=/etc/apt/sources.list.d/ustart-bundle.list
-[[ -f $list ]] || exit 1
-others=$(find /etc/apt/sources.list /etc/apt/sources.list.d -maxdepth 1 \( -name '*.list' -o -name '*.sources' -o -name sources.list \) ! -path "$list" 2>/dev/null)
-[[ -z $others ]]
+[[ -f $list && ! -e /etc/apt/sources.list ]]
+for f in /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+  [[ $f == "$list" || ! -e $f ]] || exit 1
+done
+diff -q <(sha256sum "$USTART_BUNDLE_DIR/apt/Release") "$USTART_ROOT/state/apt-release.sha256" >/dev/null
