@@ -136,16 +136,22 @@ const saveState = (name, s) => {
   writeState(`units/${name}.json`, s);
 };
 
-/** Whether the recorded main process still runs (and is still the same program). */
+/** State and start time of a process (/proc/PID/stat), or undefined when it is gone. */
+function processStat(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0], startTime: fields[19] };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the recorded main process still runs: the same PID, started at the same time. */
 function alive(s) {
   if (!s.pid) return false;
-  try {
-    const stat = readFileSync(`/proc/${s.pid}/stat`, 'utf8');
-    if (/\) Z /.test(stat)) return false;
-    return readFileSync(`/proc/${s.pid}/cmdline`, 'utf8').split('\0')[0] === s.argv0;
-  } catch {
-    return false;
-  }
+  const now = processStat(s.pid);
+  return now !== undefined && now.state !== 'Z' && now.startTime === s.startTime;
 }
 
 function runSync(argv, env, log, what) {
@@ -193,16 +199,8 @@ function start(name) {
     child.unref();
     pid = child.pid;
   }
-  saveState(unit.name, { ...s, pid, argv0: readCmd0(pid) ?? main.argv[0], argv: main.argv });
+  saveState(unit.name, { ...s, pid, startTime: processStat(pid)?.startTime, argv: main.argv });
   return { unit: unit.name, pid, argv: main.argv };
-}
-
-function readCmd0(pid) {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
-  } catch {
-    return undefined;
-  }
 }
 
 function stop(name) {

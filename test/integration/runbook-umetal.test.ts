@@ -1,21 +1,29 @@
 /**
- * The uMetal Kubernetes steps of the default runbook, rendered from the lab's plan and run by
- * the real engine over SSH on 6 lab hosts (3 controllers, 2 compute, 1 storage), with the
- * kubeadm/kubectl test doubles installed in the hosts' /usr/local/bin. Asserts the order
- * (init before every join), that each join used the material init produced, the rendered
- * content on the hosts, and that a second run skips every host-step through its check.
+ * The whole uMetal phase of the default runbook, rendered from the lab's plan and run by the
+ * real engine over SSH on 6 lab hosts (3 controllers, 2 compute, 1 storage), from a real
+ * signed offline bundle pushed to each host (test/support/umetal-lab.ts):
  *
- * init's join material reaches the joins as an engine output/input within the run, and again
- * (read back from ctl-01) when the failed run is resumed by a new engine.
+ * - for real: apt from the bundle only (the package-source step), hostname and /etc/hosts,
+ *   chrony installed from the bundle and pointed at the plan's NTP server, kernel modules
+ *   (built into this machine's kernel: checked, not loaded) and sysctls (all `net.*`, in
+ *   each host's own network namespace), swap off in /etc/fstab, containerd and runc from the
+ *   bundle with the rendered configuration (systemd cgroups), the pause image imported from
+ *   the bundle and tagged under the site-local registry name;
+ * - test doubles (test/doubles): `systemctl`, because systemd cannot run in a lab host (not
+ *   PID 1; the double starts the daemons from their unit files' ExecStart, chronyd with `-x`
+ *   so it never sets the clock the lab shares with this machine); kubeadm, kubelet, kubectl,
+ *   helm and clusterctl, shipped in the bundle's bin/ and installed by the runbook like
+ *   pinned binaries; they validate what they receive and record every call.
  *
- * Not covered here yet (see the issue 5 report): the OS baseline and containerd steps need
- * systemd and a bundle with their packages on the lab hosts.
+ * Asserts the order (containerd before kubeadm init, init before every join), the rendered
+ * content on the hosts, that each host received only its own rendered files, that a step
+ * broken for real on one host fails the run, is fixed and resumed by a new engine without
+ * repeating what was done, and that a second run of the phase skips every host-step through
+ * its check.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   RunEngine,
@@ -23,108 +31,67 @@ import {
   type RunResult,
   type StepSpec,
 } from '../../src/engine/index.js';
-import { loadPlanFile } from '../../src/plan/load.js';
-import type { Plan } from '../../src/plan/schema.js';
 import { Renderer } from '../../src/render/render.js';
+import { LOCAL_REGISTRY } from '../../src/render/images.js';
+import { PAUSE_IMAGE } from '../../src/render/generators/kubernetes.js';
 import { loadSiteRunbook, toStepSpecs } from '../../src/render/step-specs.js';
-import { KnownHosts } from '../../src/ssh/known-hosts.js';
-import { Ssh2Transport } from '../../src/ssh/ssh2-transport.js';
-import { createLab, type Lab } from '../lab/lab.js';
 import { labAvailable } from '../lab/require-lab.js';
 import { recordEvents } from '../support/engine-events.js';
+import { prepareUmetalLab, type DoubleCall, type UmetalLab } from '../support/umetal-lab.js';
 import { walk } from '../support/walk.js';
 
 const available = labAvailable();
-const DOUBLES = fileURLToPath(new URL('../doubles/', import.meta.url));
-const HOST_DOUBLES = '/usr/local/lib/ustart-doubles';
-const TOOLS = ['kubeadm', 'kubectl', 'helm', 'clusterctl'];
 const INIT = 'umetal.kubeadm-init';
-const HOSTNAME = 'umetal.hostname';
-const JOINS = ['umetal.join-controllers', 'umetal.join-workers', 'umetal.node-labels'];
+const PACKAGES = 'umetal.kubernetes-packages';
+/** Calls that change something; a second run must make none. */
+const CHANGES: [string, RegExp][] = [
+  ['systemctl', /^(start|restart|stop|enable|disable|daemon-reload)$/],
+  ['kubeadm', /^(init|join|reset)$/],
+  ['kubectl', /^(apply|label|taint|create)$/],
+  ['helm', /^(upgrade|uninstall)$/],
+];
+const changing = (c: DoubleCall) =>
+  CHANGES.some(
+    ([tool, verb]) => c.tool === tool && verb.test(c.argv.find((a) => !a.startsWith('-')) ?? ''),
+  );
 
-interface Call {
-  clockNs: string;
-  host: string;
-  tool: string;
-  argv: string[];
-  ok: boolean;
-  seen?: Record<string, unknown>;
-}
-
-describe.skipIf(!available)('uMetal Kubernetes steps on 6 lab hosts with test doubles', () => {
-  let lab: Lab;
+describe.skipIf(!available)('the uMetal phase on 6 lab hosts, from the bundle', () => {
+  let u: UmetalLab;
   let tmp: string;
-  let plan: Plan;
   let renderer: Renderer;
   let specs: StepSpec[];
-  const disposers: (() => Promise<unknown>)[] = [];
+  let hostSteps: number;
+  let machineForwarding: string;
+  const disposers: (() => unknown)[] = [];
 
   beforeAll(async () => {
-    tmp = await mkdtemp(join(tmpdir(), 'ustart-runbook-lab-'));
-    lab = await createLab({ hosts: 6 });
-    plan = (await loadPlanFile(lab.planPath)).plan!;
-    renderer = await Renderer.create(plan, await loadSiteRunbook());
+    machineForwarding = (await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8')).trim();
+    tmp = await mkdtemp(join(tmpdir(), 'ustart-umetal-lab-'));
+    u = await prepareUmetalLab({ hosts: 6 });
+    renderer = await Renderer.create(u.plan, await loadSiteRunbook());
     specs = toStepSpecs(renderer, ['umetal']);
-    // The doubles go where the real tools would be: /usr/local/bin, on sudo's secure_path.
-    // A host's root is an overlay of the machine's root file system only, so a checkout under
-    // another mount (/tmp in CI) and its node_modules are not visible there: each double is
-    // bundled with what it imports into one file and written through /proc/PID/root.
-    const doubles = await Promise.all(
-      TOOLS.map(async (t) => {
-        const built = await build({
-          entryPoints: [join(DOUBLES, `${t}.mjs`)],
-          bundle: true,
-          platform: 'node',
-          format: 'esm',
-          write: false,
-          logLevel: 'silent',
-          // yaml's CommonJS build calls require(); ESM output has none without this.
-          banner: {
-            js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-          },
-        });
-        return { t, code: built.outputFiles[0]!.contents };
-      }),
-    );
-    for (const h of lab.hosts) {
-      const r = await lab.exec(h, `mkdir -p /usr/local/bin ${HOST_DOUBLES}`);
-      expect(r.code, r.stderr).toBe(0);
-      for (const { t, code } of doubles) {
-        await writeFile(`/proc/${h.pid}/root${HOST_DOUBLES}/${t}.mjs`, code);
-        await writeFile(
-          `/proc/${h.pid}/root/usr/local/bin/${t}`,
-          `#!/bin/sh\nexec /usr/bin/node ${HOST_DOUBLES}/${t}.mjs "$@"\n`,
-          { mode: 0o755 },
-        );
-      }
-    }
-  });
+    hostSteps = specs.reduce((n, s) => n + (s.targets as string[]).length, 0);
+  }, 300_000);
   afterAll(async () => {
     for (const d of disposers.splice(0)) await d();
-    await lab?.dispose();
-    await rm(tmp, { recursive: true, force: true });
+    await u?.dispose();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 
-  async function run(ids: string[], resume?: string): Promise<RunResult> {
-    const transport = new Ssh2Transport({
-      knownHosts: new KnownHosts(lab.knownHostsPath),
-      agentSocket: null,
-      identityFiles: [lab.clientKeyPath],
-    });
-    disposers.push(() => transport.dispose());
+  let lastFailures = '';
+  async function run(resume?: string): Promise<RunResult> {
     const engine = new RunEngine({
-      transport,
+      transport: u.transport,
       runsDir: join(tmp, 'runs'),
       steps: specs,
-      onlySteps: ids,
-      hosts: new Map(lab.hosts.map((h) => [h.name, lab.target(h.index)])),
-      resolveTargets: resolverFromPlan(plan),
+      hosts: new Map(u.lab.hosts.map((h) => [h.name, u.lab.target(h.index)])),
+      resolveTargets: resolverFromPlan(u.plan),
       retryDelayMs: () => 0,
       clusterLock: false,
       ...(resume ? { resume } : {}),
     });
     const events = recordEvents(engine);
-    disposers.push(async () => events.dispose());
+    disposers.push(() => events.dispose());
     const result = await engine.run();
     // What failed and what it printed, for the assertion message when a run does not succeed.
     lastFailures = events
@@ -135,135 +102,218 @@ describe.skipIf(!available)('uMetal Kubernetes steps on 6 lab hosts with test do
           `${e.stepId}@${e.host}: ${e.state} ${e.message ?? ''}\n${events.output(e.stepId, e.host)}`,
       )
       .join('\n');
+    lastRan = events
+      .of('host-step-finished')
+      .filter((e) => e.state === 'succeeded')
+      .map((e) => `${e.stepId}@${e.host}`);
     return result;
   }
-  let lastFailures = '';
+  let lastRan: string[] = [];
 
-  async function calls(): Promise<Call[]> {
-    const all: Call[] = [];
-    for (const h of lab.hosts) {
-      const r = await lab.exec(h, 'cat /var/lib/ustart-doubles/calls.jsonl 2>/dev/null || true');
-      for (const line of r.stdout.split('\n').filter(Boolean)) all.push(JSON.parse(line) as Call);
-    }
-    return all.sort((a, b) => (BigInt(a.clockNs) < BigInt(b.clockNs) ? -1 : 1));
-  }
+  const sh = async (host: number, command: string) => {
+    const r = await u.lab.exec(host, command);
+    expect(r.code, `${command}: ${r.stderr}`).toBe(0);
+    return r.stdout;
+  };
+  const rendered = (stepId: string, host: number, path: string) =>
+    renderer
+      .renderStep(renderer.runbook.byId.get(stepId)!)
+      .perHost.find((p) => p.host === u.lab.hosts[host]!.name)!
+      .uploads.find((f) => f.path.endsWith(`/files${path}`))!.content;
 
   let failedRun: string;
+  const broken = 3; // a compute node
 
   it(
-    'creates the cluster on the first controller from the rendered configuration, then joins in the same run',
-    { timeout: 240_000 },
+    'stops failed when a step breaks for real on one host, with the OS baseline and containerd done on all',
+    { timeout: 300_000 },
     async () => {
-      // A worker's join fails (twice: the step retries once) and the run stops failed; the
-      // next test fixes the fault and resumes the run.
-      const broken = lab.hosts[4]!;
-      await lab.exec(
-        broken,
-        "mkdir -p /var/lib/ustart-doubles && echo 'kubeadm join' > /var/lib/ustart-doubles/fail",
-      );
-      const result = await run([HOSTNAME, INIT, ...JOINS]);
+      // The kubelet binary is missing from this host's copy of the bundle: the
+      // kubernetes-packages step falls back to apt, where no kubelet package exists.
+      await sh(broken, 'rm /var/lib/ustart/bundle/bin/kubelet');
+      const result = await run();
       expect(result.state).toBe('failed');
-      expect(lastFailures).toContain(`umetal.join-workers@${broken.name}: failed`);
+      expect(lastFailures).toContain(`${PACKAGES}@${u.lab.hosts[broken]!.name}: failed`);
+      expect(lastFailures).toMatch(/Unable to locate package kubelet/);
       failedRun = result.runId;
-      const first = lab.hosts[0]!;
-      const onHost = await lab.exec(first, 'cat /etc/ustart/kubeadm/init.yaml');
-      const rendered = renderer
-        .renderStep(renderer.runbook.byId.get(INIT)!)
-        .perHost[0]!.uploads.find((u) => u.path.endsWith('/files/etc/ustart/kubeadm/init.yaml'))!;
-      expect(onHost.stdout).toBe(rendered.content);
-      expect(onHost.stdout).toContain(
-        `controlPlaneEndpoint: ${plan.kubernetes.controlPlaneVip}:6443`,
+      expect((await u.calls()).filter((c) => c.tool === 'kubeadm' && c.argv[0] === 'init')).toEqual(
+        [],
       );
-      // The OS baseline's hosts block: every planned host and the API name, on every host.
-      for (const h of lab.hosts) {
-        const hosts = (await lab.exec(h, 'cat /etc/hosts')).stdout;
-        expect(hosts).toContain('# BEGIN uStart planned hosts');
-        for (const s of plan.servers)
-          expect(hosts).toContain(`\t${s.hostname}.${plan.site.domain}\t${s.hostname}`);
-      }
-      const material = await lab.exec(first, 'stat -c %a /var/lib/ustart/out/join.env');
-      expect(material.stdout.trim()).toBe('600');
-      // The controllers joined in this run, with the material init produced in it.
-      const joined = (await calls()).filter((c) => c.argv[0] === 'join' && c.ok);
-      const controllers = plan.servers
-        .filter((s) => s.roles.includes('controller'))
-        .slice(1)
-        .map((s) => s.hostname);
-      expect(
-        joined
-          .filter((c) => c.seen!.controlPlane)
-          .map((c) => c.host)
-          .sort(),
-      ).toEqual(controllers.sort());
     },
   );
 
   it(
-    'joins every other host with the material init produced, after init, once resumed',
-    { timeout: 240_000 },
+    'resumes after the fix with a new engine and completes, repeating nothing that was done',
+    { timeout: 300_000 },
     async () => {
-      // A new engine: the join material is read again from ctl-01, where init left it.
-      const broken = lab.hosts[4]!;
-      await lab.exec(broken, 'rm /var/lib/ustart-doubles/fail');
-      const result = await run([HOSTNAME, INIT, ...JOINS], failedRun);
+      const before = await u.calls();
+      const installsBefore = await aptInstalls();
+      // The fix: the operator puts the file back from the verified bundle.
+      const host = u.lab.hosts[broken]!;
+      await copyFile(
+        join(u.bundleDir, 'bin', 'kubelet'),
+        `/proc/${host.pid}/root/var/lib/ustart/bundle/bin/kubelet`,
+      );
+      const result = await run(failedRun);
       expect(result.state, lastFailures).toBe('succeeded');
-      const all = await calls();
-      const init = all.find(
-        (c) => c.tool === 'kubeadm' && c.argv[0] === 'init' && c.argv[1] === '--config',
-      )!;
-      expect(init.host).toBe(lab.hosts[0]!.name);
-      const tokens = new Set(
-        all
-          .filter((c) => c.argv[0] === 'token' && c.argv[1] === 'create')
-          .map((c) => c.seen!.token),
-      );
-      const key = all.find((c) => c.argv[2] === 'upload-certs')!.seen!.certificateKey;
-      const joins = all.filter((c) => c.tool === 'kubeadm' && c.argv[0] === 'join' && c.ok);
-      expect(all.filter((c) => c.argv[0] === 'join' && !c.ok).map((c) => c.host)).toEqual([
-        broken.name,
-        broken.name,
-      ]);
-      expect(joins.map((c) => c.host).sort()).toEqual(
-        lab.hosts
-          .slice(1)
-          .map((h) => h.name)
-          .sort(),
-      );
-      for (const j of joins) {
-        expect(j.ok).toBe(true);
-        expect(BigInt(j.clockNs) > BigInt(init.clockNs)).toBe(true);
-        expect(tokens.has(j.seen!.token)).toBe(true);
-        const controller = plan.servers
-          .find((s) => s.hostname === j.host)!
-          .roles.includes('controller');
-        expect(j.seen!.controlPlane).toBe(controller);
-        if (controller) expect(j.seen!.certificateKey).toBe(key);
-      }
-      const labelled = all
-        .filter((c) => c.tool === 'kubectl' && c.argv[0] === 'label')
-        .map((c) => c.argv[2]);
-      expect(new Set(labelled)).toEqual(new Set(plan.servers.map((s) => s.hostname)));
-      // The join material never reaches the run folder.
-      const token = [...tokens][0] as string;
-      for (const file of await walk(join(tmp, 'runs'))) {
-        expect(await readFile(file, 'utf8'), file).not.toContain(token);
-      }
+      const after = (await u.calls()).slice(before.length);
+      // Only the broken host installed the Kubernetes tools on resume.
+      const reloads = after.filter((c) => c.tool === 'systemctl' && c.argv[0] === 'daemon-reload');
+      expect(reloads.map((c) => c.host)).toEqual([u.lab.hosts[broken]!.name]);
+      // containerd and chrony were started once per host, in the first run only.
+      expect(
+        after.filter(
+          (c) =>
+            c.tool === 'systemctl' && /containerd|chrony/.test(c.argv.join(' ')) && changing(c),
+        ),
+      ).toEqual([]);
+      expect(await aptInstalls()).toEqual(installsBefore);
     },
   );
+
+  it('installed the OS baseline for real, from the bundle', async () => {
+    const ntp = u.plan.site.ntp[0]!;
+    for (const h of u.lab.hosts) {
+      const i = h.index;
+      expect((await sh(i, 'hostname; cat /etc/hostname')).split('\n').slice(0, 2)).toEqual([
+        h.name,
+        h.name,
+      ]);
+      const hosts = await sh(i, 'cat /etc/hosts');
+      for (const s of u.plan.servers)
+        expect(hosts).toContain(`\t${s.hostname}.${u.plan.site.domain}\t${s.hostname}`);
+      // apt reads the bundle only, and the packages came from it.
+      expect(await sh(i, `apt-get indextargets --format '$(URI)' | sort -u`)).toMatch(
+        /^(file:\/var\/lib\/ustart\/bundle\/apt\/\S+\n)+$/,
+      );
+      expect(await sh(i, 'apt-cache policy containerd chrony')).toMatch(
+        /\*\*\* \S+ 500\s+500 file:\/var\/lib\/ustart\/bundle\/apt \.\/ Packages/,
+      );
+      // chrony: the plan's server only, running, never allowed to set the clock.
+      expect(await sh(i, 'cat /etc/chrony/chrony.conf')).toBe(
+        rendered('umetal.time-sync', i, '/etc/chrony/chrony.conf'),
+      );
+      expect(await sh(i, `grep '^server' /etc/chrony/chrony.conf`)).toBe(`server ${ntp} iburst\n`);
+      const chronyd = await sh(i, `tr '\\0' ' ' < /proc/$(cat /run/chrony/chronyd.pid)/cmdline`);
+      expect(chronyd).toMatch(/^\/usr\/sbin\/chronyd .*-x/);
+      expect(await sh(i, 'chronyc -n sources')).toContain(ntp);
+      // Kernel: modules there, sysctls set in the host's own network namespace.
+      expect(await sh(i, 'cat /etc/modules-load.d/ustart.conf')).toContain('br_netfilter');
+      expect(
+        (await sh(i, 'sysctl -n net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables')).split(
+          '\n',
+        ),
+      ).toEqual(['1', '1', '']);
+      // Swap off for every boot.
+      expect(await sh(i, 'grep swap /etc/fstab')).toMatch(/^# disabled by uStart: \/swap\.img/m);
+      // containerd from the bundle with the rendered configuration, and the pause image.
+      expect(await sh(i, 'cat /etc/containerd/config.toml')).toBe(
+        rendered('umetal.containerd', i, '/etc/containerd/config.toml'),
+      );
+      expect(await sh(i, 'cat /etc/containerd/config.toml')).toContain('SystemdCgroup = true');
+      expect(await sh(i, 'ctr version')).toMatch(/Server:\s+Version:\s+1\.6\./);
+      const images = await sh(i, 'ctr -n k8s.io images ls');
+      const local = `${LOCAL_REGISTRY}/${PAUSE_IMAGE.slice(PAUSE_IMAGE.indexOf('/') + 1)}`;
+      for (const name of [PAUSE_IMAGE, local])
+        expect(images).toMatch(
+          new RegExp(
+            `^${name.replace(/[.]/g, '\\.')}\\s.*${u.bundle.pauseImage.manifestDigest}`,
+            'm',
+          ),
+        );
+    }
+    // The sysctls stayed in the lab: this machine's own forwarding setting is unchanged.
+    expect((await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8')).trim()).toBe(
+      machineForwarding,
+    );
+    // Every sysctl the runbook sets is per network namespace.
+    const sysctls = await readFile(join(renderer.runbook.dirs[0]!, 'files', 'sysctl.conf'), 'utf8');
+    for (const line of sysctls.split('\n').filter((l) => l && !l.startsWith('#')))
+      expect(line).toMatch(/^net\./);
+  });
+
+  it("created the cluster after containerd, then joined every other host with init's material", async () => {
+    const all = await u.calls();
+    const init = all.find(
+      (c) => c.tool === 'kubeadm' && c.argv[0] === 'init' && c.argv[1] === '--config',
+    )!;
+    expect(init.host).toBe(u.lab.hosts[0]!.name);
+    const containerd = all.filter(
+      (c) => c.tool === 'systemctl' && c.argv[0] === 'restart' && c.argv.includes('containerd'),
+    );
+    expect(containerd.map((c) => c.host).sort()).toEqual(u.lab.hosts.map((h) => h.name).sort());
+    for (const c of containerd) expect(BigInt(c.clockNs) < BigInt(init.clockNs)).toBe(true);
+    expect(await sh(0, 'cat /etc/ustart/kubeadm/init.yaml')).toBe(
+      rendered(INIT, 0, '/etc/ustart/kubeadm/init.yaml'),
+    );
+    const tokens = new Set(
+      all.filter((c) => c.argv[0] === 'token' && c.argv[1] === 'create').map((c) => c.seen!.token),
+    );
+    const key = all.find((c) => c.argv[2] === 'upload-certs')!.seen!.certificateKey;
+    const joins = all.filter((c) => c.tool === 'kubeadm' && c.argv[0] === 'join' && c.ok);
+    expect(joins.map((c) => c.host).sort()).toEqual(
+      u.lab.hosts
+        .slice(1)
+        .map((h) => h.name)
+        .sort(),
+    );
+    for (const j of joins) {
+      expect(BigInt(j.clockNs) > BigInt(init.clockNs)).toBe(true);
+      expect(tokens.has(j.seen!.token)).toBe(true);
+      const controller = u.plan.servers
+        .find((s) => s.hostname === j.host)!
+        .roles.includes('controller');
+      expect(j.seen!.controlPlane).toBe(controller);
+      if (controller) expect(j.seen!.certificateKey).toBe(key);
+    }
+    const labelled = all
+      .filter((c) => c.tool === 'kubectl' && c.argv[0] === 'label' && c.argv[1] === 'node')
+      .map((c) => c.argv[2]);
+    expect(new Set(labelled)).toEqual(new Set(u.plan.servers.map((s) => s.hostname)));
+    const releases = all
+      .filter((c) => c.tool === 'helm' && c.argv[0] === 'upgrade')
+      .map((c) => c.argv[2]);
+    expect(releases.sort()).toEqual(['cilium', 'loki', 'monitoring', 'promtail', 'rook-ceph']);
+    // The join material never reaches the run folder.
+    const token = [...tokens][0] as string;
+    for (const file of await walk(join(tmp, 'runs')))
+      expect(await readFile(file, 'utf8'), file).not.toContain(token);
+  });
+
+  it('sent each host only its own rendered files', async () => {
+    for (const h of u.lab.hosts) {
+      const envs = await sh(h.index, 'ls /var/lib/ustart/hosts/*/env');
+      expect(envs.trim()).toBe(`/var/lib/ustart/hosts/${h.name}/env`);
+      const files = await sh(h.index, 'find /var/lib/ustart/hosts -type f');
+      for (const other of u.lab.hosts.filter((o) => o !== h))
+        expect(files).not.toContain(`/hosts/${other.name}/`);
+    }
+  });
 
   it(
     'skips every host-step on a second run: the checks see the work done',
-    { timeout: 240_000 },
+    { timeout: 300_000 },
     async () => {
-      const before = (await calls()).length;
-      const result = await run([HOSTNAME, INIT, ...JOINS]);
+      const before = (await u.calls()).length;
+      const result = await run();
       expect(result.state, lastFailures).toBe('succeeded');
-      expect(result.counts.skipped).toBe(6 + 1 + 2 + 3 + 1);
+      expect(lastRan).toEqual([]);
+      expect(result.counts.skipped).toBe(hostSteps);
       expect(result.counts.succeeded).toBe(0);
-      const again = (await calls()).slice(before);
-      expect(
-        again.filter((c) => c.argv[0] === 'init' || c.argv[0] === 'join' || c.argv[0] === 'label'),
-      ).toEqual([]);
+      expect((await u.calls()).slice(before).filter(changing)).toEqual([]);
     },
   );
+
+  /** apt's history on every host: one line per install it made. */
+  async function aptInstalls(): Promise<string[]> {
+    const all: string[] = [];
+    for (const h of u.lab.hosts)
+      all.push(
+        ...(await sh(h.index, "grep -h '^Install:' /var/log/apt/history.log || true"))
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => `${h.name} ${l}`),
+      );
+    return all;
+  }
 });
