@@ -1,7 +1,8 @@
 /**
  * The whole uMetal phase of the default runbook, rendered from the lab's plan and run by the
  * real engine over SSH on 6 lab hosts (3 controllers, 2 compute, 1 storage), from a real
- * signed offline bundle pushed to each host (test/support/umetal-lab.ts):
+ * signed offline bundle placed on each host and checked there against its manifest
+ * (test/support/umetal-lab.ts):
  *
  * - for real: apt from the bundle only (the package-source step), hostname and /etc/hosts,
  *   chrony installed from the bundle and pointed at the plan's NTP server, kernel modules
