@@ -556,6 +556,54 @@ describe('RunEngine', () => {
     expect(await readFile(join(dir, 'seen-h2'), 'utf8')).toBe('own-h2\nshared\n');
   });
 
+  it('refuses an upload to a host the step does not run on, naming it', async () => {
+    const h = await harness([
+      step('u', 'true', {
+        targets: ['h1'],
+        uploads: [{ path: '/tmp/x', content: 'x', hosts: ['h1', 'h2'] }],
+      }),
+    ]);
+    await expect(h.engine.run()).rejects.toThrow(
+      /step "u": upload to \/tmp\/x names "h2", which is not among the step's target hosts \(h1\)/,
+    );
+  });
+
+  it('runs a local step after its check, logs its lines, and retries it when it throws', async () => {
+    const dir = await tempDir();
+    const calls: string[] = [];
+    const steps: StepSpec[] = [
+      step('local', '# pushed from this machine', {
+        check: `[ -e "$DIR/done-$HOST" ]`,
+        retries: 1,
+        local: async ({ host, connection, log }) => {
+          calls.push(host);
+          log(`pushing to ${host}`);
+          if (calls.filter((c) => c === host).length === 1 && host === 'h2')
+            throw new Error('the link dropped');
+          const r = await connection.exec(`touch "$DIR/done-${host}"`);
+          expect(r).toMatchObject({ kind: 'exited', code: 0 });
+        },
+      }),
+      step('after', count('after'), { after: ['local'] }),
+    ];
+    const h = await harness(steps, { dir });
+    expect((await h.engine.run()).state).toBe('succeeded');
+    expect(calls.sort()).toEqual(['h1', 'h2', 'h2']);
+    const lines = h.events
+      .of('log')
+      .filter((e) => e.stepId === 'local' && e.host === 'h2')
+      .map((e) => e.data)
+      .join('');
+    expect(lines).toMatch(/pushing to h2[\s\S]*the link dropped/);
+    expect(await runs(dir, 'after', 'h1')).toBe(1);
+
+    // Done on every host: the check skips it, the function is not called again.
+    const again = await harness(steps, { dir });
+    const second = await again.engine.run();
+    expect(second.counts.skipped).toBe(2);
+    expect(calls).toHaveLength(3);
+  });
+
   it('refuses a graph with a cycle, naming the steps', async () => {
     const h = await harness([
       step('a', 'true', { after: ['b'] }),

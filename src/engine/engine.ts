@@ -666,6 +666,7 @@ export class RunEngine {
         };
       }
     }
+    if (spec.local) return this.runLocal(spec, host, conn, signal, log);
     const soft = spec.timeout?.mode === 'soft' ? spec.timeout.ms : undefined;
     const startedAt = this.clock.now();
     const stopWarning = soft
@@ -708,6 +709,38 @@ export class RunEngine {
       return result;
     } finally {
       stopWarning?.();
+    }
+  }
+
+  /** A step done from this machine (StepSpec.local) on one host. Never throws. */
+  private async runLocal(
+    spec: StepSpec,
+    host: string,
+    connection: HostConnection,
+    signal: AbortSignal,
+    log: HostLog,
+  ): Promise<{ state: State; message?: string; retryable?: boolean }> {
+    try {
+      await spec.local!({
+        host,
+        target: this.opts.hosts.get(host)!,
+        transport: this.opts.transport,
+        connection,
+        signal,
+        log: (line) => log.note(line),
+      });
+      return { state: 'succeeded' };
+    } catch (e) {
+      if (signal.aborted) {
+        return {
+          state: 'cancelled',
+          message: this.abort.signal.aborted ? 'cancelled' : 'killed by the consultant',
+        };
+      }
+      if (isUstartError(e, 'ConnectionLost'))
+        return { state: 'connection-lost', message: messageOf(e) };
+      log.note(`# uStart: ${messageOf(e)}`);
+      return { state: 'failed', message: messageOf(e), retryable: true };
     }
   }
 

@@ -32,6 +32,15 @@ export function checkGraph(steps: readonly StepSpec[]): void {
           `step "${s.id}": upload to ${u.path} names no host; leave "hosts" out to send it to every target host.`,
         );
       }
+      // Roles and `all` are resolved from the plan later; an explicit list is known now.
+      const strangers = Array.isArray(s.targets)
+        ? (u.hosts ?? []).filter((h) => !(s.targets as readonly string[]).includes(h))
+        : [];
+      if (strangers.length) {
+        throw invalid(
+          `step "${s.id}": upload to ${u.path} names ${strangers.map((h) => `"${h}"`).join(', ')}, which ${strangers.length === 1 ? 'is' : 'are'} not among the step's target hosts (${(s.targets as readonly string[]).join(', ')}); a file can only go to a host the step runs on.`,
+        );
+      }
       if ((u.content === undefined) === (u.source === undefined)) {
         throw invalid(
           `step "${s.id}": upload to ${u.path} needs exactly one of content and source.`,

@@ -4,6 +4,8 @@
  * `RunEvent`s. Both are plain data, so they cross IPC and WebSocket unchanged.
  */
 
+import type { HostConnection, HostTarget, Transport } from '../ssh/transport.js';
+
 /** Which hosts a step runs on. Host names are the plan's `servers[].hostname`. */
 export type StepTargets =
   readonly string[] | { readonly roles: readonly string[] } | 'first-controller' | 'all';
@@ -42,6 +44,21 @@ export function inputVariable(name: string): string {
   return `USTART_IN_${name.toUpperCase().replace(/-/g, '_')}`;
 }
 
+/**
+ * What a step done from this machine (`StepSpec.local`) gets for one host: the engine's
+ * connection to it (already open), and the transport and target to open more of its own.
+ */
+export interface LocalStepContext {
+  host: string;
+  target: HostTarget;
+  transport: Transport;
+  connection: HostConnection;
+  /** Aborted when the run is cancelled or the consultant kills this host-step. */
+  signal: AbortSignal;
+  /** A line for the host-step's log, shown and kept like a command's output. */
+  log(line: string): void;
+}
+
 /** One step of a run: a command run on a set of hosts, after other steps. */
 export interface StepSpec {
   /** Unique in the graph; used in file names (`logs/<id>/`), so letters, digits, `.`, `_`, `-`. */
@@ -66,6 +83,14 @@ export interface StepSpec {
   check?: string;
   /** The command, run by the login shell of the host's user. */
   run: string;
+  /**
+   * Done from this machine instead of `run` (which then only describes it, for previews):
+   * for work that streams local files to the host, such as the offline bundle's push. It runs
+   * after `check` and `uploads`, like `run`; it throws to fail the host-step (retried like a
+   * failed command). The function is not saved with the run: the step source builds it again
+   * for a resume.
+   */
+  local?: (context: LocalStepContext) => Promise<void>;
   uploads?: readonly StepUpload[];
   /** Non-secret variables set for `check` and `run`. */
   env?: Readonly<Record<string, string>>;
