@@ -188,7 +188,10 @@ export const RunOptions = z.object({
   stepByStep: z.boolean().default(false),
   /** Pause when a step fails, for retry/skip/stop (default true in the UI). */
   pauseOnFailure: z.boolean().default(true),
-  /** The verified offline bundle an air-gapped site installs from (not needed to connect). */
+  /**
+   * The verified offline bundle an air-gapped site installs from (not needed to connect); a
+   * run delivers it to the hosts as its umetal.bundle step, on any site it is given for.
+   */
   bundle: z.object({ path: z.string().min(1), publicKey: z.string().min(1) }).optional(),
 });
 export type RunOptions = z.input<typeof RunOptions>;
@@ -211,6 +214,8 @@ export const StepPreview = z.object({
   files: z.array(
     z.object({
       path: z.string(),
+      /** The hosts that get this file (a host's own configuration); every host when absent. */
+      hosts: z.array(z.string()).optional(),
       mode: z.number().optional(),
       bytes: z.number(),
       /** The text of the file when it is text and small (256 KiB); otherwise absent. */

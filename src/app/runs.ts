@@ -23,7 +23,6 @@ import type {
   RunOptions,
   StepPreview,
 } from '../api/index.js';
-import { requireVerifiedBundle } from '../bundle/require.js';
 import {
   RunEngine,
   defaultRunsDir,
@@ -43,10 +42,13 @@ import { firstController, resolverFromPlan } from '../engine/plan-targets.js';
 import { UstartError, messageOf } from '../errors.js';
 import { checkPlanFile } from '../plan/index.js';
 import type { Plan } from '../plan/schema.js';
+import type { VerifyReport } from '../bundle/verify.js';
+import { withBundleDelivery } from '../render/bundle-step.js';
 import { stepSpecsFor } from '../render/step-specs.js';
 import { PHASES, type Phase } from '../runbook/schema.js';
 import type { Transport } from '../ssh/transport.js';
 import type { Access } from './access.js';
+import { VerifiedBundleCache } from './run-bundle.js';
 
 /** Where a run's steps come from: the runbook by default; tests and benchmarks pass their own. */
 export type RunStepSource = (context: {
@@ -239,6 +241,8 @@ export class RunService {
   private readonly byPlan = new Map<string, LiveRun>();
   /** The bundle each plan's last install was given: a retry or resume installs from it too. */
   private readonly bundles = new Map<string, RunBundle>();
+  /** Retries and resumes reuse a verification while the bundle's files are unchanged. */
+  private readonly verified = new VerifiedBundleCache();
   private readonly byId = new Map<string, LiveRun>();
   private readonly attachments = new Map<string, Attachment>();
   private readonly stepSource: RunStepSource;
@@ -310,22 +314,29 @@ export class RunService {
         `the plan has ${loaded.errors} error${loaded.errors === 1 ? '' : 's'}; fix them in Review before installing (connecting works on an unfinished plan).`,
       );
     }
+    let report: VerifyReport | undefined;
     if (!readOnly) {
       const bundle = options.bundle ?? this.bundles.get(planFile);
-      await requireVerifiedBundle(
-        loaded.plan,
-        bundle && this.opts.resolvePath(bundle.path),
-        bundle && this.opts.resolvePath(bundle.publicKey),
-      ).catch((e: unknown) => {
-        if (!(e instanceof UstartError) || e.code !== 'BundleRequired') throw e;
-        throw new UstartError(
-          'BundleRequired',
-          `site ${loaded.plan.site.name} is air-gapped (site.airGapped: true): give the verified offline bundle and its public key (Install → Offline bundle) before installing; build one on a connected machine with "ustart bundle create".`,
-        );
-      });
+      report = await this.verified
+        .verify(
+          loaded.plan,
+          bundle && this.opts.resolvePath(bundle.path),
+          bundle && this.opts.resolvePath(bundle.publicKey),
+        )
+        .catch((e: unknown) => {
+          if (!(e instanceof UstartError) || e.code !== 'BundleRequired') throw e;
+          throw new UstartError(
+            'BundleRequired',
+            `site ${loaded.plan.site.name} is air-gapped (site.airGapped: true): give the verified offline bundle and its public key (Install → Offline bundle) before installing; build one on a connected machine with "ustart bundle create".`,
+          );
+        });
       if (bundle) this.bundles.set(planFile, bundle);
     }
-    const steps = await this.stepSource({ plan: loaded.plan, planFile, phases });
+    // A verified bundle reaches the hosts as the run's umetal.bundle step.
+    const steps = withBundleDelivery(
+      await this.stepSource({ plan: loaded.plan, planFile, phases }),
+      report,
+    );
     const transport = await (this.opts.transport ?? ((f, p) => this.opts.access.transport(f, p)))(
       planFile,
       loaded.plan,
@@ -615,6 +626,7 @@ export class RunService {
         const text = u.content === undefined ? undefined : textOf(u.content);
         return {
           path: u.path,
+          ...(u.hosts ? { hosts: [...u.hosts] } : {}),
           ...(u.mode !== undefined ? { mode: u.mode } : {}),
           bytes,
           ...(text !== undefined ? { text } : {}),

@@ -20,8 +20,9 @@ import {
 import { shQuote } from '../../util/shell.js';
 import { firstController, resolverFromPlan } from '../../engine/plan-targets.js';
 import { UstartError } from '../../errors.js';
-import { requireVerifiedBundle } from '../../bundle/index.js';
+import { verifyRunBundle } from '../../app/run-bundle.js';
 import { checkPlanFile } from '../../plan/index.js';
+import { withBundleDelivery } from '../../render/bundle-step.js';
 import { runbookStepSource } from '../../render/step-specs.js';
 import { PHASES, type Phase } from '../../runbook/schema.js';
 import type { CredentialRequest, CredentialStore } from '../../ssh/credentials.js';
@@ -102,7 +103,10 @@ export function registerRun(
       'the site name, typed out: required to run a reset-* phase, which removes what was installed',
     )
     .option('--runs-dir <dir>', 'where runs are kept (default: .ustart/runs next to the plan)')
-    .option('--bundle <path>', 'the offline bundle (required when site.airGapped is true)')
+    .option(
+      '--bundle <path>',
+      'the offline bundle, delivered to the hosts before uMetal (required when site.airGapped is true)',
+    )
     .option('--bundle-key <pub>', 'public key the offline bundle must be signed with')
     .option('-i, --identity <file>', 'a private key file to log in with (repeatable)', collect)
     .option(
@@ -162,8 +166,12 @@ async function runCommand(
   }
   // An air-gapped site installs only from a bundle proven intact and authentic first; a
   // read-only graph (facts) installs nothing and runs without one.
-  if (!readOnly) await requireVerifiedBundle(plan, opts.bundle, opts.bundleKey);
-  const steps = opts.graph ? await loadGraphFile(opts.graph) : await stepSource({ plan, planFile });
+  const bundle = readOnly ? undefined : await verifyRunBundle(plan, opts.bundle, opts.bundleKey);
+  // The verified bundle reaches the hosts as the run's umetal.bundle step.
+  const steps = withBundleDelivery(
+    opts.graph ? await loadGraphFile(opts.graph) : await stepSource({ plan, planFile }),
+    bundle,
+  );
   const sshConfig = await SshConfigFile.load();
   const hosts = new Map(plan.servers.map((s) => [s.hostname, targetFromPlan(plan, s, sshConfig)]));
   const stateDir = join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'ustart');
