@@ -37,7 +37,7 @@ async function main(): Promise<number> {
   const [name, ...args] = process.argv.slice(2);
   const all = await benches();
   if (name === '--list' || name === '--help') {
-    for (const b of all) console.log(`${b.name.padEnd(10)} ${b.summary}`);
+    for (const b of all) console.log(`${b.name.padEnd(12)} ${b.summary}`);
     return 0;
   }
   const chosen = name === undefined ? all : all.filter((b) => b.name === name);

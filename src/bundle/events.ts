@@ -40,6 +40,8 @@ export type BundleEvent =
       doneBytes: number;
       totalBytes?: number;
       item?: string;
+      /** Bytes of `item` done so far, where items travel at once (a push's upload lanes). */
+      itemDoneBytes?: number;
     }
   | { type: 'item-finished'; phase: BundlePhase; item: string }
   | { type: 'problem-found'; problem: BundleProblem }

@@ -1,18 +1,22 @@
 /**
- * Carrying a verified bundle to a host and serving it there: upload over SFTP (each file
- * resumable after a dropped link, checked by sha256 on the host, renamed into place),
- * a second sha256 check of every entry on the host, then apt pointed at the bundle's
+ * Carrying a verified bundle to a host and serving it there: upload over one connection,
+ * a few files at once, a folder's small files in tar batches (each upload resumable after a
+ * dropped link, checked by sha256 on the host, renamed into place), a second sha256 check
+ * of every entry on the host, then apt pointed at the bundle's
  * repository ONLY (every other source moved aside, restorable), and images imported into
  * containerd. A bundle that did not verify is never pushed, so nothing is installed from it.
  */
+import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { Writable } from 'node:stream';
 import { isUstartError, messageOf, UstartError } from '../errors.js';
 import type { HostConnection, HostTarget, Transport } from '../ssh/transport.js';
 import { APT_DIR } from './apt-repo.js';
 import { throttleProgress, type BundleEventListener } from './events.js';
 import { MANIFEST_NAME, SIGNATURE_NAME, type EntryKind, type ManifestEntry } from './manifest.js';
 import { partsManifestName, parsePartsManifest } from './split.js';
+import { writeTar } from './tar.js';
 import type { VerifyReport } from './verify.js';
 
 /** Where a bundle lives on a host. */
@@ -71,35 +75,54 @@ export async function pushBundle(
     const incoming = `${remoteDir}/.incoming`;
     const dirs = new Set([incoming, ...files.map((f) => dirname(f.remote))]);
     await link.run(`mkdir -p ${[...dirs].map(shq).join(' ')}`, 'create the bundle folders');
-    let before = 0;
-    for (const file of files) {
-      await link.upload(file.local, file.remote, file.name, (sent) =>
-        emit({
-          type: 'progressed',
-          phase: 'upload',
-          doneBytes: before + sent,
-          totalBytes,
-          item: file.name,
-        }),
+    const createdAt = new Date(report.manifest.createdAt);
+    const parcels = parcelsOf(
+      files,
+      incoming,
+      report.container === 'folder',
+      report.manifest.digest,
+    );
+    const progress = new UploadProgress(emit, totalBytes);
+    await inLanes(parcels, UPLOAD_LANES, async (parcel) => {
+      const source =
+        parcel.kind === 'batch' ? await batchArchive(parcel.files, createdAt) : parcel.file.local;
+      await link.upload(source, parcel.remote, parcel.name, parcel.mode, (sent, of) =>
+        progress.sent(parcel, sent, of),
       );
-      before += file.size;
-      emit({ type: 'item-finished', phase: 'upload', item: file.name });
-    }
-    if (report.container !== 'folder') {
-      const archives = files.map((f) => shq(f.remote)).join(' ');
-      await link.run(
-        `cat ${archives} | tar -x --no-same-owner -f - -C ${shq(remoteDir)} && rm -f ${archives}`,
-        'unpack the bundle archive',
-      );
-    }
-    // Check on the host what it will use, after unpacking: the manifest's digests.
+      progress.arrived(parcel);
+    });
+    const unpack = [
+      ...parcels
+        .filter((p) => p.kind === 'batch')
+        .map(
+          (p) =>
+            `tar -x --no-same-owner -f ${shq(p.remote)} -C ${shq(remoteDir)} && rm -f ${shq(p.remote)}`,
+        ),
+      ...(report.container !== 'folder'
+        ? [
+            `cat ${files.map((f) => shq(f.remote)).join(' ')} | tar -x --no-same-owner -f - -C ${shq(remoteDir)} && rm -f ${files.map((f) => shq(f.remote)).join(' ')}`,
+          ]
+        : []),
+    ];
+    // Unpacking and the check of what the host will use (the manifest's digests) share one
+    // exec: each exec costs a round trip and a login shell on the host.
     const list = needed.map((e) => `${e.sha256}  ${e.path}\n`).join('');
     const check = await link.run(
-      `cd ${shq(remoteDir)} && sha256sum --strict --quiet -c -`,
+      [
+        ...unpack.map((command) => `{ ${command}; } || exit ${UNPACK_FAILED}`),
+        `cd ${shq(remoteDir)} && sha256sum --strict --quiet -c -`,
+      ].join('\n'),
       'check the bundle on the host',
       list,
       true,
     );
+    if (check.code === UNPACK_FAILED) {
+      throw new UstartError(
+        'StepFailed',
+        `could not unpack the bundle in ${target.name}:${remoteDir}:\n${check.output.trim()}\nCheck the free space there, then push again.`,
+        { detail: { host: target.name } },
+      );
+    }
     if (check.code !== 0) {
       throw new UstartError(
         'BundleCorrupt',
@@ -119,6 +142,8 @@ interface UploadFile {
   local: string;
   remote: string;
   size: number;
+  /** Kind `binary`: 0755 on the host, as in the bundle's tar (docs/bundle-format.md). */
+  executable: boolean;
 }
 
 /** What to upload: the entry files of a folder, or the archive (or its parts) as it is. */
@@ -130,20 +155,31 @@ async function uploadList(
   const bundle = report.bundle;
   switch (report.container) {
     case 'folder': {
-      const files = [MANIFEST_NAME, SIGNATURE_NAME, ...entries.map((e) => e.path)];
+      const files = [
+        { path: MANIFEST_NAME, executable: false },
+        { path: SIGNATURE_NAME, executable: false },
+        ...entries.map((e) => ({ path: e.path, executable: e.kind === 'binary' })),
+      ];
       return Promise.all(
-        files.map(async (path) => ({
+        files.map(async ({ path, executable }) => ({
           name: path,
           local: join(bundle, ...path.split('/')),
           remote: `${remoteDir}/${path}`,
           size: (await stat(join(bundle, ...path.split('/')))).size,
+          executable,
         })),
       );
     }
     case 'tar': {
       const size = (await stat(bundle)).size;
       return [
-        { name: 'bundle.tar', local: bundle, remote: `${remoteDir}/.incoming/bundle.tar`, size },
+        {
+          name: 'bundle.tar',
+          local: bundle,
+          remote: `${remoteDir}/.incoming/bundle.tar`,
+          size,
+          executable: false,
+        },
       ];
     }
     case 'parts': {
@@ -156,9 +192,188 @@ async function uploadList(
         local: join(dirname(partsFile), p.name),
         remote: `${remoteDir}/.incoming/${p.name}`,
         size: p.size,
+        executable: false,
       }));
     }
   }
+}
+
+/** Exit status of the host-side check when unpacking failed, told apart from a digest mismatch. */
+const UNPACK_FAILED = 90;
+/** Uploads at once over one connection: enough to hide each upload's round trips. */
+const UPLOAD_LANES = 4;
+/** A folder's files up to this size travel in batches, not one upload each. */
+const BATCH_FILE_MAX = 4 * 1024 * 1024;
+/** A batch is closed at this many bytes or files (it is held in memory while it travels). */
+const BATCH_MAX_BYTES = 16 * 1024 * 1024;
+const BATCH_MAX_FILES = 512;
+
+/**
+ * One upload: a file as it is, or a batch of a folder's small files in one tar. Each file
+ * upload pays a receiver start, a remote hash and a rename on the host (about a third of a
+ * second on a busy machine, bench/bundle-push.ts), so a bundle of many small files is sent
+ * as a few batches that are unpacked on the host and checked with the rest by the manifest.
+ */
+type Parcel =
+  | { kind: 'file'; name: string; remote: string; mode: number; size: number; file: UploadFile }
+  | {
+      kind: 'batch';
+      name: string;
+      remote: string;
+      mode: number;
+      size: number;
+      files: UploadFile[];
+      /** Where each file's data starts within the batch's data bytes. */
+      starts: number[];
+    };
+
+/**
+ * Large files alone, small files of a folder in batches; largest first, so the lanes end
+ * close together. A batch's name derives from the bundle's digest and its members, so a
+ * retry of the same push resumes its temp file.
+ */
+function parcelsOf(
+  files: readonly UploadFile[],
+  incoming: string,
+  batching: boolean,
+  digest: string,
+): Parcel[] {
+  const parcels: Parcel[] = [];
+  let batch: UploadFile[] = [];
+  let batchBytes = 0;
+  const close = () => {
+    if (batch.length === 0) return;
+    const tag = createHash('sha256').update(digest);
+    const starts: number[] = [];
+    let at = 0;
+    for (const f of batch) {
+      tag.update(`\0${f.name}\0${f.size}`);
+      starts.push(at);
+      at += f.size;
+    }
+    parcels.push({
+      kind: 'batch',
+      name: batch[0]!.name,
+      remote: `${incoming}/batch-${tag.digest('hex').slice(0, 16)}.tar`,
+      mode: 0o600,
+      size: batchBytes,
+      files: batch,
+      starts,
+    });
+    batch = [];
+    batchBytes = 0;
+  };
+  for (const file of files) {
+    if (!batching || file.size > BATCH_FILE_MAX) {
+      const mode = file.executable ? 0o755 : 0o644;
+      parcels.push({
+        kind: 'file',
+        name: file.name,
+        remote: file.remote,
+        mode,
+        size: file.size,
+        file,
+      });
+      continue;
+    }
+    if (batchBytes + file.size > BATCH_MAX_BYTES || batch.length >= BATCH_MAX_FILES) close();
+    batch.push(file);
+    batchBytes += file.size;
+  }
+  close();
+  return parcels.sort((a, b) => b.size - a.size);
+}
+
+/** A batch as one tar in memory: members as in the bundle's own tar (mode 0755 for binaries). */
+async function batchArchive(files: readonly UploadFile[], mtime: Date): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk);
+      done();
+    },
+  });
+  const members = files.map((f) => ({
+    name: f.name,
+    size: f.size,
+    executable: f.executable,
+    source: { file: f.local },
+  }));
+  await writeTar(members, mtime, sink);
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Progress of parcels travelling at once: `doneBytes` counts the files' bytes (a batch's
+ * tar headers are spread over its members), `item` is the file the last bytes belong to.
+ */
+class UploadProgress {
+  private arrivedBytes = 0;
+  private readonly travelling = new Map<Parcel, number>();
+  constructor(
+    private readonly emit: BundleEventListener,
+    private readonly totalBytes: number,
+  ) {}
+
+  sent(parcel: Parcel, sent: number, of: number): void {
+    const done = of > 0 ? Math.floor((sent * parcel.size) / of) : parcel.size;
+    this.travelling.set(parcel, done);
+    let item = parcel.name;
+    let itemDoneBytes = done;
+    if (parcel.kind === 'batch') {
+      let i = parcel.starts.length - 1;
+      while (i > 0 && parcel.starts[i]! > done) i--;
+      item = parcel.files[i]!.name;
+      itemDoneBytes = Math.min(done - parcel.starts[i]!, parcel.files[i]!.size);
+    }
+    let doneBytes = this.arrivedBytes;
+    for (const n of this.travelling.values()) doneBytes += n;
+    this.emit({
+      type: 'progressed',
+      phase: 'upload',
+      doneBytes,
+      totalBytes: this.totalBytes,
+      item,
+      itemDoneBytes,
+    });
+  }
+
+  arrived(parcel: Parcel): void {
+    this.travelling.delete(parcel);
+    this.arrivedBytes += parcel.size;
+    const items = parcel.kind === 'batch' ? parcel.files.map((f) => f.name) : [parcel.name];
+    for (const item of items) this.emit({ type: 'item-finished', phase: 'upload', item });
+  }
+}
+
+/**
+ * Runs `work` over `items`, at most `lanes` at a time. After a failure no new item starts;
+ * it rejects with the first failure once the running ones have settled, so nothing is
+ * left using the connection when the caller closes it.
+ */
+async function inLanes<T>(
+  items: readonly T[],
+  lanes: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const lane = async () => {
+    while (!failed && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await work(item);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }
+  };
+  const settled = await Promise.allSettled(
+    Array.from({ length: Math.min(lanes, items.length) }, lane),
+  );
+  const first = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (first) throw first.reason;
 }
 
 /**
@@ -166,32 +381,41 @@ async function uploadList(
  * the transport keeps beside the destination, so a retry sends only what is missing.
  */
 class Link {
-  private connection: HostConnection | undefined;
+  /** The connection every lane shares; replaced once after a loss, not once per lane. */
+  private connection: Promise<HostConnection> | undefined;
   constructor(
     private readonly transport: Transport,
     private readonly target: HostTarget,
     private readonly options: PushOptions,
   ) {}
 
-  private async connect(): Promise<HostConnection> {
-    this.connection ??= await this.transport.connect(
-      this.target,
-      this.options.signal ? { signal: this.options.signal } : {},
-    );
+  private connect(): Promise<HostConnection> {
+    if (!this.connection) {
+      const opening = this.transport.connect(
+        this.target,
+        this.options.signal ? { signal: this.options.signal } : {},
+      );
+      this.connection = opening;
+      opening.catch(() => {
+        if (this.connection === opening) this.connection = undefined;
+      });
+    }
     return this.connection;
   }
 
   async upload(
-    local: string,
+    source: string | Uint8Array,
     remote: string,
     name: string,
-    onProgress: (sent: number) => void,
+    mode: number,
+    onProgress: (sent: number, total: number) => void,
   ): Promise<void> {
     const retries = this.options.retries ?? 3;
     for (let attempt = 0; ; attempt++) {
+      let connection: HostConnection | undefined;
       try {
-        const connection = await this.connect();
-        await uploadUnlessLost(connection, local, remote, onProgress, this.options.signal);
+        connection = await this.connect();
+        await uploadUnlessLost(connection, source, remote, mode, onProgress, this.options.signal);
         return;
       } catch (e) {
         if (!retryable(e) || attempt >= retries || this.options.signal?.aborted) throw e;
@@ -202,7 +426,7 @@ class Link {
           attempt: attempt + 1,
           message: messageOf(e),
         });
-        await this.drop();
+        if (connection) await this.drop(connection);
       }
     }
   }
@@ -236,14 +460,19 @@ class Link {
     return { code, output };
   }
 
-  private async drop(): Promise<void> {
-    const c = this.connection;
-    this.connection = undefined;
-    await c?.close().catch(() => undefined);
+  /** Drops `lost` unless another lane has already replaced it. */
+  private async drop(lost: HostConnection): Promise<void> {
+    const current = this.connection;
+    if (current && (await current.catch(() => undefined)) === lost) {
+      if (this.connection === current) this.connection = undefined;
+    }
+    await lost.close().catch(() => undefined);
   }
 
-  close(): Promise<void> {
-    return this.drop();
+  async close(): Promise<void> {
+    const current = this.connection;
+    this.connection = undefined;
+    await (await current?.catch(() => undefined))?.close().catch(() => undefined);
   }
 }
 
@@ -254,16 +483,17 @@ class Link {
  */
 async function uploadUnlessLost(
   connection: HostConnection,
-  local: string,
+  source: string | Uint8Array,
   remote: string,
-  onProgress: (sent: number) => void,
+  mode: number,
+  onProgress: (sent: number, total: number) => void,
   signal: AbortSignal | undefined,
 ): Promise<void> {
   const abort = new AbortController();
   const forward = () => abort.abort(signal?.reason);
   signal?.addEventListener('abort', forward, { once: true });
-  const upload = connection.upload(local, remote, {
-    mode: 0o644,
+  const upload = connection.upload(source, remote, {
+    mode,
     onProgress,
     signal: abort.signal,
   });
