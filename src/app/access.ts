@@ -203,6 +203,11 @@ const AccessFile = z.record(
  * other plan's transport is fenced by it, so neither reaches the other's hosts.
  */
 export interface HostRoute {
+  /**
+   * True for a plan the route reaches; false for a real plan (fenced). Rejects, with the
+   * reason and what to do, for a plan that must reach neither (one saved in the demo
+   * workspace that is not the demo plan).
+   */
   owns(planFile: string): Promise<boolean>;
   targets(planFile: string, plan: Plan): Promise<Map<string, HostTarget>>;
   transport(planFile: string, plan: Plan): Promise<Transport>;
@@ -254,12 +259,15 @@ export class Access {
     await writeStateFile(this.file, all);
   }
 
-  /** Every planned host's SSH target with the consultant's settings applied. */
-  /** True for a plan whose hosts are the route's (the demo lab's). */
+  /**
+   * True for a plan whose hosts are the route's (the demo lab's). Throws the route's
+   * refusal (`DemoRefused`) for a plan it neither owns nor lets through.
+   */
   async routed(planFile: string): Promise<boolean> {
     return (await this.opts.route?.owns(planFile)) ?? false;
   }
 
+  /** Every planned host's SSH target with the consultant's settings applied. */
   async targets(planFile: string, plan: Plan): Promise<Map<string, HostTarget>> {
     if (await this.routed(planFile)) return this.opts.route!.targets(planFile, plan);
     const s = await this.settings(planFile, plan);

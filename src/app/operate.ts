@@ -124,11 +124,14 @@ export function createOperate(o: OperateOptions): Operate {
     'run:log': (input) => runs.log(input),
     'logs:collect': async ({ planFile, runId, out, hostLogs }) => {
       const { abs, plan } = await planOf(planFile);
+      // The targets and the transport come from the same place (the access settings, or
+      // the demo lab for the demo plan): the key the consultant chose is in the targets.
+      const targets = hostLogs ? await access.targets(abs, plan) : undefined;
       const transport = hostLogs ? await access.transport(abs, plan) : undefined;
       try {
         const result = await collectLogBundle(runId, o.resolvePath(out), {
           planFile: abs,
-          ...(transport ? { transport } : {}),
+          ...(transport && targets ? { transport, targets } : {}),
           secrets: { values: async () => access.secrets.values() },
         });
         return { out: result.out, bytes: result.bytes };

@@ -364,6 +364,31 @@ function systemctl(args: string[], io: Io, host: CommandHost): number {
   }
 }
 
+/** `journalctl -u UNIT [--since @EPOCH]`: a unit's start, as journald would show it. */
+function journalctl(args: string[], io: Io, host: CommandHost): number {
+  const unit = (args[args.indexOf('-u') + 1] ?? '').replace(/\.service$/, '');
+  const sinceArg = args.includes('--since') ? args[args.indexOf('--since') + 1] : undefined;
+  const since = sinceArg?.startsWith('@') ? Number(sinceArg.slice(1)) * 1000 : 0;
+  const active = SERVICES_ALWAYS.includes(unit) || host.activeServices().has(unit);
+  const started = Math.max(host.bootedAt, since);
+  if (args.indexOf('-u') < 0 || !active || started > host.now()) {
+    io.stdout('-- No entries --\n');
+    return 0;
+  }
+  const at = (ms: number) => new Date(started + ms).toISOString().replace(/\.\d{3}Z$/, '+0000');
+  const name = host.facts.hostname;
+  io.stdout(
+    [
+      `${at(0)} ${name} systemd[1]: Starting ${unit}.service...`,
+      `${at(180)} ${name} ${unit}[${1000 + unit.length * 37}]: started (demo host: simulated service)`,
+      `${at(210)} ${name} systemd[1]: Started ${unit}.service.`,
+    ]
+      .map((l) => `${l}\n`)
+      .join(''),
+  );
+  return 0;
+}
+
 function kubectl(args: string[], io: Io, host: CommandHost): number {
   const nodes = host.clusterNodes();
   if (!nodes) {
@@ -778,6 +803,54 @@ const COMMANDS: Record<string, Command> = {
       }
     }
     return status;
+  },
+  command: (args, io, state, host) => {
+    if (args[0] !== '-v') return args.length ? runCommand(args, io, state, host) : 0;
+    return COMMANDS.which!(args.slice(1), io, state, host);
+  },
+  exec: (args, io, state, host) => (args.length ? runCommand(args, io, state, host) : 0),
+  tail: async (args, io) => {
+    const n = Number(args[args.indexOf('-n') + 1] ?? 10) || 10;
+    const lines = (await io.stdin()).toString('utf8').replace(/\n$/, '').split('\n');
+    io.stdout(`${lines.slice(-n).join('\n')}\n`);
+    return 0;
+  },
+  find: (args, io, state, host) => {
+    const [dir = '.'] = args;
+    const root = abs(dir, state);
+    if (!host.vfs.exists(root)) throw new VfsError('ENOENT', dir);
+    const walk = (p: string): string[] =>
+      host.vfs.get(p)?.kind === 'dir'
+        ? host.vfs.list(p).flatMap((c) => walk(posix.join(p, c)))
+        : [p];
+    const files = args.includes('-type') ? walk(root).filter((f) => f !== root) : walk(root);
+    io.stdout(files.map((f) => `${f}\n`).join(''));
+    return 0;
+  },
+  journalctl: (args, io, _state, host) => journalctl(args, io, host),
+  dmesg: (args, io, _state, host) => {
+    const iso = args.includes('--time-format');
+    const at = (s: number) =>
+      iso
+        ? new Date(host.bootedAt + s * 1000).toISOString().replace(/\.(\d{3})Z$/, ',$1000+00:00')
+        : `[${s.toFixed(6).padStart(12)}]`;
+    const f = host.facts;
+    const lines = [
+      [0, `Linux version ${f.os.kernel} (${unameA(f).split(' #')[1]})`],
+      [
+        0.01,
+        `Command line: BOOT_IMAGE=/vmlinuz-${f.os.kernel} root=/dev/${f.disks[0]?.name ?? 'sda'}2 ro quiet`,
+      ],
+      [0.2, `smpboot: Allowing ${f.cpuCount} CPUs, 0 hotplug CPUs`],
+      [0.4, `Memory: ${f.memoryKiB}K available`],
+      ...f.nics.map((n, i): [number, string] => [
+        2.1 + i / 10,
+        `${n.name}: Link is Up - ${n.speedGbps}Gbps/Full - flow control off`,
+      ]),
+      [4.8, 'systemd[1]: Reached target multi-user.target - Multi-User System.'],
+    ] as const;
+    io.stdout(lines.map(([s, text]) => `${at(s)} ${text}\n`).join(''));
+    return 0;
   },
   systemctl: (args, io, _state, host) => systemctl(args, io, host),
   kubectl: (args, io, _state, host) => kubectl(args, io, host),

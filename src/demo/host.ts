@@ -5,6 +5,7 @@
 import type { ServerChannel } from 'ssh2';
 import type { StepSpec } from '../engine/types.js';
 import type { Plan, Server } from '../plan/schema.js';
+import { AS_ROOT } from '../logbundle/host-logs.js';
 import { killScriptTarget, unwrapCommand } from '../ssh/remote-exec.js';
 import { homeOf, newShellState, runScript, type CommandHost } from './commands.js';
 import { factsDocument, hostFacts, osReleaseText, type HostFacts } from './facts.js';
@@ -124,6 +125,9 @@ export class DemoHost implements CommandHost {
         if (wrapped.sudo) out.stderr(`${wrapped.sudo.startMarker}\n`);
         command = wrapped.command;
       }
+      // The log collector's become-root preamble needs command substitution, which the
+      // demo shell lacks; a demo host's user reads every log anyway.
+      if (command.startsWith(AS_ROOT)) command = command.slice(AS_ROOT.length);
       const io: Io = {
         stdin: () => stdin.all(),
         stdout: out.stdout,

@@ -3,8 +3,9 @@
  * 127.0.0.1, each with a stable host key, answering as the planned server would. It speaks
  * real SSH, so the product connects to it with its real client (docs/demo.md).
  */
+import { lookup } from 'node:dns/promises';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import { BlockList, createServer, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
@@ -52,8 +53,14 @@ export interface DemoLab {
   readonly speed: number;
   /** Tells the lab which steps to recognise (when they were built after the lab started). */
   useSteps(steps: readonly StepSpec[]): void;
-  /** True for a target that is one of this lab's hosts. */
+  /** True for a target that is one of this lab's hosts, exactly as the lab names them. */
   isLabTarget(target: Pick<HostTarget, 'address' | 'port'>): boolean;
+  /**
+   * True for a target that may reach one of this lab's hosts however its address is written
+   * (`localhost`, `0.0.0.0`, `::ffff:127.0.0.1`, a name resolving to loopback): a lab port
+   * on an address that resolves to loopback or the unspecified address.
+   */
+  mayReach(target: Pick<HostTarget, 'address' | 'port'>): Promise<boolean>;
   /** Closes every server and connection and stops every simulated process and timer. */
   dispose(): Promise<void>;
 }
@@ -217,6 +224,7 @@ export async function startDemoLab(plan: Plan, options: DemoLabOptions = {}): Pr
       steps = next;
     },
     isLabTarget: (t) => t.address === DEMO_ADDRESS && ports.has(t.port),
+    mayReach: async (t) => ports.has(t.port) && (await resolvesToThisMachine(t.address)),
     async dispose() {
       for (const h of hosts.values()) h.stopAll();
       for (const t of [...timers]) t.cancel();
@@ -226,6 +234,23 @@ export async function startDemoLab(plan: Plan, options: DemoLabOptions = {}): Pr
   };
   if (options.steps) lab.useSteps(options.steps);
   return lab;
+}
+
+/** Loopback and the unspecified address, which a connection takes to this machine. */
+const THIS_MACHINE = new BlockList();
+THIS_MACHINE.addSubnet('127.0.0.0', 8, 'ipv4');
+THIS_MACHINE.addAddress('0.0.0.0', 'ipv4');
+THIS_MACHINE.addAddress('::1', 'ipv6');
+THIS_MACHINE.addAddress('::', 'ipv6');
+
+/**
+ * True when any address the name resolves to is this machine (BlockList also matches the
+ * IPv4-mapped forms, `::ffff:127.0.0.1`). A name that does not resolve reaches nothing:
+ * the connection itself then fails with the resolver's error.
+ */
+export async function resolvesToThisMachine(address: string): Promise<boolean> {
+  const found = await lookup(address, { all: true, verbatim: true }).catch(() => []);
+  return found.some((a) => THIS_MACHINE.check(a.address, a.family === 6 ? 'ipv6' : 'ipv4'));
 }
 
 function checkHost(host: string, names: readonly string[], flag: string): void {

@@ -3,8 +3,8 @@
  * lab started in this process, and the route that sends the demo plan's connections to the
  * lab and keeps every other plan's connections away from it (docs/demo.md, "Safety rules").
  */
-import { rm } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { realpath, rm } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { HostRoute } from '../app/access.js';
 import { UstartError } from '../errors.js';
@@ -51,7 +51,7 @@ export async function startDemoSession(options: DemoSessionOptions = {}): Promis
       planFile,
       workspace: dir,
       lab,
-      route: demoRoute(lab, planFile, plan),
+      route: await demoRoute(lab, planFile, plan),
       async dispose() {
         await lab.dispose();
         if (ownsDir) await rm(dir, { recursive: true, force: true });
@@ -76,18 +76,32 @@ async function loadDemoPlan(planFile: string): Promise<Plan> {
 
 /**
  * The route of one demo plan to its lab. The plan may be edited in the wizard: the steps the
- * lab recognises are rebuilt from the plan each time a transport is made for it.
+ * lab recognises are rebuilt from the plan each time a transport is made for it. Any other
+ * plan in the demo workspace (Save As, a new plan) is refused outright: it looks like the
+ * demo but would run against real hosts.
  */
-export function demoRoute(lab: DemoLab, planFile: string, plan: Plan): HostRoute {
-  const demoPlan = resolve(planFile);
+export async function demoRoute(lab: DemoLab, planFile: string, plan: Plan): Promise<HostRoute> {
+  const demoPlan = await canonical(planFile);
+  const workspace = dirname(demoPlan);
   let stepsFor = JSON.stringify(plan);
   return {
     async owns(file) {
-      if (resolve(file) !== demoPlan) return false;
-      return assertDemoPlan(file).then(
-        () => true,
-        () => false,
-      );
+      const real = await canonical(file);
+      if (real === demoPlan) {
+        return assertDemoPlan(file).then(
+          () => true,
+          () => false,
+        );
+      }
+      const inside = relative(workspace, real);
+      if (inside && !inside.startsWith('..') && !isAbsolute(inside)) {
+        throw new UstartError(
+          'DemoRefused',
+          `${file} is in the demo workspace ${workspace} but is not its demo plan, so it runs neither against the demo lab nor against real hosts. Run the demo with ${demoPlan}; to run a real site, save its plan in a folder outside the demo workspace.`,
+          { detail: { file } },
+        );
+      }
+      return false;
     },
     async targets() {
       return new Map(lab.targets);
@@ -104,23 +118,36 @@ export function demoRoute(lab: DemoLab, planFile: string, plan: Plan): HostRoute
   };
 }
 
-/** A real plan's transport that refuses the demo lab's hosts, directly or as a jump host. */
+/** The file's path with every symlink resolved; for a file not written yet, its folder's. */
+async function canonical(file: string): Promise<string> {
+  const abs = resolve(file);
+  try {
+    return await realpath(abs);
+  } catch {
+    const dir = await realpath(dirname(abs)).catch(() => dirname(abs));
+    return join(dir, basename(abs));
+  }
+}
+
+/**
+ * A real plan's transport that refuses the demo lab's hosts, directly or as a jump host,
+ * however their address is written (docs/demo.md, "Safety rules").
+ */
 class FencedTransport implements Transport {
   constructor(
     private readonly inner: Transport,
-    private readonly lab: Pick<DemoLab, 'isLabTarget'>,
+    private readonly lab: Pick<DemoLab, 'mayReach'>,
   ) {}
 
-  connect(target: HostTarget, options?: { signal?: AbortSignal }): Promise<HostConnection> {
-    const hit = [target, target.jump].find((t) => t && this.lab.isLabTarget(t));
-    if (hit) {
-      return Promise.reject(
-        new UstartError(
+  async connect(target: HostTarget, options?: { signal?: AbortSignal }): Promise<HostConnection> {
+    for (const t of [target, target.jump]) {
+      if (t && (await this.lab.mayReach(t))) {
+        throw new UstartError(
           'DemoRefused',
-          `${target.name} (${hit.address}:${hit.port}) is a host of the demo lab; a real site never connects to it. Check the plan's address and SSH port for ${target.name}.`,
+          `${target.name} (${t.address}:${t.port}${t === target.jump ? ', its jump host' : ''}) is a host of the demo lab on this machine; a real site never connects to it. Check the plan's address and SSH port for ${target.name}.`,
           { detail: { host: target.name } },
-        ),
-      );
+        );
+      }
     }
     return this.inner.connect(target, options);
   }

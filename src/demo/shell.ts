@@ -103,7 +103,8 @@ export function tokenize(src: string, vars: (name: string) => string): Token[] {
         i = v.end;
       } else text += src[i++];
     }
-    out.push({ kind: 'word', text, quoted });
+    // An unquoted word that expanded to nothing is no word at all (`$UNSET cmd` runs cmd).
+    if (text !== '' || quoted) out.push({ kind: 'word', text, quoted });
   }
   return out;
 }

@@ -33,6 +33,11 @@ export interface CollectLogBundleOptions extends Omit<
    * owns it (host-key policy, credentials) and disposes of it.
    */
   transport?: Transport;
+  /**
+   * The hosts' SSH targets by plan host name, as the caller's transport reaches them (the
+   * app's access settings, the demo lab's ports); default: the run's plan and `sshConfig`.
+   */
+  targets?: ReadonlyMap<string, HostTarget>;
   /** For host addresses, users and jump hosts, like `ustart run`; default ~/.ssh/config. */
   sshConfig?: SshConfigFile;
   /** Units, timeouts and limits of the host collection. */
@@ -81,14 +86,23 @@ export async function collectLogBundle(
     if (options[key] !== undefined) Object.assign(bundle, { [key]: options[key] });
   }
   if (transport) {
-    const plan = await planOfRun(runDir, planFile);
-    const config = sshConfig ?? (await SshConfigFile.load());
-    const targets = new Map<string, HostTarget>(
-      plan.servers.map((s) => [s.hostname, targetFromPlan(plan, s, config)]),
-    );
-    bundle.hosts = { ...hostOptions, transport, targets };
+    bundle.hosts = {
+      ...hostOptions,
+      transport,
+      targets: options.targets ?? (await targetsOfRun(runDir, planFile, sshConfig)),
+    };
   }
   return createLogBundle(bundle);
+}
+
+async function targetsOfRun(
+  runDir: string,
+  planFile: string | undefined,
+  sshConfig: SshConfigFile | undefined,
+): Promise<Map<string, HostTarget>> {
+  const plan = await planOfRun(runDir, planFile);
+  const config = sshConfig ?? (await SshConfigFile.load());
+  return new Map(plan.servers.map((s) => [s.hostname, targetFromPlan(plan, s, config)]));
 }
 
 /** The plan the run used; the current plan file when the run folder has none. */

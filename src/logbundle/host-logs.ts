@@ -45,8 +45,11 @@ const UNIT_NAME = /^[A-Za-z0-9@._:\\-]+$/;
 /** Our own exit code for "not there": the log folder is absent. */
 const ABSENT = 3;
 
-/** Becomes root without a password where it can (`sudo -n`), so journald shows every unit. */
-const AS_ROOT = `S=; [ "$(id -u)" = 0 ] || { sudo -n true 2>/dev/null && S='sudo -n'; };`;
+/**
+ * Becomes root without a password where it can (`sudo -n`), so journald shows every unit.
+ * Every host command of the collection starts with it (the demo hosts recognise it).
+ */
+export const AS_ROOT = `S=; [ "$(id -u)" = 0 ] || { sudo -n true 2>/dev/null && S='sudo -n'; };`;
 
 export interface HostItemResult {
   /** Path under `hosts/<host>/` in the bundle. */
