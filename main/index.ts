@@ -164,6 +164,9 @@ async function createWindow(core: Core): Promise<BrowserWindow> {
   return created;
 }
 
+/** How long quitting waits for the core and the demo lab to close. */
+const QUIT_TIMEOUT_MS = 5_000;
+
 async function start(): Promise<void> {
   // Permission prompts (camera, notifications, geolocation…) are never needed: deny all.
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) =>
@@ -204,18 +207,22 @@ async function start(): Promise<void> {
   app.on('activate', () => {
     if (!win) void createWindow(core).then((w) => (win = w));
   });
-  // Quitting waits once for the core and the demo lab to close (and its temp folder to go).
+  // Quitting waits once for the core and the demo lab to close (and its temp folder to go):
+  // both are disposed even when one fails, and a disposal that hangs never keeps the app open.
   let closed = false;
   app.on('will-quit', (event) => {
     if (closed) return;
     event.preventDefault();
-    void core
-      .dispose()
-      .then(() => demo?.dispose())
-      .finally(() => {
-        closed = true;
-        app.quit();
-      });
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<void>((done) => (timer = setTimeout(done, QUIT_TIMEOUT_MS)));
+    void Promise.race([
+      Promise.allSettled([core.dispose(), demo?.dispose()]).then(() => undefined),
+      gaveUp,
+    ]).finally(() => {
+      clearTimeout(timer);
+      closed = true;
+      app.quit();
+    });
   });
 }
 

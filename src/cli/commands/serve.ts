@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createCore } from '../../app/index.js';
 import { startDemoSession } from '../../demo/index.js';
-import { UstartError } from '../../errors.js';
+import { UstartError, messageOf } from '../../errors.js';
 import { locateRenderer } from '../../server/renderer-build.js';
 import { startServer } from '../../server/server.js';
 import { EXIT } from '../exit.js';
@@ -48,59 +48,66 @@ export function registerServe(program: Command, out: Output, setCode: (c: number
         `--port ${opts.port} is not a port number (0–65535).`,
       );
     }
-    const demo = opts.demo ? await startDemoSession(demoSettings(opts)) : undefined;
-    const root = demo ? demo.workspace : resolve(opts.root);
-    const renderer = await locateRenderer({
-      rebuild: opts.rebuild ?? false,
-      log: (line) => out.stderr(line),
-    }).catch(async (e: unknown) => {
-      await demo?.dispose();
-      throw e;
-    });
-    const core = createCore({
-      mode: 'browser',
-      // The demo keeps its access settings and recent files in its workspace.
-      stateDir: demo
-        ? join(demo.workspace, '.ustart-app')
-        : join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'ustart'),
-      root,
-      ...(demo ? { demo: { planFile: demo.planFile }, operate: { route: demo.route } } : {}),
-    });
-    const server = await startServer({
-      core,
-      rendererDir: renderer.dir,
-      host: opts.host,
-      port,
-    }).catch(async (e: unknown) => {
-      await core.dispose();
-      await demo?.dispose();
-      throw e;
-    });
-    if (opts.host !== '127.0.0.1' && opts.host !== 'localhost' && opts.host !== '::1') {
-      out.stderr(
-        paint(
-          out,
-          'yellow',
-          `warning: listening on ${opts.host}: anyone who can reach this machine and has the URL below can read and write plans in ${root}. Use it only on a trusted network (a jump host), or tunnel 127.0.0.1 with ssh -L instead.\n`,
-        ),
-      );
+    // Whatever was started is closed, last first, however serving ends (an error too).
+    const started: { dispose(): Promise<void> }[] = [];
+    try {
+      const demo = opts.demo ? await startDemoSession(demoSettings(opts)) : undefined;
+      if (demo) started.push(demo);
+      const root = demo ? demo.workspace : resolve(opts.root);
+      const renderer = await locateRenderer({
+        rebuild: opts.rebuild ?? false,
+        log: (line) => out.stderr(line),
+      });
+      started.push(renderer);
+      const core = createCore({
+        mode: 'browser',
+        // The demo keeps its access settings and recent files in its workspace.
+        stateDir: demo
+          ? join(demo.workspace, '.ustart-app')
+          : join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'ustart'),
+        root,
+        ...(demo ? { demo: { planFile: demo.planFile }, operate: { route: demo.route } } : {}),
+      });
+      started.push(core);
+      const server = await startServer({
+        core,
+        rendererDir: renderer.dir,
+        host: opts.host,
+        port,
+      });
+      started.push({ dispose: () => server.close() });
+      if (opts.host !== '127.0.0.1' && opts.host !== 'localhost' && opts.host !== '::1') {
+        out.stderr(
+          paint(
+            out,
+            'yellow',
+            `warning: listening on ${opts.host}: anyone who can reach this machine and has the URL below can read and write plans in ${root}. Use it only on a trusted network (a jump host), or tunnel 127.0.0.1 with ssh -L instead.\n`,
+          ),
+        );
+      }
+      if (demo) {
+        out.stdout(
+          `${paint(out, 'magenta', '[DEMO]')} the demo site ${demo.planFile} on simulated servers (SSH on 127.0.0.1). Nothing real is touched.\n`,
+        );
+      }
+      out.stdout(`uStart is serving ${root}\nopen: ${server.url}\n(Ctrl+C stops it)\n`);
+      if (opts.open) started.push(await openInBrowser(server.url));
+      await new Promise<void>((done) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          done();
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    } finally {
+      for (const s of started.reverse()) {
+        await s
+          .dispose()
+          .catch((e: unknown) => out.stderr(`warning: while stopping: ${messageOf(e)}\n`));
+      }
     }
-    if (demo) {
-      out.stdout(
-        `${paint(out, 'magenta', '[DEMO]')} the demo site ${demo.planFile} on simulated servers (SSH on 127.0.0.1). Nothing real is touched.\n`,
-      );
-    }
-    out.stdout(`uStart is serving ${root}\nopen: ${server.url}\n(Ctrl+C stops it)\n`);
-    const launcher = opts.open ? await openInBrowser(server.url) : undefined;
-    await new Promise<void>((done) => {
-      process.once('SIGINT', done);
-      process.once('SIGTERM', done);
-    });
-    await launcher?.dispose();
-    await server.close();
-    await core.dispose();
-    await demo?.dispose();
-    await renderer.dispose();
     setCode(EXIT.ok);
   });
 }
