@@ -8,13 +8,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Locator, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCore, type Core } from '../../src/app/index.js';
 import { startDemoSession, type DemoSession } from '../../src/demo/index.js';
 import { buildRenderer } from '../../src/server/renderer-build.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
 import { launchChromium } from '../support/chromium.js';
+import { attr, terminalText } from './install-flow.js';
 import { shot } from './wizard-flow.js';
 
 const FAIL_STEP = 'umetal.kubeadm-init';
@@ -26,13 +27,6 @@ let core: Core;
 let server: RunningServer;
 let browser: Awaited<ReturnType<typeof launchChromium>>;
 let page: Page;
-
-const attr = (l: Locator, name: string) => l.getAttribute(name);
-
-/** The text a terminal shows (xterm's DOM rows), spaces normalised. */
-async function terminalText(term: Locator): Promise<string> {
-  return (await term.locator('.xterm-rows').innerText()).replace(/\u00a0/g, ' ');
-}
 
 describe('the demo in browser mode', () => {
   beforeAll(async () => {
