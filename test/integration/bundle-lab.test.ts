@@ -256,6 +256,26 @@ describe.skipIf(!available)('offline bundle on air-gapped lab hosts', () => {
     );
   });
 
+  it('pushes a tar bundle: unpacked and checked on the host, its binary executable', async () => {
+    const archive = join(fx.dir, 'small.tar');
+    await fx.build(archive);
+    const tarReport = await verifyBundle(archive, fx.publicKey);
+    expect(tarReport.problems).toEqual([]);
+    const remoteDir = '/var/lib/ustart/bundle-tar';
+    const pushed = await pushBundle(transport, lab.target(2), tarReport, { remoteDir });
+    expect(pushed.entries.map((e) => e.path)).toContain('bin/kubeadm');
+    const connection = await transport.connect(lab.target(2));
+    try {
+      const listed = await sh(
+        connection,
+        `cd ${remoteDir} && stat -c "%a %n" bin/kubeadm files/notes.txt && ls -A .incoming`,
+      );
+      expect(listed).toEqual({ code: 0, out: '755 bin/kubeadm\n644 files/notes.txt\n' });
+    } finally {
+      await connection.close();
+    }
+  });
+
   it(
     'resumes a push whose link was cut mid-file and ends with a verified file',
     { timeout: 180_000 },
