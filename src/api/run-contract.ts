@@ -533,6 +533,12 @@ export const runEvents = {
     runId: z.string(),
     events: z.array(RunEventSchema),
   }),
+  /**
+   * The core let go of this attachment: its view left data unacknowledged past the lease
+   * (a busy or hidden page). No more `run:events` come for it; a view still showing the
+   * run attaches again from the last sequence number it saw.
+   */
+  'run:detached': z.object({ attachId: z.string(), runId: z.string() }),
   /** Runs of a plan started, ended or changed state (refresh the history). */
   'run:changed': z.object({ planFile: z.string(), runId: z.string(), state: RunStateName }),
   /**

@@ -7,7 +7,9 @@
  * Each attachment is a flow-controlled subscriber of the engine (docs/engine.md, "Back
  * pressure"): when a front stops acknowledging, the SSH channels stop being read. A front
  * that vanished without detaching (a closed tab) would hold the run paused for ever, so an
- * attachment whose data stays unacknowledged for 20 s is dropped.
+ * attachment whose data stays unacknowledged for 20 s is dropped, and `run:detached` says
+ * so: a view that was only busy (a loaded machine, a hidden tab) attaches again from the
+ * last sequence number it saw instead of freezing.
  *
  * Log events get `offset`, the byte offset in the log file where their data begins, so a
  * view can read what came before from the file without a gap or an overlap.
@@ -167,6 +169,9 @@ class Attachment {
   private readonly lease: NodeJS.Timeout;
   private sentChars = 0;
   private ackedChars = 0;
+  /** Replayed log characters not acknowledged yet: the engine never counted them. */
+  private replayOwed = 0;
+  /** The last acknowledgement, or when data began to be owed after all was acknowledged. */
   private lastAck = Date.now();
   private readonly sub: Subscription;
   disposed = false;
@@ -180,29 +185,44 @@ class Attachment {
     this.sub = run.engine.subscribe(() => this.push(run.current!), { flowControlled: true });
     this.lease = setInterval(
       () => {
-        if (this.sentChars > this.ackedChars && Date.now() - this.lastAck > leaseMs) this.dispose();
+        if (this.sentChars > this.ackedChars && Date.now() - this.lastAck > leaseMs) {
+          this.dispose();
+          this.events.emit('run:detached', { attachId: this.id, runId: this.run.runId });
+        }
       },
       Math.max(100, leaseMs / 4),
     );
     this.lease.unref();
   }
 
-  /** Replayed events count as sent: the engine's flow accounting never saw them. */
+  /** Replayed events count as sent, but only live ones are acknowledged to the engine. */
   replayed(events: readonly RunEventView[]): void {
-    for (const e of events) if (e.type === 'log') this.sentChars += e.data.length;
+    for (const e of events) {
+      if (e.type !== 'log') continue;
+      this.owe(e.data.length);
+      this.replayOwed += e.data.length;
+    }
   }
 
   ack(chars: number): void {
     this.lastAck = Date.now();
     this.ackedChars += chars;
-    this.sub.ack(chars);
+    // A front acknowledges in the order it received: the replay first.
+    const replay = Math.min(chars, this.replayOwed);
+    this.replayOwed -= replay;
+    if (chars > replay) this.sub.ack(chars - replay);
+  }
+
+  private owe(chars: number): void {
+    if (this.sentChars <= this.ackedChars) this.lastAck = Date.now();
+    this.sentChars += chars;
   }
 
   private push(e: RunEventView): void {
     this.queue.push(e);
     if (e.type === 'log') {
       this.queuedChars += e.data.length;
-      this.sentChars += e.data.length;
+      this.owe(e.data.length);
     }
     if (this.queuedChars >= 131_072 || e.type === 'run-finished') this.flush();
     else this.timer ??= setTimeout(() => this.flush(), 16);

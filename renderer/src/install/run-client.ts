@@ -4,7 +4,8 @@
  * without a gap), applies status events to the run store, keeps each step's log on each
  * host in a bounded ring, feeds the log being viewed to its terminal, and acknowledges log
  * characters once they are shown (or stored), which is the back pressure the core's
- * engine waits on.
+ * engine waits on. When the core lets go of the attachment (its lease ran out while this
+ * page was too busy to acknowledge), it attaches again from the last sequence number seen.
  */
 import type { ApiClient, RunEventView } from '../../../src/api';
 import { hostKey, useRunStore, viewOfInfo } from '../state/run-store';
@@ -62,10 +63,12 @@ export class RunClient {
   private attachId: string | undefined;
   private epoch = '';
   private runId: string | undefined;
+  private planFile = '';
   private off: (() => void) | undefined;
   private pendingAck = 0;
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
-  private early: RunEventView[][] = [];
+  /** Batches that came before `run:attach` answered with this view's attachment id. */
+  private early: { attachId: string; events: RunEventView[] }[] = [];
   private opening: Promise<void> = Promise.resolve();
   private clock = 0;
   readonly stats: StreamStats = { firstSeq: undefined, lastSeq: 0, gaps: 0, complete: true };
@@ -103,17 +106,25 @@ export class RunClient {
   private async reopen(planFile: string, runId: string): Promise<void> {
     await this.close();
     this.runId = runId;
+    this.planFile = planFile;
     const info = await this.api.runGet({ planFile, runId });
     if (!info.ok) throw Object.assign(new Error(info.error.message), { code: info.error.code });
     const view = viewOfInfo(info.value);
     useRunStore.getState().show(view);
     if (!info.value.active) return;
     const saved = loadSaved(runId);
-    this.off = this.api.on('run:events', (batch) => {
+    const offEvents = this.api.on('run:events', (batch) => {
       if (batch.runId !== this.runId) return;
-      if (this.attachId === undefined) this.early.push(batch.events);
+      if (this.attachId === undefined) this.early.push(batch);
       else if (batch.attachId === this.attachId) this.receive(batch.events);
     });
+    const offDetached = this.api.on('run:detached', (d) => {
+      if (d.runId === this.runId && d.attachId === this.attachId) this.reattach();
+    });
+    this.off = () => {
+      offEvents();
+      offDetached();
+    };
     const attached = await this.api.runAttach({
       runId,
       sinceSeq: saved?.lastSeq ?? 0,
@@ -127,8 +138,50 @@ export class RunClient {
     this.stats.lastSeq = from;
     this.stats.complete = attached.value.complete;
     this.receive(attached.value.events);
-    // Batches that raced the answer: only this attachment's, in order.
-    for (const events of this.early.splice(0)) this.receive(events);
+    this.receiveEarly();
+  }
+
+  /** Batches that raced the answer to `run:attach`: only this attachment's, in order. */
+  private receiveEarly(): void {
+    for (const b of this.early.splice(0)) if (b.attachId === this.attachId) this.receive(b.events);
+  }
+
+  /**
+   * The core dropped this view's attachment: a new one replays from the last sequence
+   * number seen, so the view goes on without a gap (or counts one when the replay buffer
+   * no longer holds it).
+   */
+  private reattach(): void {
+    const runId = this.runId!;
+    const planFile = this.planFile;
+    this.attachId = undefined;
+    // What was not acknowledged yet belongs to the attachment that is gone.
+    this.pendingAck = 0;
+    const next = this.opening
+      .catch(() => undefined)
+      .then(async () => {
+        if (this.runId !== runId || this.attachId !== undefined) return;
+        const attached = await this.api.runAttach({
+          runId,
+          sinceSeq: this.stats.lastSeq,
+          epoch: this.epoch,
+        });
+        if (this.runId !== runId || this.attachId !== undefined) {
+          if (attached.ok) await this.api.runDetach({ attachId: attached.value.attachId });
+          return;
+        }
+        if (!attached.ok || attached.value.epoch !== this.epoch) {
+          // The run is gone from the core, or a resume restarted its sequence: start over.
+          if (attached.ok) await this.api.runDetach({ attachId: attached.value.attachId });
+          return this.reopen(planFile, runId);
+        }
+        this.attachId = attached.value.attachId;
+        if (!attached.value.complete) this.stats.complete = false;
+        this.receive(attached.value.events);
+        this.receiveEarly();
+      });
+    this.opening = next;
+    next.catch(() => undefined);
   }
 
   private receive(events: readonly RunEventView[]): void {
@@ -151,8 +204,11 @@ export class RunClient {
     this.ring(key).push({ offset: e.offset, data: e.data });
     this.trim(key);
     const chars = e.data.length;
-    if (this.viewer?.key === key) this.viewer.write(e.data, () => this.ack(chars));
-    else this.ack(chars);
+    const attachId = this.attachId;
+    // A terminal may confirm after the attachment was replaced: that one is not owed it.
+    const ack = () => attachId === this.attachId && this.ack(chars);
+    if (this.viewer?.key === key) this.viewer.write(e.data, ack);
+    else ack();
   }
 
   private ring(key: string): LogRing {
