@@ -197,6 +197,8 @@ export class RunClient {
     useRunStore.getState().apply(fresh);
     save(this.runId!, { epoch: this.epoch, lastSeq: this.stats.lastSeq });
     for (const l of this.statListeners) l();
+    // At once, not on a timer: a loaded page runs timers late, and the lease waits on this.
+    this.sendAck();
   }
 
   private log(e: Extract<RunEventView, { type: 'log' }>): void {
@@ -235,13 +237,16 @@ export class RunClient {
 
   private ack(chars: number): void {
     this.pendingAck += chars;
-    // One request per frame or so, not one per chunk.
-    this.ackTimer ??= setTimeout(() => {
-      this.ackTimer = undefined;
-      const n = this.pendingAck;
-      this.pendingAck = 0;
-      if (this.attachId && n > 0) void this.api.runAck({ attachId: this.attachId, chars: n });
-    }, 16);
+    // What terminals confirm: one request per frame or so, not one per chunk.
+    this.ackTimer ??= setTimeout(() => this.sendAck(), 16);
+  }
+
+  private sendAck(): void {
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    const n = this.pendingAck;
+    this.pendingAck = 0;
+    if (this.attachId && n > 0) void this.api.runAck({ attachId: this.attachId, chars: n });
   }
 
   /** The ring of a step on a host (empty when nothing arrived yet). */
