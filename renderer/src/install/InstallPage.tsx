@@ -176,9 +176,12 @@ export function InstallPage() {
     const path = bundle.path.trim();
     const publicKey = bundle.publicKey.trim();
     if (path && publicKey) return { given: { path, publicKey } };
-    if (airGapped && installs) {
-      setBundleError(ti('bundleMissing'));
-      notifyError(ti('bundleMissing'));
+    if (!installs) return {};
+    // Half a bundle is never dropped silently: the consultant meant to install from it.
+    const why = airGapped ? 'bundleMissing' : path || publicKey ? 'bundleHalf' : undefined;
+    if (why) {
+      setBundleError(ti(why));
+      notifyError(ti(why));
       return undefined;
     }
     return {};

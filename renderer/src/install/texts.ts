@@ -14,6 +14,8 @@ const en = {
   bundleKey: 'Public key',
   bundleHint: 'air-gapped site: the install runs only from a verified bundle',
   bundleOptional: 'optional: this site is not air-gapped',
+  bundleHalf:
+    'Give both the offline bundle file and its public key, or neither: a bundle is only used once its signature is checked.',
   bundleMissing:
     'This site is air-gapped (site.airGapped): give the offline bundle file and the public key it is signed with before starting an install phase. Build a bundle on a connected machine with "ustart bundle create".',
 };
@@ -27,6 +29,8 @@ const de: Record<keyof typeof en, string> = {
   bundleKey: 'Öffentlicher Schlüssel',
   bundleHint: 'Standort ohne Internet: die Installation läuft nur aus einem geprüften Bundle',
   bundleOptional: 'optional: dieser Standort hat Internet',
+  bundleHalf:
+    'Geben Sie die Offline-Bundle-Datei und ihren öffentlichen Schlüssel an, oder keins von beiden: ein Bundle wird erst nach geprüfter Signatur verwendet.',
   bundleMissing:
     'Dieser Standort ist vom Internet getrennt (site.airGapped): geben Sie die Offline-Bundle-Datei und den öffentlichen Schlüssel, mit dem sie signiert ist, an, bevor Sie eine Installationsphase starten. Ein Bundle entsteht auf einem Rechner mit Internet mit "ustart bundle create".',
 };
