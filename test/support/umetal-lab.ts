@@ -70,6 +70,7 @@ import {
 import { PACKAGES_FILE, runbookPackages } from '../../src/bundle/packages.js';
 import { loadPlanFile } from '../../src/plan/load.js';
 import type { Plan } from '../../src/plan/schema.js';
+import { BUNDLE_VERIFIED_MARKER } from '../../src/render/bundle-step.js';
 import { PAUSE_IMAGE } from '../../src/render/generators/kubernetes.js';
 import { KnownHosts } from '../../src/ssh/known-hosts.js';
 import { Ssh2Transport } from '../../src/ssh/ssh2-transport.js';
@@ -132,9 +133,9 @@ export interface UmetalLabOptions {
   /**
    * How the bundle reaches the hosts' /var/lib/ustart/bundle: `copy` (default) writes the
    * verified folder into each host's root and checks every file there against the manifest,
-   * leaving what `pushBundle` leaves, in seconds; `push` uses `pushBundle` over SSH (tested
+   * leaving what the run's umetal.bundle step leaves, in seconds; `push` uses `pushBundle` over SSH (tested
    * on its own in bundle-lab.test.ts; about a minute per host on a busy 2-core machine);
-   * `none` leaves the hosts without a bundle.
+   * `none` leaves the hosts without a bundle, for a run to deliver it (umetal.bundle).
    */
   bundleDelivery?: 'copy' | 'push' | 'none';
 }
@@ -197,7 +198,12 @@ export async function prepareUmetalLab(options: UmetalLabOptions = {}): Promise<
     const t = transport;
     const delivery = options.bundleDelivery ?? 'copy';
     if (delivery === 'push') {
-      await Promise.all(lab.hosts.map((h) => pushBundle(t, lab.target(h.index), bundle.report)));
+      await Promise.all(
+        lab.hosts.map(async (h) => {
+          await pushBundle(t, lab.target(h.index), bundle.report);
+          await markChecked(lab, h.index);
+        }),
+      );
     } else if (delivery === 'copy') {
       await Promise.all(lab.hosts.map((h) => copyBundle(lab, h.index, h.pid, bundle)));
     }
@@ -251,7 +257,10 @@ async function prepareHost(lab: Lab, index: number, pid: number, systemctl: Uint
   await writeFile(`${root}/usr/local/bin/systemctl`, systemctl, { mode: 0o755 });
 }
 
-/** The bundle where pushBundle puts it, each file checked on the host against the manifest. */
+/**
+ * The bundle where the umetal.bundle step puts it, each file checked on the host against the
+ * manifest, with the step's marker.
+ */
 async function copyBundle(lab: Lab, index: number, pid: number, bundle: UmetalBundle) {
   const remote = '/var/lib/ustart/bundle';
   await mkdir(`/proc/${pid}/root${remote}`, { recursive: true });
@@ -263,6 +272,17 @@ async function copyBundle(lab: Lab, index: number, pid: number, bundle: UmetalBu
     throw new Error(
       `the bundle copied to lab host ${index} does not check: ${r.stdout}${r.stderr}`,
     );
+  await markChecked(lab, index);
+}
+
+/** The marker the run's umetal.bundle step leaves: package-source.sh trusts a checked bundle only. */
+async function markChecked(lab: Lab, index: number) {
+  const remote = '/var/lib/ustart/bundle';
+  const r = await lab.exec(
+    index,
+    `cd ${remote} && sha256sum < bundle.json | cut -d' ' -f1 > ${BUNDLE_VERIFIED_MARKER}`,
+  );
+  if (r.code !== 0) throw new Error(`could not mark the bundle on lab host ${index}: ${r.stderr}`);
 }
 
 async function callsOf(lab: Lab): Promise<DoubleCall[]> {

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Done when there is no bundle, or apt reads from the bundle only and has read this bundle's index.
+# Done when there is no bundle on a site with its own sources, or apt reads from the bundle
+# only and has read this bundle's index. An air-gapped host without a bundle is not done: the
+# step runs and says what is missing.
 set -euo pipefail
 # shellcheck source=lib.sh
 . /var/lib/ustart/lib.sh
 
-[[ -d $USTART_BUNDLE_DIR/apt ]] || exit 0
+if [[ ! -d $USTART_BUNDLE_DIR/apt ]]; then
+  [[ $USTART_AIR_GAPPED != true ]]
+  exit
+fi
 list=/etc/apt/sources.list.d/ustart-bundle.list
 [[ -f $list && ! -e /etc/apt/sources.list ]]
 for f in /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
