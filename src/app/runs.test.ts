@@ -80,7 +80,10 @@ describe('run service', () => {
         // One host: here every "host" is this machine, and two would race on the upload.
         targets: [hosts[0]!],
         run: 'cat "$WORK/greeting-$HOST" 2>/dev/null; echo ran a on $HOST',
-        uploads: [{ path: join(work, 'uploaded.txt'), content: 'hello\n', mode: 0o644 }],
+        uploads: [
+          { path: join(work, 'uploaded.txt'), content: 'hello\n', mode: 0o644 },
+          { path: join(work, 'own.txt'), content: 'mine\n', hosts: [hosts[0]!] },
+        ],
       },
       { id: 'b', title: 'B', phase: 'connect', targets: hosts, after: ['a'], run: 'echo b' },
     ];
@@ -109,8 +112,13 @@ describe('run service', () => {
       description: 'writes a greeting',
       hosts: [hosts[0]],
       run: steps[0]!.run,
-      files: [{ path: join(work, 'uploaded.txt'), bytes: 6, text: 'hello\n', mode: 0o644 }],
+      files: [
+        { path: join(work, 'uploaded.txt'), bytes: 6, text: 'hello\n', mode: 0o644 },
+        // A host's own file says which host gets it; a shared one names none.
+        { path: join(work, 'own.txt'), bytes: 5, hosts: [hosts[0]] },
+      ],
     });
+    expect(preview.files[0]).not.toHaveProperty('hosts');
     // A decision for another step than the one waiting is refused.
     expect((await api.runDecide({ runId, stepId: 'b', decision: { kind: 'run' } })).ok).toBe(false);
     unwrap(await api.runDecide({ runId, stepId: 'a', decision: { kind: 'run' } }));

@@ -660,9 +660,11 @@ function PausePanel({ view }: { view: RunView }) {
           <h4>{t('script')}</h4>
           <pre data-testid="preview-run">{preview.run}</pre>
           {preview.files.map((f) => (
-            <details key={f.path}>
+            <details key={`${f.path}@${f.hosts?.join(',') ?? ''}`}>
               <summary>
                 {f.path} <span className="muted">({f.bytes} B)</span>
+                {/* A host's own file (its env, its rendered configuration) goes to it alone. */}
+                {f.hosts && <span className="muted"> → {f.hosts.join(', ')}</span>}
               </summary>
               {f.text !== undefined ? <pre>{f.text}</pre> : <p className="muted">binary</p>}
             </details>
