@@ -270,6 +270,8 @@ export class RunClient {
     this.pendingAck = 0;
     const id = this.attachId;
     this.attachId = undefined;
+    // A re-attach still queued then finds no run to follow.
+    this.runId = undefined;
     this.early = [];
     this.rings.clear();
     Object.assign(this.stats, { firstSeq: undefined, lastSeq: 0, gaps: 0, complete: true });
