@@ -120,6 +120,18 @@ describe('runbook scripts', () => {
     expect(orphans.map((f) => relative(ROOT, f))).toEqual([]);
   });
 
+  it('check without changing anything: no file installed, no step run, nothing applied', async () => {
+    const forbidden =
+      /\b(install_step_files|helm_release|apt_install|apt_purge|write_hosts_block)\b|run\.sh|kubectl (apply|create|delete|label|taint)\b/;
+    const checks = runbook.steps.filter((s) => s.check);
+    expect(checks.length).toBeGreaterThan(10);
+    for (const step of checks) {
+      const text =
+        'script' in step.check! ? await readFile(step.checkFile!, 'utf8') : step.check!.command;
+      expect(text.match(forbidden)?.[0], step.id).toBeUndefined();
+    }
+  });
+
   it('never put a secret on a command line', async () => {
     const flags = /--(token|password|certificate-key|discovery-token-ca-cert-hash)[ =]/;
     for (const file of [...scripts]) {

@@ -240,6 +240,20 @@ ceph_healthy() {
   [[ $(kubectl -n rook-ceph get cephcluster ceph -o jsonpath='{.status.ceph.health}' 2>/dev/null) == HEALTH_OK ]]
 }
 
+# What keeps the cluster from being healthy, one plain sentence a line (nothing when it is
+# healthy): nodes not Ready, kube-system pods not running, Ceph not HEALTH_OK. Only reads.
+health_problems() {
+  local node not_running
+  for node in "${USTART_NODE_NAMES[@]}"; do
+    if [[ $(kubectl get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null) != True ]]; then
+      say "node $node is not Ready"
+    fi
+  done
+  not_running=$(kubectl -n kube-system get pods --no-headers 2>/dev/null | awk '$3 != "Running" && $3 != "Completed" { print $1 }')
+  [[ -z $not_running ]] || say "kube-system pods not running: $(paste -sd' ' <<<"$not_running")"
+  ceph_healthy || say "Ceph does not report HEALTH_OK"
+}
+
 # True when a disk has no partition table, file system or LVM signature.
 disk_is_blank() { [[ -z $(wipefs --noheadings "$1" 2>/dev/null) ]]; }
 
@@ -271,12 +285,14 @@ yaook_kind() { printf '%sdeployments.yaook.cloud\n' "$1"; }
 ustack_digest() { cat /etc/ustart/ustack/*.yaml | sha256sum | cut -d' ' -f1; }
 
 # Runs a function with Gitea reachable on 127.0.0.1:13000 and a private netrc for it, so the
-# admin password is never on a command line; the port-forward ends with the function, or
-# with the script when the function fails. The function runs as a plain command, not in an
-# `||` list, where bash would ignore `set -e` inside it and carry on after a failed command.
-with_gitea() {
-  local work forward
+# admin password is never on a command line. The body is a subshell so that its EXIT trap is
+# its own: the caller's trap stays in place, and the port-forward is stopped and waited for
+# (the next step binds the same fixed port) however the function ends. The function runs as a
+# plain command, not in an `||` list, where bash would ignore `set -e` inside it.
+with_gitea() (
   work=$(mktemp -d)
+  forward=
+  trap 'if [[ -n $forward ]]; then kill "$forward" 2>/dev/null || true; wait "$forward" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
   (
     umask 077
     printf 'machine 127.0.0.1 login %s password %s\n' \
@@ -285,15 +301,9 @@ with_gitea() {
   )
   kubectl -n ustart-git port-forward svc/gitea-http 13000:3000 >/dev/null 2>&1 &
   forward=$!
-  # shellcheck disable=SC2064 # both values are fixed now; the trap must see these ones
-  trap "kill $forward 2>/dev/null || true; rm -rf '$work'" EXIT
   wait_for "Gitea's API" 60 curl -sf --netrc-file "$work/netrc" http://127.0.0.1:13000/api/v1/version
   GITEA_NETRC=$work/netrc GITEA_WORK=$work "$@"
-  kill "$forward" 2>/dev/null || true
-  wait "$forward" 2>/dev/null || true
-  rm -rf "$work"
-  trap - EXIT
-}
+)
 
 # Inside with_gitea: the repository exists and clusters/ holds exactly the rendered cluster.
 repository_current() {
