@@ -3,11 +3,12 @@
  * scripts would run them, with the configuration uStart renders for the demo plan. Their
  * file system is a temporary folder (USTART_DOUBLES_ROOT), so nothing on this machine changes.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadPlanFile } from '../../src/plan/load.js';
 import { JOIN_PLACEHOLDERS } from '../../src/render/generators/kubernetes.js';
@@ -50,6 +51,11 @@ function host(name: string) {
     });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   };
+  /** The same call in the background, for calls that run at once, as parallel steps do. */
+  const start = (tool: string, ...args: string[]) =>
+    promisify(execFile)(join(BIN, tool), args, {
+      env: { ...process.env, USTART_DOUBLES_ROOT: root, USTART_DOUBLES_DIR: state },
+    });
   const calls = async (): Promise<Call[]> =>
     (await readFile(join(state, 'calls.jsonl'), 'utf8'))
       .trim()
@@ -60,7 +66,7 @@ function host(name: string) {
     await writeFile(join(root, path), text);
     return join(root, path);
   };
-  return { root, run, calls, put };
+  return { root, run, start, calls, put };
 }
 
 function renderedFile(path: string): string {
@@ -308,5 +314,21 @@ describe('kubectl, helm and clusterctl doubles', () => {
       'helm',
       'clusterctl',
     ]);
+  });
+
+  it('keep every release when helm runs on one host from several steps at once', async () => {
+    const ctl = host('ctl-01');
+    await initFirstController(ctl);
+    const chart = await ctl.put('/bundle/charts/loki-6.24.0.tgz', 'archive');
+    const releases = Array.from({ length: 24 }, (_, i) => `release-${i}`);
+    // Monitoring and logging install their charts at the same time on the first controller.
+    await Promise.all(
+      releases.map((r) => ctl.start('helm', 'upgrade', '--install', r, chart, '-n', 'logging')),
+    );
+    for (const r of releases) {
+      expect(ctl.run('helm', 'status', r, '--namespace', 'logging', '-o', 'json').stdout).toContain(
+        '"status":"deployed"',
+      );
+    }
   });
 });

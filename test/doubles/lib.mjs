@@ -10,7 +10,19 @@
  * - A file `fail` in USTART_DOUBLES_DIR holding `TOOL COMMAND` (such as `kubeadm join`) makes
  *   that call fail for as long as the file is there: a fault to inject, then fix.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -44,13 +56,65 @@ export function runDouble(tool, handler) {
     if (existsSync(fault) && readFileSync(fault, 'utf8').trim() === `${tool} ${argv[0]}`) {
       refuse(`injected failure of "${tool} ${argv[0]}" (remove ${fault} to fix it)`);
     }
-    const seen = handler(argv);
+    const seen = exclusively(() => handler(argv));
     record(tool, argv, true, seen === undefined ? {} : { seen });
   } catch (e) {
     const message = e instanceof Refusal ? e.message : `double crashed: ${e?.stack ?? e}`;
     record(tool, argv, false, { message });
     process.stderr.write(`${tool} (test double): ${message}\n`);
     process.exit(e instanceof Refusal ? e.code : 70);
+  }
+}
+
+/**
+ * Runs `fn` holding the doubles' state lock. A real cluster's API server orders concurrent
+ * writes; the doubles keep their cluster in JSON files that each call reads, changes and
+ * writes back, so two steps running at once on one host (monitoring and logging both call
+ * helm) would lose one another's release without it. Handlers are synchronous: the lock is
+ * released when the handler returns, also by a call that goes on serving (port-forward).
+ */
+function exclusively(fn) {
+  const lock = join(DIR, 'state.lock');
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      const fd = openSync(lock, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      break;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+      // A double killed while holding the lock (a step's timeout) must not stall the others.
+      if (stale(lock)) rmSync(lock, { force: true });
+      else Atomics.wait(pause, 0, 0, 5);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+/** The lock's owner is gone, or never wrote its pid (killed right after creating it). */
+function stale(lock) {
+  let owner;
+  try {
+    owner = Number(readFileSync(lock, 'utf8'));
+    if (!owner) return Date.now() - statSync(lock).mtimeMs > 5_000;
+  } catch (e) {
+    if (e.code === 'ENOENT') return false;
+    throw e;
+  }
+  return !alive(owner);
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
   }
 }
 
@@ -114,7 +178,10 @@ export function readState(name, fallback) {
 }
 
 export function writeState(name, value) {
-  writeFileSync(join(DIR, name), JSON.stringify(value, null, 2));
+  // Written aside and renamed, so a double killed mid-write never leaves half a state file.
+  const file = join(DIR, name);
+  writeFileSync(`${file}.${process.pid}.tmp`, JSON.stringify(value, null, 2));
+  renameSync(`${file}.${process.pid}.tmp`, file);
 }
 
 export function writeFile(path, text, mode = 0o600) {
