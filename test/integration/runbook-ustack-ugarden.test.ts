@@ -402,7 +402,7 @@ describe.skipIf(!available)(
 
     it(
       'installs uStack: infrastructure, then Keystone, then the services, and a smoke test',
-      { timeout: 180_000 },
+      { timeout: 360_000 },
       async () => {
         const result = await run('ustack');
         expect(result.state, lastFailures).toBe('succeeded');
@@ -495,7 +495,7 @@ describe.skipIf(!available)(
 
     it(
       'skips every uStack step on a second run: the checks see the work done',
-      { timeout: 120_000 },
+      { timeout: 240_000 },
       async () => {
         const before = (await calls()).length;
         const result = await run('ustack');
@@ -518,7 +518,7 @@ describe.skipIf(!available)(
 
     it(
       'installs uGarden: CAPI core before CAPO, the cluster declared in the site git repo, its kubeconfig handed out',
-      { timeout: 180_000 },
+      { timeout: 360_000 },
       async () => {
         const result = await run('ugarden');
         expect(result.state, lastFailures).toBe('succeeded');
@@ -570,7 +570,7 @@ describe.skipIf(!available)(
       },
     );
 
-    it('skips every uGarden step on a second run', { timeout: 120_000 }, async () => {
+    it('skips every uGarden step on a second run', { timeout: 240_000 }, async () => {
       const result = await run('ugarden');
       expect(result.state, lastFailures).toBe('succeeded');
       expect(result.counts.succeeded, ran).toBe(0);
@@ -616,7 +616,7 @@ describe.skipIf(!available)(
 
     it(
       'resets uGarden: no cluster, Flux, Cluster API, git server or garden files are left',
-      { timeout: 120_000 },
+      { timeout: 240_000 },
       async () => {
         const result = await run('reset-ugarden');
         expect(result.state, lastFailures).toBe('succeeded');
@@ -653,7 +653,7 @@ describe.skipIf(!available)(
 
     it(
       'resets uStack: no service, operator, CRD, certificate or Ceph client is left, compute nodes are clean',
-      { timeout: 120_000 },
+      { timeout: 240_000 },
       async () => {
         const result = await run('reset-ustack');
         expect(result.state, lastFailures).toBe('succeeded');
@@ -689,7 +689,7 @@ describe.skipIf(!available)(
 
     it(
       'resets uMetal: no Kubernetes, tools or uStart files are left on any host but the bundle',
-      { timeout: 180_000 },
+      { timeout: 360_000 },
       async () => {
         const result = await run('reset-umetal');
         expect(result.state, lastFailures).toBe('succeeded');
@@ -715,7 +715,7 @@ describe.skipIf(!available)(
 
     it(
       'runs every reset again after the reset: each step succeeds or is skipped',
-      { timeout: 180_000 },
+      { timeout: 360_000 },
       async () => {
         for (const phase of ['reset-ugarden', 'reset-ustack', 'reset-umetal'] as const) {
           const result = await run(phase);
