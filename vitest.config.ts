@@ -24,14 +24,44 @@ if (!('groupBy' in Map)) {
   });
 }
 
+/**
+ * The longest lab tests: whole phases on six lab hosts, each minutes of real apt, sshd and
+ * doubles. Run beside the rest, or beside each other, on a 2-core machine they starve and
+ * their steps run into hang guards; so they run after everything else, one file at a time.
+ */
+const WHOLE_PHASES = [
+  'test/integration/runbook-umetal.test.ts',
+  'test/integration/runbook-ustack-ugarden.test.ts',
+  'test/integration/runbook-bundle-delivery.test.ts',
+  'test/e2e/install-umetal.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'renderer/**/*.test.{ts,tsx}'],
-    // Integration tests share one test lab (network namespaces, sshd): files run one at a
-    // time there, so two tests never fight over a lab.
-    fileParallelism: true,
+    // Integration tests each create their own test lab (own subnets and namespaces), so files
+    // may run at once.
     testTimeout: 30_000,
     hookTimeout: 120_000,
-    reporters: process.env.CI ? ['default'] : ['default'],
+    reporters: ['default'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'main',
+          include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'renderer/**/*.test.{ts,tsx}'],
+          exclude: WHOLE_PHASES,
+          fileParallelism: true,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'whole-phases',
+          include: WHOLE_PHASES,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });
