@@ -23,7 +23,7 @@ import {
   view,
 } from './cluster.mjs';
 import { serveGitea } from './gitea.mjs';
-import { Refusal, parseFlags, refuse } from './lib.mjs';
+import { Refusal, parseFlags, readInput, refuse } from './lib.mjs';
 
 const KNOWN = [
   'n',
@@ -85,7 +85,7 @@ const NOT_MINE = Symbol('not mine');
 function manifestsOf(flags) {
   const file = flags.get('f') ?? flags.get('filename');
   if (!file) refuse('error: must specify -f');
-  return parseManifests(readFileSync(file === '-' ? 0 : file, 'utf8'), file);
+  return parseManifests(readInput(file), file);
 }
 
 /** The objects a command names: `-f FILE`, `KIND NAME...`, `KIND/NAME...` or `KIND` (all). */

@@ -3,10 +3,10 @@
  * secrets, Helm-made releases) good enough for the uMetal steps, refusing anything it does
  * not understand and anything that needs a cluster before `kubeadm init` made one.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { parseAllDocuments, stringify } from 'yaml';
 import { kubectlCluster } from './kubectl-cluster.mjs';
-import { at, parseFlags, readState, refuse, runDouble, writeState } from './lib.mjs';
+import { at, parseFlags, readInput, readState, refuse, runDouble, writeState } from './lib.mjs';
 
 const LABEL =
   /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?=([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
@@ -51,10 +51,6 @@ function nodes() {
 function isNode(name) {
   const planned = nodes();
   return planned === undefined || planned.includes(name);
-}
-
-function readInput(file) {
-  return file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
 }
 
 function objectsOf(text, where) {

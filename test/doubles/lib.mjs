@@ -56,6 +56,9 @@ export function runDouble(tool, handler) {
     if (existsSync(fault) && readFileSync(fault, 'utf8').trim() === `${tool} ${argv[0]}`) {
       refuse(`injected failure of "${tool} ${argv[0]}" (remove ${fault} to fix it)`);
     }
+    // Read a piped manifest before taking the lock: in `kubectl get … | kubectl apply -f -`
+    // both run at once, and a reader holding the lock would wait for a writer waiting for it.
+    if (readsStdin(argv)) stdinText = readFileSync(0, 'utf8');
     const seen = exclusively(() => handler(argv));
     record(tool, argv, true, seen === undefined ? {} : { seen });
   } catch (e) {
@@ -64,6 +67,20 @@ export function runDouble(tool, handler) {
     process.stderr.write(`${tool} (test double): ${message}\n`);
     process.exit(e instanceof Refusal ? e.code : 70);
   }
+}
+
+let stdinText;
+
+const readsStdin = (argv) =>
+  argv.some((a, i) => ['-f', '--filename'].includes(a) && argv[i + 1] === '-') ||
+  argv.includes('-f=-') ||
+  argv.includes('--filename=-');
+
+/** A `-f FILE` argument's text; `-` is standard input, read before the state lock. */
+export function readInput(file) {
+  if (file !== '-') return readFileSync(file, 'utf8');
+  stdinText ??= readFileSync(0, 'utf8');
+  return stdinText;
 }
 
 /**
