@@ -27,7 +27,8 @@ if (!('groupBy' in Map)) {
 /**
  * The longest lab tests: whole phases on six lab hosts, each minutes of real apt, sshd and
  * doubles. Run beside the rest, or beside each other, on a 2-core machine they starve and
- * their steps run into hang guards; so they run after everything else, one file at a time.
+ * their steps run into hang guards; so they run as a group of their own (groupOrder: vitest
+ * runs one group, then the next), one file at a time, never beside other test files.
  */
 const WHOLE_PHASES = [
   'test/integration/runbook-umetal.test.ts',
