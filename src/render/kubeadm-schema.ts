@@ -1,10 +1,17 @@
 /**
  * The part of kubeadm's v1beta4 configuration API that uStart renders, as strict zod
- * schemas (field names and types from kubeadm's Go types, k8s.io/kubernetes
- * cmd/kubeadm/app/apis/kubeadm/v1beta4). Tests check every rendered kubeadm file against
- * them, so a misspelt field fails here and not in `kubeadm init` on a customer's server.
+ * schemas (field names and types from kubeadm's Go types, kubernetes/kubernetes
+ * cmd/kubeadm/app/apis/kubeadm/v1beta4/types.go, and the v1.31 change list of the
+ * kubernetes.io "kubeadm Configuration (v1beta4)" reference: extraArgs became lists of
+ * {name, value} for the API server, controller manager, scheduler, local etcd and the
+ * kubelet). Tests check every rendered kubeadm file against them, so a misspelt field fails
+ * here: kubeadm itself only warns about an unknown field and goes on without it.
+ * See docs/upstream-facts.md#schema.kubeadm-v1beta4.
  */
 import { z } from 'zod';
+import { KubeletConfiguration } from './schemas/kubelet.js';
+
+export { KubeletConfiguration };
 
 const API = z.literal('kubeadm.k8s.io/v1beta4');
 const Arg = z.strictObject({ name: z.string().min(1), value: z.string() });
@@ -22,8 +29,12 @@ const NodeRegistration = z.strictObject({
   criSocket: z.string().startsWith('unix:///'),
   imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']),
   kubeletExtraArgs: z.array(Arg),
+  // `json:"taints"` without omitempty: unset means "the control-plane taint on a control-plane
+  // node", an empty list means no taint. uStart always says which it wants.
   taints: z.array(Taint),
 });
+/** ControlPlaneComponent: extraArgs ([]Arg; duplicates allowed) and extraVolumes. */
+const ControlPlaneComponent = z.strictObject({ extraArgs: z.array(Arg).optional() });
 
 export const InitConfiguration = z.strictObject({
   apiVersion: API,
@@ -44,13 +55,21 @@ export const ClusterConfiguration = z.strictObject({
     serviceSubnet: z.cidrv4(),
     dnsDomain: z.string().min(1),
   }),
-  apiServer: z.strictObject({ certSANs: z.array(z.string().min(1)) }),
-});
-
-export const KubeletConfiguration = z.strictObject({
-  apiVersion: z.literal('kubelet.config.k8s.io/v1beta1'),
-  kind: z.literal('KubeletConfiguration'),
-  cgroupDriver: z.enum(['systemd', 'cgroupfs']),
+  apiServer: z.strictObject({
+    extraArgs: z.array(Arg).optional(),
+    certSANs: z.array(z.string().min(1)),
+  }),
+  controllerManager: ControlPlaneComponent.optional(),
+  scheduler: ControlPlaneComponent.optional(),
+  // Etcd{local: LocalEtcd{dataDir (defaulted to /var/lib/etcd), extraArgs []Arg}}.
+  etcd: z
+    .strictObject({
+      local: z.strictObject({
+        dataDir: z.string().startsWith('/').optional(),
+        extraArgs: z.array(Arg).optional(),
+      }),
+    })
+    .optional(),
 });
 
 export const JoinConfiguration = z.strictObject({

@@ -1,0 +1,56 @@
+/**
+ * Which schema checks the output of which generator. Every generator of the uMetal runbook
+ * that writes an object for Kubernetes, a CRD or a Helm chart is listed in UPSTREAM_SCHEMAS;
+ * the others are in UNCHECKED with the reason, so a new generator fails the schema test until
+ * someone decides which it is (src/render/schemas.test.ts).
+ */
+import { parseAllDocuments } from 'yaml';
+import type { z } from 'zod';
+import { KubeadmDocument } from '../kubeadm-schema.js';
+import { AlloyValues } from './alloy-values.js';
+import { CiliumValues } from './cilium-values.js';
+import { ContainerdConfig, parseTomlSubset } from './containerd.js';
+import { Pod } from './k8s-api.js';
+import { KubePrometheusStackValues } from './kube-prometheus-stack-values.js';
+import { LokiValues } from './loki-values.js';
+import { RookCephValues } from './rook-ceph-values.js';
+import { CephManifestDocument } from './rook-ceph.js';
+
+/** A file's documents as plain data, in order; a YAML syntax error throws. */
+export function yamlDocuments(text: string): unknown[] {
+  return parseAllDocuments(text).map((d) => {
+    const [error] = d.errors;
+    if (error) throw new Error(error.message, { cause: error });
+    return d.toJS() as unknown;
+  });
+}
+
+/** How to read a generator's file, and the schema each document must meet. */
+export interface FileSchema {
+  read: (text: string) => unknown[];
+  schema: z.ZodType;
+}
+
+const yaml = (schema: z.ZodType): FileSchema => ({ read: yamlDocuments, schema });
+
+export const UPSTREAM_SCHEMAS: Readonly<Record<string, FileSchema>> = {
+  'containerd-config': { read: (t) => [parseTomlSubset(t)], schema: ContainerdConfig },
+  'kubeadm-init': yaml(KubeadmDocument),
+  'kubeadm-join': yaml(KubeadmDocument),
+  'kube-vip-manifest': yaml(Pod),
+  'cilium-values': yaml(CiliumValues),
+  'rook-operator-values': yaml(RookCephValues),
+  'rook-ceph-cluster': yaml(CephManifestDocument),
+  'prometheus-stack-values': yaml(KubePrometheusStackValues),
+  'loki-values': yaml(LokiValues),
+  'alloy-values': yaml(AlloyValues),
+};
+
+/** Generators whose files no schema here covers, and why. */
+export const UNCHECKED: Readonly<Record<string, string>> = {
+  'hosts-block': 'lines for /etc/hosts (address, names), not an API object',
+  'chrony-conf': "chrony's own line format, not an API object",
+  'netcheck-peers': "uStart's own table, read only by the netcheck script",
+  'node-labels': "uStart's own table, read only by the node-labels script",
+  'handover-endpoints': "uStart's own JSON for the handover report",
+};
