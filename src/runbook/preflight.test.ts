@@ -221,6 +221,16 @@ describe('preflight: what the best installers check before they start', () => {
     expect(placeholders).toHaveLength(7);
     expect(placeholders[0]!.severity).toBe('info');
     expect(placeholders[0]!.message).toBe('cmp-01: could not tell the DMI product_uuid');
+
+    const emptyIds = checkAll((f, s) => {
+      if (s.hostname.startsWith('ctl-')) f.machineId = '';
+    });
+    expect(emptyIds.map((f) => [f.rule, f.message])).toEqual(
+      ['ctl-01', 'ctl-02', 'ctl-03'].map((h) => [
+        'preflight-fact-unknown',
+        `${h}: could not tell /etc/machine-id (empty or a placeholder)`,
+      ]),
+    );
   });
 
   it('wants cgroup v2, and says so when the cgroup version could not be read', () => {

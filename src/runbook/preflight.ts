@@ -451,7 +451,7 @@ function systemFindings(server: Server, i: number, facts: HostFacts): Finding[] 
   }
 
   if (facts.machineId !== undefined && PLACEHOLDER_IDS.test(facts.machineId.trim())) {
-    unknown.push('/etc/machine-id (empty)');
+    unknown.push('/etc/machine-id (empty or a placeholder)');
   }
   if (facts.productUuid !== undefined && PLACEHOLDER_IDS.test(facts.productUuid.trim())) {
     unknown.push('the DMI product_uuid');
