@@ -4,6 +4,7 @@
  * runbook's facts JSON and the interactive shell's `free -h`.
  */
 import { createHash } from 'node:crypto';
+import { contains, parseCidr, parseIpv4 } from '../plan/ipv4.js';
 import type { Plan, Server } from '../plan/schema.js';
 
 export interface OsInfo {
@@ -72,8 +73,10 @@ export interface HostFacts {
     use: string;
   }[];
   nics: DemoNic[];
-  /** A fake machine-id-like value, stable per host. */
+  /** The host's /etc/machine-id: 32 hex digits, stable and unique per host. */
   bootId: string;
+  /** The DMI product_uuid: unique per host, as on real servers. */
+  productUuid: string;
 }
 
 export function hostFacts(
@@ -118,7 +121,14 @@ export function hostFacts(
     })),
     nics,
     bootId: stableHex(`boot/${server.hostname}`, 32),
+    productUuid: uuidOf(stableHex(`product-uuid/${server.hostname}`, 32)),
   };
+}
+
+/** 8-4-4-4-12 upper-case hex, as Dell and HPE firmware report product_uuid. */
+function uuidOf(hex: string): string {
+  const h = hex.toUpperCase();
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
 /** A MAC of the same vendor prefix that differs from `mac` in its last byte. */
@@ -283,8 +293,49 @@ export function freeText(f: HostFacts, human: boolean): string {
   );
 }
 
+/**
+ * What facts.sh's VIP probe sees from this host: a VIP on one of its networks does not
+ * answer until kube-vip on a controller holds it, then answers from that controller's NIC
+ * on the VIP's network; a VIP on no network of this host is not judged from here.
+ */
+function vipProbes(
+  f: HostFacts,
+  plan: Plan,
+  holderOf: (vip: 'controlPlaneVip' | 'publicVip') => HostFacts | null,
+) {
+  const onNetworkOf = (nics: readonly DemoNic[], address: string) => {
+    const ip = parseIpv4(address);
+    return nics.find((n) => {
+      const cidr = n.address && n.prefix !== undefined && parseCidr(`${n.address}/${n.prefix}`);
+      return ip !== undefined && cidr && contains(cidr, ip);
+    });
+  };
+  return (
+    [
+      ['controlPlaneVip', plan.kubernetes.controlPlaneVip],
+      ['publicVip', plan.openstack.publicVip],
+    ] as const
+  ).map(([name, address]) => {
+    const holder = holderOf(name);
+    const onLink = onNetworkOf(f.nics, address) !== undefined;
+    const local = holder?.hostname === f.hostname;
+    const mac =
+      holder && onLink && !local ? (onNetworkOf(holder.nics, address)?.mac ?? null) : null;
+    return { name, address, local, onLink: onLink && !local, answers: mac !== null, mac };
+  });
+}
+
 /** The runbook's facts document (scripts/connect/facts.sh), built from the plan. */
-export function factsDocument(f: HostFacts, now: number, nameservers: readonly string[]): string {
+export function factsDocument(
+  f: HostFacts,
+  now: number,
+  nameservers: readonly string[],
+  cluster?: {
+    plan: Plan;
+    vipHolder: (vip: 'controlPlaneVip' | 'publicVip') => HostFacts | null;
+  },
+): string {
+  const rootFree = Math.round((f.disks.find((d) => d.use === 'os')?.bytes ?? 1e11) * 0.91);
   const doc = {
     hostname: f.hostname,
     os: { id: f.os.id, versionId: f.os.versionId, prettyName: f.os.prettyName },
@@ -300,8 +351,21 @@ export function factsDocument(f: HostFacts, now: number, nameservers: readonly s
     addresses: JSON.parse(ipJson(f, 'addr')) as unknown,
     time: { epochMs: now, ntpSynchronized: 'yes' },
     dns: { nameservers },
-    freeBytes: { root: Math.round((f.disks.find((d) => d.use === 'os')?.bytes ?? 1e11) * 0.91) },
+    freeBytes: { root: rootFree, var: rootFree, varLib: rootFree },
     listeningTcpPorts: [22],
+    mounts: { var: '/', varLib: '/' },
+    machineId: f.bootId,
+    productUuid: f.productUuid,
+    // Every supported release boots the unified hierarchy, with the distribution kernel.
+    cgroupFs: 'cgroup2fs',
+    kernelModules: { overlay: 'loaded', br_netfilter: 'loadable', rbd: 'loadable' },
+    // The installer's /swap.img line is in fstab (host.ts writes it), swap itself is off.
+    swap: { activeKiB: 0, fstabEntries: 1 },
+    // Ceph OSD disks arrive empty from the vendor.
+    osdDisks: f.disks
+      .filter((d) => d.use === 'ceph-osd')
+      .map((d) => ({ device: d.path, present: true, children: [], signatures: [] })),
+    vips: cluster ? vipProbes(f, cluster.plan, cluster.vipHolder) : [],
   };
   return JSON.stringify(doc, null, 2) + '\n';
 }

@@ -28,6 +28,8 @@ export interface LabContext {
   /** True when the scenario fails this step on this host the first time. */
   failsFirst(stepId: string, host: string): boolean;
   stepFinished(stepId: string, host: string): void;
+  /** The facts of the controller whose kube-vip holds a VIP at this point of the run, if any. */
+  vipHolder(vip: 'controlPlaneVip' | 'publicVip'): HostFacts | null;
   clusterNodes(host: string): ReturnType<CommandHost['clusterNodes']>;
   /** Waits `ms` of demo time; rejects when `signal` aborts. */
   sleep(ms: number, signal: AbortSignal): Promise<void>;
@@ -260,7 +262,10 @@ export class DemoHost implements CommandHost {
     await this.play(runTranscript(step, ctx), io);
     if (io.signal.aborted) return 143;
     if (step.id === 'connect.facts') {
-      const doc = factsDocument(this.facts, this.now(), this.lab.plan.site.dns);
+      const doc = factsDocument(this.facts, this.now(), this.lab.plan.site.dns, {
+        plan: this.lab.plan,
+        vipHolder: (vip) => this.lab.vipHolder(vip),
+      });
       this.vfs.mkdirp('/var/lib/ustart/out');
       this.vfs.write('/var/lib/ustart/out/facts.json', doc);
       io.stdout(doc);

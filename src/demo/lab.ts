@@ -120,6 +120,14 @@ export async function startDemoLab(plan: Plan, options: DemoLabOptions = {}): Pr
       if (!set) finishedAnywhere.set(stepId, (set = new Set()));
       set.add(host);
     },
+    vipHolder(vip) {
+      // kube-vip comes up with kubeadm init on the first controller and keeps the lease; it
+      // announces the public VIP once uStack's ingress Service has it.
+      const since = vip === 'controlPlaneVip' ? 'umetal.kubeadm-init' : 'ustack.infra';
+      if (!finishedAnywhere.get(since)?.size) return null;
+      const first = [...(finishedAnywhere.get('umetal.kubeadm-init') ?? [])][0];
+      return (first && hosts.get(first)?.facts) || null;
+    },
     clusterNodes(host) {
       const members = [
         ...(finishedAnywhere.get('umetal.kubeadm-init') ?? []),

@@ -84,6 +84,24 @@ describe('connect.facts on this machine', () => {
     expect(Math.abs(facts.time.epochMs - Date.now())).toBeLessThan(60_000);
   });
 
+  it('reports the preflight facts as this machine has them', async () => {
+    const stat = spawnSync('stat', ['-fc', '%T', '/sys/fs/cgroup/'], { encoding: 'utf8' });
+    expect(facts.cgroupFs).toBe(stat.stdout.trim());
+    const machineId = await readFile('/etc/machine-id', 'utf8').catch(() => '');
+    expect(facts.machineId).toBe(machineId.trim());
+    expect(Object.keys(facts.kernelModules!).sort()).toEqual(['br_netfilter', 'overlay', 'rbd']);
+    const meminfo = await readFile('/proc/meminfo', 'utf8');
+    expect(facts.swap!.activeKiB).toBe(Number(/^SwapTotal:\s+(\d+)/m.exec(meminfo)![1]));
+    expect(facts.freeBytes.var).toBeGreaterThan(0);
+    expect(facts.mounts!.var).toMatch(/^\//);
+    // ctl-01 plans no OSD disk; both VIPs are probed.
+    expect(facts.osdDisks).toEqual([]);
+    expect(facts.vips!.map((v) => [v.name, v.address])).toEqual([
+      ['controlPlaneVip', demo.kubernetes.controlPlaneVip],
+      ['publicVip', demo.openstack.publicVip],
+    ]);
+  });
+
   it('gives a preflight finding for exactly the NIC whose MAC differs from the plan', () => {
     const link = facts.links!.find(
       (l) => l.ifname !== 'lo' && l.address && l.address !== '00:00:00:00:00:00',

@@ -26,6 +26,37 @@ export const Link = z.object({
   mtu: z.number().optional(),
 });
 
+/** What a module's state is on the host: scripts/connect/facts.sh `module_state`. */
+export const ModuleState = z.enum(['loaded', 'builtin', 'loadable', 'missing', 'unknown']);
+
+/** A planned Ceph OSD disk as facts.sh found it; `null` lists mean the tool was missing. */
+export const OsdDisk = z.union([
+  z.object({ device: z.string(), present: z.literal(false) }),
+  z.object({
+    device: z.string(),
+    present: z.literal(true),
+    /** Partitions, LVM volumes, device-mapper or md devices on the disk (`lsblk`). */
+    children: z.array(z.object({ name: z.string(), type: z.string() })).nullable(),
+    /** Signatures on the disk itself: partition tables, file systems, LVM, bluestore (`wipefs`). */
+    signatures: z.array(z.string()).nullable(),
+  }),
+]);
+export type OsdDisk = z.infer<typeof OsdDisk>;
+
+/** One VIP probed from one host: is it this host's own, on a local network, and taken? */
+export const VipProbe = z.object({
+  name: z.enum(['controlPlaneVip', 'publicVip']),
+  address: z.string(),
+  /** Configured on this host. */
+  local: z.boolean(),
+  /** Reached without a gateway, so ARP tells who holds it; false means not judged from here. */
+  onLink: z.boolean(),
+  answers: z.boolean(),
+  /** The MAC that answered (the neighbour table), when it did. */
+  mac: z.string().nullable(),
+});
+export type VipProbe = z.infer<typeof VipProbe>;
+
 export const HostFacts = z.object({
   hostname: z.string(),
   os: z.object({ id: z.string(), versionId: z.string(), prettyName: z.string() }),
@@ -42,8 +73,26 @@ export const HostFacts = z.object({
   addresses: z.array(z.unknown()).nullable(),
   time: z.object({ epochMs: z.number(), ntpSynchronized: z.string() }),
   dns: z.object({ nameservers: z.array(z.string()) }),
-  freeBytes: z.object({ root: z.number().min(0) }),
+  freeBytes: z.object({
+    root: z.number().min(0),
+    var: z.number().min(0).optional(),
+    varLib: z.number().min(0).optional(),
+  }),
   listeningTcpPorts: z.array(z.int()),
+  // What follows came with the preflight checks (docs/preflight-checks.md); facts from an
+  // older runbook lack it and those checks are then skipped, not failed.
+  /** Mount points holding /var and /var/lib (`/` when they are not separate). */
+  mounts: z.object({ var: z.string(), varLib: z.string() }).optional(),
+  /** /etc/machine-id; empty when unreadable or not yet set. */
+  machineId: z.string().optional(),
+  /** /sys/class/dmi/id/product_uuid; empty where the host has no DMI. */
+  productUuid: z.string().optional(),
+  /** `stat -fc %T /sys/fs/cgroup/`: `cgroup2fs` (v2), `tmpfs` (v1 or hybrid), or `unknown`. */
+  cgroupFs: z.string().optional(),
+  kernelModules: z.record(z.string(), ModuleState).optional(),
+  swap: z.object({ activeKiB: z.number().min(0), fstabEntries: z.int().min(0) }).optional(),
+  osdDisks: z.array(OsdDisk).optional(),
+  vips: z.array(VipProbe).optional(),
 });
 export type HostFacts = z.infer<typeof HostFacts>;
 

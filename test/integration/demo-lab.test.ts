@@ -11,9 +11,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import ssh2 from 'ssh2';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { factsDocument, hostFacts } from '../../src/demo/facts.js';
 import { DemoTransport, startDemoLab, type DemoLab } from '../../src/demo/index.js';
 import { FACTS_SCRIPT } from '../../src/engine/facts.js';
 import { loadPlanFile, type Plan } from '../../src/plan/index.js';
+import { HostFacts } from '../../src/runbook/facts.js';
+import { preflight } from '../../src/runbook/preflight.js';
 import type { HostConnection } from '../../src/ssh/transport.js';
 import { assetPath } from '../../src/util/assets.js';
 
@@ -145,6 +148,36 @@ describe('demo lab', () => {
     const seenGiB = Number(memLine.split(/\s+/)[1]) / 2 ** 30;
     // The kernel keeps a little memory for itself, as on a real host: within 2 %.
     expect(Math.abs(seenGiB - server.memoryGiB) / server.memoryGiB).toBeLessThan(0.02);
+  });
+
+  it('gives facts the preflight passes, before the install and after it, when kube-vip on ctl-01 holds the VIPs', () => {
+    const now = 1_800_000_000_000;
+    const hosts = new Map(plan.servers.map((s) => [s.hostname, hostFacts(plan, s)]));
+    const gather = (holder: ReturnType<typeof hostFacts> | null) =>
+      new Map(
+        plan.servers.map((s) => {
+          const doc = factsDocument(hosts.get(s.hostname)!, now, plan.site.dns, {
+            plan,
+            vipHolder: () => holder,
+          });
+          return [
+            s.hostname,
+            { facts: HostFacts.parse(JSON.parse(doc)), window: { from: now, to: now } },
+          ];
+        }),
+      );
+    const before = gather(null);
+    expect(preflight(plan, before)).toEqual([]);
+    const after = gather(hosts.get('ctl-01')!);
+    expect(preflight(plan, after)).toEqual([]);
+    // ctl-02 sees the API VIP answer from ctl-01's management NIC, and ctl-01 holds it.
+    const ctl01 = plan.servers.find((s) => s.hostname === 'ctl-01')!;
+    expect(after.get('ctl-02')!.facts.vips![0]).toMatchObject({
+      answers: true,
+      mac: ctl01.nics.find((n) => n.network === 'mgmt')!.mac.toLowerCase(),
+    });
+    expect(after.get('ctl-01')!.facts.vips![0]).toMatchObject({ local: true, answers: false });
+    expect(before.get('ctl-02')!.facts.vips![0]).toMatchObject({ onLink: true, answers: false });
   });
 
   it('reports another MAC for a --mac-mismatch host', async () => {

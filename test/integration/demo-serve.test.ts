@@ -73,6 +73,8 @@ describe('the demo site in a front', () => {
     // The other hosts match the plan, and the demo's network check is clean.
     expect(report.findings.filter((f) => f.severity === 'error')).toEqual(macs);
     expect(report.findings.some((f) => f.rule.startsWith('net-'))).toBe(false);
+    // The demo hosts are fresh servers: the preflight's OS checks find nothing on them.
+    expect(report.findings.filter((f) => f.rule.startsWith('preflight-'))).toEqual([]);
     const cmp02 = report.hosts.find((h) => h.host === 'cmp-02')!;
     expect(cmp02.facts?.macs).not.toEqual(cmp02.planned.macs);
   }, 60_000);

@@ -1,7 +1,10 @@
 /**
  * The connect phase of the default runbook run by the real engine on lab hosts: real facts
  * from each host, a network matrix from real pings between the hosts (on the lab bridge),
- * and the preflight finding for the one host whose planned MAC is wrong.
+ * and the preflight findings the lab is set up to cause: a wrong planned MAC, two hosts
+ * cloned with one machine-id, a public VIP already taken by a host that is no controller
+ * (while the API VIP is held by a controller, as kube-vip does after an install), and a
+ * planned OSD disk with a file system on it (a loop device, beside an empty one).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,6 +21,7 @@ import { KnownHosts } from '../../src/ssh/known-hosts.js';
 import { Ssh2Transport } from '../../src/ssh/ssh2-transport.js';
 import { createLab, type Lab } from '../lab/lab.js';
 import { labAvailable } from '../lab/require-lab.js';
+import { mustRun, runCommand } from '../lab/run.js';
 
 const available = labAvailable();
 
@@ -26,6 +30,9 @@ describe.skipIf(!available)('connect phase on lab hosts', () => {
   let tmp: string;
   let plan: Plan;
   const disposers: (() => Promise<unknown>)[] = [];
+  /** Loop devices standing in for OSD disks: [with an ext4 file system, empty]. */
+  const loops: string[] = [];
+  const realMacs = new Map<number, string>();
 
   beforeAll(async () => {
     tmp = await mkdtemp(join(tmpdir(), 'ustart-connect-lab-'));
@@ -46,9 +53,45 @@ describe.skipIf(!available)('connect phase on lab hosts', () => {
         name: nic.ifname,
         mac: h.index === 2 ? '02:ba:d0:00:00:02' : nic.address!,
       };
+      realMacs.set(h.index, nic.address!);
+      // Lab hosts share the machine's /etc/machine-id (their root is an overlay of it): each
+      // gets its own, except hosts 1 and 3, cloned from one image.
+      const id = 'abcb'[h.index]!.repeat(32);
+      await lab.exec(h, `printf '%s\\n' ${id} > /etc/machine-id`);
+    }
+    // The API VIP on controller host 0 (kube-vip after an install), the public VIP on host
+    // 3, a compute host: that one is taken.
+    const [h0, , , h3] = lab.hosts;
+    await mustRun('ip', [
+      '-n',
+      h0!.netns,
+      'addr',
+      'add',
+      `${plan.kubernetes.controlPlaneVip}/32`,
+      'dev',
+      plan.servers[0]!.nics[0]!.name,
+    ]);
+    await mustRun('ip', [
+      '-n',
+      h3!.netns,
+      'addr',
+      'add',
+      `${plan.openstack.publicVip}/32`,
+      'dev',
+      plan.servers[3]!.nics[0]!.name,
+    ]);
+    // Two OSD disks for host 3: loop devices are the machine's, so afterAll detaches them.
+    for (const withFs of [true, false]) {
+      const file = join(tmp, `osd-${loops.length}.img`);
+      await mustRun('truncate', ['-s', '64M', file]);
+      const dev = (await mustRun('losetup', ['--find', '--show', file])).trim();
+      loops.push(dev);
+      if (withFs) await mustRun('mkfs.ext4', ['-q', dev]);
+      plan.servers[3]!.disks.push({ device: dev, sizeGB: 0.06, type: 'ssd', use: 'ceph-osd' });
     }
   });
   afterAll(async () => {
+    for (const dev of loops) await runCommand('losetup', ['-d', dev]);
     for (const d of disposers.splice(0)) await d();
     await lab?.dispose();
     await rm(tmp, { recursive: true, force: true });
@@ -96,6 +139,65 @@ describe.skipIf(!available)('connect phase on lab hosts', () => {
       expect(macs.map((f) => f.path)).toEqual(['/servers/2/nics/0/mac']);
       expect(macs[0]!.message).toContain('the plan says 02:ba:d0:00:00:02');
       expect(findings.filter((f) => f.rule === 'facts-clock-skew')).toEqual([]);
+
+      // The cloned pair, and nobody else.
+      expect(
+        findings.filter((f) => f.rule === 'preflight-machine-id-duplicate').map((f) => f.path),
+      ).toEqual(['/servers/1', '/servers/3']);
+      for (const h of lab.hosts) {
+        expect(gathered.get(h.name).facts.machineId).toBe('abcb'[h.index]!.repeat(32));
+      }
+
+      // The public VIP is seen from the controllers with host 3's real MAC, and host 3 says
+      // it holds it; the API VIP, held by controller host 0, passes.
+      const vips = findings.filter((f) => f.rule === 'preflight-vip-in-use');
+      expect(vips.map((f) => [f.path, f.message])).toEqual([
+        [
+          '/openstack/publicVip',
+          `openstack.publicVip ${plan.openstack.publicVip} is taken: it answers from MAC ${realMacs.get(3)} (seen from host-0, host-1, host-2), which is no planned controller`.replace(
+            /host-(\d)/g,
+            (_, i: string) => lab.hosts[Number(i)]!.name,
+          ),
+        ],
+        [
+          '/openstack/publicVip',
+          `openstack.publicVip ${plan.openstack.publicVip} is taken: it is configured on ${lab.hosts[3]!.name} itself (seen from ${lab.hosts[3]!.name}), which is no planned controller`,
+        ],
+      ]);
+      const apiSeen = gathered.get(lab.hosts[1]!.name).facts.vips[0];
+      expect(apiSeen).toMatchObject({
+        name: 'controlPlaneVip',
+        onLink: true,
+        answers: true,
+        mac: realMacs.get(0),
+      });
+
+      // The OSD disk with ext4 is flagged, the empty one is not.
+      const osd = findings.filter((f) => f.rule === 'preflight-osd-disk-not-empty');
+      expect(osd.map((f) => [f.path, f.message])).toEqual([
+        [
+          '/servers/3/disks/1/device',
+          `${lab.hosts[3]!.name}: planned Ceph OSD disk ${loops[0]} is not empty: signatures ext4`,
+        ],
+      ]);
+      expect(gathered.get(lab.hosts[3]!.name).facts.osdDisks).toEqual([
+        { device: loops[0], present: true, children: [], signatures: ['ext4'] },
+        { device: loops[1], present: true, children: [], signatures: [] },
+      ]);
+
+      // What the lab hosts are, read on them, is what the preflight judged.
+      for (const h of lab.hosts) {
+        const facts = gathered.get(h.name).facts as HostFacts;
+        const cgroup = (await lab.exec(h, 'stat -fc %T /sys/fs/cgroup/')).stdout.trim();
+        expect(facts.cgroupFs).toBe(cgroup);
+        const mine = findings.filter((f) => f.message.startsWith(`${h.name}: `));
+        expect(mine.some((f) => f.rule === 'preflight-cgroup-v1')).toBe(cgroup === 'tmpfs');
+        // The lab's own root is an overlay, so this kernel has overlay.
+        expect(['loaded', 'builtin']).toContain(facts.kernelModules!.overlay);
+        expect(facts.swap!.activeKiB).toBe(
+          Number(/^SwapTotal:\s+(\d+)/m.exec((await lab.exec(h, 'cat /proc/meminfo')).stdout)![1]),
+        );
+      }
 
       const matrix = networkMatrix(plan, probes);
       const cells = matrix.networks.mgmt!;

@@ -25,6 +25,94 @@ mapfile -t nameservers < <(awk '/^nameserver/ { print $2 }' /etc/resolv.conf 2>/
 mapfile -t ports < <(ss -Hltn 2>/dev/null | awk '{ n = split($4, a, ":"); print a[n] }' | sort -nu)
 root_free=$(df -B1 --output=avail / | tail -1 | tr -d ' ')
 
+# The first line of a file, or nothing when it is missing or unreadable.
+first_line() {
+  local line=''
+  [[ -r $1 ]] && { IFS= read -r line <"$1" || true; }
+  printf '%s' "$line"
+}
+# Free bytes and mount point of the file system holding a path ("" when unknown).
+free_of() { df -B1 --output=avail "$1" 2>/dev/null | tail -1 | tr -d ' ' || true; }
+mount_of() { df --output=target "$1" 2>/dev/null | tail -1 || true; }
+
+# Whether the kernel has a module: loaded (it has an initstate), built in, loadable from
+# /lib/modules, missing, or unknown when this host has no way to tell (no modinfo, no
+# modules.dep). docs/upstream-facts.md#linux-module-sysfs
+module_state() {
+  local m=$1 dir
+  dir=/lib/modules/$(uname -r)
+  if [[ -e /sys/module/$m/initstate ]]; then
+    printf loaded
+  elif kernel_has_module "$m"; then
+    printf builtin
+  elif command -v modinfo >/dev/null && modinfo -n "$m" >/dev/null 2>&1; then
+    printf loadable
+  elif [[ -f $dir/modules.dep ]] && grep -q "/$m\.ko" "$dir/modules.dep"; then
+    printf loadable
+  elif [[ -d $dir ]] && ! command -v modinfo >/dev/null && [[ ! -f $dir/modules.dep ]]; then
+    printf unknown
+  else
+    printf missing
+  fi
+}
+
+# A planned Ceph OSD disk as Rook sees it: what is on it (partitions, LVM, signatures).
+# Rook takes only disks without partitions or file systems. wipefs without -a only lists.
+# docs/upstream-facts.md#rook-osd-raw-device
+osd_disk_json() {
+  local dev=$1 children='null' signatures='null' list
+  if [[ ! -b $dev ]]; then
+    printf '{"device": %s, "present": false}' "$(json_str "$dev")"
+    return
+  fi
+  if command -v lsblk >/dev/null; then
+    list=$(lsblk -nr -o NAME,TYPE "$dev" 2>/dev/null | awk 'NR > 1 { printf "%s{\"name\": \"%s\", \"type\": \"%s\"}", sep, $1, $2; sep = ", " }') &&
+      children="[$list]"
+  fi
+  if command -v wipefs >/dev/null; then
+    list=$(wipefs --noheadings --output TYPE "$dev" 2>/dev/null | sort -u | awk '{ printf "%s\"%s\"", sep, $1; sep = ", " }') &&
+      signatures="[$list]"
+  elif command -v blkid >/dev/null; then
+    list=$(blkid -p -o export "$dev" 2>/dev/null | awk -F= '$1 == "TYPE" || $1 == "PTTYPE" { printf "%s\"%s\"", sep, $2; sep = ", " }') &&
+      signatures="[$list]"
+  fi
+  printf '{"device": %s, "present": true, "children": %s, "signatures": %s}' \
+    "$(json_str "$dev")" "$children" "$signatures"
+}
+
+# Whether a VIP is taken before the install: ping it once where it is on a local network,
+# then read the neighbour table for the MAC that answered. A minimal host has no arping;
+# an ARP answer without ICMP (a firewall) still leaves a REACHABLE neighbour entry.
+# docs/upstream-facts.md#kolla-vip-not-pingable
+vip_json() {
+  local name=$1 addr=$2 route local=false on_link=false answers=false mac=''
+  if ip -o -4 addr show 2>/dev/null | awk '{ split($4, a, "/"); print a[1] }' | grep -qxF -- "$addr"; then
+    local=true
+  elif route=$(ip route get "$addr" 2>/dev/null) && [[ $route != *" via "* && $route != local* ]]; then
+    on_link=true
+    if ping -n -q -c 1 -W 1 "$addr" >/dev/null 2>&1; then
+      answers=true
+      mac=$(ip neigh show to "$addr" 2>/dev/null | awk '{ for (i = 1; i < NF; i++) if ($i == "lladdr") { print $(i + 1); exit } }')
+    else
+      mac=$(ip neigh show to "$addr" nud reachable 2>/dev/null | awk '{ for (i = 1; i < NF; i++) if ($i == "lladdr") { print $(i + 1); exit } }')
+      [[ -n $mac ]] && answers=true
+    fi
+  fi
+  printf '{"name": %s, "address": %s, "local": %s, "onLink": %s, "answers": %s, "mac": %s}' \
+    "$(json_str "$name")" "$(json_str "$addr")" "$local" "$on_link" "$answers" \
+    "$([[ -n $mac ]] && json_str "$mac" || printf null)"
+}
+
+machine_id=$(first_line /etc/machine-id)
+# Root-readable only; the step runs as root. Absent on hosts without DMI (some VMs, ARM).
+product_uuid=$(first_line /sys/class/dmi/id/product_uuid)
+# docs/upstream-facts.md#k8s-cgroup-v2: cgroup2fs for v2, tmpfs for v1 (or hybrid).
+cgroup_fs=$(stat -fc %T /sys/fs/cgroup/ 2>/dev/null || printf unknown)
+swap_kib=$(awk '/^SwapTotal:/ { print $2 }' /proc/meminfo)
+swap_fstab=$(grep -cE '^[^#].*[[:space:]]swap[[:space:]]' /etc/fstab 2>/dev/null || true)
+var_free=$(free_of /var)
+var_lib_free=$(free_of /var/lib)
+
 out=$(output_file facts.json)
 {
   printf '{\n'
@@ -48,7 +136,36 @@ out=$(output_file facts.json)
     sep=', '
   done
   printf ']},\n'
-  printf '  "freeBytes": {"root": %s},\n' "${root_free:-0}"
+  printf '  "freeBytes": {"root": %s%s%s},\n' "${root_free:-0}" \
+    "${var_free:+, \"var\": $var_free}" "${var_lib_free:+, \"varLib\": $var_lib_free}"
+  printf '  "mounts": {"var": %s, "varLib": %s},\n' \
+    "$(json_str "$(mount_of /var)")" "$(json_str "$(mount_of /var/lib)")"
+  printf '  "machineId": %s,\n' "$(json_str "$machine_id")"
+  printf '  "productUuid": %s,\n' "$(json_str "$product_uuid")"
+  printf '  "cgroupFs": %s,\n' "$(json_str "$cgroup_fs")"
+  printf '  "kernelModules": {'
+  sep=''
+  for m in overlay br_netfilter rbd; do
+    printf '%s"%s": "%s"' "$sep" "$m" "$(module_state "$m")"
+    sep=', '
+  done
+  printf '},\n'
+  printf '  "swap": {"activeKiB": %s, "fstabEntries": %s},\n' "${swap_kib:-0}" "${swap_fstab:-0}"
+  printf '  "osdDisks": ['
+  sep=''
+  for dev in ${USTART_CEPH_OSD_DEVICES[@]+"${USTART_CEPH_OSD_DEVICES[@]}"}; do
+    printf '%s%s' "$sep" "$(osd_disk_json "$dev")"
+    sep=', '
+  done
+  printf '],\n'
+  printf '  "vips": ['
+  sep=''
+  for vip in "controlPlaneVip ${USTART_CONTROL_PLANE_VIP:-}" "publicVip ${USTART_PUBLIC_VIP:-}"; do
+    if [[ -z ${vip#* } ]] || ! command -v ip >/dev/null; then continue; fi
+    printf '%s%s' "$sep" "$(vip_json "${vip%% *}" "${vip#* }")"
+    sep=', '
+  done
+  printf '],\n'
   printf '  "listeningTcpPorts": [%s]\n' "$(
     IFS=,
     printf '%s' "${ports[*]}"
