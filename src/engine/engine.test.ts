@@ -473,6 +473,31 @@ describe('RunEngine', () => {
       await expectNoLeak(second, result.runDir);
     });
 
+    it('on resume checks a finished producer again and runs it when its output went stale', async () => {
+      // kubeadm's uploaded certificates expire after 2 hours: a consumer resumed later needs
+      // the producer to make its output again (docs/upstream-facts.md#kubeadm.cert-key-ttl).
+      const dir = await tempDir();
+      await writeFile(join(dir, 'made'), value);
+      const steps = graph(dir);
+      steps[0]!.check = '[ -e "$DIR/fresh" ]';
+      await writeFile(join(dir, 'fresh'), '');
+      const first = await harness(steps, { dir });
+      const failed = await first.engine.run();
+      expect(failed.state).toBe('failed');
+      expect(await runs(dir, 'make', 'h1')).toBe(0); // skipped by its check
+      // Time passes: the producer's output is no longer good, and the consumer is fixed.
+      await rm(join(dir, 'fresh'));
+      await writeFile(join(dir, 'fixed'), '');
+      const second = await harness(steps, { dir, resume: failed.runId });
+      const result = await second.engine.run();
+      expect(result.state).toBe('succeeded');
+      expect(await runs(dir, 'make', 'h1')).toBe(1);
+      // A producer whose consumers are all done is not checked again on resume.
+      const third = await harness(steps, { dir, resume: failed.runId });
+      await third.engine.run();
+      expect(third.events.of('step-started').map((e) => e.stepId)).toEqual([]);
+    });
+
     it('fails the producer that leaves no output file, naming it', async () => {
       const dir = await tempDir();
       const steps = graph(dir);

@@ -377,6 +377,31 @@ export class RunEngine {
       }
       this.steps.set(spec.id, run);
     }
+    if (previous) this.recheckProducers();
+  }
+
+  /**
+   * On resume, a finished step whose outputs a step still to run consumes is checked again,
+   * and runs again if its check fails: what it made may have expired since (kubeadm's
+   * uploaded certificates live 2 hours, docs/upstream-facts.md#kubeadm.cert-key-ttl), and the
+   * consumer would fail with it. Only steps with a check: without one uStart cannot tell
+   * whether running it again is safe. Steps skipped by a decision (--skip) stay skipped.
+   */
+  private recheckProducers(): void {
+    // A step skipped by a decision keeps its hosts pending but will not run.
+    const pending = (r: StepRun) =>
+      r.state !== 'skipped' && [...r.host.values()].some((h) => !DONE_STATES.has(h.state));
+    const consumed = new Set(
+      [...this.steps.values()].filter(pending).flatMap((r) => r.spec.inputs ?? []),
+    );
+    for (const run of this.steps.values()) {
+      const feeds = (run.spec.outputs ?? []).some((o) => consumed.has(o.name));
+      const done =
+        run.host.size > 0 && [...run.host.values()].every((h) => DONE_STATES.has(h.state));
+      if (!feeds || !run.spec.check || !done) continue;
+      run.state = 'pending';
+      for (const h of run.host.values()) h.state = 'pending';
+    }
   }
 
   private async saveRunFiles(resumed: boolean): Promise<void> {
