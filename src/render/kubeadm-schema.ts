@@ -59,6 +59,15 @@ export const ClusterConfiguration = z.strictObject({
     extraArgs: z.array(Arg).optional(),
     certSANs: z.array(z.string().min(1)),
   }),
+  // DNS{ImageMeta{imageRepository, imageTag}, disabled}: CoreDNS's image is
+  // <dns.imageRepository or imageRepository>/coredns:<tag> (docs/upstream-facts.md#kubeadm.dns-image).
+  dns: z
+    .strictObject({
+      imageRepository: z.string().min(1).optional(),
+      imageTag: z.string().min(1).optional(),
+      disabled: z.boolean().optional(),
+    })
+    .optional(),
   controllerManager: ControlPlaneComponent.optional(),
   scheduler: ControlPlaneComponent.optional(),
   // Etcd{local: LocalEtcd{dataDir (defaulted to /var/lib/etcd), extraArgs []Arg}}.

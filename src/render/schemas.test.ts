@@ -140,9 +140,9 @@ describe('rendered uMetal objects against the upstream schemas', () => {
       new StorageClassModel(sc as never).validate();
     });
 
-    it.runIf(plan.site.airGapped)(
-      'points every chart at the local registry by a key the chart reads',
-      async () => {
+    // Defined for air-gapped plans only: an online plan names upstream registries on purpose.
+    if (plan.site.airGapped)
+      it('points every chart at the local registry by a key the chart reads', async () => {
         const files = await renderGenerated(plan);
         const values = (generator: string) =>
           yamlDocuments(files.find((f) => f.generator === generator)!.text)[0];
@@ -160,8 +160,7 @@ describe('rendered uMetal objects against the upstream schemas', () => {
           kubePrometheusStack: LOCAL_REGISTRY,
           loki: LOCAL_REGISTRY,
         });
-      },
-    );
+      });
   });
 });
 

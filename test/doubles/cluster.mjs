@@ -27,7 +27,8 @@ import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
 import { parseAllDocuments } from 'yaml';
-import { DIR, at, readState, refuse, writeState } from './lib.mjs';
+import { cephClusterProblem } from './charts.mjs';
+import { DIR, at, clusterNodes, readState, refuse, writeState } from './lib.mjs';
 
 /**
  * Schemas by apiVersion and kind (kubernetes-models). Only the kinds these phases apply are
@@ -94,6 +95,13 @@ const CRD_SOURCES = {
     ['cert-manager.io', 'v1', 'CertificateRequest'],
     ['acme.cert-manager.io', 'v1', 'Order'],
     ['acme.cert-manager.io', 'v1', 'Challenge'],
+  ],
+  // docs/upstream-facts.md#rook.monitoring-crds: the Prometheus operator's CRDs, which Rook
+  // needs before it can finish a CephCluster with monitoring on.
+  'chart:kube-prometheus-stack': [
+    ['monitoring.coreos.com', 'v1', 'ServiceMonitor'],
+    ['monitoring.coreos.com', 'v1', 'PodMonitor'],
+    ['monitoring.coreos.com', 'v1', 'PrometheusRule'],
   ],
   'chart:rook-ceph': [
     ['ceph.rook.io', 'v1', 'CephCluster'],
@@ -553,6 +561,17 @@ export function repoOf(url) {
 /** Side effects of applying an object: what controllers create in answer. */
 export function applied(state, o, ns) {
   const where = o.metadata.namespace ?? ns;
+  if (o.kind === 'CephCluster') {
+    const nodes = clusterNodes();
+    const problem = nodes.length ? cephClusterProblem(o, nodes) : undefined;
+    if (problem) refuse(problem);
+    // docs/upstream-facts.md#rook.monitoring-crds: Rook makes the mgr's ServiceMonitor before
+    // any OSD and stops the whole cluster's orchestration when it cannot.
+    if (o.spec?.monitoring?.enabled && !crds(state).has('servicemonitors.monitoring.coreos.com'))
+      refuse(
+        `CephCluster ${o.metadata.name}: spec.monitoring.enabled needs the ServiceMonitor CRD (monitoring.coreos.com), which is not installed; Rook would fail to start the mgr and never create an OSD. Install kube-prometheus-stack first.`,
+      );
+  }
   if (o.kind === 'CephClient') {
     put(state, {
       apiVersion: 'v1',

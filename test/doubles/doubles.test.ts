@@ -3,12 +3,9 @@
  * scripts would run them, with the configuration uStart renders for the demo plan. Their
  * file system is a temporary folder (USTART_DOUBLES_ROOT), so nothing on this machine changes.
  */
-import { execFile, spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadPlanFile } from '../../src/plan/load.js';
 import { JOIN_PLACEHOLDERS } from '../../src/render/generators/kubernetes.js';
@@ -16,9 +13,10 @@ import { Renderer } from '../../src/render/render.js';
 import { loadSiteRunbook } from '../../src/render/step-specs.js';
 import { renderFiles, type RenderedFile } from '../../src/render/write.js';
 import { assetPath } from '../../src/util/assets.js';
+import { BIN, doublesCluster, type DoublesCluster } from './harness.js';
 
-const BIN = fileURLToPath(new URL('./bin/', import.meta.url));
 let rendered: RenderedFile[];
+let lab: DoublesCluster;
 let dir: string;
 
 beforeAll(async () => {
@@ -26,48 +24,14 @@ beforeAll(async () => {
   rendered = renderFiles(await Renderer.create(plan, await loadSiteRunbook()));
 });
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'ustart-doubles-'));
+  lab = await doublesCluster();
+  dir = lab.dir;
 });
 afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await lab.dispose();
 });
 
-interface Call {
-  tool: string;
-  argv: string[];
-  ok: boolean;
-  message?: string;
-  seen?: Record<string, unknown>;
-}
-
-/** A host: its own root and record folder, like one lab host's overlay. */
-function host(name: string) {
-  const root = join(dir, name, 'root');
-  const state = join(dir, name, 'doubles');
-  const run = (tool: string, ...args: string[]) => {
-    const r = spawnSync(join(BIN, tool), args, {
-      encoding: 'utf8',
-      env: { ...process.env, USTART_DOUBLES_ROOT: root, USTART_DOUBLES_DIR: state },
-    });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-  };
-  /** The same call in the background, for calls that run at once, as parallel steps do. */
-  const start = (tool: string, ...args: string[]) =>
-    promisify(execFile)(join(BIN, tool), args, {
-      env: { ...process.env, USTART_DOUBLES_ROOT: root, USTART_DOUBLES_DIR: state },
-    });
-  const calls = async (): Promise<Call[]> =>
-    (await readFile(join(state, 'calls.jsonl'), 'utf8'))
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Call);
-  const put = async (path: string, text: string) => {
-    await mkdir(dirname(join(root, path)), { recursive: true });
-    await writeFile(join(root, path), text);
-    return join(root, path);
-  };
-  return { root, run, start, calls, put };
-}
+const host = (name: string) => lab.host(name);
 
 function renderedFile(path: string): string {
   const f = rendered.find((r) => r.path === path);
@@ -80,6 +44,7 @@ const VIP = 'ctl-01/umetal.kubeadm-init/files/etc/kubernetes/manifests/kube-vip.
 
 /** kubeadm init on ctl-01 as kubeadm-init.sh does it; returns the join material. */
 async function initFirstController(ctl: ReturnType<typeof host>) {
+  await ctl.kubelet();
   await ctl.put('/etc/kubernetes/manifests/kube-vip.yaml', renderedFile(VIP));
   const config = await ctl.put('/etc/ustart/kubeadm/init.yaml', renderedFile(INIT));
   const init = ctl.run('kubeadm', 'init', '--config', config);
@@ -109,7 +74,7 @@ describe('kubeadm double', () => {
     expect(m.token).toMatch(/^[a-z0-9]{6}\.[a-z0-9]{16}$/);
     expect(m.key).toMatch(/^[0-9a-f]{64}$/);
     expect(ctl.run('kubeadm', 'token', 'list', '-o', '{.token}').stdout).toContain(m.token);
-    const calls = await ctl.calls();
+    const calls = (await ctl.calls()).filter((c) => c.tool === 'kubeadm');
     expect(calls.map((c) => c.argv.slice(0, 2).join(' '))).toEqual([
       'init --config',
       'token create',
@@ -152,6 +117,7 @@ describe('kubeadm double', () => {
   it('joins with filled-in material only, once, and never with a token on the command line', async () => {
     const m = await initFirstController(host('ctl-01'));
     const cmp = host('cmp-01');
+    await cmp.kubelet();
     const template = renderedFile('cmp-01/umetal.join-workers/files/etc/ustart/kubeadm/join.yaml');
     const unfilled = await cmp.put('/etc/ustart/kubeadm/join.yaml', template);
     expect(cmp.run('kubeadm', 'join', '--config', unfilled).stderr).toContain('@@placeholders@@');
@@ -159,7 +125,7 @@ describe('kubeadm double', () => {
     const config = await cmp.put('/etc/ustart/kubeadm/join.final.yaml', filled(template, m));
     expect(cmp.run('kubeadm', 'join', '--config', config).status).toBe(0);
     expect(cmp.run('kubeadm', 'join', '--config', config).stderr).toContain('has joined');
-    const [, , ok] = await cmp.calls();
+    const [, , ok] = (await cmp.calls()).filter((c) => c.tool === 'kubeadm');
     expect(ok).toMatchObject({
       ok: true,
       seen: { token: m.token, controlPlane: false, node: 'cmp-01' },
@@ -169,12 +135,13 @@ describe('kubeadm double', () => {
   it('joins a controller with its certificate key', async () => {
     const m = await initFirstController(host('ctl-01'));
     const ctl2 = host('ctl-02');
+    await ctl2.kubelet();
     const template = renderedFile(
       'ctl-02/umetal.join-controllers/files/etc/ustart/kubeadm/join.yaml',
     );
     const config = await ctl2.put('/join.yaml', filled(template, m));
     expect(ctl2.run('kubeadm', 'join', '--config', config).status).toBe(0);
-    expect((await ctl2.calls())[0]!.seen).toMatchObject({
+    expect((await ctl2.calls()).find((c) => c.tool === 'kubeadm')!.seen).toMatchObject({
       controlPlane: true,
       certificateKey: m.key,
     });

@@ -1,7 +1,17 @@
 /** helm test double: installs "releases" from chart archives that must exist, with values that must be YAML. */
 import { existsSync } from 'node:fs';
+import { chartProblem } from './charts.mjs';
 import { chartOf, checkRelease, load, save, uninstalled } from './cluster.mjs';
-import { at, parseFlags, readState, refuse, runDouble, writeState, yamlDocuments } from './lib.mjs';
+import {
+  at,
+  clusterNodes,
+  parseFlags,
+  readState,
+  refuse,
+  runDouble,
+  writeState,
+  yamlDocuments,
+} from './lib.mjs';
 
 runDouble('helm', (argv) => {
   const { flags, rest } = parseFlags(argv, [
@@ -36,6 +46,15 @@ runDouble('helm', (argv) => {
     const parsed = values ? yamlDocuments(values)[0] : undefined;
     const { name, version } = chartOf(chart);
     const checked = checkRelease(load(), release, ns, name, parsed);
+    if (flags.get('wait')) {
+      const problem = chartProblem(
+        name,
+        parsed,
+        clusterNodes(),
+        readState('kubeadm.json', {}).cluster,
+      );
+      if (problem) refuse(`Error: UPGRADE FAILED: ${problem}`);
+    }
     releases[`${ns}/${release}`] = { chart, values };
     writeState('helm.json', releases);
     return { release, namespace: ns, chart, name, version, ...checked };

@@ -2,13 +2,21 @@
  * kubeadm test double: validates the configuration files and flags the runbook gives it,
  * keeps the order kubeadm enforces (init once, join only with material from an init, no
  * second join), makes the files later steps look for, and records every call.
+ *
+ * It keeps what the real cluster keeps behind its API in the doubles' cluster state
+ * (USTART_DOUBLES_DIR, one folder for all hosts in the uMetal lab): the nodes it registers
+ * with kubeadm's labels and taints, bootstrap tokens with their expiry, the uploaded
+ * control-plane certificates with theirs, the etcd members, and the ClusterConfiguration.
+ * Each rule cites the row of docs/upstream-facts.md it is derived from.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
 import {
   at,
   keys,
+  locked,
   parseFlags,
   readState,
   refuse,
@@ -22,9 +30,127 @@ const API = 'kubeadm.k8s.io/v1beta4';
 const VERSION = process.env.USTART_DOUBLES_K8S_VERSION ?? '1.31.4';
 const TOKEN = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
 const NODE_REGISTRATION = ['name', 'criSocket', 'imagePullPolicy', 'kubeletExtraArgs', 'taints'];
+/** docs/upstream-facts.md#kubeadm.cp-taint */
+const CONTROL_PLANE_TAINT = 'node-role.kubernetes.io/control-plane:NoSchedule';
+/** docs/upstream-facts.md#kubeadm.cp-labels */
+const CONTROL_PLANE_LABELS = {
+  'node-role.kubernetes.io/control-plane': '',
+  'node.kubernetes.io/exclude-from-external-load-balancers': '',
+};
+/** docs/upstream-facts.md#kubeadm.cert-key-ttl: the kubeadm-certs Secret lives 2 hours. */
+const CERTS_TTL_MS = 2 * 3600 * 1000;
+/** docs/upstream-facts.md#kubeadm.token-ttl */
+const DEFAULT_TOKEN_TTL = '24h';
+/** docs/upstream-facts.md#kubeadm.images: the images kubeadm 1.31 runs, beside its own version's. */
+const IMAGE_TAGS = { etcd: '3.5.15-0', coredns: 'v1.11.3', pause: '3.10' };
+const DEFAULT_REPOSITORY = 'registry.k8s.io';
+/** How long kubeadm's kubelet-check waits here for the kubelet (kubeadm waits 4 minutes). */
+const KUBELET_WAIT_MS = Number(process.env.USTART_DOUBLES_KUBELET_WAIT_MS ?? 10_000);
+const SYSTEMCTL = process.env.USTART_DOUBLES_SYSTEMCTL ?? 'systemctl';
+
+/** This host's node name: the lab host's name (the hostname step sets it from the plan). */
+const NODE = process.env.USTART_DOUBLES_HOSTNAME ?? hostname();
 
 const initialised = () => existsSync(at('/etc/kubernetes/admin.conf'));
 const token = () => `${randomBytes(3).toString('hex')}.${randomBytes(8).toString('hex')}`;
+const state = () => readState('kubeadm.json', { tokens: [] });
+
+/** `4h`, `30m`, `90s`, `1h30m`, `0` (never expires) in milliseconds; Infinity for 0. */
+function duration(text) {
+  if (text === '0' || text === '0s') return Infinity;
+  const parts = [...String(text).matchAll(/(\d+)(h|m|s)/g)];
+  if (!parts.length || parts.map((p) => p[0]).join('') !== text)
+    refuse(`invalid duration "${text}"`);
+  return parts.reduce((ms, [, n, u]) => ms + Number(n) * { h: 3600e3, m: 60e3, s: 1e3 }[u], 0);
+}
+
+/** Tokens as `{ token, expires }`; older state kept bare strings (never expiring). */
+const tokensOf = (st) =>
+  (st.tokens ?? []).map((t) => (typeof t === 'string' ? { token: t, expires: Infinity } : t));
+const live = (st, now = Date.now()) =>
+  tokensOf(st).filter((t) => t.expires === null || t.expires === Infinity || t.expires > now);
+
+/** docs/upstream-facts.md#kubeadm.images, #kubeadm.dns-image */
+function requiredImages(cluster, controlPlane) {
+  const repo = cluster.imageRepository ?? DEFAULT_REPOSITORY;
+  const v = cluster.kubernetesVersion;
+  const dnsBase = cluster.dns?.imageRepository ?? repo;
+  const dnsRepo = dnsBase === DEFAULT_REPOSITORY ? `${dnsBase}/coredns` : dnsBase;
+  const images = [`${repo}/kube-proxy:${v}`, `${repo}/pause:${IMAGE_TAGS.pause}`];
+  if (controlPlane)
+    images.push(
+      `${repo}/kube-apiserver:${v}`,
+      `${repo}/kube-controller-manager:${v}`,
+      `${repo}/kube-scheduler:${v}`,
+      `${repo}/etcd:${IMAGE_TAGS.etcd}`,
+      `${dnsRepo}/coredns:${cluster.dns?.imageTag ?? IMAGE_TAGS.coredns}`,
+    );
+  return images;
+}
+
+/**
+ * kubeadm's preflight ImagePull check (docs/upstream-facts.md#kubeadm.pull-never): with
+ * imagePullPolicy Never a missing image is an error; with a pull policy the lab, which has
+ * no route out, could not pull it either. Asks the host's real containerd; where there is
+ * none (the doubles run on this machine in a temp folder) it says so in what it records.
+ */
+function checkImages(images, policy) {
+  const r = spawnSync('ctr', ['-n', 'k8s.io', 'images', 'ls', '-q'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return false;
+  const present = new Set(r.stdout.split('\n'));
+  const missing = images.filter((i) => !present.has(i));
+  if (missing.length)
+    refuse(
+      policy === 'Never'
+        ? `[preflight] Some fatal errors occurred:\n${missing.map((i) => `\t[ERROR ImagePull]: image ${i} does not exist and imagePullPolicy is Never`).join('\n')}`
+        : `[preflight] Some fatal errors occurred:\n${missing.map((i) => `\t[ERROR ImagePull]: failed to pull image ${i}: no route to its registry from this host`).join('\n')}`,
+    );
+  return true;
+}
+
+/**
+ * kubeadm's kubelet-start phase (docs/upstream-facts.md#kubeadm.kubelet-start): writes the
+ * kubelet's configuration, restarts it through systemd and waits for it to be healthy. The
+ * kubelet double writes its health file once it runs; a unit pointing at a binary that is
+ * not there never does.
+ */
+function startKubelet(kubeletConfig) {
+  writeFile('/var/lib/kubelet/config.yaml', kubeletConfig, 0o644);
+  writeFile('/var/lib/kubelet/kubeadm-flags.env', 'KUBELET_KUBEADM_ARGS=""\n', 0o644);
+  const healthz = at('/run/ustart-doubles/kubelet.healthz');
+  rmSync(healthz, { force: true });
+  const r = spawnSync(SYSTEMCTL, ['restart', 'kubelet'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0)
+    refuse(`[kubelet-start] could not restart the kubelet: ${r.error?.message ?? r.stderr}`);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + KUBELET_WAIT_MS;
+  while (!existsSync(healthz)) {
+    if (Date.now() > deadline)
+      refuse(
+        '[kubelet-check] The kubelet is not healthy: it is not running, or its unit points at a binary that does not exist (systemctl status kubelet; journalctl -xeu kubelet)',
+      );
+    Atomics.wait(pause, 0, 0, 50);
+  }
+}
+
+/** The node as the API server would have it after kubeadm registers it. */
+function register(st, nodeRegistration, controlPlane) {
+  const nodes = readState('nodes-meta.json', {});
+  const taints =
+    nodeRegistration.taints === undefined || nodeRegistration.taints === null
+      ? controlPlane
+        ? [CONTROL_PLANE_TAINT]
+        : []
+      : nodeRegistration.taints.map((t) => `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`);
+  nodes[nodeRegistration.name] = {
+    labels: controlPlane ? { ...CONTROL_PLANE_LABELS } : {},
+    taints,
+  };
+  writeState('nodes-meta.json', nodes);
+  if (controlPlane)
+    st.etcdMembers = [...new Set([...(st.etcdMembers ?? []), nodeRegistration.name])];
+  return taints;
+}
 
 function checkNodeRegistration(n, where) {
   keys(n, where, ['name', 'criSocket'], NODE_REGISTRATION);
@@ -63,8 +189,16 @@ function init(flags) {
       'imageRepository',
       'networking',
       'apiServer',
+      'controllerManager',
+      'scheduler',
+      'etcd',
+      'dns',
     ],
   );
+  for (const c of ['apiServer', 'controllerManager', 'scheduler'])
+    for (const a of cluster[c]?.extraArgs ?? []) keys(a, `${c}.extraArgs[]`, ['name', 'value']);
+  for (const a of cluster.etcd?.local?.extraArgs ?? [])
+    keys(a, 'etcd.local.extraArgs[]', ['name', 'value']);
   if (cluster.kubernetesVersion !== `v${VERSION}`)
     refuse(`kubernetesVersion ${cluster.kubernetesVersion} is not this kubeadm's v${VERSION}`);
   if (!/^[0-9.]+:6443$/.test(cluster.controlPlaneEndpoint))
@@ -85,6 +219,13 @@ function init(flags) {
       `nothing serves the control-plane endpoint ${cluster.controlPlaneEndpoint}: no kube-vip manifest in /etc/kubernetes/manifests`,
     );
   }
+  const imagesChecked = checkImages(
+    requiredImages(cluster, true),
+    initCfg.nodeRegistration.imagePullPolicy,
+  );
+  startKubelet(
+    `apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: ${kubelet?.cgroupDriver ?? 'systemd'}\n`,
+  );
   mkdirSync(at('/etc/kubernetes/pki'), { recursive: true });
   const ca = spawnSync(
     'openssl',
@@ -109,8 +250,13 @@ function init(flags) {
   const kubeconfig = `apiVersion: v1\nkind: Config\nclusters:\n- name: ${cluster.clusterName}\n  cluster:\n    server: https://${cluster.controlPlaneEndpoint}\n`;
   for (const f of ['admin.conf', 'super-admin.conf', 'kubelet.conf'])
     writeFile(`/etc/kubernetes/${f}`, kubeconfig);
+  // kubeadm init makes a bootstrap token of the default lifetime.
   const t = token();
-  writeState('kubeadm.json', { tokens: [t], node: initCfg.nodeRegistration.name });
+  const st = { tokens: [{ token: t, expires: Date.now() + duration(DEFAULT_TOKEN_TTL) }] };
+  st.node = initCfg.nodeRegistration.name;
+  st.cluster = cluster;
+  const taints = register(st, initCfg.nodeRegistration, true);
+  writeState('kubeadm.json', st);
   process.stdout.write(
     `Your Kubernetes control-plane has initialized successfully!\n\nkubeadm join ${cluster.controlPlaneEndpoint} --token ${t} \\\n\t--discovery-token-ca-cert-hash sha256:<hash>\n`,
   );
@@ -120,6 +266,8 @@ function init(flags) {
     podSubnet: cluster.networking.podSubnet,
     serviceSubnet: cluster.networking.serviceSubnet,
     node: initCfg.nodeRegistration.name,
+    taints,
+    imagesChecked,
   };
 }
 
@@ -150,11 +298,41 @@ function join(flags) {
   }
   if (existsSync(at('/etc/kubernetes/kubelet.conf')))
     refuse('/etc/kubernetes/kubelet.conf already exists: this node has joined');
+  const st = state();
+  if (!st.cluster) refuse(`could not reach the API server at ${bt.apiServerEndpoint}: no cluster`);
+  // docs/upstream-facts.md#kubeadm.token-ttl: an expired token is deleted with its Secret.
+  if (!live(st).some((t) => t.token === bt.token))
+    refuse(
+      'error execution phase preflight: couldn\'t validate the identity of the API Server: could not find a JWS signature in the cluster-info ConfigMap for token ID "' +
+        bt.token.split('.')[0] +
+        '" (the token does not exist or has expired)',
+    );
+  let imagesChecked = false;
+  if (j.controlPlane) {
+    // docs/upstream-facts.md#kubeadm.cert-key-ttl
+    const certs = st.certs;
+    const expired = certs && Date.now() - certs.uploadedAt > CERTS_TTL_MS;
+    if (!certs || expired)
+      refuse(
+        'error execution phase control-plane-prepare/download-certs: error downloading certs: error downloading the secret: Secret "kubeadm-certs" was not found in the "kube-system" Namespace. This Secret might have expired. Please, run `kubeadm init phase upload-certs --upload-certs` on a control plane to generate a new one',
+      );
+    if (certs.certificateKey !== j.controlPlane.certificateKey)
+      refuse(
+        'error execution phase control-plane-prepare/download-certs: error downloading certs: error decoding secret data with provided key: cipher: message authentication failed',
+      );
+    imagesChecked = checkImages(
+      requiredImages(st.cluster, true),
+      j.nodeRegistration.imagePullPolicy,
+    );
+  }
+  startKubelet('apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n');
   writeFile(
     '/etc/kubernetes/kubelet.conf',
     `apiVersion: v1\nkind: Config\n# joined ${bt.apiServerEndpoint}\n`,
   );
   if (j.controlPlane) writeFile('/etc/kubernetes/admin.conf', `apiVersion: v1\nkind: Config\n`);
+  const taints = register(st, j.nodeRegistration, Boolean(j.controlPlane));
+  writeState('kubeadm.json', st);
   return {
     token: bt.token,
     caCertHash: bt.caCertHashes[0],
@@ -162,8 +340,55 @@ function join(flags) {
     controlPlane: Boolean(j.controlPlane),
     certificateKey: j.controlPlane?.certificateKey,
     node: j.nodeRegistration.name,
+    taints,
+    imagesChecked,
   };
 }
+
+/**
+ * kubeadm reset (docs/upstream-facts.md#kubeadm.reset-etcd): on a control-plane node it
+ * first removes the node's etcd member through the etcd API. etcd takes one membership
+ * change at a time and, with strict reconfiguration checks, refuses a removal that leaves
+ * too few started members (docs/upstream-facts.md#etcd.strict-reconfig). Two control-plane
+ * nodes reset at once: the first has stopped its member's containers while its removal is
+ * still being applied, so the second cannot remove its own. The double models the window:
+ * a control-plane reset marks itself in progress, tears the node down (the time kubeadm takes
+ * to stop the static pods, USTART_DOUBLES_RESET_MS) and only then leaves the membership.
+ */
+function reset(flags, host) {
+  if (!flags.get('force') && !flags.get('f'))
+    refuse('reset without --force would ask on a terminal');
+  const st = state();
+  const member = (st.etcdMembers ?? []).includes(host);
+  if (member) {
+    const others = (st.resetting ?? []).filter((h) => h !== host);
+    if (others.length)
+      refuse(
+        `[reset] Failed to remove etcd member ${host}: etcdserver: unhealthy cluster (the reset of ${others.join(', ')} is still removing its member; reset control-plane nodes one at a time)`,
+      );
+    st.resetting = [...others, host];
+    writeState('kubeadm.json', st);
+  }
+  return { member };
+}
+
+function resetDone(host) {
+  const st = state();
+  st.resetting = (st.resetting ?? []).filter((h) => h !== host);
+  st.etcdMembers = (st.etcdMembers ?? []).filter((h) => h !== host);
+  if (st.node === host || !(st.etcdMembers ?? []).length) {
+    // The last control-plane node is gone: so is the cluster.
+    if (!(st.etcdMembers ?? []).length)
+      Object.assign(st, { tokens: [], cluster: undefined, certs: undefined });
+  }
+  writeState('kubeadm.json', st);
+  const nodes = readState('nodes-meta.json', {});
+  delete nodes[host];
+  writeState('nodes-meta.json', nodes);
+}
+
+const RESET_MS = Number(process.env.USTART_DOUBLES_RESET_MS ?? 1500);
+let resetting;
 
 runDouble('kubeadm', (argv) => {
   const [command, sub, third] = argv;
@@ -177,38 +402,55 @@ runDouble('kubeadm', (argv) => {
     if (!flags.get('upload-certs')) refuse('upload-certs needs --upload-certs');
     if (!initialised()) refuse('upload-certs before init: there is no cluster');
     const key = randomBytes(32).toString('hex');
-    writeState('kubeadm.json', { ...readState('kubeadm.json', {}), certificateKey: key });
+    // docs/upstream-facts.md#kubeadm.cert-key-ttl, #kubeadm.upload-certs-output
+    writeState('kubeadm.json', {
+      ...state(),
+      certs: { certificateKey: key, uploadedAt: Date.now() },
+    });
     process.stdout.write(
-      `[upload-certs] Storing the certificates in Secret "kubeadm-certs"\n[upload-certs] Using certificate key:\n${key}\n`,
+      `[upload-certs] Storing the certificates in Secret "kubeadm-certs" in the "kube-system" Namespace\n[upload-certs] Using certificate key:\n${key}\n`,
     );
     return { certificateKey: key };
   }
   if (command === 'init') return init(parseFlags(argv.slice(1), ['config']).flags);
   if (command === 'join') return join(parseFlags(argv.slice(1), ['config']).flags);
   if (command === 'token' && sub === 'create') {
-    parseFlags(argv.slice(2), ['ttl']);
+    const { flags } = parseFlags(argv.slice(2), ['ttl']);
     if (!initialised()) refuse('token create before init: there is no cluster');
-    const state = readState('kubeadm.json', { tokens: [] });
+    const st = state();
     const t = token();
-    writeState('kubeadm.json', { ...state, tokens: [...state.tokens, t] });
+    const ttl = flags.get('ttl') ?? DEFAULT_TOKEN_TTL;
+    const expires = Date.now() + duration(ttl);
+    st.tokens = [...tokensOf(st), { token: t, expires: Number.isFinite(expires) ? expires : null }];
+    writeState('kubeadm.json', st);
     process.stdout.write(`${t}\n`);
-    return { token: t };
+    return { token: t, ttl };
   }
   if (command === 'token' && sub === 'list') {
-    parseFlags(argv.slice(2), ['o', 'output']);
+    const { flags } = parseFlags(argv.slice(2), ['o', 'output']);
     if (!initialised()) refuse('token list before init: there is no cluster');
-    for (const t of readState('kubeadm.json', { tokens: [] }).tokens)
-      process.stdout.write(`${t}\n`);
+    const output = String(flags.get('o') ?? flags.get('output') ?? '');
+    for (const t of live(state())) {
+      const expires = t.expires
+        ? new Date(t.expires).toISOString().replace(/\.\d+Z$/, 'Z')
+        : '<forever>';
+      process.stdout.write(output.includes('expires') ? `${t.token} ${expires}\n` : `${t.token}\n`);
+    }
     return undefined;
   }
   if (command === 'reset') {
     const { flags } = parseFlags(argv.slice(1), ['force!', 'f!', 'cri-socket']);
-    if (!flags.get('force') && !flags.get('f'))
-      refuse('reset without --force would ask on a terminal');
-    for (const p of ['/etc/kubernetes', '/var/lib/kubelet', '/var/lib/etcd'])
-      rmSync(at(p), { recursive: true, force: true });
-    writeState('kubeadm.json', { tokens: [] });
-    return undefined;
+    resetting = reset(flags, NODE);
+    return resetting;
   }
   refuse(`this double does not know "kubeadm ${argv.join(' ')}"`, 2);
 });
+
+if (resetting) {
+  // cleanup-node: the static pods stop and kubeadm's folders go, outside the state lock so
+  // that another host's reset running at the same time sees this one in progress.
+  if (resetting.member) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, RESET_MS);
+  for (const p of ['/etc/kubernetes', '/var/lib/kubelet', '/var/lib/etcd'])
+    rmSync(at(p), { recursive: true, force: true });
+  locked(() => resetDone(NODE));
+}

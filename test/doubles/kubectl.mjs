@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { parseAllDocuments, stringify } from 'yaml';
-import { kubectlCluster } from './kubectl-cluster.mjs';
+import { jsonpath, kubectlCluster } from './kubectl-cluster.mjs';
 import { at, parseFlags, readInput, readState, refuse, runDouble, writeState } from './lib.mjs';
 
 const LABEL =
@@ -48,8 +48,14 @@ function nodes() {
   return planned;
 }
 
+/**
+ * A node of the cluster: registered by kubeadm (nodes-meta.json), or, where a test seeds the
+ * cluster as uMetal leaves it, planned (nodes.json). With neither, any name (older tests).
+ */
 function isNode(name) {
+  const registered = readState('nodes-meta.json', {});
   const planned = nodes();
+  if (Object.keys(registered).length) return Object.hasOwn(registered, name);
   return planned === undefined || planned.includes(name);
 }
 
@@ -63,6 +69,16 @@ function objectsOf(text, where) {
       refuse(`${where}: every object needs apiVersion, kind and metadata.name`);
   }
   return objects;
+}
+
+/**
+ * The CephCluster's status as Rook reports it (docs/upstream-facts.md#rook.status):
+ * `ceph.health` and `ceph.details` (check name → message, severity). HEALTH_OK unless a test
+ * seeds `ceph-health.json` (what a freshly made cluster reports, docs/upstream-facts.md#ceph.fresh-warnings).
+ */
+function cephStatus() {
+  const seeded = readState('ceph-health.json', undefined);
+  return { phase: 'Ready', ceph: seeded ?? { health: 'HEALTH_OK', details: {} } };
 }
 
 const keyOf = (o, ns) => `${o.kind}/${o.metadata.namespace ?? ns ?? 'default'}/${o.metadata.name}`;
@@ -161,7 +177,11 @@ runDouble('kubectl', (argv) => {
   if (verb === 'get' && kind === 'cephcluster') {
     const ceph = objects[`CephCluster/${ns}/${name}`];
     if (!ceph) refuse(`cephclusters "${name}" not found`);
-    process.stdout.write('HEALTH_OK');
+    const out = String(flags.get('o') ?? '');
+    const status = cephStatus();
+    if (out.startsWith('jsonpath='))
+      process.stdout.write(jsonpath({ ...ceph, status }, out.slice(9)));
+    else process.stdout.write(`${name} ${status.ceph.health}\n`);
     return undefined;
   }
   if (verb === 'get' && kind === 'deploy' && flags.get('l') === 'app=rook-ceph-osd') {

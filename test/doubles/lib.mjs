@@ -2,8 +2,12 @@
  * Shared by the test doubles of kubeadm, kubectl, helm and clusterctl: where they keep their
  * state and record, how they fail, and the checks they apply to what they receive.
  *
- * - USTART_DOUBLES_DIR (default /var/lib/ustart-doubles): state and `calls.jsonl`, one JSON
- *   line per call: { timeNs, host, tool, argv, ok, message?, seen? }.
+ * - USTART_DOUBLES_DIR (default /var/lib/ustart-doubles): the cluster's state (what a real
+ *   cluster keeps behind its API: nodes, objects, releases, tokens) and `calls.jsonl`, one JSON
+ *   line per call: { timeNs, host, tool, argv, ok, message?, seen? }. The uMetal lab mounts one
+ *   folder here on every host, because a cluster is one API whichever node a tool runs on.
+ * - USTART_DOUBLES_HOST_DIR (default USTART_DOUBLES_DIR + `-host`): what belongs to one host
+ *   only (the systemctl double's units and daemons), never shared.
  * - USTART_DOUBLES_ROOT (default /): the file system the doubles change (/etc/kubernetes, …),
  *   so a test on this machine can point it at a temporary folder; in the lab it is `/`.
  * - USTART_DOUBLES_K8S_VERSION (default 1.31.4): what `kubeadm version` reports.
@@ -29,17 +33,19 @@ import { parseAllDocuments } from 'yaml';
 
 export const DIR = process.env.USTART_DOUBLES_DIR ?? '/var/lib/ustart-doubles';
 export const ROOT = process.env.USTART_DOUBLES_ROOT ?? '/';
+export const HOST_DIR = process.env.USTART_DOUBLES_HOST_DIR ?? `${DIR}-host`;
 
 /** A path in the doubles' file system. */
 export const at = (path) => join(ROOT, path);
 
 mkdirSync(DIR, { recursive: true });
+mkdirSync(HOST_DIR, { recursive: true });
 
 function record(tool, argv, ok, extra) {
   const line = {
     timeNs: process.hrtime.bigint().toString(),
     clockNs: (BigInt(Date.now()) * 1_000_000n).toString(),
-    host: hostname(),
+    host: process.env.USTART_DOUBLES_HOSTNAME ?? hostname(),
     tool,
     argv,
     ok,
@@ -48,8 +54,13 @@ function record(tool, argv, ok, extra) {
   appendFileSync(join(DIR, 'calls.jsonl'), JSON.stringify(line) + '\n');
 }
 
-/** Runs a double: `handler(argv)` returns what to record as `seen`; a thrown Refusal fails the call. */
-export function runDouble(tool, handler) {
+/**
+ * Runs a double: `handler(argv)` returns what to record as `seen`; a thrown Refusal fails the
+ * call. `scope` names the lock it holds: `cluster` (the state in DIR) or `host` (HOST_DIR, for
+ * doubles of host tools such as systemctl, which a cluster double may call while it holds the
+ * cluster's lock).
+ */
+export function runDouble(tool, handler, scope = 'cluster') {
   const argv = process.argv.slice(2);
   try {
     const fault = join(DIR, 'fail');
@@ -59,7 +70,7 @@ export function runDouble(tool, handler) {
     // Read a piped manifest before taking the lock: in `kubectl get … | kubectl apply -f -`
     // both run at once, and a reader holding the lock would wait for a writer waiting for it.
     if (readsStdin(argv)) stdinText = readFileSync(0, 'utf8');
-    const seen = exclusively(() => handler(argv));
+    const seen = exclusively(scope === 'host' ? HOST_DIR : DIR, () => handler(argv));
     record(tool, argv, true, seen === undefined ? {} : { seen });
   } catch (e) {
     const message = e instanceof Refusal ? e.message : `double crashed: ${e?.stack ?? e}`;
@@ -90,8 +101,8 @@ export function readInput(file) {
  * helm) would lose one another's release without it. Handlers are synchronous: the lock is
  * released when the handler returns, also by a call that goes on serving (port-forward).
  */
-function exclusively(fn) {
-  const lock = join(DIR, 'state.lock');
+function exclusively(dir, fn) {
+  const lock = join(dir, 'state.lock');
   const pause = new Int32Array(new SharedArrayBuffer(4));
   for (;;) {
     try {
@@ -110,6 +121,16 @@ function exclusively(fn) {
     return fn();
   } finally {
     rmSync(lock, { force: true });
+  }
+}
+
+/** Runs `fn` holding the cluster state's lock, for work a double does after its call. */
+export function locked(fn) {
+  try {
+    return exclusively(DIR, fn);
+  } catch (e) {
+    process.stderr.write(`double crashed: ${e?.stack ?? e}\n`);
+    process.exit(70);
   }
 }
 
@@ -189,16 +210,25 @@ export function keys(obj, where, required, allowed = required) {
     if (!allowed.includes(k)) refuse(`${where} has unknown field ${k}`);
 }
 
-export function readState(name, fallback) {
-  const file = join(DIR, name);
+export function readState(name, fallback, dir = DIR) {
+  const file = join(dir, name);
   return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : fallback;
 }
 
-export function writeState(name, value) {
+export function writeState(name, value, dir = DIR) {
   // Written aside and renamed, so a double killed mid-write never leaves half a state file.
-  const file = join(DIR, name);
+  const file = join(dir, name);
   writeFileSync(`${file}.${process.pid}.tmp`, JSON.stringify(value, null, 2));
   renameSync(`${file}.${process.pid}.tmp`, file);
+}
+
+/** The cluster's nodes as the kubeadm and kubectl doubles registered them. */
+export function clusterNodes() {
+  return Object.entries(readState('nodes-meta.json', {})).map(([name, n]) => ({
+    name,
+    labels: n.labels ?? {},
+    taints: n.taints ?? [],
+  }));
 }
 
 export function writeFile(path, text, mode = 0o600) {

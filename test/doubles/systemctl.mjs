@@ -4,7 +4,7 @@
  * own and no D-Bus. The double stands in for systemd's service manager only as far as the
  * runbook uses it, and does it for real: `start`/`restart` read the unit file the package
  * installed (drop-ins included), load its Environment and EnvironmentFile, run ExecStartPre and
- * start ExecStart as a daemon in its own session, logging to DIR/units/UNIT.log; `stop` sends
+ * start ExecStart as a daemon in its own session, logging to HOST_DIR/units/UNIT.log; `stop` sends
  * SIGTERM and waits for the process to end; `is-active` asks the kernel whether the process
  * lives. `enable`/`disable` only record the wish (there is no boot to honour it).
  *
@@ -14,15 +14,17 @@
 import { spawn, spawnSync } from 'node:child_process';
 import {
   accessSync,
+  appendFileSync,
   constants,
   existsSync,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
+  statSync,
 } from 'node:fs';
 import { basename, join } from 'node:path';
-import { at, DIR, readState, refuse, runDouble, writeState } from './lib.mjs';
+import { at, HOST_DIR, readState, refuse, runDouble, writeState } from './lib.mjs';
 
 const UNIT_DIRS = [
   '/etc/systemd/system',
@@ -94,6 +96,9 @@ function words(text) {
 
 function environmentOf(service) {
   const env = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' };
+  // Not systemd's: the doubles' own settings travel to a double the unit starts (the kubelet),
+  // so a test that runs them in a temporary folder keeps them there.
+  for (const [k, v] of Object.entries(process.env)) if (k.startsWith('USTART_DOUBLES_')) env[k] = v;
   for (const line of service.Environment ?? [])
     for (const w of words(line)) {
       const eq = w.indexOf('=');
@@ -127,13 +132,13 @@ function command(line, env) {
 }
 
 const unitsDir = () => {
-  mkdirSync(join(DIR, 'units'), { recursive: true });
-  return join(DIR, 'units');
+  mkdirSync(join(HOST_DIR, 'units'), { recursive: true });
+  return join(HOST_DIR, 'units');
 };
-const stateOf = (name) => readState(`units/${name}.json`, { enabled: false });
+const stateOf = (name) => readState(`units/${name}.json`, { enabled: false }, HOST_DIR);
 const saveState = (name, s) => {
   unitsDir();
-  writeState(`units/${name}.json`, s);
+  writeState(`units/${name}.json`, s, HOST_DIR);
 };
 
 /** State and start time of a process (/proc/PID/stat), or undefined when it is gone. */
@@ -176,9 +181,24 @@ function start(name) {
   const lines = service.ExecStart ?? [];
   if (lines.length !== 1) refuse(`${unit.name} has ${lines.length} ExecStart lines; expected 1`);
   const main = command(lines[0], env);
-  accessSync(main.argv[0], constants.X_OK);
+  const type = (service.Type ?? ['simple']).at(-1);
+  if (!executable(main.argv[0])) {
+    // systemd.service(5), Type=simple: `systemctl start` reports success even when the
+    // binary is missing; the unit then fails with status 203/EXEC
+    // (docs/upstream-facts.md#systemd.simple-start). Other types make start fail.
+    appendFileSync(
+      log,
+      `${unit.name}: Failed at step EXEC spawning ${main.argv[0]}: No such file or directory (status=203/EXEC)\n`,
+    );
+    saveState(unit.name, { enabled: s.enabled, failed: '203/EXEC' });
+    if (type !== 'simple')
+      refuse(
+        `Job for ${unit.name} failed because the control process exited with error code (203/EXEC: ${main.argv[0]} does not exist)`,
+      );
+    return { unit: unit.name, failed: '203/EXEC', argv: main.argv };
+  }
   let pid;
-  if ((service.Type ?? ['simple']).at(-1) === 'forking') {
+  if (type === 'forking') {
     const pidFile = service.PIDFile?.at(-1);
     if (!pidFile)
       refuse(`${unit.name} is Type=forking without PIDFile; the double cannot follow it`);
@@ -221,53 +241,72 @@ function setEnabled(name, enabled) {
   return unit.name;
 }
 
-runDouble('systemctl', (argv) => {
-  const flags = argv.filter((a) => a.startsWith('-'));
-  const [verb, ...units] = argv.filter((a) => !a.startsWith('-'));
-  for (const f of flags)
-    if (!['--quiet', '-q', '--now', '--no-block', '--no-pager', '--system'].includes(f))
-      refuse(`unknown flag ${f}`, 2);
-  const quiet = flags.includes('--quiet') || flags.includes('-q');
-  const names = units.map(unitName);
-  const say = (text) => quiet || process.stdout.write(`${text}\n`);
-  switch (verb) {
-    case 'daemon-reload':
-      return { reloaded: true };
-    case 'start':
-      return { started: names.map(start) };
-    case 'stop':
-      return { stopped: names.map(stop) };
-    case 'restart':
-    case 'reload-or-restart':
-      return {
-        restarted: names.map((n) => {
-          stop(n);
-          return start(n);
-        }),
-      };
-    case 'enable':
-    case 'disable': {
-      const on = verb === 'enable';
-      const done = names.map((n) => setEnabled(n, on));
-      if (flags.includes('--now')) names.forEach(on ? start : stop);
-      return { [verb]: done };
-    }
-    case 'is-active':
-    case 'status': {
-      const states = names.map((n) => (alive(stateOf(loadUnit(n).name)) ? 'active' : 'inactive'));
-      states.forEach(say);
-      if (states.some((s) => s !== 'active')) process.exitCode = 3;
-      return { states };
-    }
-    case 'is-enabled': {
-      const states = names.map((n) => (stateOf(loadUnit(n).name).enabled ? 'enabled' : 'disabled'));
-      states.forEach(say);
-      if (states.some((s) => s !== 'enabled')) process.exitCode = 1;
-      return { states };
-    }
-    case 'reset-failed':
-      return undefined;
-    default:
-      refuse(`this double does not know "systemctl ${argv.join(' ')}"`, 2);
+/** An executable file at that absolute path (systemd resolves ExecStart to an absolute path). */
+function executable(path) {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
   }
-});
+}
+
+runDouble(
+  'systemctl',
+  (argv) => {
+    const flags = argv.filter((a) => a.startsWith('-'));
+    const [verb, ...units] = argv.filter((a) => !a.startsWith('-'));
+    for (const f of flags)
+      if (!['--quiet', '-q', '--now', '--no-block', '--no-pager', '--system'].includes(f))
+        refuse(`unknown flag ${f}`, 2);
+    const quiet = flags.includes('--quiet') || flags.includes('-q');
+    const names = units.map(unitName);
+    const say = (text) => quiet || process.stdout.write(`${text}\n`);
+    switch (verb) {
+      case 'daemon-reload':
+        return { reloaded: true };
+      case 'start':
+        return { started: names.map(start) };
+      case 'stop':
+        return { stopped: names.map(stop) };
+      case 'restart':
+      case 'reload-or-restart':
+        return {
+          restarted: names.map((n) => {
+            stop(n);
+            return start(n);
+          }),
+        };
+      case 'enable':
+      case 'disable': {
+        const on = verb === 'enable';
+        const done = names.map((n) => setEnabled(n, on));
+        if (flags.includes('--now')) names.forEach(on ? start : stop);
+        return { [verb]: done };
+      }
+      case 'is-active':
+      case 'status': {
+        const states = names.map((n) => {
+          const st = stateOf(loadUnit(n).name);
+          return alive(st) ? 'active' : st.failed ? 'failed' : 'inactive';
+        });
+        states.forEach(say);
+        if (states.some((s) => s !== 'active')) process.exitCode = 3;
+        return { states };
+      }
+      case 'is-enabled': {
+        const states = names.map((n) =>
+          stateOf(loadUnit(n).name).enabled ? 'enabled' : 'disabled',
+        );
+        states.forEach(say);
+        if (states.some((s) => s !== 'enabled')) process.exitCode = 1;
+        return { states };
+      }
+      case 'reset-failed':
+        return undefined;
+      default:
+        refuse(`this double does not know "systemctl ${argv.join(' ')}"`, 2);
+    }
+  },
+  'host',
+);

@@ -39,7 +39,9 @@ function systemctl(...args: string[]) {
 
 async function pidOf(unit: string): Promise<number> {
   return (
-    JSON.parse(await readFile(join(state, 'units', `${unit}.json`), 'utf8')) as { pid: number }
+    JSON.parse(await readFile(join(`${state}-host`, 'units', `${unit}.json`), 'utf8')) as {
+      pid: number;
+    }
   ).pid;
 }
 
@@ -99,6 +101,22 @@ describe('systemctl double', () => {
     expect(systemctl('is-active', 'chrony').status).toBe(0);
     expect(await waitForText(join(dir, 'args'))).toBe('-F 1 -x\n');
     expect(systemctl('stop', 'chrony').status).toBe(0);
+  });
+
+  it('starts a Type=simple unit whose binary is missing as systemd does: start succeeds, the unit fails (203/EXEC)', async () => {
+    // docs/upstream-facts.md#systemd.simple-start: the kubelet's upstream unit has no Type=,
+    // so a unit pointing at a binary that is not there is only seen as failed afterwards.
+    await writeFile(
+      join(root, 'lib/systemd/system/lab-missing.service'),
+      '[Service]\nExecStart=/usr/bin/ustart-no-such-binary --flag\n',
+    );
+    expect(systemctl('start', 'lab-missing').status).toBe(0);
+    expect(systemctl('is-active', 'lab-missing')).toEqual({ status: 3, out: 'failed\n' });
+    await writeFile(
+      join(root, 'lib/systemd/system/lab-missing-exec.service'),
+      '[Service]\nType=exec\nExecStart=/usr/bin/ustart-no-such-binary\n',
+    );
+    expect(systemctl('start', 'lab-missing-exec')).toMatchObject({ status: 1 });
   });
 
   it('refuses what it does not model, and a unit that does not exist', () => {

@@ -25,12 +25,43 @@ export function cephNodes(
     .filter((n) => n.devices.length > 0);
 }
 
+/** The toleration of the storage-only nodes' taint, for what must run there too. */
+export function storageToleration() {
+  const [key, rest] = STORAGE_TAINT.split('=') as [string, string];
+  const [value, effect] = rest.split(':') as [string, string];
+  return { key, operator: 'Equal', value, effect };
+}
+
+/**
+ * The replicated pool's size: 3 copies, or as many as there are OSDs on a smaller site, since
+ * a pool cannot place more copies than OSDs and its placement groups would stay degraded
+ * (docs/upstream-facts.md#ceph.fresh-warnings).
+ */
+export function poolSize(ctx: HostContext): number {
+  const osds = cephNodes(ctx).reduce((n, node) => n + node.devices.length, 0);
+  return Math.max(1, Math.min(3, osds));
+}
+
+/**
+ * The Ceph health checks a fresh cluster of this plan reports for good, and the only ones
+ * `ceph_healthy` accepts besides HEALTH_OK: a site with fewer OSDs than Ceph's default pool
+ * size (3) raises TOO_FEW_OSDS, and a pool of one copy POOL_NO_REDUNDANCY
+ * (docs/upstream-facts.md#ceph.fresh-warnings). Everything else (a crash, clock skew, degraded
+ * placement groups once they should have peered) is a problem to look at, not to accept.
+ */
+export function acceptedCephWarnings(ctx: HostContext): string[] {
+  const osds = cephNodes(ctx).reduce((n, node) => n + node.devices.length, 0);
+  return [
+    ...(osds > 0 && osds < 3 ? ['TOO_FEW_OSDS'] : []),
+    ...(osds > 0 && poolSize(ctx) === 1 ? ['POOL_NO_REDUNDANCY'] : []),
+  ];
+}
+
 export function rookCephCluster(ctx: HostContext): string {
   const nodes = cephNodes(ctx);
   const hosts = nodes.length;
-  const [key, rest] = STORAGE_TAINT.split('=') as [string, string];
-  const [value, effect] = rest.split(':') as [string, string];
-  const toleration = { key, operator: 'Equal', value, effect };
+  const toleration = storageToleration();
+  const size = poolSize(ctx);
   const cluster = {
     apiVersion: 'ceph.rook.io/v1',
     kind: 'CephCluster',
@@ -44,6 +75,9 @@ export function rookCephCluster(ctx: HostContext): string {
         modules: [{ name: 'rook', enabled: true }],
       },
       dashboard: { enabled: true, ssl: false },
+      // Rook makes ServiceMonitors for it: kube-prometheus-stack (umetal.monitoring) installs
+      // their CRD first, or Rook stops at the mgr and never makes an OSD
+      // (docs/upstream-facts.md#rook.monitoring-crds).
       monitoring: { enabled: true },
       network: ctx.storage
         ? {
@@ -51,6 +85,9 @@ export function rookCephCluster(ctx: HostContext): string {
             addressRanges: { public: [ctx.storage.cidr], cluster: [ctx.storage.cidr] },
           }
         : { provider: 'host' },
+      // Mons and mgrs on the controllers (untainted, see kubernetes.ts); OSDs and their
+      // prepare jobs, which Rook does not merge with each other, on storage-only nodes too
+      // (docs/upstream-facts.md#rook.placement, #rook.osd-placement).
       placement: {
         mon: { nodeAffinity: roleAffinity('node-role.uhurutec.com/controller') },
         mgr: { nodeAffinity: roleAffinity('node-role.uhurutec.com/controller') },
@@ -66,7 +103,7 @@ export function rookCephCluster(ctx: HostContext): string {
     metadata: { name: 'replicapool', namespace: NAMESPACE },
     spec: {
       failureDomain: hosts >= 3 ? 'host' : 'osd',
-      replicated: { size: 3, requireSafeReplicaSize: hosts >= 3 },
+      replicated: { size, requireSafeReplicaSize: size >= 3 && hosts >= 3 },
     },
   };
   const storageClass = {
@@ -104,11 +141,19 @@ function roleAffinity(label: string) {
   };
 }
 
-/** Helm values for the rook-ceph operator chart. */
+/**
+ * Helm values for the rook-ceph operator chart. The RBD CSI node plugin has no tolerations by
+ * default (docs/upstream-facts.md#rook.csi-tolerations): it tolerates the storage taint so
+ * that it runs on every node, and a pod with a Ceph volume mounts it wherever it lands.
+ */
 export function rookOperatorValues(ctx: HostContext): string {
   return toYaml({
     image: { repository: image(ctx, 'docker.io/rook/ceph') },
-    csi: { enableRbdDriver: true, enableCephfsDriver: false },
+    csi: {
+      enableRbdDriver: true,
+      enableCephfsDriver: false,
+      pluginTolerations: [storageToleration()],
+    },
     monitoring: { enabled: true },
   });
 }

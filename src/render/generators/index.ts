@@ -12,7 +12,7 @@ import {
   kubeVipManifest,
   nodeLabels,
 } from './kubernetes.js';
-import { handoverEndpoints, lokiValues, prometheusStackValues } from './monitoring.js';
+import { alloyValues, handoverEndpoints, lokiValues, prometheusStackValues } from './monitoring.js';
 import { chronyConf, hostsBlock, netcheckPeers } from './os.js';
 import { clusterctlConfig, fluxSync, giteaValues, workloadCluster } from './ugarden.js';
 import {
@@ -39,6 +39,7 @@ export const GENERATORS: Readonly<Record<string, Generator>> = {
   'rook-ceph-cluster': rookCephCluster,
   'prometheus-stack-values': prometheusStackValues,
   'loki-values': lokiValues,
+  'alloy-values': alloyValues,
   'handover-endpoints': handoverEndpoints,
   'yaook-infra': yaookInfra,
   ...Object.fromEntries(

@@ -38,7 +38,7 @@ export function containerdConfig(ctx: HostContext): string {
   ].join('\n');
 }
 
-function nodeRegistration(ctx: HostContext, taints: unknown[]) {
+function nodeRegistration(ctx: HostContext, taints: readonly unknown[]) {
   return {
     name: ctx.server.hostname,
     criSocket: CRI_SOCKET,
@@ -48,7 +48,26 @@ function nodeRegistration(ctx: HostContext, taints: unknown[]) {
   };
 }
 
-const CONTROL_PLANE_TAINT = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' };
+/**
+ * Controllers are not tainted: `taints: []` stops kubeadm from adding its control-plane
+ * NoSchedule taint (docs/upstream-facts.md#kubeadm.cp-taint). In this converged design the
+ * controllers are where Ceph's mons and mgrs, the OpenStack control plane (Yaook) and the
+ * monitoring run; with the taint every one of those charts and custom resources would need a
+ * toleration, and one forgotten leaves a workload Pending for ever (Rook's mons were: the
+ * review that found it is issue 12). Role labels place the workloads instead, and storage-only
+ * nodes keep their own taint (STORAGE_TAINT). The lab's scheduling check
+ * (test/doubles/scheduling.mjs) proves every uMetal workload still has a node.
+ */
+const CONTROLLER_TAINTS: never[] = [];
+
+/**
+ * Where kube-scheduler and kube-controller-manager serve their metrics: kubeadm binds both
+ * to 127.0.0.1 (docs/upstream-facts.md#kubeadm.component-bind), where Prometheus cannot
+ * scrape them and kube-prometheus-stack's KubeSchedulerDown and KubeControllerManagerDown
+ * would fire for ever (#kps.component-scrapes). Their secure ports (10259, 10257) need
+ * authentication and authorisation for everything but health, so all addresses are safe.
+ */
+const METRICS_BIND = [{ name: 'bind-address', value: '0.0.0.0' }];
 
 /** The first controller's InitConfiguration + ClusterConfiguration + KubeletConfiguration. */
 export function kubeadmInit(ctx: HostContext): string {
@@ -57,7 +76,7 @@ export function kubeadmInit(ctx: HostContext): string {
     apiVersion: KUBEADM_API,
     kind: 'InitConfiguration',
     localAPIEndpoint: { advertiseAddress: ctx.managementIp, bindPort: 6443 },
-    nodeRegistration: nodeRegistration(ctx, [CONTROL_PLANE_TAINT]),
+    nodeRegistration: nodeRegistration(ctx, CONTROLLER_TAINTS),
   };
   const cluster = {
     apiVersion: KUBEADM_API,
@@ -66,6 +85,12 @@ export function kubeadmInit(ctx: HostContext): string {
     kubernetesVersion: `v${ctx.k8sVersion}`,
     controlPlaneEndpoint: ctx.controlPlaneEndpoint,
     imageRepository: registry(ctx, 'registry.k8s.io'),
+    // kubeadm names CoreDNS <imageRepository>/coredns unless the repository is registry.k8s.io
+    // (docs/upstream-facts.md#kubeadm.dns-image); the bundle's images keep their upstream path
+    // (coredns/coredns) under the site-local name, so say where it is.
+    ...(ctx.plan.site.airGapped
+      ? { dns: { imageRepository: image(ctx, 'registry.k8s.io/coredns') } }
+      : {}),
     networking: {
       podSubnet: plan.kubernetes.podCidr,
       serviceSubnet: plan.kubernetes.serviceCidr,
@@ -78,6 +103,8 @@ export function kubeadmInit(ctx: HostContext): string {
         ...ctx.controllers.map((c) => c.addresses[ctx.management.name] ?? c.hostname),
       ],
     },
+    controllerManager: { extraArgs: METRICS_BIND },
+    scheduler: { extraArgs: METRICS_BIND },
   };
   const kubelet = {
     apiVersion: 'kubelet.config.k8s.io/v1beta1',
@@ -99,7 +126,7 @@ export function kubeadmJoin(ctx: HostContext): string {
         caCertHashes: [JOIN_PLACEHOLDERS.caCertHash],
       },
     },
-    nodeRegistration: nodeRegistration(ctx, ctx.isController ? [CONTROL_PLANE_TAINT] : []),
+    nodeRegistration: nodeRegistration(ctx, ctx.isController ? CONTROLLER_TAINTS : []),
     ...(ctx.isController
       ? {
           controlPlane: {

@@ -30,5 +30,8 @@ export const AlloyValues = z.strictObject({
         dockercontainers: z.boolean().optional(),
       })
       .optional(),
+    // alloy.clustering.enabled (values.yaml @ helm-chart/1.11.1): the instances form a cluster,
+    // which loki.source.kubernetes's clustering block uses to share the pods between them.
+    clustering: z.strictObject({ enabled: z.boolean() }).optional(),
   }),
 });

@@ -26,6 +26,7 @@ const DeploymentMode = z.enum([
 ]);
 
 const Replicas = z.strictObject({ replicas: z.int().min(0) });
+const Toggle = z.strictObject({ enabled: z.boolean() });
 
 export const LokiValues = z.strictObject({
   global: z
@@ -64,4 +65,11 @@ export const LokiValues = z.strictObject({
   read: Replicas,
   write: Replicas,
   backend: Replicas,
+  // values.yaml @ helm-loki-6.23.0: chunksCache (3157–3180) and resultsCache (3059–3071), both
+  // memcached StatefulSets; lokiCanary (664–720), a DaemonSet; test (636–660), the helm-test
+  // Pod. Each is on by default and switched by its `enabled`.
+  chunksCache: Toggle.optional(),
+  resultsCache: Toggle.optional(),
+  lokiCanary: Toggle.optional(),
+  test: Toggle.optional(),
 });

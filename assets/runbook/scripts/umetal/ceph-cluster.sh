@@ -13,5 +13,5 @@ osds_up() {
   ((up == USTART_CEPH_OSD_TOTAL))
 }
 wait_for "$USTART_CEPH_OSD_TOTAL Ceph OSDs to be up" 3000 osds_up
-wait_for "the Ceph cluster to report HEALTH_OK" 600 ceph_healthy
+wait_for "Ceph to be healthy (HEALTH_OK, or only the warnings this plan explains: ${USTART_CEPH_ACCEPTED_WARNINGS[*]:-none})" 600 ceph_healthy
 say "Ceph is healthy with $USTART_CEPH_OSD_TOTAL OSDs"

@@ -14,10 +14,12 @@ write_join_material() {
   hash=$(openssl x509 -pubkey -noout -in /etc/kubernetes/pki/ca.crt |
     openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1)
   key=$(kubeadm init phase upload-certs --upload-certs --config /etc/ustart/kubeadm/init.yaml | tail -n 1)
+  # When the certificates were uploaded: kubeadm deletes them 2 hours later
+  # (docs/upstream-facts.md#kubeadm.cert-key-ttl); the check makes new ones in time.
   (
     umask 077
-    printf 'KUBEADM_TOKEN=%s\nKUBEADM_CA_CERT_HASH=sha256:%s\nKUBEADM_CERTIFICATE_KEY=%s\n' \
-      "$token" "$hash" "$key" >"$join.tmp"
+    printf 'KUBEADM_TOKEN=%s\nKUBEADM_CA_CERT_HASH=sha256:%s\nKUBEADM_CERTIFICATE_KEY=%s\nKUBEADM_CERTS_UPLOADED_AT=%s\n' \
+      "$token" "$hash" "$key" "$(date +%s)" >"$join.tmp"
   )
   mv "$join.tmp" "$join"
 }

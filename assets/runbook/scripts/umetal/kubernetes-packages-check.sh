@@ -8,3 +8,4 @@ tools=(kubeadm kubelet kubectl)
 [[ $USTART_IS_CONTROLLER == true ]] && tools+=(helm clusterctl)
 for tool in "${tools[@]}"; do command -v "$tool" >/dev/null; done
 [[ $(kubeadm version -o short 2>/dev/null) == "v$USTART_K8S_VERSION" ]]
+kubelet_unit_runs_kubelet

@@ -23,10 +23,20 @@ for tool in "${tools[@]}"; do
   fi
 done
 if [[ -f $USTART_BUNDLE_DIR/bin/kubelet ]]; then
-  install -D -m 0644 "$USTART_BUNDLE_DIR/files/kubelet/kubelet.service" /etc/systemd/system/kubelet.service
-  install -D -m 0644 "$USTART_BUNDLE_DIR/files/kubelet/10-kubeadm.conf" /etc/systemd/system/kubelet.service.d/10-kubeadm.conf
+  # The bundle carries kubernetes/release's unit and kubeadm drop-in as the packages ship
+  # them, starting /usr/bin/kubelet (docs/upstream-facts.md#kubelet.unit-path); the pinned
+  # binary is in /usr/local/bin, so the units are installed pointing there.
+  for unit in kubelet.service:/etc/systemd/system/kubelet.service \
+    10-kubeadm.conf:/etc/systemd/system/kubelet.service.d/10-kubeadm.conf; do
+    install -d -m 0755 "$(dirname "${unit#*:}")"
+    sed 's#/usr/bin/kubelet#/usr/local/bin/kubelet#g' "$USTART_BUNDLE_DIR/files/kubelet/${unit%%:*}" >"${unit#*:}.tmp"
+    chmod 0644 "${unit#*:}.tmp"
+    mv "${unit#*:}.tmp" "${unit#*:}"
+  done
   systemctl daemon-reload
 fi
+kubelet_unit_runs_kubelet || die "the kubelet's systemd unit does not start an installed kubelet binary (ExecStart: $(kubelet_exec_starts | paste -sd' ')); check the bundle's files/kubelet"
+
 systemctl enable kubelet >/dev/null 2>&1 || true
 if command -v apt-mark >/dev/null; then apt-mark hold kubeadm kubelet kubectl >/dev/null 2>&1 || true; fi
 installed=$(kubeadm version -o short 2>/dev/null || echo none)

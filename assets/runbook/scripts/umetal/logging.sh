@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Installs Loki and Promtail from the bundle's charts.
+# Installs Loki and Grafana Alloy from the bundle's charts; removes the Promtail release an
+# older uStart installed (Promtail is end of life, Alloy collects the logs now).
 set -euo pipefail
 # shellcheck source=lib.sh
 . /var/lib/ustart/lib.sh
 
 install_step_files
 helm_release loki 'charts/loki-*.tgz' logging /etc/ustart/helm/loki.yaml
-promtail_values=$(mktemp)
-trap 'rm -f "$promtail_values"' EXIT
-printf 'config:\n  clients:\n    - url: http://loki-gateway.logging.svc.cluster.local/loki/api/v1/push\n' >"$promtail_values"
-helm_release promtail 'charts/promtail-*.tgz' logging "$promtail_values"
+helm_release alloy 'charts/alloy-*.tgz' logging /etc/ustart/helm/alloy.yaml
+if helm_deployed promtail logging; then
+  say "removing the Promtail release: Alloy collects the logs now"
+  helm uninstall promtail --namespace logging
+fi
 say "logging is installed"
