@@ -97,10 +97,9 @@ export function hostLinks(plan: Plan, server: Server): HostLink[] {
     const bond = bondOf.get(nic.name);
     withVlans(nic, 'nic', bond ? { bond } : {});
   }
-  for (const bond of server.bonds ?? []) {
-    // A bond's members take its MTU (the kernel sets it on every member), so the bond's own
-    // MTU is what counts.
-    withVlans(bond, 'bond', {});
-  }
+  for (const bond of server.bonds ?? []) withVlans(bond, 'bond', {});
+  // The kernel gives a bond's members the bond's MTU: that is the MTU they must have.
+  const bondMtu = new Map(links.filter((l) => l.kind === 'bond').map((l) => [l.name, l.mtu]));
+  for (const l of links) if (l.bond !== undefined) l.mtu = bondMtu.get(l.bond) ?? l.mtu;
   return links;
 }
