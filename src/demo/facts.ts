@@ -87,7 +87,7 @@ export function hostFacts(
   const os = OS[plan.site.osRelease ?? 'ubuntu-24.04'] ?? OS['ubuntu-24.04']!;
   const nics: DemoNic[] = server.nics.map((nic, i) => {
     const net = plan.networks.find((n) => n.name === nic.network);
-    const address = server.addresses[nic.network];
+    const address = nic.network === undefined ? undefined : server.addresses[nic.network];
     return {
       name: nic.name,
       // The scenario: the management NIC was swapped and nobody updated the spreadsheet.

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import type { Plan, Server } from '../plan/schema.js';
 import { assetPath } from '../util/assets.js';
+import { hostLinks } from '../plan/host-links.js';
 
 export interface TranscriptLine {
   delayMs: number;
@@ -56,6 +57,16 @@ export function transcriptContext(plan: Plan, server: Server, stepId: string): C
     osdCount: String(osds.length),
     osdList: osds.map((o) => `  created OSD on ${o}`),
     service: stepId.split('.').at(-1) ?? stepId,
+    netLinks: hostLinks(plan, server)
+      .filter((l) => l.network !== undefined && l.network !== mgmtName)
+      .map((l) => {
+        const net = plan.networks.find((n) => n.name === l.network);
+        const address = server.addresses[l.network!];
+        return `  ${l.name}: ${l.kind === 'vlan' ? `VLAN ${l.vlan} on ${l.parent}, ` : ''}MTU ${l.mtu}${address && net ? `, address ${address}/${net.cidr.split('/')[1]}` : ''}`;
+      }),
+    netConfig: (plan.site.osRelease ?? 'ubuntu-24.04').startsWith('debian')
+      ? '/etc/network/interfaces.d/ustart'
+      : '/etc/netplan/60-ustart.yaml (mode 0600)',
     cpuCount: String(server.cpu.sockets * server.cpu.cores * server.cpu.threads),
     hostsLines: plan.servers.map(
       (s) => `  ${ip(s).padEnd(15)} ${s.hostname}.${plan.site.domain} ${s.hostname}`,

@@ -3,7 +3,7 @@
  * and summarises every network's address plan for the UI.
  *
  * A server needs an address on the management network and on every network one of its NICs
- * is cabled to (`nics[].network`), except the BMC network: the BMC's own address lives in
+ * is attached to (`nics[].network`, tagged networks, bonds), except the BMC network: the BMC's own address lives in
  * `servers[].bmc.address`. Allocation is deterministic — servers in plan order, networks in
  * plan order, lowest free address first — so running it twice, or on two laptops, gives the
  * same plan. An address is free only when nothing the plan names holds it: no server address
@@ -20,6 +20,7 @@ import {
   parseIpv4,
 } from './ipv4.js';
 import type { Network, Plan } from './schema.js';
+import { attachedNetworks } from './host-links.js';
 
 /** One address IPAM handed out. */
 export interface Allocation {
@@ -107,7 +108,7 @@ function reservations(plan: Plan): Array<{ ip: number; reason: ReservedReason }>
 /** Names of the networks a server needs an address on, in plan order. */
 function networksNeeded(plan: Plan, serverIndex: number, management: string | undefined) {
   const server = plan.servers[serverIndex]!;
-  const cabled = new Set(server.nics.map((n) => n.network));
+  const cabled = attachedNetworks(server);
   return plan.networks.filter(
     (n) => n.purpose !== 'bmc' && (n.name === management || cabled.has(n.name)),
   );

@@ -120,6 +120,12 @@ const mac = z.string().regex(/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/, {
   error: 'must be a MAC address written as six pairs with colons, such as b0:7b:25:1a:00:01',
 });
 
+/** A Linux interface name: at most 15 characters, no slash, colon or blank (the kernel's IFNAMSIZ). */
+const ifname = z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/, {
+  error:
+    'must be an interface name of 1–15 letters, digits, dots, hyphens or underscores, such as eno1',
+});
+
 export const Nic = z.strictObject({
   /** Interface name on the host, such as `eno1` (kept). */
   name: nonEmpty,
@@ -127,10 +133,66 @@ export const Nic = z.strictObject({
   mac,
   /** Link speed in Gbit/s (kept). */
   speedGbps: z.number().positive().max(800),
-  /** Name of the network this NIC is cabled to (kept). */
-  network: nonEmpty,
+  /**
+   * The network this port carries untagged (the switch port's access or native VLAN) (kept).
+   * Leave it out on a port that is a member of a bond (the bond carries the networks) or that
+   * carries only tagged VLANs.
+   */
+  network: nonEmpty.optional(),
+  /**
+   * Networks this port carries 802.1Q-tagged, by name; each needs its `vlan` id. uStart makes
+   * a VLAN interface `<nic>.<vlan>` for each, such as `eno2.200`. Absent: none.
+   */
+  tagged: z.array(nonEmpty).optional(),
+  /**
+   * The port's own MTU in bytes. Absent: the largest MTU of the networks it carries. On the
+   * management NIC uStart never changes anything: there this is the MTU the port must already
+   * have (set when the OS was installed), and uStart only checks it.
+   */
+  mtu: z.int().min(576).max(9216).optional(),
 });
 export type Nic = z.infer<typeof Nic>;
+
+/** Bonding modes of the Linux bonding driver, as netplan and ifenslave name them. */
+export const BOND_MODES = [
+  '802.3ad',
+  'active-backup',
+  'balance-rr',
+  'balance-xor',
+  'balance-tlb',
+  'balance-alb',
+  'broadcast',
+] as const;
+/** Transmit hash policies of the Linux bonding driver. */
+export const BOND_HASH_POLICIES = [
+  'layer2',
+  'layer2+3',
+  'layer3+4',
+  'encap2+3',
+  'encap3+4',
+] as const;
+
+export const Bond = z.strictObject({
+  /** Interface name of the bond on the host, such as `bond0`. */
+  name: ifname,
+  /**
+   * How the members share traffic: `802.3ad` (LACP; the switch ports must form a LAG) or
+   * `active-backup` (one member at a time, no switch configuration) are the usual choices.
+   */
+  mode: z.enum(BOND_MODES),
+  /** Names of this server's NICs that form the bond (at least one; two for redundancy). */
+  members: z.array(nonEmpty).min(1),
+  /** Bond MTU in bytes. Absent: the largest MTU of the networks it carries. */
+  mtu: z.int().min(576).max(9216).optional(),
+  /** How `802.3ad`, `balance-xor` and `balance-tlb` spread flows over the members. Absent: the
+   * kernel's default (`layer2`). `layer3+4` spreads Ceph's many TCP connections best. */
+  hashPolicy: z.enum(BOND_HASH_POLICIES).optional(),
+  /** Network the bond carries untagged, if any. */
+  network: nonEmpty.optional(),
+  /** Networks the bond carries 802.1Q-tagged, each as a VLAN interface `<bond>.<vlan>`. */
+  tagged: z.array(nonEmpty).optional(),
+});
+export type Bond = z.infer<typeof Bond>;
 
 export const Bmc = z.strictObject({
   /** BMC (iDRAC, iLO, XCC) address on the BMC network (kept). */
@@ -171,6 +233,12 @@ export const Server = z.strictObject({
   nics: z.array(Nic),
   /** Out-of-band management controller (kept). */
   bmc: Bmc.optional(),
+  /**
+   * Link aggregates (Linux bonds) built from this server's NICs. Absent: none. The members
+   * carry no network of their own; the bond carries its `network` untagged and its `tagged`
+   * networks as VLAN interfaces `<bond>.<vlan>`.
+   */
+  bonds: z.array(Bond).optional(),
   /** IPv4 address per network name; IPAM fills missing ones from the pools (kept). */
   addresses: z.record(z.string(), ipv4),
   /** Node roles; an empty list means the server is planned but not used yet (kept). */

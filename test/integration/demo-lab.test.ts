@@ -142,7 +142,7 @@ describe('demo lab', () => {
     for (const nic of server.nics) {
       const link = links.find((x) => x.ifname === nic.name)!;
       expect(link.address).toBe(nic.mac);
-      expect(link.addr_info.map((a) => a.local)).toEqual([server.addresses[nic.network]]);
+      expect(link.addr_info.map((a) => a.local)).toEqual([server.addresses[nic.network!]]);
     }
     const memLine = section('free').split('\n')[1]!;
     const seenGiB = Number(memLine.split(/\s+/)[1]) / 2 ** 30;

@@ -39,6 +39,16 @@ export interface LabOptions {
   dir?: string;
   /** Keep the lab after this process exits (the CLI); tests leave it false so a crash is swept. */
   persistent?: boolean;
+  /**
+   * MTU of the lab's links (bridges, veths and each host's `eth0`/`eth1`), as a datacenter
+   * switch with jumbo frames would have it. Default: the kernel's (1500).
+   */
+  mtu?: number;
+  /**
+   * Give each host a second link `eth1` on a bridge of its own, without an address: a port
+   * for a storage network the host-network step configures. Not with a jump host.
+   */
+  secondLink?: boolean;
 }
 
 export interface LabHost {
@@ -160,6 +170,21 @@ async function build(state: LabState, options: LabOptions): Promise<Lab> {
   await mustRun('ip', ['link', 'add', bridge, 'type', 'bridge']);
   await mustRun('ip', ['addr', 'add', `${outer!.base}.1/24`, 'dev', bridge]);
   await mustRun('ip', ['link', 'set', bridge, 'up']);
+  if (options.secondLink && options.jump) {
+    throw new Error('lab: secondLink is not available with a jump host');
+  }
+  const secondBridge = options.secondLink ? `${prefix}b2` : undefined;
+  if (secondBridge) {
+    state.links.push(secondBridge);
+    await saveState(state);
+    await mustRun('ip', ['link', 'add', secondBridge, 'type', 'bridge']);
+    await mustRun('ip', ['link', 'set', secondBridge, 'up']);
+  }
+  // A bridge takes the smallest MTU of its ports; set here so it does not depend on them.
+  const mtu = options.mtu;
+  for (const b of [bridge, ...(secondBridge ? [secondBridge] : [])]) {
+    if (mtu !== undefined) await mustRun('ip', ['link', 'set', b, 'mtu', String(mtu)]);
+  }
 
   const starter = { dir, prefix, authorized, testUser };
   let jump: LabHost | undefined;
@@ -211,7 +236,21 @@ async function build(state: LabState, options: LabOptions): Promise<Lab> {
           bridge: jump ? 'br0' : bridge,
           bridgeNs: jump ? jump.netns : '',
           address,
+          ...(mtu !== undefined ? { mtu } : {}),
         });
+        if (secondBridge) {
+          const second = `${prefix}s${i}`;
+          state.links.push(second);
+          await saveState(state);
+          await plugIn({
+            netns,
+            veth: second,
+            bridge: secondBridge,
+            bridgeNs: '',
+            peer: 'eth1',
+            ...(mtu !== undefined ? { mtu } : {}),
+          });
+        }
         return startHost(starter, {
           index: i,
           name: `${role === 'controller' ? 'ctl' : role === 'compute' ? 'cmp' : 'sto'}-${String(i + 1).padStart(2, '0')}`,
@@ -513,8 +552,13 @@ async function plugIn(o: {
   veth: string;
   bridge: string;
   bridgeNs: string;
-  address: string;
+  /** The host's address on the link; none for a bare port. */
+  address?: string;
+  /** The link's name inside the host; `eth0` by default. */
+  peer?: string;
+  mtu?: number;
 }): Promise<void> {
+  const peer = o.peer ?? 'eth0';
   const inBridgeNs = o.bridgeNs ? ['-n', o.bridgeNs] : [];
   await mustRun('ip', [
     ...inBridgeNs,
@@ -525,13 +569,19 @@ async function plugIn(o: {
     'veth',
     'peer',
     'name',
-    'eth0',
+    peer,
     'netns',
     o.netns,
   ]);
+  if (o.mtu !== undefined) {
+    await mustRun('ip', [...inBridgeNs, 'link', 'set', o.veth, 'mtu', String(o.mtu)]);
+    await mustRun('ip', ['-n', o.netns, 'link', 'set', peer, 'mtu', String(o.mtu)]);
+  }
   await mustRun('ip', [...inBridgeNs, 'link', 'set', o.veth, 'master', o.bridge, 'up']);
-  await mustRun('ip', ['-n', o.netns, 'addr', 'add', `${o.address}/24`, 'dev', 'eth0']);
-  await mustRun('ip', ['-n', o.netns, 'link', 'set', 'eth0', 'up']);
+  if (o.address !== undefined) {
+    await mustRun('ip', ['-n', o.netns, 'addr', 'add', `${o.address}/24`, 'dev', peer]);
+  }
+  await mustRun('ip', ['-n', o.netns, 'link', 'set', peer, 'up']);
   await mustRun('ip', ['-n', o.netns, 'link', 'set', 'lo', 'up']);
 }
 

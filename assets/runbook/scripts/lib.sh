@@ -414,3 +414,63 @@ copy_secret() {
     printf '}\n'
   } | kubectl apply -f - >/dev/null
 }
+
+# Host networking (umetal.host-network, docs/host-network.md). The rendered table, one link a
+# line: action kind name link vlan mtu address mode hash-policy ("-" when empty); action
+# "check" marks the management path, which uStart never changes.
+HOST_NETWORK_LINKS=/etc/ustart/host-network/links.tsv
+# shellcheck disable=SC2034
+HOST_NETWORK_STAGED=/etc/ustart/host-network/persist
+# Where the OS reads the persisted file: netplan on Ubuntu, ifupdown on Debian.
+host_network_config_path() {
+  case $USTART_OS_RELEASE in
+    debian-*) printf '/etc/network/interfaces.d/ustart\n' ;;
+    *) printf '/etc/netplan/60-ustart.yaml\n' ;;
+  esac
+}
+
+# The table's rows, optionally only those of one action: host_network_rows [make|check].
+host_network_rows() {
+  [[ -f $HOST_NETWORK_LINKS ]] || return 0
+  awk -F'\t' -v want="${1:-}" 'NF >= 9 && (want == "" || $1 == want)' "$HOST_NETWORK_LINKS"
+}
+
+link_mtu() { cat "/sys/class/net/$1/mtu" 2>/dev/null || echo 0; }
+link_is_up() { ip -o link show dev "$1" 2>/dev/null | grep -q '<[^>]*\bUP\b'; }
+link_has_ipv4() { ip -o -4 addr show dev "$1" 2>/dev/null | awk '{ print $4 }' | grep -qxF -- "$2"; }
+
+# What differs between the host and the planned links (all, or those of one action), one
+# sentence a line; nothing when all is as planned: host_network_problems all|make|check.
+# Only reads.
+host_network_problems() {
+  local action kind name link vlan mtu address mode have m
+  while IFS=$'\t' read -r action kind name link vlan mtu address mode _; do
+    if [[ ! -d /sys/class/net/$name ]]; then
+      say "$name is missing"
+      continue
+    fi
+    have=$(link_mtu "$name")
+    if [[ $action == check ]]; then
+      link_is_up "$name" || say "management interface $name is down"
+      ((have >= mtu)) || say "management interface $name has MTU $have; the networks on it need $mtu"
+      continue
+    fi
+    [[ $have == "$mtu" ]] || say "$name has MTU $have, planned $mtu"
+    link_is_up "$name" || say "$name is down"
+    case $kind in
+      vlan)
+        ip -d -o link show dev "$name" | grep -q "@$link:.* vlan protocol 802.1Q id $vlan " ||
+          say "$name is not VLAN $vlan on $link"
+        ;;
+      bond)
+        [[ $(cut -d' ' -f1 "/sys/class/net/$name/bonding/mode" 2>/dev/null) == "$mode" ]] ||
+          say "bond $name is not in mode $mode"
+        for m in ${link//,/ }; do
+          [[ $(basename "$(readlink "/sys/class/net/$m/master" 2>/dev/null || true)") == "$name" ]] ||
+            say "$m is not a member of bond $name"
+        done
+        ;;
+    esac
+    if [[ $address != - ]]; then link_has_ipv4 "$name" "$address" || say "$name lacks address $address"; fi
+  done < <(host_network_rows "${1#all}")
+}

@@ -14,6 +14,7 @@ export const RULE_FAMILIES = [
   'addresses',
   'racks',
   'servers',
+  'host-network',
   'roles',
   'storage',
   'kubernetes',

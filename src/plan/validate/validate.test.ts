@@ -368,6 +368,83 @@ const CASES: Case[] = [
     path: '/servers/0/nics/0/network',
     breakIt: (p) => void (p.servers[0]!.nics[0]!.network = 'mgnt'),
   },
+  // host-network
+  {
+    rule: 'tagged-network-known',
+    path: '/servers/0/nics/2/tagged/0',
+    breakIt: (p) => void (p.servers[0]!.nics[2]!.tagged = ['tennant']),
+  },
+  {
+    rule: 'tagged-network-vlan',
+    path: '/servers/0/nics/2/tagged/0',
+    breakIt: (p) => {
+      delete p.networks[4]!.vlan;
+      p.servers[0]!.nics[2]!.tagged = ['tenant'];
+    },
+  },
+  {
+    rule: 'network-carried-once',
+    path: '/servers/0/nics/2/tagged/0',
+    breakIt: (p) => void (p.servers[0]!.nics[2]!.tagged = ['storage']),
+  },
+  {
+    rule: 'bond-name-unique',
+    path: '/servers/0/bonds/0/name',
+    breakIt: (p) =>
+      void (p.servers[0]!.bonds = [{ name: 'eno1', mode: 'active-backup', members: ['ens1f1'] }]),
+  },
+  {
+    rule: 'bond-member-known',
+    path: '/servers/0/bonds/0/members/0',
+    breakIt: (p) =>
+      void (p.servers[0]!.bonds = [{ name: 'bond0', mode: '802.3ad', members: ['ens9f0'] }]),
+  },
+  {
+    rule: 'bond-member-unique',
+    path: '/servers/0/bonds/1/members/0',
+    breakIt: (p) =>
+      void (p.servers[0]!.bonds = [
+        { name: 'bond0', mode: '802.3ad', members: ['ens1f1'] },
+        { name: 'bond1', mode: '802.3ad', members: ['ens1f1'] },
+      ]),
+  },
+  {
+    rule: 'bond-member-network',
+    path: '/servers/0/nics/2/network',
+    breakIt: (p) =>
+      void (p.servers[0]!.bonds = [
+        { name: 'bond0', mode: 'active-backup', members: ['ens1f1'], network: 'provider' },
+      ]),
+  },
+  {
+    rule: 'vlan-mtu-exceeds-parent',
+    path: '/servers/0/nics/1/network',
+    breakIt: (p) => void (p.servers[0]!.nics[1]!.mtu = 1500),
+  },
+  {
+    rule: 'vlan-interface-name-length',
+    path: '/servers/0/nics/2/tagged/0',
+    breakIt: (p) => {
+      p.servers[0]!.nics[2]!.name = 'enp129s0f1np1x';
+      p.servers[0]!.nics[2]!.tagged = ['tenant'];
+    },
+  },
+  {
+    rule: 'bond-hash-policy-mode',
+    path: '/servers/0/bonds/0/hashPolicy',
+    breakIt: (p) => {
+      delete p.servers[0]!.nics[2]!.network;
+      p.servers[0]!.bonds = [
+        {
+          name: 'bond0',
+          mode: 'active-backup',
+          members: ['ens1f1'],
+          network: 'provider',
+          hashPolicy: 'layer3+4',
+        },
+      ];
+    },
+  },
   {
     rule: 'nic-name-unique',
     path: '/servers/0/nics/1/name',

@@ -12,6 +12,7 @@ import {
   kubeVipManifest,
   nodeLabels,
 } from './kubernetes.js';
+import { hostNetworkConfig, hostNetworkLinks } from './host-network.js';
 import { alloyValues, handoverEndpoints, lokiValues, prometheusStackValues } from './monitoring.js';
 import { chronyConf, hostsBlock, netcheckPeers } from './os.js';
 import { clusterctlConfig, fluxSync, giteaValues, workloadCluster } from './ugarden.js';
@@ -29,6 +30,8 @@ export const GENERATORS: Readonly<Record<string, Generator>> = {
   'hosts-block': hostsBlock,
   'chrony-conf': chronyConf,
   'netcheck-peers': netcheckPeers,
+  'host-network-links': hostNetworkLinks,
+  'host-network-config': hostNetworkConfig,
   'containerd-config': containerdConfig,
   'kubeadm-init': kubeadmInit,
   'kubeadm-join': kubeadmJoin,

@@ -3,18 +3,19 @@ import { pointer } from '../../finding.js';
 import { contains, isNetworkOrBroadcast } from '../../ipv4.js';
 import type { AssignedAddress, IndexedNetwork, PlanIndex } from '../plan-index.js';
 import type { Rule } from '../rule.js';
+import { attachedNetworks } from '../../host-links.js';
 
 /**
  * Networks a server needs a host address on: management always, and every network one of
- * its NICs is cabled to, except provider (OVN bridges it without a host address) and bmc.
+ * its NICs or bonds carries (untagged or tagged), except provider (OVN bridges it without a host address) and bmc.
  */
 function neededNetworks(index: PlanIndex, serverIndex: number): string[] {
   const server = index.plan.servers[serverIndex]!;
   const needed = new Set<string>();
   const mgmt = index.networkOfPurpose('management');
   if (mgmt) needed.add(mgmt.network.name);
-  for (const nic of server.nics) {
-    const net = index.networksByName.get(nic.network);
+  for (const name of attachedNetworks(server)) {
+    const net = index.networksByName.get(name);
     if (net && net.network.purpose !== 'provider' && net.network.purpose !== 'bmc') {
       needed.add(net.network.name);
     }
@@ -184,17 +185,18 @@ export const addressRules: Rule[] = [
     id: 'address-nic-missing',
     severity: 'warning',
     family: 'addresses',
-    description: 'A server with an address on a network also has a NIC cabled to that network.',
+    description:
+      'A server with an address on a network also has a NIC or bond carrying that network (untagged or tagged).',
     fix: 'Add the NIC (with its MAC), or remove the address.',
     check(index, report) {
       index.plan.servers.forEach((server, i) => {
-        const cabled = new Set(server.nics.map((n) => n.network));
+        const cabled = attachedNetworks(server);
         for (const name of Object.keys(server.addresses)) {
           if (cabled.has(name) || !index.networksByName.has(name)) continue;
           report(
             pointer('servers', i, 'addresses', name),
-            `server ${server.hostname} has an address on network "${name}" but no NIC cabled to it`,
-            `Add the NIC that connects to "${name}" (name, MAC, speed), or remove the address.`,
+            `server ${server.hostname} has an address on network "${name}" but no NIC or bond carries it`,
+            `Add the NIC that connects to "${name}" (name, MAC, speed), list "${name}" under a NIC's or bond's tagged networks, or remove the address.`,
           );
         }
       });

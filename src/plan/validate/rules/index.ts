@@ -4,6 +4,7 @@ import { acknowledgementRules } from './acknowledgements.js';
 import { accessRules } from './access.js';
 import { addressRules } from './addresses.js';
 import { airGapRules } from './air-gap.js';
+import { hostNetworkRules } from './host-network.js';
 import { kubernetesRules } from './kubernetes.js';
 import { networkRules } from './networks.js';
 import { openstackRules } from './openstack.js';
@@ -19,6 +20,7 @@ export const RULES: readonly Rule[] = [
   ...addressRules,
   ...rackRules,
   ...serverRules,
+  ...hostNetworkRules,
   ...roleRules,
   ...storageRules,
   ...kubernetesRules,

@@ -3,6 +3,7 @@ import { pointer } from '../../finding.js';
 import { contains, formatIpv4, isNetworkOrBroadcast, usableCount } from '../../ipv4.js';
 import type { IndexedNetwork, PlanIndex } from '../plan-index.js';
 import type { Rule } from '../rule.js';
+import { attachedNetworks } from '../../host-links.js';
 import { listNames, plural, repeats } from '../names.js';
 
 const DEFAULT_MTU = 1500;
@@ -16,7 +17,7 @@ function attachedCounts(index: PlanIndex): Map<string, number> {
   const counts = new Map<string, number>();
   for (const server of index.plan.servers) {
     const names = new Set(Object.keys(server.addresses));
-    for (const nic of server.nics) names.add(nic.network);
+    for (const name of attachedNetworks(server)) names.add(name);
     for (const name of names) counts.set(name, (counts.get(name) ?? 0) + 1);
   }
   return counts;

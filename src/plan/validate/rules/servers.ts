@@ -115,7 +115,7 @@ export const serverRules: Rule[] = [
     check({ plan, networksByName }, report) {
       plan.servers.forEach((s, i) => {
         s.nics.forEach((nic, j) => {
-          if (!networksByName.has(nic.network)) {
+          if (nic.network !== undefined && !networksByName.has(nic.network)) {
             report(
               pointer('servers', i, 'nics', j, 'network'),
               `NIC ${nic.name} of ${s.hostname} is cabled to network "${nic.network}", which the plan does not define`,
@@ -308,11 +308,12 @@ export const serverRules: Rule[] = [
       const fastest = new Map<string, number>();
       for (const s of plan.servers)
         for (const nic of s.nics)
-          fastest.set(nic.network, Math.max(fastest.get(nic.network) ?? 0, nic.speedGbps));
+          if (nic.network !== undefined)
+            fastest.set(nic.network, Math.max(fastest.get(nic.network) ?? 0, nic.speedGbps));
       const slow = new Map<string, string[]>();
       plan.servers.forEach((s) => {
         for (const nic of s.nics) {
-          if (nic.speedGbps < fastest.get(nic.network)!) {
+          if (nic.network !== undefined && nic.speedGbps < fastest.get(nic.network)!) {
             const list = slow.get(nic.network) ?? [];
             list.push(`${s.hostname} ${nic.name}`);
             slow.set(nic.network, list);

@@ -2,6 +2,7 @@
 import { pointer } from '../../finding.js';
 import type { IndexedServer, PlanIndex } from '../plan-index.js';
 import type { Rule } from '../rule.js';
+import { attachedNetworks } from '../../host-links.js';
 import { listNames, plural } from '../names.js';
 
 /** Ceph keeps three replicas on three different hosts. */
@@ -100,7 +101,7 @@ export const storageRules: Rule[] = [
       const names = new Set((networksByPurpose.get('storage') ?? []).map((n) => n.network.name));
       if (names.size === 0) return;
       for (const { server, index } of byRole.storage) {
-        if (!server.nics.some((nic) => names.has(nic.network))) {
+        if (![...attachedNetworks(server)].some((name) => names.has(name))) {
           report(
             pointer('servers', index, 'nics'),
             `storage server ${server.hostname} has no NIC on the storage network (${[...names].join(', ')})`,
@@ -120,7 +121,10 @@ export const storageRules: Rule[] = [
       const names = new Set((networksByPurpose.get('storage') ?? []).map((n) => n.network.name));
       for (const { server, index } of byRole.storage) {
         server.nics.forEach((nic, j) => {
-          if (names.has(nic.network) && nic.speedGbps < STORAGE_NIC_MIN_GBPS) {
+          const carries = [nic.network, ...(nic.tagged ?? [])].some(
+            (n) => n !== undefined && names.has(n),
+          );
+          if (carries && nic.speedGbps < STORAGE_NIC_MIN_GBPS) {
             report(
               pointer('servers', index, 'nics', j, 'speedGbps'),
               `storage server ${server.hostname} reaches the storage network over ${nic.name} at ${nic.speedGbps} Gbit/s`,
