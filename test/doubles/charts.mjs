@@ -6,7 +6,7 @@
  * docs/upstream-facts.md, cited by its id; a chart not listed here is not judged.
  *
  * `helm --wait` waits until every workload is ready and every LoadBalancer Service has an
- * address (docs/upstream-facts.md#helm.wait); where that can never happen the double refuses
+ * address (docs/upstream-facts.md#helm.wait-lb); where that can never happen the double refuses
  * at once instead of waiting out the 20-minute timeout.
  */
 import { unschedulable } from './scheduling.mjs';
@@ -220,7 +220,7 @@ export function chartProblem(name, values, nodes, cluster) {
       !svc.loadBalancerIP &&
       !svc.annotations?.['kube-vip.io/loadbalancerIPs']
     )
-      return `${name}: Service ${s.name} is a LoadBalancer that nothing gives an address (kube-vip serves only Services with one), so helm --wait never sees it ready (docs/upstream-facts.md#helm.wait, #kube-vip.svc)`;
+      return `${name}: Service ${s.name} is a LoadBalancer that nothing gives an address (kube-vip serves only Services with one), so helm --wait never sees it ready (docs/upstream-facts.md#helm.wait-lb, #kube-vip.svc)`;
   }
   for (const s of chart.scrapes ?? []) {
     if (!s.enabled || !cluster) continue;

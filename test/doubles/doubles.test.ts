@@ -3,29 +3,34 @@
  * scripts would run them, with the configuration uStart renders for the demo plan. Their
  * file system is a temporary folder (USTART_DOUBLES_ROOT), so nothing on this machine changes.
  */
-import { spawnSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadPlanFile } from '../../src/plan/load.js';
-import { JOIN_PLACEHOLDERS } from '../../src/render/generators/kubernetes.js';
+import type { Plan } from '../../src/plan/schema.js';
 import { Renderer } from '../../src/render/render.js';
 import { loadSiteRunbook } from '../../src/render/step-specs.js';
 import { renderFiles, type RenderedFile } from '../../src/render/write.js';
 import { assetPath } from '../../src/util/assets.js';
-import { BIN, doublesCluster, type DoublesCluster } from './harness.js';
+import {
+  doublesCluster,
+  filledJoin,
+  initFirstController as initController,
+  uMetalCluster,
+  type DoubleHost,
+  type DoublesCluster,
+} from './harness.js';
 
 let rendered: RenderedFile[];
+let servers: Plan['servers'];
 let lab: DoublesCluster;
-let dir: string;
 
 beforeAll(async () => {
   const plan = (await loadPlanFile(assetPath('samples', 'demo-stuttgart.yaml'))).plan!;
+  servers = plan.servers;
   rendered = renderFiles(await Renderer.create(plan, await loadSiteRunbook()));
 });
 beforeEach(async () => {
   lab = await doublesCluster();
-  dir = lab.dir;
 });
 afterEach(async () => {
   await lab.dispose();
@@ -43,28 +48,14 @@ const INIT = 'ctl-01/umetal.kubeadm-init/files/etc/ustart/kubeadm/init.yaml';
 const VIP = 'ctl-01/umetal.kubeadm-init/files/etc/kubernetes/manifests/kube-vip.yaml';
 
 /** kubeadm init on ctl-01 as kubeadm-init.sh does it; returns the join material. */
-async function initFirstController(ctl: ReturnType<typeof host>) {
-  await ctl.kubelet();
-  await ctl.put('/etc/kubernetes/manifests/kube-vip.yaml', renderedFile(VIP));
-  const config = await ctl.put('/etc/ustart/kubeadm/init.yaml', renderedFile(INIT));
-  const init = ctl.run('kubeadm', 'init', '--config', config);
-  expect(init.stderr).toBe('');
-  expect(init.status).toBe(0);
-  const token = ctl.run('kubeadm', 'token', 'create', '--ttl', '4h').stdout.trim();
-  const key = ctl
-    .run('kubeadm', 'init', 'phase', 'upload-certs', '--upload-certs', '--config', config)
-    .stdout.trim()
-    .split('\n')
-    .at(-1)!;
-  return { token, key, hash: `sha256:${'ab'.repeat(32)}`, init };
+async function initFirstController(ctl: DoubleHost) {
+  const m = await initController(ctl, renderedFile);
+  expect(m.init.stderr).toBe('');
+  expect(m.init.status).toBe(0);
+  return m;
 }
 
-function filled(template: string, m: { token: string; hash: string; key: string }): string {
-  return template
-    .replace(JOIN_PLACEHOLDERS.token, m.token)
-    .replace(JOIN_PLACEHOLDERS.caCertHash, m.hash)
-    .replace(JOIN_PLACEHOLDERS.certificateKey, m.key);
-}
+const filled = filledJoin;
 
 describe('kubeadm double', () => {
   it('accepts the rendered init config and hands out a token it lists', async () => {
@@ -164,8 +155,16 @@ describe('kubectl, helm and clusterctl doubles', () => {
     expect(ctl.run('kubectl', 'get', '--raw', '/readyz').stderr).toContain(
       'kubeadm init has not run',
     );
-    await initFirstController(ctl);
+    await uMetalCluster(lab, renderedFile, servers);
     expect(ctl.run('kubectl', 'get', '--raw', '/readyz').stdout).toBe('ok\n');
+    // Rook's CRDs, and the Prometheus CRDs its monitoring needs, come with their charts.
+    for (const [chart, ns] of [
+      ['kube-prometheus-stack-66.3.1', 'monitoring'],
+      ['rook-ceph-v1.15.6', 'rook-ceph'],
+    ] as const) {
+      const archive = await ctl.put(`/bundle/charts/${chart}.tgz`, 'archive');
+      expect(ctl.run('helm', 'upgrade', '--install', chart, archive, '-n', ns).status).toBe(0);
+    }
 
     const ceph = await ctl.put(
       '/ceph.yaml',

@@ -6,11 +6,12 @@
  * binary; `dispose` stops every kubelet a test started and removes the folder.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { JOIN_PLACEHOLDERS } from '../../src/render/generators/kubernetes.js';
 
 export const BIN = fileURLToPath(new URL('./bin/', import.meta.url));
 export const KUBELET_UNIT = '/lib/systemd/system/kubelet.service';
@@ -51,11 +52,19 @@ export interface DoublesCluster {
   host(name: string, extraEnv?: Record<string, string>): DoubleHost;
   readState<T>(name: string): Promise<T>;
   writeState(name: string, value: unknown): Promise<void>;
+  /** Stops the kubelet double of every host made so far. */
+  stopKubelets(): void;
   dispose(): Promise<void>;
 }
 
-export async function doublesCluster(): Promise<DoublesCluster> {
+/**
+ * A new cluster in a temporary folder; `from` copies another cluster's folder (hosts' roots
+ * and the cluster state) so that tests start from one made once. Copy a cluster whose
+ * kubelets are stopped (`stopKubelets`): a copy has no processes.
+ */
+export async function doublesCluster(from?: DoublesCluster): Promise<DoublesCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'ustart-doubles-'));
+  if (from) await cp(from.dir, dir, { recursive: true });
   const state = join(dir, 'cluster');
   const made: DoubleHost[] = [];
   const host = (name: string, extraEnv: Record<string, string> = {}): DoubleHost => {
@@ -103,9 +112,114 @@ export async function doublesCluster(): Promise<DoublesCluster> {
     readState: async <T>(name: string) =>
       JSON.parse(await readFile(join(state, name), 'utf8')) as T,
     writeState: (name, value) => writeFile(join(state, name), JSON.stringify(value, null, 2)),
+    stopKubelets: () => {
+      for (const h of made.splice(0)) h.run('systemctl', 'stop', 'kubelet');
+    },
     dispose: async () => {
       for (const h of made.splice(0)) h.run('systemctl', 'stop', 'kubelet');
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The join material `kubeadm-init.sh` leaves for the other hosts. */
+export interface JoinMaterial {
+  token: string;
+  hash: string;
+  key: string;
+}
+
+/** A rendered file's text by its render path (`ctl-01/umetal.kubeadm-init/files/…`). */
+export type RenderedText = (path: string) => string;
+
+const must = (r: Run, what: string): Run => {
+  if (r.status !== 0) throw new Error(`${what} failed (${r.status}): ${r.stderr}`);
+  return r;
+};
+
+/**
+ * The first controller initialised as kubeadm-init.sh does it: kube-vip's manifest, the
+ * rendered init.yaml (changed by `initText` to try an older render), a token and uploaded
+ * certificates.
+ */
+export async function initFirstController(
+  ctl: DoubleHost,
+  file: RenderedText,
+  initText: (text: string) => string = (t) => t,
+): Promise<JoinMaterial & { init: Run }> {
+  await ctl.kubelet();
+  await ctl.put(
+    '/etc/kubernetes/manifests/kube-vip.yaml',
+    file(`${ctl.name}/umetal.kubeadm-init/files/etc/kubernetes/manifests/kube-vip.yaml`),
+  );
+  const config = await ctl.put(
+    '/etc/ustart/kubeadm/init.yaml',
+    initText(file(`${ctl.name}/umetal.kubeadm-init/files/etc/ustart/kubeadm/init.yaml`)),
+  );
+  const init = ctl.run('kubeadm', 'init', '--config', config);
+  if (init.status !== 0) return { init, token: '', key: '', hash: '' };
+  const token = must(
+    ctl.run('kubeadm', 'token', 'create', '--ttl', '4h'),
+    'token create',
+  ).stdout.trim();
+  const key = must(
+    ctl.run('kubeadm', 'init', 'phase', 'upload-certs', '--upload-certs', '--config', config),
+    'upload-certs',
+  )
+    .stdout.trim()
+    .split('\n')
+    .at(-1)!;
+  return { token, key, hash: `sha256:${'ab'.repeat(32)}`, init };
+}
+
+/** A join template with the material filled in, as kubeadm-join.sh does. */
+export function filledJoin(template: string, m: JoinMaterial): string {
+  return template
+    .replace(JOIN_PLACEHOLDERS.token, m.token)
+    .replace(JOIN_PLACEHOLDERS.caCertHash, m.hash)
+    .replace(JOIN_PLACEHOLDERS.certificateKey, m.key);
+}
+
+/** Joins a host with its rendered JoinConfiguration; returns kubeadm's answer. */
+export async function joinHost(
+  h: DoubleHost,
+  file: RenderedText,
+  controller: boolean,
+  m: JoinMaterial,
+): Promise<Run> {
+  await h.kubelet();
+  const step = controller ? 'umetal.join-controllers' : 'umetal.join-workers';
+  const template = file(`${h.name}/${step}/files/etc/ustart/kubeadm/join.yaml`);
+  const config = await h.put('/etc/ustart/kubeadm/join.final.yaml', filledJoin(template, m));
+  return h.run('kubeadm', 'join', '--config', config);
+}
+
+/**
+ * A whole cluster as uMetal makes it, up to the node labels: init on the first controller,
+ * every other host joined, each node labelled and tainted from the rendered table. Returns
+ * the first controller, where the cluster-wide steps run.
+ */
+export async function uMetalCluster(
+  lab: DoublesCluster,
+  file: RenderedText,
+  servers: readonly { hostname: string; roles: readonly string[] }[],
+  initText?: (text: string) => string,
+): Promise<{ ctl: DoubleHost; material: JoinMaterial }> {
+  const [first, ...rest] = servers;
+  const ctl = lab.host(first!.hostname);
+  const material = await initFirstController(ctl, file, initText);
+  must(material.init, 'kubeadm init');
+  for (const s of rest)
+    must(
+      await joinHost(lab.host(s.hostname), file, s.roles.includes('controller'), material),
+      `kubeadm join on ${s.hostname}`,
+    );
+  const table = file(`${ctl.name}/umetal.node-labels/files/etc/ustart/node-labels.tsv`);
+  for (const line of table.split('\n').filter(Boolean)) {
+    const [node, labels, taints] = line.split('\t') as [string, string, string];
+    must(ctl.run('kubectl', 'label', 'node', node, '--overwrite', ...labels.split(',')), 'label');
+    if (taints !== '-')
+      must(ctl.run('kubectl', 'taint', 'node', node, '--overwrite', ...taints.split(',')), 'taint');
+  }
+  return { ctl, material };
 }

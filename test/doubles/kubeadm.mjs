@@ -89,23 +89,27 @@ function requiredImages(cluster, controlPlane) {
 }
 
 /**
- * kubeadm's preflight ImagePull check (docs/upstream-facts.md#kubeadm.pull-never): with
- * imagePullPolicy Never a missing image is an error; with a pull policy the lab, which has
- * no route out, could not pull it either. Asks the host's real containerd; where there is
- * none (the doubles run on this machine in a temp folder) it says so in what it records.
+ * Whether the images kubeadm's control plane runs are there. With imagePullPolicy Never,
+ * kubeadm's preflight skips images altogether and a missing one shows only when the kubelet
+ * cannot start the static Pod (ErrImageNeverPull) and init times out waiting for the API
+ * server (docs/upstream-facts.md#kubeadm.pull-never); with a pull policy, preflight pulls
+ * them, which the lab (no route out) cannot. Either way the double refuses at once, naming
+ * the image. Asks the host's containerd (`ctr`); where there is none (the doubles run on this
+ * machine in a temporary folder) it says so in what it records.
  */
 function checkImages(images, policy) {
   const r = spawnSync('ctr', ['-n', 'k8s.io', 'images', 'ls', '-q'], { encoding: 'utf8' });
   if (r.error || r.status !== 0) return false;
   const present = new Set(r.stdout.split('\n'));
   const missing = images.filter((i) => !present.has(i));
-  if (missing.length)
+  if (missing.length === 0) return true;
+  if (policy === 'Never')
     refuse(
-      policy === 'Never'
-        ? `[preflight] Some fatal errors occurred:\n${missing.map((i) => `\t[ERROR ImagePull]: image ${i} does not exist and imagePullPolicy is Never`).join('\n')}`
-        : `[preflight] Some fatal errors occurred:\n${missing.map((i) => `\t[ERROR ImagePull]: failed to pull image ${i}: no route to its registry from this host`).join('\n')}`,
+      `[api-check] The API server is not healthy after 4m0s: the kubelet cannot start the control plane's static Pods (ErrImageNeverPull): ${missing.map((i) => `image ${i} is not present with pull policy of Never`).join('; ')}`,
     );
-  return true;
+  refuse(
+    `[preflight] Some fatal errors occurred:\n${missing.map((i) => `\t[ERROR ImagePull]: failed to pull image ${i}: no route to its registry from this host`).join('\n')}`,
+  );
 }
 
 /**
@@ -349,7 +353,7 @@ function join(flags) {
  * kubeadm reset (docs/upstream-facts.md#kubeadm.reset-etcd): on a control-plane node it
  * first removes the node's etcd member through the etcd API. etcd takes one membership
  * change at a time and, with strict reconfiguration checks, refuses a removal that leaves
- * too few started members (docs/upstream-facts.md#etcd.strict-reconfig). Two control-plane
+ * too few started members (docs/upstream-facts.md#etcd.strict-reconfig-check). Two control-plane
  * nodes reset at once: the first has stopped its member's containers while its removal is
  * still being applied, so the second cannot remove its own. The double models the window:
  * a control-plane reset marks itself in progress, tears the node down (the time kubeadm takes
@@ -360,27 +364,28 @@ function reset(flags, host) {
     refuse('reset without --force would ask on a terminal');
   const st = state();
   const member = (st.etcdMembers ?? []).includes(host);
-  if (member) {
-    const others = (st.resetting ?? []).filter((h) => h !== host);
-    if (others.length)
-      refuse(
-        `[reset] Failed to remove etcd member ${host}: etcdserver: unhealthy cluster (the reset of ${others.join(', ')} is still removing its member; reset control-plane nodes one at a time)`,
-      );
-    st.resetting = [...others, host];
-    writeState('kubeadm.json', st);
+  if (!member) return { member };
+  const others = (st.resetting ?? []).filter((h) => h !== host);
+  if (others.length) {
+    // kubeadm only warns and goes on: the member stays in the cluster's list while its data
+    // is wiped (docs/upstream-facts.md#kubeadm.reset-etcd).
+    process.stderr.write(
+      `[reset] Failed to remove etcd member: etcdserver: re-configuration failed due to not enough started members (${others.join(', ')} ${others.length > 1 ? 'are' : 'is'} being reset at the same time), please manually remove this etcd member using etcdctl\n`,
+    );
+    return { member, memberLeft: true };
   }
-  return { member };
+  st.resetting = [host];
+  writeState('kubeadm.json', st);
+  return { member, removing: true };
 }
 
-function resetDone(host) {
+function resetDone(host, removed) {
   const st = state();
   st.resetting = (st.resetting ?? []).filter((h) => h !== host);
-  st.etcdMembers = (st.etcdMembers ?? []).filter((h) => h !== host);
-  if (st.node === host || !(st.etcdMembers ?? []).length) {
-    // The last control-plane node is gone: so is the cluster.
-    if (!(st.etcdMembers ?? []).length)
-      Object.assign(st, { tokens: [], cluster: undefined, certs: undefined });
-  }
+  if (removed) st.etcdMembers = (st.etcdMembers ?? []).filter((h) => h !== host);
+  // The last member gone, the cluster is gone with it.
+  if (!(st.etcdMembers ?? []).length)
+    Object.assign(st, { tokens: [], cluster: undefined, certs: undefined });
   writeState('kubeadm.json', st);
   const nodes = readState('nodes-meta.json', {});
   delete nodes[host];
@@ -452,5 +457,5 @@ if (resetting) {
   if (resetting.member) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, RESET_MS);
   for (const p of ['/etc/kubernetes', '/var/lib/kubelet', '/var/lib/etcd'])
     rmSync(at(p), { recursive: true, force: true });
-  locked(() => resetDone(NODE));
+  locked(() => resetDone(NODE, Boolean(resetting.removing)));
 }

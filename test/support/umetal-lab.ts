@@ -53,7 +53,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,11 +76,13 @@ import { KnownHosts } from '../../src/ssh/known-hosts.js';
 import { Ssh2Transport } from '../../src/ssh/ssh2-transport.js';
 import { assetPath } from '../../src/util/assets.js';
 import { writeOciImage } from '../integration/oci-image.js';
+import { KUBEADM_IMAGES } from './kubeadm-images.js';
 import { createLab, type Lab } from '../lab/lab.js';
 import { mustRun, runCommand } from '../lab/run.js';
 
 /** The package groups of the runbook (assets/runbook/packages/apt.yaml) the uMetal steps install. */
 export const UMETAL_PACKAGE_GROUPS = [
+  'umetal.host-tools',
   'umetal.time-sync',
   'umetal.containerd',
   'umetal.kubernetes-packages',
@@ -95,22 +97,26 @@ const CHARTS = [
   ['rook-ceph', 'v1.15.6'],
   ['kube-prometheus-stack', '66.3.1'],
   ['loki', '6.23.0'],
-  ['promtail', '6.16.6'],
+  ['alloy', '1.11.1'],
 ] as const;
+
 /** Bump when the bundle's content changes in a way the cache key does not see. */
-const FIXTURE_VERSION = 1;
+const FIXTURE_VERSION = 2;
 const CREATED_AT = new Date('2026-01-01T00:00:00Z');
 const DOUBLES = fileURLToPath(new URL('../doubles/', import.meta.url));
 
-/** Upstream kubelet unit and kubeadm drop-in (kubernetes/release), as a bundle ships them. */
+/**
+ * The kubelet unit and kubeadm's drop-in with the lines that matter as kubernetes/release
+ * ships them in the packages: both start /usr/bin/kubelet
+ * (docs/upstream-facts.md#kubelet.unit-path). Written here from that row, not copied.
+ */
 const KUBELET_SERVICE = `[Unit]
 Description=kubelet: The Kubernetes Node Agent
-Documentation=https://kubernetes.io/docs/
 Wants=network-online.target
 After=network-online.target
 
 [Service]
-ExecStart=/usr/local/bin/kubelet
+ExecStart=/usr/bin/kubelet
 Restart=always
 StartLimitInterval=0
 RestartSec=10
@@ -124,7 +130,7 @@ Environment="KUBELET_CONFIG_ARGS=--config=/var/lib/kubelet/config.yaml"
 EnvironmentFile=-/var/lib/kubelet/kubeadm-flags.env
 EnvironmentFile=-/etc/default/kubelet
 ExecStart=
-ExecStart=/usr/local/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS
+ExecStart=/usr/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS
 `;
 
 export interface UmetalLabOptions {
@@ -175,6 +181,11 @@ export interface UmetalLab {
   transport: Ssh2Transport;
   /** Every double's calls on every host, oldest first (by wall clock across hosts). */
   calls(): Promise<DoubleCall[]>;
+  /**
+   * The doubles' cluster state on this machine, mounted on every host at DOUBLES_STATE: a
+   * test ages what the cluster keeps (kubeadm.json) or injects a fault (`fail`) here.
+   */
+  clusterState: string;
   /** Stops the transport and the lab (every daemon a host started dies with it). */
   dispose(): Promise<void>;
 }
@@ -184,12 +195,14 @@ export async function prepareUmetalLab(options: UmetalLabOptions = {}): Promise<
   await refuseMachineSwap();
   const bundle = await prepareUmetalBundle();
   const lab = await createLab({ hosts: options.hosts ?? 6 });
+  const cluster = await mkdtemp(join(tmpdir(), 'ustart-umetal-cluster-'));
   let transport: Ssh2Transport | undefined;
   try {
     const parsed = await loadPlanFile(lab.planPath);
     if (!parsed.plan) throw new Error(`the lab's plan ${lab.planPath} does not load`);
     const systemctl = await buildDouble('systemctl');
     await Promise.all(lab.hosts.map((h) => prepareHost(lab, h.index, h.pid, systemctl)));
+    for (const h of lab.hosts) await shareCluster(h.pid, cluster);
     transport = new Ssh2Transport({
       knownHosts: new KnownHosts(lab.knownHostsPath),
       agentSocket: null,
@@ -215,15 +228,18 @@ export async function prepareUmetalLab(options: UmetalLabOptions = {}): Promise<
       bundleDir: bundle.dir,
       bundlePublicKeyPath: bundle.publicKeyPath,
       transport: t,
-      calls: () => callsOf(lab),
+      calls: () => callsOf(cluster),
+      clusterState: cluster,
       dispose: async () => {
         await t.dispose();
         await lab.dispose();
+        await rm(cluster, { recursive: true, force: true });
       },
     };
   } catch (e) {
     await transport?.dispose();
     await lab.dispose();
+    await rm(cluster, { recursive: true, force: true });
     throw e;
   }
 }
@@ -285,13 +301,23 @@ async function markChecked(lab: Lab, index: number) {
   if (r.code !== 0) throw new Error(`could not mark the bundle on lab host ${index}: ${r.stderr}`);
 }
 
-async function callsOf(lab: Lab): Promise<DoubleCall[]> {
-  const all: DoubleCall[] = [];
-  for (const h of lab.hosts) {
-    const r = await lab.exec(h, `cat ${DOUBLES_STATE}/calls.jsonl 2>/dev/null || true`);
-    for (const line of r.stdout.split('\n').filter(Boolean))
-      all.push(JSON.parse(line) as DoubleCall);
-  }
+/**
+ * One folder of this machine mounted as every host's doubles' state: a cluster is one API
+ * whichever node a tool runs on, so what kubeadm registers on a joining host is what kubectl
+ * on the first controller sees (test/doubles/lib.mjs). The bind mount lives in the host's
+ * private mount namespace and goes with it.
+ */
+async function shareCluster(pid: number, cluster: string): Promise<void> {
+  const script = `d="$(readlink /proc/${pid}/root)${DOUBLES_STATE}" && mkdir -p "$d" && mount --bind "$1" "$d"`;
+  await mustRun('nsenter', ['-t', String(pid), '-m', '/bin/sh', '-c', script, 'share', cluster]);
+}
+
+async function callsOf(cluster: string): Promise<DoubleCall[]> {
+  const text = await readFile(join(cluster, 'calls.jsonl'), 'utf8').catch(() => '');
+  const all = text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as DoubleCall);
   return all.sort((a, b) => (BigInt(a.clockNs) < BigInt(b.clockNs) ? -1 : 1));
 }
 
@@ -328,6 +354,7 @@ export async function prepareUmetalBundle(): Promise<UmetalBundle> {
       packages,
       CHARTS,
       PAUSE_IMAGE,
+      KUBEADM_IMAGES,
       KUBELET_SERVICE,
       KUBEADM_DROP_IN,
     }),
@@ -407,6 +434,15 @@ async function buildBundle(
     name: PAUSE_IMAGE,
     files: { '/pause': 'uStart lab stand-in for the pause binary\n' },
   });
+  const kubeadmImages = KUBEADM_IMAGES.map((name) => ({
+    name,
+    path: join(inputs, `${name.slice(name.lastIndexOf('/') + 1).replace(':', '-')}.tar`),
+  }));
+  for (const i of kubeadmImages)
+    await writeOciImage(i.path, {
+      name: i.name,
+      files: { '/stand-in': `uStart lab stand-in for ${i.name}\n` },
+    });
   // The bundle's runbook folder carries the package list; the engine uploads the scripts it runs.
   const runbook = join(inputs, 'runbook');
   await mkdir(join(runbook, 'packages'), { recursive: true });
@@ -428,6 +464,7 @@ async function buildBundle(
       { kind: 'file', path: join(inputs, 'dashboards') },
       ...CHARTS.map(([n, v]) => ({ kind: 'chart' as const, path: join(charts, `${n}-${v}.tgz`) })),
       { kind: 'image', path: join(inputs, 'pause.tar') },
+      ...kubeadmImages.map((i) => ({ kind: 'image' as const, path: i.path })),
     ],
   });
   await rm(inputs, { recursive: true, force: true });

@@ -53,4 +53,7 @@ export const UNCHECKED: Readonly<Record<string, string>> = {
   'netcheck-peers': "uStart's own table, read only by the netcheck script",
   'node-labels': "uStart's own table, read only by the node-labels script",
   'handover-endpoints': "uStart's own JSON for the handover report",
+  'host-network-links': "uStart's own table, read only by the host-network script",
+  'host-network-config':
+    'netplan YAML (Ubuntu) or ifupdown stanzas (Debian): no zod schema yet; src/render/generators/host-network.test.ts checks the output against the format rows of docs/upstream-facts.md',
 };
