@@ -290,7 +290,8 @@ describe.skipIf(!available)('host networking on real VLANs and bonds, in 2 QEMU 
         expect(jumbo.code, jumbo.output).toBe(0);
         expect(jumbo.output).toContain('3 received');
       }
-      // One byte more does not fit the planned MTU: with don't-fragment the sender refuses it.
+      // One byte more does not fit the planned MTU: with don't-fragment the sender refuses it
+      // (docs/upstream-facts.md#iputils-ping-local-error).
       const over = await a.guest.run(
         `ping -n -M do -s ${JUMBO_PAYLOAD + 1} -c 1 -W 2 ${b.storage}`,
       );
@@ -317,7 +318,7 @@ describe.skipIf(!available)('host networking on real VLANs and bonds, in 2 QEMU 
             expect(f.length).toBe(JUMBO_FRAME);
             expect(f.vlan).toEqual({ id: 200, priority: 0 });
             // One whole 9000-byte packet, never fragments; the request with don't-fragment
-            // (Linux answers an echo without it).
+            // (Linux answers an echo without it: docs/upstream-facts.md#linux-icmp-reply-df).
             expect(parseIcmp4(f.payload)).toMatchObject({ fragment: false, totalLength: 9000 });
             if (type === 8) expect(parseIcmp4(f.payload)?.dontFragment).toBe(true);
           }
@@ -403,7 +404,8 @@ describe.skipIf(!available)('host networking on real VLANs and bonds, in 2 QEMU 
       }
       const bondMac = async (g: Guest) => (await sh(g, 'cat /sys/class/net/bond0/address')).trim();
       const [macA, macB] = [await bondMac(a.guest), await bondMac(b.guest)];
-      // The first member is active; the bond takes its MAC (the plan's eth1).
+      // The first member is active; the bond takes its MAC (the plan's eth1) and gives it to
+      // every member (docs/upstream-facts.md#linux-bonding-active-backup).
       expect(macA).toBe(a.mac(1));
       expect(await sh(a.guest, 'cat /sys/class/net/bond0/bonding/active_slave')).toBe('eth1');
       await Promise.all([newFrames(1), newFrames(2)]);

@@ -328,8 +328,10 @@ async function buildImage(
 
 /**
  * The wanted modules and everything they depend on, by each module's `depends=` field in its
- * `.modinfo` section (what depmod reads to write modules.dep, which the package does not
- * ship: its postinst makes it; docs/upstream-facts.md#debian-kernel-modules).
+ * `.modinfo` section, which the kernel's modpost writes from the symbols a module takes from
+ * other modules (docs/upstream-facts.md#linux-modinfo-depends). The package ships no
+ * modules.dep (docs/upstream-facts.md#debian-kernel-modules); in the guest busybox's depmod
+ * writes one.
  */
 async function moduleClosure(dir: string): Promise<{ name: string; relative: string }[]> {
   const order = (await readFile(join(dir, 'modules.order'), 'utf8')).split('\n').filter(Boolean);
@@ -377,7 +379,8 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-# What udev and systemd make on a host; bash's process substitution needs /dev/fd.
+# What systemd makes at boot on a host (docs/upstream-facts.md#systemd-dev-fd); bash's process
+# substitution, which lib.sh uses, needs /dev/fd.
 ln -s /proc/self/fd /dev/fd
 ln -s /proc/self/fd/0 /dev/stdin
 ln -s /proc/self/fd/1 /dev/stdout
