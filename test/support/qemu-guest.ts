@@ -38,6 +38,9 @@ import { cpioNewc, type CpioEntry } from './cpio.js';
 
 const run = promisify(execFile);
 
+/** The longest a guest lives, whatever happens to the test that started it. */
+const GUEST_LIFETIME_S = 900;
+
 /** Bump when the image changes in a way the cache key does not see. */
 const IMAGE_VERSION = 1;
 
@@ -518,7 +521,13 @@ export async function bootGuest(options: GuestOptions): Promise<Guest> {
     );
     if (n.pcap) args.push('-object', `filter-dump,id=dump${i},netdev=n${i},file=${n.pcap}`);
   });
-  const child = spawn('qemu-system-x86_64', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  // Bounded even if this process dies without disposing: `timeout` kills QEMU after
+  // GUEST_LIFETIME_S. Both run in a process group of their own (detached), which dispose kills.
+  const child = spawn(
+    'timeout',
+    ['-s', 'KILL', String(GUEST_LIFETIME_S), 'qemu-system-x86_64', ...args],
+    { stdio: ['pipe', 'pipe', 'pipe'], detached: true },
+  );
   return new QemuGuest(name, child, join(dir, `${name}.console.log`), qmp).ready();
 }
 
@@ -679,9 +688,20 @@ class QemuGuest implements Guest {
   }
 
   async dispose(): Promise<void> {
-    if (this.exitInfo === undefined && this.child.exitCode === null) {
-      this.child.kill('SIGKILL');
-      await this.exited;
+    const group = this.child.pid;
+    if (this.exitInfo === undefined && this.child.exitCode === null && group) {
+      // SIGTERM to the group: QEMU quits, `timeout` reaps it and exits. Should QEMU not quit
+      // within 10 s, SIGKILL the group (`timeout` and QEMU).
+      process.kill(-group, 'SIGTERM');
+      let guard: NodeJS.Timeout | undefined;
+      const late = new Promise<boolean>((resolve) => {
+        guard = setTimeout(() => resolve(true), 10_000);
+      });
+      if (await Promise.race([this.exited.then(() => false), late])) {
+        process.kill(-group, 'SIGKILL');
+        await this.exited;
+      }
+      clearTimeout(guard);
     }
     await new Promise<void>((resolve) => this.log.end(() => resolve()));
   }
