@@ -29,12 +29,15 @@ if (!('groupBy' in Map)) {
  * doubles. Run beside the rest, or beside each other, on a 2-core machine they starve and
  * their steps run into hang guards; so they run as a group of their own (groupOrder: vitest
  * runs one group, then the next), one file at a time, never beside other test files.
+ * The QEMU guests' test is here for the same reason: two emulated CPUs (TCG) keep both cores
+ * busy for about a minute.
  */
 const WHOLE_PHASES = [
   'test/integration/runbook-umetal.test.ts',
   'test/integration/runbook-ustack-ugarden.test.ts',
   'test/integration/runbook-bundle-delivery.test.ts',
   'test/e2e/install-umetal.test.ts',
+  'test/integration/host-network-vlan-qemu.test.ts',
 ];
 
 export default defineConfig({

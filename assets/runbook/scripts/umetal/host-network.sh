@@ -20,10 +20,12 @@ if [[ -z $(host_network_rows make) ]]; then
 fi
 
 needs() { host_network_rows make | awk -F'\t' -v k="$1" '$2 == k { found = 1 } END { exit !found }'; }
+# kernel_support MODULE [PARAMETER=VALUE...]: the kernel has the module, or it is loaded now.
 kernel_support() {
-  local module=$1 what=$2
+  local module=$1
+  shift
   kernel_has_module "$module" && return 0
-  if command -v modprobe >/dev/null && modprobe "$module" 2>/dev/null; then
+  if command -v modprobe >/dev/null && modprobe "$module" "$@" 2>/dev/null; then
     say "loaded kernel module $module"
     return 0
   fi
@@ -38,7 +40,10 @@ if needs vlan && ! kernel_support 8021q; then
   fi
   ip link del ustart-probe 2>/dev/null || true
 fi
-if needs bond && ! kernel_support bonding; then
+# Loaded with its defaults, bonding makes an empty bond0 in balance-rr (max_bonds=1), which
+# the plan's bond0 would then be taken for; systemd's modprobe.d sets max_bonds=0 for the same
+# reason (docs/upstream-facts.md#linux-bonding-max-bonds).
+if needs bond && ! kernel_support bonding max_bonds=0; then
   [[ -d /sys/class/net/bonding_masters || -f /sys/class/net/bonding_masters ]] ||
     die "the kernel of $USTART_HOST has no bonding support (module bonding); install the distribution kernel or load bonding"
 fi
@@ -103,12 +108,27 @@ while IFS=$'\t' read -r _ kind name link vlan mtu address mode hash; do
       set_address "$name" "$address"
       ;;
     bond)
+      args=(mode "$mode" miimon 100)
+      [[ $hash == - ]] || args+=(xmit_hash_policy "$hash")
       if [[ ! -d /sys/class/net/$name ]]; then
         say "creating bond $name ($mode) of ${link//,/ }"
-        args=(mode "$mode" miimon 100)
-        [[ $hash == - ]] || args+=(xmit_hash_policy "$hash")
         made bond "$name" "$link" -
         ip link add "$name" type bond "${args[@]}"
+      fi
+      [[ -d /sys/class/net/$name/bonding ]] ||
+        die "$name exists on $USTART_HOST but is not a bond; remove it (ip link del $name) or rename the bond in the plan, then run the step again"
+      have=$(cut -d' ' -f1 "/sys/class/net/$name/bonding/mode")
+      if [[ $have != "$mode" ]]; then
+        # A bond without members in another mode: the one bonding makes when something loaded
+        # it with its defaults (balance-rr). Its mode can change only while it is down; it is
+        # recorded, so the reset removes it. A bond with members is someone else's.
+        members=$(cat "/sys/class/net/$name/bonding/slaves")
+        [[ -z $members ]] ||
+          die "bond $name exists on $USTART_HOST in mode $have with members $members, and the plan wants $mode of ${link//,/ }; remove it (ip link del $name) or correct the plan, then run the step again"
+        say "bond $name: mode $mode (it was $have, with no members)"
+        made bond "$name" "$link" -
+        ip link set dev "$name" down
+        ip link set dev "$name" type bond "${args[@]}"
       fi
       for m in ${link//,/ }; do
         [[ -d /sys/class/net/$m ]] || die "bond member $m of $name does not exist on $USTART_HOST"
