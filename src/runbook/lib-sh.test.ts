@@ -255,3 +255,62 @@ describe('umetal.health', () => {
     expect(check).toEqual({ code: 0, stdout: '', stderr: '' });
   });
 });
+
+describe('ceph_healthy (lib.sh), against the kubectl double', () => {
+  /**
+   * The kubectl double with a CephCluster whose status Rook reports as `health` and `details`
+   * (docs/upstream-facts.md#rook.status), in a temporary cluster state.
+   */
+  async function cephReports(health: string, checks: string[]): Promise<void> {
+    const root = join(tmp, 'doubles-root');
+    const state = join(tmp, 'doubles-state');
+    await mkdir(join(root, 'etc/kubernetes'), { recursive: true });
+    await mkdir(state, { recursive: true });
+    await writeFile(join(root, 'etc/kubernetes/admin.conf'), 'apiVersion: v1\nkind: Config\n');
+    const ceph = { apiVersion: 'ceph.rook.io/v1', kind: 'CephCluster', metadata: { name: 'ceph' } };
+    await writeFile(
+      join(state, 'objects.json'),
+      JSON.stringify({ 'CephCluster/rook-ceph/ceph': ceph }),
+    );
+    const details = Object.fromEntries(
+      checks.map((c) => [c, { message: `${c} raised`, severity: health }]),
+    );
+    await writeFile(join(state, 'ceph-health.json'), JSON.stringify({ health, details }));
+    const double = join(defaultRunbookDir(), '..', '..', 'test', 'doubles', 'kubectl.mjs');
+    await fake(
+      'kubectl',
+      `USTART_DOUBLES_ROOT=${JSON.stringify(root)} USTART_DOUBLES_DIR=${JSON.stringify(state)} exec node ${JSON.stringify(double)} "$@"`,
+    );
+  }
+  const verdict = async (accepted: string) =>
+    (
+      await runStep(
+        'umetal.ceph-cluster',
+        'check.sh',
+        script(
+          `USTART_CEPH_ACCEPTED_WARNINGS=(${accepted})\nif ceph_healthy; then echo healthy; else echo "not healthy: $(ceph_health_checks | paste -sd' ')"; fi`,
+        ),
+      )
+    ).stdout.trim();
+
+  it('is healthy with HEALTH_OK', async () => {
+    await cephReports('HEALTH_OK', []);
+    expect(await verdict('')).toBe('healthy');
+  });
+
+  it('accepts HEALTH_WARN raised only by the checks the plan explains (few OSDs on a small site)', async () => {
+    // The check as it was accepted HEALTH_OK only, so a site with two OSDs never finished.
+    await cephReports('HEALTH_WARN', ['TOO_FEW_OSDS']);
+    expect(await verdict('TOO_FEW_OSDS')).toBe('healthy');
+    expect(await verdict('')).toBe('not healthy: HEALTH_WARN TOO_FEW_OSDS');
+  });
+
+  it('is not healthy with any other warning beside them, or an error', async () => {
+    await cephReports('HEALTH_WARN', ['TOO_FEW_OSDS', 'RECENT_CRASH']);
+    expect(await verdict('TOO_FEW_OSDS')).toBe(
+      'not healthy: HEALTH_WARN TOO_FEW_OSDS RECENT_CRASH',
+    );
+    await cephReports('HEALTH_ERR', ['MON_DOWN']);
+    expect(await verdict('MON_DOWN')).toBe('not healthy: HEALTH_ERR MON_DOWN');
+  });
+});

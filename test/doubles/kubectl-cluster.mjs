@@ -282,7 +282,7 @@ const VERBS = {
   },
 };
 
-/** kubectl's JSONPath template: `{.a.b}`, `{.a\.b}`, `[0]`, `[*]`, `[?(@.k=="v")]` and literal text. */
+/** kubectl's JSONPath template: `{.a.b}`, `{.a\.b}`, `[0]`, `[*]`, `[?(@.k=="v")]`, `{"\n"}` and literal text. */
 export function jsonpath(obj, template) {
   let out = '';
   for (const part of template.match(/\{[^}]*\}|[^{]+/g) ?? []) {
@@ -290,8 +290,13 @@ export function jsonpath(obj, template) {
       out += part;
       continue;
     }
-    let values = [obj];
     const path = part.slice(1, -1).trim();
+    // A string literal, such as {"\n"} between two fields.
+    if (/^"(?:[^"\\]|\\.)*"$/.test(path)) {
+      out += JSON.parse(path);
+      continue;
+    }
+    let values = [obj];
     const tokens =
       path.match(/\[\?\(@\.[\w.-]+=="[^"]*"\)\]|\[\*\]|\[\d+\]|\.(?:[^.[\\]|\\.)+/g) ?? [];
     for (const t of tokens) {
