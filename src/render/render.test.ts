@@ -78,6 +78,15 @@ describe('render', () => {
       ['cmp-01', 'cmp-02', 'cmp-03', 'cmp-04', 'sto-01', 'sto-02', 'sto-03'].sort(),
     );
     expect(hostsOf('reset-umetal.ceph-disks')).toEqual(['sto-01', 'sto-02', 'sto-03']);
+    // Controllers are reset one at a time, the first one last: kubeadm reset removes each
+    // one's etcd member, one membership change at a time (docs/upstream-facts.md#kubeadm.reset-etcd).
+    expect(hostsOf('reset-umetal.kubernetes-other-controllers')).toEqual(['ctl-02', 'ctl-03']);
+    expect(hostsOf('reset-umetal.kubernetes-first-controller')).toEqual(['ctl-01']);
+    const step = (id: string) => runbook.steps.find((s) => s.id === id)!;
+    expect(step('reset-umetal.kubernetes-other-controllers').parallelism).toBe(1);
+    expect(step('reset-umetal.kubernetes-first-controller').after).toEqual([
+      'reset-umetal.kubernetes-other-controllers',
+    ]);
     const index = JSON.parse(file(files, 'index.json')) as { steps: Array<{ id: string }> };
     expect(index.steps.map((s) => s.id)).toEqual(runbook.steps.map((s) => s.id));
   });
