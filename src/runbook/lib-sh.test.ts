@@ -314,3 +314,22 @@ describe('ceph_healthy (lib.sh), against the kubectl double', () => {
     expect(await verdict('MON_DOWN')).toBe('not healthy: HEALTH_ERR MON_DOWN');
   });
 });
+
+describe('pkg_installed (lib.sh)', () => {
+  it('counts a held package as installed (dpkg reports "hold ok installed")', async () => {
+    // docs/upstream-facts.md#dpkg.status-field: kubernetes-packages holds kubeadm, kubelet and
+    // kubectl; the reset's check took them for removed while they were still there.
+    await fake(
+      'dpkg-query',
+      `case "$*" in *kubelet*) printf 'hold ok installed' ;; *chrony*) printf 'install ok installed' ;; *) printf 'unknown ok not-installed' ;; esac`,
+    );
+    const { stdout } = await runStep(
+      'reset-umetal.packages',
+      'check.sh',
+      script(
+        'for p in kubelet chrony runc; do pkg_installed "$p" && echo "$p yes" || echo "$p no"; done',
+      ),
+    );
+    expect(stdout.trim().split('\n')).toEqual(['kubelet yes', 'chrony yes', 'runc no']);
+  });
+});

@@ -184,8 +184,26 @@ kernel_has_module() {
 # The non-comment lines of a file (modules-load.d, sysctl.d), without surrounding blanks.
 config_lines() { sed -e 's/[#;].*//' -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$1"; }
 
-# Whether apt has a package installed.
-pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+# Whether apt has a package installed: dpkg's status is "<want> ok installed", and the want
+# of a held package is "hold" (docs/upstream-facts.md#dpkg.status-field; kubernetes-packages
+# holds kubeadm, kubelet and kubectl).
+pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -qE '^(install|hold) ok installed$'; }
+
+# apt-get update, waiting for another apt (apt-daily, another step) to let go of the package
+# lists: DPkg::Lock::Timeout waits for dpkg's locks only, not for the lists lock that update
+# takes (docs/upstream-facts.md#apt.lock-timeout).
+apt_update() {
+  local tries=0 out
+  until out=$(apt-get update -q -o DPkg::Lock::Timeout=900 2>&1); do
+    if ! grep -q 'Could not get lock' <<<"$out" || ((++tries >= 90)); then
+      printf '%s\n' "$out" >&2
+      return 1
+    fi
+    say "another apt holds the package lists; waiting (${tries}/90)"
+    sleep 10
+  done
+  printf '%s\n' "$out"
+}
 
 # Installs packages that are missing, from the configured sources (the bundle when there is one).
 apt_install() {

@@ -35,7 +35,7 @@ for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.l
   say "set aside $f (kept for the reset)"
 done
 printf 'deb [trusted=yes] file:%s/apt ./\n' "$USTART_BUNDLE_DIR" >"$list"
-apt-get update -q -o DPkg::Lock::Timeout=900
+apt_update
 # Which bundle apt has read: a newer bundle's index is read again on the next run.
 install -d -m 0755 "$USTART_ROOT/state"
 sha256sum "$USTART_BUNDLE_DIR/apt/Release" >"$USTART_ROOT/state/apt-release.sha256"
