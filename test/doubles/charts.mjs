@@ -236,8 +236,9 @@ export function chartProblem(name, values, nodes, cluster) {
 /**
  * Rook's placement of a CephCluster's daemons (docs/upstream-facts.md#rook.placement): each
  * daemon's placement is `placement.all` merged with its own key (tolerations of both; the
- * daemon's node affinity where it sets one). Mons need `mon.count` distinct nodes unless
- * `allowMultiplePerNode`; an OSD and its prepare job run on the node of their disks
+ * daemon's node affinity where it sets one; the prepare jobs merge `all` with `prepareosd`, not
+ * with `osd`). Mons need `mon.count` distinct nodes unless `allowMultiplePerNode` (and always
+ * with host networking), mgrs `mgr.count` unless theirs; an OSD and its prepare job run on the node of their disks
  * (docs/upstream-facts.md#rook.osd-placement). Rook makes no OSD before its mons are in quorum,
  * so an unschedulable mon leaves the cluster without storage for ever.
  */
@@ -258,12 +259,14 @@ export function cephClusterProblem(o, nodes) {
         what: `CephCluster ${o.metadata.name}'s mons`,
         pod: merged('mon'),
         replicas: o.spec?.mon?.count ?? 3,
-        distinct: !o.spec?.mon?.allowMultiplePerNode,
+        // Required anti-affinity per node unless allowed, and always with host networking.
+        distinct: !o.spec?.mon?.allowMultiplePerNode || o.spec?.network?.provider === 'host',
       },
       {
         what: `CephCluster ${o.metadata.name}'s mgrs`,
         pod: merged('mgr'),
         replicas: o.spec?.mgr?.count ?? 1,
+        distinct: !o.spec?.mgr?.allowMultiplePerNode,
       },
       {
         what: `CephCluster ${o.metadata.name}'s OSD prepare jobs`,

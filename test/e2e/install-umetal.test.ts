@@ -39,11 +39,12 @@ let page: Page;
 
 /**
  * The lab's plan with what the Install page needs before it installs anything: no error
- * findings. The lab's hosts have only the management network; the plan also names a storage
- * and a provider network (no lab host is on them but the storage server, alone there) and
- * an OSD disk for the storage server, as a real plan would.
+ * findings. The plan also names a storage and a provider network, as a real plan would: the
+ * storage server is on the storage network with its second link (`eth1`, MTU 9000, which the
+ * host-network step configures), no lab host is on the provider network; and an OSD disk for
+ * the storage server.
  */
-function installable(lab: Plan): Plan {
+function installable(lab: Plan, eth1Macs: ReadonlyMap<string, string>): Plan {
   const plan = structuredClone(lab);
   plan.networks.push(
     { name: 'storage', purpose: 'storage', cidr: '10.250.0.0/24', mtu: 9000 },
@@ -52,7 +53,8 @@ function installable(lab: Plan): Plan {
   plan.servers.forEach((s, i) => {
     if (!s.roles.includes('storage')) return;
     s.disks.push({ device: '/dev/vdb', sizeGB: 100, type: 'ssd', use: 'ceph-osd' });
-    s.nics.push({ name: 'eth1', mac: `02:00:00:01:00:0${i}`, speedGbps: 10, network: 'storage' });
+    const mac = eth1Macs.get(s.hostname) ?? `02:00:00:01:00:0${i}`;
+    s.nics.push({ name: 'eth1', mac, speedGbps: 10, network: 'storage' });
     s.addresses.storage = `10.250.0.${10 + i}`;
   });
   const errors = validatePlan(plan).filter((f) => f.severity === 'error');
@@ -64,8 +66,15 @@ describe.skipIf(!available)('uMetal on 6 lab hosts through the UI in browser mod
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'ustart-e2e-umetal-'));
     rendererDir = await mkdtemp(join(tmpdir(), 'ustart-e2e-umetal-ui-'));
-    u = await prepareUmetalLab({ hosts: 6 });
-    await writeFile(join(work, 'site.yaml'), planToYaml(installable(u.plan)));
+    // The storage server's storage NIC is real: umetal.host-network configures it (ifupdown
+    // from the bundle, MTU 9000) on the lab's second link.
+    u = await prepareUmetalLab({ hosts: 6, secondLink: true, mtu: 9000 });
+    const eth1Macs = new Map<string, string>();
+    for (const h of u.lab.hosts) {
+      const r = await u.lab.exec(h.index, 'cat /sys/class/net/eth1/address');
+      eth1Macs.set(h.name, r.stdout.trim());
+    }
+    await writeFile(join(work, 'site.yaml'), planToYaml(installable(u.plan, eth1Macs)));
     // Browser mode reads files under its root only: the bundle goes beside the plan.
     await cp(u.bundleDir, join(work, 'bundle'), { recursive: true });
     await cp(u.bundlePublicKeyPath, join(work, 'bundle.pub'));

@@ -83,6 +83,7 @@ import { mustRun, runCommand } from '../lab/run.js';
 /** The package groups of the runbook (assets/runbook/packages/apt.yaml) the uMetal steps install. */
 export const UMETAL_PACKAGE_GROUPS = [
   'umetal.host-tools',
+  'umetal.host-network',
   'umetal.time-sync',
   'umetal.containerd',
   'umetal.kubernetes-packages',
@@ -144,6 +145,10 @@ export interface UmetalLabOptions {
    * `none` leaves the hosts without a bundle, for a run to deliver it (umetal.bundle).
    */
   bundleDelivery?: 'copy' | 'push' | 'none';
+  /** Each host also gets an `eth1` on a bridge of its own (test/lab: `secondLink`). */
+  secondLink?: boolean;
+  /** The MTU of the lab's bridges and links (test/lab: `mtu`); the kernel's default if absent. */
+  mtu?: number;
 }
 
 /** A verified, signed bundle folder for the lab's plan (debian-12, amd64). */
@@ -194,7 +199,11 @@ export interface UmetalLab {
 export async function prepareUmetalLab(options: UmetalLabOptions = {}): Promise<UmetalLab> {
   await refuseMachineSwap();
   const bundle = await prepareUmetalBundle();
-  const lab = await createLab({ hosts: options.hosts ?? 6 });
+  const lab = await createLab({
+    hosts: options.hosts ?? 6,
+    ...(options.secondLink ? { secondLink: true } : {}),
+    ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
+  });
   const cluster = await mkdtemp(join(tmpdir(), 'ustart-umetal-cluster-'));
   let transport: Ssh2Transport | undefined;
   try {
