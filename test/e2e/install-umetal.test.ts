@@ -185,6 +185,14 @@ async function flow(): Promise<void> {
   await page.getByTestId(`cell-${PACKAGES}-${broken.name}`).click();
   await expect.poll(() => terminalText(logView), { timeout: 30_000 }).toMatch(/kubelet/);
   await shot(page, 'umetal-2-failed');
+  // The run is paused, but host-steps already under way elsewhere (the storage server's host
+  // network, with ifupdown from the bundle) still finish and log: wait until none runs, so
+  // that the page has seen every event before it reloads.
+  await expect
+    .poll(() => page.locator('[data-testid^="cell-"][data-state="running"]').count(), {
+      timeout: 120_000,
+    })
+    .toBe(0);
   const seenBefore = Number(await attr(page.getByTestId('run-progress'), 'data-last-seq'));
   expect(await attr(page.getByTestId('run-progress'), 'data-gaps')).toBe('0');
 
@@ -226,4 +234,18 @@ async function flow(): Promise<void> {
   expect(
     calls.filter((c) => c.tool === 'kubeadm' && c.argv[0] === 'init' && c.argv[1] === '--config'),
   ).toHaveLength(1);
+  // The storage server's storage NIC was configured from the plan (umetal.host-network, with
+  // ifupdown from the bundle): its address and MTU, and the Debian file that keeps them.
+  const plan = installable(u.plan, new Map());
+  for (const h of u.lab.hosts) {
+    const storage = plan.servers.find((s) => s.hostname === h.name)?.addresses.storage;
+    if (!storage) continue;
+    const r = await u.lab.exec(
+      h.index,
+      'ip -o -4 addr show dev eth1; cat /sys/class/net/eth1/mtu; cat /etc/network/interfaces.d/ustart',
+    );
+    expect(r.stdout).toContain(`inet ${storage}/24`);
+    expect(r.stdout).toMatch(/^9000$/m);
+    expect(r.stdout).toContain('iface eth1');
+  }
 }
