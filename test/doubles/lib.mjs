@@ -11,6 +11,12 @@
  * - USTART_DOUBLES_ROOT (default /): the file system the doubles change (/etc/kubernetes, …),
  *   so a test on this machine can point it at a temporary folder; in the lab it is `/`.
  * - USTART_DOUBLES_K8S_VERSION (default 1.31.4): what `kubeadm version` reports.
+ * - USTART_DOUBLES_HOSTNAME (default the host name): this host's name in the record and as a
+ *   node (several "hosts" of a test on this machine share one host name).
+ * - USTART_DOUBLES_SYSTEMCTL (default `systemctl` on PATH): what kubeadm restarts the kubelet
+ *   with; USTART_DOUBLES_KUBELET_WAIT_MS how long it waits for it (default 10 s).
+ * - USTART_DOUBLES_RESET_MS (default 1500): how long a control-plane `kubeadm reset` takes to
+ *   tear its node down after it starts leaving etcd.
  * - A file `fail` in USTART_DOUBLES_DIR holding `TOOL COMMAND` (such as `kubeadm join`) makes
  *   that call fail for as long as the file is there: a fault to inject, then fix.
  */
