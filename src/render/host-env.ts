@@ -4,7 +4,7 @@
  * assets/runbook/scripts/env.sample, which a test keeps in step with this list.
  */
 import { type HostContext, REMOTE } from './context.js';
-import { acceptedCephWarnings } from './generators/ceph.js';
+import { acceptedCephWarnings, osdCount } from './generators/ceph.js';
 import { workloadClusterName } from './generators/ugarden.js';
 import { LOCAL_REGISTRY } from './images.js';
 import { envFile, type ShellValue } from './shell.js';
@@ -39,10 +39,7 @@ export function hostEnvVars(ctx: HostContext): Array<readonly [string, ShellValu
       'USTART_CEPH_OSD_DEVICES',
       server.disks.filter((d) => d.use === 'ceph-osd').map((d) => d.device),
     ],
-    [
-      'USTART_CEPH_OSD_TOTAL',
-      String(ctx.members.flatMap((s) => s.disks).filter((d) => d.use === 'ceph-osd').length),
-    ],
+    ['USTART_CEPH_OSD_TOTAL', String(osdCount(ctx))],
     ['USTART_CEPH_ACCEPTED_WARNINGS', acceptedCephWarnings(ctx)],
     ['USTART_OPENSTACK_RELEASE', plan.openstack.release],
     ['USTART_OPENSTACK_REGION', plan.openstack.region],

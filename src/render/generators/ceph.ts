@@ -25,6 +25,11 @@ export function cephNodes(
     .filter((n) => n.devices.length > 0);
 }
 
+/** How many OSDs the site has: every disk the plan marks ceph-osd. */
+export function osdCount(ctx: HostContext): number {
+  return cephNodes(ctx).reduce((n, node) => n + node.devices.length, 0);
+}
+
 /** The toleration of the storage-only nodes' taint, for what must run there too. */
 export function storageToleration() {
   const [key, rest] = STORAGE_TAINT.split('=') as [string, string];
@@ -38,8 +43,7 @@ export function storageToleration() {
  * (docs/upstream-facts.md#ceph.fresh-warnings).
  */
 export function poolSize(ctx: HostContext): number {
-  const osds = cephNodes(ctx).reduce((n, node) => n + node.devices.length, 0);
-  return Math.max(1, Math.min(3, osds));
+  return Math.max(1, Math.min(3, osdCount(ctx)));
 }
 
 /**
@@ -50,7 +54,7 @@ export function poolSize(ctx: HostContext): number {
  * placement groups once they should have peered) is a problem to look at, not to accept.
  */
 export function acceptedCephWarnings(ctx: HostContext): string[] {
-  const osds = cephNodes(ctx).reduce((n, node) => n + node.devices.length, 0);
+  const osds = osdCount(ctx);
   return [
     ...(osds > 0 && osds < 3 ? ['TOO_FEW_OSDS'] : []),
     ...(osds > 0 && poolSize(ctx) === 1 ? ['POOL_NO_REDUNDANCY'] : []),
