@@ -336,6 +336,38 @@ yaook_ready() {
   [[ $kind == Updated ]]
 }
 
+# A YAML single-quoted scalar of $1 (a quote inside is written twice), for values that may
+# hold any character, such as a password. printf is a builtin: the value is never on argv.
+yaml_quote() { local q="'"; printf "'%s'" "${1//$q/$q$q}"; }
+
+# Writes a private clouds.yaml (cloud "ustack") for uStack's admin into the folder $1, with
+# the site's root CA beside it, and exports OS_CLIENT_CONFIG_FILE and OS_CLOUD for the
+# openstack client. Every credential comes from the Secret the Keystone operator made
+# (docs/upstream-facts.md#yaook.admin-credentials: user, project and domains included; the
+# user is not "admin"); the auth URL is not in that Secret, so it is uStart's own Keystone
+# name. The password goes from kubectl to the file through a pipe and builtins only.
+openstack_admin_cloud() {
+  local dir=$1 key
+  local -A v=()
+  (umask 077 && : >"$dir/clouds.yaml" && : >"$dir/ca.crt")
+  for key in OS_USERNAME OS_PASSWORD OS_PROJECT_NAME OS_USER_DOMAIN_NAME OS_PROJECT_DOMAIN_NAME; do
+    v[$key]=$(kubectl -n yaook get secret keystone-admin -o jsonpath="{.data.$key}" 2>/dev/null | base64 -d 2>/dev/null || true)
+    [[ -n ${v[$key]} ]] || die "the Secret yaook/keystone-admin has no $key; is Keystone deployed (ustack.keystone)?"
+  done
+  kubectl -n yaook get secret root-ca -o jsonpath='{.data.tls\.crt}' | base64 -d >"$dir/ca.crt"
+  {
+    printf 'clouds:\n  ustack:\n    auth:\n'
+    printf '      auth_url: https://keystone.%s/v3\n' "$USTART_DOMAIN"
+    printf '      username: %s\n' "$(yaml_quote "${v[OS_USERNAME]}")"
+    printf '      password: %s\n' "$(yaml_quote "${v[OS_PASSWORD]}")"
+    printf '      project_name: %s\n' "$(yaml_quote "${v[OS_PROJECT_NAME]}")"
+    printf '      user_domain_name: %s\n' "$(yaml_quote "${v[OS_USER_DOMAIN_NAME]}")"
+    printf '      project_domain_name: %s\n' "$(yaml_quote "${v[OS_PROJECT_DOMAIN_NAME]}")"
+    printf '    region_name: %s\n    cacert: %s/ca.crt\n' "$USTART_OPENSTACK_REGION" "$dir"
+  } >"$dir/clouds.yaml"
+  export OS_CLIENT_CONFIG_FILE=$dir/clouds.yaml OS_CLOUD=ustack
+}
+
 # The Kubernetes kind of a Yaook service: keystone → keystonedeployments.yaook.cloud.
 yaook_kind() { printf '%sdeployments.yaook.cloud\n' "$1"; }
 

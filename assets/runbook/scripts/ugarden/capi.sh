@@ -19,15 +19,16 @@ if ! kubectl -n garden get secret "$USTART_GARDEN_CLUSTER-cloud-config" >/dev/nu
   trap 'rm -rf "$work"' EXIT
   (
     umask 077
-    kubectl -n yaook get secret keystone-admin -o jsonpath='{.data.OS_PASSWORD}' | base64 -d >"$work/password"
-    printf 'clouds:\n  ustack:\n    auth:\n      auth_url: https://keystone.%s/v3\n      username: admin\n      password: "%s"\n      project_name: admin\n      user_domain_name: Default\n      project_domain_name: Default\n    region_name: %s\n' \
-      "$USTART_DOMAIN" "$(<"$work/password")" "$USTART_OPENSTACK_REGION" >"$work/admin.yaml"
-    OS_CLIENT_CONFIG_FILE=$work/admin.yaml OS_CLOUD=ustack openstack application credential create \
+    openstack_admin_cloud "$work"
+    openstack application credential create \
       "capi-$USTART_GARDEN_CLUSTER" -f value -c id -c secret >"$work/credential"
     { read -r id && read -r secret; } <"$work/credential"
     printf 'clouds:\n  ustack:\n    auth_type: v3applicationcredential\n    auth:\n      auth_url: https://keystone.%s/v3\n      application_credential_id: %s\n      application_credential_secret: "%s"\n    region_name: %s\n' \
-      "$USTART_DOMAIN" "$id" "$secret" "$USTART_OPENSTACK_REGION" >"$work/clouds.yaml"
+      "$USTART_DOMAIN" "$id" "$secret" "$USTART_OPENSTACK_REGION" >"$work/capo.yaml"
   )
-  kubectl -n garden create secret generic "$USTART_GARDEN_CLUSTER-cloud-config" --from-file=clouds.yaml="$work/clouds.yaml" >/dev/null
+  # CAPO trusts only the Secret's cacert key, not a cacert path inside clouds.yaml
+  # (docs/upstream-facts.md#capo.credentials-secret): the site's root CA goes there.
+  kubectl -n garden create secret generic "$USTART_GARDEN_CLUSTER-cloud-config" \
+    --from-file=clouds.yaml="$work/capo.yaml" --from-file=cacert="$work/ca.crt" >/dev/null
 fi
 say "Cluster API with CAPO is ready"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Creates a network, an image, a flavor and a server, waits until the server is ACTIVE,
 # then removes them again. Credentials come from Keystone's admin Secret through a private
-# clouds.yaml, never through the command line.
+# clouds.yaml (openstack_admin_cloud), never through the command line.
 set -euo pipefail
 # shellcheck source=lib.sh
 . /var/lib/ustart/lib.sh
@@ -11,14 +11,7 @@ install_step_files
 command -v openstack >/dev/null || apt_install python3-openstackclient
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-(
-  umask 077
-  kubectl -n yaook get secret keystone-admin -o jsonpath='{.data.OS_PASSWORD}' | base64 -d >"$work/password"
-  printf 'clouds:\n  ustack:\n    auth:\n      auth_url: https://keystone.%s/v3\n      username: admin\n      password: "%s"\n      project_name: admin\n      user_domain_name: Default\n      project_domain_name: Default\n    region_name: %s\n    cacert: %s/ca.crt\n' \
-    "$USTART_DOMAIN" "$(<"$work/password")" "$USTART_OPENSTACK_REGION" "$work" >"$work/clouds.yaml"
-  kubectl -n yaook get secret root-ca -o jsonpath='{.data.tls\.crt}' | base64 -d >"$work/ca.crt"
-)
-export OS_CLIENT_CONFIG_FILE=$work/clouds.yaml OS_CLOUD=ustack
+openstack_admin_cloud "$work"
 os() { openstack "$@"; }
 cleanup() {
   os server delete --wait ustart-smoke 2>/dev/null || true

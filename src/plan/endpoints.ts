@@ -1,0 +1,34 @@
+/**
+ * The public names of uStack's OpenStack endpoints: `<name>.<site domain>`, all on the plan's
+ * public VIP (the ingress controller answers for each by its host name). One list, used by the
+ * Yaook resources (src/render/generators/ustack.ts), the DNS preflight, the hosts' name
+ * fallback and the handover report, so they cannot drift apart.
+ */
+import type { Plan } from './schema.js';
+
+/** Each endpoint's host name label and what answers there. */
+export const OPENSTACK_ENDPOINTS = {
+  keystone: 'Keystone, the identity API (the auth URL is https://keystone.<domain>/v3)',
+  glance: 'Glance, the image API',
+  nova: 'Nova, the compute API',
+  placement: "Placement's API (part of Nova's Yaook resource)",
+  novnc: "Nova's VNC console proxy (the browser console of a server)",
+  neutron: 'Neutron, the network API',
+  cinder: 'Cinder, the block storage API',
+  horizon: 'Horizon, the dashboard',
+} as const;
+export type OpenStackEndpoint = keyof typeof OPENSTACK_ENDPOINTS;
+
+/** The fully qualified name of one endpoint: keystone → keystone.dc2.example.com. */
+export function endpointFqdn(plan: Plan, endpoint: OpenStackEndpoint): string {
+  return `${endpoint}.${plan.site.domain}`;
+}
+
+/** Every endpoint name with the address it must resolve to (the public VIP). */
+export function endpointRecords(plan: Plan): { name: string; address: string; what: string }[] {
+  return (Object.keys(OPENSTACK_ENDPOINTS) as OpenStackEndpoint[]).map((e) => ({
+    name: endpointFqdn(plan, e),
+    address: plan.openstack.publicVip,
+    what: OPENSTACK_ENDPOINTS[e],
+  }));
+}
