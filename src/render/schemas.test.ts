@@ -32,6 +32,14 @@ import { KubePrometheusStackValues } from './schemas/kube-prometheus-stack-value
 import { LokiValues } from './schemas/loki-values.js';
 import { RookCephValues } from './schemas/rook-ceph-values.js';
 import { CephBlockPool, CephCluster, RbdStorageClass } from './schemas/rook-ceph.js';
+import {
+  CinderDeployment,
+  GlanceDeployment,
+  KeystoneDeployment,
+  NeutronDeployment,
+  NovaDeployment,
+  YaookResource,
+} from './schemas/yaook.js';
 
 const runbook = await loadRunbook([defaultRunbookDir()], { generators: GENERATOR_NAMES });
 const demo = (await loadPlanFile(assetPath('samples', 'demo-stuttgart.yaml'))).plan!;
@@ -56,8 +64,8 @@ const PLANS: Array<[string, Plan]> = [
   ["the lab's plan", lab],
 ];
 
-/** The uMetal steps' generated files, as the engine would upload them. */
-const UMETAL = runbook.steps.filter((s) => s.phase === 'umetal');
+/** The uMetal and uStack steps' generated files, as the engine would upload them. */
+const UMETAL = runbook.steps.filter((s) => s.phase === 'umetal' || s.phase === 'ustack');
 const GENERATED = [...new Set(UMETAL.flatMap((s) => s.files.flatMap((f) => f.generate ?? [])))];
 
 interface Rendered {
@@ -110,13 +118,19 @@ function problems(files: Rendered[]): string[] {
   return found;
 }
 
-describe('rendered uMetal objects against the upstream schemas', () => {
+describe('rendered uMetal and uStack objects against the upstream schemas', () => {
   it('has a schema, or a reason for none, for every generator the uMetal steps use', () => {
     const unclassified = GENERATED.filter((g) => !UPSTREAM_SCHEMAS[g] && !UNCHECKED[g]);
     expect(unclassified).toEqual([]);
     // The list is not vacuous: the objects this test exists for are among them.
     expect(GENERATED).toEqual(
-      expect.arrayContaining(['kubeadm-init', 'rook-ceph-cluster', 'containerd-config']),
+      expect.arrayContaining([
+        'kubeadm-init',
+        'rook-ceph-cluster',
+        'containerd-config',
+        'yaook-nova',
+        'ingress-nginx-values',
+      ]),
     );
   });
 
@@ -424,5 +438,45 @@ describe('each schema refuses what its upstream would not take', () => {
     refuses(AlloyValues, edited(valid, { 'controller.type': 'DaemonSet' }));
     refuses(AlloyValues, edited(valid, { 'alloy.mounts.varLog': true }));
     refuses(AlloyValues, edited(valid, { global: { imageRegistry: LOCAL_REGISTRY } }));
+  });
+
+  it("Yaook resources: refuses the shapes uStart rendered before it followed Yaook's", async () => {
+    const renderer = await Renderer.create(demo, runbook);
+    const resource = (service: string) => {
+      const step = runbook.steps.find((s) => s.id === `ustack.${service}`)!;
+      const [server] = renderer.hostsOf(step);
+      const upload = renderer
+        .hostUploads(step, server!)
+        .find((u) => u.path.endsWith(`/files/etc/ustart/ustack/${service}.yaml`))!;
+      return yamlDocuments(upload.content.toString())[0];
+    };
+    const nova = resource('nova');
+    accepts(NovaDeployment, nova);
+    // One flat database and message queue, and a Placement of its own (docs/upstream-facts.md#yaook.crd-nova).
+    refuses(NovaDeployment, edited(nova, { 'spec.database': (nova as Node).spec }));
+    refuses(NovaDeployment, edited(nova, { 'spec.messageQueue': { replicas: 3 } }));
+    refuses(NovaDeployment, edited(nova, { 'spec.placementRef': { name: 'placement' } }));
+    refuses(
+      NovaDeployment,
+      edited(nova, { 'spec.compute.configTemplates.0.volumeBackends.ceph.cephConfig': undefined }),
+    );
+    const glance = resource('glance');
+    accepts(GlanceDeployment, glance);
+    refuses(GlanceDeployment, edited(glance, { 'spec.backends.ceph.keyringPoolname': undefined }));
+    refuses(GlanceDeployment, edited(glance, { 'spec.backends.ceph.cephConfig': undefined }));
+    const cinder = resource('cinder');
+    accepts(CinderDeployment, cinder);
+    refuses(CinderDeployment, edited(cinder, { 'spec.backends.ceph.rbd.cephConfig': undefined }));
+    const neutron = resource('neutron');
+    refuses(NeutronDeployment, edited(neutron, { 'spec.novaRef': undefined }));
+    refuses(NeutronDeployment, edited(neutron, { 'spec.setup.ovn.northboundOVSDB': undefined }));
+    // An ingress without a class is ignored by ingress-nginx (docs/upstream-facts.md#ingress-nginx.ingress-class).
+    refuses(
+      KeystoneDeployment,
+      edited(resource('keystone'), { 'spec.api.ingress.ingressClassName': undefined }),
+    );
+    expect(
+      YaookResource.safeParse({ ...(nova as Node), kind: 'PlacementDeployment' }).success,
+    ).toBe(false);
   });
 });

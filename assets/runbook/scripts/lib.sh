@@ -326,14 +326,39 @@ k8s_absent() {
 }
 
 # The Yaook operators the uStack phase installs (chart names without "-operator").
+# Placement is Nova's (docs/upstream-facts.md#yaook.kinds): there is no placement operator.
 # shellcheck disable=SC2034
-YAOOK_OPERATORS=(infra keystone keystone-resources glance placement nova nova-compute neutron neutron-ovn cinder horizon)
+YAOOK_OPERATORS=(infra keystone keystone-resources glance nova nova-compute neutron neutron-ovn cinder horizon)
+
+# The OpenStack services in the order their resets remove them: the reverse of the install.
+# shellcheck disable=SC2034
+YAOOK_REMOVAL_ORDER=(horizon cinder neutron nova glance keystone)
 
 # True when a Yaook service resource reports that its operator finished: yaook_ready keystone.
+# docs/upstream-facts.md#yaook.status: the phase name is not verified against Yaook's source.
 yaook_ready() {
-  local kind
-  kind=$(kubectl -n yaook get -f "/etc/ustart/ustack/$1.yaml" -o jsonpath='{.status.phase}' 2>/dev/null || true)
-  [[ $kind == Updated ]]
+  local phase
+  phase=$(kubectl -n yaook get "$(yaook_kind "$1")" "$1" -o jsonpath='{.status.phase}' 2>/dev/null || true)
+  [[ $phase == Updated ]]
+}
+
+# A service's Yaook resource as it is applied: the rendered file with what only Rook knows
+# filled in, the Ceph monitors and the cluster's fsid. Rook keeps the monitors in its
+# ConfigMap rook-ceph-mon-endpoints as "a=10.0.0.1:6789,b=…" and ceph.conf's mon_host is that
+# list without the names, as Rook's own toolbox writes it (docs/upstream-facts.md#rook.mon-endpoints);
+# the fsid is the key fsid of the Secret rook-ceph-mon (docs/upstream-facts.md#rook.fsid).
+# yaook_resource SERVICE OUT
+yaook_resource() {
+  local file=/etc/ustart/ustack/$1.yaml endpoints fsid
+  if grep -q '@ceph-' "$file"; then
+    endpoints=$(kubectl -n rook-ceph get configmap rook-ceph-mon-endpoints -o jsonpath='{.data.data}' 2>/dev/null || true)
+    fsid=$(kubectl -n rook-ceph get secret rook-ceph-mon -o jsonpath='{.data.fsid}' 2>/dev/null | base64 -d 2>/dev/null || true)
+    [[ -n $endpoints ]] || die "Rook's ConfigMap rook-ceph-mon-endpoints has no monitors; is Ceph running (umetal.ceph)?"
+    [[ $fsid =~ ^[0-9a-f-]{36}$ ]] || die "Rook's Secret rook-ceph-mon has no fsid; is Ceph running (umetal.ceph)?"
+    sed -e "s|@ceph-mon-host@|$(sed 's/[a-z0-9_-]\+=//g' <<<"$endpoints")|g" -e "s|@ceph-fsid@|$fsid|g" "$file" >"$2"
+  else
+    cp "$file" "$2"
+  fi
 }
 
 # A YAML single-quoted scalar of $1 (a quote inside is written twice), for values that may
@@ -354,7 +379,7 @@ openstack_admin_cloud() {
     v[$key]=$(kubectl -n yaook get secret keystone-admin -o jsonpath="{.data.$key}" 2>/dev/null | base64 -d 2>/dev/null || true)
     [[ -n ${v[$key]} ]] || die "the Secret yaook/keystone-admin has no $key; is Keystone deployed (ustack.keystone)?"
   done
-  kubectl -n yaook get secret root-ca -o jsonpath='{.data.tls\.crt}' | base64 -d >"$dir/ca.crt"
+  site_ca_pem "$dir/ca.crt"
   {
     printf 'clouds:\n  ustack:\n    auth:\n'
     printf '      auth_url: https://keystone.%s/v3\n' "$USTART_DOMAIN"
@@ -367,6 +392,15 @@ openstack_admin_cloud() {
   } >"$dir/clouds.yaml"
   export OS_CLIENT_CONFIG_FILE=$dir/clouds.yaml OS_CLOUD=ustack
 }
+
+# The site's root CA certificate (public; its key stays in the Secret) into the file $1.
+site_ca_pem() {
+  kubectl -n yaook get secret root-ca -o jsonpath='{.data.tls\.crt}' 2>/dev/null | base64 -d >"$1" 2>/dev/null || true
+  grep -q 'BEGIN CERTIFICATE' "$1" || die "the Secret yaook/root-ca holds no CA certificate; run ustack.infra first"
+}
+
+# Where a host's trust store keeps the site's root CA (the handover report names it).
+site_ca_path() { printf '/usr/local/share/ca-certificates/ustart-%s.crt\n' "${USTART_SITE//[^A-Za-z0-9_.-]/-}"; }
 
 # The Kubernetes kind of a Yaook service: keystone → keystonedeployments.yaook.cloud.
 yaook_kind() { printf '%sdeployments.yaook.cloud\n' "$1"; }

@@ -47,6 +47,20 @@ export function poolSize(ctx: HostContext): number {
 }
 
 /**
+ * A replicated pool's placement: `poolSize` copies on distinct hosts, or on distinct OSDs when
+ * the site has fewer than three Ceph hosts (a host failure domain could not place the copies).
+ * uMetal's pool and uStack's pools for OpenStack share it.
+ */
+export function replicatedPoolSpec(ctx: HostContext) {
+  const hosts = cephNodes(ctx).length;
+  const size = poolSize(ctx);
+  return {
+    failureDomain: hosts >= 3 ? 'host' : 'osd',
+    replicated: { size, requireSafeReplicaSize: size >= 3 && hosts >= 3 },
+  };
+}
+
+/**
  * The Ceph health checks a fresh cluster of this plan reports for good, and the only ones
  * `ceph_healthy` accepts besides HEALTH_OK: a site with fewer OSDs than Ceph's default pool
  * size (3) raises TOO_FEW_OSDS, and a pool of one copy POOL_NO_REDUNDANCY
@@ -105,10 +119,7 @@ export function rookCephCluster(ctx: HostContext): string {
     apiVersion: 'ceph.rook.io/v1',
     kind: 'CephBlockPool',
     metadata: { name: 'replicapool', namespace: NAMESPACE },
-    spec: {
-      failureDomain: hosts >= 3 ? 'host' : 'osd',
-      replicated: { size, requireSafeReplicaSize: size >= 3 && hosts >= 3 },
-    },
+    spec: replicatedPoolSpec(ctx),
   };
   const storageClass = {
     apiVersion: 'storage.k8s.io/v1',

@@ -17,6 +17,7 @@ import { alloyValues, handoverEndpoints, lokiValues, prometheusStackValues } fro
 import { chronyConf, hostsBlock, netcheckPeers } from './os.js';
 import { clusterctlConfig, fluxSync, giteaValues, workloadCluster } from './ugarden.js';
 import {
+  ingressNginxValues,
   smokeTestConfig,
   YAOOK_SERVICES,
   type YaookService,
@@ -44,6 +45,7 @@ export const GENERATORS: Readonly<Record<string, Generator>> = {
   'loki-values': lokiValues,
   'alloy-values': alloyValues,
   'handover-endpoints': handoverEndpoints,
+  'ingress-nginx-values': ingressNginxValues,
   'yaook-infra': yaookInfra,
   ...Object.fromEntries(
     (Object.keys(YAOOK_SERVICES) as YaookService[]).map((s) => [`yaook-${s}`, yaookGenerator(s)]),

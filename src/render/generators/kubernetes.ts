@@ -198,10 +198,22 @@ export function providerNic(ctx: HostContext): string | undefined {
 
 /** Labels each role puts on a node; OpenStack (Yaook) schedules its services by them. */
 export const ROLE_LABELS: Record<Role, Record<string, string>> = {
+  // Yaook schedules a component only on nodes that carry its scheduling key as a label, and on
+  // a fresh cluster nothing at all (docs/upstream-facts.md#yaook.scheduling-labels).
+  // Controllers carry Yaook's own control-plane profile (yaookctl's list) plus OVN's northd;
+  // compute nodes its compute profile plus the OVN agent.
   controller: {
     'node-role.uhurutec.com/controller': 'true',
     'any.yaook.cloud/api': 'true',
+    'block-storage.yaook.cloud/cinder-any-service': 'true',
+    'ceilometer.yaook.cloud/ceilometer-any-service': 'true',
+    'compute.yaook.cloud/nova-any-service': 'true',
+    'gnocchi.yaook.cloud/metricd': 'true',
     'infra.yaook.cloud/any': 'true',
+    'infra.yaook.cloud/caching': 'true',
+    'key-manager.yaook.cloud/barbican-any-service': 'true',
+    'key-manager.yaook.cloud/barbican-keystone-listener': 'true',
+    'operator.yaook.cloud/any': 'true',
     'network.yaook.cloud/neutron-northd': 'true',
   },
   compute: {

@@ -1,5 +1,5 @@
 /**
- * Which schema checks the output of which generator. Every generator of the uMetal runbook
+ * Which schema checks the output of which generator. Every generator of the uMetal and uStack runbooks
  * that writes an object for Kubernetes, a CRD or a Helm chart is listed in UPSTREAM_SCHEMAS;
  * the others are in UNCHECKED with the reason, so a new generator fails the schema test until
  * someone decides which it is (src/render/schemas.test.ts).
@@ -14,6 +14,7 @@ import { Pod } from './k8s-api.js';
 import { KubePrometheusStackValues } from './kube-prometheus-stack-values.js';
 import { LokiValues } from './loki-values.js';
 import { RookCephValues } from './rook-ceph-values.js';
+import { IngressNginxValues, YAOOK_SCHEMAS } from './yaook.js';
 import { CephManifestDocument } from './rook-ceph.js';
 
 /** A file's documents as plain data, in order; a YAML syntax error throws. */
@@ -44,6 +45,13 @@ export const UPSTREAM_SCHEMAS: Readonly<Record<string, FileSchema>> = {
   'prometheus-stack-values': yaml(KubePrometheusStackValues),
   'loki-values': yaml(LokiValues),
   'alloy-values': yaml(AlloyValues),
+  'ingress-nginx-values': yaml(IngressNginxValues),
+  'yaook-keystone': yaml(YAOOK_SCHEMAS.KeystoneDeployment),
+  'yaook-glance': yaml(YAOOK_SCHEMAS.GlanceDeployment),
+  'yaook-nova': yaml(YAOOK_SCHEMAS.NovaDeployment),
+  'yaook-neutron': yaml(YAOOK_SCHEMAS.NeutronDeployment),
+  'yaook-cinder': yaml(YAOOK_SCHEMAS.CinderDeployment),
+  'yaook-horizon': yaml(YAOOK_SCHEMAS.HorizonDeployment),
 };
 
 /** Generators whose files no schema here covers, and why. */
@@ -53,6 +61,9 @@ export const UNCHECKED: Readonly<Record<string, string>> = {
   'netcheck-peers': "uStart's own table, read only by the netcheck script",
   'node-labels': "uStart's own table, read only by the node-labels script",
   'handover-endpoints': "uStart's own JSON for the handover report",
+  'yaook-infra':
+    "Kubernetes' Namespace and Service and cert-manager's Issuer (checked with kubernetes-models by the uStack lab's kubectl double), Rook's CephBlockPool and CephClient (the double checks each client's pools exist)",
+  'smoke-test-config': "uStart's own YAML, read only by the smoke-test script",
   'host-network-links': "uStart's own table, read only by the host-network script",
   'host-network-config':
     'netplan YAML (Ubuntu) or ifupdown stanzas (Debian): no zod schema yet; src/render/generators/host-network.test.ts checks the output against the format rows of docs/upstream-facts.md',

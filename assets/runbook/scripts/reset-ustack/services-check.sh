@@ -4,6 +4,6 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . /var/lib/ustart/lib.sh
 
-for service in horizon cinder nova neutron placement glance keystone; do
+for service in "${YAOOK_REMOVAL_ORDER[@]}"; do
   k8s_absent -n yaook "$(yaook_kind "$service")" "$service"
 done

@@ -8,7 +8,7 @@ if cluster_gone; then
   say "there is no cluster on $USTART_HOST any more (uMetal is reset): nothing to remove"
   exit 0
 fi
-for service in horizon cinder nova neutron placement glance keystone; do
+for service in "${YAOOK_REMOVAL_ORDER[@]}"; do
   kind=$(yaook_kind "$service")
   if kubectl -n yaook get "$kind" "$service" >/dev/null 2>&1; then
     say "deleting $service"

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Creates the root CA, the Ceph pools and clients for OpenStack and the public VIP Service.
+# Rook writes each client's key into rook-ceph-client-<name> under the key <name>, the layout
+# Yaook reads (docs/upstream-facts.md#yaook.ceph-client-secret, #rook.client-secret).
 set -euo pipefail
 # shellcheck source=lib.sh
 . /var/lib/ustart/lib.sh
@@ -16,7 +18,7 @@ if ! kubectl -n yaook get secret root-ca >/dev/null 2>&1; then
 fi
 say "applying the issuer, Ceph pools and clients, and the public VIP Service"
 kubectl apply -f /etc/ustart/ustack/infra.yaml
-for client in glance cinder; do
+for client in glance cinder nova; do
   wait_for "the Ceph keyring for $client" 600 kubectl -n rook-ceph get secret "rook-ceph-client-$client"
   copy_secret rook-ceph "rook-ceph-client-$client" yaook
 done

@@ -4,6 +4,7 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . /var/lib/ustart/lib.sh
 
+step_files_current
 helm_deployed cert-manager cert-manager
 helm_deployed ingress-nginx ingress-nginx
 helm_deployed yaook-crds yaook

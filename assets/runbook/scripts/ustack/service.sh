@@ -7,7 +7,10 @@ set -euo pipefail
 
 service=${USTART_STEP#ustack.}
 install_step_files
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+yaook_resource "$service" "$work/$service.yaml"
 say "deploying $service"
-kubectl apply -f "/etc/ustart/ustack/$service.yaml"
+kubectl apply -f "$work/$service.yaml"
 wait_for "$service to be deployed by its operator" 2400 yaook_ready "$service"
 say "$service is up"
