@@ -161,6 +161,20 @@ export const CHARTS = {
       },
     ],
   }),
+  // docs/upstream-facts.md#ingress-nginx.service-type: the controller's Service is a
+  // LoadBalancer unless the values say otherwise.
+  'ingress-nginx': (v) => ({
+    workloads: [{ what: 'the ingress-nginx controller', pod: pod(v, 'controller.') }],
+    services: [
+      {
+        name: 'ingress-nginx-controller',
+        type: get(v, 'controller.service.enabled', true)
+          ? get(v, 'controller.service.type', 'LoadBalancer')
+          : 'none',
+        values: 'controller.service',
+      },
+    ],
+  }),
   // docs/upstream-facts.md#alloy.chart
   alloy: (v) => ({
     workloads:

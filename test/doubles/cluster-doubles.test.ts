@@ -3,15 +3,61 @@
  * run the tools: what it refuses, so that a wrong script fails in the lab as it would on a
  * site. The whole phases run in test/integration/runbook-ustack-ugarden.test.ts.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadPlanFile } from '../../src/plan/load.js';
+import { Renderer } from '../../src/render/render.js';
+import { loadSiteRunbook } from '../../src/render/step-specs.js';
+import { renderFiles } from '../../src/render/write.js';
+import { assetPath } from '../../src/util/assets.js';
 
 const BIN = fileURLToPath(new URL('./bin/', import.meta.url));
 let dir: string;
+/** A CA certificate made with openssl, as infra.sh makes the site's root CA. */
+let CA: string;
+
+beforeAll(async () => {
+  const work = await mkdtemp(join(tmpdir(), 'ustart-cluster-doubles-ca-'));
+  try {
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=lab root CA',
+        '-keyout',
+        join(work, 'key'),
+        '-out',
+        join(work, 'crt'),
+      ],
+      { stdio: 'ignore' },
+    );
+    CA = execFileSync('cat', [join(work, 'crt')], { encoding: 'utf8' });
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+});
+
+/** GlanceDeployment as uStart renders it for the demo plan. */
+async function renderedGlance(): Promise<string> {
+  const plan = (await loadPlanFile(assetPath('samples', 'demo-stuttgart.yaml'))).plan!;
+  const files = renderFiles(await Renderer.create(plan, await loadSiteRunbook()));
+  const file = files.find((f) =>
+    f.path.endsWith('/ustack.glance/files/etc/ustart/ustack/glance.yaml'),
+  );
+  if (!file) throw new Error('glance.yaml was not rendered');
+  return file.content.toString();
+}
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ustart-cluster-doubles-'));
@@ -90,11 +136,8 @@ describe('the cluster model of the uStack and uGarden doubles', () => {
     await put('/bundle/charts/crds-0.20.0.tgz', 'archive');
     await put('/bundle/charts/glance-operator-0.20.0.tgz', 'archive');
     const values = await put('/values.yaml', '{}\n');
-    const glance = await put(
-      '/glance.yaml',
-      'apiVersion: yaook.cloud/v1\nkind: GlanceDeployment\nmetadata: { name: glance, namespace: yaook }\n' +
-        'spec: { targetRelease: "2025.1", region: { name: RegionOne }, api: { ingress: { fqdn: glance.lab.example } }, database: {}, keystoneRef: { name: keystone }, backends: { ceph: { keyringReference: k } } }\n',
-    );
+    // The resource as uStart renders it for the demo plan (src/render/generators/ustack.ts).
+    const glance = await put('/glance.yaml', await renderedGlance());
     expect(sh(`kubectl apply -f ${await put('/rook.yaml', ROOK)}`).status).toBe(0);
     const helm = (release: string, chart: string) =>
       sh(`helm upgrade --install ${release} ${join(dir, 'root', chart)} -n yaook -f ${values}`);
@@ -122,12 +165,27 @@ describe('the cluster model of the uStack and uGarden doubles', () => {
       metadata: { name: 'keystone', namespace: 'yaook' },
       spec: { api: { ingress: { fqdn: 'keystone.lab.example' } }, region: { name: 'RegionOne' } },
     };
+    const b64 = (text: string) => Buffer.from(text).toString('base64');
+    // docs/upstream-facts.md#yaook.admin-credentials
     objects['Secret/yaook/keystone-admin'] = {
       apiVersion: 'v1',
       kind: 'Secret',
       metadata: { name: 'keystone-admin', namespace: 'yaook' },
-      data: { OS_PASSWORD: Buffer.from('s3cret').toString('base64') },
+      data: {
+        OS_USERNAME: b64('yaook-sys-maint'),
+        OS_PASSWORD: b64('s3cret'),
+        OS_PROJECT_NAME: b64('admin'),
+        OS_USER_DOMAIN_NAME: b64('Default'),
+        OS_PROJECT_DOMAIN_NAME: b64('Default'),
+      },
     };
+    objects['Secret/yaook/root-ca'] = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'root-ca', namespace: 'yaook' },
+      data: { 'tls.crt': b64(CA) },
+    };
+    const cacert = await put('/ca.crt', CA);
     await writeFile(state, JSON.stringify(objects));
     await writeFile(
       join(dir, 'state', 'helm.json'),
@@ -136,14 +194,17 @@ describe('the cluster model of the uStack and uGarden doubles', () => {
         'yaook/yaook-keystone': { chart: 'keystone-operator-0.20.0.tgz' },
       }),
     );
-    const clouds = (password: string) =>
+    const clouds = (password: string, user = 'yaook-sys-maint') =>
       put(
         '/clouds.yaml',
-        `clouds:\n  ustack:\n    auth:\n      auth_url: https://keystone.lab.example/v3\n      username: admin\n      password: "${password}"\n    region_name: RegionOne\n`,
+        `clouds:\n  ustack:\n    auth:\n      auth_url: https://keystone.lab.example/v3\n      username: ${user}\n      password: "${password}"\n      project_name: admin\n      user_domain_name: Default\n      project_domain_name: Default\n    region_name: RegionOne\n    cacert: ${cacert}\n`,
       );
     const env = { OS_CLIENT_CONFIG_FILE: await clouds('wrong'), OS_CLOUD: 'ustack' };
     const create = 'openstack application credential create capi -f value -c id -c secret';
     expect(sh(create, env).stderr).toContain('requires authentication');
+    // Yaook's admin is not called admin (docs/upstream-facts.md#yaook.admin-credentials).
+    await clouds('s3cret', 'admin');
+    expect(sh(create, env).stderr).toContain('username does not match');
     await clouds('s3cret');
     const made = sh(create, env);
     expect(made.stderr).toBe('');

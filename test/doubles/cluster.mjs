@@ -29,6 +29,7 @@ import { Service } from 'kubernetes-models/v1/Service';
 import { parseAllDocuments } from 'yaml';
 import { cephClusterProblem } from './charts.mjs';
 import { DIR, at, clusterNodes, readState, refuse, writeState } from './lib.mjs';
+import { OPERATOR_OF, YAOOK_KINDS, shapeProblem, yaookSchedulingProblem } from './yaook.mjs';
 
 /**
  * Schemas by apiVersion and kind (kubernetes-models). Only the kinds these phases apply are
@@ -75,15 +76,6 @@ const BUILTIN = [
 ];
 
 /** The custom resources of uStack and uGarden, by where their CRD comes from. */
-const YAOOK_KINDS = [
-  'KeystoneDeployment',
-  'GlanceDeployment',
-  'PlacementDeployment',
-  'NovaDeployment',
-  'NeutronDeployment',
-  'CinderDeployment',
-  'HorizonDeployment',
-];
 const CRD_SOURCES = {
   // Helm charts, by chart name: their CRDs are installed with the chart and stay after an
   // uninstall, as Helm leaves CRDs in place.
@@ -421,72 +413,58 @@ export function validate(state, o, ns) {
     );
 }
 
-const YAOOK_REQUIRED = {
-  KeystoneDeployment: [
-    'api.ingress.fqdn',
-    'database',
-    'memcached',
-    'keystoneConfig',
-    'region.name',
-    'issuerRef.name',
-  ],
-  GlanceDeployment: [
-    'api.ingress.fqdn',
-    'database',
-    'keystoneRef.name',
-    'backends.ceph.keyringReference',
-    'region.name',
-  ],
-  PlacementDeployment: ['api.ingress.fqdn', 'database', 'keystoneRef.name', 'region.name'],
-  NovaDeployment: [
-    'api.ingress.fqdn',
-    'database',
-    'messageQueue',
-    'keystoneRef.name',
-    'placementRef.name',
-    'compute.configTemplates',
-    'region.name',
-  ],
-  NeutronDeployment: [
-    'api.ingress.fqdn',
-    'database',
-    'messageQueue',
-    'keystoneRef.name',
-    'setup.ovn',
-    'region.name',
-  ],
-  CinderDeployment: [
-    'api.ingress.fqdn',
-    'database',
-    'messageQueue',
-    'keystoneRef.name',
-    'backends.ceph.rbd.keyringReference',
-    'region.name',
-  ],
-  HorizonDeployment: ['ingress.fqdn', 'keystoneRef.name', 'replicas'],
-};
+/** Every value under `key` anywhere in `obj` (storageClassName, keyringReference, …). */
+function valuesOf(obj, key, out = []) {
+  if (Array.isArray(obj)) for (const v of obj) valuesOf(v, key, out);
+  else if (obj && typeof obj === 'object')
+    for (const [k, v] of Object.entries(obj)) {
+      if (k === key && typeof v === 'string') out.push(v);
+      else valuesOf(v, key, out);
+    }
+  return out;
+}
 
-/** The operator (Helm release in yaook) that reconciles a Yaook kind. */
-const operatorOf = (kind) => `yaook-${kind.replace(/Deployment$/, '').toLowerCase()}`;
+/**
+ * The Ceph monitors as ceph.conf's mon_host lists them, and the fsid, from what Rook keeps:
+ * ConfigMap rook-ceph-mon-endpoints (data "a=10.0.0.1:6789,…") and Secret rook-ceph-mon (key
+ * fsid) (docs/upstream-facts.md#rook.mon-endpoints, #rook.fsid).
+ */
+function rookCephAccess(state) {
+  const endpoints = find(state, 'ConfigMap', 'rook-ceph', 'rook-ceph-mon-endpoints')?.data?.data;
+  return {
+    monHost: endpoints?.replace(/[a-z0-9_-]+=/g, ''),
+    fsid: secretData(state, 'rook-ceph', 'rook-ceph-mon', 'fsid'),
+  };
+}
+
+/** The ingress class the ingress-nginx release serves (docs/upstream-facts.md#ingress-nginx.ingress-class). */
+function ingressClass(state) {
+  const release = state.helm['ingress-nginx/ingress-nginx'];
+  if (!release) return undefined;
+  let values = {};
+  try {
+    values = parseAllDocuments(readFileSync(release.values, 'utf8'))[0]?.toJS() ?? {};
+  } catch {
+    values = {};
+  }
+  const c = values?.controller?.ingressClassResource ?? {};
+  return { name: c.name ?? 'nginx', enabled: c.enabled ?? true, default: c.default ?? false };
+}
 
 function validateYaook(state, o, ns) {
   const spec = o.spec ?? {};
   need(ns === 'yaook', o, 'Yaook resources live in the namespace yaook');
+  const shape = shapeProblem(o);
+  need(!shape, o, `is invalid: ${shape} (docs/upstream-facts.md#yaook.crd-common)`);
+  const operator = OPERATOR_OF[o.kind];
   need(
-    /^\d{4}\.[12]$/.test(String(spec.targetRelease)),
+    helmDeployed(state, 'yaook', operator),
     o,
-    `targetRelease ${spec.targetRelease} is not an OpenStack release (YYYY.1 or YYYY.2)`,
-  );
-  for (const path of YAOOK_REQUIRED[o.kind])
-    need(get(spec, path) !== undefined, o, `spec.${path} is required`);
-  need(
-    helmDeployed(state, 'yaook', operatorOf(o.kind)),
-    o,
-    `no ${operatorOf(o.kind)} operator runs: it would never be reconciled`,
+    `no ${operator} operator runs: it would never be reconciled`,
   );
   for (const [ref, kind] of [
     ['keystoneRef', 'KeystoneDeployment'],
-    ['placementRef', 'PlacementDeployment'],
+    ['novaRef', 'NovaDeployment'],
   ])
     if (spec[ref])
       need(find(state, kind, ns, spec[ref].name), o, `${ref} ${spec[ref].name} does not exist yet`);
@@ -496,23 +474,64 @@ function validateYaook(state, o, ns) {
       o,
       `issuer ${spec.issuerRef.name} does not exist`,
     );
-  for (const sc of [
-    get(spec, 'database.storageClassName'),
-    get(spec, 'messageQueue.storageClassName'),
-  ])
-    if (sc)
-      need(find(state, 'StorageClass', undefined, sc), o, `StorageClass ${sc} does not exist`);
-  for (const keyring of [
-    get(spec, 'backends.ceph.keyringReference'),
-    get(spec, 'backends.ceph.rbd.keyringReference'),
-  ])
-    if (keyring)
-      need(find(state, 'Secret', ns, keyring), o, `the keyring Secret ${keyring} is not in ${ns}`);
-  const templates = [
-    ...(get(spec, 'compute.configTemplates') ?? []),
-    ...(get(spec, 'setup.ovn.controller.configTemplates') ?? []),
+  for (const sc of new Set(valuesOf(spec, 'storageClassName')))
+    need(find(state, 'StorageClass', undefined, sc), o, `StorageClass ${sc} does not exist`);
+  // An Ingress whose class no controller serves is never published.
+  const served = ingressClass(state);
+  for (const cls of new Set(valuesOf(spec, 'ingressClassName')))
+    need(
+      served?.enabled && served.name === cls,
+      o,
+      `ingressClassName ${cls}: no ingress controller serves that class (ingress-nginx serves ${served?.name ?? 'nothing: not installed'})`,
+    );
+  // Ceph: the keyring Secret in Yaook's namespace with the key under the user's name, the
+  // pool, and ceph.conf's monitors and fsid as Rook has them
+  // (docs/upstream-facts.md#yaook.ceph-client-secret, #yaook.crd-cinder-ceph).
+  const keyrings = [
+    ...[spec.backends?.ceph].filter(Boolean).map((b) => [b.keyringReference, b.keyringUsername]),
+    ...Object.values(spec.backends ?? {})
+      .map((b) => b?.rbd)
+      .filter(Boolean)
+      .map((r) => [r.keyringReference, r.keyringUsername]),
+    ...(spec.compute?.configTemplates ?? [])
+      .map((t) => t.volumeBackends?.ceph)
+      .filter(Boolean)
+      .map((c) => [c.keyringSecretName, c.user]),
+  ].filter(([secret]) => secret);
+  for (const [secret, user] of keyrings) {
+    need(find(state, 'Secret', ns, secret), o, `the keyring Secret ${secret} is not in ${ns}`);
+    need(
+      secretData(state, ns, secret, user),
+      o,
+      `the keyring Secret ${secret} has no key ${user}: Yaook reads the user's key under the user's name`,
+    );
+  }
+  const pools = [
+    ...valuesOf(spec, 'keyringPoolname'),
+    ...valuesOf(spec, 'rbd_pool'),
+    ...valuesOf(spec, 'images_rbd_pool'),
   ];
-  const labels = Object.values(readState('nodes-meta.json', {})).map((n) => n.labels);
+  for (const pool of pools)
+    need(
+      find(state, 'CephBlockPool', 'rook-ceph', pool),
+      o,
+      `the Ceph pool ${pool} does not exist (no CephBlockPool)`,
+    );
+  const rook = rookCephAccess(state);
+  for (const mon of valuesOf(spec, 'mon_host'))
+    need(
+      mon === rook.monHost,
+      o,
+      `cephConfig mon_host "${mon}" is not Ceph's monitors (${rook.monHost ?? 'Rook has none'}): the services could not reach Ceph`,
+    );
+  for (const fsid of valuesOf(spec, 'fsid'))
+    need(fsid === rook.fsid, o, `cephConfig fsid "${fsid}" is not the Ceph cluster's`);
+  const nodes = clusterNodes();
+  const labels = nodes.map((n) => n.labels);
+  const templates = [
+    ...(spec.compute?.configTemplates ?? []),
+    ...(spec.setup?.ovn?.controller?.configTemplates ?? []),
+  ];
   for (const t of templates)
     for (const sel of t.nodeSelectors ?? [])
       need(
@@ -520,6 +539,8 @@ function validateYaook(state, o, ns) {
         o,
         `no node matches ${JSON.stringify(sel.matchLabels)}: nothing would run there`,
       );
+  const unplaced = yaookSchedulingProblem(o, nodes);
+  need(!unplaced, o, unplaced);
 }
 
 const CAPI_REQUIRED = {
@@ -587,6 +608,8 @@ export function applied(state, o, ns) {
       data: { [o.metadata.name]: Buffer.from(randomBytes(16)).toString('base64') },
     });
   }
+  // docs/upstream-facts.md#yaook.admin-credentials: the bootstrap makes the user
+  // yaook-sys-maint in project admin; the Secret holds no auth URL.
   if (o.kind === 'KeystoneDeployment' && !find(state, 'Secret', where, 'keystone-admin')) {
     const b64 = (s) => Buffer.from(s).toString('base64');
     put(state, {
@@ -595,15 +618,20 @@ export function applied(state, o, ns) {
       metadata: {
         name: 'keystone-admin',
         namespace: where,
+        labels: { 'state.yaook.cloud/component': 'admin_credentials' },
         ownerReferences: [
           { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, uid: 'yaook' },
         ],
       },
       type: 'Opaque',
       data: {
-        OS_USERNAME: b64('admin'),
-        OS_PASSWORD: b64(randomBytes(18).toString('hex')),
-        OS_AUTH_URL: b64(`https://${o.spec.api.ingress.fqdn}/v3`),
+        OS_AUTH_TYPE: b64('password'),
+        OS_USERNAME: b64('yaook-sys-maint'),
+        // A password as random as Yaook's may hold any character a YAML file must quote.
+        OS_PASSWORD: b64(`${randomBytes(12).toString('base64')}'"\\: #`),
+        OS_PROJECT_NAME: b64('admin'),
+        OS_USER_DOMAIN_NAME: b64('Default'),
+        OS_PROJECT_DOMAIN_NAME: b64('Default'),
       },
     });
   }
@@ -622,7 +650,7 @@ const ready = (ok, reason) => ({
 function statusOf(state, o) {
   if (groupOf(o.apiVersion) === 'yaook.cloud')
     return {
-      phase: helmDeployed(state, 'yaook', operatorOf(o.kind))
+      phase: helmDeployed(state, 'yaook', OPERATOR_OF[o.kind])
         ? 'Updated'
         : 'WaitingForDependencies',
     };
@@ -665,6 +693,13 @@ function clusterNotReady(state, c) {
   if (!find(state, 'OpenStackMachineTemplate', ns, template)) return `${template} does not exist`;
   const clouds = secretData(state, ns, infra.spec.identityRef.name, 'clouds.yaml');
   if (!clouds) return `the cloud credential Secret ${infra.spec.identityRef.name} does not exist`;
+  // docs/upstream-facts.md#capo.credentials-secret: CAPO trusts the Secret's cacert only (not
+  // a cacert path inside clouds.yaml); uStack's certificates come from the site's root CA.
+  const cacert = secretData(state, ns, infra.spec.identityRef.name, 'cacert');
+  const body = (pem) => pem?.replace(/-----[^-]+-----|\s/g, '');
+  const ca = secretData(state, 'yaook', 'root-ca', 'tls.crt');
+  if (!cacert || body(cacert) !== body(ca))
+    return `the cloud credential Secret ${infra.spec.identityRef.name} has no cacert with the site's root CA: x509: certificate signed by unknown authority`;
   const cloud = parseAllDocuments(clouds)[0]?.toJS()?.clouds?.[infra.spec.identityRef.cloudName];
   const credentials = readState('openstack.json', { credentials: {} }).credentials ?? {};
   const id = cloud?.auth?.application_credential_id;

@@ -30,9 +30,12 @@ function published(servername) {
   if (!vip || !helm['ingress-nginx/ingress-nginx']) return undefined;
   for (const o of Object.values(objects)) {
     if (o.apiVersion !== 'yaook.cloud/v1') continue;
-    const fqdn = o.spec?.api?.ingress?.fqdn ?? o.spec?.ingress?.fqdn;
+    // Every ingress of the resource: its API's, Horizon's, Nova's Placement and VNC proxy.
+    const fqdns = [o.spec?.api, o.spec?.ingress ? o.spec : undefined, o.spec?.placement, o.spec?.vnc]
+      .map((part) => part?.ingress?.fqdn)
+      .filter(Boolean);
     const operator = `yaook/yaook-${o.kind.replace(/Deployment$/, '').toLowerCase()}`;
-    if (fqdn === servername && helm[operator]) {
+    if (fqdns.includes(servername) && helm[operator]) {
       const ca = objects['Secret/yaook/root-ca'];
       if (!ca) return undefined;
       return { vip, ca, service: o.metadata.name };

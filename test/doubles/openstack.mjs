@@ -7,11 +7,11 @@
  * Neutron, an image Glance, a server Nova with a hypervisor node). Resources live in
  * openstack.json in the double's state folder.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { parse } from 'yaml';
 import { find, load, secretData, view } from './cluster.mjs';
-import { parseFlags, readState, refuse, runDouble, writeState } from './lib.mjs';
+import { at, parseFlags, readState, refuse, runDouble, writeState } from './lib.mjs';
 
 const KNOWN = [
   'f',
@@ -55,11 +55,23 @@ function session(state, argv) {
     refuse(`auth_url ${cloud.auth?.auth_url} is not Keystone's ${authUrl}`);
   if (cloud.region_name !== keystone.spec.region.name)
     refuse(`region ${cloud.region_name} is not uStack's ${keystone.spec.region.name}`);
-  if (
-    cloud.cacert !== undefined &&
-    readFileSync(cloud.cacert, 'utf8') !== secretData(state, 'yaook', 'root-ca', 'tls.crt')
-  )
-    refuse(`${cloud.cacert} is not the site's root CA`);
+  // TLS: Keystone's certificate comes from the site's root CA. The client trusts the
+  // clouds.yaml cacert when there is one, else the host's trust store
+  // (docs/upstream-facts.md#debian.ca-certificates); anything else fails verification.
+  const ca = secretData(state, 'yaook', 'root-ca', 'tls.crt');
+  const body = (pem) => pem?.replace(/-----[^-]+-----|\s/g, '');
+  if (cloud.cacert !== undefined) {
+    if (!existsSync(cloud.cacert)) refuse(`cacert ${cloud.cacert}: No such file or directory`);
+    if (body(readFileSync(cloud.cacert, 'utf8')) !== body(ca))
+      refuse(`${cloud.cacert} is not the site's root CA: SSL: CERTIFICATE_VERIFY_FAILED`);
+  } else {
+    const store = at('/etc/ssl/certs/ca-certificates.crt');
+    const trusted = existsSync(store) && body(readFileSync(store, 'utf8')).includes(body(ca));
+    if (!ca || !trusted)
+      refuse(
+        `SSL exception connecting to ${authUrl}: certificate verify failed: unable to get local issuer certificate (the site's root CA is neither in clouds.yaml's cacert nor in the host's trust store)`,
+      );
+  }
   const password = secretData(state, 'yaook', 'keystone-admin', 'OS_PASSWORD');
   if (argv.some((a) => password && a.includes(password)))
     refuse('a password is on the command line');
@@ -68,9 +80,21 @@ function session(state, argv) {
     const c = credentials[cloud.auth.application_credential_id];
     if (!c || c.secret !== cloud.auth.application_credential_secret)
       refuse('The request you have made requires authentication (application credential)');
-  } else if (cloud.auth.username !== 'admin' || cloud.auth.password !== password) {
-    refuse('The request you have made requires authentication (HTTP 401)');
+    return;
   }
+  // docs/upstream-facts.md#yaook.admin-credentials: the admin Keystone bootstrapped, as the
+  // Secret names it (user, project, domains), with its password.
+  const admin = (key) => secretData(state, 'yaook', 'keystone-admin', key);
+  const expected = {
+    username: admin('OS_USERNAME'),
+    password,
+    project_name: admin('OS_PROJECT_NAME'),
+    user_domain_name: admin('OS_USER_DOMAIN_NAME'),
+    project_domain_name: admin('OS_PROJECT_DOMAIN_NAME'),
+  };
+  for (const [key, value] of Object.entries(expected))
+    if (value === undefined || cloud.auth?.[key] !== value)
+      refuse(`The request you have made requires authentication (HTTP 401): ${key} does not match`);
 }
 
 function serviceUp(state, service) {
