@@ -4,6 +4,7 @@
  * through the print dialog. It holds the site summary, rack diagrams, IP plan, roles and
  * findings; it never holds a secret (the plan has none).
  */
+import { endpointDns, endpointHostsLines, endpointRecords } from '../plan/endpoints.js';
 import type { Finding } from '../plan/finding.js';
 import type { Plan, Server } from '../plan/schema.js';
 import type { NetworkAddressPlan } from '../plan/ipam.js';
@@ -62,6 +63,63 @@ const TEXT = {
     power: 'Leistung',
   },
 } as const satisfies Record<ReportLang, Record<string, string>>;
+
+/** Where the site's root CA lives in the cluster, and where uStart installs it on a server. */
+export const ROOT_CA = { namespace: 'yaook', secret: 'root-ca', key: 'tls.crt' } as const;
+export const serverCaPath = (site: string) => `/usr/local/share/ca-certificates/ustart-${site}.crt`;
+
+/** The endpoint names section: sentences that take values, per language. */
+const NAMES_TEXT = {
+  en: {
+    title: 'OpenStack endpoint names',
+    name: 'Name',
+    type: 'Record',
+    what: 'What answers there',
+    siteDns: (vip: string) =>
+      `Mode site-dns: the customer's DNS holds an A record for each name below, all on the public VIP ${vip}. The preflight checks that every server resolves them (preflight-endpoint-dns). Laptops and users resolve them through the same DNS; nothing to add.`,
+    hostsFile: (vip: string) =>
+      `Mode hosts-file: the customer's DNS does not hold these names. uStart writes them, all on the public VIP ${vip}, into the managed block of /etc/hosts on every server (between "# BEGIN uStart planned hosts" and "# END uStart planned hosts"). A laptop or user that reaches the APIs or Horizon needs the lines below in its own hosts file (/etc/hosts; on Windows C:\\Windows\\System32\\drivers\\etc\\hosts). For production, ask the customer's DNS team for these A records and set openstack.endpointDns: site-dns.`,
+    hostsLines: 'Lines for a hosts file:',
+    ca: (site: string) =>
+      `The endpoints' TLS certificates are issued by the site's own root CA. It lives in the Kubernetes Secret ${ROOT_CA.namespace}/${ROOT_CA.secret}, key ${ROOT_CA.key} (kubectl -n ${ROOT_CA.namespace} get secret ${ROOT_CA.secret} -o jsonpath='{.data.tls\\.crt}' | base64 -d). uStart installs it into each server's trust store as ${serverCaPath(site)}. A laptop or user adds the same certificate to its trust store, or names it as cacert in clouds.yaml, to trust https://keystone.… and Horizon.`,
+  },
+  de: {
+    title: 'Namen der OpenStack-Endpunkte',
+    name: 'Name',
+    type: 'Eintrag',
+    what: 'Was dort antwortet',
+    siteDns: (vip: string) =>
+      `Modus site-dns: das DNS des Kunden hat für jeden Namen unten einen A-Eintrag, alle auf der öffentlichen VIP ${vip}. Der Preflight prüft, dass jeder Server sie auflöst (preflight-endpoint-dns). Laptops und Benutzer lösen sie über dasselbe DNS auf; nichts nachzutragen.`,
+    hostsFile: (vip: string) =>
+      `Modus hosts-file: das DNS des Kunden kennt diese Namen nicht. uStart trägt sie, alle auf der öffentlichen VIP ${vip}, in den verwalteten Block von /etc/hosts auf jedem Server (zwischen "# BEGIN uStart planned hosts" und "# END uStart planned hosts") ein. Ein Laptop oder Benutzer, der die APIs oder Horizon erreichen will, braucht die Zeilen unten in seiner eigenen hosts-Datei (/etc/hosts; unter Windows C:\\Windows\\System32\\drivers\\etc\\hosts). Für den Produktivbetrieb: das DNS-Team des Kunden um diese A-Einträge bitten und openstack.endpointDns: site-dns setzen.`,
+    hostsLines: 'Zeilen für eine hosts-Datei:',
+    ca: (site: string) =>
+      `Die TLS-Zertifikate der Endpunkte stellt die eigene Root-CA des Standorts aus. Sie liegt im Kubernetes-Secret ${ROOT_CA.namespace}/${ROOT_CA.secret}, Schlüssel ${ROOT_CA.key} (kubectl -n ${ROOT_CA.namespace} get secret ${ROOT_CA.secret} -o jsonpath='{.data.tls\\.crt}' | base64 -d). uStart legt sie auf jedem Server in den Zertifikatsspeicher als ${serverCaPath(site)}. Ein Laptop oder Benutzer nimmt dasselbe Zertifikat in seinen Zertifikatsspeicher auf oder nennt es als cacert in clouds.yaml, um https://keystone.… und Horizon zu vertrauen.`,
+  },
+} as const;
+
+/** Which names the site's OpenStack answers on, how they resolve, and the CA to trust. */
+function endpointNamesSection(plan: Plan, lang: ReportLang): string {
+  const t = NAMES_TEXT[lang];
+  const e = escapeHtml;
+  const mode = endpointDns(plan);
+  const vip = plan.openstack.publicVip;
+  const rows = endpointRecords(plan)
+    .map(
+      (r) =>
+        `<tr><td>${e(r.name)}</td><td>A</td><td>${e(r.address)}</td><td>${e(r.what)}</td></tr>`,
+    )
+    .join('');
+  return [
+    `<h2 id="endpoint-names">${e(t.title)}</h2>`,
+    `<p>${e(mode === 'site-dns' ? t.siteDns(vip) : t.hostsFile(vip))}</p>`,
+    `<table><tr><th>${e(t.name)}</th><th>${e(t.type)}</th><th>IPv4</th><th>${e(t.what)}</th></tr>${rows}</table>`,
+    mode === 'hosts-file'
+      ? `<p>${e(t.hostsLines)}</p><pre class="hosts">${e(endpointHostsLines(plan).join('\n'))}</pre>`
+      : '',
+    `<p>${e(t.ca(plan.site.name))}</p>`,
+  ].join('\n');
+}
 
 const ROLE_COLOURS: Record<string, string> = {
   controller: '#2563eb',
@@ -150,7 +208,7 @@ body{font:12px/1.4 system-ui,sans-serif;margin:24px;color:#111}
 h1{font-size:20px}h2{font-size:16px;border-bottom:1px solid #999;margin-top:24px}h3{font-size:13px}
 table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #bbb;padding:2px 6px;text-align:left}
 .racks{display:flex;flex-wrap:wrap;gap:12px}.rack{margin:0;break-inside:avoid}
-li.error b{color:#b91c1c}li.warning b{color:#b45309}
+pre.hosts{border:1px solid #bbb;padding:4px 6px}li.error b{color:#b91c1c}li.warning b{color:#b45309}
 @media print{h2{break-after:avoid}}
 </style></head><body>
 <h1>${e(t.title)}: ${e(site.name)}</h1>
@@ -160,6 +218,7 @@ li.error b{color:#b91c1c}li.warning b{color:#b45309}
 <h2>${e(t.racks)}</h2><div class="racks">${racks}</div>
 <h2>${e(t.ipPlan)}</h2>${ip}
 <h2>${e(t.roles)}</h2><table>${head(t.hostname, t.rack, t.model, t.roles)}${roles}</table>
+${endpointNamesSection(plan, lang)}
 <h2>${e(t.findings)}</h2>${findingList}
 </body></html>
 `;

@@ -4,6 +4,7 @@
  * runbook's facts JSON and the interactive shell's `free -h`.
  */
 import { createHash } from 'node:crypto';
+import { endpointDns, endpointRecords } from '../plan/endpoints.js';
 import { contains, parseCidr, parseIpv4 } from '../plan/ipv4.js';
 import type { Plan, Server } from '../plan/schema.js';
 
@@ -366,6 +367,11 @@ export function factsDocument(
       .filter((d) => d.use === 'ceph-osd')
       .map((d) => ({ device: d.path, present: true, children: [], signatures: [] })),
     vips: cluster ? vipProbes(f, cluster.plan, cluster.vipHolder) : [],
+    // facts.sh resolves the endpoint names only for site-dns; the demo site's DNS has them.
+    endpointNames:
+      cluster && endpointDns(cluster.plan) === 'site-dns'
+        ? endpointRecords(cluster.plan).map((r) => ({ name: r.name, addresses: [r.address] }))
+        : [],
   };
   return JSON.stringify(doc, null, 2) + '\n';
 }

@@ -32,3 +32,23 @@ export function endpointRecords(plan: Plan): { name: string; address: string; wh
     what: OPENSTACK_ENDPOINTS[e],
   }));
 }
+
+/** How the endpoint names resolve on a site: `openstack.endpointDns` in the plan. */
+export type EndpointDns = NonNullable<Plan['openstack']['endpointDns']>;
+
+/**
+ * The site's endpoint name mode, with the default when the plan leaves it out: real DNS for
+ * a production site, the hosts file for a PoC. Every user of the mode (preflight, hosts
+ * block, env file, report) asks here, so the default is decided once.
+ */
+export function endpointDns(plan: Plan): EndpointDns {
+  return (
+    plan.openstack.endpointDns ??
+    (plan.site.environment === 'production' ? 'site-dns' : 'hosts-file')
+  );
+}
+
+/** `address<TAB>name` lines for a hosts file: every endpoint name on the public VIP. */
+export function endpointHostsLines(plan: Plan): string[] {
+  return endpointRecords(plan).map((r) => `${r.address}\t${r.name}`);
+}

@@ -271,6 +271,16 @@ export const OpenStack = z.strictObject({
   region: nonEmpty,
   /** Virtual IP of the public API endpoints (kept). */
   publicVip: ipv4,
+  /**
+   * How the endpoint names `<service>.<site domain>` (keystone., nova., horizon. …) reach
+   * `publicVip`. `site-dns`: the customer's DNS holds an A record for every name; the
+   * preflight checks that each server resolves them. `hosts-file`: uStart writes the names
+   * into the managed block of /etc/hosts on every server, and users put the same lines into
+   * their own hosts file (the handover report lists them). Absent: `site-dns` for a
+   * `production` site, whose users need real DNS, and `hosts-file` for a `poc`, which
+   * usually runs before (or without) the customer's DNS team is involved.
+   */
+  endpointDns: z.enum(['site-dns', 'hosts-file']).optional(),
 });
 
 export const JumpHost = z.strictObject({

@@ -3,6 +3,7 @@
  * plan values reach a script: each one quoted by shellQuote. The variables are documented in
  * assets/runbook/scripts/env.sample, which a test keeps in step with this list.
  */
+import { endpointDns, endpointRecords } from '../plan/endpoints.js';
 import { type HostContext, REMOTE } from './context.js';
 import { acceptedCephWarnings, osdCount } from './generators/ceph.js';
 import { workloadClusterName } from './generators/ugarden.js';
@@ -44,6 +45,8 @@ export function hostEnvVars(ctx: HostContext): Array<readonly [string, ShellValu
     ['USTART_OPENSTACK_RELEASE', plan.openstack.release],
     ['USTART_OPENSTACK_REGION', plan.openstack.region],
     ['USTART_PUBLIC_VIP', plan.openstack.publicVip],
+    ['USTART_ENDPOINT_DNS', endpointDns(plan)],
+    ['USTART_ENDPOINT_NAMES', endpointRecords(plan).map((r) => r.name)],
     ['USTART_GARDEN_CLUSTER', workloadClusterName(ctx)],
     ['USTART_LOCAL_REGISTRY', LOCAL_REGISTRY],
   ];

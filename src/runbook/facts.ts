@@ -57,6 +57,19 @@ export const VipProbe = z.object({
 });
 export type VipProbe = z.infer<typeof VipProbe>;
 
+/**
+ * One OpenStack endpoint name as this host resolves it (`getent ahostsv4`, through nsswitch:
+ * /etc/hosts, then DNS): its IPv4 addresses, `[]` when it does not resolve, `null` when the
+ * host has no getent. facts.sh resolves them only for `openstack.endpointDns: site-dns`.
+ */
+export const EndpointName = z.object({
+  name: z.string(),
+  addresses: z.array(z.string()).nullable(),
+  /** The lookup ran into facts.sh's time limit (a resolver that does not answer). */
+  timedOut: z.boolean().optional(),
+});
+export type EndpointName = z.infer<typeof EndpointName>;
+
 export const HostFacts = z.object({
   hostname: z.string(),
   os: z.object({ id: z.string(), versionId: z.string(), prettyName: z.string() }),
@@ -93,6 +106,8 @@ export const HostFacts = z.object({
   swap: z.object({ activeKiB: z.number().min(0), fstabEntries: z.int().min(0) }).optional(),
   osdDisks: z.array(OsdDisk).optional(),
   vips: z.array(VipProbe).optional(),
+  /** The endpoint names as this host resolves them; `[]` when it was not asked to. */
+  endpointNames: z.array(EndpointName).optional(),
 });
 export type HostFacts = z.infer<typeof HostFacts>;
 

@@ -183,6 +183,14 @@ export const PREFLIGHT_CHECKS = [
     fix: 'If nothing on it is needed, wipe it (wipefs --all DEVICE, after removing its partitions and volumes); else plan another disk.',
   },
   {
+    id: 'preflight-endpoint-dns',
+    severity: 'error',
+    scope: 'host',
+    checks:
+      'With `openstack.endpointDns: site-dns` (the default for production), every OpenStack endpoint name (keystone., glance., nova., placement., novnc., neutron., cinder., horizon. in the site domain) resolves on the host to `openstack.publicVip` and nothing else (`getent ahostsv4`: /etc/hosts, then DNS). With `hosts-file` it passes: uStart writes the names into /etc/hosts.',
+    fix: "Ask the customer's DNS team for an A record NAME → the public VIP for each name, or set openstack.endpointDns: hosts-file for a PoC.",
+  },
+  {
     id: 'preflight-vip-in-use',
     severity: 'error',
     scope: 'across hosts',

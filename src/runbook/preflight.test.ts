@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { endpointRecords } from '../plan/endpoints.js';
 import { loadPlanFile } from '../plan/load.js';
 import type { Plan, Server } from '../plan/schema.js';
 import { assetPath } from '../util/assets.js';
@@ -55,6 +56,8 @@ function factsOf(server: Server): HostFacts {
       vip('controlPlaneVip', demo.kubernetes.controlPlaneVip),
       vip('publicVip', demo.openstack.publicVip),
     ],
+    // As facts.sh reports them where the customer's DNS holds every name.
+    endpointNames: endpointRecords(demo).map((r) => ({ name: r.name, addresses: [r.address] })),
   };
 }
 
@@ -431,6 +434,79 @@ describe('preflight: what the best installers check before they start', () => {
       expect(findings.map((f) => [f.rule, f.severity, f.path])).toEqual([
         ['preflight-vip-not-checked', 'info', '/openstack/publicVip'],
       ]);
+    });
+  });
+
+  describe('OpenStack endpoint names', () => {
+    const D = 'cloud.musterbau.example';
+    const withDns = (mode: 'site-dns' | 'hosts-file' | undefined, environment = 'poc') => {
+      const plan = structuredClone(demo);
+      plan.site.environment = environment as Plan['site']['environment'];
+      if (mode) plan.openstack.endpointDns = mode;
+      return plan;
+    };
+    /** On cmp-02: keystone unknown to DNS, glance elsewhere, nova timed out, horizon twice. */
+    const broken = (f: HostFacts, s: Server) => {
+      if (s.hostname !== 'cmp-02') return;
+      const set = (label: string, addresses: string[], timedOut?: boolean) => {
+        const n = f.endpointNames!.find((x) => x.name === `${label}.${D}`)!;
+        n.addresses = addresses;
+        if (timedOut) n.timedOut = true;
+      };
+      set('keystone', []);
+      set('glance', ['10.10.0.99']);
+      set('nova', [], true);
+      set('horizon', ['203.0.113.5', '10.10.0.98']);
+    };
+
+    it('passes with site-dns when every name resolves to the public VIP on every host', () => {
+      expect(checkAll(undefined, withDns('site-dns'))).toEqual([]);
+    });
+
+    it('fails with site-dns naming the host, each name, what it resolved to and what to do', () => {
+      const findings = checkAll(broken, withDns('site-dns'));
+      expect(findings.map((f) => [f.rule, f.severity, f.path])).toEqual([
+        ['preflight-endpoint-dns', 'error', '/openstack/endpointDns'],
+      ]);
+      expect(findings[0]!.message).toBe(
+        `cmp-02: the OpenStack endpoint names must resolve to openstack.publicVip 203.0.113.5, but keystone.${D} does not resolve; glance.${D} resolves to 10.10.0.99; nova.${D} did not resolve: the lookup timed out (no DNS server answered); horizon.${D} resolves to 203.0.113.5, 10.10.0.98`,
+      );
+      expect(findings[0]!.hint).toBe(
+        `Ask the customer's DNS team for an A record keystone.${D} → 203.0.113.5, glance.${D} → 203.0.113.5, nova.${D} → 203.0.113.5, horizon.${D} → 203.0.113.5; or, for a PoC, set openstack.endpointDns: hosts-file and uStart writes the names into /etc/hosts.`,
+      );
+    });
+
+    it('checks a production site without endpointDns as site-dns, and a PoC as hosts-file', () => {
+      expect(checkAll(broken, withDns(undefined, 'production')).map((f) => f.rule)).toEqual([
+        'preflight-endpoint-dns',
+      ]);
+      expect(checkAll(broken, withDns(undefined, 'poc'))).toEqual([]);
+    });
+
+    it('passes with hosts-file whatever DNS says: uStart writes the names into /etc/hosts', () => {
+      expect(checkAll(broken, withDns('hosts-file', 'production'))).toEqual([]);
+    });
+
+    it('says which names it could not judge: no getent, or facts without the name', () => {
+      const findings = checkAll((f, s) => {
+        if (s.hostname !== 'ctl-01') return;
+        f.endpointNames = f.endpointNames!.filter((n) => !n.name.startsWith('cinder.'));
+        f.endpointNames.find((n) => n.name.startsWith('neutron.'))!.addresses = null;
+      }, withDns('site-dns'));
+      expect(findings.map((f) => [f.rule, f.severity, f.message])).toEqual([
+        [
+          'preflight-fact-unknown',
+          'info',
+          `ctl-01: could not tell what neutron.${D}, cinder.${D} resolve to (no getent, or not looked up)`,
+        ],
+      ]);
+    });
+
+    it('skips the check for facts from an older runbook without endpointNames', () => {
+      const findings = checkAll((f) => {
+        delete f.endpointNames;
+      }, withDns('site-dns'));
+      expect(findings).toEqual([]);
     });
   });
 });

@@ -4,6 +4,7 @@
  * side by side. Paths point into the plan (`/servers/3/nics/1/mac`), so a finding says
  * which planned value the host contradicts.
  */
+import { endpointDns, endpointRecords } from '../plan/endpoints.js';
 import { type Finding, pointer } from '../plan/finding.js';
 import type { Plan, Role, Server } from '../plan/schema.js';
 import type { HostFacts, VipProbe } from './facts.js';
@@ -369,12 +370,12 @@ function hostFindings(plan: Plan, server: Server, i: number, g: GatheredFacts): 
       'Free at least 20 GB on the root file system.',
     );
   }
-  out.push(...systemFindings(server, i, facts));
+  out.push(...systemFindings(plan, server, i, facts));
   return out;
 }
 
 /** The host's OS set-up as kubeadm, Kubespray and Rook expect it before an install. */
-function systemFindings(server: Server, i: number, facts: HostFacts): Finding[] {
+function systemFindings(plan: Plan, server: Server, i: number, facts: HostFacts): Finding[] {
   const out: Finding[] = [];
   const host = server.hostname;
   const at = pointer('servers', i);
@@ -489,12 +490,63 @@ function systemFindings(server: Server, i: number, facts: HostFacts): Finding[] 
     );
   });
 
+  const names = endpointNameProblems(plan, facts);
+  unknown.push(...names.unknown);
+  if (names.problems.length > 0) {
+    const vip = plan.openstack.publicVip;
+    add(
+      'preflight-endpoint-dns',
+      pointer('openstack', 'endpointDns'),
+      `the OpenStack endpoint names must resolve to openstack.publicVip ${vip}, but ${names.problems.join('; ')}`,
+      `Ask the customer's DNS team for an A record ${names.wrong.map((n) => `${n} → ${vip}`).join(', ')}; or, for a PoC, set openstack.endpointDns: hosts-file and uStart writes the names into /etc/hosts.`,
+    );
+  }
+
   if (unknown.length > 0) {
     add(
       'preflight-fact-unknown',
       at,
       `could not tell ${unknown.join('; ')}`,
       'Check these by hand on the host; the checks that need them were skipped.',
+    );
+  }
+  return out;
+}
+
+/**
+ * With `site-dns`, what facts.sh's `getent ahostsv4` found for each endpoint name, against
+ * the public VIP. Nothing to judge with `hosts-file` (uStart writes the names itself, after
+ * this phase) or from an older runbook's facts without `endpointNames`.
+ */
+function endpointNameProblems(
+  plan: Plan,
+  facts: HostFacts,
+): { problems: string[]; wrong: string[]; unknown: string[] } {
+  const out = { problems: [] as string[], wrong: [] as string[], unknown: [] as string[] };
+  if (endpointDns(plan) !== 'site-dns' || facts.endpointNames === undefined) return out;
+  const seen = new Map(facts.endpointNames.map((n) => [n.name, n]));
+  const vip = plan.openstack.publicVip;
+  const unresolved: string[] = [];
+  for (const { name } of endpointRecords(plan)) {
+    const found = seen.get(name);
+    if (!found || found.addresses === null) {
+      unresolved.push(name);
+      continue;
+    }
+    const addresses = found.addresses;
+    if (addresses.length === 1 && addresses[0] === vip) continue;
+    out.wrong.push(name);
+    out.problems.push(
+      addresses.length === 0
+        ? found.timedOut
+          ? `${name} did not resolve: the lookup timed out (no DNS server answered)`
+          : `${name} does not resolve`
+        : `${name} resolves to ${addresses.join(', ')}`,
+    );
+  }
+  if (unresolved.length > 0) {
+    out.unknown.push(
+      `what ${unresolved.join(', ')} resolve${unresolved.length > 1 ? '' : 's'} to (no getent, or not looked up)`,
     );
   }
   return out;

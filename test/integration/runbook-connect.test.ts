@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunEngine, resolverFromPlan } from '../../src/engine/index.js';
+import { endpointRecords } from '../../src/plan/endpoints.js';
 import { loadPlanFile } from '../../src/plan/load.js';
 import type { Plan } from '../../src/plan/schema.js';
 import { HostFacts, NetcheckResult } from '../../src/runbook/facts.js';
@@ -80,6 +81,14 @@ describe.skipIf(!available)('connect phase on lab hosts', () => {
       'dev',
       plan.servers[3]!.nics[0]!.name,
     ]);
+    // The endpoint names are checked as the customer's DNS would serve them (site-dns). The
+    // lab has no DNS: host 0 carries every name in its own /etc/hosts (what getent finds
+    // first), host 1 only keystone, on a wrong address; hosts 2 and 3 resolve none.
+    plan.openstack.endpointDns = 'site-dns';
+    const [e0, e1] = lab.hosts;
+    const lines = endpointRecords(plan).map((r) => `${r.address} ${r.name}`);
+    await lab.exec(e0!, `printf '%s\\n' ${lines.map((l) => `'${l}'`).join(' ')} >> /etc/hosts`);
+    await lab.exec(e1!, `printf '192.0.2.77 keystone.%s\\n' ${plan.site.domain} >> /etc/hosts`);
     // Two OSD disks for host 3: loop devices are the machine's, so afterAll detaches them.
     for (const withFs of [true, false]) {
       const file = join(tmp, `osd-${loops.length}.img`);
@@ -197,6 +206,28 @@ describe.skipIf(!available)('connect phase on lab hosts', () => {
         expect(facts.swap!.activeKiB).toBe(
           Number(/^SwapTotal:\s+(\d+)/m.exec((await lab.exec(h, 'cat /proc/meminfo')).stdout)![1]),
         );
+      }
+
+      // Endpoint names: host 0 resolves them all to the public VIP through /etc/hosts and
+      // passes; the others fail, host 1 with keystone on its wrong address.
+      const vipAddr = plan.openstack.publicVip;
+      const names = endpointRecords(plan).map((r) => r.name);
+      const dns = findings.filter((f) => f.rule === 'preflight-endpoint-dns');
+      expect(dns.map((f) => f.message.split(':')[0])).toEqual(
+        lab.hosts.slice(1).map((h) => h.name),
+      );
+      expect(gathered.get(lab.hosts[0]!.name).facts.endpointNames).toEqual(
+        names.map((name) => ({ name, addresses: [vipAddr] })),
+      );
+      expect(dns[0]!.message).toContain(`keystone.${plan.site.domain} resolves to 192.0.2.77`);
+      for (const f of dns) {
+        expect(f.path).toBe('/openstack/endpointDns');
+        expect(f.message).toContain(`resolve to openstack.publicVip ${vipAddr}`);
+        expect(f.hint).toContain(`horizon.${plan.site.domain} → ${vipAddr}`);
+      }
+      for (const h of lab.hosts.slice(2)) {
+        const seen = (gathered.get(h.name).facts as HostFacts).endpointNames!;
+        expect(seen.map((n) => [n.name, n.addresses])).toEqual(names.map((n) => [n, []]));
       }
 
       const matrix = networkMatrix(plan, probes);

@@ -148,6 +148,27 @@ export function SiteStep({ plan }: { plan: Plan }) {
                 onChange={(v) => edit((d) => f.set(d, v), f.path)}
               />
             ))}
+            {section.title === 'openstack' && (
+              <div className="field">
+                <label htmlFor="endpoint-dns">{t('endpointDns')}</label>
+                <select
+                  id="endpoint-dns"
+                  data-path="/openstack/endpointDns"
+                  value={plan.openstack.endpointDns ?? ''}
+                  onChange={(e) =>
+                    edit((d) => {
+                      const v = e.target.value;
+                      if (v === 'site-dns' || v === 'hosts-file') d.openstack.endpointDns = v;
+                      else delete d.openstack.endpointDns;
+                    })
+                  }
+                >
+                  <option value="">{t('endpointDnsDefault')}</option>
+                  <option value="site-dns">{t('endpointDnsSite')}</option>
+                  <option value="hosts-file">{t('endpointDnsHosts')}</option>
+                </select>
+              </div>
+            )}
             {i === 0 && (
               <>
                 <div className="field">

@@ -1,7 +1,13 @@
 /** OS baseline files: the hosts block, chrony, and the peer list for network verification. */
+import { endpointDns, endpointHostsLines } from '../../plan/endpoints.js';
 import type { HostContext } from '../context.js';
 
-/** Lines for /etc/hosts between uStart's markers: every member host and the API name. */
+/**
+ * Lines for /etc/hosts between uStart's markers: every member host and the API name, and
+ * with `openstack.endpointDns: hosts-file` every OpenStack endpoint name on the public VIP,
+ * so the smoke test, Cluster API and Horizon's users on the servers resolve them without the
+ * customer's DNS (glibc reads /etc/hosts before DNS: docs/upstream-facts.md#nss-hosts-files-first).
+ */
 export function hostsBlock(ctx: HostContext): string {
   const { plan } = ctx;
   const lines = ctx.members.map(
@@ -9,6 +15,7 @@ export function hostsBlock(ctx: HostContext): string {
       `${s.addresses[ctx.management.name] ?? ''}\t${s.hostname}.${plan.site.domain}\t${s.hostname}`,
   );
   lines.push(`${plan.kubernetes.controlPlaneVip}\tapi.${plan.site.domain}`);
+  if (endpointDns(plan) === 'hosts-file') lines.push(...endpointHostsLines(plan));
   return lines.filter((l) => !l.startsWith('\t')).join('\n') + '\n';
 }
 

@@ -103,6 +103,47 @@ vip_json() {
     "$([[ -n $mac ]] && json_str "$mac" || printf null)"
 }
 
+# Each OpenStack endpoint name as this host resolves it, the way its programs do: getent
+# asks nsswitch (/etc/hosts, then DNS) with AF_INET, printing one address per line and
+# exiting 2 for a name that does not resolve. docs/upstream-facts.md#glibc-getent-ahostsv4
+# Only for endpointDns site-dns: with hosts-file the names reach /etc/hosts later, in
+# umetal.hostname. The lookups run side by side, each at most 10 s, so a resolver that does
+# not answer costs seconds, not minutes.
+endpoint_names_json() {
+  [[ ${USTART_ENDPOINT_DNS:-} == site-dns ]] || return 0
+  local dir name i rc sep='' addrs
+  local -a names=(${USTART_ENDPOINT_NAMES[@]+"${USTART_ENDPOINT_NAMES[@]}"})
+  if ! command -v getent >/dev/null; then
+    for name in "${names[@]}"; do
+      printf '%s{"name": %s, "addresses": null}' "$sep" "$(json_str "$name")"
+      sep=', '
+    done
+    return 0
+  fi
+  dir=$(mktemp -d)
+  for i in "${!names[@]}"; do
+    {
+      rc=0
+      timeout 10 getent ahostsv4 "${names[i]}" >"$dir/$i.out" 2>/dev/null || rc=$?
+      printf '%s' "$rc" >"$dir/$i.rc"
+    } &
+  done
+  wait
+  for i in "${!names[@]}"; do
+    rc=$(<"$dir/$i.rc")
+    case $rc in
+      0) addrs=$(awk '!seen[$1]++ { printf "%s\"%s\"", sep, $1; sep = ", " }' "$dir/$i.out")
+        addrs="[$addrs]" ;;
+      2 | 124) addrs='[]' ;;
+      *) addrs=null ;;
+    esac
+    printf '%s{"name": %s, "addresses": %s%s}' "$sep" "$(json_str "${names[i]}")" "$addrs" \
+      "$([[ $rc == 124 ]] && printf ', "timedOut": true')"
+    sep=', '
+  done
+  rm -rf "$dir"
+}
+
 machine_id=$(first_line /etc/machine-id)
 # Root-readable only; the step runs as root. Absent on hosts without DMI (some VMs, ARM).
 product_uuid=$(first_line /sys/class/dmi/id/product_uuid)
@@ -166,6 +207,7 @@ out=$(output_file facts.json)
     sep=', '
   done
   printf '],\n'
+  printf '  "endpointNames": [%s],\n' "$(endpoint_names_json)"
   printf '  "listeningTcpPorts": [%s]\n' "$(
     IFS=,
     printf '%s' "${ports[*]}"
