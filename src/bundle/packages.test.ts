@@ -244,6 +244,8 @@ const COMMANDS: Record<
   cmp: { pkg: 'diffutils', from: 'always' },
   diff: { pkg: 'diffutils', from: 'always' },
   'dpkg-query': { pkg: 'dpkg', from: 'always' },
+  getent: { pkg: 'libc-bin', from: 'always' },
+  'update-ca-certificates': { pkg: 'ca-certificates', from: 'runbook' },
   find: { pkg: 'findutils', from: 'always' },
   grep: { pkg: 'grep', from: 'always' },
   sed: { pkg: 'sed', from: 'always' },

@@ -276,10 +276,11 @@ describe('ceph_healthy (lib.sh), against the kubectl double', () => {
       checks.map((c) => [c, { message: `${c} raised`, severity: health }]),
     );
     await writeFile(join(state, 'ceph-health.json'), JSON.stringify({ health, details }));
-    const double = join(defaultRunbookDir(), '..', '..', 'test', 'doubles', 'kubectl.mjs');
+    // The double's wrapper (it runs the double through tsx, which the cluster model needs).
+    const double = join(defaultRunbookDir(), '..', '..', 'test', 'doubles', 'bin', 'kubectl');
     await fake(
       'kubectl',
-      `USTART_DOUBLES_ROOT=${JSON.stringify(root)} USTART_DOUBLES_DIR=${JSON.stringify(state)} exec node ${JSON.stringify(double)} "$@"`,
+      `USTART_DOUBLES_ROOT=${JSON.stringify(root)} USTART_DOUBLES_DIR=${JSON.stringify(state)} exec ${JSON.stringify(double)} "$@"`,
     );
   }
   const verdict = async (accepted: string) =>

@@ -41,6 +41,7 @@ import { Ssh2Transport } from '../../src/ssh/ssh2-transport.js';
 import { createLab, type Lab, type LabHost } from '../lab/lab.js';
 import { labAvailable } from '../lab/require-lab.js';
 import { recordEvents } from '../support/engine-events.js';
+import { shareCluster } from '../support/umetal-lab.js';
 import { walk } from '../support/walk.js';
 
 const available = labAvailable();
@@ -54,7 +55,6 @@ const YAOOK_OPERATORS = [
   'keystone',
   'keystone-resources',
   'glance',
-  'placement',
   'nova',
   'nova-compute',
   'neutron',
@@ -62,7 +62,11 @@ const YAOOK_OPERATORS = [
   'cinder',
   'horizon',
 ];
-const SERVICES = ['keystone', 'glance', 'placement', 'neutron', 'nova', 'cinder', 'horizon'];
+const SERVICES = ['keystone', 'glance', 'nova', 'neutron', 'cinder', 'horizon'];
+/** Yaook's chart versions have the form 0.YYYYMMDD.N (docs/upstream-facts.md#yaook.operator-charts). */
+const YAOOK_CHART_VERSION = '0.20250724.0';
+/** The Ceph cluster's fsid, as Rook keeps it in its Secret rook-ceph-mon. */
+const CEPH_FSID = '7b4d1c9e-2f3a-4c5b-8d6e-9f0a1b2c3d4e';
 
 interface Call {
   clockNs: string;
@@ -93,6 +97,14 @@ describe.skipIf(!available)(
     let ingress: ChildProcess | undefined;
     const disposers: (() => Promise<unknown>)[] = [];
     let lastFailures = '';
+    /** The doubles' cluster state, on this machine, mounted on every host at STATE. */
+    let cluster: string;
+    /** Ceph's monitors as ceph.conf's mon_host lists them: Rook's on the controllers. */
+    const monHost = () =>
+      lab.hosts
+        .filter((h) => h.role === 'controller')
+        .map((h) => `${h.address}:6789`)
+        .join(',');
 
     /** Writes a file into a lab host's root (the hosts cannot see this checkout's mounts). */
     async function put(h: LabHost, path: string, content: string | Uint8Array, mode = 0o644) {
@@ -113,6 +125,10 @@ describe.skipIf(!available)(
       plan = (await loadPlanFile(lab.planPath)).plan!;
       renderer = await Renderer.create(plan, await loadSiteRunbook());
       first = lab.hosts[0]!;
+      // One cluster whichever host a tool runs on (test/doubles/lib.mjs).
+      cluster = join(tmp, 'cluster');
+      await mkdir(cluster, { recursive: true });
+      for (const h of lab.hosts) await shareCluster(h.pid, cluster);
       // Each double bundled with what it imports into one file (see runbook-umetal.test.ts).
       const bundled = async (name: string) => {
         const built = await build({
@@ -198,7 +214,11 @@ describe.skipIf(!available)(
     /** The doubles' cluster as uMetal leaves it: nodes with their role labels, Rook, ceph-block. */
     async function seedCluster() {
       const state = (name: string, value: unknown) =>
-        put(first, `${STATE}/${name}`, JSON.stringify(value, null, 2));
+        writeFile(join(cluster, name), JSON.stringify(value, null, 2), { mode: 0o600 });
+      const b64 = (text: string) => Buffer.from(text).toString('base64');
+      const mons = lab.hosts
+        .filter((h) => h.role === 'controller')
+        .map((h, i) => `${String.fromCharCode(97 + i)}=${h.address}:6789`);
       await state(
         'nodes.json',
         plan.servers.map((s) => s.hostname),
@@ -228,6 +248,20 @@ describe.skipIf(!available)(
           metadata: { name: 'ceph', namespace: 'rook-ceph' },
           spec: { storage: { nodes: [] } },
         },
+        // What Rook keeps about the running Ceph (docs/upstream-facts.md#rook.mon-endpoints, #rook.fsid).
+        'ConfigMap/rook-ceph/rook-ceph-mon-endpoints': {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'rook-ceph-mon-endpoints', namespace: 'rook-ceph' },
+          data: { data: mons.join(','), mapping: '{"node":{}}', maxMonId: '2' },
+        },
+        'Secret/rook-ceph/rook-ceph-mon': {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: 'rook-ceph-mon', namespace: 'rook-ceph' },
+          type: 'kubernetes.io/rook',
+          data: { fsid: b64(CEPH_FSID), 'mon-secret': b64('AQ-lab-mon-key') },
+        },
         'StorageClass/default/ceph-block': {
           apiVersion: 'storage.k8s.io/v1',
           kind: 'StorageClass',
@@ -242,9 +276,9 @@ describe.skipIf(!available)(
       const charts = [
         'cert-manager:v1.16.2',
         'ingress-nginx:4.11.3',
-        'crds:0.20.0',
+        `crds:${YAOOK_CHART_VERSION}`,
         'gitea:10.6.0',
-        ...YAOOK_OPERATORS.map((o) => `${o}-operator:0.20.0`),
+        ...YAOOK_OPERATORS.map((o) => `${o}-operator:${YAOOK_CHART_VERSION}`),
       ];
       // Chart archives as Helm makes them: NAME/Chart.yaml inside a .tgz.
       await sh(
@@ -363,11 +397,11 @@ describe.skipIf(!available)(
     let ran = '';
 
     async function calls(): Promise<Call[]> {
-      const all: Call[] = [];
-      for (const h of lab.hosts) {
-        const text = await sh(h, `cat ${STATE}/calls.jsonl 2>/dev/null || true`);
-        for (const line of text.split('\n').filter(Boolean)) all.push(JSON.parse(line) as Call);
-      }
+      const text = await readFile(join(cluster, 'calls.jsonl'), 'utf8').catch(() => '');
+      const all = text
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Call);
       return all.sort((a, b) => (BigInt(a.clockNs) < BigInt(b.clockNs) ? -1 : 1));
     }
 
@@ -437,7 +471,9 @@ describe.skipIf(!available)(
           ]),
         );
         for (const s of SERVICES.slice(1)) expect(at[s]).toBeGreaterThan(keystone);
-        for (const s of ['placement', 'neutron', 'glance']) expect(at.nova).toBeGreaterThan(at[s]!);
+        expect(at.nova).toBeGreaterThan(at.glance!);
+        // Neutron names Nova (novaRef): Nova's resource exists first.
+        expect(at.neutron).toBeGreaterThan(at.nova!);
 
         // Every value from the plan; the files on the host are the rendered ones.
         const o = await objects();
@@ -451,13 +487,25 @@ describe.skipIf(!available)(
             rendered(`ustack.${s}`, `/etc/ustart/ustack/${s}.yaml`),
           );
         }
+        // Ceph's monitors and fsid reached every Ceph backend as Rook has them.
+        for (const key of ['GlanceDeployment/yaook/glance', 'CinderDeployment/yaook/cinder']) {
+          const text = JSON.stringify(o[key]!.spec);
+          expect(text).toContain(`"mon_host":"${monHost()}"`);
+          expect(text).toContain(`"fsid":"${CEPH_FSID}"`);
+        }
+        const nova = o['NovaDeployment/yaook/nova']!.spec;
+        expect(nova.compute.configTemplates[0].volumeBackends.ceph.cephConfig.global).toEqual({
+          mon_host: monHost(),
+          fsid: CEPH_FSID,
+        });
+        expect(nova.placement.ingress.fqdn).toBe(`placement.${plan.site.domain}`);
         expect(
           o['Service/ingress-nginx/openstack-public']!.metadata.annotations[
             'kube-vip.io/loadbalancerIPs'
           ],
         ).toBe(plan.openstack.publicVip);
         // Rook's keyrings reached the namespace of the services, without Rook's metadata.
-        for (const client of ['glance', 'cinder']) {
+        for (const client of ['glance', 'cinder', 'nova']) {
           const copy = o[`Secret/yaook/rook-ceph-client-${client}`]!;
           expect(copy.metadata.ownerReferences).toBeUndefined();
           expect(copy.data).toEqual(o[`Secret/rook-ceph/rook-ceph-client-${client}`]!.data);
@@ -485,11 +533,23 @@ describe.skipIf(!available)(
           expect(left[k]).toEqual({});
 
         // Keystone's admin password never reached a command line, the engine's run folder or a log.
+        // Its user is Yaook's, and its password has characters a YAML file must quote.
+        expect(secret(o, 'Secret/yaook/keystone-admin', 'OS_USERNAME')).toBe('yaook-sys-maint');
         keystonePassword = secret(o, 'Secret/yaook/keystone-admin', 'OS_PASSWORD');
-        expect(keystonePassword).toMatch(/^[0-9a-f]{36}$/);
-        expect(JSON.stringify(await calls())).not.toContain(keystonePassword);
+        expect(keystonePassword).toMatch(/^[A-Za-z0-9+/]{16}'"\\: #$/);
+        // Its random part, which JSON's escaping of quotes cannot hide.
+        const random = keystonePassword.slice(0, 16);
+        expect(JSON.stringify(await calls())).not.toContain(random);
         for (const file of await walk(join(tmp, 'runs')))
-          expect(await readFile(file, 'utf8'), file).not.toContain(keystonePassword);
+          expect(await readFile(file, 'utf8'), file).not.toContain(random);
+
+        // Every controller trusts the site's root CA; the other hosts were not touched.
+        const ca = secret(o, 'Secret/yaook/root-ca', 'tls.crt');
+        for (const h of lab.hosts) {
+          const store = await sh(h, 'cat /etc/ssl/certs/ca-certificates.crt');
+          const body = ca.replace(/-----[^-]+-----|\s/g, '');
+          expect(store.replace(/\s/g, '').includes(body), h.name).toBe(h.role === 'controller');
+        }
       },
     );
 
@@ -555,7 +615,11 @@ describe.skipIf(!available)(
         // CAPO's credential is one uStack issued, not the admin password.
         const clouds = secret(o, `Secret/garden/${name}-cloud-config`, 'clouds.yaml');
         expect(clouds).toContain('auth_type: v3applicationcredential');
-        expect(clouds).not.toContain(keystonePassword);
+        expect(clouds).not.toContain(keystonePassword.slice(0, 16));
+        // CAPO trusts only the Secret's cacert (docs/upstream-facts.md#capo.credentials-secret).
+        expect(secret(o, `Secret/garden/${name}-cloud-config`, 'cacert')).toBe(
+          secret(o, 'Secret/yaook/root-ca', 'tls.crt'),
+        );
         // The kubeconfig is handed out privately.
         expect(
           (await sh(first, 'stat -c %a /var/lib/ustart/out/garden-kubeconfig.yaml')).trim(),
@@ -681,6 +745,12 @@ describe.skipIf(!available)(
         expect(o['CephCluster/rook-ceph/ceph']).toBeDefined();
         expect(await exists(first, '/etc/ustart/ustack')).toBe(false);
         expect(await exists(first, '/var/lib/ustart/state/smoke-test.passed')).toBe(false);
+        // No controller trusts the site's root CA any more.
+        for (const h of lab.hosts.filter((x) => x.role === 'controller'))
+          expect(
+            (await sh(h, 'ls /usr/local/share/ca-certificates/ | grep -c ^ustart- || true')).trim(),
+            h.name,
+          ).toBe('0');
         const compute = lab.hosts.find((h) => h.role === 'compute')!;
         for (const dir of ['/var/lib/nova', '/var/lib/libvirt', '/var/lib/openvswitch'])
           expect(await exists(compute, dir), dir).toBe(false);

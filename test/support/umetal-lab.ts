@@ -316,7 +316,7 @@ async function markChecked(lab: Lab, index: number) {
  * on the first controller sees (test/doubles/lib.mjs). The bind mount lives in the host's
  * private mount namespace and goes with it.
  */
-async function shareCluster(pid: number, cluster: string): Promise<void> {
+export async function shareCluster(pid: number, cluster: string): Promise<void> {
   const script = `d="$(readlink /proc/${pid}/root)${DOUBLES_STATE}" && mkdir -p "$d" && mount --bind "$1" "$d"`;
   await mustRun('nsenter', ['-t', String(pid), '-m', '/bin/sh', '-c', script, 'share', cluster]);
 }

@@ -349,13 +349,15 @@ yaook_ready() {
 # the fsid is the key fsid of the Secret rook-ceph-mon (docs/upstream-facts.md#rook.fsid).
 # yaook_resource SERVICE OUT
 yaook_resource() {
-  local file=/etc/ustart/ustack/$1.yaml endpoints fsid
+  local file=/etc/ustart/ustack/$1.yaml endpoints fsid mon mons=()
   if grep -q '@ceph-' "$file"; then
     endpoints=$(kubectl -n rook-ceph get configmap rook-ceph-mon-endpoints -o jsonpath='{.data.data}' 2>/dev/null || true)
     fsid=$(kubectl -n rook-ceph get secret rook-ceph-mon -o jsonpath='{.data.fsid}' 2>/dev/null | base64 -d 2>/dev/null || true)
     [[ -n $endpoints ]] || die "Rook's ConfigMap rook-ceph-mon-endpoints has no monitors; is Ceph running (umetal.ceph)?"
     [[ $fsid =~ ^[0-9a-f-]{36}$ ]] || die "Rook's Secret rook-ceph-mon has no fsid; is Ceph running (umetal.ceph)?"
-    sed -e "s|@ceph-mon-host@|$(sed 's/[a-z0-9_-]\+=//g' <<<"$endpoints")|g" -e "s|@ceph-fsid@|$fsid|g" "$file" >"$2"
+    IFS=, read -ra mons <<<"$endpoints"
+    for mon in "${!mons[@]}"; do mons[mon]=${mons[mon]#*=}; done
+    sed -e "s|@ceph-mon-host@|$(IFS=,; printf '%s' "${mons[*]}")|g" -e "s|@ceph-fsid@|$fsid|g" "$file" >"$2"
   else
     cp "$file" "$2"
   fi

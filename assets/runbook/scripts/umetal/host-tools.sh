@@ -5,5 +5,5 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . /var/lib/ustart/lib.sh
 
-apt_install curl git openssl dmsetup iproute2 kmod procps iputils-ping
+apt_install curl git openssl dmsetup iproute2 kmod procps iputils-ping ca-certificates
 say "the runbook's tools are installed"
