@@ -207,7 +207,7 @@ const VERBS = {
     merge(o, JSON.parse(ctx.flags.get('p') ?? ctx.flags.get('patch')));
     return { patched: t.key };
   },
-  create(state, { flags, rest, ns }) {
+  create(state, { flags, rest, ns, argv }) {
     const [kind, sub, name] = rest;
     if (kind === 'namespace' || kind === 'ns') {
       if (find(state, 'Namespace', undefined, sub))
@@ -234,12 +234,15 @@ const VERBS = {
           const [k, ...v] = line.split('=');
           data[k] = Buffer.from(v.join('=')).toString('base64');
         }
-      const from = flags.get('from-file');
-      if (from) {
-        const [k, file] = from.includes('=') ? from.split('=') : [from.split('/').at(-1), from];
+      // --from-file may be given more than once, one key each (kubectl create secret generic).
+      const from = argv.flatMap((a, i) =>
+        a === '--from-file' ? [argv[i + 1]] : a.startsWith('--from-file=') ? [a.slice(12)] : [],
+      );
+      for (const f of from) {
+        const [k, file] = f.includes('=') ? f.split(/=(.*)/s) : [f.split('/').at(-1), f];
         data[k] = b64(file);
       }
-      if (!env && !from)
+      if (!env && from.length === 0)
         refuse(
           'this double creates secrets from files only (never from literals on the command line)',
           2,
