@@ -6,6 +6,7 @@
  */
 import type { HostContext } from '../context.js';
 import { toYaml, toYamlDocuments } from '../yaml.js';
+import { neutronMl2Config, ovnControllerTemplates } from './ustack-network.js';
 
 export const YAOOK_API = 'yaook.cloud/v1';
 export const YAOOK_NAMESPACE = 'yaook';
@@ -88,19 +89,9 @@ export function yaookResource(ctx: HostContext, service: YaookService): Record<s
       ...base,
       ...withMessageQueue(ctx),
       keystoneRef: { name: 'keystone' },
-      setup: {
-        ovn: {
-          controller: {
-            configTemplates: [
-              {
-                nodeSelectors: [COMPUTE_SELECTOR],
-                bridgeConfig: providerBridges(ctx),
-              },
-            ],
-          },
-        },
-      },
+      setup: { ovn: { controller: { configTemplates: ovnControllerTemplates(ctx) } } },
       neutronConfig: {},
+      neutronML2Config: neutronMl2Config(ctx),
     },
     cinder: {
       ...base,
@@ -131,18 +122,6 @@ export function yaookResource(ctx: HostContext, service: YaookService): Record<s
     metadata: { name: service, namespace: YAOOK_NAMESPACE },
     spec: specs[service],
   };
-}
-
-function providerBridges(ctx: HostContext) {
-  const provider = ctx.plan.networks.find((n) => n.purpose === 'provider');
-  if (!provider) return [];
-  return [
-    {
-      bridgeName: 'br-ex',
-      uplinkDevice: `vlan${provider.vlan ?? 0}`,
-      openstackPhysicalNetwork: 'physnet1',
-    },
-  ];
 }
 
 /** A generator per service: `yaook-keystone`, `yaook-glance`, … */
