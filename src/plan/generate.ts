@@ -128,7 +128,14 @@ export function generatePlan(options: GenerateOptions): Plan {
       addresses.provider = formatIpv4(provider.first + n);
     }
     if (role === 'compute') {
-      nics.push({ name: 'ens1f1', mac: mac(4, i), speedGbps: 25, network: 'tenant' });
+      // The provider network tagged: its VLAN interface is OVN's uplink, with no address.
+      nics.push({
+        name: 'ens1f1',
+        mac: mac(4, i),
+        speedGbps: 25,
+        network: 'tenant',
+        tagged: ['provider'],
+      });
       addresses.tenant = formatIpv4(tenant.first + i);
     }
     const prefixName = role === 'controller' ? 'ctl' : role === 'compute' ? 'cmp' : 'sto';

@@ -103,3 +103,17 @@ export function hostLinks(plan: Plan, server: Server): HostLink[] {
   for (const l of links) if (l.bond !== undefined) l.mtu = bondMtu.get(l.bond) ?? l.mtu;
   return links;
 }
+
+/**
+ * The interface of a server that carries the plan's provider network untagged: a NIC or bond
+ * whose `network` it is (the interface itself), or the VLAN interface `<nic-or-bond>.<vlan>`
+ * of a NIC or bond that carries it tagged. On a compute server this interface is the uplink
+ * OVN's provider bridge takes over as a port, so it must carry no address
+ * (docs/upstream-facts.md#ovs-port-no-ip). Undefined when the server does not carry it (or
+ * carries it tagged while the network has no VLAN id, which validation reports).
+ */
+export function providerUplink(plan: Plan, server: Server): HostLink | undefined {
+  const provider = plan.networks.find((n) => n.purpose === 'provider');
+  if (!provider) return undefined;
+  return hostLinks(plan, server).find((l) => l.network === provider.name && l.bond === undefined);
+}

@@ -4,7 +4,8 @@
  *
  * A server needs an address on the management network and on every network one of its NICs
  * is attached to (`nics[].network`, tagged networks, bonds), except the BMC network: the BMC's own address lives in
- * `servers[].bmc.address`. Allocation is deterministic — servers in plan order, networks in
+ * `servers[].bmc.address`; and except the provider network on a compute server, where the
+ * interface is OVN's uplink and carries no address. Allocation is deterministic — servers in plan order, networks in
  * plan order, lowest free address first — so running it twice, or on two laptops, gives the
  * same plan. An address is free only when nothing the plan names holds it: no server address
  * on any network, no BMC, no gateway, no VIP, no DNS/NTP server or jump host written as an
@@ -109,8 +110,14 @@ function reservations(plan: Plan): Array<{ ip: number; reason: ReservedReason }>
 function networksNeeded(plan: Plan, serverIndex: number, management: string | undefined) {
   const server = plan.servers[serverIndex]!;
   const cabled = attachedNetworks(server);
+  // A compute server's provider interface is OVN's uplink, a port of its provider bridge: an
+  // address there would not work (docs/upstream-facts.md#ovs-port-no-ip).
+  const uplink = server.roles.includes('compute');
   return plan.networks.filter(
-    (n) => n.purpose !== 'bmc' && (n.name === management || cabled.has(n.name)),
+    (n) =>
+      n.purpose !== 'bmc' &&
+      !(uplink && n.purpose === 'provider') &&
+      (n.name === management || cabled.has(n.name)),
   );
 }
 

@@ -264,6 +264,26 @@ export const Kubernetes = z.strictObject({
   serviceCidr: cidr,
 });
 
+/**
+ * The provider network as Neutron knows it: an external, flat network on the compute servers'
+ * provider uplinks (docs/ustack-provider-network.md). uStart creates it, its subnet and
+ * optionally a router once Neutron runs (runbook step ustack.provider-network).
+ */
+export const ExternalNetwork = z.strictObject({
+  /**
+   * The addresses of the provider network Neutron may hand out (floating IPs, router
+   * gateways), inclusive. Inside the provider network's `cidr`, clear of its server `pool`,
+   * its `gateway`, the public VIP and every server address.
+   */
+  floatingRange: Pool,
+  /**
+   * True: uStart also creates a router with its gateway on the provider network, to which
+   * projects can attach their networks. Absent: no router.
+   */
+  router: z.boolean().optional(),
+});
+export type ExternalNetwork = z.infer<typeof ExternalNetwork>;
+
 export const OpenStack = z.strictObject({
   /** OpenStack release, such as `2025.1` (kept). */
   release: nonEmpty,
@@ -281,6 +301,11 @@ export const OpenStack = z.strictObject({
    * usually runs before (or without) the customer's DNS team is involved.
    */
   endpointDns: z.enum(['site-dns', 'hosts-file']).optional(),
+  /**
+   * The provider network in Neutron: what floating IPs come from and whether a router is made.
+   * Absent: uStart creates no Neutron network; the provider uplinks are configured anyway.
+   */
+  externalNetwork: ExternalNetwork.optional(),
 });
 
 export const JumpHost = z.strictObject({

@@ -147,7 +147,12 @@ function register(st, nodeRegistration, controlPlane) {
         : []
       : nodeRegistration.taints.map((t) => `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`);
   nodes[nodeRegistration.name] = {
-    labels: controlPlane ? { ...CONTROL_PLANE_LABELS } : {},
+    // The kubelet labels its Node with its host name; kubeadm's node name is uStart's
+    // hostname (docs/upstream-facts.md#k8s-hostname-label).
+    labels: {
+      'kubernetes.io/hostname': nodeRegistration.name,
+      ...(controlPlane ? CONTROL_PLANE_LABELS : {}),
+    },
     taints,
   };
   writeState('nodes-meta.json', nodes);

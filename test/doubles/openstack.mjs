@@ -8,7 +8,7 @@
  * openstack.json in the double's state folder.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { parse } from 'yaml';
 import { find, load, secretData, view } from './cluster.mjs';
 import { at, parseFlags, readState, refuse, runDouble, writeState } from './lib.mjs';
@@ -29,6 +29,7 @@ const KNOWN = [
   'flavor',
   'image',
   'wait!',
+  ...neutronFlags(),
 ];
 const RESOURCES = {
   network: 'neutron',
@@ -36,6 +37,7 @@ const RESOURCES = {
   image: 'glance',
   flavor: 'nova',
   server: 'nova',
+  router: 'neutron',
 };
 const KIND = { neutron: 'NeutronDeployment', glance: 'GlanceDeployment', nova: 'NovaDeployment' };
 
@@ -108,7 +110,8 @@ runDouble('openstack', (argv) => {
   const state = load();
   session(state, argv);
   const os = readState('openstack.json', {});
-  for (const k of ['network', 'subnet', 'image', 'flavor', 'server', 'credentials']) os[k] ??= {};
+  for (const k of ['network', 'subnet', 'image', 'flavor', 'server', 'credentials', 'router'])
+    os[k] ??= {};
   const columns = (row) => {
     const wanted = [flags.get('c')].flat();
     const all = argv.flatMap((a, i) => (a === '-c' || a === '--column' ? [argv[i + 1]] : []));
@@ -121,6 +124,9 @@ runDouble('openstack', (argv) => {
     os.credentials[id] = { name: rest[3], secret };
     columns({ id, secret, name: rest[3] });
     seen = { credential: rest[3] };
+  } else if (neutronCommands().has(`${rest[0]} ${rest[1]}`)) {
+    serviceUp(state, 'neutron');
+    seen = neutronCommand(state, os, rest, flags, columns);
   } else {
     const [resource, action, name] = rest;
     const service = RESOURCES[resource];
@@ -168,3 +174,257 @@ runDouble('openstack', (argv) => {
   writeState('openstack.json', os);
   return seen;
 });
+
+/*
+ * Neutron's networks, subnets and routers, as the provider-network step and the smoke test
+ * use them: the python-openstackclient flags (docs/upstream-facts.md#osc-network-create,
+ * #osc-subnet-create, #osc-router-gateway) and what Neutron refuses
+ * (docs/upstream-facts.md#neutron-flat-physnet, #neutron-flat-one-per-physnet,
+ * #neutron-allocation-pool-in-cidr, #neutron-gateway-outside-pool). Neutron allows two
+ * networks of one name; the client then refuses to pick one by that name
+ * (docs/upstream-facts.md#osc-name-ambiguous), which is what a step that creates twice meets.
+ */
+// Functions, not constants: KNOWN and runDouble above use them before this part is evaluated.
+function neutronFlags() {
+  return [
+    'external!',
+    'internal!',
+    'share!',
+    'provider-network-type',
+    'provider-physical-network',
+    'gateway',
+    'allocation-pool',
+    'dhcp!',
+    'no-dhcp!',
+    'external-gateway',
+  ];
+}
+function neutronCommands() {
+  return new Set([
+    'network create',
+    'network show',
+    'subnet create',
+    'subnet show',
+    'router create',
+    'router set',
+    'router show',
+  ]);
+}
+
+function ipv4(text, what) {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text ?? '');
+  if (!m || m.slice(1).some((o) => Number(o) > 255))
+    refuse(`Invalid input for ${what}: '${text}' is not a valid IP address`);
+  return m.slice(1).reduce((a, o) => a * 256 + Number(o), 0);
+}
+
+function cidrOf(text) {
+  const [addr, bits] = (text ?? '').split('/');
+  const prefix = Number(bits);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > 32)
+    refuse(`Invalid input for cidr: '${text}' is not a valid IP subnet`);
+  const size = 2 ** (32 - prefix);
+  const network = ipv4(addr, 'cidr') - (ipv4(addr, 'cidr') % size);
+  return { network, last: network + size - 1, prefix };
+}
+
+/** The one resource of a name; refuses none or several, as the client does. */
+function byName(os, resource, name) {
+  const r = os[resource][name];
+  if (!r) refuse(`No ${resource} found for ${name}`);
+  if ((r.copies ?? 1) > 1) refuse(`More than one ${resource} exists with the name '${name}'.`);
+  return r;
+}
+
+/** The physnets Neutron accepts for flat networks, or null for any (ML2's default `*`). */
+function flatNetworks(state) {
+  const neutron = find(state, 'NeutronDeployment', 'yaook', 'neutron');
+  const list = neutron?.spec?.neutronML2Config?.ml2_type_flat?.flat_networks;
+  if (list === undefined) return null;
+  const names = (Array.isArray(list) ? list : String(list).split(','))
+    .map((n) => String(n).trim())
+    .filter(Boolean);
+  return names.includes('*') ? null : names;
+}
+
+/** The physnets some compute node's OVN bridge maps (setup.ovn.controller.configTemplates). */
+function bridgedPhysnets(state) {
+  const neutron = find(state, 'NeutronDeployment', 'yaook', 'neutron');
+  const templates = neutron?.spec?.setup?.ovn?.controller?.configTemplates ?? [];
+  return new Set(
+    templates.flatMap((t) => (t.bridgeConfig ?? []).map((b) => b.openstackPhysicalNetwork)),
+  );
+}
+
+function createNetwork(state, os, name, flags) {
+  if (flags.has('external') && flags.has('internal'))
+    refuse('argument --internal: not allowed with argument --external', 2);
+  const type = flags.get('provider-network-type');
+  const physnet = flags.get('provider-physical-network');
+  if (type !== undefined && !['flat', 'geneve', 'gre', 'local', 'vlan', 'vxlan'].includes(type))
+    refuse(`Invalid input for operation: network_type value '${type}' not supported`);
+  if (type === 'flat') {
+    if (!physnet)
+      refuse('Invalid input for operation: physical_network required for flat provider network');
+    const allowed = flatNetworks(state);
+    if (allowed !== null && allowed.length === 0)
+      refuse('Invalid input for operation: Flat provider networks are disabled');
+    if (allowed !== null && !allowed.includes(physnet))
+      refuse(
+        `Invalid input for operation: physical_network '${physnet}' unknown for flat provider network`,
+      );
+    if (Object.values(os.network).some((n) => n.type === 'flat' && n.physnet === physnet))
+      refuse(`Unable to create the flat network. Physical network ${physnet} is in use.`);
+  } else if (physnet !== undefined && type === undefined) {
+    refuse('Invalid input for operation: a provider physical network needs a network type');
+  }
+  const existing = os.network[name];
+  if (existing) {
+    existing.copies = (existing.copies ?? 1) + 1;
+    return { bridged: undefined };
+  }
+  os.network[name] = {
+    id: randomUUID(),
+    name,
+    external: flags.has('external'),
+    type: type ?? 'geneve',
+    physnet: physnet ?? null,
+  };
+  return { bridged: physnet ? bridgedPhysnets(state).has(physnet) : undefined };
+}
+
+function createSubnet(os, name, flags) {
+  const network = byName(os, 'network', flags.get('network'));
+  if (flags.has('dhcp') && flags.has('no-dhcp'))
+    refuse('argument --no-dhcp: not allowed with argument --dhcp', 2);
+  if (!flags.has('subnet-range'))
+    refuse('Bad request: a cidr must be given in the absence of a subnet pool');
+  const cidr = cidrOf(flags.get('subnet-range'));
+  // IPv4 subnets of /30 and larger keep the network and broadcast addresses out of pools.
+  const first = cidr.prefix <= 30 ? cidr.network + 1 : cidr.network;
+  const last = cidr.prefix <= 30 ? cidr.last - 1 : cidr.last;
+  const gw = flags.get('gateway') ?? 'auto';
+  const gateway = gw === 'none' ? null : gw === 'auto' ? first : ipv4(gw, 'gateway_ip');
+  let pool = [first, last];
+  if (flags.has('allocation-pool')) {
+    const kv = Object.fromEntries(
+      String(flags.get('allocation-pool'))
+        .split(',')
+        .map((p) => p.split('=')),
+    );
+    if (!kv.start || !kv.end)
+      refuse('argument --allocation-pool: Missing required keys start, end', 2);
+    pool = [ipv4(kv.start, 'allocation_pools'), ipv4(kv.end, 'allocation_pools')];
+    if (pool[0] > pool[1])
+      refuse(`Invalid input: the allocation pool ${kv.start}-${kv.end} ends before it starts`);
+    if (pool[0] < first || pool[1] > last)
+      refuse(
+        `The allocation pool ${kv.start}-${kv.end} spans beyond the subnet cidr ${flags.get('subnet-range')}.`,
+      );
+  } else if (gateway !== null && gateway === first) {
+    pool = [first + 1, last];
+  }
+  if (gateway !== null && gateway >= pool[0] && gateway <= pool[1])
+    refuse(`Gateway ip ${gw} conflicts with allocation pool ${fmt(pool[0])}-${fmt(pool[1])}`);
+  if (os.subnet[name]) {
+    os.subnet[name].copies = (os.subnet[name].copies ?? 1) + 1;
+    return;
+  }
+  os.subnet[name] = {
+    id: randomUUID(),
+    name,
+    network: flags.get('network'),
+    network_id: network.id,
+    cidr: flags.get('subnet-range'),
+    gateway_ip: gateway === null ? 'None' : fmt(gateway),
+    pool,
+    used: [],
+    enable_dhcp: !flags.has('no-dhcp'),
+  };
+}
+
+function fmt(n) {
+  return [24, 16, 8, 0].map((sh) => Math.floor(n / 2 ** sh) % 256).join('.');
+}
+
+/** Gives a router its gateway: a port with the first free address of the external network's pools. */
+function setGateway(state, os, router, networkName) {
+  const network = byName(os, 'network', networkName);
+  if (!network.external)
+    refuse(`Bad router request: Network ${network.id} is not an external network`);
+  const subnet = Object.values(os.subnet).find((s) => s.network_id === network.id);
+  let ip;
+  if (subnet) {
+    for (let a = subnet.pool[0]; a <= subnet.pool[1] && ip === undefined; a++)
+      if (!subnet.used.includes(a)) ip = a;
+    if (ip === undefined) refuse(`No more IP addresses available on network ${network.id}.`);
+    subnet.used.push(ip);
+  }
+  router.gateway = {
+    network_id: network.id,
+    external_fixed_ips: subnet ? [{ subnet_id: subnet.id, ip_address: fmt(ip) }] : [],
+    enable_snat: true,
+  };
+  // OVN binds the gateway port on a chassis that maps the network's physnet; without one the
+  // API call succeeds and the port stays down, so the double records it instead of refusing.
+  return { bridged: network.physnet ? bridgedPhysnets(state).has(network.physnet) : undefined };
+}
+
+/** Shows one resource's columns as `-f value -c …` prints them. */
+function showRow(resource, r) {
+  if (resource === 'network')
+    return {
+      id: r.id,
+      name: r.name,
+      'router:external': r.external ? 'External' : 'Internal',
+      'provider:network_type': r.type,
+      'provider:physical_network': r.physnet ?? 'None',
+    };
+  if (resource === 'subnet')
+    return {
+      ...r,
+      allocation_pools: `${fmt(r.pool[0])}-${fmt(r.pool[1])}`,
+      enable_dhcp: r.enable_dhcp ? 'True' : 'False',
+    };
+  // The client prints external_gateway_info as JSON (json.dumps: ", " and ": ").
+  return {
+    id: r.id,
+    name: r.name,
+    external_gateway_info: r.gateway
+      ? JSON.stringify(r.gateway).replace(/,"/g, ', "').replace(/":/g, '": ')
+      : 'null',
+  };
+}
+
+function neutronCommand(state, os, rest, flags, columns) {
+  const [resource, action, name] = rest;
+  if (!name)
+    refuse(
+      `openstack ${resource} ${action}: error: the following arguments are required: <name>`,
+      2,
+    );
+  let extra = {};
+  if (action === 'show') {
+    columns(showRow(resource, byName(os, resource, name)));
+  } else if (resource === 'network') {
+    extra = createNetwork(state, os, name, flags);
+  } else if (resource === 'subnet') {
+    createSubnet(os, name, flags);
+  } else if (action === 'create') {
+    if (os.router[name]) os.router[name].copies = (os.router[name].copies ?? 1) + 1;
+    else os.router[name] = { id: randomUUID(), name, gateway: null };
+    if (flags.has('external-gateway'))
+      extra = setGateway(state, os, os.router[name], flags.get('external-gateway'));
+  } else {
+    const router = byName(os, 'router', name);
+    if (flags.has('external-gateway'))
+      extra = setGateway(state, os, router, flags.get('external-gateway'));
+  }
+  return {
+    resource,
+    action,
+    name,
+    flags: Object.fromEntries(flags),
+    ...(extra.bridged !== undefined ? { bridged: extra.bridged } : {}),
+  };
+}

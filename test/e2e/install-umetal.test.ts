@@ -41,8 +41,8 @@ let page: Page;
  * The lab's plan with what the Install page needs before it installs anything: no error
  * findings. The plan also names a storage and a provider network, as a real plan would: the
  * storage server is on the storage network with its second link (`eth1`, MTU 9000, which the
- * host-network step configures), no lab host is on the provider network; and an OSD disk for
- * the storage server.
+ * host-network step configures), the compute servers carry the provider network on theirs
+ * (OVN's uplink: up, MTU 1500, no address); and an OSD disk for the storage server.
  */
 function installable(lab: Plan, eth1Macs: ReadonlyMap<string, string>): Plan {
   const plan = structuredClone(lab);
@@ -51,6 +51,12 @@ function installable(lab: Plan, eth1Macs: ReadonlyMap<string, string>): Plan {
     { name: 'provider', purpose: 'provider', cidr: '10.251.0.0/24', mtu: 1500 },
   );
   plan.servers.forEach((s, i) => {
+    if (s.roles.includes('compute')) {
+      // The compute servers' second link is OVN's provider uplink: brought up, no address.
+      const mac = eth1Macs.get(s.hostname) ?? `02:00:00:01:00:0${i}`;
+      s.nics.push({ name: 'eth1', mac, speedGbps: 10, network: 'provider' });
+      return;
+    }
     if (!s.roles.includes('storage')) return;
     s.disks.push({ device: '/dev/vdb', sizeGB: 100, type: 'ssd', use: 'ceph-osd' });
     const mac = eth1Macs.get(s.hostname) ?? `02:00:00:01:00:0${i}`;

@@ -86,6 +86,36 @@ type Objects = Record<
   { kind: string; apiVersion: string; metadata: Json; spec?: Json; data?: Record<string, string> }
 >;
 
+/**
+ * The lab's plan with a provider network, as a real plan has: the compute server carries it
+ * untagged on eth1 (OVN's uplink, no address), and Neutron hands out a range of it, with a
+ * router (openstack.externalNetwork).
+ */
+function withProviderNetwork(lab: Plan): Plan {
+  const plan = structuredClone(lab);
+  plan.networks.push({
+    name: 'provider',
+    purpose: 'provider',
+    cidr: '10.251.0.0/24',
+    gateway: '10.251.0.1',
+    mtu: 1500,
+  });
+  plan.servers.forEach((s, i) => {
+    if (!s.roles.includes('compute')) return;
+    s.nics.push({
+      name: 'eth1',
+      mac: `02:00:00:01:00:${(i & 0xff).toString(16).padStart(2, '0')}`,
+      speedGbps: 10,
+      network: 'provider',
+    });
+  });
+  plan.openstack.externalNetwork = {
+    floatingRange: { start: '10.251.0.100', end: '10.251.0.200' },
+    router: true,
+  };
+  return plan;
+}
+
 describe.skipIf(!available)(
   'uStack, uGarden and the resets on 5 lab hosts with test doubles',
   () => {
@@ -121,8 +151,11 @@ describe.skipIf(!available)(
 
     beforeAll(async () => {
       tmp = await mkdtemp(join(tmpdir(), 'ustart-ustack-lab-'));
-      lab = await createLab({ hosts: 5 });
-      plan = (await loadPlanFile(lab.planPath)).plan!;
+      // Each host's second link eth1 is the compute server's provider uplink (test/lab:
+      // secondLink); uMetal is not run here, so nothing configures it, but the plan names a
+      // NIC the host has.
+      lab = await createLab({ hosts: 5, secondLink: true });
+      plan = withProviderNetwork((await loadPlanFile(lab.planPath)).plan!);
       renderer = await Renderer.create(plan, await loadSiteRunbook());
       first = lab.hosts[0]!;
       // One cluster whichever host a tool runs on (test/doubles/lib.mjs).
@@ -228,7 +261,13 @@ describe.skipIf(!available)(
         Object.fromEntries(
           plan.servers.map((s) => [
             s.hostname,
-            { labels: Object.assign({}, ...s.roles.map((r) => ROLE_LABELS[r])), taints: [] },
+            {
+              labels: Object.assign(
+                { 'kubernetes.io/hostname': s.hostname },
+                ...s.roles.map((r) => ROLE_LABELS[r]),
+              ),
+              taints: [],
+            },
           ]),
         ),
       );
@@ -523,14 +562,40 @@ describe.skipIf(!available)(
 
         // The smoke test made a server that became ACTIVE, then removed everything it made.
         const os = all.filter((c) => c.tool === 'openstack' && c.ok);
-        const created = os.filter((c) => c.argv[1] === 'create').map((c) => c.argv[0]);
+        const created = os
+          .filter((c) => c.argv[1] === 'create' && String(c.argv[2]).startsWith('ustart-smoke'))
+          .map((c) => c.argv[0]);
         expect(created).toEqual(['network', 'subnet', 'flavor', 'image', 'server']);
+
+        // ustack.provider-network made the provider network in Neutron, on the physnet the
+        // NeutronDeployment lists as flat and bridges to the compute server's eth1.
+        const provider = os.filter(
+          (c) =>
+            ['provider', 'provider-subnet', 'provider-router'].includes(String(c.argv[2])) &&
+            ['create', 'set'].includes(String(c.argv[1])),
+        );
+        expect(provider.map((c) => c.argv.slice(0, 3).join(' '))).toEqual([
+          'network create provider',
+          'subnet create provider-subnet',
+          'router create provider-router',
+          'router set provider-router',
+        ]);
+        expect(provider[0]!.argv).toEqual(
+          expect.arrayContaining(['--external', '--provider-physical-network', 'provider']),
+        );
+        expect(provider[3]!.seen!.bridged).toBe(true);
+        const neutronSpec = (await objects())['NeutronDeployment/yaook/neutron']!.spec;
+        expect(
+          neutronSpec.setup.ovn.controller.configTemplates[0].bridgeConfig[0].uplinkDevice,
+        ).toBe('eth1');
         expect(
           os.some((c) => c.argv.join(' ') === 'server show ustart-smoke -f value -c status'),
         ).toBe(true);
         const left = JSON.parse(await sh(first, `cat ${STATE}/openstack.json`));
-        for (const k of ['network', 'subnet', 'flavor', 'image', 'server'])
-          expect(left[k]).toEqual({});
+        for (const k of ['flavor', 'image', 'server']) expect(left[k]).toEqual({});
+        // What remains in Neutron is the provider network, not the smoke test's.
+        expect(Object.keys(left.network)).toEqual(['provider']);
+        expect(Object.keys(left.subnet)).toEqual(['provider-subnet']);
 
         // Keystone's admin password never reached a command line, the engine's run folder or a log.
         // Its user is Yaook's, and its password has characters a YAML file must quote.

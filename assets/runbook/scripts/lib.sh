@@ -560,3 +560,43 @@ host_network_problems() {
     if [[ $address != - ]]; then link_has_ipv4 "$name" "$address" || say "$name lacks address $address"; fi
   done < <(host_network_rows "${1#all}")
 }
+
+# The provider network's input (generator provider-network-config, key<TAB>value lines) into
+# the associative array pn, read without evaluating anything: the names come from the plan.
+PROVIDER_NETWORK_CONFIG=/etc/ustart/ustack/provider-network.tsv
+declare -A pn=()
+provider_network_read() {
+  local k v
+  while IFS=$'\t' read -r k v; do [[ -n $k ]] && pn[$k]=$v; done <"$PROVIDER_NETWORK_CONFIG"
+}
+
+# Prints what is missing of the provider network in Neutron, one line each ("network",
+# "subnet", "router", "router-gateway"); dies when something of that name exists but is not
+# what the plan asks for, since uStart never changes or deletes what it did not make.
+# Needs openstack_admin_cloud first.
+provider_network_missing() {
+  local id value subnet_net gateway
+  if ! id=$(openstack network show "${pn[network]}" -f value -c id 2>/dev/null); then
+    printf 'network\nsubnet\n'
+  else
+    for pair in "router:external=External" "provider:network_type=flat" "provider:physical_network=${pn[physnet]}"; do
+      value=$(openstack network show "${pn[network]}" -f value -c "${pair%%=*}")
+      [[ $value == "${pair#*=}" ]] ||
+        die "Neutron has a network ${pn[network]} with ${pair%%=*} $value, not ${pair#*=}; uStart does not change a network it did not make: rename the provider network in the plan, or remove that network (openstack network delete ${pn[network]}) if nothing uses it"
+    done
+    if subnet_net=$(openstack subnet show "${pn[subnet]}" -f value -c network_id 2>/dev/null); then
+      [[ $subnet_net == "$id" ]] ||
+        die "Neutron has a subnet ${pn[subnet]} on another network ($subnet_net), not on ${pn[network]} ($id); rename or remove it"
+    else
+      printf 'subnet\n'
+    fi
+  fi
+  [[ ${pn[router]} != - ]] || return 0
+  if ! gateway=$(openstack router show "${pn[router]}" -f value -c external_gateway_info 2>/dev/null); then
+    printf 'router\n'
+  elif [[ -z $id ]] || [[ $gateway != *"\"network_id\": \"$id\""* ]]; then
+    [[ $gateway == null || -z $gateway ]] ||
+      die "the router ${pn[router]} has its gateway on another network ($gateway); uStart does not move it"
+    printf 'router-gateway\n'
+  fi
+}

@@ -705,6 +705,61 @@ const CASES: Case[] = [
     path: '/openstack/region',
     breakIt: (p) => void (p.openstack.region = 'Region One'),
   },
+  // provider network (rules/provider-network.ts)
+  {
+    rule: 'compute-provider-uplink',
+    path: '/servers/3/nics',
+    breakIt: (p) => void delete p.servers[3]!.nics[2]!.tagged,
+  },
+  {
+    rule: 'compute-provider-uplink',
+    path: '/servers/4/nics',
+    // On a bond, untagged elsewhere: only the server without it is reported.
+    breakIt: (p) => {
+      p.servers[3]!.nics[2]!.tagged = [];
+      p.servers[3]!.bonds = [
+        { name: 'bond0', mode: 'active-backup', members: ['ens1f1'], network: 'provider' },
+      ];
+      p.servers[3]!.nics[2]!.network = undefined;
+      p.servers[4]!.nics[2]!.tagged = ['tenant'];
+      p.servers[4]!.nics[2]!.network = undefined;
+    },
+  },
+  {
+    rule: 'compute-provider-no-address',
+    path: '/servers/5/addresses/provider',
+    breakIt: (p) => void (p.servers[5]!.addresses.provider = '203.0.113.40'),
+  },
+  {
+    rule: 'openstack-external-network',
+    path: '/openstack',
+    breakIt: (p) => void delete p.openstack.externalNetwork,
+  },
+  {
+    rule: 'external-network-range',
+    path: '/openstack/externalNetwork/floatingRange/end',
+    breakIt: (p) => void (p.openstack.externalNetwork!.floatingRange.end = '203.0.113.255'),
+  },
+  {
+    rule: 'external-network-range',
+    path: '/openstack/externalNetwork/floatingRange',
+    breakIt: (p) =>
+      void (p.openstack.externalNetwork!.floatingRange = {
+        start: '203.0.113.200',
+        end: '203.0.113.150',
+      }),
+  },
+  {
+    rule: 'external-network-range-free',
+    path: '/openstack/externalNetwork/floatingRange',
+    // Over the servers' pool (ctl-01 holds 203.0.113.11) and the public VIP .5.
+    breakIt: (p) => void (p.openstack.externalNetwork!.floatingRange.start = '203.0.113.2'),
+  },
+  {
+    rule: 'external-network-router-gateway',
+    path: '/openstack/externalNetwork/router',
+    breakIt: (p) => void delete p.networks.find((n) => n.purpose === 'provider')!.gateway,
+  },
   // access
   {
     rule: 'access-user-format',

@@ -77,9 +77,7 @@ export function acceptedCephWarnings(ctx: HostContext): string[] {
 
 export function rookCephCluster(ctx: HostContext): string {
   const nodes = cephNodes(ctx);
-  const hosts = nodes.length;
   const toleration = storageToleration();
-  const size = poolSize(ctx);
   const cluster = {
     apiVersion: 'ceph.rook.io/v1',
     kind: 'CephCluster',

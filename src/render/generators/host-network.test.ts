@@ -157,3 +157,37 @@ describe('host network render', () => {
     expect(lines.join('\n')).toContain('/etc/netplan/60-ustart.yaml');
   });
 });
+
+const byName = (plan: Plan, hostname: string) =>
+  hostContext(
+    siteContext(plan),
+    plan.servers.find((s) => s.hostname === hostname)!,
+  );
+
+describe('the compute servers’ provider interface carries no address', () => {
+  it('brings the uplink up with its MTU and no address, even when the plan gives one', () => {
+    const plan = structuredClone(demo);
+    const cmp = plan.servers.find((s) => s.hostname === 'cmp-01')!;
+    cmp.addresses.provider = '203.0.113.50';
+    const ctx = byName(plan, 'cmp-01');
+    const uplink = plannedLinks(ctx).find((l) => l.name === 'ens1f1.300')!;
+    expect(uplink).toMatchObject({ action: 'make', kind: 'vlan', mtu: 1500 });
+    expect(uplink.address).toBeUndefined();
+    // The tenant network on the same NIC keeps its address.
+    expect(plannedLinks(ctx).find((l) => l.name === 'ens1f1')!.address).toBe('10.30.0.21/22');
+    const netplan = parse(hostNetworkConfig(ctx)) as {
+      network: { vlans: Record<string, { addresses?: string[]; mtu: number; id: number }> };
+    };
+    expect(netplan.network.vlans['ens1f1.300']).toMatchObject({ id: 300, mtu: 1500 });
+    expect(netplan.network.vlans['ens1f1.300']!.addresses).toBeUndefined();
+    plan.site.osRelease = 'debian-12';
+    const ifupdown = hostNetworkConfig(byName(plan, 'cmp-01'));
+    expect(ifupdown).toContain('iface ens1f1.300 inet manual\n    mtu 1500\n');
+    expect(ifupdown).not.toContain('203.0.113.50');
+  });
+
+  it('keeps a controller’s address on the provider network (the public VIP’s interface)', () => {
+    const ctl = plannedLinks(byName(demo, 'ctl-01')).find((l) => l.network === 'provider')!;
+    expect(ctl.address).toBe('203.0.113.11/24');
+  });
+});

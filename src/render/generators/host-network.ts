@@ -7,7 +7,7 @@
  * carrying it, and the parent of such a VLAN) are the SSH path: they are never written to,
  * only checked (present, up, MTU at least what the networks on them need).
  */
-import { type HostLink, hostLinks } from '../../plan/host-links.js';
+import { type HostLink, hostLinks, providerUplink } from '../../plan/host-links.js';
 import type { Bond } from '../../plan/schema.js';
 import type { HostContext } from '../context.js';
 
@@ -45,6 +45,7 @@ export function plannedLinks(ctx: HostContext): PlannedLink[] {
     for (const m of bonds.get(name)?.members ?? []) keep(m);
   };
   for (const l of links) if (l.network === mgmt) keep(l.name);
+  const uplink = ctx.roles.has('compute') ? providerUplink(plan, server)?.name : undefined;
 
   const out: PlannedLink[] = [];
   for (const l of links) {
@@ -56,7 +57,12 @@ export function plannedLinks(ctx: HostContext): PlannedLink[] {
     if (unused) continue;
     const net =
       l.network === undefined ? undefined : plan.networks.find((n) => n.name === l.network);
-    const ip = l.network === undefined ? undefined : server.addresses[l.network];
+    // A compute server's provider uplink is brought up (link, MTU) with no address: OVN's
+    // provider bridge takes it over as a port, where an address would not work
+    // (docs/upstream-facts.md#ovs-port-no-ip); validation reports a planned one
+    // (compute-provider-no-address), and the step removes one the host has.
+    const ip =
+      l.network === undefined || l.name === uplink ? undefined : server.addresses[l.network];
     const bond = l.kind === 'bond' ? bonds.get(l.name) : undefined;
     out.push({
       ...l,

@@ -24,6 +24,7 @@ import {
   yaookGenerator,
   yaookInfra,
 } from './ustack.js';
+import { providerNetworkConfig } from './ustack-network.js';
 
 export type Generator = (ctx: HostContext) => string;
 
@@ -51,6 +52,7 @@ export const GENERATORS: Readonly<Record<string, Generator>> = {
     (Object.keys(YAOOK_SERVICES) as YaookService[]).map((s) => [`yaook-${s}`, yaookGenerator(s)]),
   ),
   'smoke-test-config': smokeTestConfig,
+  'provider-network-config': providerNetworkConfig,
   'clusterctl-config': clusterctlConfig,
   'flux-sync': fluxSync,
   'workload-cluster': workloadCluster,

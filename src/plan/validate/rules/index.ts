@@ -8,6 +8,7 @@ import { hostNetworkRules } from './host-network.js';
 import { kubernetesRules } from './kubernetes.js';
 import { networkRules } from './networks.js';
 import { openstackRules } from './openstack.js';
+import { externalNetworkRules, providerUplinkRules } from './provider-network.js';
 import { rackRules } from './racks.js';
 import { roleRules } from './roles.js';
 import { serverRules } from './servers.js';
@@ -21,10 +22,12 @@ export const RULES: readonly Rule[] = [
   ...rackRules,
   ...serverRules,
   ...hostNetworkRules,
+  ...providerUplinkRules,
   ...roleRules,
   ...storageRules,
   ...kubernetesRules,
   ...openstackRules,
+  ...externalNetworkRules,
   ...accessRules,
   ...airGapRules,
   ...acknowledgementRules,

@@ -15,9 +15,12 @@ const mtuOf = (n: IndexedNetwork) => n.network.mtu ?? DEFAULT_MTU;
 /** How many servers sit on a network: those with an address on it or a NIC cabled to it. */
 function attachedCounts(index: PlanIndex): Map<string, number> {
   const counts = new Map<string, number>();
+  const providerName = index.networkOfPurpose('provider')?.network.name;
   for (const server of index.plan.servers) {
     const names = new Set(Object.keys(server.addresses));
-    for (const name of attachedNetworks(server)) names.add(name);
+    // A compute server's provider interface is OVN's uplink: attached, but with no address.
+    const uplink = server.roles.includes('compute') ? providerName : undefined;
+    for (const name of attachedNetworks(server)) if (name !== uplink) names.add(name);
     for (const name of names) counts.set(name, (counts.get(name) ?? 0) + 1);
   }
   return counts;

@@ -1,0 +1,183 @@
+/**
+ * The openstack double's Neutron commands (test/doubles/openstack.mjs), run as the
+ * ustack.provider-network step runs them: what python-openstackclient and Neutron refuse, so a
+ * wrong script or a NeutronDeployment without the physnet fails here as it would on a site.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadPlanFile } from '../../src/plan/load.js';
+import { hostContext, siteContext } from '../../src/render/context.js';
+import { yaookResource } from '../../src/render/generators/ustack.js';
+import { assetPath } from '../../src/util/assets.js';
+
+const BIN = fileURLToPath(new URL('./bin/', import.meta.url));
+let dir: string;
+let env: Record<string, string>;
+
+async function put(path: string, text: string): Promise<string> {
+  const full = join(dir, 'root', path);
+  await mkdir(dirname(full), { recursive: true });
+  await writeFile(full, text, { mode: 0o600 });
+  return full;
+}
+
+function os(line: string) {
+  const r = spawnSync('bash', ['-c', `set -euo pipefail; openstack ${line}`], {
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      PATH: `${BIN}:${process.env.PATH}`,
+      USTART_DOUBLES_ROOT: join(dir, 'root'),
+      USTART_DOUBLES_DIR: join(dir, 'state'),
+      ...env,
+    },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Keystone and Neutron as the operators leave them; Neutron rendered from the demo plan. */
+async function seed(neutronSpec?: (spec: Record<string, unknown>) => void) {
+  const plan = (await loadPlanFile(assetPath('samples', 'demo-stuttgart.yaml'))).plan!;
+  const neutron = yaookResource(hostContext(siteContext(plan), plan.servers[0]!), 'neutron') as {
+    spec: Record<string, unknown>;
+  };
+  neutronSpec?.(neutron.spec);
+  await mkdir(join(dir, 'state'), { recursive: true });
+  await writeFile(
+    join(dir, 'state', 'objects.json'),
+    JSON.stringify({
+      'KeystoneDeployment/yaook/keystone': {
+        apiVersion: 'yaook.cloud/v1',
+        kind: 'KeystoneDeployment',
+        metadata: { name: 'keystone', namespace: 'yaook' },
+        spec: { api: { ingress: { fqdn: 'keystone.lab.example' } }, region: { name: 'RegionOne' } },
+      },
+      'NeutronDeployment/yaook/neutron': neutron,
+      'Secret/yaook/keystone-admin': {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'keystone-admin', namespace: 'yaook' },
+        data: { OS_PASSWORD: Buffer.from('s3cret').toString('base64') },
+      },
+    }),
+  );
+  await writeFile(
+    join(dir, 'state', 'helm.json'),
+    JSON.stringify({
+      'yaook/yaook-crds': { chart: 'crds-0.20.0.tgz' },
+      'yaook/yaook-keystone': { chart: 'keystone-operator-0.20.0.tgz' },
+      'yaook/yaook-neutron': { chart: 'neutron-operator-0.20.0.tgz' },
+    }),
+  );
+}
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ustart-openstack-double-'));
+  await put('/etc/kubernetes/admin.conf', 'apiVersion: v1\nkind: Config\n');
+  const clouds = await put(
+    '/clouds.yaml',
+    'clouds:\n  ustack:\n    auth:\n      auth_url: https://keystone.lab.example/v3\n      username: admin\n      password: "s3cret"\n    region_name: RegionOne\n',
+  );
+  env = { OS_CLIENT_CONFIG_FILE: clouds, OS_CLOUD: 'ustack' };
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const NETWORK =
+  'network create provider --external --provider-network-type flat --provider-physical-network';
+const SUBNET =
+  'subnet create provider-subnet --network provider --subnet-range 203.0.113.0/24 --gateway 203.0.113.1 --no-dhcp --allocation-pool';
+
+describe('the openstack double: the provider network in Neutron', () => {
+  it('creates the network, subnet and router the step asks for, and shows them', async () => {
+    await seed();
+    expect(os(`${NETWORK} provider`).stderr).toBe('');
+    expect(os(`${SUBNET} start=203.0.113.100,end=203.0.113.250`).stderr).toBe('');
+    expect(os('router create provider-router').stderr).toBe('');
+    expect(os('router show provider-router -f value -c external_gateway_info').stdout).toBe(
+      'null\n',
+    );
+    expect(os('router set provider-router --external-gateway provider').stderr).toBe('');
+    const id = os('network show provider -f value -c id').stdout.trim();
+    expect(os('network show provider -f value -c router:external').stdout).toBe('External\n');
+    expect(os('network show provider -f value -c provider:physical_network').stdout).toBe(
+      'provider\n',
+    );
+    expect(os('subnet show provider-subnet -f value -c network_id').stdout.trim()).toBe(id);
+    const gw = os('router show provider-router -f value -c external_gateway_info').stdout;
+    expect(gw).toContain(`"network_id": "${id}"`);
+    // The gateway port takes the first address of the floating range.
+    expect(gw).toContain('"ip_address": "203.0.113.100"');
+    // The gateway is bridged: the NeutronDeployment maps physnet provider on the compute nodes.
+    const calls = (await readFile(join(dir, 'state', 'calls.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { argv: string[]; seen?: { bridged?: boolean } });
+    const set = calls.find((c) => c.argv.includes('--external-gateway'))!;
+    expect(set.seen?.bridged).toBe(true);
+  });
+
+  it('refuses a physnet the NeutronDeployment does not list as flat (today’s physnet1)', async () => {
+    await seed();
+    const r = os(`${NETWORK} physnet1`);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("physical_network 'physnet1' unknown for flat provider network");
+  });
+
+  it('accepts any physnet when Neutron keeps ML2’s default flat_networks (*)', async () => {
+    await seed((spec) => delete spec.neutronML2Config);
+    expect(os(`${NETWORK} physnet1`).status).toBe(0);
+  });
+
+  it('refuses a second flat network on one physnet, and a flat network without a physnet', async () => {
+    await seed();
+    expect(os(`${NETWORK} provider`).status).toBe(0);
+    expect(
+      os(
+        'network create other --external --provider-network-type flat --provider-physical-network provider',
+      ).stderr,
+    ).toContain('Physical network provider is in use');
+    expect(os('network create other --provider-network-type flat').stderr).toContain(
+      'physical_network required for flat provider network',
+    );
+  });
+
+  it('refuses an allocation pool outside the CIDR or over the gateway', async () => {
+    await seed();
+    expect(os(`${NETWORK} provider`).status).toBe(0);
+    expect(os(`${SUBNET} start=203.0.113.100,end=203.0.113.255`).stderr).toContain(
+      'spans beyond the subnet cidr',
+    );
+    expect(os(`${SUBNET} start=203.0.113.1,end=203.0.113.20`).stderr).toContain(
+      'Gateway ip 203.0.113.1 conflicts with allocation pool',
+    );
+    expect(os(`${SUBNET} start=203.0.113.100`).status).toBe(2);
+    expect(
+      os('subnet create s --network provider --dhcp --no-dhcp --subnet-range 203.0.113.0/24')
+        .status,
+    ).toBe(2);
+  });
+
+  it('refuses flags the client does not have, and a gateway on an internal network', async () => {
+    await seed();
+    expect(os('network create provider --provider-physnet provider').status).toBe(2);
+    expect(os('network create internal').status).toBe(0);
+    expect(os('router create r --external-gateway internal').stderr).toContain(
+      'is not an external network',
+    );
+  });
+
+  it('makes a second network of one name, after which the client cannot pick it by name', async () => {
+    await seed();
+    expect(os(`${NETWORK} provider`).status).toBe(0);
+    os('network create provider');
+    expect(os('network show provider -f value -c id').stderr).toContain(
+      "More than one network exists with the name 'provider'",
+    );
+  });
+});
