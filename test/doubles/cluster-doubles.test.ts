@@ -3,7 +3,7 @@
  * run the tools: what it refuses, so that a wrong script fails in the lab as it would on a
  * site. The whole phases run in test/integration/runbook-ustack-ugarden.test.ts.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,6 +14,7 @@ import { Renderer } from '../../src/render/render.js';
 import { loadSiteRunbook } from '../../src/render/step-specs.js';
 import { renderFiles } from '../../src/render/write.js';
 import { assetPath } from '../../src/util/assets.js';
+import { adminClouds, keystoneSecrets, makeCaCertificate } from './harness.js';
 
 const BIN = fileURLToPath(new URL('./bin/', import.meta.url));
 let dir: string;
@@ -21,31 +22,7 @@ let dir: string;
 let CA: string;
 
 beforeAll(async () => {
-  const work = await mkdtemp(join(tmpdir(), 'ustart-cluster-doubles-ca-'));
-  try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=lab root CA',
-        '-keyout',
-        join(work, 'key'),
-        '-out',
-        join(work, 'crt'),
-      ],
-      { stdio: 'ignore' },
-    );
-    CA = execFileSync('cat', [join(work, 'crt')], { encoding: 'utf8' });
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
+  CA = await makeCaCertificate();
 });
 
 /** GlanceDeployment as uStart renders it for the demo plan. */
@@ -165,26 +142,7 @@ describe('the cluster model of the uStack and uGarden doubles', () => {
       metadata: { name: 'keystone', namespace: 'yaook' },
       spec: { api: { ingress: { fqdn: 'keystone.lab.example' } }, region: { name: 'RegionOne' } },
     };
-    const b64 = (text: string) => Buffer.from(text).toString('base64');
-    // docs/upstream-facts.md#yaook.admin-credentials
-    objects['Secret/yaook/keystone-admin'] = {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'keystone-admin', namespace: 'yaook' },
-      data: {
-        OS_USERNAME: b64('yaook-sys-maint'),
-        OS_PASSWORD: b64('s3cret'),
-        OS_PROJECT_NAME: b64('admin'),
-        OS_USER_DOMAIN_NAME: b64('Default'),
-        OS_PROJECT_DOMAIN_NAME: b64('Default'),
-      },
-    };
-    objects['Secret/yaook/root-ca'] = {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'root-ca', namespace: 'yaook' },
-      data: { 'tls.crt': b64(CA) },
-    };
+    Object.assign(objects, keystoneSecrets('s3cret', CA));
     const cacert = await put('/ca.crt', CA);
     await writeFile(state, JSON.stringify(objects));
     await writeFile(
@@ -194,11 +152,8 @@ describe('the cluster model of the uStack and uGarden doubles', () => {
         'yaook/yaook-keystone': { chart: 'keystone-operator-0.20.0.tgz' },
       }),
     );
-    const clouds = (password: string, user = 'yaook-sys-maint') =>
-      put(
-        '/clouds.yaml',
-        `clouds:\n  ustack:\n    auth:\n      auth_url: https://keystone.lab.example/v3\n      username: ${user}\n      password: "${password}"\n      project_name: admin\n      user_domain_name: Default\n      project_domain_name: Default\n    region_name: RegionOne\n    cacert: ${cacert}\n`,
-      );
+    const clouds = (password: string, user?: string) =>
+      put('/clouds.yaml', adminClouds(password, cacert, user));
     const env = { OS_CLIENT_CONFIG_FILE: await clouds('wrong'), OS_CLOUD: 'ustack' };
     const create = 'openstack application credential create capi -f value -c id -c secret';
     expect(sh(create, env).stderr).toContain('requires authentication');

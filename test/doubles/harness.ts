@@ -223,3 +223,62 @@ export async function uMetalCluster(
   }
   return { ctl, material };
 }
+
+/** A CA certificate (PEM) made with openssl, as ustack.infra makes the site's root CA. */
+export async function makeCaCertificate(): Promise<string> {
+  const work = await mkdtemp(join(tmpdir(), 'ustart-doubles-ca-'));
+  try {
+    const args = ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1'];
+    args.push('-subj', '/CN=lab root CA', '-keyout', join(work, 'key'), '-out', join(work, 'crt'));
+    await promisify(execFile)('openssl', args);
+    return await readFile(join(work, 'crt'), 'utf8');
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The Secrets a Keystone leaves as Yaook makes them (docs/upstream-facts.md#yaook.admin-credentials)
+ * and the site's root CA, as objects.json entries of the cluster model.
+ */
+export function keystoneSecrets(password: string, ca: string): Record<string, unknown> {
+  const b64 = (text: string) => Buffer.from(text).toString('base64');
+  return {
+    'Secret/yaook/keystone-admin': {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'keystone-admin', namespace: 'yaook' },
+      data: {
+        OS_USERNAME: b64('yaook-sys-maint'),
+        OS_PASSWORD: b64(password),
+        OS_PROJECT_NAME: b64('admin'),
+        OS_USER_DOMAIN_NAME: b64('Default'),
+        OS_PROJECT_DOMAIN_NAME: b64('Default'),
+      },
+    },
+    'Secret/yaook/root-ca': {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'root-ca', namespace: 'yaook' },
+      data: { 'tls.crt': b64(ca) },
+    },
+  };
+}
+
+/** A clouds.yaml for the admin of keystoneSecrets, trusting the CA in the file `cacert`. */
+export function adminClouds(password: string, cacert: string, user = 'yaook-sys-maint'): string {
+  return [
+    'clouds:',
+    '  ustack:',
+    '    auth:',
+    '      auth_url: https://keystone.lab.example/v3',
+    `      username: ${user}`,
+    `      password: "${password}"`,
+    '      project_name: admin',
+    '      user_domain_name: Default',
+    '      project_domain_name: Default',
+    '    region_name: RegionOne',
+    `    cacert: ${cacert}`,
+    '',
+  ].join('\n');
+}

@@ -31,7 +31,12 @@ function published(servername) {
   for (const o of Object.values(objects)) {
     if (o.apiVersion !== 'yaook.cloud/v1') continue;
     // Every ingress of the resource: its API's, Horizon's, Nova's Placement and VNC proxy.
-    const fqdns = [o.spec?.api, o.spec?.ingress ? o.spec : undefined, o.spec?.placement, o.spec?.vnc]
+    const fqdns = [
+      o.spec?.api,
+      o.spec?.ingress ? o.spec : undefined,
+      o.spec?.placement,
+      o.spec?.vnc,
+    ]
       .map((part) => part?.ingress?.fqdn)
       .filter(Boolean);
     const operator = `yaook/yaook-${o.kind.replace(/Deployment$/, '').toLowerCase()}`;

@@ -8,15 +8,22 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadPlanFile } from '../../src/plan/load.js';
 import { hostContext, siteContext } from '../../src/render/context.js';
 import { yaookResource } from '../../src/render/generators/ustack.js';
 import { assetPath } from '../../src/util/assets.js';
+import { adminClouds, keystoneSecrets, makeCaCertificate } from './harness.js';
 
 const BIN = fileURLToPath(new URL('./bin/', import.meta.url));
 let dir: string;
 let env: Record<string, string>;
+/** The site's root CA, which Keystone's certificate comes from. */
+let CA: string;
+
+beforeAll(async () => {
+  CA = await makeCaCertificate();
+});
 
 async function put(path: string, text: string): Promise<string> {
   const full = join(dir, 'root', path);
@@ -57,12 +64,7 @@ async function seed(neutronSpec?: (spec: Record<string, unknown>) => void) {
         spec: { api: { ingress: { fqdn: 'keystone.lab.example' } }, region: { name: 'RegionOne' } },
       },
       'NeutronDeployment/yaook/neutron': neutron,
-      'Secret/yaook/keystone-admin': {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: 'keystone-admin', namespace: 'yaook' },
-        data: { OS_PASSWORD: Buffer.from('s3cret').toString('base64') },
-      },
+      ...keystoneSecrets('s3cret', CA),
     }),
   );
   await writeFile(
@@ -78,10 +80,7 @@ async function seed(neutronSpec?: (spec: Record<string, unknown>) => void) {
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ustart-openstack-double-'));
   await put('/etc/kubernetes/admin.conf', 'apiVersion: v1\nkind: Config\n');
-  const clouds = await put(
-    '/clouds.yaml',
-    'clouds:\n  ustack:\n    auth:\n      auth_url: https://keystone.lab.example/v3\n      username: admin\n      password: "s3cret"\n    region_name: RegionOne\n',
-  );
+  const clouds = await put('/clouds.yaml', adminClouds('s3cret', await put('/ca.crt', CA)));
   env = { OS_CLIENT_CONFIG_FILE: clouds, OS_CLOUD: 'ustack' };
 });
 afterEach(async () => {

@@ -58,7 +58,11 @@ const INFRA = 'infra.yaook.cloud/any';
 /** The workloads the operators make for a resource, with the keys each listens to. */
 export function yaookWorkloads(o) {
   const service = o.kind.replace(/Deployment$/, '').toLowerCase();
-  const w = (what, keys, extra = {}) => ({ what: `${o.kind} ${what}`, pod: yaookPod(keys), ...extra });
+  const w = (what, keys, extra = {}) => ({
+    what: `${o.kind} ${what}`,
+    pod: yaookPod(keys),
+    ...extra,
+  });
   const out = [
     // Database bootstrap, keystone bootstrap, db sync: the operators' Jobs.
     w('operator jobs', ['operator.yaook.cloud/any', `operator.yaook.cloud/${service}`]),
