@@ -506,6 +506,18 @@ function validateYaook(state, o, ns) {
       `the keyring Secret ${secret} has no key ${user}: Yaook reads the user's key under the user's name`,
     );
   }
+  // docs/upstream-facts.md#yaook.crd-nova-rbd: disks in RBD need the pool, the Ceph user and
+  // the volume backend that gives libvirt that user's key.
+  for (const t of spec.compute?.configTemplates ?? []) {
+    const libvirt = t.novaComputeConfig?.libvirt ?? {};
+    if (libvirt.images_type !== 'rbd') continue;
+    const ceph = t.volumeBackends?.ceph;
+    need(
+      ceph?.enabled && libvirt.images_rbd_pool && libvirt.rbd_user === ceph.user,
+      o,
+      'libvirt images_type rbd needs images_rbd_pool, rbd_user and volumeBackends.ceph (enabled, for that user): nova-compute could not open its disks',
+    );
+  }
   const pools = [
     ...valuesOf(spec, 'keyringPoolname'),
     ...valuesOf(spec, 'rbd_pool'),
