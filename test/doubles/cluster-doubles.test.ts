@@ -3,21 +3,19 @@
  * run the tools: what it refuses, so that a wrong script fails in the lab as it would on a
  * site. The whole phases run in test/integration/runbook-ustack-ugarden.test.ts.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadPlanFile } from '../../src/plan/load.js';
 import { Renderer } from '../../src/render/render.js';
 import { loadSiteRunbook } from '../../src/render/step-specs.js';
 import { renderFiles } from '../../src/render/write.js';
 import { assetPath } from '../../src/util/assets.js';
-import { adminClouds, keystoneSecrets, makeCaCertificate } from './harness.js';
+import { adminClouds, doublesFolder, keystoneSecrets, makeCaCertificate } from './harness.js';
 
-const BIN = fileURLToPath(new URL('./bin/', import.meta.url));
 let dir: string;
+const { put, sh } = doublesFolder(() => dir);
 /** A CA certificate made with openssl, as infra.sh makes the site's root CA. */
 let CA: string;
 
@@ -43,28 +41,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-async function put(path: string, text: string): Promise<string> {
-  const full = join(dir, 'root', path);
-  await mkdir(dirname(full), { recursive: true });
-  await writeFile(full, text, { mode: 0o600 });
-  return full;
-}
-
-/** Runs a shell line with the doubles first on PATH, as a step script would. */
-function sh(line: string, env: Record<string, string> = {}) {
-  const r = spawnSync('bash', ['-c', `set -euo pipefail; ${line}`], {
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      PATH: `${BIN}:${process.env.PATH}`,
-      USTART_DOUBLES_ROOT: join(dir, 'root'),
-      USTART_DOUBLES_DIR: join(dir, 'state'),
-      ...env,
-    },
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 const ROOK = `
 apiVersion: v1

@@ -282,3 +282,35 @@ export function adminClouds(password: string, cacert: string, user = 'yaook-sys-
     '',
   ].join('\n');
 }
+
+/**
+ * A folder for the doubles as one host sees them (`root`: its file system, `state`: the
+ * cluster's state), with `put` to write a file into the root and `sh` to run a shell line
+ * with the doubles first on PATH, as a step script would.
+ */
+export function doublesFolder(dir: () => string) {
+  const root = () => join(dir(), 'root');
+  return {
+    root,
+    state: () => join(dir(), 'state'),
+    async put(path: string, text: string): Promise<string> {
+      const full = join(root(), path);
+      await mkdir(dirname(full), { recursive: true });
+      await writeFile(full, text, { mode: 0o600 });
+      return full;
+    },
+    sh(line: string, env: Record<string, string> = {}) {
+      const r = spawnSync('bash', ['-c', `set -euo pipefail; ${line}`], {
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          PATH: `${BIN}:${process.env.PATH}`,
+          USTART_DOUBLES_ROOT: root(),
+          USTART_DOUBLES_DIR: join(dir(), 'state'),
+          ...env,
+        },
+      });
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    },
+  };
+}

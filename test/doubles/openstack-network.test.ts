@@ -3,21 +3,19 @@
  * ustack.provider-network step runs them: what python-openstackclient and Neutron refuse, so a
  * wrong script or a NeutronDeployment without the physnet fails here as it would on a site.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadPlanFile } from '../../src/plan/load.js';
 import { hostContext, siteContext } from '../../src/render/context.js';
 import { yaookResource } from '../../src/render/generators/ustack.js';
 import { assetPath } from '../../src/util/assets.js';
-import { adminClouds, keystoneSecrets, makeCaCertificate } from './harness.js';
+import { adminClouds, doublesFolder, keystoneSecrets, makeCaCertificate } from './harness.js';
 
-const BIN = fileURLToPath(new URL('./bin/', import.meta.url));
 let dir: string;
 let env: Record<string, string>;
+const { put, sh } = doublesFolder(() => dir);
 /** The site's root CA, which Keystone's certificate comes from. */
 let CA: string;
 
@@ -25,26 +23,7 @@ beforeAll(async () => {
   CA = await makeCaCertificate();
 });
 
-async function put(path: string, text: string): Promise<string> {
-  const full = join(dir, 'root', path);
-  await mkdir(dirname(full), { recursive: true });
-  await writeFile(full, text, { mode: 0o600 });
-  return full;
-}
-
-function os(line: string) {
-  const r = spawnSync('bash', ['-c', `set -euo pipefail; openstack ${line}`], {
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      PATH: `${BIN}:${process.env.PATH}`,
-      USTART_DOUBLES_ROOT: join(dir, 'root'),
-      USTART_DOUBLES_DIR: join(dir, 'state'),
-      ...env,
-    },
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const os = (line: string) => sh(`openstack ${line}`, env);
 
 /** Keystone and Neutron as the operators leave them; Neutron rendered from the demo plan. */
 async function seed(neutronSpec?: (spec: Record<string, unknown>) => void) {

@@ -11,10 +11,9 @@
  * (test/integration/runbook-ustack-ugarden.test.ts) runs the same doubles from the runbook's
  * scripts on lab hosts.
  */
-import { spawnSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { loadPlanFile } from '../../src/plan/load.js';
@@ -31,7 +30,7 @@ import { loadSiteRunbook } from '../../src/render/step-specs.js';
 import { renderFiles } from '../../src/render/write.js';
 import { defaultRunbookDir } from '../../src/runbook/load.js';
 import { assetPath } from '../../src/util/assets.js';
-import { BIN, adminClouds, keystoneSecrets, makeCaCertificate } from './harness.js';
+import { adminClouds, doublesFolder, keystoneSecrets, makeCaCertificate } from './harness.js';
 
 const FSID = '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9';
 const MONS = 'a=10.20.0.11:6789,b=10.20.0.12:6789,c=10.20.0.13:6789';
@@ -42,8 +41,7 @@ let plan: Plan;
 let rendered: (step: string, path: string) => string;
 let CA: string;
 let dir: string;
-const root = () => join(dir, 'root');
-const state = () => join(dir, 'state');
+const { state, put, sh } = doublesFolder(() => dir);
 
 beforeAll(async () => {
   const demo = (await loadPlanFile(assetPath('samples', 'demo-stuttgart.yaml'))).plan!;
@@ -61,28 +59,6 @@ beforeAll(async () => {
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
-
-async function put(path: string, text: string): Promise<string> {
-  const full = join(root(), path);
-  await mkdir(dirname(full), { recursive: true });
-  await writeFile(full, text, { mode: 0o600 });
-  return full;
-}
-
-/** Runs a shell line with the doubles first on PATH, as a step script would. */
-function sh(line: string, env: Record<string, string> = {}) {
-  const r = spawnSync('bash', ['-c', `set -euo pipefail; ${line}`], {
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      PATH: `${BIN}:${process.env.PATH}`,
-      USTART_DOUBLES_ROOT: root(),
-      USTART_DOUBLES_DIR: state(),
-      ...env,
-    },
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 const object = (apiVersion: string, kind: string, name: string, namespace?: string) => ({
