@@ -42,15 +42,19 @@ describe.skipIf(!available)('the run delivers the offline bundle (2 lab hosts)',
     u = await prepareUmetalLab({ hosts: 2, bundleDelivery: 'none' });
     expect(u.plan.site.airGapped).toBe(true);
     // Two hosts make a plan that validation refuses to install (no compute role, no provider
-    // network); the second controller computes too, and the cloud gets a provider network.
+    // network); the second controller computes too, and the cloud gets a provider network,
+    // which a compute server must carry (tagged on its one NIC: the steps run here never
+    // configure it).
     const plan = structuredClone(u.plan);
     plan.servers[1]!.roles = ['controller', 'compute'];
     plan.networks.push({
       name: 'provider',
       purpose: 'provider',
+      vlan: 300,
       cidr: '203.0.113.0/24',
       mtu: 1500,
     });
+    plan.servers[1]!.nics[0]!.tagged = ['provider'];
     await writeFile(planFile(), planToYaml(plan));
     bundle = { path: u.bundleDir, publicKey: u.bundlePublicKeyPath };
     core = createCore({

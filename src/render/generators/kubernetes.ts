@@ -3,6 +3,7 @@
  * the kube-vip static pod that serves the control-plane VIP, node labels and taints, and the
  * CNI's values. Built as objects and stringified, never pasted together as text.
  */
+import { providerUplink } from '../../plan/host-links.js';
 import type { Role } from '../../plan/schema.js';
 import type { HostContext } from '../context.js';
 import { image, registry } from '../images.js';
@@ -190,10 +191,12 @@ export function kubeVipManifest(ctx: HostContext): string {
   });
 }
 
-/** The NIC on the provider (public) network, where the OpenStack public VIP lives. */
+/**
+ * The interface on the provider (public) network, where the OpenStack public VIP lives: a NIC,
+ * a bond or a VLAN interface, as host networking makes it (src/plan/host-links.ts).
+ */
 export function providerNic(ctx: HostContext): string | undefined {
-  const provider = ctx.plan.networks.find((n) => n.purpose === 'provider');
-  return provider && ctx.server.nics.find((n) => n.network === provider.name)?.name;
+  return providerUplink(ctx.plan, ctx.server)?.name;
 }
 
 /** Labels each role puts on a node; OpenStack (Yaook) schedules its services by them. */
