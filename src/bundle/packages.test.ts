@@ -268,6 +268,7 @@ const COMMANDS: Record<
   chronyc: { pkg: 'chrony', from: 'runbook' },
   ctr: { pkg: 'containerd', from: 'runbook' },
   openstack: { pkg: 'python3-openstackclient', from: 'runbook' },
+  'ssh-keygen': { pkg: 'openssh-client', from: 'runbook' },
   sgdisk: { pkg: 'gdisk', from: 'optional' },
   ...Object.fromEntries(
     ['kubeadm', 'kubectl', 'kubelet', 'helm', 'clusterctl'].map((c) => [

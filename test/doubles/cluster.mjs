@@ -717,6 +717,68 @@ function clusterNotReady(state, c) {
   const id = cloud?.auth?.application_credential_id;
   if (!id || credentials[id]?.secret !== cloud.auth.application_credential_secret)
     return 'uStack does not know the application credential in the cloud Secret';
+  const missing = openstackObjectsMissing(state, c, infra, kcp);
+  if (missing) return missing;
+  return undefined;
+}
+
+/**
+ * What CAPO v0.12 looks up in OpenStack for a cluster and its machines, and cannot find in
+ * openstack.json: the OpenStackCluster's external network (docs/upstream-facts.md#capo.external-network-lookup),
+ * and each OpenStackMachineTemplate's flavor, image and keypair
+ * (docs/upstream-facts.md#capo.machine-lookups). CAPO reports these as errors on the
+ * OpenStackCluster or OpenStackMachine, and no server is created.
+ */
+function openstackObjectsMissing(state, c, infra, kcp) {
+  const ns = c.metadata.namespace;
+  const os = readState('openstack.json', {});
+  const table = (k) => Object.entries(os[k] ?? {});
+  const ext = infra.spec.externalNetwork;
+  if (ext) {
+    const nets = table('network').filter(
+      ([name, n]) => n.external && (ext.id ? n.id === ext.id : name === ext.filter?.name),
+    );
+    const copies = nets.reduce((sum, [, n]) => sum + (n.copies ?? 1), 0);
+    if (copies !== 1)
+      return `failed to get external network: filter matched ${copies === 0 ? 'no resources' : 'more than one resource'}`;
+  }
+  const templates = [
+    kcp.spec.machineTemplate.infrastructureRef.name,
+    ...Object.values(state.objects)
+      .filter(
+        (o) =>
+          o.kind === 'MachineDeployment' &&
+          o.metadata.namespace === ns &&
+          o.spec?.clusterName === c.metadata.name,
+      )
+      .map((md) => md.spec.template.spec.infrastructureRef.name),
+  ];
+  for (const name of templates) {
+    const spec = find(state, 'OpenStackMachineTemplate', ns, name)?.spec?.template?.spec;
+    if (!spec) return `${name} does not exist`;
+    if (spec.flavorID === undefined && spec.flavor === undefined)
+      return `${name}: at least one of flavor or flavorID must be set`;
+    const flavor = spec.flavorID
+      ? table('flavor').some(([, f]) => f.id === spec.flavorID)
+      : table('flavor').some(([n]) => n === spec.flavor);
+    if (!flavor)
+      return spec.flavorID
+        ? `${name}: Nova has no flavor ${spec.flavorID}`
+        : `${name}: no flavors were found: name=${spec.flavor}`;
+    const image = spec.image ?? {};
+    if (image.imageRef)
+      return `${name}: image.imageRef (an ORC Image) is not modelled by this double`;
+    if (image.id !== undefined) {
+      if (!table('image').some(([, i]) => i.id === image.id))
+        return `${name}: Glance has no image ${image.id}`;
+    } else {
+      const hits = table('image').filter(([n]) => n === image.filter?.name).length;
+      if (hits !== 1)
+        return `${name}: ${hits === 0 ? 'no images were found' : 'too many images were found'} with the given image filter: name=${image.filter?.name}, tags=${JSON.stringify(image.filter?.tags ?? [])}`;
+    }
+    if (spec.sshKeyName !== undefined && !os.keypair?.[spec.sshKeyName])
+      return `${name}: Nova refuses the server: Invalid key_name provided (no keypair ${spec.sshKeyName})`;
+  }
   return undefined;
 }
 
@@ -787,7 +849,7 @@ function fluxSync(state) {
  * What a chart needs before it can come up (helm upgrade --install --wait would time out
  * without it), and what its values must name. Returns what the test should see.
  */
-export function checkRelease(state, release, ns, chart, values) {
+export function checkRelease(state, release, ns, chart, values, version) {
   const seen = {};
   if (release.startsWith('yaook-') && release !== 'yaook-crds')
     if (!helmDeployed(state, 'yaook', 'yaook-crds'))
@@ -803,9 +865,49 @@ export function checkRelease(state, release, ns, chart, values) {
     const sc = values?.persistence?.storageClass;
     if (sc && !find(state, 'StorageClass', undefined, sc))
       refuse(`StorageClass ${sc} does not exist`);
+    giteaSubchartsProblem(state, version, values);
     seen.imageRegistry = values?.global?.imageRegistry ?? null;
   }
   return seen;
+}
+
+/**
+ * The Gitea chart's bundled sub-charts (docs/upstream-facts.md#gitea.chart-12-defaults): from
+ * chart 12.0.0 the cache is valkey-cluster (earlier redis-cluster), on by default, and so is
+ * postgresql-ha. Each is a bitnami StatefulSet whose pods claim volumes (persistence on by
+ * default, no storage class = the cluster's default one; docs/upstream-facts.md#bitnami.valkey-cluster-persistence)
+ * and pull bitnami images the bundle does not carry. Without a default StorageClass the claims
+ * stay Pending and `helm --wait` times out, so the double refuses at once. Enabling both
+ * valkey and valkey-cluster fails the chart's own template.
+ */
+function giteaSubchartsProblem(state, version, values) {
+  const major = Number(String(version ?? '0').split('.')[0]);
+  const cache = major >= 12 ? ['valkey-cluster', 'valkey'] : ['redis-cluster', 'redis'];
+  const on = (key, byDefault) => values?.[key]?.enabled ?? byDefault;
+  if (on(cache[0], true) && on(cache[1], false))
+    refuse(
+      `Error: execution error at (gitea/templates/gitea/config.yaml): ${cache[1]} and ${cache[0]} cannot be enabled at the same time. Please only choose one.`,
+    );
+  const defaultClass = Object.values(state.objects).some(
+    (o) =>
+      o.kind === 'StorageClass' &&
+      o.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true',
+  );
+  for (const [key, byDefault] of [
+    [cache[0], true],
+    [cache[1], false],
+    ['postgresql-ha', true],
+    ['postgresql', false],
+  ]) {
+    if (!on(key, byDefault)) continue;
+    const persistence = values?.[key]?.persistence ?? values?.[key]?.primary?.persistence ?? {};
+    if (persistence.enabled === false) continue;
+    const sc = persistence.storageClass ?? values?.global?.storageClass;
+    if (sc ? !find(state, 'StorageClass', undefined, sc) : !defaultClass)
+      refuse(
+        `Error: UPGRADE FAILED: gitea chart ${version}: the sub-chart ${key} is enabled${values?.[key]?.enabled === undefined ? ' (its default in this chart version)' : ''}; its pods claim volumes ${sc ? `of StorageClass ${sc}, which does not exist` : 'of the default StorageClass, and the cluster has none'}, so they stay Pending: set ${key}.enabled: false`,
+      );
+  }
 }
 
 /**

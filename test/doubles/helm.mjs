@@ -45,7 +45,7 @@ runDouble('helm', (argv) => {
     const values = flags.get('values') ?? flags.get('f');
     const parsed = values ? yamlDocuments(values)[0] : undefined;
     const { name, version } = chartOf(chart);
-    const checked = checkRelease(load(), release, ns, name, parsed);
+    const checked = checkRelease(load(), release, ns, name, parsed, version);
     if (flags.get('wait')) {
       const problem = chartProblem(
         name,

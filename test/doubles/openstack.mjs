@@ -8,7 +8,7 @@
  * openstack.json in the double's state folder.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { parse } from 'yaml';
 import { find, load, secretData, view } from './cluster.mjs';
 import { at, parseFlags, readState, refuse, runDouble, writeState } from './lib.mjs';
@@ -30,6 +30,7 @@ const KNOWN = [
   'image',
   'wait!',
   ...neutronFlags(),
+  ...keypairFlags(),
 ];
 const RESOURCES = {
   network: 'neutron',
@@ -110,7 +111,16 @@ runDouble('openstack', (argv) => {
   const state = load();
   session(state, argv);
   const os = readState('openstack.json', {});
-  for (const k of ['network', 'subnet', 'image', 'flavor', 'server', 'credentials', 'router'])
+  for (const k of [
+    'network',
+    'subnet',
+    'image',
+    'flavor',
+    'server',
+    'credentials',
+    'router',
+    'keypair',
+  ])
     os[k] ??= {};
   const columns = (row) => {
     const wanted = [flags.get('c')].flat();
@@ -124,6 +134,9 @@ runDouble('openstack', (argv) => {
     os.credentials[id] = { name: rest[3], secret };
     columns({ id, secret, name: rest[3] });
     seen = { credential: rest[3] };
+  } else if (rest[0] === 'keypair') {
+    serviceUp(state, 'nova');
+    seen = keypairCommand(os, rest, flags);
   } else if (neutronCommands().has(`${rest[0]} ${rest[1]}`)) {
     serviceUp(state, 'neutron');
     seen = neutronCommand(state, os, rest, flags, columns);
@@ -164,6 +177,9 @@ runDouble('openstack', (argv) => {
         if (hypervisors.length === 0) refuse('No valid host was found (no hypervisor)');
         spec.status = 'ACTIVE';
       }
+      // Nova and Glance give every flavor and image an id; an uploaded image becomes active.
+      if (resource === 'flavor' || resource === 'image') spec.id = randomUUID();
+      if (resource === 'image') spec.status = 'active';
       table[name] = spec;
     } else if (action === 'show') {
       if (!table[name]) refuse(`No ${resource} with a name or ID of '${name}' exists.`);
@@ -427,4 +443,68 @@ function neutronCommand(state, os, rest, flags, columns) {
     flags: Object.fromEntries(flags),
     ...(extra.bridged !== undefined ? { bridged: extra.bridged } : {}),
   };
+}
+
+/*
+ * Nova keypairs as ugarden.openstack-objects makes them: python-openstackclient's
+ * `keypair create NAME --public-key FILE | --private-key FILE` (mutually exclusive) and
+ * `keypair show [--public-key] NAME` (docs/upstream-facts.md#osc-keypair). Without
+ * --public-key Nova generates the key and the client prints the private half to stdout, where
+ * a step's log would keep it: the double refuses that, stricter than the client.
+ */
+function keypairFlags() {
+  return ['public-key', 'private-key'];
+}
+
+function keypairCommand(os, rest, flags) {
+  const [, action] = rest;
+  let name = rest[2];
+  // `show --public-key` is a switch; the flag parser took the name as its value.
+  const showPublic = action === 'show' && flags.has('public-key');
+  if (showPublic && name === undefined) name = flags.get('public-key');
+  if (!name)
+    refuse(`openstack keypair ${action}: error: the following arguments are required: <name>`, 2);
+  if (action === 'show') {
+    const k = os.keypair[name];
+    if (!k) refuse(`No keypair with a name or ID of '${name}' exists.`);
+    if (showPublic) process.stdout.write(k.public_key);
+    else {
+      const wanted = argvColumns();
+      const row = { name, fingerprint: k.fingerprint, type: 'ssh', public_key: k.public_key };
+      process.stdout.write(wanted.map((c) => `${row[c]}\n`).join(''));
+    }
+    return { resource: 'keypair', action, name };
+  }
+  if (action === 'delete') {
+    if (!os.keypair[name]) refuse(`No keypair with a name or ID of '${name}' exists.`);
+    delete os.keypair[name];
+    return { resource: 'keypair', action, name };
+  }
+  if (action !== 'create') refuse(`openstack keypair ${action}: not in this double`, 2);
+  if (flags.has('public-key') && flags.has('private-key'))
+    refuse('argument --private-key: not allowed with argument --public-key', 2);
+  if (!flags.has('public-key'))
+    refuse(
+      'keypair create without --public-key: Nova would generate the key and the client print its private half to stdout, into the step log',
+    );
+  const file = flags.get('public-key');
+  if (!existsSync(file)) refuse(`Key file ${file} not found: No such file or directory`);
+  const text = readFileSync(file, 'utf8');
+  if (text.includes('PRIVATE KEY'))
+    refuse(`${file} holds a private key: a private key must never leave the host`);
+  const m = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) ([A-Za-z0-9+/=]+)(\s|$)/.exec(text);
+  if (!m) refuse('Keypair data is invalid: failed to generate fingerprint (HTTP 400)');
+  if (os.keypair[name]) refuse(`Key pair '${name}' already exists. (HTTP 409)`);
+  const fingerprint = createHash('md5')
+    .update(Buffer.from(m[2], 'base64'))
+    .digest('hex')
+    .replace(/(..)(?!$)/g, '$1:');
+  os.keypair[name] = { public_key: text, fingerprint };
+  return { resource: 'keypair', action, name, fingerprint };
+}
+
+/** The `-c`/`--column` names of this call, in order. */
+function argvColumns() {
+  const argv = process.argv.slice(2);
+  return argv.flatMap((a, i) => (a === '-c' || a === '--column' ? [argv[i + 1]] : []));
 }

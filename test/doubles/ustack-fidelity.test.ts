@@ -346,7 +346,8 @@ describe('uStack against the doubles as Yaook, ingress-nginx, the client and CAP
         'OpenStackMachineTemplate',
         'infrastructure.cluster.x-k8s.io/v1beta1',
         'w-cp',
-        {},
+        // What uStack holds (ugarden.openstack-objects): CAPO finds the flavor and the image.
+        { template: { spec: { flavor: 'f', image: { filter: { name: 'i' } } } } },
       ),
       'Secret/garden/w-cloud-config': {
         ...object('v1', 'Secret', 'w-cloud-config', 'garden'),
@@ -368,7 +369,11 @@ describe('uStack against the doubles as Yaook, ingress-nginx, the client and CAP
     );
     await writeFile(
       join(state(), 'openstack.json'),
-      JSON.stringify({ credentials: { id1: { name: 'capi-w', secret: 's1' } } }),
+      JSON.stringify({
+        credentials: { id1: { name: 'capi-w', secret: 's1' } },
+        flavor: { f: { vcpus: '2', ram: '4096', disk: '50' } },
+        image: { i: { status: 'active' } },
+      }),
     );
     const reason = async (withCacert: boolean) => {
       await writeFile(join(state(), 'objects.json'), JSON.stringify(objects(withCacert)));

@@ -31,7 +31,8 @@ import {
 import { loadPlanFile } from '../../src/plan/load.js';
 import type { Plan } from '../../src/plan/schema.js';
 import { ROLE_LABELS } from '../../src/render/generators/kubernetes.js';
-import { CAPI_VERSION, CAPO_VERSION } from '../../src/render/generators/ugarden.js';
+import { NODE_IMAGE } from '../../src/render/generators/garden-objects.js';
+import { CAPI_VERSION, CAPO_VERSION, GITEA_CHART } from '../../src/render/generators/ugarden.js';
 import { LOCAL_REGISTRY } from '../../src/render/images.js';
 import { Renderer } from '../../src/render/render.js';
 import { loadSiteRunbook, toStepSpecs } from '../../src/render/step-specs.js';
@@ -102,6 +103,10 @@ function withProviderNetwork(lab: Plan): Plan {
   });
   plan.servers.forEach((s, i) => {
     if (!s.roles.includes('compute')) return;
+    // Sized as a real compute server: uGarden sizes the workload cluster's flavors from it
+    // (garden-objects.ts gardenFlavors); nothing in these phases reads the lab host's own.
+    s.cpu = { sockets: 2, cores: 16, threads: 2 };
+    s.memoryGiB = 256;
     s.nics.push({
       name: 'eth1',
       mac: `02:00:00:01:00:${(i & 0xff).toString(16).padStart(2, '0')}`,
@@ -316,7 +321,7 @@ describe.skipIf(!available)(
         'cert-manager:v1.16.2',
         'ingress-nginx:4.11.3',
         `crds:${YAOOK_CHART_VERSION}`,
-        'gitea:10.6.0',
+        `gitea:${GITEA_CHART.version}`,
         ...YAOOK_OPERATORS.map((o) => `${o}-operator:${YAOOK_CHART_VERSION}`),
       ];
       // Chart archives as Helm makes them: NAME/Chart.yaml inside a .tgz.
@@ -393,6 +398,12 @@ describe.skipIf(!available)(
       await put(
         first,
         `${BUNDLE}/files/images/cirros-0.6.3-x86_64-disk.qcow2`,
+        Buffer.concat([Buffer.from('QFI\xfb\0\0\0\x03', 'latin1'), Buffer.alloc(1024)]),
+      );
+      // The Kubernetes node image of the workload cluster (ugarden.openstack-objects).
+      await put(
+        first,
+        `${BUNDLE}/${NODE_IMAGE.file}`,
         Buffer.concat([Buffer.from('QFI\xfb\0\0\0\x03', 'latin1'), Buffer.alloc(1024)]),
       );
     }
@@ -697,6 +708,19 @@ describe.skipIf(!available)(
         expect(await sh(first, 'cat /var/lib/ustart/out/garden-kubeconfig.yaml')).toContain(
           `- name: ${name}\n`,
         );
+        // The workload VMs' SSH key: in uStack as a keypair, its private half handed out
+        // privately and never in a call, a log or the journal.
+        const os = JSON.parse(await sh(first, `cat ${STATE}/openstack.json`));
+        expect(Object.keys(os.keypair)).toEqual(['ustart-garden']);
+        expect(Object.keys(os.image)).toContain(NODE_IMAGE.name);
+        expect((await sh(first, 'stat -c %a /var/lib/ustart/out/garden-ssh-key')).trim()).toBe(
+          '600',
+        );
+        const privateKey = (await sh(first, 'sed -n 2p /var/lib/ustart/out/garden-ssh-key')).trim();
+        expect(privateKey.length).toBeGreaterThan(20);
+        expect(JSON.stringify(await calls())).not.toContain(privateKey);
+        for (const file of await walk(join(tmp, 'runs')))
+          expect(await readFile(file, 'utf8'), file).not.toContain(privateKey);
         const gitea = secret(o, 'Secret/ustart-git/gitea-admin', 'password');
         expect(JSON.stringify(await calls())).not.toContain(gitea);
         for (const file of await walk(join(tmp, 'runs')))

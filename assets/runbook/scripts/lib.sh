@@ -600,3 +600,53 @@ provider_network_missing() {
     printf 'router-gateway\n'
   fi
 }
+
+# The OpenStack objects of uGarden's workload cluster (generator garden-objects-config,
+# key<TAB>value lines) into the associative array go, read without evaluating anything.
+GARDEN_OBJECTS_CONFIG=/etc/ustart/garden/openstack-objects.tsv
+declare -A go=()
+garden_objects_read() {
+  local k v
+  while IFS=$'\t' read -r k v; do [[ -n $k ]] && go[$k]=$v; done <"$GARDEN_OBJECTS_CONFIG"
+}
+
+# Where the workload VMs' SSH private key is kept on this host and collected for the handover.
+garden_ssh_key() { output_file garden-ssh-key; }
+
+# Prints what uStack lacks of the workload cluster's objects, one line each ("flavor <name>",
+# "image", "keypair"); dies when something of that name exists but is not what the plan asks
+# for, or when the external network (made by ustack.provider-network, not here) is missing,
+# since uStart never changes or deletes what it did not make. Needs openstack_admin_cloud first.
+garden_objects_missing() {
+  local role name want have external status nova own key
+  external=$(openstack network show "${go[external-network]}" -f value -c router:external 2>/dev/null) ||
+    die "Neutron has no network ${go[external-network]}; it is the plan's provider network, which ustack.provider-network creates: run the uStack phase (openstack.externalNetwork set) first"
+  [[ $external == External ]] ||
+    die "the network ${go[external-network]} is not external (router:external $external); CAPO needs an external network for the workload cluster's floating IP"
+  for role in cp worker; do
+    name=${go[$role-flavor]}
+    want=$(printf '%s\n' "${go[$role-vcpus]}" "${go[$role-ram]}" "${go[$role-disk]}")
+    if have=$(openstack flavor show "$name" -f value -c vcpus -c ram -c disk 2>/dev/null); then
+      [[ $(sort <<<"$have") == $(sort <<<"$want") ]] ||
+        die "Nova has a flavor $name with vcpus/ram/disk $(paste -sd/ <<<"$have"), not ${go[$role-vcpus]}/${go[$role-ram]}/${go[$role-disk]}; uStart does not change a flavor: remove it (openstack flavor delete $name) if no server uses it"
+    else
+      printf 'flavor %s\n' "$name"
+    fi
+  done
+  if status=$(openstack image show "${go[image]}" -f value -c status 2>/dev/null); then
+    [[ $status == active ]] ||
+      die "Glance has the image ${go[image]} with status $status, not active (an upload that did not finish?); remove it (openstack image delete ${go[image]}) and run the step again"
+  else
+    printf 'image\n'
+  fi
+  key=$(garden_ssh_key)
+  if nova=$(openstack keypair show --public-key "${go[keypair]}" 2>/dev/null); then
+    [[ -s $key ]] ||
+      die "Nova has a keypair ${go[keypair]} whose private key this host does not hold ($key); uStart does not replace it: remove it (openstack keypair delete ${go[keypair]}) if no machine uses it, and run the step again"
+    own=$(ssh-keygen -y -f "$key" | cut -d' ' -f1-2)
+    [[ $(cut -d' ' -f1-2 <<<"$nova") == "$own" ]] ||
+      die "Nova's keypair ${go[keypair]} is not the key in $key; remove the keypair (openstack keypair delete ${go[keypair]}) if no machine uses it, and run the step again"
+  else
+    printf 'keypair\n'
+  fi
+}

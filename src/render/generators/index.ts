@@ -14,6 +14,7 @@ import {
 } from './kubernetes.js';
 import { hostNetworkConfig, hostNetworkLinks } from './host-network.js';
 import { alloyValues, handoverEndpoints, lokiValues, prometheusStackValues } from './monitoring.js';
+import { gardenObjectsConfig } from './garden-objects.js';
 import { chronyConf, hostsBlock, netcheckPeers } from './os.js';
 import { clusterctlConfig, fluxSync, giteaValues, workloadCluster } from './ugarden.js';
 import {
@@ -53,6 +54,7 @@ export const GENERATORS: Readonly<Record<string, Generator>> = {
   ),
   'smoke-test-config': smokeTestConfig,
   'provider-network-config': providerNetworkConfig,
+  'garden-objects-config': gardenObjectsConfig,
   'clusterctl-config': clusterctlConfig,
   'flux-sync': fluxSync,
   'workload-cluster': workloadCluster,

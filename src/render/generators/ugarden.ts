@@ -6,6 +6,11 @@
 import type { HostContext } from '../context.js';
 import { image, LOCAL_REGISTRY } from '../images.js';
 import { toYaml, toYamlDocuments } from '../yaml.js';
+import {
+  GARDEN_CONTROL_PLANE_REPLICAS,
+  GARDEN_WORKER_REPLICAS,
+  gardenObjects,
+} from './garden-objects.js';
 
 export const CAPI_VERSION = 'v1.9.5';
 export const CAPO_VERSION = 'v0.12.2';
@@ -75,7 +80,7 @@ export function fluxSync(_ctx: HostContext): string {
 export function workloadCluster(ctx: HostContext): string {
   const name = workloadClusterName(ctx);
   const version = `v${ctx.k8sVersion}`;
-  const provider = ctx.plan.networks.find((n) => n.purpose === 'provider');
+  const os = gardenObjects(ctx.plan);
   const machineTemplate = (suffix: string, flavor: string) => ({
     apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta1',
     kind: 'OpenStackMachineTemplate',
@@ -84,8 +89,8 @@ export function workloadCluster(ctx: HostContext): string {
       template: {
         spec: {
           flavor,
-          image: { filter: { name: `ubuntu-2404-kube-${version}` } },
-          sshKeyName: 'garden',
+          image: { filter: { name: os.image.name } },
+          sshKeyName: os.keypair,
         },
       },
     },
@@ -118,7 +123,9 @@ export function workloadCluster(ctx: HostContext): string {
       metadata: { name, namespace: 'garden' },
       spec: {
         identityRef: { cloudName: 'ustack', name: `${name}-cloud-config` },
-        externalNetwork: { filter: { name: provider?.name ?? 'provider' } },
+        ...(os.externalNetwork
+          ? { externalNetwork: { filter: { name: os.externalNetwork } } }
+          : {}),
         managedSubnets: [{ cidr: '10.6.0.0/24', dnsNameservers: ctx.plan.site.dns }],
         apiServerLoadBalancer: { enabled: false },
       },
@@ -128,7 +135,7 @@ export function workloadCluster(ctx: HostContext): string {
       kind: 'KubeadmControlPlane',
       metadata: { name: `${name}-control-plane`, namespace: 'garden' },
       spec: {
-        replicas: 3,
+        replicas: GARDEN_CONTROL_PLANE_REPLICAS,
         version,
         machineTemplate: {
           infrastructureRef: {
@@ -146,8 +153,8 @@ export function workloadCluster(ctx: HostContext): string {
         },
       },
     },
-    machineTemplate('control-plane', 'm1.large'),
-    machineTemplate('md-0', 'm1.xlarge'),
+    machineTemplate('control-plane', os.controlPlane.name),
+    machineTemplate('md-0', os.worker.name),
     {
       apiVersion: 'bootstrap.cluster.x-k8s.io/v1beta1',
       kind: 'KubeadmConfigTemplate',
@@ -164,7 +171,7 @@ export function workloadCluster(ctx: HostContext): string {
       metadata: { name: `${name}-md-0`, namespace: 'garden' },
       spec: {
         clusterName: name,
-        replicas: 2,
+        replicas: GARDEN_WORKER_REPLICAS,
         selector: { matchLabels: {} },
         template: {
           spec: {
@@ -189,7 +196,20 @@ export function workloadCluster(ctx: HostContext): string {
   ]);
 }
 
-/** Gitea's Helm values: one admin from a Secret, no outside access, storage on Ceph. */
+/**
+ * The Gitea Helm chart the bundle carries (gitea.com/gitea/helm-gitea). From 12.0.0 on its
+ * cache, session and queue sub-chart is valkey-cluster (before: redis-cluster), enabled by
+ * default, as is postgresql-ha (docs/upstream-facts.md#gitea.chart-12-defaults): giteaValues
+ * turns off exactly the keys of this version.
+ */
+export const GITEA_CHART = { name: 'gitea', version: '12.0.0' } as const;
+
+/**
+ * Gitea's Helm values: one admin from a Secret, no outside access, storage on Ceph. SQLite in
+ * Gitea's own volume, and no cache cluster: with valkey and valkey-cluster both off the chart
+ * sets memory session and cache and a level queue (docs/upstream-facts.md#gitea.chart-12-defaults),
+ * so no bitnami StatefulSet with volumes of its own and images from outside the bundle.
+ */
 export function giteaValues(ctx: HostContext): string {
   return toYaml({
     global: { imageRegistry: ctx.plan.site.airGapped ? LOCAL_REGISTRY : null },
@@ -204,6 +224,7 @@ export function giteaValues(ctx: HostContext): string {
     persistence: { enabled: true, storageClass: 'ceph-block', size: '10Gi' },
     'postgresql-ha': { enabled: false },
     postgresql: { enabled: false },
-    'redis-cluster': { enabled: false },
+    'valkey-cluster': { enabled: false },
+    valkey: { enabled: false },
   });
 }

@@ -69,4 +69,6 @@ export const UNCHECKED: Readonly<Record<string, string>> = {
     'netplan YAML (Ubuntu) or ifupdown stanzas (Debian): no zod schema yet; src/render/generators/host-network.test.ts checks the output against the format rows of docs/upstream-facts.md',
   'provider-network-config':
     "uStart's own key/value table, read only by the ustack.provider-network script; the openstack commands it feeds are checked by the openstack double",
+  'garden-objects-config':
+    "uStart's own key/value table, read only by the ugarden.openstack-objects script; the openstack commands it feeds are checked by the openstack double",
 };
