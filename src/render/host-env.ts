@@ -6,6 +6,7 @@
 import { endpointDns, endpointRecords } from '../plan/endpoints.js';
 import { type HostContext, REMOTE } from './context.js';
 import { acceptedCephWarnings, osdCount } from './generators/ceph.js';
+import { ORC_INSTALL } from './generators/capi-repository.js';
 import { workloadClusterName } from './generators/ugarden.js';
 import { LOCAL_REGISTRY } from './images.js';
 import { envFile, type ShellValue } from './shell.js';
@@ -48,6 +49,7 @@ export function hostEnvVars(ctx: HostContext): Array<readonly [string, ShellValu
     ['USTART_ENDPOINT_DNS', endpointDns(plan)],
     ['USTART_ENDPOINT_NAMES', endpointRecords(plan).map((r) => r.name)],
     ['USTART_GARDEN_CLUSTER', workloadClusterName(ctx)],
+    ['USTART_ORC_INSTALL', ORC_INSTALL],
     ['USTART_LOCAL_REGISTRY', LOCAL_REGISTRY],
   ];
 }

@@ -692,17 +692,53 @@ function statusOf(state, o) {
   return undefined;
 }
 
+/** The CRD CAPO v0.12 watches, which ORC installs (docs/upstream-facts.md#capo.orc). */
+export const ORC_CRD = 'images.openstack.k-orc.cloud';
+
+/**
+ * Why CAPO's controller does not run, or undefined when it does. CAPO v0.12 watches ORC's
+ * Image objects; without their CRD controller-runtime cannot start its watch and the pod
+ * crash-loops (docs/upstream-facts.md#capo.orc).
+ */
+export function capoNotRunning(state) {
+  const providers = (readState('clusterctl.json', null)?.providers ?? []).map((p) => p.name);
+  if (!providers.includes('openstack')) return 'no OpenStack provider (CAPO) is installed';
+  if (!crds(state).has(ORC_CRD))
+    return `capo-controller-manager is in CrashLoopBackOff: no matches for kind "Image" in version "openstack.k-orc.cloud/v1alpha1" (ORC is not installed)`;
+  return undefined;
+}
+
+/**
+ * Why KubeadmControlPlane has not written the `<cluster>-kubeconfig` Secret yet: it does
+ * once the infrastructure is ready and the endpoint known, long before the cluster is Ready
+ * (docs/upstream-facts.md#capi.kcp-kubeconfig).
+ */
+export function kubeconfigMissing(state, c) {
+  const ns = c.metadata.namespace;
+  const capo = capoNotRunning(state);
+  if (capo) return capo;
+  const infra = find(state, 'OpenStackCluster', ns, c.spec.infrastructureRef.name);
+  if (!infra) return 'its OpenStackCluster does not exist';
+  if (!find(state, 'KubeadmControlPlane', ns, c.spec.controlPlaneRef.name))
+    return 'its KubeadmControlPlane does not exist';
+  return credentialsRefused(state, infra);
+}
+
 /** Why Cluster API would not report the cluster Ready, or undefined when it would. */
 function clusterNotReady(state, c) {
   const ns = c.metadata.namespace;
-  const providers = (readState('clusterctl.json', null)?.providers ?? []).map((p) => p.name);
-  if (!providers.includes('openstack')) return 'no OpenStack provider (CAPO) is installed';
-  const infra = find(state, 'OpenStackCluster', ns, c.spec.infrastructureRef.name);
-  if (!infra) return 'its OpenStackCluster does not exist';
+  const endpoint = kubeconfigMissing(state, c);
+  if (endpoint) return endpoint;
   const kcp = find(state, 'KubeadmControlPlane', ns, c.spec.controlPlaneRef.name);
-  if (!kcp) return 'its KubeadmControlPlane does not exist';
   const template = kcp.spec.machineTemplate.infrastructureRef.name;
   if (!find(state, 'OpenStackMachineTemplate', ns, template)) return `${template} does not exist`;
+  const infra = find(state, 'OpenStackCluster', ns, c.spec.infrastructureRef.name);
+  return openstackObjectsMissing(state, c, infra, kcp);
+}
+
+/** Why CAPO's calls to uStack with the cluster's credential Secret fail, or undefined. */
+function credentialsRefused(state, infra) {
+  const ns = infra.metadata.namespace;
   const clouds = secretData(state, ns, infra.spec.identityRef.name, 'clouds.yaml');
   if (!clouds) return `the cloud credential Secret ${infra.spec.identityRef.name} does not exist`;
   // docs/upstream-facts.md#capo.credentials-secret: CAPO trusts the Secret's cacert only (not
@@ -717,8 +753,6 @@ function clusterNotReady(state, c) {
   const id = cloud?.auth?.application_credential_id;
   if (!id || credentials[id]?.secret !== cloud.auth.application_credential_secret)
     return 'uStack does not know the application credential in the cloud Secret';
-  const missing = openstackObjectsMissing(state, c, infra, kcp);
-  if (missing) return missing;
   return undefined;
 }
 

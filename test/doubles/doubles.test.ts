@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { loadPlanFile } from '../../src/plan/load.js';
 import type { Plan } from '../../src/plan/schema.js';
 import { Renderer } from '../../src/render/render.js';
@@ -243,14 +244,40 @@ describe('kubectl, helm and clusterctl doubles', () => {
     const capi = renderedFile('ctl-01/ugarden.capi/files/etc/ustart/garden/clusterctl.yaml');
     const config = await ctl.put('/clusterctl.yaml', capi);
     // clusterctl reads the providers from the bundle and needs cert-manager in the cluster.
-    for (const [, path] of capi.matchAll(/file:\/\/(\S+)/g))
+    for (const [, path] of capi.matchAll(/file:\/\/(\S+)/g)) {
       await ctl.put(path!, 'apiVersion: v1\nkind: Namespace\nmetadata: { name: x }\n');
+      const [major, minor] = /\/v(\d+)\.(\d+)\./.exec(path!)!.slice(1).map(Number);
+      await ctl.put(
+        path!.replace(/[^/]+$/, 'metadata.yaml'),
+        stringify({
+          apiVersion: 'clusterctl.cluster.x-k8s.io/v1alpha3',
+          kind: 'Metadata',
+          releaseSeries: [{ major, minor, contract: 'v1beta1' }],
+        }),
+      );
+    }
     const cm = await ctl.put('/bundle/charts/cert-manager-v1.16.2.tgz', 'archive');
     const crds = await ctl.put('/cert-manager.yaml', 'crds:\n  enabled: true\n');
     expect(
       ctl.run('helm', 'upgrade', '--install', 'cert-manager', cm, '-n', 'cert-manager', '-f', crds)
         .status,
     ).toBe(0);
+    // CAPO starts only with ORC's CRD (docs/upstream-facts.md#capo.orc).
+    const orc = await ctl.put(
+      '/orc.yaml',
+      stringify({
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'CustomResourceDefinition',
+        metadata: { name: 'images.openstack.k-orc.cloud' },
+        spec: {
+          group: 'openstack.k-orc.cloud',
+          names: { kind: 'Image', plural: 'images' },
+          scope: 'Namespaced',
+          versions: [{ name: 'v1alpha1', served: true, storage: true }],
+        },
+      }),
+    );
+    expect(ctl.run('kubectl', 'apply', '-f', orc).stderr).toBe('');
     expect(
       ctl.run(
         'clusterctl',
@@ -266,7 +293,7 @@ describe('kubectl, helm and clusterctl doubles', () => {
     ).toBe(0);
     const online = await ctl.put(
       '/online.yaml',
-      'providers:\n  - name: x\n    type: CoreProvider\n    url: https://example.invalid/x.yaml\n',
+      'providers:\n  - name: cluster-api\n    type: CoreProvider\n    url: https://example.invalid/x.yaml\n',
     );
     expect(
       ctl.run('clusterctl', 'init', '--config', online, '--infrastructure', 'openstack').stderr,

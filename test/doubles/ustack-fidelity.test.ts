@@ -355,6 +355,19 @@ describe('uStack against the doubles as Yaook, ingress-nginx, the client and CAP
         data: { 'clouds.yaml': b64(clouds), ...(withCacert ? { cacert: b64(CA) } : {}) },
       },
       ...keystoneSecrets('', CA),
+      // ORC, which CAPO needs to start (docs/upstream-facts.md#capo.orc).
+      'CustomResourceDefinition/default/images.openstack.k-orc.cloud': {
+        ...object(
+          'apiextensions.k8s.io/v1',
+          'CustomResourceDefinition',
+          'images.openstack.k-orc.cloud',
+        ),
+        spec: {
+          group: 'openstack.k-orc.cloud',
+          names: { kind: 'Image' },
+          versions: [{ name: 'v1alpha1' }],
+        },
+      },
     });
     await writeFile(
       join(state(), 'clusterctl.json'),

@@ -32,7 +32,15 @@ import { loadPlanFile } from '../../src/plan/load.js';
 import type { Plan } from '../../src/plan/schema.js';
 import { ROLE_LABELS } from '../../src/render/generators/kubernetes.js';
 import { NODE_IMAGE } from '../../src/render/generators/garden-objects.js';
-import { CAPI_VERSION, CAPO_VERSION, GITEA_CHART } from '../../src/render/generators/ugarden.js';
+import { GITEA_CHART } from '../../src/render/generators/ugarden.js';
+import {
+  bundleFiles,
+  CAPI_PROVIDERS,
+  CAPI_VERSION,
+  CAPO_VERSION,
+  ORC_CRD,
+  ORC_VERSION,
+} from '../../src/render/generators/capi-repository.js';
 import { LOCAL_REGISTRY } from '../../src/render/images.js';
 import { Renderer } from '../../src/render/render.js';
 import { loadSiteRunbook, toStepSpecs } from '../../src/render/step-specs.js';
@@ -382,17 +390,35 @@ describe.skipIf(!available)(
           .map((d) => stringify(d))
           .join('---\n'),
       );
-      for (const [name, version, file] of [
-        ['cluster-api', CAPI_VERSION, 'core-components.yaml'],
-        ['kubeadm', CAPI_VERSION, 'bootstrap-components.yaml'],
-        ['kubeadm', CAPI_VERSION, 'control-plane-components.yaml'],
-        ['openstack', CAPO_VERSION, 'infrastructure-components.yaml'],
-      ] as const) {
-        await put(
-          first,
-          `${BUNDLE}/files/capi/${name}/${version}/${file}`,
-          stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: `${name}-system` } }),
-        );
+      const ORC_IMAGE = `${LOCAL_REGISTRY}/orc/openstack-resource-controller:${ORC_VERSION}`;
+      // clusterctl's local repository and ORC, as bundleFiles() names them: components with
+      // the provider's controller image, a metadata.yaml whose series cover the version.
+      for (const { name } of bundleFiles()) {
+        const p = CAPI_PROVIDERS.find((x) => name.endsWith(`/${x.version}/${x.components}`));
+        const version = name.split('/').at(-2)!;
+        const [major, minor] = version.slice(1).split('.').map(Number);
+        const text = name.startsWith('orc/')
+          ? [
+              { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'orc-system' } },
+              { ...crd('openstack.k-orc.cloud', 'Image'), metadata: { name: ORC_CRD } },
+              {
+                ...controller('orc-controller-manager'),
+                metadata: { name: 'orc-controller-manager', namespace: 'orc-system' },
+              },
+            ]
+              .map((d) => stringify(d).replace(/image: .*/, `image: ${ORC_IMAGE}`))
+              .join('---\n')
+          : name.endsWith('/metadata.yaml')
+            ? stringify({
+                apiVersion: 'clusterctl.cluster.x-k8s.io/v1alpha3',
+                kind: 'Metadata',
+                releaseSeries: [{ major, minor, contract: 'v1beta1' }],
+              })
+            : stringify({
+                ...controller(`${p!.name}-controller-manager`),
+                metadata: { name: 'controller-manager', namespace: `${p!.name}-system` },
+              }).replace(/image: .*/, `image: ${p!.image}`);
+        await put(first, `${BUNDLE}/files/${name}`, text);
       }
       // A qcow2 header is all the openstack double looks at.
       await put(
@@ -756,8 +782,12 @@ describe.skipIf(!available)(
         /^\d+\.\d+\.\d+\.\d+$/.test(h) ||
         h.endsWith('.garden');
       expect([...hosts].filter((h) => !local(h))).toEqual([]);
-      const capi = JSON.parse(await sh(first, `cat ${STATE}/clusterctl.json`));
-      expect(capi.images).toEqual({ all: { repository: LOCAL_REGISTRY } });
+      // docs/upstream-facts.md#clusterctl.image-overrides: each provider's controller is
+      // pulled under the name images.sh tags it with.
+      const init = (await calls()).find((c) => c.tool === 'clusterctl' && c.argv[0] === 'init')!;
+      expect(init.seen!.images).toEqual(
+        CAPI_PROVIDERS.map((p) => `${LOCAL_REGISTRY}/${p.image.slice(p.image.indexOf('/') + 1)}`),
+      );
       const gitea = (await calls()).find(
         (c) => c.tool === 'helm' && c.argv[2] === 'gitea' && c.ok,
       )!;
@@ -787,6 +817,7 @@ describe.skipIf(!available)(
           'capo-system',
           'capi-kubeadm-bootstrap-system',
           'capi-kubeadm-control-plane-system',
+          'orc-system',
         ];
         expect(
           keysOf(
@@ -797,7 +828,7 @@ describe.skipIf(!available)(
               gardenNamespaces.includes(
                 v.metadata.annotations?.['meta.helm.sh/release-namespace'],
               ) ||
-              /x-k8s\.io|fluxcd\.io/.test(`${v.apiVersion} ${v.metadata.name}`),
+              /x-k8s\.io|fluxcd\.io|k-orc\.cloud/.test(`${v.apiVersion} ${v.metadata.name}`),
           ),
         ).toEqual([]);
         expect((await releases()).filter((r) => r.startsWith('ustart-git/'))).toEqual([]);

@@ -5,6 +5,13 @@
  */
 import type { HostContext } from '../context.js';
 import { image, LOCAL_REGISTRY } from '../images.js';
+import {
+  CAPI_FILES,
+  CAPI_PROVIDERS,
+  type CapiProvider,
+  providerFolder,
+  providerLabel,
+} from './capi-repository.js';
 import { toYaml, toYamlDocuments } from '../yaml.js';
 import {
   GARDEN_CONTROL_PLANE_REPLICAS,
@@ -12,9 +19,7 @@ import {
   gardenObjects,
 } from './garden-objects.js';
 
-export const CAPI_VERSION = 'v1.9.5';
-export const CAPO_VERSION = 'v0.12.2';
-const CAPI_FILES = '/var/lib/ustart/bundle/files/capi';
+export { CAPI_VERSION, CAPO_VERSION } from './capi-repository.js';
 
 /** The in-cluster git server (Gitea) the site's GitOps repository lives in. */
 export const GIT_URL = 'http://gitea-http.ustart-git.svc.cluster.local:3000/ustart/garden.git';
@@ -23,26 +28,31 @@ export function workloadClusterName(ctx: HostContext): string {
   return `${ctx.plan.site.name}-garden-01`;
 }
 
-/** clusterctl.yaml: providers from local files only, so clusterctl never goes online. */
+/**
+ * clusterctl.yaml: providers from the bundle's local repository only, so clusterctl never
+ * goes online (docs/upstream-facts.md#clusterctl.local-repository, #clusterctl.config).
+ */
 export function clusterctlConfig(ctx: HostContext): string {
-  const provider = (name: string, type: string, version: string, file: string) => ({
-    name,
-    type,
-    url: `file://${CAPI_FILES}/${name}/${version}/${file}`,
-  });
+  // docs/upstream-facts.md#clusterctl.image-overrides: a repository override replaces all of
+  // an image's name but its last element, so each provider gets the folder images.sh tags
+  // its image under (`bundle.ustart.invalid/cluster-api/…`), not the bare registry.
+  const repository = (p: CapiProvider) => {
+    const local = image(ctx, p.image);
+    return local.slice(0, local.lastIndexOf('/'));
+  };
   return toYaml({
-    providers: [
-      provider('cluster-api', 'CoreProvider', CAPI_VERSION, 'core-components.yaml'),
-      provider('kubeadm', 'BootstrapProvider', CAPI_VERSION, 'bootstrap-components.yaml'),
-      provider('kubeadm', 'ControlPlaneProvider', CAPI_VERSION, 'control-plane-components.yaml'),
-      provider(
-        'openstack',
-        'InfrastructureProvider',
-        CAPO_VERSION,
-        'infrastructure-components.yaml',
-      ),
-    ],
-    ...(ctx.plan.site.airGapped ? { images: { all: { repository: LOCAL_REGISTRY } } } : {}),
+    providers: CAPI_PROVIDERS.map((p) => ({
+      name: p.name,
+      type: p.type,
+      url: `file://${CAPI_FILES}/${providerFolder(p)}/${p.components}`,
+    })),
+    ...(ctx.plan.site.airGapped
+      ? {
+          images: Object.fromEntries(
+            CAPI_PROVIDERS.map((p) => [providerLabel(p), { repository: repository(p) }]),
+          ),
+        }
+      : {}),
     CLUSTERCTL_DISABLE_VERSIONCHECK: 'true',
   });
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Done when the providers run and the cloud credential exists.
+# Done when ORC and the providers run and the cloud credential exists.
 set -euo pipefail
 # shellcheck source=lib.sh
 . /var/lib/ustart/lib.sh
 
 step_files_current
+kubectl get crd images.openstack.k-orc.cloud >/dev/null 2>&1
 kubectl get namespace capo-system >/dev/null 2>&1
 kubectl -n garden get secret "$USTART_GARDEN_CLUSTER-cloud-config" >/dev/null 2>&1

@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# Installs Cluster API with the OpenStack provider from the bundle's files, and gives CAPO
-# an application credential for uStack.
+# Installs ORC and Cluster API with the OpenStack provider from the bundle's files, and gives
+# CAPO an application credential for uStack.
 set -euo pipefail
 # shellcheck source=lib.sh
 . /var/lib/ustart/lib.sh
 
 install_step_files
+# CAPO v0.12 watches ORC's Image objects and cannot start without their CRD; ORC is installed
+# on its own, before CAPO (docs/upstream-facts.md#capo.orc).
+if k8s_absent crd images.openstack.k-orc.cloud ||
+  k8s_absent deployment orc-controller-manager -n orc-system; then
+  say "installing the OpenStack Resource Controller (ORC) from the bundle"
+  kubectl apply -f "$USTART_ORC_INSTALL" >/dev/null
+fi
 if ! kubectl get namespace capo-system >/dev/null 2>&1; then
   say "running clusterctl init with the providers from the bundle"
   clusterctl init --config /etc/ustart/garden/clusterctl.yaml --core cluster-api --bootstrap kubeadm \
