@@ -17,7 +17,13 @@ import { hostContext, siteContext } from '../../src/render/context.js';
 import { gardenObjects } from '../../src/render/generators/garden-objects.js';
 import { GITEA_CHART, giteaValues, workloadCluster } from '../../src/render/generators/ugarden.js';
 import { assetPath } from '../../src/util/assets.js';
-import { adminClouds, doublesFolder, keystoneSecrets, makeCaCertificate } from './harness.js';
+import {
+  adminClouds,
+  doublesFolder,
+  keystoneSecrets,
+  makeCaCertificate,
+  orcCrdObject,
+} from './harness.js';
 
 type Obj = {
   kind: string;
@@ -79,6 +85,7 @@ async function seed(cluster: Obj[]) {
     ...yaook('NovaDeployment', 'nova'),
     ...yaook('GlanceDeployment', 'glance'),
     ...keystoneSecrets('s3cret', CA),
+    ...orcCrdObject(),
     'Namespace/default/garden': {
       apiVersion: 'v1',
       kind: 'Namespace',

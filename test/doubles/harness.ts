@@ -314,3 +314,19 @@ export function doublesFolder(dir: () => string) {
     },
   };
 }
+
+/** ORC's Image CRD as an objects.json entry: CAPO v0.12 needs it to start (docs/upstream-facts.md#capo.orc). */
+export function orcCrdObject(): Record<string, unknown> {
+  return {
+    'CustomResourceDefinition/default/images.openstack.k-orc.cloud': {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'images.openstack.k-orc.cloud' },
+      spec: {
+        group: 'openstack.k-orc.cloud',
+        names: { kind: 'Image' },
+        versions: [{ name: 'v1alpha1' }],
+      },
+    },
+  };
+}

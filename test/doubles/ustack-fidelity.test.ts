@@ -30,7 +30,13 @@ import { loadSiteRunbook } from '../../src/render/step-specs.js';
 import { renderFiles } from '../../src/render/write.js';
 import { defaultRunbookDir } from '../../src/runbook/load.js';
 import { assetPath } from '../../src/util/assets.js';
-import { adminClouds, doublesFolder, keystoneSecrets, makeCaCertificate } from './harness.js';
+import {
+  adminClouds,
+  doublesFolder,
+  keystoneSecrets,
+  makeCaCertificate,
+  orcCrdObject,
+} from './harness.js';
 
 const FSID = '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9';
 const MONS = 'a=10.20.0.11:6789,b=10.20.0.12:6789,c=10.20.0.13:6789';
@@ -355,19 +361,7 @@ describe('uStack against the doubles as Yaook, ingress-nginx, the client and CAP
         data: { 'clouds.yaml': b64(clouds), ...(withCacert ? { cacert: b64(CA) } : {}) },
       },
       ...keystoneSecrets('', CA),
-      // ORC, which CAPO needs to start (docs/upstream-facts.md#capo.orc).
-      'CustomResourceDefinition/default/images.openstack.k-orc.cloud': {
-        ...object(
-          'apiextensions.k8s.io/v1',
-          'CustomResourceDefinition',
-          'images.openstack.k-orc.cloud',
-        ),
-        spec: {
-          group: 'openstack.k-orc.cloud',
-          names: { kind: 'Image' },
-          versions: [{ name: 'v1alpha1' }],
-        },
-      },
+      ...orcCrdObject(),
     });
     await writeFile(
       join(state(), 'clusterctl.json'),
