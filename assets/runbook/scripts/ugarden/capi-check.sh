@@ -7,3 +7,4 @@ set -euo pipefail
 step_files_current
 kubectl get namespace capo-system >/dev/null 2>&1
 kubectl -n garden get secret "$USTART_GARDEN_CLUSTER-cloud-config" >/dev/null 2>&1
+kubectl -n garden get secret "$USTART_GARDEN_CLUSTER-cloud-conf" >/dev/null 2>&1
