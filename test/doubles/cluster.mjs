@@ -101,10 +101,14 @@ const CRD_SOURCES = {
     ['ceph.rook.io', 'v1', 'CephClient'],
   ],
   // clusterctl init: gone again with clusterctl delete --include-crd.
+  // docs/upstream-facts.md#capi.crs: ClusterResourceSet is part of the core provider (feature
+  // gate on by default in v1.9.5).
   'capi:cluster-api': [
     ['cluster.x-k8s.io', 'v1beta1', 'Cluster'],
     ['cluster.x-k8s.io', 'v1beta1', 'MachineDeployment'],
     ['cluster.x-k8s.io', 'v1beta1', 'Machine'],
+    ['addons.cluster.x-k8s.io', 'v1beta1', 'ClusterResourceSet'],
+    ['addons.cluster.x-k8s.io', 'v1beta1', 'ClusterResourceSetBinding'],
   ],
   'capi:kubeadm/BootstrapProvider': [
     ['bootstrap.cluster.x-k8s.io', 'v1beta1', 'KubeadmConfigTemplate'],
@@ -572,11 +576,28 @@ const CAPI_REQUIRED = {
   KubeadmConfigTemplate: ['template.spec'],
   OpenStackCluster: ['identityRef.name', 'identityRef.cloudName'],
   OpenStackMachineTemplate: ['template.spec.flavor', 'template.spec.image'],
+  ClusterResourceSet: ['clusterSelector', 'resources'],
 };
 
 function validateCapi(o) {
   for (const path of CAPI_REQUIRED[o.kind] ?? [])
     need(get(o.spec, path) !== undefined, o, `spec.${path} is required`);
+  // docs/upstream-facts.md#capi.crs: the selector must not be empty; resources are Secrets or
+  // ConfigMaps of the set's namespace.
+  if (o.kind === 'ClusterResourceSet') {
+    const sel = o.spec.clusterSelector;
+    need(
+      Object.keys(sel.matchLabels ?? {}).length + (sel.matchExpressions ?? []).length > 0,
+      o,
+      'spec.clusterSelector: Invalid value: the selector must not be empty',
+    );
+    for (const r of o.spec.resources)
+      need(
+        ['Secret', 'ConfigMap'].includes(r.kind),
+        o,
+        `resources: kind ${r.kind} is not Secret or ConfigMap`,
+      );
+  }
   const version = get(o.spec, 'version') ?? get(o.spec, 'template.spec.version');
   if (version !== undefined)
     need(/^v\d+\.\d+\.\d+$/.test(version), o, `version ${version} must look like v1.31.4`);
@@ -733,7 +754,13 @@ function clusterNotReady(state, c) {
   const template = kcp.spec.machineTemplate.infrastructureRef.name;
   if (!find(state, 'OpenStackMachineTemplate', ns, template)) return `${template} does not exist`;
   const infra = find(state, 'OpenStackCluster', ns, c.spec.infrastructureRef.name);
-  return openstackObjectsMissing(state, c, infra, kcp);
+  const ca = secretData(state, 'yaook', 'root-ca', 'tls.crt');
+  const credentials = readState('openstack.json', { credentials: {} }).credentials ?? {};
+  return (
+    infrastructureProblem(state, infra) ??
+    openstackObjectsMissing(state, c, infra, kcp) ??
+    nodesProblem(state, c, kcp, ca, credentials)
+  );
 }
 
 /** Why CAPO's calls to uStack with the cluster's credential Secret fail, or undefined. */
@@ -753,6 +780,149 @@ function credentialsRefused(state, infra) {
   const id = cloud?.auth?.application_credential_id;
   if (!id || credentials[id]?.secret !== cloud.auth.application_credential_secret)
     return 'uStack does not know the application credential in the cloud Secret';
+  return undefined;
+}
+
+/** Why CAPO could not give the control plane an endpoint Cluster API can reach. */
+function infrastructureProblem(state, infra) {
+  // docs/upstream-facts.md#capo.security-groups, #neutron.default-sg: without
+  // managedSecurityGroups CAPO makes no groups, the VMs get Neutron's default group, which
+  // admits only its own members: nothing outside reaches the API on 6443.
+  if (!infra.spec.managedSecurityGroups)
+    return 'OpenStackCluster has no managedSecurityGroups: CAPO creates no security groups, the VMs get the project default group (ingress only from its own members), and Cluster API cannot reach the API server on 6443';
+  // docs/upstream-facts.md#capo.api-lb: an enabled load balancer is made in Octavia.
+  const lb = infra.spec.apiServerLoadBalancer;
+  if (
+    lb &&
+    lb.enabled !== false &&
+    !Object.values(state.objects).some((o) => o.kind === 'OctaviaDeployment')
+  )
+    return 'apiServerLoadBalancer is enabled but uStack has no Octavia (load-balancer service): CAPO cannot create the API server load balancer';
+  return undefined;
+}
+
+/** Labels a selector (matchLabels only, as uStart renders) selects. */
+const selects = (sel, labels) =>
+  Object.keys(sel?.matchLabels ?? {}).length > 0 &&
+  Object.entries(sel.matchLabels).every(([k, v]) => labels?.[k] === v);
+
+/**
+ * The manifests the ClusterResourceSets selecting `c` apply to the workload cluster
+ * (docs/upstream-facts.md#capi.crs, #capi.crs-missing): a resource that does not exist is
+ * skipped (CAPI retries when it appears), a Secret of another type is refused.
+ */
+function resourceSetManifests(state, c) {
+  const ns = c.metadata.namespace;
+  const out = [];
+  for (const crs of Object.values(state.objects)) {
+    if (crs.kind !== 'ClusterResourceSet' || crs.metadata.namespace !== ns) continue;
+    if (!selects(crs.spec.clusterSelector, c.metadata.labels)) continue;
+    for (const r of crs.spec.resources) {
+      const o = find(state, r.kind, ns, r.name);
+      if (!o) continue;
+      if (r.kind === 'Secret' && o.type !== 'addons.cluster.x-k8s.io/resource-set') continue;
+      for (const [key, value] of Object.entries(o.data ?? {})) {
+        const text = r.kind === 'Secret' ? Buffer.from(value, 'base64').toString('utf8') : value;
+        try {
+          out.push(...parseManifests(text, `${r.kind} ${r.name} key ${key}`));
+        } catch {
+          // CAPI reports the set's ResourcesApplied False and applies nothing of it.
+        }
+      }
+    }
+  }
+  return out;
+}
+
+const containersOf = (o) => [
+  ...(o.spec?.template?.spec?.containers ?? []),
+  ...(o.spec?.template?.spec?.initContainers ?? []),
+];
+const runs = (manifests, pattern) =>
+  manifests.some(
+    (o) =>
+      ['DaemonSet', 'Deployment'].includes(o.kind) &&
+      containersOf(o).some((k) => pattern.test(k.image ?? '')),
+  );
+
+/** Why the CCM's cloud-config (kube-system/cloud-config, cloud.conf) would not log in. */
+function cloudConfigProblem(manifests, ca, credentials) {
+  const secret = manifests.find(
+    (o) =>
+      o.kind === 'Secret' &&
+      o.metadata.name === 'cloud-config' &&
+      o.metadata.namespace === 'kube-system',
+  );
+  if (!secret)
+    return 'the CCM has no Secret kube-system/cloud-config to mount: its pod never starts';
+  const data = (k) =>
+    secret.data?.[k] !== undefined
+      ? Buffer.from(secret.data[k], 'base64').toString('utf8')
+      : secret.stringData?.[k];
+  const conf = data('cloud.conf') ?? '';
+  const global = Object.fromEntries(
+    [
+      ...(conf.split(/^\[Global\]\s*$/m)[1] ?? '')
+        .split(/^\[/m)[0]
+        .matchAll(/^([\w-]+)\s*=\s*(.*)$/gm),
+    ].map((m) => [m[1], m[2].trim().replace(/^"|"$/g, '')]),
+  );
+  // docs/upstream-facts.md#ccm.openstack: auth-url is required; ca-file is required for https.
+  if (!global['auth-url']) return 'cloud.conf has no [Global] auth-url';
+  const id = global['application-credential-id'];
+  if (!id || credentials[id]?.secret !== global['application-credential-secret'])
+    return 'cloud.conf holds no application credential uStack knows: the CCM cannot log in';
+  const body = (pem) => pem?.replace(/-----[^-]+-----|\s/g, '');
+  const file = global['ca-file'];
+  const key = file?.startsWith('/etc/config/') ? file.slice('/etc/config/'.length) : undefined;
+  if (global['auth-url'].startsWith('https:') && (!key || body(data(key)) !== body(ca)))
+    return "cloud.conf names no ca-file in the Secret with the site's root CA: x509: certificate signed by unknown authority";
+  return undefined;
+}
+
+/**
+ * Why the workload cluster's Nodes would not let Cluster API finish the control plane
+ * (docs/upstream-facts.md#capi.kcp-noderef, #capi.cni-ready, #capo.templates-addons,
+ * #ccm.openstack): a Machine gets its nodeRef only from a Node whose providerID matches
+ * (the kubelet's provider-id, or the CCM's); a Node without a CNI stays NotReady; with
+ * cloud-provider external and no working CCM the Nodes keep the uninitialized taint.
+ */
+function nodesProblem(state, c, kcp, ca, credentials) {
+  const ns = c.metadata.namespace;
+  const registrations = [
+    ['KubeadmControlPlane init', kcp.spec.kubeadmConfigSpec?.initConfiguration?.nodeRegistration],
+    ['KubeadmControlPlane join', kcp.spec.kubeadmConfigSpec?.joinConfiguration?.nodeRegistration],
+  ];
+  for (const md of Object.values(state.objects)) {
+    if (md.kind !== 'MachineDeployment' || md.metadata.namespace !== ns) continue;
+    if (md.spec.clusterName !== c.metadata.name) continue;
+    const ref = md.spec.template.spec.bootstrap.configRef.name;
+    const t = find(state, 'KubeadmConfigTemplate', ns, ref);
+    if (!t)
+      return `MachineDeployment ${md.metadata.name}: its KubeadmConfigTemplate ${ref} does not exist`;
+    registrations.push([
+      `KubeadmConfigTemplate ${ref}`,
+      t.spec.template.spec.joinConfiguration?.nodeRegistration,
+    ]);
+  }
+  const manifests = resourceSetManifests(state, c);
+  const ccm = runs(manifests, /\/openstack-cloud-controller-manager:/);
+  const ccmProblem = ccm
+    ? cloudConfigProblem(manifests, ca, credentials)
+    : 'no OpenStack cloud controller manager is applied to the cluster';
+  for (const [where, reg] of registrations) {
+    const args = reg?.kubeletExtraArgs ?? {};
+    const external = args['cloud-provider'] === 'external';
+    const providerId = /^openstack:\/\/\/'?\{\{ *instance_id *\}\}'?$/.test(
+      args['provider-id'] ?? '',
+    );
+    if (!providerId && (!external || ccmProblem))
+      return `${where}: the Node gets no providerID (no kubelet provider-id${external ? `, and ${ccmProblem}` : ' and no cloud-provider external'}), so the Machine never gets a nodeRef: Machine does not have a corresponding Node yet (Machine.status.nodeRef not set)`;
+    if (external && ccmProblem)
+      return `${where}: kubelet cloud-provider is external but ${ccmProblem}: the Nodes keep the taint node.cloudprovider.kubernetes.io/uninitialized`;
+  }
+  if (!runs(manifests, /\/(calico\/node|cilium):/))
+    return 'no CNI is applied to the cluster (no ClusterResourceSet with one selects it): the Nodes stay NotReady (container runtime network not ready: NetworkReady=false)';
   return undefined;
 }
 

@@ -200,7 +200,9 @@ describe('the workload cluster’s OpenStack objects as CAPO looks them up', () 
     );
     await seed(renderedCluster());
     await createObjects();
-    expect(reason()).toBe('Ready');
+    // CAPO finds every object and makes the machines; what keeps the cluster from Ready now is
+    // its addons, which this test does not deliver (capo-fidelity.test.ts does).
+    expect(reason()).toContain('no OpenStack cloud controller manager is applied');
   });
 
   it.each([

@@ -330,3 +330,26 @@ export function orcCrdObject(): Record<string, unknown> {
     },
   };
 }
+
+/**
+ * openstack.json entries for what a rendered workload cluster references (its external
+ * network, each machine template's flavor, image and keypair), as ustack.provider-network
+ * and ugarden.openstack-objects leave them in the openstack double.
+ */
+export function gardenObjectsState(cluster: readonly Record<string, unknown>[]) {
+  const os = { network: {}, flavor: {}, image: {}, keypair: {} } as Record<
+    string,
+    Record<string, unknown>
+  >;
+  for (const o of cluster) {
+    const spec = o.spec as Record<string, any> | undefined; // eslint-disable-line @typescript-eslint/no-explicit-any
+    if (o.kind === 'OpenStackCluster' && spec?.externalNetwork?.filter?.name)
+      os.network![spec.externalNetwork.filter.name] = { id: 'ext-net', external: true };
+    const m = o.kind === 'OpenStackMachineTemplate' ? spec?.template?.spec : undefined;
+    if (!m) continue;
+    if (m.flavor) os.flavor![m.flavor] = { id: `flavor-${m.flavor}` };
+    if (m.image?.filter?.name) os.image![m.image.filter.name] = { id: 'img', status: 'active' };
+    if (m.sshKeyName) os.keypair![m.sshKeyName] = { name: m.sshKeyName };
+  }
+  return os;
+}

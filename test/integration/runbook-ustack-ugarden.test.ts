@@ -32,7 +32,12 @@ import { loadPlanFile } from '../../src/plan/load.js';
 import type { Plan } from '../../src/plan/schema.js';
 import { ROLE_LABELS } from '../../src/render/generators/kubernetes.js';
 import { NODE_IMAGE } from '../../src/render/generators/garden-objects.js';
-import { GITEA_CHART } from '../../src/render/generators/ugarden.js';
+import {
+  GITEA_CHART,
+  WORKLOAD_ADDONS,
+  addonConfigMap,
+  cloudConfSecret,
+} from '../../src/render/generators/ugarden.js';
 import {
   bundleFiles,
   CAPI_PROVIDERS,
@@ -92,7 +97,14 @@ interface Call {
 type Json = any;
 type Objects = Record<
   string,
-  { kind: string; apiVersion: string; metadata: Json; spec?: Json; data?: Record<string, string> }
+  {
+    kind: string;
+    apiVersion: string;
+    metadata: Json;
+    spec?: Json;
+    type?: string;
+    data?: Record<string, string>;
+  }
 >;
 
 /**
@@ -420,6 +432,36 @@ describe.skipIf(!available)(
               }).replace(/image: .*/, `image: ${p!.image}`);
         await put(first, `${BUNDLE}/files/${name}`, text);
       }
+      // The workload cluster's addons: stand-ins with the upstream release files' names, and
+      // for the CNI and the CCM a workload with the upstream image, which is what the
+      // cluster double looks for (docs/upstream-facts.md#capo.templates-addons).
+      for (const addon of WORKLOAD_ADDONS)
+        for (const file of addon.files) {
+          const base = file.split('/').at(-1)!;
+          const image = {
+            'calico.yaml': 'docker.io/calico/node:v3.29.3',
+            'openstack-cloud-controller-manager-ds.yaml':
+              'registry.k8s.io/provider-os/openstack-cloud-controller-manager:v1.31.4',
+          }[base];
+          await put(
+            first,
+            `${BUNDLE}/files/ugarden/addons/${file}`,
+            stringify(
+              image
+                ? {
+                    apiVersion: 'apps/v1',
+                    kind: 'DaemonSet',
+                    metadata: { name: base.replace(/\.yaml$/, ''), namespace: 'kube-system' },
+                    spec: { template: { spec: { containers: [{ name: 'main', image }] } } },
+                  }
+                : {
+                    apiVersion: 'v1',
+                    kind: 'ServiceAccount',
+                    metadata: { name: base.replace(/\.yaml$/, ''), namespace: 'kube-system' },
+                  },
+            ),
+          );
+        }
       // A qcow2 header is all the openstack double looks at.
       await put(
         first,
@@ -747,6 +789,32 @@ describe.skipIf(!available)(
         expect(JSON.stringify(await calls())).not.toContain(privateKey);
         for (const file of await walk(join(tmp, 'runs')))
           expect(await readFile(file, 'utf8'), file).not.toContain(privateKey);
+        // The addons are in the repository next to the cluster, as ClusterResourceSets'
+        // ConfigMaps with the images from the site registry; the cloud provider's Secret is
+        // not in git, and holds CAPO's application credential, never the admin password.
+        const addons = await sh(
+          first,
+          `git --git-dir ${repo} show main:clusters/${name}-addons.yaml`,
+        );
+        for (const addon of WORKLOAD_ADDONS) {
+          expect(o[`ConfigMap/garden/${addonConfigMap(name, addon.name)}`]).toBeDefined();
+          expect(o[`ClusterResourceSet/garden/${name}-${addon.name}`]).toBeDefined();
+          expect(cluster.metadata.labels[`addons.ustart.io/${addon.name}`]).toBe(name);
+        }
+        expect(addons).toContain(`image: ${LOCAL_REGISTRY}/calico/node:`);
+        expect(addons).not.toContain('docker.io');
+        const cloudConf = secret(o, `Secret/garden/${cloudConfSecret(name)}`, 'cloud-config.yaml');
+        expect(cloudConf).toContain('name: cloud-config');
+        expect(o[`Secret/garden/${cloudConfSecret(name)}`]!.type).toBe(
+          'addons.cluster.x-k8s.io/resource-set',
+        );
+        const credential = /application_credential_secret: "?([^"\n]+)/.exec(clouds)![1]!;
+        const conf = Buffer.from(/cloud\.conf: (\S+)/.exec(cloudConf)![1]!, 'base64').toString(
+          'utf8',
+        );
+        expect(conf).toContain(`application-credential-secret=${credential}`);
+        expect(conf).not.toContain(keystonePassword.slice(0, 16));
+        expect(JSON.stringify(await calls())).not.toContain(credential);
         const gitea = secret(o, 'Secret/ustart-git/gitea-admin', 'password');
         expect(JSON.stringify(await calls())).not.toContain(gitea);
         for (const file of await walk(join(tmp, 'runs')))

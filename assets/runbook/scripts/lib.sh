@@ -432,12 +432,42 @@ with_gitea() (
   GITEA_NETRC=$work/netrc GITEA_WORK=$work "$@"
 )
 
-# Inside with_gitea: the repository exists and clusters/ holds exactly the rendered cluster.
+# Inside with_gitea: the repository exists and clusters/ holds exactly the rendered cluster
+# and its addons' ConfigMaps as built from the bundle now.
 repository_current() {
-  local file=clusters/$USTART_GARDEN_CLUSTER.yaml
-  curl -sf --netrc-file "$GITEA_NETRC" \
-    "http://127.0.0.1:13000/api/v1/repos/ustart/garden/raw/$file" -o "$GITEA_WORK/current.yaml" &&
-    cmp -s "$GITEA_WORK/current.yaml" /etc/ustart/garden/clusters/workload-cluster.yaml
+  local raw=http://127.0.0.1:13000/api/v1/repos/ustart/garden/raw/clusters/$USTART_GARDEN_CLUSTER
+  addon_configmaps "$GITEA_WORK/addons.yaml"
+  curl -sf --netrc-file "$GITEA_NETRC" "$raw.yaml" -o "$GITEA_WORK/current.yaml" &&
+    cmp -s "$GITEA_WORK/current.yaml" /etc/ustart/garden/clusters/workload-cluster.yaml &&
+    curl -sf --netrc-file "$GITEA_NETRC" "$raw-addons.yaml" -o "$GITEA_WORK/current-addons.yaml" &&
+    cmp -s "$GITEA_WORK/current-addons.yaml" "$GITEA_WORK/addons.yaml"
+}
+
+# The workload cluster's addons as ConfigMaps for their ClusterResourceSets, into $1: each
+# holds the upstream manifests from the bundle as published, with the images' registry
+# replaced on an air-gapped site (the rule of images.ts image()). The list is the rendered
+# /etc/ustart/garden/workload-addons.tsv (or $2; docs/ugarden-workload-cluster.md).
+addon_configmaps() {
+  local out=$1 list kind name key file registry='' current=''
+  list=${2:-/etc/ustart/garden/workload-addons.tsv}
+  while IFS=$'\t' read -r kind name key file; do
+    if [[ $kind == registry ]]; then registry=$name; fi
+  done <"$list"
+  : >"$out"
+  while IFS=$'\t' read -r kind name key file; do
+    [[ $kind == configmap ]] || continue
+    if [[ $name != "$current" ]]; then
+      printf -- '---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\ndata:\n' "$name" >>"$out"
+      current=$name
+    fi
+    printf '  %s: |\n' "$key" >>"$out"
+    file=$(bundle_file "$file")
+    if [[ -n $registry ]]; then
+      sed -E "s#^([[:space:]]*(- )?image:[[:space:]]*[\"']?)[^/\"' ]+/#\\1$registry/#" "$file"
+    else
+      cat "$file"
+    fi | awk '{ print "    " $0 }' >>"$out"
+  done <"$list"
 }
 
 # Inside with_gitea: creates the repository when missing and commits the rendered cluster.
@@ -452,6 +482,8 @@ push_cluster() {
   local repo=$GITEA_WORK/garden
   gitea_git clone --quiet http://127.0.0.1:13000/ustart/garden.git "$repo"
   install -D -m 0644 /etc/ustart/garden/clusters/workload-cluster.yaml "$repo/clusters/$USTART_GARDEN_CLUSTER.yaml"
+  addon_configmaps "$GITEA_WORK/addons.yaml"
+  install -D -m 0644 "$GITEA_WORK/addons.yaml" "$repo/clusters/$USTART_GARDEN_CLUSTER-addons.yaml"
   git -C "$repo" add clusters
   if git -C "$repo" diff --cached --quiet; then
     say "the repository already holds the rendered cluster"
@@ -649,4 +681,38 @@ garden_objects_missing() {
   else
     printf 'keypair\n'
   fi
+}
+
+# The Secret garden/<cluster>-cloud-conf (type addons.cluster.x-k8s.io/resource-set) that the
+# CCM's ClusterResourceSet applies as kube-system/cloud-config: cloud.conf with CAPO's
+# application credential (never the admin password) and the site's root CA as ca-file
+# (docs/upstream-facts.md#ccm.openstack). Built from CAPO's Secret through private files, so
+# the credential is on no command line and in no log.
+ensure_cloud_conf_secret() {
+  local capo=$USTART_GARDEN_CLUSTER-cloud-config name=$USTART_GARDEN_CLUSTER-cloud-conf work status=0
+  kubectl -n garden get secret "$name" >/dev/null 2>&1 && return 0
+  say "making the cloud provider's cloud.conf for $USTART_GARDEN_CLUSTER from CAPO's credential"
+  work=$(mktemp -d)
+  (
+    umask 077
+    kubectl -n garden get secret "$capo" -o jsonpath='{.data.clouds\.yaml}' | base64 -d >"$work/clouds.yaml"
+    kubectl -n garden get secret "$capo" -o jsonpath='{.data.cacert}' | base64 -d >"$work/ca.crt"
+    grep -q 'BEGIN CERTIFICATE' "$work/ca.crt" || die "the Secret garden/$capo holds no cacert; rerun ugarden.capi"
+    awk -v url="https://keystone.$USTART_DOMAIN/v3" -v region="$USTART_OPENSTACK_REGION" '
+      { v = $2; gsub(/^"|"$/, "", v) }
+      $1 == "application_credential_id:" { id = v }
+      $1 == "application_credential_secret:" { secret = v }
+      END {
+        if (id == "" || secret == "") exit 1
+        printf "[Global]\nauth-url=%s\napplication-credential-id=%s\napplication-credential-secret=%s\nregion=%s\nca-file=/etc/config/ca.crt\n", url, id, secret, region
+      }' "$work/clouds.yaml" >"$work/cloud.conf" ||
+      die "the Secret garden/$capo holds no application credential; rerun ugarden.capi"
+    printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: cloud-config\n  namespace: kube-system\ntype: Opaque\ndata:\n  cloud.conf: %s\n  ca.crt: %s\n' \
+      "$(base64 -w0 "$work/cloud.conf")" "$(base64 -w0 "$work/ca.crt")" >"$work/inner.yaml"
+    printf '{"apiVersion":"v1","kind":"Secret","metadata":{"name":"%s","namespace":"garden"},"type":"addons.cluster.x-k8s.io/resource-set","data":{"cloud-config.yaml":"%s"}}\n' \
+      "$name" "$(base64 -w0 "$work/inner.yaml")" >"$work/outer.json"
+  ) || status=$?
+  ((status == 0)) && kubectl apply -f "$work/outer.json" >/dev/null || status=$?
+  rm -rf "$work"
+  return "$status"
 }

@@ -16,7 +16,13 @@ import { hostNetworkConfig, hostNetworkLinks } from './host-network.js';
 import { alloyValues, handoverEndpoints, lokiValues, prometheusStackValues } from './monitoring.js';
 import { gardenObjectsConfig } from './garden-objects.js';
 import { chronyConf, hostsBlock, netcheckPeers } from './os.js';
-import { clusterctlConfig, fluxSync, giteaValues, workloadCluster } from './ugarden.js';
+import {
+  clusterctlConfig,
+  fluxSync,
+  giteaValues,
+  workloadAddons,
+  workloadCluster,
+} from './ugarden.js';
 import {
   ingressNginxValues,
   smokeTestConfig,
@@ -58,6 +64,7 @@ export const GENERATORS: Readonly<Record<string, Generator>> = {
   'clusterctl-config': clusterctlConfig,
   'flux-sync': fluxSync,
   'workload-cluster': workloadCluster,
+  'workload-addons': workloadAddons,
   'gitea-values': giteaValues,
 };
 

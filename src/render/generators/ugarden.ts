@@ -86,7 +86,93 @@ export function fluxSync(_ctx: HostContext): string {
   ]);
 }
 
-/** The first workload cluster as Cluster API objects: 3 control-plane and 2 worker VMs. */
+/**
+ * Addons the workload cluster needs before Cluster API can report it Ready, pinned:
+ * Calico as the CNI (the CNI of CAPO's own e2e and the one its template's security group
+ * rules are written for), and cloud-provider-openstack's cloud controller manager and Cinder
+ * CSI at the release that matches Kubernetes 1.31 (docs/upstream-facts.md#ccm.openstack,
+ * #csi.cinder, #calico.version).
+ */
+export const CALICO_VERSION = 'v3.29.3';
+export const CLOUD_PROVIDER_OPENSTACK_VERSION = 'v1.31.4';
+const ADDON_FILES = 'files/ugarden/addons';
+
+/**
+ * One ClusterResourceSet each, with the upstream release manifests (from the bundle, as
+ * published) in a ConfigMap the repository step builds next to the cluster. The label is put
+ * on the Cluster so that the set selects it (docs/upstream-facts.md#capi.crs; the names
+ * follow CAPO's e2e, #capo.templates-addons).
+ */
+export const WORKLOAD_ADDONS = [
+  {
+    name: 'cni',
+    files: [`calico/${CALICO_VERSION}/calico.yaml`],
+  },
+  {
+    name: 'ccm',
+    files: [
+      `cloud-provider-openstack/${CLOUD_PROVIDER_OPENSTACK_VERSION}/cloud-controller-manager-roles.yaml`,
+      `cloud-provider-openstack/${CLOUD_PROVIDER_OPENSTACK_VERSION}/cloud-controller-manager-role-bindings.yaml`,
+      `cloud-provider-openstack/${CLOUD_PROVIDER_OPENSTACK_VERSION}/openstack-cloud-controller-manager-ds.yaml`,
+    ],
+  },
+  {
+    name: 'csi',
+    files: [
+      'csi-cinder-driver.yaml',
+      'cinder-csi-controllerplugin-rbac.yaml',
+      'cinder-csi-controllerplugin.yaml',
+      'cinder-csi-nodeplugin-rbac.yaml',
+      'cinder-csi-nodeplugin.yaml',
+    ].map((f) => `cloud-provider-openstack/${CLOUD_PROVIDER_OPENSTACK_VERSION}/${f}`),
+  },
+] as const;
+
+/** The ConfigMap (in garden) holding an addon's manifests. */
+export const addonConfigMap = (cluster: string, addon: string) => `${cluster}-${addon}`;
+/**
+ * The Secret (in garden, type addons.cluster.x-k8s.io/resource-set) holding the manifest of
+ * kube-system/cloud-config for the CCM and Cinder CSI. capi.sh makes it from CAPO's
+ * application credential and the site's root CA: it holds a secret, so it is never in git.
+ */
+export const cloudConfSecret = (cluster: string) => `${cluster}-cloud-conf`;
+
+/**
+ * What the repository step wraps into ConfigMaps: `configmap <name> <key> <bundle file>`
+ * lines, and the registry images are rewritten to on an air-gapped site (`registry <prefix>`,
+ * the rule of images.ts `image()`: the first path element is replaced).
+ */
+export function workloadAddons(ctx: HostContext): string {
+  const name = workloadClusterName(ctx);
+  const lines = WORKLOAD_ADDONS.flatMap((a) =>
+    a.files.map(
+      (f) =>
+        `configmap\t${addonConfigMap(name, a.name)}\t${f.split('/').at(-1)!}\t${ADDON_FILES}/${f}`,
+    ),
+  );
+  if (ctx.plan.site.airGapped) lines.push(`registry\t${LOCAL_REGISTRY}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The kubelet and control-plane settings CAPO's own templates use for an external cloud
+ * provider (docs/upstream-facts.md#capo.templates-addons): the Node gets the provider id
+ * CAPO gives the Machine (`openstack:///<instance id>` with no identityRef.region,
+ * #capi.kcp-noderef), so Cluster API can match Node and Machine.
+ */
+const NODE_REGISTRATION = {
+  name: '{{ local_hostname }}',
+  kubeletExtraArgs: {
+    'cloud-provider': 'external',
+    'provider-id': "openstack:///'{{ instance_id }}'",
+  },
+};
+
+/**
+ * The first workload cluster as Cluster API objects: 3 control-plane and 2 worker VMs, the
+ * API behind an Octavia load balancer (docs/ugarden-workload-cluster.md), CAPO's security
+ * groups, and the addons as ClusterResourceSets.
+ */
 export function workloadCluster(ctx: HostContext): string {
   const name = workloadClusterName(ctx);
   const version = `v${ctx.k8sVersion}`;
@@ -105,11 +191,41 @@ export function workloadCluster(ctx: HostContext): string {
       },
     },
   });
+  // docs/upstream-facts.md#capo.security-groups: Calico's BGP and IP-in-IP between all nodes,
+  // as CAPO's template opens them; CAPO itself opens the API, etcd, kubelet and NodePorts.
+  const calicoRule = (ruleName: string, protocol: string, port?: number) => ({
+    name: ruleName,
+    description: `uStart: ${ruleName} between the cluster's nodes`,
+    direction: 'ingress',
+    etherType: 'IPv4',
+    protocol,
+    ...(port ? { portRangeMin: port, portRangeMax: port } : {}),
+    remoteManagedGroups: ['controlplane', 'worker'],
+  });
+  const resourceSet = (addon: string, secret?: string) => ({
+    apiVersion: 'addons.cluster.x-k8s.io/v1beta1',
+    kind: 'ClusterResourceSet',
+    metadata: { name: `${name}-${addon}`, namespace: 'garden' },
+    spec: {
+      clusterSelector: { matchLabels: { [`addons.ustart.io/${addon}`]: name } },
+      resources: [
+        ...(secret ? [{ kind: 'Secret', name: secret }] : []),
+        { kind: 'ConfigMap', name: addonConfigMap(name, addon) },
+      ],
+      strategy: 'ApplyOnce',
+    },
+  });
   return toYamlDocuments([
     {
       apiVersion: 'cluster.x-k8s.io/v1beta1',
       kind: 'Cluster',
-      metadata: { name, namespace: 'garden' },
+      metadata: {
+        name,
+        namespace: 'garden',
+        labels: Object.fromEntries(
+          WORKLOAD_ADDONS.map((a) => [`addons.ustart.io/${a.name}`, name]),
+        ),
+      },
       spec: {
         clusterNetwork: {
           pods: { cidrBlocks: ['172.16.0.0/16'] },
@@ -137,7 +253,19 @@ export function workloadCluster(ctx: HostContext): string {
           ? { externalNetwork: { filter: { name: os.externalNetwork } } }
           : {}),
         managedSubnets: [{ cidr: '10.6.0.0/24', dnsNameservers: ctx.plan.site.dns }],
+        // docs/upstream-facts.md#capo.api-lb: without a load balancer CAPO puts the API's
+        // floating IP on the first control-plane VM only, so the API is not highly available.
+        // The chosen remedy (docs/ugarden-workload-cluster.md) is Octavia with its OVN provider,
+        // `{ enabled: true, provider: 'ovn' }`; uStack does not install Octavia yet, and CAPO
+        // would fail to make the load balancer, so it stays off until it does (issue 14).
         apiServerLoadBalancer: { enabled: false },
+        managedSecurityGroups: {
+          allowAllInClusterTraffic: false,
+          allNodesSecurityGroupRules: [
+            calicoRule('BGP (Calico)', 'tcp', 179),
+            calicoRule('IP-in-IP (Calico)', '4'),
+          ],
+        },
       },
     },
     {
@@ -157,9 +285,11 @@ export function workloadCluster(ctx: HostContext): string {
         kubeadmConfigSpec: {
           clusterConfiguration: {
             imageRepository: image(ctx, 'registry.k8s.io/x').replace(/\/x$/, ''),
+            apiServer: { extraArgs: { 'cloud-provider': 'external' } },
+            controllerManager: { extraArgs: { 'cloud-provider': 'external' } },
           },
-          initConfiguration: { nodeRegistration: { name: '{{ local_hostname }}' } },
-          joinConfiguration: { nodeRegistration: { name: '{{ local_hostname }}' } },
+          initConfiguration: { nodeRegistration: NODE_REGISTRATION },
+          joinConfiguration: { nodeRegistration: NODE_REGISTRATION },
         },
       },
     },
@@ -170,9 +300,7 @@ export function workloadCluster(ctx: HostContext): string {
       kind: 'KubeadmConfigTemplate',
       metadata: { name: `${name}-md-0`, namespace: 'garden' },
       spec: {
-        template: {
-          spec: { joinConfiguration: { nodeRegistration: { name: '{{ local_hostname }}' } } },
-        },
+        template: { spec: { joinConfiguration: { nodeRegistration: NODE_REGISTRATION } } },
       },
     },
     {
@@ -203,6 +331,10 @@ export function workloadCluster(ctx: HostContext): string {
         },
       },
     },
+    resourceSet('cni'),
+    // The CCM's set also carries kube-system/cloud-config, which Cinder CSI reads too.
+    resourceSet('ccm', cloudConfSecret(name)),
+    resourceSet('csi'),
   ]);
 }
 

@@ -8,6 +8,7 @@ import { parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
 import { KubeadmDocument } from '../kubeadm-schema.js';
 import { AlloyValues } from './alloy-values.js';
+import { WorkloadClusterDocument } from './capi.js';
 import { CiliumValues } from './cilium-values.js';
 import { ContainerdConfig, parseTomlSubset } from './containerd.js';
 import { Pod } from './k8s-api.js';
@@ -52,6 +53,8 @@ export const UPSTREAM_SCHEMAS: Readonly<Record<string, FileSchema>> = {
   'yaook-neutron': yaml(YAOOK_SCHEMAS.NeutronDeployment),
   'yaook-cinder': yaml(YAOOK_SCHEMAS.CinderDeployment),
   'yaook-horizon': yaml(YAOOK_SCHEMAS.HorizonDeployment),
+  // uGarden (checked by src/render/schemas/capi.test.ts; schemas.test.ts covers uMetal and uStack).
+  'workload-cluster': yaml(WorkloadClusterDocument),
 };
 
 /** Generators whose files no schema here covers, and why. */

@@ -38,4 +38,6 @@ if ! kubectl -n garden get secret "$USTART_GARDEN_CLUSTER-cloud-config" >/dev/nu
   kubectl -n garden create secret generic "$USTART_GARDEN_CLUSTER-cloud-config" \
     --from-file=clouds.yaml="$work/capo.yaml" --from-file=cacert="$work/ca.crt" >/dev/null
 fi
+# The workload cluster's cloud provider and Cinder CSI log in with the same credential.
+ensure_cloud_conf_secret
 say "Cluster API with CAPO is ready"
