@@ -36,6 +36,7 @@ import {
   keystoneSecrets,
   makeCaCertificate,
   orcCrdObject,
+  writeCapiProviders,
 } from './harness.js';
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -176,17 +177,7 @@ async function seed(octavia = false) {
       ...octaviaObjects,
     }),
   );
-  await writeFile(
-    join(state(), 'clusterctl.json'),
-    JSON.stringify({
-      providers: [
-        { name: 'cluster-api', type: 'CoreProvider' },
-        { name: 'kubeadm', type: 'BootstrapProvider' },
-        { name: 'kubeadm', type: 'ControlPlaneProvider' },
-        { name: 'openstack', type: 'InfrastructureProvider' },
-      ],
-    }),
-  );
+  await writeCapiProviders(state());
   await writeFile(
     join(state(), 'openstack.json'),
     JSON.stringify({

@@ -23,6 +23,7 @@ import {
   keystoneSecrets,
   makeCaCertificate,
   orcCrdObject,
+  writeCapiProviders,
 } from './harness.js';
 
 type Obj = {
@@ -104,17 +105,7 @@ async function seed(cluster: Obj[]) {
   for (const s of ['keystone', 'neutron', 'nova', 'glance'])
     helm[`yaook/yaook-${s}`] = { chart: `${s}-operator-0.20.0.tgz` };
   await writeFile(join(state(), 'helm.json'), JSON.stringify(helm));
-  await writeFile(
-    join(state(), 'clusterctl.json'),
-    JSON.stringify({
-      providers: [
-        { name: 'cluster-api', type: 'CoreProvider' },
-        { name: 'kubeadm', type: 'BootstrapProvider' },
-        { name: 'kubeadm', type: 'ControlPlaneProvider' },
-        { name: 'openstack', type: 'InfrastructureProvider' },
-      ],
-    }),
-  );
+  await writeCapiProviders(state());
   await writeFile(
     join(state(), 'openstack.json'),
     JSON.stringify({ credentials: { id1: { name: 'capi', secret: 's1' } } }),

@@ -353,3 +353,18 @@ export function gardenObjectsState(cluster: readonly Record<string, unknown>[]) 
   }
   return os;
 }
+
+/** Writes clusterctl.json as `clusterctl init` leaves it with uGarden's four providers. */
+export async function writeCapiProviders(stateDir: string): Promise<void> {
+  await writeFile(
+    join(stateDir, 'clusterctl.json'),
+    JSON.stringify({
+      providers: [
+        { name: 'cluster-api', type: 'CoreProvider' },
+        { name: 'kubeadm', type: 'BootstrapProvider' },
+        { name: 'kubeadm', type: 'ControlPlaneProvider' },
+        { name: 'openstack', type: 'InfrastructureProvider' },
+      ],
+    }),
+  );
+}

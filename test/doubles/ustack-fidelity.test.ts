@@ -36,6 +36,7 @@ import {
   keystoneSecrets,
   makeCaCertificate,
   orcCrdObject,
+  writeCapiProviders,
 } from './harness.js';
 
 const FSID = '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9';
@@ -363,17 +364,7 @@ describe('uStack against the doubles as Yaook, ingress-nginx, the client and CAP
       ...keystoneSecrets('', CA),
       ...orcCrdObject(),
     });
-    await writeFile(
-      join(state(), 'clusterctl.json'),
-      JSON.stringify({
-        providers: [
-          { name: 'cluster-api', type: 'CoreProvider' },
-          { name: 'kubeadm', type: 'BootstrapProvider' },
-          { name: 'kubeadm', type: 'ControlPlaneProvider' },
-          { name: 'openstack', type: 'InfrastructureProvider' },
-        ],
-      }),
-    );
+    await writeCapiProviders(state());
     await writeFile(
       join(state(), 'openstack.json'),
       JSON.stringify({
