@@ -128,7 +128,18 @@ runDouble('openstack', (argv) => {
     process.stdout.write((all.length ? all : wanted).map((c) => `${row[c]}\n`).join(''));
   };
   let seen;
-  if (rest[0] === 'application' && rest[1] === 'credential' && rest[2] === 'create') {
+  if (rest[0] === 'application' && rest[1] === 'credential' && rest[2] === 'delete') {
+    // Keystone keeps one credential of a name per user (a create of a taken name is 409).
+    const ids = Object.keys(os.credentials).filter((id) => os.credentials[id].name === rest[3]);
+    if (ids.length === 0)
+      refuse(`No applicationcredential with a name or ID of '${rest[3]}' exists.`);
+    for (const id of ids) delete os.credentials[id];
+    seen = { deleted: rest[3] };
+  } else if (rest[0] === 'application' && rest[1] === 'credential' && rest[2] === 'create') {
+    if (Object.values(os.credentials).some((c) => c.name === rest[3]))
+      refuse(
+        `Conflict occurred attempting to store application_credential - Duplicate entry found with name ${rest[3]}. (HTTP 409)`,
+      );
     const id = randomBytes(16).toString('hex');
     const secret = randomBytes(24).toString('base64url');
     os.credentials[id] = { name: rest[3], secret };

@@ -332,7 +332,8 @@ YAOOK_OPERATORS=(infra keystone keystone-resources glance nova nova-compute neut
 
 # The OpenStack services in the order their resets remove them: the reverse of the install.
 # shellcheck disable=SC2034
-YAOOK_REMOVAL_ORDER=(horizon cinder neutron nova glance keystone)
+# placement: a site installed before Placement moved into Nova may still have its own.
+YAOOK_REMOVAL_ORDER=(horizon cinder neutron nova placement glance keystone)
 
 # True when a Yaook service resource reports that its operator finished: yaook_ready keystone.
 # docs/upstream-facts.md#yaook.status: the phase name is not verified against Yaook's source.
@@ -393,6 +394,12 @@ openstack_admin_cloud() {
     printf '    region_name: %s\n    cacert: %s/ca.crt\n' "$USTART_OPENSTACK_REGION" "$dir"
   } >"$dir/clouds.yaml"
   export OS_CLIENT_CONFIG_FILE=$dir/clouds.yaml OS_CLOUD=ustack
+}
+
+# True when CAPO's credential Secret of the workload cluster exists with the site CA
+# (docs/upstream-facts.md#capo.credentials-secret); one made before it carried the CA is not.
+capo_cloud_config_complete() {
+  [[ -n $(kubectl -n garden get secret "$USTART_GARDEN_CLUSTER-cloud-config" -o jsonpath='{.data.cacert}' 2>/dev/null) ]]
 }
 
 # The site's root CA certificate (public; its key stays in the Secret) into the file $1.
@@ -460,7 +467,7 @@ addon_configmaps() {
       printf -- '---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\ndata:\n' "$name" >>"$out"
       current=$name
     fi
-    printf '  %s: |\n' "$key" >>"$out"
+    printf '  %s: |2\n' "$key" >>"$out"
     file=$(bundle_file "$file")
     if [[ -n $registry ]]; then
       sed -E "s#^([[:space:]]*(- )?image:[[:space:]]*[\"']?)[^/\"' ]+/#\\1$registry/#" "$file"
@@ -657,10 +664,12 @@ garden_objects_missing() {
     die "the network ${go[external-network]} is not external (router:external $external); CAPO needs an external network for the workload cluster's floating IP"
   for role in cp worker; do
     name=${go[$role-flavor]}
-    want=$(printf '%s\n' "${go[$role-vcpus]}" "${go[$role-ram]}" "${go[$role-disk]}")
-    if have=$(openstack flavor show "$name" -f value -c vcpus -c ram -c disk 2>/dev/null); then
-      [[ $(sort <<<"$have") == $(sort <<<"$want") ]] ||
-        die "Nova has a flavor $name with vcpus/ram/disk $(paste -sd/ <<<"$have"), not ${go[$role-vcpus]}/${go[$role-ram]}/${go[$role-disk]}; uStart does not change a flavor: remove it (openstack flavor delete $name) if no server uses it"
+    if openstack flavor show "$name" -f value -c id >/dev/null 2>&1; then
+      # One field a call: the order of several -c columns in the output is not the order asked.
+      have=$(for field in vcpus ram disk; do openstack flavor show "$name" -f value -c "$field"; done | paste -sd/)
+      want="${go[$role-vcpus]}/${go[$role-ram]}/${go[$role-disk]}"
+      [[ $have == "$want" ]] ||
+        die "Nova has a flavor $name with vcpus/ram/disk $have, not $want; uStart does not change a flavor: remove it (openstack flavor delete $name) if no server uses it"
     else
       printf 'flavor %s\n' "$name"
     fi

@@ -11,7 +11,8 @@ else
   # would leave Helm nothing to uninstall, and what the charts made outside the namespace
   # (cluster roles, webhooks) would stay behind.
   releases=()
-  for operator in "${YAOOK_OPERATORS[@]}"; do releases+=("yaook-$operator:yaook"); done
+  # yaook-placement: installed by uStart before Placement moved into Nova.
+  for operator in "${YAOOK_OPERATORS[@]}" placement; do releases+=("yaook-$operator:yaook"); done
   releases+=(yaook-crds:yaook ingress-nginx:ingress-nginx cert-manager:cert-manager)
   for entry in "${releases[@]}"; do
     release=${entry%%:*} namespace=${entry##*:}

@@ -4,4 +4,7 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . /var/lib/ustart/lib.sh
 
-[[ ! -e $(site_ca_path) ]]
+ca=$(site_ca_path)
+[[ ! -e $ca ]]
+# update-ca-certificates links each trusted certificate as /etc/ssl/certs/<name>.pem.
+[[ ! -e /etc/ssl/certs/$(basename "$ca" .crt).pem ]]

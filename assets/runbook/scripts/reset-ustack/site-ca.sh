@@ -8,6 +8,7 @@ ca=$(site_ca_path)
 if [[ -e $ca ]]; then
   say "removing $ca from the trust store"
   rm -f "$ca"
-  update-ca-certificates --fresh >/dev/null
 fi
+# Also after an earlier run removed the file but the update failed: its link is still there.
+if [[ -e /etc/ssl/certs/$(basename "$ca" .crt).pem ]]; then update-ca-certificates --fresh >/dev/null; fi
 say "the site's root CA is no longer trusted on $USTART_HOST"

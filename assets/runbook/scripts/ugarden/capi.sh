@@ -19,7 +19,7 @@ if ! kubectl get namespace capo-system >/dev/null 2>&1; then
     --control-plane kubeadm --infrastructure openstack --wait-providers
 fi
 kubectl create namespace garden --dry-run=client -o yaml | kubectl apply -f - >/dev/null
-if ! kubectl -n garden get secret "$USTART_GARDEN_CLUSTER-cloud-config" >/dev/null 2>&1; then
+if ! capo_cloud_config_complete; then
   say "creating an application credential for Cluster API in uStack"
   command -v openstack >/dev/null || apt_install python3-openstackclient
   work=$(mktemp -d)
@@ -27,6 +27,9 @@ if ! kubectl -n garden get secret "$USTART_GARDEN_CLUSTER-cloud-config" >/dev/nu
   (
     umask 077
     openstack_admin_cloud "$work"
+    # Keystone keeps one credential of a name per user: one left by an earlier try or a
+    # reset of uGarden would refuse the create (409), and its secret is lost anyway.
+    openstack application credential delete "capi-$USTART_GARDEN_CLUSTER" >/dev/null 2>&1 || true
     openstack application credential create \
       "capi-$USTART_GARDEN_CLUSTER" -f value -c id -c secret >"$work/credential"
     { read -r id && read -r secret; } <"$work/credential"
@@ -35,6 +38,8 @@ if ! kubectl -n garden get secret "$USTART_GARDEN_CLUSTER-cloud-config" >/dev/nu
   )
   # CAPO trusts only the Secret's cacert key, not a cacert path inside clouds.yaml
   # (docs/upstream-facts.md#capo.credentials-secret): the site's root CA goes there.
+  kubectl -n garden delete secret "$USTART_GARDEN_CLUSTER-cloud-config" "$USTART_GARDEN_CLUSTER-cloud-conf" \
+    --ignore-not-found >/dev/null
   kubectl -n garden create secret generic "$USTART_GARDEN_CLUSTER-cloud-config" \
     --from-file=clouds.yaml="$work/capo.yaml" --from-file=cacert="$work/ca.crt" >/dev/null
 fi

@@ -28,15 +28,18 @@ for role in cp worker; do
   fi
 done
 if grep -qx image <<<"$absent"; then
+  # Resolved on its own line: inside $(…) a missing file would not stop the script, and the
+  # client would read the image from stdin instead.
+  image_file=$(bundle_file "${go[image-file]}")
   say "uploading the node image ${go[image]} from the bundle to Glance"
   openstack image create "${go[image]}" --disk-format qcow2 --container-format bare \
-    --file "$(bundle_file "${go[image-file]}")" >/dev/null
+    --file "$image_file" >/dev/null
 fi
 if grep -qx keypair <<<"$absent"; then
   key=$(garden_ssh_key)
   if [[ ! -s $key ]]; then
     say "generating the workload machines' SSH key on this host (private, mode 0600)"
-    rm -f "$key.pub"
+    rm -f "$key" "$key.pub"
     (umask 077 && ssh-keygen -q -t ed25519 -N '' -C "ustart-garden@$USTART_SITE" -f "$key")
   fi
   ssh-keygen -y -f "$key" >"$work/garden.pub"

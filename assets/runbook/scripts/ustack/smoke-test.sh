@@ -26,7 +26,8 @@ say "creating network, image, flavor and server"
 os network create ustart-smoke >/dev/null
 os subnet create ustart-smoke --network ustart-smoke --subnet-range 192.168.250.0/24 >/dev/null
 os flavor create ustart.smoke --vcpus 1 --ram 512 --disk 1 >/dev/null
-os image create ustart-smoke-cirros --disk-format qcow2 --container-format bare --file "$(bundle_file 'files/images/cirros*.qcow2')" >/dev/null
+image_file=$(bundle_file 'files/images/cirros*.qcow2')
+os image create ustart-smoke-cirros --disk-format qcow2 --container-format bare --file "$image_file" >/dev/null
 os server create ustart-smoke --flavor ustart.smoke --image ustart-smoke-cirros --network ustart-smoke --wait >/dev/null
 status=$(os server show ustart-smoke -f value -c status)
 [[ $status == ACTIVE ]] || die "the smoke-test server is $status, not ACTIVE; see: openstack server show ustart-smoke"
