@@ -30,7 +30,9 @@ import { loadSiteRunbook } from '../../src/render/step-specs.js';
 import { renderFiles } from '../../src/render/write.js';
 import { defaultRunbookDir } from '../../src/runbook/load.js';
 import { assetPath } from '../../src/util/assets.js';
+import { GARDEN_API_ADDRESS_PLACEHOLDER } from '../../src/render/generators/garden-objects.js';
 import {
+  GARDEN_TEST_API_ADDRESS,
   doublesFolder,
   gardenObjectsState,
   keystoneSecrets,
@@ -226,7 +228,12 @@ async function addonConfigMaps(list = rendered.addons): Promise<string> {
 }
 
 const docs = (text: string): Doc[] => parseAllDocuments(text).map((d) => d.toJS() as Doc);
-const yamlOf = (list: Doc[]) => list.map((d) => `---\n${stringify(d)}`).join('');
+/** The cluster file as ugarden.repository commits it: the API's floating IP written in. */
+const yamlOf = (list: Doc[]) =>
+  list
+    .map((d) => `---\n${stringify(d)}`)
+    .join('')
+    .replaceAll(GARDEN_API_ADDRESS_PLACEHOLDER, GARDEN_TEST_API_ADDRESS);
 
 /** Applies as Flux does (garden), with the cloud provider's Secret as capi.sh makes it. */
 async function deliver(
@@ -264,7 +271,7 @@ function asItWas(list: Doc[]): Doc[] {
   delete byKind(old, 'Cluster').metadata.labels;
   const infra = byKind(old, 'OpenStackCluster');
   delete infra.spec.managedSecurityGroups;
-  infra.spec.apiServerLoadBalancer = { enabled: false };
+  asItWasEndpoint(old);
   const kcp = byKind(old, 'KubeadmControlPlane').spec.kubeadmConfigSpec;
   kcp.clusterConfiguration = { imageRepository: kcp.clusterConfiguration.imageRepository };
   for (const c of [kcp.initConfiguration, kcp.joinConfiguration])
@@ -273,6 +280,29 @@ function asItWas(list: Doc[]): Doc[] {
     name: '{{ local_hostname }}',
   };
   return old;
+}
+
+/**
+ * The endpoint as it was before issue 14's defect 6: CAPO's own network and floating IP, no
+ * load balancer, no kube-vip.
+ */
+function asItWasEndpoint(list: Doc[]): Doc[] {
+  const infra = byKind(list, 'OpenStackCluster').spec;
+  for (const k of ['network', 'subnets', 'controlPlaneEndpoint', 'disableAPIServerFloatingIP'])
+    delete infra[k];
+  infra.managedSubnets = [{ cidr: '10.6.0.0/24', dnsNameservers: plan.site.dns }];
+  infra.apiServerLoadBalancer = { enabled: false };
+  const kcp = byKind(list, 'KubeadmControlPlane').spec.kubeadmConfigSpec;
+  for (const k of ['files', 'preKubeadmCommands', 'postKubeadmCommands']) delete kcp[k];
+  delete kcp.clusterConfiguration.apiServer.certSANs;
+  for (const t of list.filter((d) => d.kind === 'OpenStackMachineTemplate'))
+    delete t.spec.template.spec.ports;
+  return list;
+}
+
+/** The first control-plane VM fails (the double's fault injection). */
+async function failFirstControlPlaneVm() {
+  await writeFile(join(state(), 'faults.json'), JSON.stringify({ firstControlPlaneFailed: true }));
 }
 
 describe('the workload cluster against Cluster API and CAPO (issue 14, D5–D7)', () => {
@@ -299,8 +329,66 @@ describe('the workload cluster against Cluster API and CAPO (issue 14, D5–D7)'
     expect(await deliver(now)).toContain('no managedSecurityGroups');
   });
 
-  it('D6: the API load balancer (Octavia, OVN provider) needs Octavia, which uStack lacks yet', async () => {
-    // Today's render leaves it off: the API is not highly available (issue 14 stays open).
+  it('D6: as it was, the API is gone with the first control-plane VM (CAPO does not move its floating IP)', async () => {
+    expect(await deliver(asItWasEndpoint(now))).toBe('Ready');
+    await failFirstControlPlaneVm();
+    expect(reason()).toContain('CAPO does not move it to another control-plane VM');
+  });
+
+  it('D6: as it is, the API outlives the first control-plane VM (kube-vip moves the VIP behind the floating IP)', async () => {
+    expect(await deliver(now)).toBe('Ready');
+    await failFirstControlPlaneVm();
+    expect(reason()).toBe('Ready');
+  });
+
+  it('D6: the VIP needs an allowed address pair on the control-plane ports', async () => {
+    const cp = now.find(
+      (d) =>
+        d.metadata.name === `${cluster}-control-plane` && d.kind === 'OpenStackMachineTemplate',
+    )!;
+    delete cp.spec.template.spec.ports;
+    expect(await deliver(now)).toContain("Neutron's port security drops");
+  });
+
+  it('D6: the VIP needs kube-vip on the control-plane machines, with super-admin.conf only at kubeadm init', async () => {
+    const spec = byKind(now, 'KubeadmControlPlane').spec.kubeadmConfigSpec;
+    const files = spec.files;
+    delete spec.files;
+    expect(await deliver(now)).toContain('no kube-vip static Pod');
+    spec.files = files;
+    const pre = spec.preKubeadmCommands;
+    delete spec.preKubeadmCommands;
+    expect(await deliver(now)).toContain(
+      'kube-vip on the machine that runs kubeadm init mounts /etc/kubernetes/admin.conf',
+    );
+    spec.preKubeadmCommands = [
+      pre[0].replaceAll('/run/kubeadm/kubeadm.yaml', '/etc/kubernetes/manifests/kube-vip.yaml'),
+    ];
+    expect(await deliver(now)).toContain(
+      'kube-vip on joining control-plane machines mounts /etc/kubernetes/super-admin.conf',
+    );
+  });
+
+  it('D6: the endpoint must be the floating IP of the VIP, written in before the commit', async () => {
+    const infra = byKind(now, 'OpenStackCluster').spec;
+    infra.controlPlaneEndpoint.host = '192.0.2.99';
+    expect(await deliver(now)).toContain('is no floating IP in uStack');
+    infra.controlPlaneEndpoint.host = GARDEN_API_ADDRESS_PLACEHOLDER;
+    const raw = await put('/repo/raw.yaml', now.map((d) => `---\n${stringify(d)}`).join(''));
+    expect(sh(`kubectl apply -n garden -f ${raw}`).stderr).toBe('');
+    expect(reason()).toContain(
+      `the control-plane endpoint ${GARDEN_API_ADDRESS_PLACEHOLDER} is not an address`,
+    );
+  });
+
+  it('D6: CAPO does not find the network when ugarden.openstack-objects has not made it', async () => {
+    const os = JSON.parse(await readFile(join(state(), 'openstack.json'), 'utf8')) as Doc;
+    delete os.network['ustart-garden'];
+    await writeFile(join(state(), 'openstack.json'), JSON.stringify(os));
+    expect(await deliver(now)).toContain('failed to find network: filter matched no resources');
+  });
+
+  it('D6: an Octavia load balancer (OVN provider) instead needs Octavia, which uStack lacks', async () => {
     expect(byKind(now, 'OpenStackCluster').spec.apiServerLoadBalancer).toEqual({ enabled: false });
     byKind(now, 'OpenStackCluster').spec.apiServerLoadBalancer = { enabled: true, provider: 'ovn' };
     expect(await deliver(now)).toContain('uStack has no Octavia');
@@ -312,6 +400,17 @@ describe('the workload cluster against Cluster API and CAPO (issue 14, D5–D7)'
     const old = asItWas(now);
     // Security groups and load balancer as now: the next reason is the Nodes'.
     byKind(old, 'OpenStackCluster').spec = byKind(now, 'OpenStackCluster').spec;
+    const endpoint = ['files', 'preKubeadmCommands', 'postKubeadmCommands'] as const;
+    const kcpNow = byKind(now, 'KubeadmControlPlane').spec.kubeadmConfigSpec;
+    for (const k of endpoint)
+      byKind(old, 'KubeadmControlPlane').spec.kubeadmConfigSpec[k] = kcpNow[k];
+    const templates = now.filter((d) => d.kind === 'OpenStackMachineTemplate');
+    old.splice(
+      0,
+      old.length,
+      ...old.filter((d) => d.kind !== 'OpenStackMachineTemplate'),
+      ...templates,
+    );
     byKind(old, 'Cluster').metadata.labels = byKind(now, 'Cluster').metadata.labels;
     old.push(...now.filter((d) => d.kind === 'ClusterResourceSet'));
     const why = await deliver(old);

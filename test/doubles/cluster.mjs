@@ -27,6 +27,12 @@ import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
 import { parseAllDocuments } from 'yaml';
+import {
+  clusterNetworkProblem,
+  endpointLostWithFirstMachine,
+  endpointSource,
+  givenEndpointProblem,
+} from './capo-endpoint.mjs';
 import { cephClusterProblem } from './charts.mjs';
 import { DIR, at, clusterNodes, readState, refuse, writeState } from './lib.mjs';
 import { OPERATOR_OF, YAOOK_KINDS, shapeProblem, yaookSchedulingProblem } from './yaook.mjs';
@@ -759,7 +765,8 @@ function clusterNotReady(state, c) {
   return (
     infrastructureProblem(state, infra) ??
     openstackObjectsMissing(state, c, infra, kcp) ??
-    nodesProblem(state, c, kcp, ca, credentials)
+    nodesProblem(state, c, kcp, ca, credentials) ??
+    faultProblem(infra, kcp)
   );
 }
 
@@ -790,14 +797,56 @@ function infrastructureProblem(state, infra) {
   // admits only its own members: nothing outside reaches the API on 6443.
   if (!infra.spec.managedSecurityGroups)
     return 'OpenStackCluster has no managedSecurityGroups: CAPO creates no security groups, the VMs get the project default group (ingress only from its own members), and Cluster API cannot reach the API server on 6443';
+  // CAPO reconciles the external network first, then the cluster's own network
+  // (docs/upstream-facts.md#capo.external-network-lookup, #capo.pre-existing-network).
+  const os = readState('openstack.json', {});
+  const ext = infra.spec.externalNetwork;
+  if (ext) {
+    const nets = Object.entries(os.network ?? {}).filter(
+      ([name, n]) => n.external && (ext.id ? n.id === ext.id : name === ext.filter?.name),
+    );
+    const copies = nets.reduce((sum, [, n]) => sum + (n.copies ?? 1), 0);
+    if (copies !== 1)
+      return `failed to get external network: filter matched ${copies === 0 ? 'no resources' : 'more than one resource'}`;
+  }
+  const network = clusterNetworkProblem(os, infra);
+  if (network) return network;
   // docs/upstream-facts.md#capo.api-lb: an enabled load balancer is made in Octavia.
-  const lb = infra.spec.apiServerLoadBalancer;
+  const endpoint = endpointSource(infra);
+  if (endpoint.problem) return endpoint.problem;
   if (
-    lb &&
-    lb.enabled !== false &&
+    endpoint.source === 'lb' &&
     !Object.values(state.objects).some((o) => o.kind === 'OctaviaDeployment')
   )
     return 'apiServerLoadBalancer is enabled but uStack has no Octavia (load-balancer service): CAPO cannot create the API server load balancer';
+  if (endpoint.source === 'given') {
+    const ns = infra.metadata.namespace;
+    const cluster = Object.values(state.objects).find(
+      (o) =>
+        o.kind === 'Cluster' &&
+        o.metadata.namespace === ns &&
+        o.spec.infrastructureRef?.name === infra.metadata.name,
+    );
+    const kcp =
+      cluster && find(state, 'KubeadmControlPlane', ns, cluster.spec.controlPlaneRef.name);
+    const template =
+      kcp &&
+      find(state, 'OpenStackMachineTemplate', ns, kcp.spec.machineTemplate.infrastructureRef.name);
+    if (kcp) {
+      const why = givenEndpointProblem(os, endpoint.host, kcp, template);
+      if (why) return why;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Why the cluster's API no longer answers after the faults a test injected
+ * (faults.json `{ "firstControlPlaneFailed": true }`: the first control-plane VM is down).
+ */
+function faultProblem(infra, kcp) {
+  const faults = readState('faults.json', {});
+  if (faults.firstControlPlaneFailed) return endpointLostWithFirstMachine(infra, kcp);
   return undefined;
 }
 
@@ -927,9 +976,8 @@ function nodesProblem(state, c, kcp, ca, credentials) {
 }
 
 /**
- * What CAPO v0.12 looks up in OpenStack for a cluster and its machines, and cannot find in
- * openstack.json: the OpenStackCluster's external network (docs/upstream-facts.md#capo.external-network-lookup),
- * and each OpenStackMachineTemplate's flavor, image and keypair
+ * What CAPO v0.12 looks up in OpenStack for a cluster's machines, and cannot find in
+ * openstack.json: each OpenStackMachineTemplate's flavor, image and keypair
  * (docs/upstream-facts.md#capo.machine-lookups). CAPO reports these as errors on the
  * OpenStackCluster or OpenStackMachine, and no server is created.
  */
@@ -937,15 +985,6 @@ function openstackObjectsMissing(state, c, infra, kcp) {
   const ns = c.metadata.namespace;
   const os = readState('openstack.json', {});
   const table = (k) => Object.entries(os[k] ?? {});
-  const ext = infra.spec.externalNetwork;
-  if (ext) {
-    const nets = table('network').filter(
-      ([name, n]) => n.external && (ext.id ? n.id === ext.id : name === ext.filter?.name),
-    );
-    const copies = nets.reduce((sum, [, n]) => sum + (n.copies ?? 1), 0);
-    if (copies !== 1)
-      return `failed to get external network: filter matched ${copies === 0 ? 'no resources' : 'more than one resource'}`;
-  }
   const templates = [
     kcp.spec.machineTemplate.infrastructureRef.name,
     ...Object.values(state.objects)

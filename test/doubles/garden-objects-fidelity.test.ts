@@ -14,7 +14,10 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { loadPlanFile } from '../../src/plan/load.js';
 import type { Plan } from '../../src/plan/schema.js';
 import { hostContext, siteContext } from '../../src/render/context.js';
-import { gardenObjects } from '../../src/render/generators/garden-objects.js';
+import {
+  GARDEN_API_ADDRESS_PLACEHOLDER,
+  gardenObjects,
+} from '../../src/render/generators/garden-objects.js';
 import { GITEA_CHART, giteaValues, workloadCluster } from '../../src/render/generators/ugarden.js';
 import { assetPath } from '../../src/util/assets.js';
 import {
@@ -153,6 +156,37 @@ async function createObjects(skip: string[] = []) {
     'network',
     `network create ${o.externalNetwork} --external --provider-network-type flat --provider-physical-network provider`,
   );
+  run(
+    'network',
+    `subnet create ${o.externalNetwork}-subnet --network ${o.externalNetwork} --subnet-range 192.0.2.0/24 --gateway 192.0.2.1 --allocation-pool start=192.0.2.100,end=192.0.2.150 --no-dhcp`,
+  );
+  // The workload cluster's own network with the API's VIP behind a floating IP.
+  const net = o.net;
+  const garden = skip.includes('network') ? ['garden-network'] : skip;
+  const runGarden = (line: string) => {
+    if (garden.includes('garden-network')) return;
+    const r = os(line);
+    expect(r.stderr, line).toBe('');
+  };
+  runGarden(`network create ${net.network}`);
+  runGarden(
+    `subnet create ${net.subnet} --network ${net.network} --subnet-range ${net.cidr} --gateway ${net.gateway} --allocation-pool start=${net.poolStart},end=${net.poolEnd}`,
+  );
+  runGarden(`router create ${net.router} --external-gateway ${o.externalNetwork}`);
+  runGarden(`router add subnet ${net.router} ${net.subnet}`);
+  runGarden(
+    `port create ${net.apiPort} --network ${net.network} --fixed-ip subnet=${net.subnet},ip-address=${net.vip}`,
+  );
+  runGarden(`floating ip create ${o.externalNetwork} --port ${net.apiPort}`);
+  if (!garden.includes('garden-network')) {
+    // As ugarden.repository writes the floating IP into the committed cluster.
+    const address = os(
+      `floating ip list --port ${net.apiPort} -f value -c "Floating IP Address"`,
+    ).stdout.trim();
+    const objects = join(state(), 'objects.json');
+    const text = await readFile(objects, 'utf8');
+    await writeFile(objects, text.replaceAll(GARDEN_API_ADDRESS_PLACEHOLDER, address));
+  }
   for (const f of [o.controlPlane, o.worker])
     run(
       'flavor',
@@ -198,6 +232,7 @@ describe('the workload cluster’s OpenStack objects as CAPO looks them up', () 
 
   it.each([
     ['network', 'failed to get external network: filter matched no resources'],
+    ['garden-network', 'failed to find network: filter matched no resources'],
     ['image', 'no images were found with the given image filter: name=ubuntu-2404-kube-v1.31.4'],
     ['keypair', 'Invalid key_name provided (no keypair ustart-garden)'],
   ])('without the %s, CAPO cannot make the machines: %s', async (missing, why) => {

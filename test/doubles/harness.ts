@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { JOIN_PLACEHOLDERS } from '../../src/render/generators/kubernetes.js';
+import { GARDEN_NETWORK } from '../../src/render/generators/garden-objects.js';
 
 export const BIN = fileURLToPath(new URL('./bin/', import.meta.url));
 export const KUBELET_UNIT = '/lib/systemd/system/kubelet.service';
@@ -331,20 +332,64 @@ export function orcCrdObject(): Record<string, unknown> {
   };
 }
 
+/** The floating IP address the test's Neutron gives the workload API. */
+export const GARDEN_TEST_API_ADDRESS = '192.0.2.50';
+
 /**
  * openstack.json entries for what a rendered workload cluster references (its external
- * network, each machine template's flavor, image and keypair), as ustack.provider-network
- * and ugarden.openstack-objects leave them in the openstack double.
+ * network, its own network and subnet with a router to the external one, the port of the
+ * API's virtual IP with the floating IP GARDEN_TEST_API_ADDRESS, each machine template's
+ * flavor, image and keypair), as ustack.provider-network and ugarden.openstack-objects leave
+ * them in the openstack double.
  */
 export function gardenObjectsState(cluster: readonly Record<string, unknown>[]) {
-  const os = { network: {}, flavor: {}, image: {}, keypair: {} } as Record<
-    string,
-    Record<string, unknown>
-  >;
+  const os = {
+    network: {},
+    subnet: {},
+    router: {},
+    port: {},
+    floatingip: {},
+    flavor: {},
+    image: {},
+    keypair: {},
+  } as Record<string, Record<string, unknown>>;
   for (const o of cluster) {
     const spec = o.spec as Record<string, any> | undefined; // eslint-disable-line @typescript-eslint/no-explicit-any
     if (o.kind === 'OpenStackCluster' && spec?.externalNetwork?.filter?.name)
       os.network![spec.externalNetwork.filter.name] = { id: 'ext-net', external: true };
+    if (o.kind === 'OpenStackCluster' && spec?.network?.filter?.name) {
+      const net = GARDEN_NETWORK;
+      os.network![net.network] = { id: 'garden-net', name: net.network, external: false };
+      os.subnet![net.subnet] = {
+        id: 'garden-subnet',
+        name: net.subnet,
+        network: net.network,
+        network_id: 'garden-net',
+        cidr: net.cidr,
+        gateway_ip: net.gateway,
+        pool: [0, 0],
+        used: [],
+      };
+      os.router![net.router] = {
+        id: 'garden-router',
+        name: net.router,
+        gateway: { network_id: 'ext-net', external_fixed_ips: [], enable_snat: true },
+        interfaces: [{ port_id: 'rp', ip_address: net.gateway, subnet_id: 'garden-subnet' }],
+      };
+      os.port![net.apiPort] = {
+        id: 'api-port',
+        name: net.apiPort,
+        network_id: 'garden-net',
+        fixed_ips: [{ subnet_id: 'garden-subnet', ip_address: net.vip }],
+      };
+      os.floatingip!['api-fip'] = {
+        id: 'api-fip',
+        floating_ip_address: GARDEN_TEST_API_ADDRESS,
+        floating_network_id: 'ext-net',
+        port_id: 'api-port',
+        fixed_ip_address: net.vip,
+      };
+    }
     const m = o.kind === 'OpenStackMachineTemplate' ? spec?.template?.spec : undefined;
     if (!m) continue;
     if (m.flavor) os.flavor![m.flavor] = { id: `flavor-${m.flavor}` };

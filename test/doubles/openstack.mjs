@@ -120,12 +120,21 @@ runDouble('openstack', (argv) => {
     'credentials',
     'router',
     'keypair',
+    'port',
+    'floatingip',
   ])
     os[k] ??= {};
   const columns = (row) => {
     const wanted = [flags.get('c')].flat();
     const all = argv.flatMap((a, i) => (a === '-c' || a === '--column' ? [argv[i + 1]] : []));
-    process.stdout.write((all.length ? all : wanted).map((c) => `${row[c]}\n`).join(''));
+    const names = all.length ? all : wanted;
+    // docs/upstream-facts.md#osc-json: `-f json` prints one object of the asked columns, a
+    // list or dict column as JSON itself (cliff's JSON formatter, indented by 2).
+    if (flags.get('f') === 'json')
+      process.stdout.write(
+        `${JSON.stringify(Object.fromEntries(names.map((c) => [c, row[c]])), null, 2)}\n`,
+      );
+    else process.stdout.write(names.map((c) => `${row[c]}\n`).join(''));
   };
   let seen;
   if (rest[0] === 'application' && rest[1] === 'credential' && rest[2] === 'delete') {
@@ -224,6 +233,10 @@ function neutronFlags() {
     'dhcp!',
     'no-dhcp!',
     'external-gateway',
+    'dns-nameserver',
+    'fixed-ip',
+    'port',
+    'description',
   ];
 }
 function neutronCommands() {
@@ -235,6 +248,10 @@ function neutronCommands() {
     'router create',
     'router set',
     'router show',
+    'router add',
+    'port create',
+    'port show',
+    'floating ip',
   ]);
 }
 
@@ -367,6 +384,7 @@ function createSubnet(os, name, flags) {
     pool,
     used: [],
     enable_dhcp: !flags.has('no-dhcp'),
+    dns_nameservers: argvValues('--dns-nameserver'),
   };
 }
 
@@ -397,8 +415,8 @@ function setGateway(state, os, router, networkName) {
   return { bridged: network.physnet ? bridgedPhysnets(state).has(network.physnet) : undefined };
 }
 
-/** Shows one resource's columns as `-f value -c …` prints them. */
-function showRow(resource, r) {
+/** Shows one resource's columns as `-f value -c …` (or `-f json`) prints them. */
+function showRow(resource, r, asJson = false) {
   if (resource === 'network')
     return {
       id: r.id,
@@ -413,17 +431,25 @@ function showRow(resource, r) {
       allocation_pools: `${fmt(r.pool[0])}-${fmt(r.pool[1])}`,
       enable_dhcp: r.enable_dhcp ? 'True' : 'False',
     };
+  if (resource === 'port') return { id: r.id, name: r.name, fixed_ips: r.fixed_ips };
   // The client prints external_gateway_info as JSON (json.dumps: ", " and ": ").
   return {
     id: r.id,
     name: r.name,
-    external_gateway_info: r.gateway
-      ? JSON.stringify(r.gateway).replace(/,"/g, ', "').replace(/":/g, '": ')
-      : 'null',
+    external_gateway_info: asJson
+      ? r.gateway
+      : r.gateway
+        ? JSON.stringify(r.gateway).replace(/,"/g, ', "').replace(/":/g, '": ')
+        : 'null',
+    // docs/upstream-facts.md#osc-router-interfaces: the router's ports but its gateway.
+    interfaces_info: r.interfaces ?? [],
   };
 }
 
 function neutronCommand(state, os, rest, flags, columns) {
+  if (rest[0] === 'floating') return floatingIpCommand(os, rest.slice(1), flags, columns);
+  if (rest[0] === 'port') return portCommand(os, rest, flags, columns);
+  if (rest[0] === 'router' && rest[1] === 'add') return addRouterSubnet(os, rest);
   const [resource, action, name] = rest;
   if (!name)
     refuse(
@@ -432,7 +458,7 @@ function neutronCommand(state, os, rest, flags, columns) {
     );
   let extra = {};
   if (action === 'show') {
-    columns(showRow(resource, byName(os, resource, name)));
+    columns(showRow(resource, byName(os, resource, name), flags.get('f') === 'json'));
   } else if (resource === 'network') {
     extra = createNetwork(state, os, name, flags);
   } else if (resource === 'subnet') {
@@ -518,4 +544,161 @@ function keypairCommand(os, rest, flags) {
 function argvColumns() {
   const argv = process.argv.slice(2);
   return argv.flatMap((a, i) => (a === '-c' || a === '--column' ? [argv[i + 1]] : []));
+}
+
+/** Every value of a repeatable flag in this call, in order. */
+function argvValues(flag) {
+  const argv = process.argv.slice(2);
+  return argv.flatMap((a, i) => (a === flag ? [argv[i + 1]] : []));
+}
+
+/** The one subnet of a name or id. */
+function subnetOf(os, ref) {
+  const hit = Object.values(os.subnet).find((s) => s.id === ref);
+  return hit ?? byName(os, 'subnet', ref);
+}
+
+/**
+ * `router add subnet ROUTER SUBNET`: the router gets a port with the subnet's gateway address
+ * (docs/upstream-facts.md#neutron-router-interface); a subnet without a gateway, or one the
+ * router already has, is refused as Neutron refuses it.
+ */
+function addRouterSubnet(os, rest) {
+  const [, , what, routerName, subnetName] = rest;
+  if (what !== 'subnet' || !routerName || !subnetName)
+    refuse('usage: openstack router add subnet <router> <subnet> (in this double)', 2);
+  const router = byName(os, 'router', routerName);
+  const subnet = subnetOf(os, subnetName);
+  if (subnet.gateway_ip === 'None')
+    refuse(`Bad router request: Subnet ${subnet.id} does not have a gateway IP (HTTP 400)`);
+  router.interfaces ??= [];
+  if (router.interfaces.some((i) => i.subnet_id === subnet.id))
+    refuse(`Bad router request: Router already has a port on subnet ${subnet.id}. (HTTP 400)`);
+  router.interfaces.push({
+    port_id: randomUUID(),
+    ip_address: subnet.gateway_ip,
+    subnet_id: subnet.id,
+  });
+  return { resource: 'router', action: 'add subnet', name: routerName, subnet: subnet.name };
+}
+
+/**
+ * Ports, as ugarden.openstack-objects reserves the workload API's virtual IP:
+ * `port create NAME --network NET --fixed-ip subnet=S,ip-address=A` and `port show`
+ * (docs/upstream-facts.md#osc-port-create). Neutron gives a named address when it lies in the
+ * subnet's CIDR (not its network or broadcast address) and is not taken, inside the allocation
+ * pool or not (docs/upstream-facts.md#neutron.fixed-ip).
+ */
+function portCommand(os, rest, flags, columns) {
+  const [, action, name] = rest;
+  if (!name)
+    refuse(`openstack port ${action}: error: the following arguments are required: <name>`, 2);
+  if (action === 'show') {
+    columns(showRow('port', byName(os, 'port', name)));
+    return { resource: 'port', action, name };
+  }
+  const network = byName(os, 'network', flags.get('network'));
+  const fixed = [];
+  for (const spec of argvValues('--fixed-ip')) {
+    const kv = Object.fromEntries(spec.split(',').map((p) => p.split('=')));
+    const subnet = kv.subnet
+      ? subnetOf(os, kv.subnet)
+      : Object.values(os.subnet).find((s) => s.network_id === network.id);
+    if (!subnet || subnet.network_id !== network.id)
+      refuse(
+        `Invalid input for operation: Failed to create port on network ${network.id}, because fixed_ips included invalid subnet ${kv.subnet}.`,
+      );
+    const cidr = cidrOf(subnet.cidr);
+    const a = kv['ip-address'] !== undefined ? ipv4(kv['ip-address'], 'ip_address') : undefined;
+    if (a !== undefined && (a <= cidr.network || a >= cidr.last))
+      refuse(
+        `IP address ${kv['ip-address']} is not a valid IP for the specified subnet. (HTTP 400)`,
+      );
+    const taken = (n) =>
+      subnet.used.includes(n) ||
+      Object.values(os.router).some((r) =>
+        (r.interfaces ?? []).some((i) => i.subnet_id === subnet.id && i.ip_address === fmt(n)),
+      );
+    let ip = a;
+    if (ip === undefined)
+      for (let n = subnet.pool[0]; n <= subnet.pool[1] && ip === undefined; n++)
+        if (!taken(n)) ip = n;
+    if (ip === undefined) refuse(`No more IP addresses available on network ${network.id}.`);
+    if (taken(ip))
+      refuse(`IP address ${fmt(ip)} already allocated in subnet ${subnet.id} (HTTP 409)`);
+    subnet.used.push(ip);
+    fixed.push({ subnet_id: subnet.id, ip_address: fmt(ip) });
+  }
+  if (os.port[name]) refuse(`More than one port exists with the name '${name}'.`);
+  os.port[name] = {
+    id: randomUUID(),
+    name,
+    network_id: network.id,
+    fixed_ips: fixed,
+    allowed_address_pairs: [],
+  };
+  return { resource: 'port', action, name };
+}
+
+/**
+ * Floating IPs: `floating ip create NET [--port P] [--description D]`, `floating ip list
+ * [--port P]` (docs/upstream-facts.md#osc-floating-ip). Neutron associates a floating IP with
+ * a port only when a router joins the port's subnet to the floating IP's network
+ * (docs/upstream-facts.md#neutron.fip-router); the address comes from the external subnet's
+ * allocation pool.
+ */
+function floatingIpCommand(os, rest, flags, columns) {
+  const [what, action, networkName] = rest;
+  if (what !== 'ip') refuse(`openstack floating ${what}: not in this double`, 2);
+  const portOf = (ref) =>
+    Object.values(os.port).find((p) => p.id === ref) ?? byName(os, 'port', ref);
+  if (action === 'list') {
+    const port = flags.has('port') ? portOf(flags.get('port')) : undefined;
+    const rows = Object.values(os.floatingip).filter((f) => !port || f.port_id === port.id);
+    const row = (f) => ({
+      ID: f.id,
+      'Floating IP Address': f.floating_ip_address,
+      'Fixed IP Address': f.fixed_ip_address ?? 'None',
+      Port: f.port_id ?? 'None',
+      'Floating Network': f.floating_network_id,
+    });
+    for (const f of rows) columns(row(f));
+    return { resource: 'floating ip', action };
+  }
+  if (action !== 'create') refuse(`openstack floating ip ${action}: not in this double`, 2);
+  const network = byName(os, 'network', networkName);
+  if (!network.external)
+    refuse(`Bad floatingip request: Network ${network.id} is not a valid external network.`);
+  const subnet = Object.values(os.subnet).find((s) => s.network_id === network.id);
+  if (!subnet) refuse(`Bad floatingip request: Network ${network.id} has no subnet.`);
+  let port;
+  if (flags.has('port')) {
+    port = portOf(flags.get('port'));
+    const inner = port.fixed_ips[0];
+    const routed = Object.values(os.router).some(
+      (r) =>
+        r.gateway?.network_id === network.id &&
+        (r.interfaces ?? []).some((i) => i.subnet_id === inner?.subnet_id),
+    );
+    if (!inner || !routed)
+      refuse(
+        `External network ${network.id} is not reachable from subnet ${inner?.subnet_id}.  Therefore, cannot associate Port ${port.id} with a Floating IP. (HTTP 404)`,
+      );
+  }
+  let ip;
+  for (let n = subnet.pool[0]; n <= subnet.pool[1] && ip === undefined; n++)
+    if (!subnet.used.includes(n)) ip = n;
+  if (ip === undefined) refuse(`No more IP addresses available on network ${network.id}.`);
+  subnet.used.push(ip);
+  const fip = {
+    id: randomUUID(),
+    floating_ip_address: fmt(ip),
+    floating_network_id: network.id,
+    port_id: port?.id ?? null,
+    fixed_ip_address: port?.fixed_ips[0]?.ip_address ?? null,
+    description: flags.get('description') ?? '',
+  };
+  os.floatingip[fip.id] = fip;
+  columns(fip);
+  return { resource: 'floating ip', action, address: fip.floating_ip_address };
 }

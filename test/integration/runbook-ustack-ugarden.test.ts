@@ -31,7 +31,11 @@ import {
 import { loadPlanFile } from '../../src/plan/load.js';
 import type { Plan } from '../../src/plan/schema.js';
 import { ROLE_LABELS } from '../../src/render/generators/kubernetes.js';
-import { NODE_IMAGE } from '../../src/render/generators/garden-objects.js';
+import {
+  GARDEN_API_ADDRESS_PLACEHOLDER,
+  GARDEN_NETWORK,
+  NODE_IMAGE,
+} from '../../src/render/generators/garden-objects.js';
 import {
   GITEA_CHART,
   WORKLOAD_ADDONS,
@@ -740,11 +744,22 @@ describe.skipIf(!available)(
           `InfrastructureProvider/openstack@${CAPO_VERSION}`,
         ]);
         const name = `${plan.site.name}-garden-01`;
-        // The cluster is in the site's git repository, exactly as rendered, and came from there.
+        // The cluster is in the site's git repository as rendered, with the floating IP Neutron
+        // gave the API's port written in, and came from there.
         const repo = `${STATE}/volumes/ustart-git/repositories/ustart/garden.git`;
         const declared = await sh(first, `git --git-dir ${repo} show main:clusters/${name}.yaml`);
+        const neutron = JSON.parse(await sh(first, `cat ${STATE}/openstack.json`)) as {
+          port: Record<string, { id: string }>;
+          floatingip: Record<string, { port_id: string; floating_ip_address: string }>;
+        };
+        const apiPort = neutron.port[GARDEN_NETWORK.apiPort]!.id;
+        const fips = Object.values(neutron.floatingip).filter((f) => f.port_id === apiPort);
+        expect(fips).toHaveLength(1);
         expect(declared).toBe(
-          rendered('ugarden.repository', '/etc/ustart/garden/clusters/workload-cluster.yaml'),
+          rendered(
+            'ugarden.repository',
+            '/etc/ustart/garden/clusters/workload-cluster.yaml',
+          ).replaceAll(GARDEN_API_ADDRESS_PLACEHOLDER, fips[0]!.floating_ip_address),
         );
         const log = await sh(first, `git --git-dir ${repo} log --format=%an:%s main`);
         expect(log.split('\n')[0]).toBe(`uStart:uStart: workload cluster ${name}`);
@@ -754,9 +769,18 @@ describe.skipIf(!available)(
         expect(o[`KubeadmControlPlane/garden/${name}-control-plane`]!.spec.version).toBe(
           `v${plan.kubernetes.version}`,
         );
-        expect(o[`OpenStackCluster/garden/${name}`]!.spec.managedSubnets[0].dnsNameservers).toEqual(
-          plan.site.dns,
-        );
+        // The machines' network is the one the step made, with the site's DNS servers; the
+        // API's endpoint is its floating IP.
+        const infra = o[`OpenStackCluster/garden/${name}`]!.spec;
+        expect(infra.network).toEqual({ filter: { name: GARDEN_NETWORK.network } });
+        expect(infra.controlPlaneEndpoint).toEqual({
+          host: fips[0]!.floating_ip_address,
+          port: 6443,
+        });
+        const subnets = (
+          neutron as unknown as { subnet: Record<string, { dns_nameservers: string[] }> }
+        ).subnet;
+        expect(subnets[GARDEN_NETWORK.subnet]!.dns_nameservers).toEqual(plan.site.dns);
         const flux = o['GitRepository/flux-system/garden']!;
         expect(flux.spec.url).toBe(
           'http://gitea-http.ustart-git.svc.cluster.local:3000/ustart/garden.git',

@@ -444,8 +444,9 @@ with_gitea() (
 repository_current() {
   local raw=http://127.0.0.1:13000/api/v1/repos/ustart/garden/raw/clusters/$USTART_GARDEN_CLUSTER
   addon_configmaps "$GITEA_WORK/addons.yaml"
+  garden_cluster_manifest "$GITEA_WORK/cluster.yaml"
   curl -sf --netrc-file "$GITEA_NETRC" "$raw.yaml" -o "$GITEA_WORK/current.yaml" &&
-    cmp -s "$GITEA_WORK/current.yaml" /etc/ustart/garden/clusters/workload-cluster.yaml &&
+    cmp -s "$GITEA_WORK/current.yaml" "$GITEA_WORK/cluster.yaml" &&
     curl -sf --netrc-file "$GITEA_NETRC" "$raw-addons.yaml" -o "$GITEA_WORK/current-addons.yaml" &&
     cmp -s "$GITEA_WORK/current-addons.yaml" "$GITEA_WORK/addons.yaml"
 }
@@ -488,7 +489,8 @@ push_cluster() {
     http://127.0.0.1:13000/api/v1/user/repos >/dev/null || true
   local repo=$GITEA_WORK/garden
   gitea_git clone --quiet http://127.0.0.1:13000/ustart/garden.git "$repo"
-  install -D -m 0644 /etc/ustart/garden/clusters/workload-cluster.yaml "$repo/clusters/$USTART_GARDEN_CLUSTER.yaml"
+  garden_cluster_manifest "$GITEA_WORK/cluster.yaml"
+  install -D -m 0644 "$GITEA_WORK/cluster.yaml" "$repo/clusters/$USTART_GARDEN_CLUSTER.yaml"
   addon_configmaps "$GITEA_WORK/addons.yaml"
   install -D -m 0644 "$GITEA_WORK/addons.yaml" "$repo/clusters/$USTART_GARDEN_CLUSTER-addons.yaml"
   git -C "$repo" add clusters
@@ -652,16 +654,37 @@ garden_objects_read() {
 # Where the workload VMs' SSH private key is kept on this host and collected for the handover.
 garden_ssh_key() { output_file garden-ssh-key; }
 
+# Where the workload API's floating IP address is kept: Neutron picks it when
+# ugarden.openstack-objects creates it, ugarden.repository writes it into the cluster file.
+garden_api_address_file() { printf '%s/garden/api-address\n' "$USTART_ROOT"; }
+
+# One field of an openstack client's JSON output (-f json) on stdin: json_field KEY.
+json_field() { python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin).get(sys.argv[1])))' "$1"; }
+
+# The rendered workload cluster with the API's floating IP written in for its placeholder,
+# into $1 (docs/ugarden-workload-cluster.md); dies when ugarden.openstack-objects has not made it.
+garden_cluster_manifest() {
+  local file address
+  file=$(garden_api_address_file)
+  [[ -s $file ]] ||
+    die "the workload API has no floating IP yet ($file is missing): run ugarden.openstack-objects first"
+  address=$(<"$file")
+  [[ $address =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "$file holds no IPv4 address: run ugarden.openstack-objects again"
+  sed "s|@garden-api-address@|$address|g" /etc/ustart/garden/clusters/workload-cluster.yaml >"$1"
+}
+
 # Prints what uStack lacks of the workload cluster's objects, one line each ("flavor <name>",
-# "image", "keypair"); dies when something of that name exists but is not what the plan asks
-# for, or when the external network (made by ustack.provider-network, not here) is missing,
-# since uStart never changes or deletes what it did not make. Needs openstack_admin_cloud first.
+# "image", "keypair", "network", "subnet", "router", "router-interface", "api-port",
+# "api-address"); dies when something of that name exists but is not what the plan asks for,
+# or when the external network (made by ustack.provider-network, not here) is missing, since
+# uStart never changes or deletes what it did not make. Needs openstack_admin_cloud first.
 garden_objects_missing() {
   local role name want have external status nova own key
   external=$(openstack network show "${go[external-network]}" -f value -c router:external 2>/dev/null) ||
     die "Neutron has no network ${go[external-network]}; it is the plan's provider network, which ustack.provider-network creates: run the uStack phase (openstack.externalNetwork set) first"
   [[ $external == External ]] ||
     die "the network ${go[external-network]} is not external (router:external $external); CAPO needs an external network for the workload cluster's floating IP"
+  garden_network_missing
   for role in cp worker; do
     name=${go[$role-flavor]}
     if openstack flavor show "$name" -f value -c id >/dev/null 2>&1; then
@@ -689,6 +712,53 @@ garden_objects_missing() {
       die "Nova's keypair ${go[keypair]} is not the key in $key; remove the keypair (openstack keypair delete ${go[keypair]}) if no machine uses it, and run the step again"
   else
     printf 'keypair\n'
+  fi
+}
+
+# The workload cluster's network, its router to the external network, the port holding the
+# API's virtual IP and the floating IP on it (docs/ugarden-workload-cluster.md), as
+# garden_objects_missing prints them. Neutron's answers are read as the client prints them
+# (docs/upstream-facts.md#osc-port-fixed-ips, #osc-router-interfaces, #osc-floating-ip).
+garden_network_missing() {
+  local net_id subnet_id ext_id have gateway address file
+  ext_id=$(openstack network show "${go[external-network]}" -f value -c id)
+  if ! net_id=$(openstack network show "${go[network]}" -f value -c id 2>/dev/null); then
+    printf 'network\nsubnet\nrouter\nrouter-interface\napi-port\napi-address\n'
+    return 0
+  fi
+  if subnet_id=$(openstack subnet show "${go[subnet]}" -f value -c id 2>/dev/null); then
+    have=$(openstack subnet show "${go[subnet]}" -f value -c network_id)/$(openstack subnet show "${go[subnet]}" -f value -c cidr)
+    [[ $have == "$net_id/${go[subnet-range]}" ]] ||
+      die "Neutron has a subnet ${go[subnet]} with network/cidr $have, not ${go[network]} ($net_id)/${go[subnet-range]}; uStart does not change it: remove it (openstack subnet delete ${go[subnet]}) if no port uses it"
+  else
+    printf 'subnet\n'
+  fi
+  if gateway=$(openstack router show "${go[router]}" -f json -c external_gateway_info 2>/dev/null); then
+    [[ $(json_field external_gateway_info <<<"$gateway") == *"\"network_id\": \"$ext_id\""* ]] ||
+      die "Neutron has a router ${go[router]} whose gateway is not on ${go[external-network]}; uStart does not change it: set its gateway (openstack router set --external-gateway ${go[external-network]} ${go[router]}) or remove it"
+    if [[ -z ${subnet_id:-} ]]; then
+      printf 'router-interface\n'
+    else
+      have=$(openstack router show "${go[router]}" -f json -c interfaces_info | json_field interfaces_info)
+      [[ $have == *"\"subnet_id\": \"$subnet_id\""* ]] || printf 'router-interface\n'
+    fi
+  else
+    printf 'router\nrouter-interface\n'
+  fi
+  if have=$(openstack port show "${go[api-port]}" -f json -c fixed_ips 2>/dev/null); then
+    [[ $(json_field fixed_ips <<<"$have") == *"\"ip_address\": \"${go[api-vip]}\""* ]] ||
+      die "Neutron has a port ${go[api-port]} without the API's virtual IP ${go[api-vip]}; uStart does not change it: remove it (openstack port delete ${go[api-port]}) and run the step again"
+    address=$(openstack floating ip list --port "${go[api-port]}" -f value -c 'Floating IP Address')
+    file=$(garden_api_address_file)
+    if [[ -z $address ]]; then
+      printf 'api-address\n'
+    elif [[ $(wc -l <<<"$address") -gt 1 ]]; then
+      die "the port ${go[api-port]} has several floating IPs ($(paste -sd' ' <<<"$address")); keep one (openstack floating ip delete …) and run the step again"
+    elif [[ ! -s $file || $(<"$file") != "$address" ]]; then
+      printf 'api-address\n'
+    fi
+  else
+    printf 'api-port\napi-address\n'
   fi
 }
 

@@ -29,6 +29,36 @@ export const NODE_IMAGE = {
 /** The Nova keypair the workload VMs get; its private half is handed over, never logged. */
 export const GARDEN_KEYPAIR = 'ustart-garden';
 
+/**
+ * The workload cluster's own network in uStack and its API endpoint
+ * (docs/ugarden-workload-cluster.md, "The API endpoint"). ugarden.openstack-objects creates the
+ * network, its subnet, a router to the external network, a port that reserves the API's
+ * virtual IP `vip`, and a floating IP on that port; CAPO is given the network
+ * (OpenStackCluster `network`/`subnets`, not `managedSubnets`) and the floating IP as the
+ * control-plane endpoint. kube-vip on the control-plane machines announces `vip`, which their
+ * ports allow as an allowed address pair. The subnet's allocation pool starts above the VIP
+ * and the gateway, so Neutron never hands either to a machine.
+ */
+export const GARDEN_NETWORK = {
+  network: 'ustart-garden',
+  subnet: 'ustart-garden-subnet',
+  router: 'ustart-garden-router',
+  /** The port that holds the API's virtual IP; the floating IP is associated with it. */
+  apiPort: 'ustart-garden-api',
+  cidr: '10.6.0.0/24',
+  gateway: '10.6.0.1',
+  vip: '10.6.0.10',
+  poolStart: '10.6.0.20',
+  poolEnd: '10.6.0.254',
+} as const;
+
+/**
+ * Stands for the API's floating IP in the rendered cluster file: Neutron picks the address
+ * when ugarden.openstack-objects creates it, and ugarden.repository writes it in before the
+ * commit (lib.sh `garden_cluster_manifest`).
+ */
+export const GARDEN_API_ADDRESS_PLACEHOLDER = '@garden-api-address@';
+
 /** Machines of the first workload cluster: KubeadmControlPlane and MachineDeployment replicas. */
 export const GARDEN_CONTROL_PLANE_REPLICAS = 3;
 export const GARDEN_WORKER_REPLICAS = 2;
@@ -144,6 +174,7 @@ export function gardenObjects(plan: Plan) {
     ...gardenFlavors(plan),
     image: NODE_IMAGE,
     keypair: GARDEN_KEYPAIR,
+    net: GARDEN_NETWORK,
     externalNetwork: gardenExternalNetwork(plan),
   };
 }
@@ -177,6 +208,16 @@ export function gardenObjectsConfig(ctx: SiteContext): string {
     ['image-file', o.image.file],
     ['keypair', o.keypair],
     ['external-network', o.externalNetwork ?? '-'],
+    ['network', o.net.network],
+    ['subnet', o.net.subnet],
+    ['subnet-range', o.net.cidr],
+    ['gateway', o.net.gateway],
+    ['pool-start', o.net.poolStart],
+    ['pool-end', o.net.poolEnd],
+    ['dns', ctx.plan.site.dns.join(',') || '-'],
+    ['router', o.net.router],
+    ['api-port', o.net.apiPort],
+    ['api-vip', o.net.vip],
   ];
   return rows.map((r) => r.join('\t')).join('\n') + '\n';
 }

@@ -147,13 +147,47 @@ export function kubeadmJoin(ctx: HostContext): string {
  * host mounts it; the others use admin.conf.
  */
 export function kubeVipManifest(ctx: HostContext): string {
-  const kubeconfig = ctx.isFirstController
-    ? '/etc/kubernetes/super-admin.conf'
-    : '/etc/kubernetes/admin.conf';
+  return toYaml(
+    kubeVipPod({
+      address: ctx.plan.kubernetes.controlPlaneVip,
+      interface: ctx.managementNic,
+      kubeconfig: ctx.isFirstController
+        ? '/etc/kubernetes/super-admin.conf'
+        : '/etc/kubernetes/admin.conf',
+      // Services of type LoadBalancer (the OpenStack public VIP) are announced too.
+      services: { interface: providerNic(ctx) },
+      image: image(ctx, KUBE_VIP_IMAGE),
+      imagePullPolicy: ctx.plan.site.airGapped ? 'Never' : 'IfNotPresent',
+    }),
+  );
+}
+
+export interface KubeVipOptions {
+  /** The control-plane VIP kube-vip announces. */
+  address: string;
+  /**
+   * The interface it announces on; absent: the interface of the default route, which kube-vip
+   * detects itself (docs/upstream-facts.md#kube-vip.default-interface).
+   */
+  interface?: string;
+  /** The host's kubeconfig kube-vip mounts as /etc/kubernetes/admin.conf. */
+  kubeconfig: string;
+  /** Also announce Services of type LoadBalancer, on this interface when given. */
+  services?: { interface: string | undefined };
+  image: string;
+  imagePullPolicy: 'Never' | 'IfNotPresent';
+}
+
+/**
+ * kube-vip's static Pod in ARP mode with leader election, in the shape of kube-vip's own
+ * manifest generator (docs/upstream-facts.md#kube-vip.static-pod-shape); shared by the site's
+ * controllers and uGarden's workload control plane.
+ */
+export function kubeVipPod(o: KubeVipOptions): Record<string, unknown> {
   const env: Array<[string, string]> = [
     ['vip_arp', 'true'],
     ['port', '6443'],
-    ['vip_interface', ctx.managementNic],
+    ...(o.interface ? [['vip_interface', o.interface] as [string, string]] : []),
     ['vip_cidr', '32'],
     ['cp_enable', 'true'],
     ['cp_namespace', 'kube-system'],
@@ -162,13 +196,13 @@ export function kubeVipManifest(ctx: HostContext): string {
     ['vip_leaseduration', '5'],
     ['vip_renewdeadline', '3'],
     ['vip_retryperiod', '1'],
-    ['address', ctx.plan.kubernetes.controlPlaneVip],
-    // Services of type LoadBalancer (the OpenStack public VIP) are announced too.
-    ['svc_enable', 'true'],
+    ['address', o.address],
   ];
-  const provider = providerNic(ctx);
-  if (provider) env.push(['vip_servicesinterface', provider]);
-  return toYaml({
+  if (o.services) {
+    env.push(['svc_enable', 'true']);
+    if (o.services.interface) env.push(['vip_servicesinterface', o.services.interface]);
+  }
+  return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name: 'kube-vip', namespace: 'kube-system' },
@@ -176,8 +210,8 @@ export function kubeVipManifest(ctx: HostContext): string {
       containers: [
         {
           name: 'kube-vip',
-          image: image(ctx, KUBE_VIP_IMAGE),
-          imagePullPolicy: ctx.plan.site.airGapped ? 'Never' : 'IfNotPresent',
+          image: o.image,
+          imagePullPolicy: o.imagePullPolicy,
           args: ['manager'],
           env: env.map(([name, value]) => ({ name, value })),
           securityContext: { capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } },
@@ -186,9 +220,9 @@ export function kubeVipManifest(ctx: HostContext): string {
       ],
       hostAliases: [{ ip: '127.0.0.1', hostnames: ['kubernetes'] }],
       hostNetwork: true,
-      volumes: [{ name: 'kubeconfig', hostPath: { path: kubeconfig, type: 'File' } }],
+      volumes: [{ name: 'kubeconfig', hostPath: { path: o.kubeconfig, type: 'File' } }],
     },
-  });
+  };
 }
 
 /**

@@ -14,10 +14,12 @@ import {
 } from './capi-repository.js';
 import { toYaml, toYamlDocuments } from '../yaml.js';
 import {
+  GARDEN_API_ADDRESS_PLACEHOLDER,
   GARDEN_CONTROL_PLANE_REPLICAS,
   GARDEN_WORKER_REPLICAS,
   gardenObjects,
 } from './garden-objects.js';
+import { KUBE_VIP_IMAGE, kubeVipPod } from './kubernetes.js';
 
 export { CAPI_VERSION, CAPO_VERSION } from './capi-repository.js';
 
@@ -168,16 +170,33 @@ const NODE_REGISTRATION = {
   },
 };
 
+/** Where kube-vip's manifest goes on a workload control-plane machine: a static Pod. */
+const KUBE_VIP_MANIFEST = '/etc/kubernetes/manifests/kube-vip.yaml';
+
 /**
- * The first workload cluster as Cluster API objects: 3 control-plane and 2 worker VMs, the
- * API behind an Octavia load balancer (docs/ugarden-workload-cluster.md), CAPO's security
- * groups, and the addons as ClusterResourceSets.
+ * The commands that make the first control-plane machine's kube-vip use super-admin.conf
+ * while `kubeadm init` runs, and admin.conf after it (docs/upstream-facts.md#kube-vip.super-admin).
+ * Cluster API writes the same files to every control-plane machine, but only the one that
+ * runs `kubeadm init` has /run/kubeadm/kubeadm.yaml, written before the pre-commands run
+ * (docs/upstream-facts.md#capi.bootstrap-files); joining machines keep admin.conf, which
+ * `kubeadm join` writes.
+ */
+const KUBE_VIP_INIT = {
+  pre: `if [ -f /run/kubeadm/kubeadm.yaml ]; then sed -i 's#path: /etc/kubernetes/admin.conf#path: /etc/kubernetes/super-admin.conf#' ${KUBE_VIP_MANIFEST}; fi`,
+  post: `if [ -f /run/kubeadm/kubeadm.yaml ]; then sed -i 's#path: /etc/kubernetes/super-admin.conf#path: /etc/kubernetes/admin.conf#' ${KUBE_VIP_MANIFEST}; fi`,
+};
+
+/**
+ * The first workload cluster as Cluster API objects: 3 control-plane and 2 worker VMs on the
+ * network ugarden.openstack-objects made, the API on a virtual IP that kube-vip moves between
+ * the control-plane VMs behind a floating IP (docs/ugarden-workload-cluster.md), CAPO's
+ * security groups, and the addons as ClusterResourceSets.
  */
 export function workloadCluster(ctx: HostContext): string {
   const name = workloadClusterName(ctx);
   const version = `v${ctx.k8sVersion}`;
   const os = gardenObjects(ctx.plan);
-  const machineTemplate = (suffix: string, flavor: string) => ({
+  const machineTemplate = (suffix: string, flavor: string, ports?: unknown[]) => ({
     apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta1',
     kind: 'OpenStackMachineTemplate',
     metadata: { name: `${name}-${suffix}`, namespace: 'garden' },
@@ -187,10 +206,21 @@ export function workloadCluster(ctx: HostContext): string {
           flavor,
           image: { filter: { name: os.image.name } },
           sshKeyName: os.keypair,
+          ...(ports ? { ports } : {}),
         },
       },
     },
   });
+  const kubeVip = toYaml(
+    kubeVipPod({
+      address: os.net.vip,
+      // The machine's one NIC, whose name depends on the node image: kube-vip takes the
+      // interface of the default route (docs/upstream-facts.md#kube-vip.default-interface).
+      kubeconfig: '/etc/kubernetes/admin.conf',
+      image: image(ctx, KUBE_VIP_IMAGE),
+      imagePullPolicy: 'IfNotPresent',
+    }),
+  );
   // docs/upstream-facts.md#capo.security-groups: Calico's BGP and IP-in-IP between all nodes,
   // as CAPO's template opens them; CAPO itself opens the API, etcd, kubelet and NodePorts.
   const calicoRule = (ruleName: string, protocol: string, port?: number) => ({
@@ -252,13 +282,17 @@ export function workloadCluster(ctx: HostContext): string {
         ...(os.externalNetwork
           ? { externalNetwork: { filter: { name: os.externalNetwork } } }
           : {}),
-        managedSubnets: [{ cidr: '10.6.0.0/24', dnsNameservers: ctx.plan.site.dns }],
-        // docs/upstream-facts.md#capo.api-lb: without a load balancer CAPO puts the API's
-        // floating IP on the first control-plane VM only, so the API is not highly available.
-        // The chosen remedy (docs/ugarden-workload-cluster.md) is Octavia with its OVN provider,
-        // `{ enabled: true, provider: 'ovn' }`; uStack does not install Octavia yet, and CAPO
-        // would fail to make the load balancer, so it stays off until it does (issue 14).
+        // The network ugarden.openstack-objects made: CAPO uses an existing network when
+        // there are no managedSubnets (docs/upstream-facts.md#capo.pre-existing-network).
+        network: { filter: { name: os.net.network } },
+        subnets: [{ filter: { name: os.net.subnet } }],
+        // docs/upstream-facts.md#capo.api-lb, #capo.endpoint: no load balancer (uStack has no
+        // Octavia), and not CAPO's own floating IP, which it puts on the first control-plane
+        // VM only. The endpoint is the floating IP of the port holding kube-vip's VIP, given
+        // here, so CAPO uses it as it is and manages no floating IP itself.
         apiServerLoadBalancer: { enabled: false },
+        disableAPIServerFloatingIP: true,
+        controlPlaneEndpoint: { host: GARDEN_API_ADDRESS_PLACEHOLDER, port: 6443 },
         managedSecurityGroups: {
           allowAllInClusterTraffic: false,
           allNodesSecurityGroupRules: [
@@ -285,15 +319,26 @@ export function workloadCluster(ctx: HostContext): string {
         kubeadmConfigSpec: {
           clusterConfiguration: {
             imageRepository: image(ctx, 'registry.k8s.io/x').replace(/\/x$/, ''),
-            apiServer: { extraArgs: { 'cloud-provider': 'external' } },
+            // kubeadm adds the endpoint (the floating IP) itself; the VIP is for clients on
+            // the cluster's network.
+            apiServer: { extraArgs: { 'cloud-provider': 'external' }, certSANs: [os.net.vip] },
             controllerManager: { extraArgs: { 'cloud-provider': 'external' } },
           },
           initConfiguration: { nodeRegistration: NODE_REGISTRATION },
           joinConfiguration: { nodeRegistration: NODE_REGISTRATION },
+          files: [
+            { path: KUBE_VIP_MANIFEST, owner: 'root:root', permissions: '0644', content: kubeVip },
+          ],
+          preKubeadmCommands: [KUBE_VIP_INIT.pre],
+          postKubeadmCommands: [KUBE_VIP_INIT.post],
         },
       },
     },
-    machineTemplate('control-plane', os.controlPlane.name),
+    // docs/upstream-facts.md#capo.ports, #neutron.allowed-address-pairs: Neutron's port
+    // security lets a control-plane VM answer for the VIP only when its port allows it.
+    machineTemplate('control-plane', os.controlPlane.name, [
+      { allowedAddressPairs: [{ ipAddress: os.net.vip }] },
+    ]),
     machineTemplate('md-0', os.worker.name),
     {
       apiVersion: 'bootstrap.cluster.x-k8s.io/v1beta1',

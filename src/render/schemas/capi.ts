@@ -82,6 +82,19 @@ const KubeadmConfigSpec = z.strictObject({
   joinConfiguration: z.strictObject({ nodeRegistration: NodeRegistration.optional() }).optional(),
   preKubeadmCommands: z.array(z.string()).optional(),
   postKubeadmCommands: z.array(z.string()).optional(),
+  // kubeadmconfig_types.go File: path required; content or contentFrom.
+  files: z
+    .array(
+      z.strictObject({
+        path: z.string().min(1),
+        owner: z.string().optional(),
+        permissions: z.string().optional(),
+        encoding: z.enum(['base64', 'gzip', 'gzip+base64']).optional(),
+        append: z.boolean().optional(),
+        content: z.string().optional(),
+      }),
+    )
+    .optional(),
 });
 
 /** kubeadm_control_plane_types.go KubeadmControlPlaneSpec: version, machineTemplate, kubeadmConfigSpec required. */
@@ -194,6 +207,10 @@ export const OpenStackCluster = z.strictObject({
     }),
     externalNetwork: NetworkParam.optional(),
     disableExternalNetwork: z.boolean().optional(),
+    network: NetworkParam.optional(),
+    // types.go SubnetParam: id or filter; at most two (an IPv4 and an IPv6 one).
+    subnets: z.array(NetworkParam).max(2).optional(),
+    controlPlaneEndpoint: z.strictObject({ host: z.string().min(1), port: z.int() }).optional(),
     managedSubnets: z
       .array(
         z.strictObject({
@@ -259,6 +276,21 @@ export const OpenStackMachineTemplate = z.strictObject({
           image: ImageParam,
           sshKeyName: z.string().optional(),
           tags: z.array(z.string()).optional(),
+          // types.go PortOpts, the parts uStart renders: no network means the cluster's.
+          ports: z
+            .array(
+              z.strictObject({
+                network: NetworkParam.optional(),
+                description: z.string().optional(),
+                nameSuffix: z.string().optional(),
+                allowedAddressPairs: z
+                  .array(
+                    z.strictObject({ ipAddress: z.string(), macAddress: z.string().optional() }),
+                  )
+                  .optional(),
+              }),
+            )
+            .optional(),
         })
         .refine(
           (s) => s.flavor !== undefined || s.flavorID !== undefined,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Done when the input is current and uStack has the workload cluster's flavors, node image,
-# keypair (matching the private key held here) and external network.
+# keypair (matching the private key held here), external network, own network with its router,
+# the API's port and its floating IP (the one recorded here).
 set -euo pipefail
 # shellcheck source=lib.sh
 . /var/lib/ustart/lib.sh
