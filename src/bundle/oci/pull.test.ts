@@ -5,11 +5,13 @@
  * the layouts. Needs the docker-registry, skopeo and openssl packages.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../../test/support/run-cli.js';
 import { isUstartError, type UstartError } from '../../errors.js';
+import { assetPath } from '../../util/assets.js';
 import type { BundleEvent } from '../events.js';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -552,3 +554,60 @@ async function startPrefixStripper(
     },
   };
 }
+
+describe('ustart bundle create --image', () => {
+  it('puts the pulled layout into the bundle as images/images.oci.tar, through a mirror', async () => {
+    const runbook = join(dir, 'empty-runbook');
+    await mkdir(runbook, { recursive: true });
+    const bundle = join(dir, 'bundle-with-images');
+    const multiRef = `${front.host}/ustart/multi:1.0`;
+    const { code, err } = await runCli(
+      'bundle',
+      'create',
+      '--plan',
+      assetPath('samples', 'demo-stuttgart.yaml'),
+      '--out',
+      bundle,
+      '--packages',
+      '',
+      '--runbook',
+      runbook,
+      '--arch',
+      'amd64',
+      '--image',
+      multiRef,
+      '--image',
+      `${front.host}/ustart/dmulti:2.0`,
+      '--platform',
+      'linux/amd64',
+      '--platform',
+      'linux/arm/v7',
+      '--mirror',
+      `${front.host}=${mirror.url}`,
+      '--image-cache',
+      join(dir, 'cache-cli'),
+    );
+    expect(err).not.toContain('error');
+    expect(code).toBe(0);
+    expect(front.records).toEqual([]);
+    const manifest = JSON.parse(await readFile(join(bundle, 'bundle.json'), 'utf8')) as {
+      entries: { path: string; kind: string }[];
+    };
+    expect(manifest.entries).toContainEqual(
+      expect.objectContaining({ path: 'images/images.oci.tar', kind: 'image' }),
+    );
+    const archive = join(bundle, 'images', 'images.oci.tar');
+    const raw = JSON.parse(
+      await skopeo('inspect', '--raw', `oci-archive:${archive}:${multiRef}`),
+    ) as {
+      manifests: { platform: { architecture: string } }[];
+    };
+    expect(raw.manifests.map((m) => m.platform.architecture)).toEqual(['amd64']);
+    // skopeo copies the image out of the archive.
+    await skopeo(
+      'copy',
+      `oci-archive:${archive}:${multiRef}`,
+      `dir:${join(dir, 'copied-from-bundle')}`,
+    );
+  });
+});
