@@ -13,7 +13,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { UstartError } from '../../errors.js';
+import { isUstartError, UstartError } from '../../errors.js';
 import {
   describeEndpoint,
   header,
@@ -103,9 +103,12 @@ export class ContentCache {
     const partial = this.partialPath(digest);
     let transferred = 0;
     let lastProblem = '';
+    /** Whether the last attempt failed on content (digest or size), not on the connection. */
+    let corrupt = false;
     for (let attempt = 0; attempt <= policy.retries; attempt++) {
       policy.signal?.throwIfAborted();
       if (attempt > 0) policy.onRetry?.(attempt, lastProblem);
+      corrupt = false;
       let offset = (await stat(partial).catch(() => undefined))?.size ?? 0;
       if (offset >= size) {
         // Whole but never checked (a crash between the last byte and the rename), or too
@@ -120,14 +123,22 @@ export class ContentCache {
         await rm(partial, { force: true });
         offset = 0;
       }
-      const response = await source.client.get({
-        endpoint: source.endpoint,
-        repository: source.repository,
-        path: `blobs/${digest}`,
-        image: source.image,
-        headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
-        ...(policy.signal ? { signal: policy.signal } : {}),
-      });
+      let response;
+      try {
+        response = await source.client.get({
+          endpoint: source.endpoint,
+          repository: source.repository,
+          path: `blobs/${digest}`,
+          image: source.image,
+          headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
+          ...(policy.signal ? { signal: policy.signal } : {}),
+        });
+      } catch (e) {
+        // A dropped or refused connection is worth another attempt; cancelling is not.
+        if (!isUstartError(e, 'ConnectionFailed')) throw e;
+        lastProblem = e.message;
+        continue;
+      }
       const status = response.statusCode ?? 0;
       if (status === 416) {
         // The server does not take our range (the partial file is not a prefix it knows).
@@ -210,6 +221,7 @@ export class ContentCache {
       if (received !== size || actual !== hexOf(digest)) {
         await rm(partial, { force: true });
         onBytes(-(received - start));
+        corrupt = true;
         lastProblem =
           received !== size
             ? `got ${received} bytes, the manifest declares ${size}; refused`
@@ -220,7 +232,7 @@ export class ContentCache {
       return transferred;
     }
     throw new UstartError(
-      'BundleCorrupt',
+      corrupt ? 'BundleCorrupt' : 'BundleBuildFailed',
       `${source.image}: blob ${digest} from ${describeEndpoint(source.endpoint)} failed ${policy.retries + 1} times; last: ${lastProblem}. ` +
         'Nothing was stored. Run again to continue (a broken-off download resumes); if the digest keeps differing, the registry or a proxy in between serves damaged content.',
       { detail: { image: source.image, digest } },

@@ -4,7 +4,7 @@
  * narrowed to the chosen platforms.
  */
 import { z } from 'zod';
-import { UstartError } from '../../errors.js';
+import { isUstartError, UstartError } from '../../errors.js';
 import {
   sha256Of,
   type BlobSource,
@@ -79,17 +79,27 @@ export async function fetchManifest(
     return { bytes, digest: pinned, mediaType: mediaTypeOf(source, bytes, undefined) };
   }
   let lastProblem = '';
+  let corrupt = false;
   for (let attempt = 0; attempt <= policy.retries; attempt++) {
     policy.signal?.throwIfAborted();
     if (attempt > 0) policy.onRetry?.(attempt, lastProblem);
-    const response = await source.client.get({
-      endpoint: source.endpoint,
-      repository: source.repository,
-      path: `manifests/${reference}`,
-      image: source.image,
-      headers: { accept: ACCEPT },
-      ...(policy.signal ? { signal: policy.signal } : {}),
-    });
+    corrupt = false;
+    let response;
+    try {
+      response = await source.client.get({
+        endpoint: source.endpoint,
+        repository: source.repository,
+        path: `manifests/${reference}`,
+        image: source.image,
+        headers: { accept: ACCEPT },
+        ...(policy.signal ? { signal: policy.signal } : {}),
+      });
+    } catch (e) {
+      // A dropped or refused connection is worth another attempt; cancelling is not.
+      if (!isUstartError(e, 'ConnectionFailed')) throw e;
+      lastProblem = e.message;
+      continue;
+    }
     const status = response.statusCode ?? 0;
     if (status === 404) {
       response.resume();
@@ -122,10 +132,12 @@ export async function fetchManifest(
     const digest = sha256Of(bytes);
     const announced = header(response, 'docker-content-digest');
     if (pinned && digest !== pinned) {
+      corrupt = true;
       lastProblem = `its content has ${digest}, not the ${pinned} asked for`;
       continue;
     }
     if (announced && announced.startsWith('sha256:') && announced !== digest) {
+      corrupt = true;
       lastProblem = `its content has ${digest}, but the registry says ${announced}`;
       continue;
     }
@@ -134,9 +146,9 @@ export async function fetchManifest(
     return { bytes, digest, mediaType };
   }
   throw new UstartError(
-    'BundleCorrupt',
+    corrupt ? 'BundleCorrupt' : 'BundleBuildFailed',
     `${source.image}: manifest ${reference} from ${describeEndpoint(source.endpoint)} failed ${policy.retries + 1} times; last: ${lastProblem}. Nothing was stored.`,
-    { detail: { image: source.image, reason: 'digest' } },
+    { detail: { image: source.image, reason: corrupt ? 'digest' : 'transfer' } },
   );
 }
 

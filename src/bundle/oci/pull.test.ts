@@ -215,7 +215,8 @@ describe('pullImages from a registry with token auth', () => {
       imageLayoutVersion: '1.0.0',
     });
 
-    // The multi-arch index keeps amd64 and arm64 in upstream's order, descriptors unchanged.
+    // The multi-arch index keeps amd64 and arm64 and amd64's attestation, in upstream's
+    // order, descriptors unchanged.
     const pulledMulti = result.images[1]!;
     expect(pulledMulti.platforms).toEqual(['linux/amd64', 'linux/arm64/v8']);
     expect(pulledMulti.upstreamDigest).toBe(multiIndex.digest);
@@ -223,21 +224,17 @@ describe('pullImages from a registry with token auth', () => {
     expect(index.manifests[1]!.annotations[UPSTREAM_DIGEST_ANNOTATION]).toBe(multiIndex.digest);
     const narrowed = JSON.parse(
       await readFile(join(out, 'blobs', 'sha256', pulledMulti.digest.slice(7)), 'utf8'),
-    ) as {
-      mediaType: string;
-      manifests: unknown[];
-    };
+    ) as { mediaType: string; manifests: unknown[] };
     const upstreamIndex = JSON.parse((multiIndex.data as Buffer).toString('utf8')) as {
       manifests: unknown[];
     };
     expect(narrowed.mediaType).toBe('application/vnd.oci.image.index.v1+json');
-    expect(narrowed.manifests).toEqual(upstreamIndex.manifests.slice(0, 2));
-    // Nothing of s390x or the attestation was stored.
-    for (const dropped of [multi.s390x, multi.attestation]) {
-      for (const b of [dropped.manifest, ...dropped.blobs.slice(dropped === multi.s390x ? 2 : 0)]) {
-        await expect(stat(join(out, 'blobs', 'sha256', b.digest.slice(7)))).rejects.toThrow();
-      }
+    expect(narrowed.manifests).toEqual([0, 1, 3].map((i) => upstreamIndex.manifests[i]));
+    // Nothing of s390x was stored (its base layer is shared with the others).
+    for (const b of [multi.s390x.manifest, multi.s390x.blobs[0]!, multi.s390x.blobs[2]!]) {
+      await expect(stat(join(out, 'blobs', 'sha256', b.digest.slice(7)))).rejects.toThrow();
     }
+    await stat(join(out, 'blobs', 'sha256', multi.attestation.manifest.digest.slice(7)));
     // The Docker manifest list keeps its media type and only amd64 (arm/v7 is not asked for).
     expect(result.images[2]!.mediaType).toBe(
       'application/vnd.docker.distribution.manifest.list.v2+json',
@@ -273,7 +270,7 @@ describe('pullImages from a registry with token auth', () => {
     const raw = JSON.parse(await skopeo('inspect', '--raw', `oci:${out}:${multiRef}`)) as {
       manifests: unknown[];
     };
-    expect(raw.manifests).toHaveLength(2);
+    expect(raw.manifests).toHaveLength(3);
     await skopeo('copy', '--all', `oci:${out}:${multiRef}`, `dir:${join(dir, 'copied-multi')}`);
     await skopeo('copy', `oci:${out}:${hello}`, `dir:${join(dir, 'copied-hello')}`);
     expect((await readdir(join(dir, 'copied-hello'))).length).toBeGreaterThanOrEqual(4);
@@ -290,6 +287,22 @@ describe('pullImages from a registry with token auth', () => {
       .map((e) => (e as { item: string }).item);
     expect(finished.sort()).toEqual([hello, multiRef, dmulti, dsingle].sort());
     expect(events.at(-1)).toEqual({ type: 'phase-finished', phase: 'download' });
+  });
+
+  it('keeps upstream bytes and digest when every platform of an index is chosen', async () => {
+    const ref = `${front.host}/ustart/multi:1.0`;
+    const { result, out } = await pull([ref], {
+      platforms: ['linux/amd64', 'linux/arm64', 'linux/s390x'],
+    });
+    expect(result.images[0]!.digest).toBe(multiIndex.digest);
+    expect(result.images[0]!.upstreamDigest).toBe(multiIndex.digest);
+    const stored = await readFile(join(out, 'blobs', 'sha256', multiIndex.digest.slice(7)));
+    expect(stored.equals(multiIndex.data as Buffer)).toBe(true);
+    const index = JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as {
+      manifests: { annotations: Record<string, string> }[];
+    };
+    expect(index.manifests[0]!.annotations[UPSTREAM_DIGEST_ANNOTATION]).toBeUndefined();
+    await skopeo('copy', '--all', `oci:${out}:${ref}`, `dir:${join(dir, 'copied-all')}`);
   });
 
   it('downloads only what the cache lacks on a second run', async () => {
@@ -423,7 +436,7 @@ describe('damage on the way', () => {
     const cut = 1024 * 1024 + 17;
     front.rules.push({ digest: big.digest, cutAfter: cut, times: 1 });
     const first = await failure(pull([image], { cacheDir, retries: 0 }));
-    expect(first.code).toBe('BundleCorrupt');
+    expect(first.code).toBe('BundleBuildFailed');
     expect(first.message).toContain('broke off');
     const partial = await stat(join(cacheDir, 'partial', 'sha256', big.digest.slice(7)));
     // What arrived before the cut was kept (bytes still buffered in the socket when it
@@ -602,7 +615,8 @@ describe('ustart bundle create --image', () => {
     ) as {
       manifests: { platform: { architecture: string } }[];
     };
-    expect(raw.manifests.map((m) => m.platform.architecture)).toEqual(['amd64']);
+    // amd64 and its attestation; no arm64/v8 or arm/v7 in this index.
+    expect(raw.manifests.map((m) => m.platform.architecture)).toEqual(['amd64', 'unknown']);
     // skopeo copies the image out of the archive.
     await skopeo(
       'copy',

@@ -254,19 +254,33 @@ async function resolveImage(
   }
 
   const index = parseIndex(source, top.bytes);
-  const keep = index.manifests.filter(
+  const runnable = index.manifests.filter(
     (d) =>
       d.platform !== undefined &&
+      !isAttestation(d) &&
       platformMatches(d.platform, platforms) &&
       !isIndexType(d.mediaType),
   );
-  if (keep.length === 0) {
+  if (runnable.length === 0) {
     throw noPlatform(
       source,
       platforms,
-      index.manifests.flatMap((d) => (d.platform ? [formatPlatform(d.platform)] : [])),
+      index.manifests.flatMap((d) =>
+        d.platform && !isAttestation(d) ? [formatPlatform(d.platform)] : [],
+      ),
     );
   }
+  // BuildKit's attestations (SBOM, provenance) stay with the platform they describe, so an
+  // index whose every platform is chosen keeps upstream's bytes and digest
+  // (docs/upstream-facts.md#oci-attestation-manifest).
+  const kept = new Set(runnable.map((d) => d.digest));
+  const keep = index.manifests.filter(
+    (d) =>
+      kept.has(d.digest) ||
+      (isAttestation(d) &&
+        kept.has(d.annotations?.['vnd.docker.reference.digest'] ?? '') &&
+        !isIndexType(d.mediaType)),
+  );
   for (const d of keep) checkDescriptor(source, d);
   const children: Descriptor[] = [];
   for (const d of keep) {
@@ -297,9 +311,13 @@ async function resolveImage(
     reference,
     source,
     top: { mediaType: top.mediaType, digest, bytes, upstreamDigest: top.digest },
-    platforms: keep.map((d) => formatPlatform(d.platform!)),
+    platforms: runnable.map((d) => formatPlatform(d.platform!)),
     blobs: [{ mediaType: top.mediaType, digest, size: bytes.length }, ...children, ...blobs],
   };
+}
+
+function isAttestation(d: Descriptor): boolean {
+  return d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest';
 }
 
 function noPlatform(
