@@ -400,6 +400,13 @@ describe('damage on the way', () => {
     front.rules.push({ digest: big.digest, corrupt: true, times: 1 });
     const { result, events, out } = await pull([`${front.host}/ustart/big:1.0`]);
     expect(blobGets(front, big.digest).map((r) => r.status)).toEqual([200, 200]);
+    const progressed = events.filter((e) => e.type === 'progressed');
+    expect(progressed[0]).toMatchObject({
+      phase: 'download',
+      item: `${front.host}/ustart/big:1.0`,
+      totalBytes: big.size,
+      itemTotalBytes: big.size,
+    });
     const retried = events.filter((e) => e.type === 'retried');
     expect(retried).toHaveLength(1);
     expect(JSON.stringify(retried[0])).toContain('refused');

@@ -108,6 +108,15 @@ export function registerBundleCommands(
         );
       }
       const progress = progressReporter(out, Boolean(opts.jsonEvents));
+      if (
+        opts.image.length === 0 &&
+        (opts.mirror.length > 0 || opts.mirrorFile || opts.platform.length > 0 || opts.imageCache)
+      ) {
+        throw new UstartError(
+          'InvalidArgument',
+          '--mirror, --mirror-file, --platform and --image-cache choose how images are pulled; give the images with --image.',
+        );
+      }
       const imagePull =
         opts.image.length > 0
           ? {
