@@ -206,7 +206,15 @@ export async function startRegistry(options: RegistryOptions): Promise<Registry>
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.once('error', reject);
+    child.once('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === 'ENOENT'
+          ? new Error('docker-registry is not installed: apt-get install docker-registry', {
+              cause: e,
+            })
+          : e,
+      ),
+    );
     child.once('exit', (code) =>
       reject(new Error(`docker-registry exited (${code}) before listening:\n${log.join('\n')}`)),
     );
@@ -607,7 +615,9 @@ export async function skopeo(...args: string[]): Promise<string> {
     const { stdout } = await run('skopeo', args, { maxBuffer: 64 * 1024 * 1024 });
     return stdout;
   } catch (e) {
-    const err = e as { stderr?: string; message: string };
+    const err = e as { stderr?: string; message: string; code?: unknown };
+    if (err.code === 'ENOENT')
+      throw new Error('skopeo is not installed: apt-get install skopeo', { cause: e });
     throw new Error(`skopeo ${args.join(' ')}: ${err.stderr || err.message}`, { cause: e });
   }
 }
