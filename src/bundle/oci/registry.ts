@@ -105,7 +105,12 @@ export class RegistryClient {
     let known = this.challenges.get(endpoint.origin);
     if (!known) {
       known = (async () => {
-        const response = await this.send(new URL(`${endpoint.origin}/v2/`), request, undefined);
+        const response = await this.send(
+          new URL(`${endpoint.origin}/v2/`),
+          request,
+          undefined,
+          true,
+        );
         response.resume();
         if (response.statusCode === 200) return undefined;
         if (response.statusCode === 401) {
@@ -221,18 +226,21 @@ export class RegistryClient {
     );
   }
 
-  /** One GET with redirects followed; `Authorization` only ever goes to the first origin. */
+  /**
+   * One GET with redirects followed; `Authorization` only ever goes to the first origin.
+   * `bare` leaves out the request's own headers (Accept, Range): the ping and the token fetch.
+   */
   private async send(
     first: URL,
     request: RegistryRequest,
     authorization: string | undefined,
-    token = false,
+    bare = false,
   ): Promise<IncomingMessage> {
     let url = first;
     for (let hop = 0; ; hop++) {
       const headers: Record<string, string> = {
         'user-agent': this.userAgent,
-        ...(token ? {} : request.headers),
+        ...(bare ? {} : request.headers),
       };
       if (authorization && url.origin === first.origin) headers.authorization = authorization;
       const response = await this.once(url, headers, request);
