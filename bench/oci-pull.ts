@@ -11,7 +11,7 @@
  * round; the table shows medians. One warm-up copy first so the registry's files are in the
  * page cache for every side.
  *
- *   node bin/run-ts.mjs bench/oci-pull.ts [--mib 200] [--images 4] [--rounds 3]
+ *   node bin/run-ts.mjs bench/oci-pull.ts [--mib 200] [--images 4] [--rounds 3] [--concurrency 4]
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -34,6 +34,7 @@ const { values } = parseArgs({
     mib: { type: 'string', default: process.env.OCI_BENCH_MIB ?? '200' },
     images: { type: 'string', default: '4' },
     rounds: { type: 'string', default: '3' },
+    concurrency: { type: 'string', default: '4' },
   },
 });
 const totalMib = Number(values.mib);
@@ -83,7 +84,12 @@ try {
   const sides: Record<string, () => Promise<void>> = {
     pullImages: async () => {
       const out = join(dir, `out-${++n}`);
-      await pullImages({ images: refs, out, cacheDir: join(dir, `cache-${n}`) });
+      await pullImages({
+        images: refs,
+        out,
+        cacheDir: join(dir, `cache-${n}`),
+        concurrency: Number(values.concurrency),
+      });
     },
     'skopeo, one by one': async () => {
       const out = join(dir, `out-${++n}`);
