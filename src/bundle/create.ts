@@ -45,6 +45,7 @@ import {
 } from './manifest.js';
 import { DEFAULT_OS_RELEASE, DEFAULT_RUNBOOK_VERSION, RUNBOOK_PACKAGES } from './packages.js';
 import { compareEntryPaths, entryPathProblem } from './paths.js';
+import { pullImages, type PullImagesOptions } from './oci/index.js';
 import { signManifest } from './signature.js';
 import { PartsWriter } from './split.js';
 import { writeTar, type TarMember } from './tar.js';
@@ -72,6 +73,13 @@ export interface CreateBundleOptions {
   /** deb822 sources file to resolve from instead of the machine's sources. */
   aptSourcesFile?: string;
   architecture?: string;
+  /**
+   * Images to pull from their registries (or mirrors) into `images/images.oci.tar`, one OCI
+   * image layout as a tar (docs/bundle-format.md, "Images"). Needs the network.
+   */
+  images?: readonly string[];
+  /** How images are pulled: platforms, mirrors and their credentials, cache, concurrency. */
+  imagePull?: Omit<PullImagesOptions, 'images' | 'out' | 'onEvent' | 'signal'>;
   /** Write tar parts of at most this many bytes (split.ts). Needs a `.tar` output. */
   splitBytes?: number;
   /** Build time; defaults to SOURCE_DATE_EPOCH, then now. Same inputs + same time = same bytes. */
@@ -142,6 +150,15 @@ export async function createBundle(options: CreateBundleOptions): Promise<Create
       }
     }
     for (const item of options.add ?? []) inputs.push(...(await expandAdd(item)));
+    if (options.images && options.images.length > 0) {
+      if (options.onlyAdded) {
+        throw new UstartError(
+          'InvalidArgument',
+          '--image pulls from registries, --only-added promises no network; drop one of them.',
+        );
+      }
+      inputs.push(await pullImageArchive(options, options.images, workDir, createdAt, emit));
+    }
     if (!options.onlyAdded) {
       inputs.push(...(await downloadArtifacts(options, workDir, emit)));
       const packages = options.packages ?? RUNBOOK_PACKAGES[release];
@@ -249,6 +266,40 @@ async function downloadArtifacts(
   }
   emit({ type: 'phase-finished', phase: 'download' });
   return result;
+}
+
+/** Where `--image` puts the pulled layout in a bundle. */
+export const IMAGE_ARCHIVE = 'images.oci.tar';
+
+/**
+ * Pulls the images into an OCI layout, then packs it as a tar (oci-layout, index.json,
+ * blobs in digest order; same mtime and owner for every member as the bundle's own tar), the
+ * form `ctr images import` takes on the hosts.
+ */
+async function pullImageArchive(
+  options: CreateBundleOptions,
+  images: readonly string[],
+  workDir: string,
+  createdAt: Date,
+  emit: BundleEventListener,
+): Promise<{ path: string; kind: EntryKind; file: string }> {
+  const layout = join(workDir, 'images-layout');
+  await pullImages({
+    ...options.imagePull,
+    images,
+    out: layout,
+    onEvent: emit,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const blobs = (await readdir(join(layout, 'blobs', 'sha256'))).sort();
+  const members: TarMember[] = [];
+  for (const name of ['oci-layout', 'index.json', ...blobs.map((b) => `blobs/sha256/${b}`)]) {
+    const file = join(layout, ...name.split('/'));
+    members.push({ name, size: (await stat(file)).size, source: { file } });
+  }
+  const archive = join(workDir, IMAGE_ARCHIVE);
+  await writeTar(members, createdAt, createWriteStream(archive));
+  return { path: `${KIND_FOLDERS.image}/${IMAGE_ARCHIVE}`, kind: 'image', file: archive };
 }
 
 async function expandAdd(

@@ -42,6 +42,8 @@ export type BundleEvent =
       item?: string;
       /** Bytes of `item` done so far, where items travel at once (a push's upload lanes). */
       itemDoneBytes?: number;
+      /** Bytes `item` needs in all, where known (an image's blobs still to download). */
+      itemTotalBytes?: number;
     }
   | { type: 'item-finished'; phase: BundlePhase; item: string }
   | { type: 'problem-found'; problem: BundleProblem }

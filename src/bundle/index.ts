@@ -25,12 +25,22 @@ export {
 export {
   createBundle,
   resolveCreatedAt,
+  IMAGE_ARCHIVE,
   type AddItem,
   type CreateBundleOptions,
   type CreatedBundle,
 } from './create.js';
 export { verifyBundle, locateBundle, type VerifyReport, type BundleContainer } from './verify.js';
 export { parseSplitSize } from './split.js';
+export {
+  pullImages,
+  parseMirrorOptions,
+  loadMirrorFile,
+  loadMirrorCredentials,
+  DEFAULT_PLATFORMS,
+  type PullImagesOptions,
+  type PulledImages,
+} from './oci/index.js';
 export { requireVerifiedBundle } from './require.js';
 export { RUNBOOK_PACKAGES, DEFAULT_RUNBOOK_VERSION } from './packages.js';
 export {

@@ -3,9 +3,13 @@ import type { Command } from 'commander';
 import {
   createBundle,
   ENTRY_KINDS,
+  DEFAULT_PLATFORMS,
   generateKeyPair,
+  loadMirrorCredentials,
+  loadMirrorFile,
   loadPrivateKey,
   loadPublicKey,
+  parseMirrorOptions,
   parseSplitSize,
   verifyBundle,
   type AddItem,
@@ -63,6 +67,30 @@ export function registerBundleCommands(
       "deb822 sources to resolve packages from instead of this machine's",
     )
     .option('--arch <arch>', "Debian architecture of the packages (default: this machine's)")
+    .option(
+      '--image <ref>',
+      'pull this image into images/images.oci.tar, an OCI image layout (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--platform <os/arch>',
+      `keep this platform of multi-arch images (repeatable; default ${DEFAULT_PLATFORMS.join(', ')})`,
+      collect,
+      [],
+    )
+    .option(
+      '--mirror <[registry=]url>',
+      'pull through this mirror (Harbor, Artifactory, Nexus, a pull-through cache): for every registry, or for one (repeatable)',
+      collect,
+      [],
+    )
+    .option('--mirror-file <file>', 'YAML "mirrors:" mapping of upstream registries to mirror URLs')
+    .option(
+      '--mirror-auth-file <file>',
+      'mirror credentials, one "HOST USER:PASSWORD" line each, mode 0600 (or USTART_MIRROR_USERNAME/PASSWORD)',
+    )
+    .option('--image-cache <dir>', 'download cache for images (default ~/.cache/ustart/oci)')
     .option('--split <size>', 'write FILE.tar as parts below this size, such as 4G for FAT32')
     .option(
       '--created-at <iso>',
@@ -80,6 +108,27 @@ export function registerBundleCommands(
         );
       }
       const progress = progressReporter(out, Boolean(opts.jsonEvents));
+      if (
+        opts.image.length === 0 &&
+        (opts.mirror.length > 0 || opts.mirrorFile || opts.platform.length > 0 || opts.imageCache)
+      ) {
+        throw new UstartError(
+          'InvalidArgument',
+          '--mirror, --mirror-file, --platform and --image-cache choose how images are pulled; give the images with --image.',
+        );
+      }
+      const imagePull =
+        opts.image.length > 0
+          ? {
+              mirrors: new Map([
+                ...(opts.mirrorFile ? await loadMirrorFile(opts.mirrorFile) : []),
+                ...parseMirrorOptions(opts.mirror),
+              ]),
+              credentials: await loadMirrorCredentials(opts.mirrorAuthFile),
+              ...(opts.platform.length > 0 ? { platforms: opts.platform } : {}),
+              ...(opts.imageCache ? { cacheDir: opts.imageCache } : {}),
+            }
+          : undefined;
       const created = await createBundle({
         plan: checked.plan,
         out: opts.out,
@@ -97,6 +146,7 @@ export function registerBundleCommands(
           : {}),
         ...(opts.aptSources ? { aptSourcesFile: opts.aptSources } : {}),
         ...(opts.arch ? { architecture: opts.arch } : {}),
+        ...(imagePull ? { images: opts.image, imagePull } : {}),
         ...(opts.split ? { splitBytes: parseSplitSize(opts.split) } : {}),
         ...(opts.createdAt ? { createdAt: parseDate(opts.createdAt) } : {}),
         ...(opts.runbook ? { runbookDir: opts.runbook } : {}),
@@ -199,6 +249,12 @@ interface CreateOpts {
   packages?: string;
   aptSources?: string;
   arch?: string;
+  image: string[];
+  platform: string[];
+  mirror: string[];
+  mirrorFile?: string;
+  mirrorAuthFile?: string;
+  imageCache?: string;
   split?: string;
   createdAt?: string;
   runbook?: string;
