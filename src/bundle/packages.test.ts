@@ -268,6 +268,9 @@ const COMMANDS: Record<
   chronyc: { pkg: 'chrony', from: 'runbook' },
   ctr: { pkg: 'containerd', from: 'runbook' },
   openstack: { pkg: 'python3-openstackclient', from: 'runbook' },
+  // lib.sh json_field reads the openstack client's JSON; python3 comes with the client (its
+  // interpreter, a dependency of python3-openstackclient), and json_field runs only after it.
+  python3: { pkg: 'python3-openstackclient', from: 'runbook' },
   'ssh-keygen': { pkg: 'openssh-client', from: 'runbook' },
   sgdisk: { pkg: 'gdisk', from: 'optional' },
   ...Object.fromEntries(
