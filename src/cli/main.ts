@@ -10,6 +10,7 @@ import { registerRunCommands } from './run-commands.js';
 import { registerBundleCommands } from './commands/bundle.js';
 import { registerServe } from './commands/serve.js';
 import { registerDemo } from './commands/demo.js';
+import { registerBom } from './commands/bom.js';
 import { registerRender } from './commands/render.js';
 import { createOutput, type Output } from './output.js';
 
@@ -34,6 +35,7 @@ export async function main(argv: string[], out: Output = createOutput()): Promis
   registerServe(program, out, setCode);
   registerDemo(program, out, setCode);
   registerRender(program, out, setCode);
+  registerBom(program, out, setCode);
   try {
     await program.parseAsync(argv);
   } catch (e) {

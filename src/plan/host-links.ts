@@ -113,7 +113,12 @@ export function hostLinks(plan: Plan, server: Server): HostLink[] {
  * carries it tagged while the network has no VLAN id, which validation reports).
  */
 export function providerUplink(plan: Plan, server: Server): HostLink | undefined {
-  const provider = plan.networks.find((n) => n.purpose === 'provider');
+  const provider = providerNetwork(plan);
   if (!provider) return undefined;
   return hostLinks(plan, server).find((l) => l.network === provider.name && l.bond === undefined);
+}
+
+/** The plan's provider network (purpose `provider`), where OpenStack's floating IPs live. */
+export function providerNetwork(plan: Plan): Plan['networks'][number] | undefined {
+  return plan.networks.find((n) => n.purpose === 'provider');
 }

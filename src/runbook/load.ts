@@ -130,11 +130,14 @@ export async function loadRunbook(
   return { dirs, steps: ordered, byId: new Map(ordered.map((s) => [s.id, s])) };
 }
 
+/** The runbook's bill of materials (src/render/bom.ts), a file of its own kind, not a phase. */
+export const BOM_FILE = 'bom.yaml';
+
 async function yamlFilesOf(dir: string, problems: RunbookProblem[]): Promise<string[]> {
   try {
     const names = await readdir(dir);
     return names
-      .filter((n) => /\.ya?ml$/.test(n))
+      .filter((n) => /\.ya?ml$/.test(n) && n !== BOM_FILE)
       .sort()
       .map((n) => join(dir, n));
   } catch (e) {

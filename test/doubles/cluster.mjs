@@ -34,7 +34,7 @@ import {
   givenEndpointProblem,
 } from './capo-endpoint.mjs';
 import { cephClusterProblem } from './charts.mjs';
-import { DIR, at, clusterNodes, readState, refuse, writeState } from './lib.mjs';
+import { DIR, at, clusterNodes, pemBody, readState, refuse, writeState } from './lib.mjs';
 import { OPERATOR_OF, YAOOK_KINDS, shapeProblem, yaookSchedulingProblem } from './yaook.mjs';
 
 /**
@@ -778,9 +778,8 @@ function credentialsRefused(state, infra) {
   // docs/upstream-facts.md#capo.credentials-secret: CAPO trusts the Secret's cacert only (not
   // a cacert path inside clouds.yaml); uStack's certificates come from the site's root CA.
   const cacert = secretData(state, ns, infra.spec.identityRef.name, 'cacert');
-  const body = (pem) => pem?.replace(/-----[^-]+-----|\s/g, '');
   const ca = secretData(state, 'yaook', 'root-ca', 'tls.crt');
-  if (!cacert || body(cacert) !== body(ca))
+  if (!cacert || pemBody(cacert) !== pemBody(ca))
     return `the cloud credential Secret ${infra.spec.identityRef.name} has no cacert with the site's root CA: x509: certificate signed by unknown authority`;
   const cloud = parseAllDocuments(clouds)[0]?.toJS()?.clouds?.[infra.spec.identityRef.cloudName];
   const credentials = readState('openstack.json', { credentials: {} }).credentials ?? {};
@@ -921,10 +920,9 @@ function cloudConfigProblem(manifests, ca, credentials) {
   const id = global['application-credential-id'];
   if (!id || credentials[id]?.secret !== global['application-credential-secret'])
     return 'cloud.conf holds no application credential uStack knows: the CCM cannot log in';
-  const body = (pem) => pem?.replace(/-----[^-]+-----|\s/g, '');
   const file = global['ca-file'];
   const key = file?.startsWith('/etc/config/') ? file.slice('/etc/config/'.length) : undefined;
-  if (global['auth-url'].startsWith('https:') && (!key || body(data(key)) !== body(ca)))
+  if (global['auth-url'].startsWith('https:') && (!key || pemBody(data(key)) !== pemBody(ca)))
     return "cloud.conf names no ca-file in the Secret with the site's root CA: x509: certificate signed by unknown authority";
   return undefined;
 }

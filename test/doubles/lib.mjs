@@ -241,3 +241,8 @@ export function writeFile(path, text, mode = 0o600) {
   mkdirSync(dirname(at(path)), { recursive: true });
   writeFileSync(at(path), text, { mode });
 }
+
+/** A PEM certificate's base64 body, without its armour lines and whitespace, for comparing. */
+export function pemBody(pem) {
+  return pem?.replace(/-----[^-]+-----|\s/g, '');
+}

@@ -11,7 +11,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { parse } from 'yaml';
 import { find, load, secretData, view } from './cluster.mjs';
-import { at, parseFlags, readState, refuse, runDouble, writeState } from './lib.mjs';
+import { at, parseFlags, pemBody, readState, refuse, runDouble, writeState } from './lib.mjs';
 
 const KNOWN = [
   'f',
@@ -62,14 +62,13 @@ function session(state, argv) {
   // clouds.yaml cacert when there is one, else the host's trust store
   // (docs/upstream-facts.md#debian.ca-certificates); anything else fails verification.
   const ca = secretData(state, 'yaook', 'root-ca', 'tls.crt');
-  const body = (pem) => pem?.replace(/-----[^-]+-----|\s/g, '');
   if (cloud.cacert !== undefined) {
     if (!existsSync(cloud.cacert)) refuse(`cacert ${cloud.cacert}: No such file or directory`);
-    if (body(readFileSync(cloud.cacert, 'utf8')) !== body(ca))
+    if (pemBody(readFileSync(cloud.cacert, 'utf8')) !== pemBody(ca))
       refuse(`${cloud.cacert} is not the site's root CA: SSL: CERTIFICATE_VERIFY_FAILED`);
   } else {
     const store = at('/etc/ssl/certs/ca-certificates.crt');
-    const trusted = existsSync(store) && body(readFileSync(store, 'utf8')).includes(body(ca));
+    const trusted = existsSync(store) && pemBody(readFileSync(store, 'utf8')).includes(pemBody(ca));
     if (!ca || !trusted)
       refuse(
         `SSL exception connecting to ${authUrl}: certificate verify failed: unable to get local issuer certificate (the site's root CA is neither in clouds.yaml's cacert nor in the host's trust store)`,

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -39,5 +39,70 @@ describe('ustart render', () => {
     const code = await main(['node', 'ustart', 'render', bad, '--out', join(dir, 'r')], out);
     expect(code).toBe(EXIT.invalid);
     expect(out.err).toContain('fix the plan');
+  });
+});
+
+describe('ustart render on an air-gapped site', () => {
+  it('refuses a render that names an image outside the bill of materials, naming file and image', async () => {
+    const plan = join(dir, 'airgap.yaml');
+    await writeFile(
+      plan,
+      (await readFile(DEMO, 'utf8')).replace(/airGapped: false/, 'airGapped: true'),
+    );
+    // A customer runbook ships a manifest with an image no bundle built from the BOM holds.
+    const custom = join(dir, 'custom');
+    await mkdir(join(custom, 'files'), { recursive: true });
+    await mkdir(join(custom, 'scripts'), { recursive: true });
+    await writeFile(
+      join(custom, 'files', 'extra.yaml'),
+      'apiVersion: v1\nkind: Pod\nmetadata: { name: extra }\nspec:\n  containers:\n    - name: extra\n      image: docker.io/library/nginx:1.27\n',
+    );
+    await writeFile(join(custom, 'scripts', 'extra.sh'), '#!/usr/bin/env bash\ntrue\n');
+    await writeFile(
+      join(custom, 'extra.yaml'),
+      [
+        'phase: umetal',
+        'steps:',
+        '  - id: umetal.extra',
+        '    title: An extra manifest',
+        '    description: A customer step.',
+        '    target: first-controller',
+        '    after: [umetal.kubeadm-init]',
+        '    timeout: 5m',
+        "    check: { command: 'false' }",
+        '    run: scripts/extra.sh',
+        '    files:',
+        '      - { path: /etc/extra.yaml, source: files/extra.yaml }',
+        '',
+      ].join('\n'),
+    );
+    const out = bufferOutput();
+    const args = ['node', 'ustart', 'render', plan, '--out', join(dir, 'r'), '--runbook', custom];
+    const code = await main(args, out);
+    expect(code).toBe(EXIT.invalid);
+    expect(out.err).toContain(
+      'ctl-01/umetal.extra/files/etc/extra.yaml: the image docker.io/library/nginx:1.27 is not in the bill of materials',
+    );
+    expect(out.err).toContain('nothing was written');
+    await expect(readFile(join(dir, 'r', 'index.json'))).rejects.toThrow();
+    // The same plan without the extra manifest renders.
+    const ok = await main(
+      ['node', 'ustart', 'render', plan, '--out', join(dir, 'r')],
+      bufferOutput(),
+    );
+    expect(ok).toBe(EXIT.ok);
+  });
+});
+
+describe('ustart bom list', () => {
+  it('lists every pinned image, chart and file, and says what is not pinned', async () => {
+    const out = bufferOutput();
+    expect(await main(['node', 'ustart', 'bom', 'list'], out)).toBe(EXIT.ok);
+    expect(out.out).toContain('kube-vip  ghcr.io/kube-vip/kube-vip:v0.8.9  not pinned');
+    expect(out.out).toContain('gitea  12.0.0  https://dl.gitea.com/charts');
+    const json = bufferOutput();
+    expect(await main(['node', 'ustart', 'bom', 'list', '--json'], json)).toBe(EXIT.ok);
+    const b = JSON.parse(json.out) as { images: Record<string, { ref: string }> };
+    expect(b.images.pause!.ref).toBe('registry.k8s.io/pause:3.10');
   });
 });

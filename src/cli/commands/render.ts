@@ -7,7 +7,8 @@ import type { Command } from 'commander';
 import { checkPlanFile } from '../../plan/index.js';
 import { Renderer } from '../../render/render.js';
 import { loadSiteRunbook } from '../../render/step-specs.js';
-import { writeRender } from '../../render/write.js';
+import { imagesOutsideBom } from '../../render/bom.js';
+import { renderFiles, writeRender } from '../../render/write.js';
 import { EXIT } from '../exit.js';
 import { type Output, paint } from '../output.js';
 import { formatFindings } from './validate.js';
@@ -35,6 +36,24 @@ export function registerRender(program: Command, out: Output, setCode: (c: numbe
       }
       const runbook = await loadSiteRunbook((opts.runbook ?? []).map((d) => resolve(d)));
       const renderer = await Renderer.create(checked.plan, runbook);
+      // An air-gapped site gets only what the bundle holds: every image a rendered file names
+      // must be in the bill of materials (docs/bundle-format.md, "Bill of materials").
+      if (checked.plan.site.airGapped) {
+        const outside = imagesOutsideBom(
+          renderFiles(renderer).map((f) => ({ path: f.path, content: f.content })),
+        );
+        if (outside.length > 0) {
+          for (const o of outside)
+            out.stderr(
+              `ustart: ${o.path}: the image ${o.image} is not in the bill of materials (assets/runbook/bom.yaml), so an air-gapped bundle would not hold it\n`,
+            );
+          out.stderr(
+            `ustart: add the images to the bill of materials, or use the versions it pins; nothing was written.\n`,
+          );
+          setCode(EXIT.invalid);
+          return;
+        }
+      }
       const files = await writeRender(renderer, opts.out);
       const hosts = new Set(
         files.map((f) => f.path.split('/')[0]).filter((h) => h && !h.includes('.')),

@@ -4,15 +4,16 @@
  * and that the lab seeds. Nothing in src/bundle produces these files yet: they are meant to
  * become `kind: file` artifacts named by `bundleFiles()` (issue 14, D11).
  */
+import { bomFile, bomImage } from '../bom.js';
 import { REMOTE } from '../context.js';
 
-export const CAPI_VERSION = 'v1.9.5';
-export const CAPO_VERSION = 'v0.12.2';
+export const CAPI_VERSION = bomFile('capi').version;
+export const CAPO_VERSION = bomFile('capo').version;
 /**
  * CAPO v0.12.2 is built against ORC v1.0.1 (its go.mod); its docs install v1.0.0. Both are
  * the v1alpha1 API CAPO watches; v2 belongs to CAPO v0.13 (docs/upstream-facts.md#capo.orc).
  */
-export const ORC_VERSION = 'v1.0.1';
+export const ORC_VERSION = bomFile('orc').version;
 /** The CRD CAPO's controller watches: without it, capo-controller-manager cannot start. */
 export const ORC_CRD = 'images.openstack.k-orc.cloud';
 
@@ -44,9 +45,8 @@ export function providerLabel(p: Pick<CapiProvider, 'name' | 'type'>): string {
   return `${prefix}${p.name}`;
 }
 
-const CAPI_RELEASE = `https://github.com/kubernetes-sigs/cluster-api/releases/download/${CAPI_VERSION}`;
-const CAPO_RELEASE = `https://github.com/kubernetes-sigs/cluster-api-provider-openstack/releases/download/${CAPO_VERSION}`;
-const capiImage = (name: string) => `registry.k8s.io/cluster-api/${name}:${CAPI_VERSION}`;
+const CAPI_RELEASE = bomFile('capi').url;
+const CAPO_RELEASE = bomFile('capo').url;
 
 /** docs/upstream-facts.md#clusterctl.metadata, #clusterctl.image-overrides: the release assets. */
 export const CAPI_PROVIDERS: readonly CapiProvider[] = [
@@ -56,7 +56,7 @@ export const CAPI_PROVIDERS: readonly CapiProvider[] = [
     version: CAPI_VERSION,
     components: 'core-components.yaml',
     release: CAPI_RELEASE,
-    image: capiImage('cluster-api-controller'),
+    image: bomImage('capi-core'),
   },
   {
     name: 'kubeadm',
@@ -64,7 +64,7 @@ export const CAPI_PROVIDERS: readonly CapiProvider[] = [
     version: CAPI_VERSION,
     components: 'bootstrap-components.yaml',
     release: CAPI_RELEASE,
-    image: capiImage('kubeadm-bootstrap-controller'),
+    image: bomImage('capi-bootstrap-kubeadm'),
   },
   {
     name: 'kubeadm',
@@ -72,7 +72,7 @@ export const CAPI_PROVIDERS: readonly CapiProvider[] = [
     version: CAPI_VERSION,
     components: 'control-plane-components.yaml',
     release: CAPI_RELEASE,
-    image: capiImage('kubeadm-control-plane-controller'),
+    image: bomImage('capi-control-plane-kubeadm'),
   },
   {
     name: 'openstack',
@@ -80,7 +80,7 @@ export const CAPI_PROVIDERS: readonly CapiProvider[] = [
     version: CAPO_VERSION,
     components: 'infrastructure-components.yaml',
     release: CAPO_RELEASE,
-    image: `registry.k8s.io/capi-openstack/capi-openstack-controller:${CAPO_VERSION}`,
+    image: bomImage('capo'),
   },
 ];
 
@@ -104,7 +104,7 @@ export function bundleFiles(): Array<{ name: string; url: string }> {
     ),
     {
       name: `orc/${ORC_VERSION}/install.yaml`,
-      url: `https://github.com/k-orc/openstack-resource-controller/releases/download/${ORC_VERSION}/install.yaml`,
+      url: bomFile('orc').url,
     },
   ];
 }

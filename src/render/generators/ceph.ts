@@ -4,11 +4,12 @@
  * storage network, and a replicated pool with a StorageClass for Cinder and Glance.
  */
 import type { HostContext } from '../context.js';
+import { bomImage, bomRepository } from '../bom.js';
 import { image } from '../images.js';
 import { STORAGE_TAINT } from './kubernetes.js';
 import { toYaml, toYamlDocuments } from '../yaml.js';
 
-export const CEPH_IMAGE = 'quay.io/ceph/ceph:v19.2.2';
+export const CEPH_IMAGE = bomImage('ceph');
 const NAMESPACE = 'rook-ceph';
 
 /** Servers with at least one `ceph-osd` disk, and those disks' names without `/dev/`. */
@@ -161,7 +162,7 @@ function roleAffinity(label: string) {
  */
 export function rookOperatorValues(ctx: HostContext): string {
   return toYaml({
-    image: { repository: image(ctx, 'docker.io/rook/ceph') },
+    image: { repository: image(ctx, bomRepository('rook-ceph')) },
     csi: {
       enableRbdDriver: true,
       enableCephfsDriver: false,

@@ -8,6 +8,7 @@
  * #capo.external-network-lookup).
  */
 import { computeCapacity } from '../../plan/capacity.js';
+import { bomFile } from '../bom.js';
 import type { Plan } from '../../plan/schema.js';
 import type { SiteContext } from '../context.js';
 import { externalNames } from './ustack-network.js';
@@ -18,12 +19,13 @@ import { externalNames } from './ustack-network.js';
  * images"; docs/upstream-facts.md#imagebuilder.prepull). A real artifact of the bill of
  * materials: the bundle carries it at `file`, the step uploads it to Glance as `name`.
  */
+const nodeImage = bomFile('node-image');
 export const NODE_IMAGE = {
-  name: 'ubuntu-2404-kube-v1.31.4',
+  name: nodeImage.url.replace(/\.qcow2$/, ''),
   /** The Kubernetes version of its kubelet and kubeadm, as the plan writes it. */
-  kubernetesVersion: '1.31.4',
+  kubernetesVersion: nodeImage.version.replace(/^v/, ''),
   /** Its place in the offline bundle. */
-  file: 'files/images/ubuntu-2404-kube-v1.31.4.qcow2',
+  file: `files/images/${nodeImage.url}`,
 } as const;
 
 /** The Nova keypair the workload VMs get; its private half is handed over, never logged. */

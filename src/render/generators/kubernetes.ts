@@ -6,13 +6,14 @@
 import { providerUplink } from '../../plan/host-links.js';
 import type { Role } from '../../plan/schema.js';
 import type { HostContext } from '../context.js';
+import { bomImage, bomRepository } from '../bom.js';
 import { image, registry } from '../images.js';
 import { toYaml, toYamlDocuments } from '../yaml.js';
 
 export const KUBEADM_API = 'kubeadm.k8s.io/v1beta4';
 const CRI_SOCKET = 'unix:///run/containerd/containerd.sock';
-export const PAUSE_IMAGE = 'registry.k8s.io/pause:3.10';
-export const KUBE_VIP_IMAGE = 'ghcr.io/kube-vip/kube-vip:v0.8.9';
+export const PAUSE_IMAGE = bomImage('pause');
+export const KUBE_VIP_IMAGE = bomImage('kube-vip');
 
 /** Placeholders the join script replaces with the join material read from its input file. */
 export const JOIN_PLACEHOLDERS = {
@@ -291,9 +292,9 @@ export function ciliumValues(ctx: HostContext): string {
       mode: 'cluster-pool',
       operator: { clusterPoolIPv4PodCIDRList: [ctx.plan.kubernetes.podCidr] },
     },
-    image: { repository: image(ctx, 'quay.io/cilium/cilium'), useDigest: false },
+    image: { repository: image(ctx, bomRepository('cilium')), useDigest: false },
     operator: {
-      image: { repository: image(ctx, 'quay.io/cilium/operator'), useDigest: false },
+      image: { repository: image(ctx, bomRepository('cilium-operator')), useDigest: false },
     },
     envoy: { enabled: false },
   });

@@ -3,6 +3,7 @@
  * bundle's provider files; Flux, fed from a git repository served on the site; and the
  * first workload cluster, declared in that repository.
  */
+import { bomChart, bomFile } from '../bom.js';
 import type { HostContext } from '../context.js';
 import { image, LOCAL_REGISTRY } from '../images.js';
 import {
@@ -95,8 +96,8 @@ export function fluxSync(_ctx: HostContext): string {
  * CSI at the release that matches Kubernetes 1.31 (docs/upstream-facts.md#ccm.openstack,
  * #csi.cinder, #calico.version).
  */
-export const CALICO_VERSION = 'v3.29.3';
-export const CLOUD_PROVIDER_OPENSTACK_VERSION = 'v1.31.4';
+export const CALICO_VERSION = bomFile('calico').version;
+export const CLOUD_PROVIDER_OPENSTACK_VERSION = bomFile('cloud-provider-openstack').version;
 const ADDON_FILES = 'files/ugarden/addons';
 
 /**
@@ -389,7 +390,7 @@ export function workloadCluster(ctx: HostContext): string {
  * default, as is postgresql-ha (docs/upstream-facts.md#gitea.chart-12-defaults): giteaValues
  * turns off exactly the keys of this version.
  */
-export const GITEA_CHART = { name: 'gitea', version: '12.0.0' } as const;
+export const GITEA_CHART = { name: 'gitea', version: bomChart('gitea').version } as const;
 
 /**
  * Gitea's Helm values: one admin from a Secret, no outside access, storage on Ceph. SQLite in

@@ -4,7 +4,7 @@
  * its uplink; the physnet Neutron knows it by; and the input of the runbook step that creates
  * the network in Neutron.
  */
-import { providerUplink } from '../../plan/host-links.js';
+import { providerNetwork, providerUplink } from '../../plan/host-links.js';
 import type { SiteContext } from '../context.js';
 
 /**
@@ -73,7 +73,7 @@ export function externalNames(providerName: string) {
  * `openstack.externalNetwork` or has no provider network: the step then creates nothing.
  */
 export function providerNetworkConfig(ctx: SiteContext): string {
-  const provider = ctx.plan.networks.find((n) => n.purpose === 'provider');
+  const provider = providerNetwork(ctx.plan);
   const ext = ctx.plan.openstack.externalNetwork;
   const rows: [string, string][] = [];
   if (!provider || !ext) {

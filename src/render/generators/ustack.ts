@@ -4,6 +4,7 @@
  * message queues and memcached for each service themselves. Only fields uStart decides are
  * set; everything else keeps the operators' defaults.
  */
+import { providerNetwork } from '../../plan/host-links.js';
 import { createHash } from 'node:crypto';
 import { endpointFqdn, type OpenStackEndpoint } from '../../plan/endpoints.js';
 import type { HostContext } from '../context.js';
@@ -314,7 +315,7 @@ export function yaookInfra(ctx: HostContext): string {
 
 /** The smoke test's inputs: what to create and where the public API is. */
 export function smokeTestConfig(ctx: HostContext): string {
-  const provider = ctx.plan.networks.find((n) => n.purpose === 'provider');
+  const provider = providerNetwork(ctx.plan);
   return toYaml({
     authUrl: `https://${endpointFqdn(ctx.plan, 'keystone')}/v3`,
     region: ctx.plan.openstack.region,
