@@ -7,6 +7,7 @@
  * or the cluster when one is missing (docs/upstream-facts.md#capo.machine-lookups,
  * #capo.external-network-lookup).
  */
+import { providerNetwork } from '../../plan/host-links.js';
 import { computeCapacity } from '../../plan/capacity.js';
 import { bomFile } from '../bom.js';
 import type { Plan } from '../../plan/schema.js';
@@ -165,7 +166,7 @@ export function gardenFlavors(plan: Plan): GardenFlavors {
  * (no provider network or no `openstack.externalNetwork`).
  */
 export function gardenExternalNetwork(plan: Plan): string | undefined {
-  const provider = plan.networks.find((n) => n.purpose === 'provider');
+  const provider = providerNetwork(plan);
   if (!provider || !plan.openstack.externalNetwork) return undefined;
   return externalNames(provider.name).network;
 }
