@@ -718,7 +718,7 @@ garden_objects_missing() {
 # The workload cluster's network, its router to the external network, the port holding the
 # API's virtual IP and the floating IP on it (docs/ugarden-workload-cluster.md), as
 # garden_objects_missing prints them. Neutron's answers are read as the client prints them
-# (docs/upstream-facts.md#osc-port-fixed-ips, #osc-router-interfaces, #osc-floating-ip).
+# (docs/upstream-facts.md#osc-port-create, #osc-router-interfaces, #osc-floating-ip, #osc-json).
 garden_network_missing() {
   local net_id subnet_id ext_id have gateway address file
   ext_id=$(openstack network show "${go[external-network]}" -f value -c id)
