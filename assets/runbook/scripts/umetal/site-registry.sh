@@ -76,6 +76,11 @@ destination() {
 
 pushed=0
 for archive in "${archives[@]}"; do
+  # Docker archives (docker save) carry no registry manifests; skopeo would rebuild and
+  # recompress them, changing the digests the bundle's users pin. Only OCI layouts are served.
+  tar -tf "$archive" oci-layout >/dev/null 2>&1 ||
+    die "$(basename "$archive") is not an OCI image layout (a docker save archive?): the site registry serves OCI layouts only." \
+      "Rebuild the bundle with ustart bundle create --image REF (or add the image as an OCI archive)."
   layout=$work/layout
   rm -rf "$layout" && mkdir -p "$layout"
   tar -xf "$archive" -C "$layout"
