@@ -3,12 +3,18 @@
  * config_path, distribution's configuration. That containerd and distribution really read
  * them as meant is proven in the lab (test/integration/site-registry-lab.test.ts).
  */
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadPlanFile } from '../../plan/load.js';
 import type { Plan } from '../../plan/schema.js';
 import { assetPath } from '../../util/assets.js';
+import { defaultRunbookDir } from '../../runbook/load.js';
 import { hostContext, siteContext, type HostContext } from '../context.js';
+import { hostEnvFile } from '../host-env.js';
 import { CEPH_IMAGE } from './ceph.js';
 import { CAPI_PROVIDERS } from './capi-repository.js';
 import { containerdConfig, KUBE_VIP_IMAGE, PAUSE_IMAGE } from './kubernetes.js';
@@ -113,5 +119,34 @@ describe("distribution's configuration", () => {
     expect(writer.http.addr).toBe('127.0.0.1:5001');
     expect(writer.storage.filesystem.rootdirectory).toBe(cfg.storage.filesystem.rootdirectory);
     expect(siteRegistryEndpoints(ctx!)).toHaveLength(ctx!.controllers.length);
+  });
+});
+
+describe('site_registry_path (lib.sh), where site-registry.sh pushes an image', () => {
+  it('keeps the upstream name with its registry, the tag, and tags a digest-only reference', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'ustart-site-registry-'));
+    try {
+      const ctx = hosts(true)[0]!;
+      await mkdir(join(root, 'hosts', ctx.server.hostname), { recursive: true });
+      await writeFile(join(root, 'hosts', ctx.server.hostname, 'env'), hostEnvFile(ctx));
+      const lib = join(defaultRunbookDir(), 'scripts', 'lib.sh');
+      const cases: [string, string][] = [
+        ['docker.io/library/nginx:1.27', 'docker.io/library/nginx:1.27'],
+        ['docker.io/library/nginx', 'docker.io/library/nginx:latest'],
+        ['quay.io/ceph/ceph:v19.2.2@sha256:0123abcd', 'quay.io/ceph/ceph:v19.2.2'],
+        ['registry.k8s.io/pause@sha256:0123abcd', 'registry.k8s.io/pause:sha256-0123abcd'],
+        ['localhost:5000/team/app@sha256:0123abcd', 'localhost:5000/team/app:sha256-0123abcd'],
+        ['localhost:5000/team/app', 'localhost:5000/team/app:latest'],
+      ];
+      const script = `. "$1"; shift; for n in "$@"; do site_registry_path "$n"; done`;
+      const r = spawnSync('bash', ['-c', script, 'bash', lib, ...cases.map(([n]) => n)], {
+        encoding: 'utf8',
+        env: { ...process.env, USTART_ROOT: root },
+      });
+      expect(r.stderr).toBe('');
+      expect(r.stdout.split('\n').slice(0, -1)).toEqual(cases.map(([, p]) => p));
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

@@ -56,24 +56,6 @@ setpriv --reuid=docker-registry --regid=docker-registry --init-groups docker-reg
 writer_pid=$!
 wait_for "the loopback writer to answer on $writer" 60 curl -fsS "http://$writer/v2/"
 
-# Where an image goes: its normalised upstream name (the bundle's layouts name every image
-# by io.containerd.image.name, docs/bundle-format.md "Layout") with the registry as the
-# repository's first path part. A tag is kept; a digest-only reference gets a tag made from
-# the digest (skopeo pushes to a tag), and is then pulled by its digest as before.
-destination() {
-  local name=$1 repo tag
-  repo=${name%@*}
-  if [[ $repo != "$name" && ${repo##*/} != *:* ]]; then
-    tag=sha256-${name##*@sha256:}
-  elif [[ ${repo##*/} == *:* ]]; then
-    tag=${repo##*:}
-    repo=${repo%:*}
-  else
-    tag=latest
-  fi
-  printf '%s/%s:%s\n' "$writer" "$repo" "$tag"
-}
-
 pushed=0
 for archive in "${archives[@]}"; do
   # Docker archives (docker save) carry no registry manifests; skopeo would rebuild and
@@ -93,7 +75,7 @@ for archive in "${archives[@]}"; do
     # A layout of this one image: skopeo reads the only entry whatever its media type
     # (docs/upstream-facts.md#oci-skopeo-docker-types).
     jq --argjson i "$i" '.manifests = [.manifests[$i]]' "$work/index.all.json" >"$layout/index.json"
-    dest=$(destination "$name")
+    dest=$writer/$(site_registry_path "$name")
     say "pushing $name"
     skopeo copy --quiet --all --preserve-digests --dest-tls-verify=false \
       "oci:$layout" "docker://$dest"
