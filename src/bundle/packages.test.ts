@@ -227,14 +227,17 @@ const COMMANDS: Record<
   'apt-get': { pkg: 'apt', from: 'always' },
   'apt-mark': { pkg: 'apt', from: 'always' },
   awk: { pkg: 'mawk', from: 'always' },
+  tar: { pkg: 'tar', from: 'always' },
+  jq: { pkg: 'jq', from: 'runbook' },
+  skopeo: { pkg: 'skopeo', from: 'runbook' },
   bash: { pkg: 'bash', from: 'always' },
   ...Object.fromEntries(
-    'base64 basename cat chmod cp cut date dd df dirname head install mktemp mv nproc paste readlink rm rmdir sha256sum sleep sort stat tac tail tr uname wc'
+    'base64 basename cat chmod cp cut date dd df dirname head install mkdir mktemp mv nproc paste readlink rm rmdir sha256sum sleep sort stat tac tail tr uname wc'
       .split(' ')
       .map((c) => [c, { pkg: 'coreutils', from: 'always' as const }]),
   ),
   ...Object.fromEntries(
-    'blkdiscard blkid lsblk wipefs'
+    'blkdiscard blkid lsblk setpriv wipefs'
       .split(' ')
       .map((c) => [c, { pkg: 'util-linux', from: 'always' as const }]),
   ),

@@ -265,7 +265,8 @@ function namedHosts(text: string): string[] {
     if (ref === 'null' || ref.startsWith('{')) continue;
     hosts.push(ref.includes('/') ? ref.split('/')[0]! : ref);
   }
-  for (const m of text.matchAll(/^(?:server|pool)\s+(\S+)/gm)) hosts.push(m[1]!);
+  // chrony's `server NAME`; a TOML `server = "URL"` (containerd's hosts.toml) is a URL above.
+  for (const m of text.matchAll(/^(?:server|pool)\s+([^\s=]\S*)/gm)) hosts.push(m[1]!);
   return hosts;
 }
 

@@ -86,6 +86,7 @@ export const UMETAL_PACKAGE_GROUPS = [
   'umetal.host-network',
   'umetal.time-sync',
   'umetal.containerd',
+  'umetal.site-registry',
   'umetal.kubernetes-packages',
 ] as const;
 /** Doubles shipped in the bundle's bin/, installed by the kubernetes-packages step. */
@@ -100,6 +101,12 @@ const CHARTS = [
   ['loki', '6.23.0'],
   ['alloy', '1.11.1'],
 ] as const;
+
+/**
+ * A Docker Hub image in the bundle, as `bundle create --image` would add one: the site
+ * registry serves it as `docker.io/library/ustart-hello` (site-registry-lab.test.ts).
+ */
+export const HUB_TEST_IMAGE = 'docker.io/library/ustart-hello:1.0';
 
 /** Bump when the bundle's content changes in a way the cache key does not see. */
 const FIXTURE_VERSION = 2;
@@ -161,6 +168,8 @@ export interface UmetalBundle {
   report: VerifyReport;
   /** The pause image the rendered containerd configuration names (before site-local tagging). */
   pauseImage: { name: string; manifestDigest: string };
+  /** HUB_TEST_IMAGE as the bundle holds it. */
+  hubImage: { name: string; manifestDigest: string };
 }
 
 /** One call a double recorded on a host (test/doubles/lib.mjs). */
@@ -363,6 +372,7 @@ export async function prepareUmetalBundle(): Promise<UmetalBundle> {
       packages,
       CHARTS,
       PAUSE_IMAGE,
+      HUB_TEST_IMAGE,
       KUBEADM_IMAGES,
       KUBELET_SERVICE,
       KUBEADM_DROP_IN,
@@ -385,6 +395,7 @@ export async function prepareUmetalBundle(): Promise<UmetalBundle> {
   }
   const ready = JSON.parse(await readFile(join(cache, 'ready.json'), 'utf8')) as {
     pauseImage: UmetalBundle['pauseImage'];
+    hubImage: UmetalBundle['hubImage'];
   };
   const publicKeyPath = join(cache, 'signing.pub');
   const report = await verifyBundle(join(cache, 'bundle'), await loadPublicKey(publicKeyPath));
@@ -400,6 +411,7 @@ export async function prepareUmetalBundle(): Promise<UmetalBundle> {
     key,
     report,
     pauseImage: ready.pauseImage,
+    hubImage: ready.hubImage,
   };
 }
 
@@ -443,6 +455,10 @@ async function buildBundle(
     name: PAUSE_IMAGE,
     files: { '/pause': 'uStart lab stand-in for the pause binary\n' },
   });
+  const hubImage = await writeOciImage(join(inputs, 'ustart-hello.tar'), {
+    name: HUB_TEST_IMAGE,
+    files: { '/hello.txt': 'hello from the site registry\n' },
+  });
   const kubeadmImages = KUBEADM_IMAGES.map((name) => ({
     name,
     path: join(inputs, `${name.slice(name.lastIndexOf('/') + 1).replace(':', '-')}.tar`),
@@ -473,9 +489,10 @@ async function buildBundle(
       { kind: 'file', path: join(inputs, 'dashboards') },
       ...CHARTS.map(([n, v]) => ({ kind: 'chart' as const, path: join(charts, `${n}-${v}.tgz`) })),
       { kind: 'image', path: join(inputs, 'pause.tar') },
+      { kind: 'image', path: join(inputs, 'ustart-hello.tar') },
       ...kubeadmImages.map((i) => ({ kind: 'image' as const, path: i.path })),
     ],
   });
   await rm(inputs, { recursive: true, force: true });
-  await writeFile(join(work, 'ready.json'), JSON.stringify({ pauseImage }) + '\n');
+  await writeFile(join(work, 'ready.json'), JSON.stringify({ pauseImage, hubImage }) + '\n');
 }

@@ -166,6 +166,25 @@ restore_backup() {
   fi
 }
 
+# Where the site registry keeps an image: its normalised upstream name (the bundle's layouts
+# name every image by io.containerd.image.name, docs/bundle-format.md "Layout") with the
+# registry as the repository's first path part, as `repository:tag`. A tag is kept; a
+# digest-only reference gets a tag made from the digest (skopeo pushes to a tag), and is still
+# pulled by its digest; no tag and no digest is `latest`.
+site_registry_path() {
+  local name=$1 repo tag
+  repo=${name%@*}
+  if [[ ${repo##*/} == *:* ]]; then
+    tag=${repo##*:}
+    repo=${repo%:*}
+  elif [[ $repo != "$name" ]]; then
+    tag=sha256-${name##*@sha256:}
+  else
+    tag=latest
+  fi
+  printf '%s:%s\n' "$repo" "$tag"
+}
+
 # Whether the kernel has a module, loaded or built in. /sys/module lists loaded modules and
 # the built-in ones with parameters; modules.builtin lists every built-in one where modules
 # are installed; on a kernel built without module support (no /proc/modules, no

@@ -32,6 +32,13 @@ import {
   yaookInfra,
 } from './ustack.js';
 import { providerNetworkConfig } from './ustack-network.js';
+import {
+  containerdHostsToml,
+  hostsTomlGenerator,
+  MIRRORED_REGISTRIES,
+  siteRegistryConfig,
+  siteRegistryWriterConfig,
+} from './site-registry.js';
 
 export type Generator = (ctx: HostContext) => string;
 
@@ -42,6 +49,11 @@ export const GENERATORS: Readonly<Record<string, Generator>> = {
   'host-network-links': hostNetworkLinks,
   'host-network-config': hostNetworkConfig,
   'containerd-config': containerdConfig,
+  ...Object.fromEntries(
+    MIRRORED_REGISTRIES.map((r) => [hostsTomlGenerator(r), containerdHostsToml(r)]),
+  ),
+  'site-registry-config': siteRegistryConfig,
+  'site-registry-writer-config': siteRegistryWriterConfig,
   'kubeadm-init': kubeadmInit,
   'kubeadm-join': kubeadmJoin,
   'kube-vip-manifest': kubeVipManifest,

@@ -9,6 +9,7 @@ import type { HostContext } from '../context.js';
 import { bomImage, bomRepository } from '../bom.js';
 import { image, registry } from '../images.js';
 import { toYaml, toYamlDocuments } from '../yaml.js';
+import { CONTAINERD_CERTS_D } from './site-registry.js';
 
 export const KUBEADM_API = 'kubeadm.k8s.io/v1beta4';
 const CRI_SOCKET = 'unix:///run/containerd/containerd.sock';
@@ -22,8 +23,19 @@ export const JOIN_PLACEHOLDERS = {
   certificateKey: '@@KUBEADM_CERTIFICATE_KEY@@',
 } as const;
 
-/** containerd 1.7 config (version 2): systemd cgroups, the pause image the kubelet expects. */
+/**
+ * containerd 1.7 config (version 2): systemd cgroups, the pause image the kubelet expects; on
+ * an air-gapped site `config_path`, so the CRI pulls through the site registry's mirrors
+ * (site-registry.ts; docs/upstream-facts.md#registry-containerd-config-path).
+ */
 export function containerdConfig(ctx: HostContext): string {
+  const mirrors = ctx.plan.site.airGapped
+    ? [
+        '',
+        '[plugins."io.containerd.grpc.v1.cri".registry]',
+        `  config_path = "${CONTAINERD_CERTS_D}"`,
+      ]
+    : [];
   return [
     '# uStart: containerd for Kubernetes. Rendered, do not edit.',
     'version = 2',
@@ -36,6 +48,7 @@ export function containerdConfig(ctx: HostContext): string {
     '',
     '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]',
     '  SystemdCgroup = true',
+    ...mirrors,
     '',
   ].join('\n');
 }
