@@ -142,7 +142,8 @@ export function imagesOutsideBom(
     ),
   ]);
   const out: Array<{ path: string; image: string }> = [];
-  const pattern = /^[ \t]*-?[ \t]*(image|sandbox_image|repository)[ \t]*[:=][ \t]*["']?([^"'\s#]+)["']?/gm;
+  const pattern =
+    /^[ \t]*-?[ \t]*(image|sandbox_image|repository)[ \t]*[:=][ \t]*["']?([^"'\s#]+)["']?/gm;
   for (const f of files) {
     for (const m of f.content.matchAll(pattern)) {
       const [, key, value] = m as unknown as [string, string, string];

@@ -8,6 +8,7 @@
  *   [plugins."io.containerd.grpc.v1.cri"] sandbox_image
  *   [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc] runtime_type = "io.containerd.runc.v2"
  *   [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options] SystemdCgroup
+ *   [plugins."io.containerd.grpc.v1.cri".registry] config_path (air-gapped sites' mirrors)
  *
  * containerd ignores a key it does not know (a misspelt SystemdCgroup leaves cgroupfs on,
  * and the kubelet, told systemd, fails its pods), so the schema is strict.
@@ -96,6 +97,8 @@ export const ContainerdConfig = z.strictObject({
   plugins: z.strictObject({
     'io.containerd.grpc.v1.cri': z.strictObject({
       sandbox_image: z.string().min(1),
+      // docs/upstream-facts.md#registry-containerd-config-path: the roots of <registry>/hosts.toml.
+      registry: z.strictObject({ config_path: z.string().min(1) }).optional(),
       containerd: z.strictObject({
         runtimes: z.strictObject({
           runc: z.strictObject({

@@ -74,4 +74,12 @@ export const UNCHECKED: Readonly<Record<string, string>> = {
     "uStart's own key/value table, read only by the ustack.provider-network script; the openstack commands it feeds are checked by the openstack double",
   'garden-objects-config':
     "uStart's own key/value table, read only by the ugarden.openstack-objects script; the openstack commands it feeds are checked by the openstack double",
+  'containerd-hosts-docker-io':
+    "containerd's hosts.toml (no zod schema): src/render/generators/site-registry.test.ts checks it, and site-registry-lab.test.ts pulls through it with real containerd",
+  'containerd-hosts-quay-io': 'as containerd-hosts-docker-io',
+  'containerd-hosts-ghcr-io': 'as containerd-hosts-docker-io',
+  'containerd-hosts-registry-k8s-io': 'as containerd-hosts-docker-io',
+  'site-registry-config':
+    "distribution's config.yml (no zod schema): the real docker-registry reads it in site-registry-lab.test.ts and refuses a malformed one",
+  'site-registry-writer-config': 'as site-registry-config',
 };
