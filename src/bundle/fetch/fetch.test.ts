@@ -505,6 +505,24 @@ describe('files over HTTPS', () => {
     ]);
   });
 
+  it('entries naming one URL share one download', async () => {
+    const { fetched } = await fetchNew({
+      files: ['core', 'bootstrap', 'control-plane'].map((p) => ({
+        name: `${p}/metadata.yaml`,
+        url: `${server.url}/releases/v1/NOTES.txt`,
+        path: `files/capi/${p}/metadata.yaml`,
+      })),
+    });
+    expect(server.gets('/releases/v1/NOTES.txt')).toHaveLength(1);
+    expect(fetched.map((f) => [f.path, f.sha256])).toEqual(
+      ['core', 'bootstrap', 'control-plane'].map((p) => [
+        `files/capi/${p}/metadata.yaml`,
+        sha256(notes),
+      ]),
+    );
+    expect(fetched.map((f) => f.downloadedBytes)).toEqual([notes.length, 0, 0]);
+  });
+
   it('a wrong pin fails after the retries, naming the file, the URL and the digests', async () => {
     const e = await failure(
       fetchNew({

@@ -10,7 +10,12 @@
 import { UstartError } from '../../errors.js';
 import { throttleProgress, type BundleEventListener } from '../events.js';
 import { mapLimited } from '../map-limited.js';
-import { ContentCache, type DownloadTarget, type FetchPolicy } from '../oci/cache.js';
+import {
+  ContentCache,
+  type DownloadTarget,
+  type Downloaded,
+  type FetchPolicy,
+} from '../oci/cache.js';
 import { fetchManifest, parseImageManifest } from '../oci/manifest.js';
 import { endpointFor, type CredentialMap, type MirrorMap } from '../oci/mirrors.js';
 import { defaultCacheDir } from '../oci/pull.js';
@@ -110,6 +115,20 @@ export async function fetchArtifacts(options: FetchArtifactsOptions): Promise<Fe
   const registry = new RegistryClient();
   const mirrors = options.urlMirrors ?? new Map<string, string>();
   const indexes = new Map<string, Promise<string>>();
+  const downloads = new Map<string, Promise<Downloaded>>();
+  /**
+   * One download per URL and pin, however many entries name it (CAPI's three providers share
+   * one metadata.yaml): a second writer would append to the same partial file. Only the
+   * first entry counts the bytes.
+   */
+  const downloadOnce = async (target: DownloadTarget, item: string): Promise<Downloaded> => {
+    const key = `${target.digest ?? ''} ${target.key ?? target.what}`;
+    const known = downloads.get(key);
+    if (known) return { ...(await known), transferred: 0 };
+    const started = cache.download(target, policy(item), progress(item));
+    downloads.set(key, started);
+    return started;
+  };
   let doneBytes = 0;
   const policy = (item: string): FetchPolicy => ({
     retries,
@@ -167,7 +186,7 @@ export async function fetchArtifacts(options: FetchArtifactsOptions): Promise<Fe
     // (docs/upstream-facts.md#helm.no-digest-check); uStart does, when nothing pins it better.
     const expected = pinned ?? entry.digest;
     const url = mirroredUrl(resolveRepositoryUrl(chart.repository, entry.urls[0]!), mirrors);
-    const got = await cache.download(
+    const got = await downloadOnce(
       httpTarget(
         http,
         url,
@@ -176,8 +195,7 @@ export async function fetchArtifacts(options: FetchArtifactsOptions): Promise<Fe
         { chart: chart.name, version: chart.version },
         options.signal,
       ),
-      policy(item),
-      progress(item),
+      item,
     );
     const file = cache.blobPath(got.digest);
     const problem = await chartArchiveProblem(file, chart.name, chart.version);
@@ -204,10 +222,9 @@ export async function fetchArtifacts(options: FetchArtifactsOptions): Promise<Fe
   const fetchFile = async (spec: FileSpec): Promise<FetchedArtifact> => {
     const item = `file ${spec.name}`;
     const url = mirroredUrl(spec.url, mirrors);
-    const got = await cache.download(
+    const got = await downloadOnce(
       httpTarget(http, url, item, spec.sha256, { file: spec.name }, options.signal),
-      policy(item),
-      progress(item),
+      item,
     );
     return {
       kind: spec.kind ?? 'file',
