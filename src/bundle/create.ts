@@ -46,6 +46,7 @@ import {
 import { DEFAULT_OS_RELEASE, DEFAULT_RUNBOOK_VERSION, RUNBOOK_PACKAGES } from './packages.js';
 import { compareEntryPaths, entryPathProblem } from './paths.js';
 import { pullImages, type PullImagesOptions } from './oci/index.js';
+import { fetchArtifacts, type FetchArtifactsOptions, type FetchedArtifact } from './fetch/index.js';
 import { signManifest } from './signature.js';
 import { PartsWriter } from './split.js';
 import { writeTar, type TarMember } from './tar.js';
@@ -80,6 +81,11 @@ export interface CreateBundleOptions {
   images?: readonly string[];
   /** How images are pulled: platforms, mirrors and their credentials, cache, concurrency. */
   imagePull?: Omit<PullImagesOptions, 'images' | 'out' | 'onEvent' | 'signal'>;
+  /**
+   * Helm charts and release files to fetch into `charts/` and `files/` (fetch/), such as
+   * the bill of materials' (`bomFetchSpecs`). Needs the network.
+   */
+  fetch?: Omit<FetchArtifactsOptions, 'onEvent' | 'signal'>;
   /** Write tar parts of at most this many bytes (split.ts). Needs a `.tar` output. */
   splitBytes?: number;
   /** Build time; defaults to SOURCE_DATE_EPOCH, then now. Same inputs + same time = same bytes. */
@@ -97,6 +103,8 @@ export interface CreatedBundle {
   signed: boolean;
   /** Every file or folder written. */
   outputs: string[];
+  /** The charts and files fetched (`fetch`), each with how its sha256 was checked. */
+  fetched: FetchedArtifact[];
 }
 
 interface Staged {
@@ -158,6 +166,21 @@ export async function createBundle(options: CreateBundleOptions): Promise<Create
         );
       }
       inputs.push(await pullImageArchive(options, options.images, workDir, createdAt, emit));
+    }
+    let fetched: FetchedArtifact[] = [];
+    if ((options.fetch?.charts?.length ?? 0) + (options.fetch?.files?.length ?? 0) > 0) {
+      if (options.onlyAdded) {
+        throw new UstartError(
+          'InvalidArgument',
+          'charts and files from the bill of materials are downloaded, --only-added promises no network; drop one of them.',
+        );
+      }
+      fetched = await fetchArtifacts({
+        ...options.fetch,
+        onEvent: emit,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      for (const f of fetched) inputs.push({ path: f.path, kind: f.kind, file: f.file });
     }
     if (!options.onlyAdded) {
       inputs.push(...(await downloadArtifacts(options, workDir, emit)));
@@ -222,7 +245,7 @@ export async function createBundle(options: CreateBundleOptions): Promise<Create
       ? await writeTarOutput(options, staged, manifestBytes, signature, createdAt, totalBytes, emit)
       : await writeFolderOutput(options.out, staged, manifestBytes, signature, totalBytes, emit);
     emit({ type: 'phase-finished', phase: 'write' });
-    return { manifest, manifestBytes, signed: signature !== undefined, outputs };
+    return { manifest, manifestBytes, signed: signature !== undefined, outputs, fetched };
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }

@@ -41,6 +41,15 @@ export {
   type PullImagesOptions,
   type PulledImages,
 } from './oci/index.js';
+export {
+  fetchArtifacts,
+  parseUrlMirrors,
+  chartPath,
+  type ChartSpec,
+  type FileSpec,
+  type FetchArtifactsOptions,
+  type FetchedArtifact,
+} from './fetch/index.js';
 export { requireVerifiedBundle } from './require.js';
 export { RUNBOOK_PACKAGES, DEFAULT_RUNBOOK_VERSION } from './packages.js';
 export {

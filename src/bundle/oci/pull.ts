@@ -12,6 +12,7 @@ import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { UstartError } from '../../errors.js';
 import { throttleProgress, type BundleEventListener } from '../events.js';
+import { mapLimited } from '../map-limited.js';
 import {
   ContentCache,
   hexOf,
@@ -396,32 +397,4 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
     if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw e;
     await copyFile(from, to);
   }
-}
-
-/** Runs `fn` over `items` with at most `limit` at once; the first failure stops new work. */
-async function mapLimited<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && next < items.length) {
-      const i = next++;
-      try {
-        results[i] = await fn(items[i]!);
-      } catch (e) {
-        failed = true;
-        throw e;
-      }
-    }
-  };
-  const settled = await Promise.allSettled(
-    Array.from({ length: Math.min(limit, items.length) }, worker),
-  );
-  const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (rejected) throw rejected.reason;
-  return results;
 }

@@ -1,4 +1,5 @@
 /** `ustart bundle keygen|create|verify`: the offline bundle for air-gapped sites. */
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import {
   createBundle,
@@ -10,12 +11,14 @@ import {
   loadPrivateKey,
   loadPublicKey,
   parseMirrorOptions,
+  parseUrlMirrors,
   parseSplitSize,
   verifyBundle,
   type AddItem,
   type EntryKind,
 } from '../../bundle/index.js';
 import { UstartError } from '../../errors.js';
+import { bomFetchSpecs } from '../../render/bom-artifacts.js';
 import { checkPlanFile } from '../../plan/index.js';
 import { EXIT } from '../exit.js';
 import { type Output, paint } from '../output.js';
@@ -90,7 +93,30 @@ export function registerBundleCommands(
       '--mirror-auth-file <file>',
       'mirror credentials, one "HOST USER:PASSWORD" line each, mode 0600 (or USTART_MIRROR_USERNAME/PASSWORD)',
     )
-    .option('--image-cache <dir>', 'download cache for images (default ~/.cache/ustart/oci)')
+    .option(
+      '--image-cache <dir>',
+      'download cache for images, charts and files (default ~/.cache/ustart/oci)',
+    )
+    .option(
+      '--bom-charts',
+      "fetch the bill of materials' Helm charts into charts/ (needs the network)",
+    )
+    .option(
+      '--bom-files',
+      "fetch the bill of materials' release files into files/ (needs the network)",
+    )
+    .option(
+      '--mirror-url <prefix=url>',
+      'fetch charts and files under this URL prefix from a mirror instead (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--ca-file <file>',
+      'also trust this PEM CA certificate for charts and files (a mirror with a private CA; repeatable)',
+      collect,
+      [],
+    )
     .option('--split <size>', 'write FILE.tar as parts below this size, such as 4G for FAT32')
     .option(
       '--created-at <iso>',
@@ -108,15 +134,38 @@ export function registerBundleCommands(
         );
       }
       const progress = progressReporter(out, Boolean(opts.jsonEvents));
+      const fromBom = Boolean(opts.bomCharts) || Boolean(opts.bomFiles);
       if (
         opts.image.length === 0 &&
-        (opts.mirror.length > 0 || opts.mirrorFile || opts.platform.length > 0 || opts.imageCache)
+        (opts.platform.length > 0 ||
+          (!fromBom && (opts.mirror.length > 0 || opts.mirrorFile || opts.imageCache)))
       ) {
         throw new UstartError(
           'InvalidArgument',
-          '--mirror, --mirror-file, --platform and --image-cache choose how images are pulled; give the images with --image.',
+          '--mirror, --mirror-file, --platform and --image-cache choose how images (and, for --mirror, oci:// charts) are pulled; give the images with --image.',
         );
       }
+      if (!fromBom && (opts.mirrorUrl.length > 0 || opts.caFile.length > 0)) {
+        throw new UstartError(
+          'InvalidArgument',
+          '--mirror-url and --ca-file choose how charts and files are fetched; add --bom-charts or --bom-files.',
+        );
+      }
+      const specs = fromBom ? bomFetchSpecs() : undefined;
+      const fetch = specs
+        ? {
+            charts: opts.bomCharts ? specs.charts : [],
+            files: opts.bomFiles ? specs.files : [],
+            urlMirrors: parseUrlMirrors(opts.mirrorUrl),
+            mirrors: new Map([
+              ...(opts.mirrorFile ? await loadMirrorFile(opts.mirrorFile) : []),
+              ...parseMirrorOptions(opts.mirror),
+            ]),
+            credentials: await loadMirrorCredentials(opts.mirrorAuthFile),
+            ca: await Promise.all(opts.caFile.map(readCaFile)),
+            ...(opts.imageCache ? { cacheDir: opts.imageCache } : {}),
+          }
+        : undefined;
       const imagePull =
         opts.image.length > 0
           ? {
@@ -147,6 +196,7 @@ export function registerBundleCommands(
         ...(opts.aptSources ? { aptSourcesFile: opts.aptSources } : {}),
         ...(opts.arch ? { architecture: opts.arch } : {}),
         ...(imagePull ? { images: opts.image, imagePull } : {}),
+        ...(fetch ? { fetch } : {}),
         ...(opts.split ? { splitBytes: parseSplitSize(opts.split) } : {}),
         ...(opts.createdAt ? { createdAt: parseDate(opts.createdAt) } : {}),
         ...(opts.runbook ? { runbookDir: opts.runbook } : {}),
@@ -161,6 +211,15 @@ export function registerBundleCommands(
         entries: created.manifest.entries.length,
         bytes: size,
         signed: created.signed,
+        fetched: created.fetched.map((f) => ({
+          path: f.path,
+          url: f.url,
+          sha256: f.sha256,
+          size: f.size,
+          verified: f.verified,
+          downloadedBytes: f.downloadedBytes,
+        })),
+        ...(opts.bomFiles ? { skipped: specs?.skipped ?? [] } : {}),
       };
       if (opts.jsonEvents)
         out.stdout(JSON.stringify({ type: 'bundle-created', ...summary }) + '\n');
@@ -170,6 +229,17 @@ export function registerBundleCommands(
             `  ${summary.entries} entries, ${formatBytes(size)}, for ${created.manifest.targetOs.join(', ')} ${created.manifest.architecture}\n` +
             `  digest ${created.manifest.digest}\n`,
         );
+        for (const f of created.fetched) {
+          const checked =
+            f.verified === 'not-pinned'
+              ? paint(out, 'yellow', `not pinned, got sha256 ${f.sha256}`)
+              : `sha256 ${f.sha256} checked against the ${{ pinned: 'pin', index: 'repository index', 'oci-manifest': "registry's manifest" }[f.verified]}`;
+          out.stdout(`  ${f.path}: ${checked}${f.downloadedBytes === 0 ? ' (cached)' : ''}\n`);
+        }
+        if (opts.bomFiles) {
+          for (const s of specs?.skipped ?? [])
+            out.stderr(paint(out, 'yellow', `warning: file ${s.name} not fetched: ${s.reason}\n`));
+        }
         if (!created.signed) {
           out.stderr(
             paint(
@@ -255,6 +325,10 @@ interface CreateOpts {
   mirrorFile?: string;
   mirrorAuthFile?: string;
   imageCache?: string;
+  bomCharts?: boolean;
+  bomFiles?: boolean;
+  mirrorUrl: string[];
+  caFile: string[];
   split?: string;
   createdAt?: string;
   runbook?: string;
@@ -264,6 +338,18 @@ interface CreateOpts {
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+async function readCaFile(file: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new UstartError('InvalidArgument', `--ca-file ${file}: cannot read it.`, { cause: e });
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----'))
+    throw new UstartError('InvalidArgument', `--ca-file ${file}: not a PEM certificate.`);
+  return text;
 }
 
 function parseAdd(text: string): AddItem {

@@ -98,7 +98,8 @@ export function fluxSync(_ctx: HostContext): string {
  */
 export const CALICO_VERSION = bomFile('calico').version;
 export const CLOUD_PROVIDER_OPENSTACK_VERSION = bomFile('cloud-provider-openstack').version;
-const ADDON_FILES = 'files/ugarden/addons';
+/** Where the bundle holds the addons' release manifests (WORKLOAD_ADDONS' files). */
+export const ADDON_FILES = 'files/ugarden/addons';
 
 /**
  * One ClusterResourceSet each, with the upstream release manifests (from the bundle, as
