@@ -19,6 +19,7 @@ import { createServer as createNetServer, type AddressInfo, type Socket } from '
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import { isUstartError, type UstartError } from '../../src/errors.js';
 
 const run = promisify(execFile);
 
@@ -67,11 +68,18 @@ export interface TokenServer {
   stop(): Promise<void>;
 }
 
-/** A token server after distribution's token specification: anonymous, grants what is asked. */
-export async function startTokenServer(dir: string): Promise<TokenServer> {
-  await mkdir(dir, { recursive: true });
-  const keyFile = join(dir, 'token.key');
-  const certFile = join(dir, 'token.crt');
+/**
+ * A self-signed P-256 certificate and its key, made with openssl in `dir` as
+ * `<name>.key`/`<name>.crt`; `extra` adds openssl options (such as `-addext subjectAltName=…`).
+ */
+export async function makeEcCertificate(
+  dir: string,
+  name: string,
+  subject: string,
+  extra: string[] = [],
+): Promise<{ keyFile: string; certFile: string }> {
+  const keyFile = join(dir, `${name}.key`);
+  const certFile = join(dir, `${name}.crt`);
   await run('openssl', [
     'req',
     '-x509',
@@ -87,8 +95,30 @@ export async function startTokenServer(dir: string): Promise<TokenServer> {
     '-days',
     '2',
     '-subj',
-    '/CN=ustart-test-token-issuer',
+    subject,
+    ...extra,
   ]);
+  return { keyFile, certFile };
+}
+
+/** The UstartError a promise rejects with; fails the test when it resolves or throws another. */
+export async function failure(promise: Promise<unknown>): Promise<UstartError> {
+  const e = await promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  if (!isUstartError(e)) throw new Error(`expected a UstartError, got ${String(e)}`);
+  return e;
+}
+
+/** A token server after distribution's token specification: anonymous, grants what is asked. */
+export async function startTokenServer(dir: string): Promise<TokenServer> {
+  await mkdir(dir, { recursive: true });
+  const { keyFile, certFile } = await makeEcCertificate(
+    dir,
+    'token',
+    '/CN=ustart-test-token-issuer',
+  );
   const key = createPrivateKey(await readFile(keyFile));
   const der = new X509Certificate(await readFile(certFile)).raw;
   const service = 'ustart-test-registry';

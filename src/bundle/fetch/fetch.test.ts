@@ -18,11 +18,12 @@ import { parse } from 'yaml';
 import {
   blobOf,
   descriptor,
+  failure,
+  makeEcCertificate,
   Pusher,
   startRegistry,
   type Registry,
 } from '../../../test/support/oci-registry.js';
-import { isUstartError, type UstartError } from '../../errors.js';
 import { createBundle } from '../create.js';
 import type { BundleEvent } from '../events.js';
 import { fetchArtifacts, type FetchArtifactsOptions } from './index.js';
@@ -185,24 +186,7 @@ async function buildChart(name: string, version: string, padding = 0): Promise<B
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ustart-fetch-'));
-  const keyFile = join(dir, 'server.key');
-  const certFile = join(dir, 'server.crt');
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    keyFile,
-    '-out',
-    certFile,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=127.0.0.1',
+  const { keyFile, certFile } = await makeEcCertificate(dir, 'server', '/CN=127.0.0.1', [
     '-addext',
     'subjectAltName=IP:127.0.0.1',
   ]);
@@ -280,15 +264,6 @@ async function fetchNew(extra: Partial<FetchArtifactsOptions>, cacheDir?: string
     ...extra,
   });
   return { fetched, events, cache };
-}
-
-async function failure(promise: Promise<unknown>): Promise<UstartError> {
-  const e = await promise.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  if (!isUstartError(e)) throw new Error(`expected a UstartError, got ${String(e)}`);
-  return e;
 }
 
 /** Every file in the cache's blobs hashes to its name. */

@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../../test/support/run-cli.js';
-import { isUstartError, type UstartError } from '../../errors.js';
 import { assetPath } from '../../util/assets.js';
 import type { BundleEvent } from '../events.js';
 import http from 'node:http';
@@ -23,6 +22,7 @@ import {
   Pusher,
   skopeo,
   startDamageProxy,
+  failure,
   startRegistry,
   startTokenServer,
   writeLayerFile,
@@ -164,15 +164,6 @@ async function pull(images: string[], extra: Partial<PullImagesOptions> = {}) {
     ...extra,
   });
   return { result, events, out };
-}
-
-async function failure(promise: Promise<unknown>): Promise<UstartError> {
-  const e = await promise.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  if (!isUstartError(e)) throw new Error(`expected a UstartError, got ${String(e)}`);
-  return e;
 }
 
 /** Every blob in the layout hashes to its name. */
