@@ -150,7 +150,11 @@ describe('kubeadm double', () => {
   });
 });
 
-describe('kubectl, helm and clusterctl doubles', () => {
+// Every kubectl, helm, clusterctl and openstack call starts a double's process (Node and its
+// loader): a test makes dozens, which on a loaded two-core machine takes more than the default.
+const DOUBLE_PROCESSES = { timeout: 120_000 };
+
+describe('kubectl, helm and clusterctl doubles', DOUBLE_PROCESSES, () => {
   it('need a cluster, then apply, diff, label and install from chart archives', async () => {
     const ctl = host('ctl-01');
     expect(ctl.run('kubectl', 'get', '--raw', '/readyz').stderr).toContain(

@@ -210,7 +210,11 @@ async function createObjects(skip: string[] = []) {
   return key;
 }
 
-describe('the workload cluster’s OpenStack objects as CAPO looks them up', () => {
+// Every kubectl, helm, clusterctl and openstack call starts a double's process (Node and its
+// loader): a test makes dozens, which on a loaded two-core machine takes more than the default.
+const DOUBLE_PROCESSES = { timeout: 120_000 };
+
+describe('the workload cluster’s OpenStack objects as CAPO looks them up', DOUBLE_PROCESSES, () => {
   it('D9: the render as it was is refused (no external network, no flavor m1.large); the render as it is, with the step’s objects, is Ready', async () => {
     await seed(renderedBefore());
     // uStack as the old runbook left it: no provider network in Neutron, no flavors.
