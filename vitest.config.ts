@@ -46,6 +46,10 @@ export default defineConfig({
     // may run at once.
     testTimeout: 30_000,
     hookTimeout: 120_000,
+    // Vitest's default in a run is one worker less than the cores: one file at a time on this
+    // two-core CI. Most files wait on processes, sshd and lab networks rather than compute, so
+    // three at once finish the main group sooner (the whole-phase files still run alone).
+    maxWorkers: 3,
     reporters: ['default'],
     projects: [
       {
