@@ -14,6 +14,7 @@ import { loadPlanFile } from '../plan/load.js';
 import type { Plan } from '../plan/schema.js';
 import { assetPath } from '../util/assets.js';
 import { bom, bomImage, imagesOutsideBom, readBom, type Bom } from './bom.js';
+import { MIRRORED_REGISTRIES } from './generators/site-registry.js';
 import { Renderer } from './render.js';
 import { loadSiteRunbook } from './step-specs.js';
 import { renderFiles } from './write.js';
@@ -90,13 +91,17 @@ describe('the bill of materials', () => {
     delete smaller.images['rook-ceph'];
     const outside = imagesOutsideBom(files, smaller);
     const images = new Set(outside.map((o) => o.image));
-    expect([...images].sort()).toEqual([
-      'bundle.ustart.invalid/kube-vip/kube-vip:v0.8.9',
-      'bundle.ustart.invalid/rook/ceph',
-    ]);
+    expect([...images].sort()).toEqual(['docker.io/rook/ceph', 'ghcr.io/kube-vip/kube-vip:v0.8.9']);
     expect(outside.map((o) => o.path)).toContain(
       'ctl-01/umetal.kubeadm-init/files/etc/kubernetes/manifests/kube-vip.yaml',
     );
+  });
+
+  it('names only registries every host mirrors to the site registry', () => {
+    const outside = Object.entries(bom().images)
+      .map(([name, i]) => [name, i.ref.split('/')[0]!] as const)
+      .filter(([, registry]) => !(MIRRORED_REGISTRIES as readonly string[]).includes(registry));
+    expect(outside, 'add the registry to MIRRORED_REGISTRIES and umetal.containerd').toEqual([]);
   });
 
   it('refuses a bill of materials with a bad field, naming the file and the field', async () => {

@@ -121,25 +121,20 @@ export const bomChart = (name: string) => entry(bom().charts, 'chart', name);
 
 export const bomFile = (name: string) => entry(bom().files, 'file', name);
 
-/** `registry/path:tag` without its registry host: how an air-gapped render names it. */
-const withoutRegistry = (ref: string) => ref.slice(ref.indexOf('/') + 1);
-
 /**
  * Every image reference in rendered text that the bill of materials lacks: `image:` values,
  * containerd's `sandbox_image`, and `repository:` values of chart values (a repository
- * matches any BOM image of that repository). References are compared without their registry
- * host, since an air-gapped render names them under the site's registry.
+ * matches any BOM image of that repository). References are compared whole: every site names
+ * images by their upstream names (docs/bundle-format.md "The site registry").
  */
 export function imagesOutsideBom(
   files: ReadonlyArray<{ path: string; content: string }>,
   b: Bom = bom(),
 ): Array<{ path: string; image: string }> {
-  const known = Object.values(b.images).map((i) => withoutRegistry(i.ref));
+  const known = Object.values(b.images).map((i) => i.ref);
   const repositories = new Set([
     ...known.map((r) => r.replace(/:[^:/]+$/, '')),
-    ...Object.values(b.images).flatMap((i) =>
-      i.valuesRepository ? [withoutRegistry(i.valuesRepository)] : [],
-    ),
+    ...Object.values(b.images).flatMap((i) => (i.valuesRepository ? [i.valuesRepository] : [])),
   ]);
   const out: Array<{ path: string; image: string }> = [];
   const pattern =
@@ -149,17 +144,11 @@ export function imagesOutsideBom(
       const [, key, value] = m as unknown as [string, string, string];
       // Only references to a registry (`host.tld/…`); chart repositories are URLs.
       if (!/^[a-z0-9.-]+\.[a-z]+(:\d+)?\//.test(value) || value.includes('://')) continue;
-      const name = withoutRegistry(value);
-      // A repository (no tag) is a chart's image repository, or a folder whose images are
-      // named `<folder>/<last element>` (clusterctl's image overrides,
-      // docs/upstream-facts.md#clusterctl.image-overrides).
+      // A repository (no tag) is a chart's image repository.
       const ok =
-        key === 'repository' && !/:[^/]+$/.test(name)
-          ? repositories.has(name) ||
-            [...repositories].some(
-              (r) => r.startsWith(`${name}/`) && !r.slice(name.length + 1).includes('/'),
-            )
-          : known.includes(name) || known.includes(name.replace(/@sha256:.*$/, ''));
+        key === 'repository' && !/:[^/]+$/.test(value.slice(value.indexOf('/')))
+          ? repositories.has(value)
+          : known.includes(value) || known.includes(value.replace(/@sha256:.*$/, ''));
       if (!ok) out.push({ path: f.path, image: value });
     }
   }

@@ -8,7 +8,6 @@ import { type HostContext, REMOTE } from './context.js';
 import { acceptedCephWarnings, osdCount } from './generators/ceph.js';
 import { ORC_INSTALL } from './generators/capi-repository.js';
 import { workloadClusterName } from './generators/ugarden.js';
-import { LOCAL_REGISTRY } from './images.js';
 import { envFile, type ShellValue } from './shell.js';
 
 export function hostEnvVars(ctx: HostContext): Array<readonly [string, ShellValue]> {
@@ -50,7 +49,6 @@ export function hostEnvVars(ctx: HostContext): Array<readonly [string, ShellValu
     ['USTART_ENDPOINT_NAMES', endpointRecords(plan).map((r) => r.name)],
     ['USTART_GARDEN_CLUSTER', workloadClusterName(ctx)],
     ['USTART_ORC_INSTALL', ORC_INSTALL],
-    ['USTART_LOCAL_REGISTRY', LOCAL_REGISTRY],
   ];
 }
 

@@ -11,8 +11,8 @@ import type { Plan } from '../plan/schema.js';
 import { defaultRunbookDir, loadRunbook, type Runbook } from '../runbook/load.js';
 import { assetPath } from '../util/assets.js';
 import { GENERATOR_NAMES } from './generators/index.js';
+import { MIRRORED_REGISTRIES } from './generators/site-registry.js';
 import { hostEnvVars } from './host-env.js';
-import { LOCAL_REGISTRY } from './images.js';
 import { KubeadmDocument } from './kubeadm-schema.js';
 import { Renderer } from './render.js';
 import { renderFiles, type RenderedFile, writeRender } from './write.js';
@@ -254,19 +254,25 @@ describe('values from the plan reach scripts only through the env file', () => {
   });
 });
 
-/** Hosts named by URLs, image references and NTP lines in rendered text. */
-function namedHosts(text: string): string[] {
-  const hosts: string[] = [];
-  for (const m of text.matchAll(/\b[a-z][a-z0-9+.-]*:\/\/([^/\s'"`:]*)/gi)) hosts.push(m[1]!);
+/**
+ * Hosts named in rendered text: by URLs and NTP lines (`reached`: the host would be
+ * contacted), and by image references (`image`: a registry, which containerd resolves through
+ * the site registry's mirrors on an air-gapped site).
+ */
+function namedHosts(text: string): Array<{ host: string; kind: 'reached' | 'image' }> {
+  const hosts: Array<{ host: string; kind: 'reached' | 'image' }> = [];
+  for (const m of text.matchAll(/\b[a-z][a-z0-9+.-]*:\/\/([^/\s'"`:]*)/gi))
+    hosts.push({ host: m[1]!, kind: 'reached' });
   const imageKeys =
     /^[ \t]*-?[ \t]*(?:image|repository|imageRepository|registry|imageRegistry|sandbox_image)[ \t]*[:=][ \t]*"?([^"\s]+)"?/gm;
   for (const m of text.matchAll(imageKeys)) {
     const ref = m[1]!;
     if (ref === 'null' || ref.startsWith('{')) continue;
-    hosts.push(ref.includes('/') ? ref.split('/')[0]! : ref);
+    hosts.push({ host: ref.includes('/') ? ref.split('/')[0]! : ref, kind: 'image' });
   }
   // chrony's `server NAME`; a TOML `server = "URL"` (containerd's hosts.toml) is a URL above.
-  for (const m of text.matchAll(/^(?:server|pool)\s+([^\s=]\S*)/gm)) hosts.push(m[1]!);
+  for (const m of text.matchAll(/^(?:server|pool)\s+([^\s=]\S*)/gm))
+    hosts.push({ host: m[1]!, kind: 'reached' });
   return hosts;
 }
 
@@ -275,7 +281,6 @@ function outsidePlan(p: Plan, files: RenderedFile[]): string[] {
     '',
     'localhost',
     '127.0.0.1',
-    LOCAL_REGISTRY,
     p.kubernetes.controlPlaneVip,
     p.openstack.publicVip,
     ...p.site.ntp,
@@ -291,13 +296,17 @@ function outsidePlan(p: Plan, files: RenderedFile[]): string[] {
     h.endsWith('.svc.cluster.local');
   const found: string[] = [];
   for (const f of files) {
-    for (const h of namedHosts(f.content)) if (!inSite(h)) found.push(`${f.path}: ${h}`);
+    for (const { host, kind } of namedHosts(f.content)) {
+      const mirrored =
+        kind === 'image' && (MIRRORED_REGISTRIES as readonly string[]).includes(host);
+      if (!inSite(host) && !(p.site.airGapped && mirrored)) found.push(`${f.path}: ${host}`);
+    }
   }
   return [...new Set(found)];
 }
 
 describe('an air-gapped site', () => {
-  it('renders nothing that names a host outside the plan', async () => {
+  it('renders nothing that reaches a host outside the plan; images name mirrored registries', async () => {
     expect(outsidePlan(airGapped(plan), await render(airGapped(plan)))).toEqual([]);
   });
 
@@ -311,13 +320,57 @@ describe('an air-gapped site', () => {
     );
   });
 
-  it('never lets the kubelet or kubeadm pull', async () => {
+  it('pulls by upstream names, through the site registry', async () => {
     const files = await render(airGapped(plan));
     const init = docs(file(files, 'ctl-01/umetal.kubeadm-init/files/etc/ustart/kubeadm/init.yaml'));
-    expect(init[0]).toMatchObject({ nodeRegistration: { imagePullPolicy: 'Never' } });
-    expect(init[1]).toMatchObject({ imageRepository: LOCAL_REGISTRY });
-    expect(file(files, 'cmp-01/umetal.containerd/files/etc/containerd/config.toml')).toContain(
-      `sandbox_image = "${LOCAL_REGISTRY}/pause:3.10"`,
+    // kubeadm pulls what the node lacks (a policy of Never would never fetch from the mirror).
+    expect(init[0]).toMatchObject({ nodeRegistration: { imagePullPolicy: 'IfNotPresent' } });
+    expect(init[1]).toMatchObject({ imageRepository: 'registry.k8s.io' });
+    expect(init[1]).not.toHaveProperty('dns');
+    const config = file(files, 'cmp-01/umetal.containerd/files/etc/containerd/config.toml');
+    expect(config).toContain('sandbox_image = "registry.k8s.io/pause:3.10"');
+    expect(config).toContain('config_path = "/etc/containerd/certs.d"');
+    const ctl = airGapped(plan).servers.find((s) => s.hostname === 'ctl-01')!;
+    expect(
+      file(
+        files,
+        'cmp-01/umetal.containerd/files/etc/containerd/certs.d/registry.k8s.io/hosts.toml',
+      ),
+    ).toContain(`server = "http://${ctl.addresses.mgmt ?? ''}:5000/v2/registry.k8s.io"`);
+    // The workload cluster's machines get the same mirrors, every controller's registry.
+    const workload = docs(
+      file(
+        files,
+        'ctl-01/ugarden.repository/files/etc/ustart/garden/clusters/workload-cluster.yaml',
+      ),
+    ) as Array<{ kind: string; spec: Record<string, unknown> }>;
+    const filesOf = (kind: string) => {
+      const d = workload.find((w) => w.kind === kind)!;
+      const spec = (
+        kind === 'KubeadmControlPlane'
+          ? d.spec.kubeadmConfigSpec
+          : (d.spec.template as { spec: unknown }).spec
+      ) as {
+        files?: Array<{ path: string; content: string }>;
+      };
+      return spec.files ?? [];
+    };
+    for (const kind of ['KubeadmControlPlane', 'KubeadmConfigTemplate']) {
+      const mirrors = filesOf(kind).filter((f) => f.path.startsWith('/etc/containerd/certs.d/'));
+      expect(mirrors.map((f) => f.path).sort(), kind).toEqual(
+        MIRRORED_REGISTRIES.map((r) => `/etc/containerd/certs.d/${r}/hosts.toml`).sort(),
+      );
+      for (const c of ['10.10.0.11', '10.10.0.12', '10.10.0.13'])
+        expect(mirrors[0]!.content).toContain(`[host."http://${c}:5000/v2/`);
+    }
+    const connected = docs(
+      file(
+        await render(plan),
+        'ctl-01/ugarden.repository/files/etc/ustart/garden/clusters/workload-cluster.yaml',
+      ),
     );
+    expect(JSON.stringify(connected)).not.toContain('certs.d');
+    // Nothing names the site-local registry name images were once rewritten to.
+    for (const f of files) expect(f.content, f.path).not.toContain('ustart.invalid');
   });
 });

@@ -14,7 +14,7 @@ import type { Plan } from '../plan/schema.js';
 import { defaultRunbookDir, loadRunbook } from '../runbook/load.js';
 import { assetPath } from '../util/assets.js';
 import { GENERATOR_NAMES } from './generators/index.js';
-import { LOCAL_REGISTRY } from './images.js';
+import { bomRepository } from './bom.js';
 import {
   ClusterConfiguration,
   InitConfiguration,
@@ -154,27 +154,28 @@ describe('rendered uMetal and uStack objects against the upstream schemas', () =
       new StorageClassModel(sc as never).validate();
     });
 
-    // Defined for air-gapped plans only: an online plan names upstream registries on purpose.
-    if (plan.site.airGapped)
-      it('points every chart at the local registry by a key the chart reads', async () => {
-        const files = await renderGenerated(plan);
-        const values = (generator: string) =>
-          yamlDocuments(files.find((f) => f.generator === generator)!.text)[0];
-        const host = (ref: unknown) => (typeof ref === 'string' ? ref.split('/')[0] : ref);
-        expect({
-          cilium: host(at(values('cilium-values'), 'image.repository')),
-          ciliumOperator: host(at(values('cilium-values'), 'operator.image.repository')),
-          rookOperator: host(at(values('rook-operator-values'), 'image.repository')),
-          kubePrometheusStack: at(values('prometheus-stack-values'), 'global.imageRegistry'),
-          loki: at(values('loki-values'), 'global.image.registry'),
-        }).toEqual({
-          cilium: LOCAL_REGISTRY,
-          ciliumOperator: LOCAL_REGISTRY,
-          rookOperator: LOCAL_REGISTRY,
-          kubePrometheusStack: LOCAL_REGISTRY,
-          loki: LOCAL_REGISTRY,
-        });
+    // Air-gapped or not: the site registry's mirrors serve upstream names
+    // (docs/bundle-format.md "The site registry").
+    it("keeps every chart's images under their upstream names", async () => {
+      const files = await renderGenerated(plan);
+      const values = (generator: string) =>
+        yamlDocuments(files.find((f) => f.generator === generator)!.text)[0];
+      expect({
+        cilium: at(values('cilium-values'), 'image.repository'),
+        ciliumOperator: at(values('cilium-values'), 'operator.image.repository'),
+        rookOperator: at(values('rook-operator-values'), 'image.repository'),
+        kubePrometheusStack: at(values('prometheus-stack-values'), 'global'),
+        loki: at(values('loki-values'), 'global'),
+        alloy: at(values('alloy-values'), 'global'),
+      }).toEqual({
+        cilium: bomRepository('cilium'),
+        ciliumOperator: 'quay.io/cilium/operator',
+        rookOperator: bomRepository('rook-ceph'),
+        kubePrometheusStack: undefined,
+        loki: undefined,
+        alloy: undefined,
       });
+    });
   });
 });
 
@@ -395,7 +396,7 @@ describe('each schema refuses what its upstream would not take', () => {
 
   it('Loki values: the global registry is global.image.registry', () => {
     const valid = {
-      global: { image: { registry: LOCAL_REGISTRY } },
+      global: { image: { registry: 'registry.example' } },
       deploymentMode: 'SingleBinary',
       loki: {
         auth_enabled: false,
@@ -419,7 +420,7 @@ describe('each schema refuses what its upstream would not take', () => {
       backend: { replicas: 0 },
     };
     accepts(LokiValues, valid);
-    refuses(LokiValues, edited(valid, { global: { imageRegistry: LOCAL_REGISTRY } }));
+    refuses(LokiValues, edited(valid, { global: { imageRegistry: 'registry.example' } }));
     refuses(LokiValues, edited(valid, { deploymentMode: 'Monolithic' }));
     refuses(LokiValues, edited(valid, { 'loki.schemaConfig.configs.0.objectStore': 'filesystem' }));
     refuses(LokiValues, edited(valid, { 'singleBinary.replica': 1 }));
@@ -427,7 +428,7 @@ describe('each schema refuses what its upstream would not take', () => {
 
   it('Alloy values: controller.type, tolerations, mounts', () => {
     const valid = {
-      global: { image: { registry: LOCAL_REGISTRY } },
+      global: { image: { registry: 'registry.example' } },
       controller: { type: 'daemonset', tolerations: [{ operator: 'Exists' }] },
       alloy: {
         configMap: { content: 'logging { level = "info" }\n' },
@@ -437,7 +438,7 @@ describe('each schema refuses what its upstream would not take', () => {
     accepts(AlloyValues, valid);
     refuses(AlloyValues, edited(valid, { 'controller.type': 'DaemonSet' }));
     refuses(AlloyValues, edited(valid, { 'alloy.mounts.varLog': true }));
-    refuses(AlloyValues, edited(valid, { global: { imageRegistry: LOCAL_REGISTRY } }));
+    refuses(AlloyValues, edited(valid, { global: { imageRegistry: 'registry.example' } }));
   });
 
   it("Yaook resources: refuses the shapes uStart rendered before it followed Yaook's", async () => {

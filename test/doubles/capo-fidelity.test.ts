@@ -24,7 +24,7 @@ import {
   cloudConfSecret,
   workloadClusterName,
 } from '../../src/render/generators/ugarden.js';
-import { LOCAL_REGISTRY } from '../../src/render/images.js';
+import { imagesOutsideBom } from '../../src/render/bom.js';
 import { Renderer } from '../../src/render/render.js';
 import { loadSiteRunbook } from '../../src/render/step-specs.js';
 import { renderFiles } from '../../src/render/write.js';
@@ -563,15 +563,15 @@ describe(
 );
 
 describe('air-gapped addons', () => {
-  it('take every image from the site registry', async () => {
+  it('keep the upstream image names, each one in the bill of materials', async () => {
     const gapped = await render(true);
-    expect(gapped.addons).toContain(`registry\t${LOCAL_REGISTRY}`);
+    expect(gapped.addons).not.toMatch(/^registry\t/m);
     await seed();
     const text = await addonConfigMaps(gapped.addons);
     const images = [...text.matchAll(/image:\s*(\S+)/g)].map((m) => m[1]!);
     expect(images.length).toBeGreaterThanOrEqual(3);
-    for (const i of images) expect(i.startsWith(`${LOCAL_REGISTRY}/`)).toBe(true);
-    expect(images).toContain(`${LOCAL_REGISTRY}/calico/node:${CALICO_VERSION}`);
+    expect(images).toContain(`docker.io/calico/node:${CALICO_VERSION}`);
+    expect(imagesOutsideBom([{ path: 'addons.yaml', content: text }])).toEqual([]);
     const maps = docs(text);
     expect(maps.map((m) => m.metadata.name)).toEqual(
       WORKLOAD_ADDONS.map((a) => `${workloadClusterName({ plan } as never)}-${a.name}`),

@@ -19,8 +19,6 @@ import {
   ORC_CRD,
   ORC_INSTALL,
 } from '../../src/render/generators/capi-repository.js';
-import type { SiteContext } from '../../src/render/context.js';
-import { image, LOCAL_REGISTRY } from '../../src/render/images.js';
 import { Renderer } from '../../src/render/render.js';
 import { loadSiteRunbook } from '../../src/render/step-specs.js';
 import { renderFiles } from '../../src/render/write.js';
@@ -131,7 +129,7 @@ const OLD_CONFIG = stringify({
     type,
     url: `file://${BUNDLE}/capi/${name}/${version}/${file}`,
   })),
-  images: { all: { repository: LOCAL_REGISTRY } },
+  images: { all: { repository: 'bundle.ustart.invalid' } },
   CLUSTERCTL_DISABLE_VERSIONCHECK: 'true',
 });
 
@@ -189,7 +187,7 @@ describe('clusterctl init from the bundle as clusterctl v1.9.5 reads a local rep
     expect((await init(config)).stderr).toBe('');
   });
 
-  it('D3: images.all.repository drops the path images.sh keeps; the per-provider override keeps it', async () => {
+  it('D3: images.all.repository drops the path; without an override the providers keep their upstream images', async () => {
     await seedBundle();
     expect(installOrc().stderr).toBe('');
     const images = async (text: string) => {
@@ -198,14 +196,15 @@ describe('clusterctl init from the bundle as clusterctl v1.9.5 reads a local rep
       const calls = (await readFile(join(state(), 'calls.jsonl'), 'utf8')).trim().split('\n');
       return (JSON.parse(calls.at(-1)!) as { seen: { images: string[] } }).seen.images;
     };
-    // What the site's containerd holds: images.sh tags each import as image() names it.
-    const tagged = CAPI_PROVIDERS.map((p) => image({ plan } as SiteContext, p.image));
+    // What the site registry serves: the upstream names (docs/bundle-format.md).
+    const upstream = CAPI_PROVIDERS.map((p) => p.image);
     const old = await images(
-      stringify({ ...parse(config), images: { all: { repository: LOCAL_REGISTRY } } }),
+      stringify({ ...parse(config), images: { all: { repository: 'bundle.ustart.invalid' } } }),
     );
-    expect(old).toContain(`${LOCAL_REGISTRY}/cluster-api-controller:${CAPI_VERSION}`);
-    expect(old.filter((i) => tagged.includes(i))).toEqual([]);
-    expect(await images(config)).toEqual(tagged);
+    expect(old).toContain(`bundle.ustart.invalid/cluster-api-controller:${CAPI_VERSION}`);
+    expect(old.filter((i) => upstream.includes(i))).toEqual([]);
+    expect(parse(config)).not.toHaveProperty('images');
+    expect(await images(config)).toEqual(upstream);
   });
 
   it('D4: CAPO never becomes Available without ORC; with ORC from the bundle it does', async () => {

@@ -11,7 +11,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import {
   at,
@@ -89,26 +89,55 @@ function requiredImages(cluster, controlPlane) {
 }
 
 /**
+ * The CRI's registry hosts folder: containerd's `config_path`
+ * (docs/upstream-facts.md#registry-containerd-config-path), or none.
+ */
+function criHostsDir() {
+  const file = at('/etc/containerd/config.toml');
+  if (!existsSync(file)) return undefined;
+  return /^\s*config_path\s*=\s*"([^"]+)"/m.exec(readFileSync(file, 'utf8'))?.[1];
+}
+
+/**
  * Whether the images kubeadm's control plane runs are there. With imagePullPolicy Never,
  * kubeadm's preflight skips images altogether and a missing one shows only when the kubelet
  * cannot start the static Pod (ErrImageNeverPull) and init times out waiting for the API
- * server (docs/upstream-facts.md#kubeadm.pull-never); with a pull policy, preflight pulls
- * them, which the lab (no route out) cannot. Either way the double refuses at once, naming
- * the image. Asks the host's containerd (`ctr`); where there is none (the doubles run on this
- * machine in a temporary folder) it says so in what it records.
+ * server (docs/upstream-facts.md#kubeadm.pull-never); with IfNotPresent, preflight pulls each
+ * missing image through the CRI (#kubeadm.preflight-pull), so through containerd's
+ * `hosts.toml` mirrors when `config_path` is set: the double pulls with `ctr --hosts-dir`,
+ * the resolver the CRI uses (#registry-ctr-hosts-dir). Without mirrors the pull goes to the
+ * upstream registry, which the lab (no route out) cannot reach. Asks the host's containerd
+ * (`ctr`); where there is none (the doubles run on this machine in a temporary folder) it
+ * says so in what it records.
  */
 function checkImages(images, policy) {
   const r = spawnSync('ctr', ['-n', 'k8s.io', 'images', 'ls', '-q'], { encoding: 'utf8' });
   if (r.error || r.status !== 0) return false;
   const present = new Set(r.stdout.split('\n'));
-  const missing = images.filter((i) => !present.has(i));
+  let missing = images.filter((i) => !present.has(i));
   if (missing.length === 0) return true;
   if (policy === 'Never')
     refuse(
       `[api-check] The API server is not healthy after 4m0s: the kubelet cannot start the control plane's static Pods (ErrImageNeverPull): ${missing.map((i) => `image ${i} is not present with pull policy of Never`).join('; ')}`,
     );
+  const hostsDir = criHostsDir();
+  const failed = [];
+  // Serially, as kubeadm 1.31 pulls by default (#kubeadm.pull-never).
+  for (const i of missing) {
+    const pull = spawnSync(
+      'ctr',
+      ['-n', 'k8s.io', 'images', 'pull', ...(hostsDir ? ['--hosts-dir', hostsDir] : []), i],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    if (pull.status !== 0)
+      failed.push(
+        `failed to pull image ${i}: ${(pull.stderr || pull.error?.message || '').trim().split('\n').at(-1)}`,
+      );
+  }
+  missing = failed;
+  if (missing.length === 0) return true;
   refuse(
-    `[preflight] Some fatal errors occurred:\n${missing.map((i) => `\t[ERROR ImagePull]: failed to pull image ${i}: no route to its registry from this host`).join('\n')}`,
+    `[preflight] Some fatal errors occurred:\n${missing.map((m) => `\t[ERROR ImagePull]: ${m}`).join('\n')}`,
   );
 }
 

@@ -8,13 +8,12 @@
  * The doubles run on this machine in a temporary folder (test/doubles/harness.ts); the uMetal
  * lab test runs the same doubles on real lab hosts from the runbook's scripts.
  */
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadPlanFile } from '../../src/plan/load.js';
 import type { Plan } from '../../src/plan/schema.js';
 import { PAUSE_IMAGE } from '../../src/render/generators/kubernetes.js';
-import { LOCAL_REGISTRY } from '../../src/render/images.js';
 import { Renderer } from '../../src/render/render.js';
 import { loadSiteRunbook } from '../../src/render/step-specs.js';
 import { renderFiles } from '../../src/render/write.js';
@@ -254,36 +253,65 @@ describe('the uMetal cluster of the demo plan, against the doubles', () => {
     expect((await joinHost(lab.host('ctl-02'), file, true, { ...m, key: again })).status).toBe(0);
   });
 
-  it('defect 2: on an air-gapped site CoreDNS is looked for where kubeadm names it (#kubeadm.dns-image, #kubeadm.pull-never)', async () => {
+  it('air-gapped: kubeadm pulls what containerd lacks through the site mirrors, never with a policy of Never (#kubeadm.preflight-pull, #kubeadm.pull-never)', async () => {
     await fresh();
-    // containerd's image list as the images step leaves it: every bundle image under its
-    // upstream name and under the site-local one (images.sh).
-    const upstream = [...KUBEADM_IMAGES, PAUSE_IMAGE];
-    const local = upstream.map((i) => `${LOCAL_REGISTRY}/${i.slice(i.indexOf('/') + 1)}`);
-    // Beside the clusters, which the test replaces.
+    // containerd as a host has it before init: every image but CoreDNS (the site registry
+    // serves it). A stand-in for `ctr` (no containerd runs on this machine): `images ls -q`,
+    // and `images pull`, which resolves only through the hosts.toml folder, as the lab has no
+    // route out; each pull is logged.
+    const held = [...KUBEADM_IMAGES, PAUSE_IMAGE].filter((i) => !i.includes('/coredns'));
     const bin = join(base.dir, 'ctr-bin');
+    const pulls = join(base.dir, 'ctr-pulls.log');
     await mkdir(bin, { recursive: true });
-    // A stand-in for containerd's `ctr images ls -q` only: no containerd runs on this machine.
+    await writeFile(pulls, '');
     await writeFile(
       join(bin, 'ctr'),
-      `#!/bin/sh\nprintf '%s\\n' ${[...upstream, ...local].join(' ')}\n`,
+      [
+        '#!/bin/bash',
+        'if [[ $3 == images && $4 == ls ]]; then',
+        `  printf '%s\\n' ${held.join(' ')}; exit 0`,
+        'fi',
+        `echo "$*" >>${pulls}`,
+        '[[ " $* " == *" --hosts-dir /etc/containerd/certs.d "* ]] && exit 0',
+        'echo "ctr: failed to resolve reference \\"${@: -1}\\": dial tcp: lookup registry.k8s.io: no such host" >&2',
+        'exit 1',
+        '',
+      ].join('\n'),
     );
     await chmod(join(bin, 'ctr'), 0o755);
     const env = { PATH: `${bin}:${process.env.PATH ?? ''}` };
-    const old = lab.host('ctl-01', env);
-    const before = await initFirstController(old, airGapped, (t) =>
-      t.replace(/^dns:\n(?: {2}.*\n)+/m, ''),
+    const config = 'ctl-01/umetal.containerd/files/etc/containerd/config.toml';
+    // The render before the site registry: pull policy Never, so preflight skips the pull
+    // and the kubelet cannot start CoreDNS's Pod.
+    const never = await initFirstController(lab.host('ctl-01', env), airGapped, (t) =>
+      t.replace('imagePullPolicy: IfNotPresent', 'imagePullPolicy: Never'),
     );
-    expect(before.init.status).toBe(1);
-    expect(before.init.stderr).toContain(`image ${LOCAL_REGISTRY}/coredns:v1.11.3 is not present`);
+    expect(never.init.status).toBe(1);
+    expect(never.init.stderr).toContain(
+      'image registry.k8s.io/coredns/coredns:v1.11.3 is not present with pull policy of Never',
+    );
+    // containerd without the mirrors (config_path unset): the pull goes to the internet.
     await fresh();
-    const now = await initFirstController(lab.host('ctl-01', env), airGapped);
-    expect(now.init.stderr).toBe('');
+    const ctl = lab.host('ctl-01', env);
+    await ctl.put('/etc/containerd/config.toml', file(config));
+    const unmirrored = await initFirstController(ctl, airGapped);
+    expect(unmirrored.init.status).toBe(1);
+    expect(unmirrored.init.stderr).toContain(
+      '[ERROR ImagePull]: failed to pull image registry.k8s.io/coredns/coredns:v1.11.3',
+    );
+    // As rendered: the CRI reads the mirrors, the pull is of CoreDNS alone, and init goes on.
+    await fresh();
+    await writeFile(pulls, '');
+    const now = lab.host('ctl-01', env);
+    await now.put('/etc/containerd/config.toml', airGapped(config));
+    const mirrored = await initFirstController(now, airGapped);
+    expect(mirrored.init.stderr).toBe('');
+    expect((await readFile(pulls, 'utf8')).trim().split('\n')).toEqual([
+      '-n k8s.io images pull --hosts-dir /etc/containerd/certs.d registry.k8s.io/coredns/coredns:v1.11.3',
+    ]);
     expect(
       (await lab.host('ctl-01').calls()).find((c) => c.argv[0] === 'init')!.seen,
-    ).toMatchObject({
-      imagesChecked: true,
-    });
+    ).toMatchObject({ imagesChecked: true });
   });
 
   it('defect 6: controllers reset at once leave etcd members behind; one at a time they do not (#kubeadm.reset-etcd, #etcd.strict-reconfig-check)', async () => {

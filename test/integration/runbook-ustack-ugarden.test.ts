@@ -50,7 +50,6 @@ import {
   ORC_CRD,
   ORC_VERSION,
 } from '../../src/render/generators/capi-repository.js';
-import { LOCAL_REGISTRY } from '../../src/render/images.js';
 import { Renderer } from '../../src/render/render.js';
 import { loadSiteRunbook, toStepSpecs } from '../../src/render/step-specs.js';
 import type { Phase } from '../../src/runbook/schema.js';
@@ -388,7 +387,7 @@ describe.skipIf(!available)(
           template: {
             metadata: { labels: { app: name } },
             spec: {
-              containers: [{ name: 'manager', image: `${LOCAL_REGISTRY}/fluxcd/${name}:v1.4.1` }],
+              containers: [{ name: 'manager', image: `ghcr.io/fluxcd/${name}:v1.4.1` }],
             },
           },
         },
@@ -406,7 +405,7 @@ describe.skipIf(!available)(
           .map((d) => stringify(d))
           .join('---\n'),
       );
-      const ORC_IMAGE = `${LOCAL_REGISTRY}/orc/openstack-resource-controller:${ORC_VERSION}`;
+      const ORC_IMAGE = `quay.io/orc/openstack-resource-controller:${ORC_VERSION}`;
       // clusterctl's local repository and ORC, as bundleFiles() names them: components with
       // the provider's controller image, a metadata.yaml whose series cover the version.
       for (const { name } of bundleFiles()) {
@@ -814,7 +813,7 @@ describe.skipIf(!available)(
         for (const file of await walk(join(tmp, 'runs')))
           expect(await readFile(file, 'utf8'), file).not.toContain(privateKey);
         // The addons are in the repository next to the cluster, as ClusterResourceSets'
-        // ConfigMaps with the images from the site registry; the cloud provider's Secret is
+        // ConfigMaps with the images under their upstream names; the cloud provider's Secret is
         // not in git, and holds CAPO's application credential, never the admin password.
         const addons = await sh(
           first,
@@ -825,8 +824,8 @@ describe.skipIf(!available)(
           expect(o[`ClusterResourceSet/garden/${name}-${addon.name}`]).toBeDefined();
           expect(cluster.metadata.labels[`addons.ustart.io/${addon.name}`]).toBe(name);
         }
-        expect(addons).toContain(`image: ${LOCAL_REGISTRY}/calico/node:`);
-        expect(addons).not.toContain('docker.io');
+        expect(addons).toContain('image: docker.io/calico/node:');
+        expect(addons).not.toContain('ustart.invalid');
         const cloudConf = secret(o, `Secret/garden/${cloudConfSecret(name)}`, 'cloud-config.yaml');
         expect(cloudConf).toContain('name: cloud-config');
         expect(o[`Secret/garden/${cloudConfSecret(name)}`]!.type).toBe(
@@ -868,22 +867,19 @@ describe.skipIf(!available)(
       const local = (h: string) =>
         h.endsWith(`.${plan.site.domain}`) ||
         h.endsWith('.svc.cluster.local') ||
-        h === LOCAL_REGISTRY ||
         h === '127.0.0.1' ||
         h === '' ||
         /^\d+\.\d+\.\d+\.\d+$/.test(h) ||
         h.endsWith('.garden');
       expect([...hosts].filter((h) => !local(h))).toEqual([]);
-      // docs/upstream-facts.md#clusterctl.image-overrides: each provider's controller is
-      // pulled under the name images.sh tags it with.
+      // Images keep their upstream names, served by the site registry's mirrors
+      // (docs/upstream-facts.md#clusterctl.image-overrides: no override).
       const init = (await calls()).find((c) => c.tool === 'clusterctl' && c.argv[0] === 'init')!;
-      expect(init.seen!.images).toEqual(
-        CAPI_PROVIDERS.map((p) => `${LOCAL_REGISTRY}/${p.image.slice(p.image.indexOf('/') + 1)}`),
-      );
+      expect(init.seen!.images).toEqual(CAPI_PROVIDERS.map((p) => p.image));
       const gitea = (await calls()).find(
         (c) => c.tool === 'helm' && c.argv[2] === 'gitea' && c.ok,
       )!;
-      expect(gitea.seen!.imageRegistry).toBe(LOCAL_REGISTRY);
+      expect(gitea.seen!.imageRegistry).toBeNull();
     });
 
     /** Objects of the doubles' cluster that match, as "Kind/namespace/name". */

@@ -471,15 +471,12 @@ repository_current() {
 }
 
 # The workload cluster's addons as ConfigMaps for their ClusterResourceSets, into $1: each
-# holds the upstream manifests from the bundle as published, with the images' registry
-# replaced on an air-gapped site (the rule of images.ts image()). The list is the rendered
-# /etc/ustart/garden/workload-addons.tsv (or $2; docs/ugarden-workload-cluster.md).
+# holds the upstream manifests from the bundle as published, images named as upstream names
+# them. The list is the rendered /etc/ustart/garden/workload-addons.tsv (or $2;
+# docs/ugarden-workload-cluster.md).
 addon_configmaps() {
-  local out=$1 list kind name key file registry='' current=''
+  local out=$1 list kind name key file current=''
   list=${2:-/etc/ustart/garden/workload-addons.tsv}
-  while IFS=$'\t' read -r kind name key file; do
-    if [[ $kind == registry ]]; then registry=$name; fi
-  done <"$list"
   : >"$out"
   while IFS=$'\t' read -r kind name key file; do
     [[ $kind == configmap ]] || continue
@@ -488,12 +485,7 @@ addon_configmaps() {
       current=$name
     fi
     printf '  %s: |2\n' "$key" >>"$out"
-    file=$(bundle_file "$file")
-    if [[ -n $registry ]]; then
-      sed -E "s#^([[:space:]]*(- )?image:[[:space:]]*[\"']?)[^/\"' ]+/#\\1$registry/#" "$file"
-    else
-      cat "$file"
-    fi | awk '{ print "    " $0 }' >>"$out"
+    awk '{ print "    " $0 }' "$(bundle_file "$file")" >>"$out"
   done <"$list"
 }
 

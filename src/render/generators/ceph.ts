@@ -5,7 +5,6 @@
  */
 import type { HostContext } from '../context.js';
 import { bomImage, bomRepository } from '../bom.js';
-import { image } from '../images.js';
 import { STORAGE_TAINT } from './kubernetes.js';
 import { toYaml, toYamlDocuments } from '../yaml.js';
 
@@ -84,7 +83,7 @@ export function rookCephCluster(ctx: HostContext): string {
     kind: 'CephCluster',
     metadata: { name: 'ceph', namespace: NAMESPACE },
     spec: {
-      cephVersion: { image: image(ctx, CEPH_IMAGE) },
+      cephVersion: { image: CEPH_IMAGE },
       dataDirHostPath: '/var/lib/rook',
       mon: { count: Math.min(3, Math.max(1, ctx.controllers.length)), allowMultiplePerNode: false },
       mgr: {
@@ -160,9 +159,9 @@ function roleAffinity(label: string) {
  * default (docs/upstream-facts.md#rook.csi-tolerations): it tolerates the storage taint so
  * that it runs on every node, and a pod with a Ceph volume mounts it wherever it lands.
  */
-export function rookOperatorValues(ctx: HostContext): string {
+export function rookOperatorValues(_ctx: HostContext): string {
   return toYaml({
-    image: { repository: image(ctx, bomRepository('rook-ceph')) },
+    image: { repository: bomRepository('rook-ceph') },
     csi: {
       enableRbdDriver: true,
       enableCephfsDriver: false,

@@ -7,7 +7,6 @@ import { providerUplink } from '../../plan/host-links.js';
 import type { Role } from '../../plan/schema.js';
 import type { HostContext } from '../context.js';
 import { bomImage, bomRepository } from '../bom.js';
-import { image, registry } from '../images.js';
 import { toYaml, toYamlDocuments } from '../yaml.js';
 import { CONTAINERD_CERTS_D } from './site-registry.js';
 
@@ -41,7 +40,7 @@ export function containerdConfig(ctx: HostContext): string {
     'version = 2',
     '',
     '[plugins."io.containerd.grpc.v1.cri"]',
-    `  sandbox_image = "${image(ctx, PAUSE_IMAGE)}"`,
+    `  sandbox_image = "${PAUSE_IMAGE}"`,
     '',
     '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]',
     '  runtime_type = "io.containerd.runc.v2"',
@@ -57,7 +56,7 @@ function nodeRegistration(ctx: HostContext, taints: readonly unknown[]) {
   return {
     name: ctx.server.hostname,
     criSocket: CRI_SOCKET,
-    imagePullPolicy: ctx.plan.site.airGapped ? 'Never' : 'IfNotPresent',
+    imagePullPolicy: 'IfNotPresent',
     kubeletExtraArgs: [{ name: 'node-ip', value: ctx.managementIp }],
     taints,
   };
@@ -99,13 +98,10 @@ export function kubeadmInit(ctx: HostContext): string {
     clusterName: plan.site.name,
     kubernetesVersion: `v${ctx.k8sVersion}`,
     controlPlaneEndpoint: ctx.controlPlaneEndpoint,
-    imageRepository: registry(ctx, 'registry.k8s.io'),
-    // kubeadm names CoreDNS <imageRepository>/coredns unless the repository is registry.k8s.io
-    // (docs/upstream-facts.md#kubeadm.dns-image); the bundle's images keep their upstream path
-    // (coredns/coredns) under the site-local name, so say where it is.
-    ...(ctx.plan.site.airGapped
-      ? { dns: { imageRepository: image(ctx, 'registry.k8s.io/coredns') } }
-      : {}),
+    // Upstream names on every site: an air-gapped one pulls them through the site registry's
+    // mirrors (site-registry.ts), so CoreDNS keeps kubeadm's own path too
+    // (docs/upstream-facts.md#kubeadm.dns-image).
+    imageRepository: 'registry.k8s.io',
     networking: {
       podSubnet: plan.kubernetes.podCidr,
       serviceSubnet: plan.kubernetes.serviceCidr,
@@ -170,8 +166,8 @@ export function kubeVipManifest(ctx: HostContext): string {
         : '/etc/kubernetes/admin.conf',
       // Services of type LoadBalancer (the OpenStack public VIP) are announced too.
       services: { interface: providerNic(ctx) },
-      image: image(ctx, KUBE_VIP_IMAGE),
-      imagePullPolicy: ctx.plan.site.airGapped ? 'Never' : 'IfNotPresent',
+      image: KUBE_VIP_IMAGE,
+      imagePullPolicy: 'IfNotPresent',
     }),
   );
 }
@@ -305,9 +301,9 @@ export function ciliumValues(ctx: HostContext): string {
       mode: 'cluster-pool',
       operator: { clusterPoolIPv4PodCIDRList: [ctx.plan.kubernetes.podCidr] },
     },
-    image: { repository: image(ctx, bomRepository('cilium')), useDigest: false },
+    image: { repository: bomRepository('cilium'), useDigest: false },
     operator: {
-      image: { repository: image(ctx, bomRepository('cilium-operator')), useDigest: false },
+      image: { repository: bomRepository('cilium-operator'), useDigest: false },
     },
     envoy: { enabled: false },
   });

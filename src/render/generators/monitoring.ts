@@ -5,16 +5,14 @@
  * handover report.
  */
 import type { HostContext } from '../context.js';
-import { registry } from '../images.js';
 import { toJson, toYaml } from '../yaml.js';
 import { storageToleration } from './ceph.js';
 
 export const NODE_PORTS = { grafana: 30300, prometheus: 30090, alertmanager: 30093 } as const;
 
-export function prometheusStackValues(ctx: HostContext): string {
+export function prometheusStackValues(_ctx: HostContext): string {
   const nodePort = (port: number) => ({ type: 'NodePort', nodePort: port });
   return toYaml({
-    global: { imageRegistry: registry(ctx, '') || null },
     grafana: {
       service: { ...nodePort(NODE_PORTS.grafana), port: 80 },
       admin: {
@@ -60,9 +58,8 @@ export function prometheusStackValues(ctx: HostContext): string {
  * not need them. The canary and the Helm test pod are off too: they are not part of the
  * service and would need images of their own in the bundle.
  */
-export function lokiValues(ctx: HostContext): string {
+export function lokiValues(_ctx: HostContext): string {
   return toYaml({
-    global: { image: { registry: registry(ctx, '') || null } },
     deploymentMode: 'SingleBinary',
     loki: {
       auth_enabled: false,
@@ -102,7 +99,7 @@ export const LOKI_PUSH_URL = 'http://loki-gateway.logging.svc.cluster.local/loki
  * every instance would tail every pod). It tolerates the storage taint, so storage-only nodes
  * (the OSDs) are not left out; the chart has no tolerations by default (#alloy.chart).
  */
-export function alloyValues(ctx: HostContext): string {
+export function alloyValues(_ctx: HostContext): string {
   const config = [
     'discovery.kubernetes "pods" {',
     '  role = "pod"',
@@ -139,7 +136,6 @@ export function alloyValues(ctx: HostContext): string {
     '',
   ].join('\n');
   return toYaml({
-    global: { image: { registry: registry(ctx, '') || null } },
     controller: { type: 'daemonset', tolerations: [storageToleration()] },
     alloy: { configMap: { content: config }, clustering: { enabled: true } },
   });

@@ -62,22 +62,7 @@ export function containerdHostsToml(upstream: MirroredRegistry) {
         '',
       ].join('\n');
     }
-    const url = (endpoint: string) => `http://${endpoint}/v2/${upstream}`;
-    const endpoints = siteRegistryEndpoints(ctx);
-    return [
-      ...head,
-      '# Air-gapped site: the site registry on the controllers, never the upstream.',
-      `server = "${url(endpoints[0]!)}"`,
-      'override_path = true',
-      'capabilities = ["pull", "resolve"]',
-      ...endpoints.flatMap((e) => [
-        '',
-        `[host."${url(e)}"]`,
-        '  capabilities = ["pull", "resolve"]',
-        '  override_path = true',
-      ]),
-      '',
-    ].join('\n');
+    return mirrorHostsToml(upstream, siteRegistryEndpoints(ctx), head);
   };
 }
 
@@ -119,4 +104,54 @@ export function siteRegistryWriterConfig(): string {
       http: { addr: SITE_REGISTRY_WRITER },
     }),
   ].join('\n');
+}
+
+/**
+ * The air-gapped hosts.toml for `upstream`: every site registry `endpoint` a `host`, tried in
+ * order, the first also the `server` (the rules of containerdHostsToml above). The workload
+ * clusters' machines get the same files (ugarden.ts, `gardenMirrorFiles`).
+ */
+export function mirrorHostsToml(
+  upstream: MirroredRegistry,
+  endpoints: readonly string[],
+  head: readonly string[],
+): string {
+  const url = (endpoint: string) => `http://${endpoint}/v2/${upstream}`;
+  return [
+    ...head,
+    '# Air-gapped site: the site registry on the controllers, never the upstream.',
+    `server = "${url(endpoints[0]!)}"`,
+    'override_path = true',
+    'capabilities = ["pull", "resolve"]',
+    ...endpoints.flatMap((e) => [
+      '',
+      `[host."${url(e)}"]`,
+      '  capabilities = ["pull", "resolve"]',
+      '  override_path = true',
+    ]),
+    '',
+  ].join('\n');
+}
+
+/**
+ * KubeadmConfigSpec `files` giving a workload cluster's machines the site registry's mirrors,
+ * on an air-gapped site (none on a connected one). The CAPI node image's containerd already
+ * reads `/etc/containerd/certs.d` (docs/upstream-facts.md#imagebuilder.containerd-config-path),
+ * re-read at every pull (#registry-containerd-hosts-reload), and CAPI writes `files` before
+ * kubeadm runs (#capi.bootstrap-files-order): kubeadm's and the kubelet's pulls go to the
+ * site. The machines must reach the controllers' management addresses on port 5000 through
+ * their router (docs/ugarden-workload-cluster.md, "Images on an air-gapped site").
+ */
+export function gardenMirrorFiles(ctx: HostContext) {
+  if (!ctx.plan.site.airGapped) return [];
+  const net = ctx.management.name;
+  const endpoints = ctx.controllers.map((c) => `${c.addresses[net]!}:${SITE_REGISTRY_PORT}`);
+  return MIRRORED_REGISTRIES.map((r) => ({
+    path: `${CONTAINERD_CERTS_D}/${r}/hosts.toml`,
+    owner: 'root:root',
+    permissions: '0644',
+    content: mirrorHostsToml(r, endpoints, [
+      `# uStart: where containerd pulls ${r} images on the workload cluster's machines.`,
+    ]),
+  }));
 }

@@ -5,14 +5,7 @@
  */
 import { bomChart, bomFile } from '../bom.js';
 import type { HostContext } from '../context.js';
-import { image, LOCAL_REGISTRY } from '../images.js';
-import {
-  CAPI_FILES,
-  CAPI_PROVIDERS,
-  type CapiProvider,
-  providerFolder,
-  providerLabel,
-} from './capi-repository.js';
+import { CAPI_FILES, CAPI_PROVIDERS, providerFolder } from './capi-repository.js';
 import { toYaml, toYamlDocuments } from '../yaml.js';
 import {
   GARDEN_API_ADDRESS_PLACEHOLDER,
@@ -21,6 +14,7 @@ import {
   gardenObjects,
 } from './garden-objects.js';
 import { KUBE_VIP_IMAGE, kubeVipPod } from './kubernetes.js';
+import { gardenMirrorFiles } from './site-registry.js';
 
 export { CAPI_VERSION, CAPO_VERSION } from './capi-repository.js';
 
@@ -35,27 +29,16 @@ export function workloadClusterName(ctx: HostContext): string {
  * clusterctl.yaml: providers from the bundle's local repository only, so clusterctl never
  * goes online (docs/upstream-facts.md#clusterctl.local-repository, #clusterctl.config).
  */
-export function clusterctlConfig(ctx: HostContext): string {
-  // docs/upstream-facts.md#clusterctl.image-overrides: a repository override replaces all of
-  // an image's name but its last element, so each provider gets the folder images.sh tags
-  // its image under (`bundle.ustart.invalid/cluster-api/…`), not the bare registry.
-  const repository = (p: CapiProvider) => {
-    const local = image(ctx, p.image);
-    return local.slice(0, local.lastIndexOf('/'));
-  };
+export function clusterctlConfig(_ctx: HostContext): string {
+  // No `images:` override (docs/upstream-facts.md#clusterctl.image-overrides): the providers
+  // keep their upstream image names, which an air-gapped site's containerd pulls through the
+  // site registry's mirrors (site-registry.ts).
   return toYaml({
     providers: CAPI_PROVIDERS.map((p) => ({
       name: p.name,
       type: p.type,
       url: `file://${CAPI_FILES}/${providerFolder(p)}/${p.components}`,
     })),
-    ...(ctx.plan.site.airGapped
-      ? {
-          images: Object.fromEntries(
-            CAPI_PROVIDERS.map((p) => [providerLabel(p), { repository: repository(p) }]),
-          ),
-        }
-      : {}),
     CLUSTERCTL_DISABLE_VERSIONCHECK: 'true',
   });
 }
@@ -143,8 +126,7 @@ export const cloudConfSecret = (cluster: string) => `${cluster}-cloud-conf`;
 
 /**
  * What the repository step wraps into ConfigMaps: `configmap <name> <key> <bundle file>`
- * lines, and the registry images are rewritten to on an air-gapped site (`registry <prefix>`,
- * the rule of images.ts `image()`: the first path element is replaced).
+ * lines. The manifests keep their upstream image names on every site.
  */
 export function workloadAddons(ctx: HostContext): string {
   const name = workloadClusterName(ctx);
@@ -154,7 +136,6 @@ export function workloadAddons(ctx: HostContext): string {
         `configmap\t${addonConfigMap(name, a.name)}\t${f.split('/').at(-1)!}\t${ADDON_FILES}/${f}`,
     ),
   );
-  if (ctx.plan.site.airGapped) lines.push(`registry\t${LOCAL_REGISTRY}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -219,7 +200,7 @@ export function workloadCluster(ctx: HostContext): string {
       // The machine's one NIC, whose name depends on the node image: kube-vip takes the
       // interface of the default route (docs/upstream-facts.md#kube-vip.default-interface).
       kubeconfig: '/etc/kubernetes/admin.conf',
-      image: image(ctx, KUBE_VIP_IMAGE),
+      image: KUBE_VIP_IMAGE,
       imagePullPolicy: 'IfNotPresent',
     }),
   );
@@ -320,7 +301,7 @@ export function workloadCluster(ctx: HostContext): string {
         },
         kubeadmConfigSpec: {
           clusterConfiguration: {
-            imageRepository: image(ctx, 'registry.k8s.io/x').replace(/\/x$/, ''),
+            imageRepository: 'registry.k8s.io',
             // kubeadm adds the endpoint (the floating IP) itself; the VIP is for clients on
             // the cluster's network.
             apiServer: { extraArgs: { 'cloud-provider': 'external' }, certSANs: [os.net.vip] },
@@ -330,6 +311,7 @@ export function workloadCluster(ctx: HostContext): string {
           joinConfiguration: { nodeRegistration: NODE_REGISTRATION },
           files: [
             { path: KUBE_VIP_MANIFEST, owner: 'root:root', permissions: '0644', content: kubeVip },
+            ...gardenMirrorFiles(ctx),
           ],
           preKubeadmCommands: [KUBE_VIP_INIT.pre],
           postKubeadmCommands: [KUBE_VIP_INIT.post],
@@ -347,7 +329,12 @@ export function workloadCluster(ctx: HostContext): string {
       kind: 'KubeadmConfigTemplate',
       metadata: { name: `${name}-md-0`, namespace: 'garden' },
       spec: {
-        template: { spec: { joinConfiguration: { nodeRegistration: NODE_REGISTRATION } } },
+        template: {
+          spec: {
+            joinConfiguration: { nodeRegistration: NODE_REGISTRATION },
+            ...(ctx.plan.site.airGapped ? { files: gardenMirrorFiles(ctx) } : {}),
+          },
+        },
       },
     },
     {
@@ -399,9 +386,8 @@ export const GITEA_CHART = { name: 'gitea', version: bomChart('gitea').version }
  * sets memory session and cache and a level queue (docs/upstream-facts.md#gitea.chart-12-defaults),
  * so no bitnami StatefulSet with volumes of its own and images from outside the bundle.
  */
-export function giteaValues(ctx: HostContext): string {
+export function giteaValues(_ctx: HostContext): string {
   return toYaml({
-    global: { imageRegistry: ctx.plan.site.airGapped ? LOCAL_REGISTRY : null },
     gitea: {
       admin: { existingSecret: 'gitea-admin' },
       config: {
