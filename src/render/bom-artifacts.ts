@@ -63,6 +63,11 @@ export function bomFetchSpecs(b: Bom = bom()): BomFetchSpecs {
       });
       continue;
     }
+    if (name === 'flux') {
+      // ugarden/flux.sh applies the one file the bundle has at this path.
+      files.push({ name, url: f.url, path: 'files/flux/install.yaml', ...pin });
+      continue;
+    }
     if (!/^https:\/\//.test(f.url)) {
       skipped.push({
         name,

@@ -681,6 +681,7 @@ describe('into a bundle, and from the bill of materials', () => {
     expect(paths).toContain('files/capi/infrastructure-openstack/v0.12.2/metadata.yaml');
     expect(paths).toContain('files/orc/v1.0.1/install.yaml');
     expect(paths).toContain('files/ugarden/addons/calico/v3.29.3/calico.yaml');
+    expect(paths).toContain('files/flux/install.yaml');
     expect(specs.skipped.map((s) => s.name).sort()).toEqual([
       'cloud-provider-openstack',
       'node-image',
