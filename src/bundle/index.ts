@@ -38,8 +38,13 @@ export {
   loadMirrorFile,
   loadMirrorCredentials,
   DEFAULT_PLATFORMS,
+  resolveImageDigests,
+  parseImageReference,
+  formatImageReference,
   type PullImagesOptions,
   type PulledImages,
+  type ResolveDigestsOptions,
+  type ResolvedDigest,
 } from './oci/index.js';
 export {
   fetchArtifacts,

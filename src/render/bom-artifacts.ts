@@ -8,6 +8,8 @@
  */
 import {
   fetchArtifacts,
+  formatImageReference,
+  parseImageReference,
   type ChartSpec,
   type FetchArtifactsOptions,
   type FetchedArtifact,
@@ -85,6 +87,19 @@ export function bomFetchSpecs(b: Bom = bom()): BomFetchSpecs {
     files.push({ name, url: f.url, path: `files/${name}/${f.version}/${basename(f.url)}`, ...pin });
   }
   return { charts, files, skipped };
+}
+
+/**
+ * The bill of materials' image digests by normalised reference (`docker.io/rook/ceph:v1.15.6`),
+ * for `pullImages`' `pins`: an image named there is pulled by its digest, and refused when its
+ * tag no longer resolves to it.
+ */
+export function bomImagePins(b: Bom = bom()): Map<string, string> {
+  return new Map(
+    Object.values(b.images).flatMap((i) =>
+      i.digest ? [[formatImageReference(parseImageReference(i.ref)), i.digest] as const] : [],
+    ),
+  );
 }
 
 const basename = (url: string) => new URL(url).pathname.split('/').at(-1)!;

@@ -15,5 +15,6 @@ export {
   type MirrorMap,
   type CredentialMap,
 } from './mirrors.js';
+export { resolveImageDigests, type ResolveDigestsOptions, type ResolvedDigest } from './resolve.js';
 export { parseImageReference, formatImageReference, type ImageReference } from './reference.js';
 export { MEDIA_TYPES, parsePlatform } from './manifest.js';

@@ -54,6 +54,13 @@ export interface PullImagesOptions {
   mirrors?: MirrorMap;
   /** Basic credentials by mirror host or `*` (mirrors.ts); never sent to upstream registries. */
   credentials?: CredentialMap;
+  /**
+   * Digests pinned for references (the bill of materials' `digest`), keyed by the normalised
+   * reference with its tag (`docker.io/rook/ceph:v1.15.6`). A pinned image is pulled by that
+   * digest, and only when its tag still resolves to it: a tag pushed again upstream is
+   * refused with both digests, never pulled silently.
+   */
+  pins?: ReadonlyMap<string, string>;
   /** Downloads at once (default 4). */
   concurrency?: number;
   /** Further attempts of a blob or manifest after a broken connection or a wrong digest (default 3). */
@@ -219,7 +226,26 @@ async function resolveImage(
     options.credentials ?? new Map(),
   );
   const source: BlobSource = { client, endpoint, repository: ref.repository, image: reference };
-  const top = await fetchManifest(source, cache, manifestReference(ref), policy);
+  const pin = ref.digest ? undefined : options.pins?.get(reference);
+  if (pin) {
+    // The registry keeps a manifest pushed earlier under its digest after its tag moved
+    // (docs/upstream-facts.md#oci-tag-moves), so a pull by digest alone would not notice;
+    // the tag is asked for first and must still name the pin.
+    const tagged = await fetchManifest(source, cache, manifestReference(ref), policy);
+    if (tagged.digest !== pin) {
+      throw new UstartError(
+        'BundleCorrupt',
+        `${reference}: the bill of materials pins ${pin}, but ${describeEndpoint(endpoint)} serves ${tagged.digest} for the tag ${ref.tag}: ` +
+          'the tag was pushed again upstream (or the mirror holds another image under it). Nothing was pulled. ' +
+          'Find out why it changed; if the new image is the right one, pin it again with "ustart bom pin" and review the change it reports.',
+        {
+          detail: { image: reference, reason: 'pin-mismatch', pinned: pin, served: tagged.digest },
+        },
+      );
+    }
+  }
+  // By the pinned digest (the cache holds the bytes just checked), else by tag or own digest.
+  const top = await fetchManifest(source, cache, pin ?? manifestReference(ref), policy);
   const blobs: Descriptor[] = [];
   const addImage = async (bytes: Buffer) => {
     const manifest = parseImageManifest(source, bytes);

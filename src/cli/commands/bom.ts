@@ -1,11 +1,24 @@
 /**
  * `ustart bom list [--json]`: the default runbook's bill of materials (assets/runbook/bom.yaml),
  * every image, chart and file it pins, and whether its digest is pinned yet.
+ * `ustart bom pin`: resolves and writes those pins, on a machine with the network
+ * (src/render/bom-pin.ts).
  */
 import type { Command } from 'commander';
+import {
+  loadMirrorCredentials,
+  loadMirrorFile,
+  parseMirrorOptions,
+  parseUrlMirrors,
+} from '../../bundle/index.js';
+import { unreachable, UstartError } from '../../errors.js';
 import { bom } from '../../render/bom.js';
+import { PIN_SECTIONS, pinBom, type PinOutcome, type PinSection } from '../../render/bom-pin.js';
+import { assetPath } from '../../util/assets.js';
 import { EXIT } from '../exit.js';
 import { type Output, paint } from '../output.js';
+import { progressReporter } from './bundle-progress.js';
+import { collect, readCaFile } from './bundle.js';
 
 export function registerBom(program: Command, out: Output, setCode: (c: number) => void): void {
   const group = program
@@ -41,4 +54,110 @@ export function registerBom(program: Command, out: Output, setCode: (c: number) 
       out.stdout(`${lines.join('\n')}\n`);
       setCode(EXIT.ok);
     });
+
+  group
+    .command('pin')
+    .description(
+      'Resolve every image digest, chart digest and file sha256 from upstream and write them into the bill of materials (needs the network).',
+    )
+    .option('--bom <file>', 'the bill of materials to pin (default: the one shipped with uStart)')
+    .option('--only <section>', 'pin only images, charts or files')
+    .option('--dry-run', 'resolve and report, change nothing')
+    .option(
+      '--mirror <[registry=]url>',
+      'ask this registry mirror instead: for every registry, or for one (repeatable)',
+      collect,
+      [],
+    )
+    .option('--mirror-file <file>', 'YAML "mirrors:" mapping of upstream registries to mirror URLs')
+    .option(
+      '--mirror-auth-file <file>',
+      'mirror credentials, one "HOST USER:PASSWORD" line each, mode 0600 (or USTART_MIRROR_USERNAME/PASSWORD)',
+    )
+    .option(
+      '--mirror-url <prefix=url>',
+      'fetch charts and files under this URL prefix from a mirror instead (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--ca-file <file>',
+      'also trust this PEM CA certificate for charts and files (repeatable)',
+      collect,
+      [],
+    )
+    .option('--cache <dir>', 'download cache (default ~/.cache/ustart/oci, as bundle create)')
+    .action(async (opts: PinOpts) => {
+      if (opts.only !== undefined && !(PIN_SECTIONS as readonly string[]).includes(opts.only)) {
+        throw new UstartError(
+          'InvalidArgument',
+          `--only ${opts.only}: write one of ${PIN_SECTIONS.join(', ')}.`,
+        );
+      }
+      const progress = progressReporter(out, false);
+      const result = await pinBom({
+        file: opts.bom ?? assetPath('runbook', 'bom.yaml'),
+        ...(opts.only ? { only: opts.only as PinSection } : {}),
+        dryRun: Boolean(opts.dryRun),
+        mirrors: new Map([
+          ...(opts.mirrorFile ? await loadMirrorFile(opts.mirrorFile) : []),
+          ...parseMirrorOptions(opts.mirror),
+        ]),
+        credentials: await loadMirrorCredentials(opts.mirrorAuthFile),
+        urlMirrors: parseUrlMirrors(opts.mirrorUrl),
+        ca: await Promise.all(opts.caFile.map(readCaFile)),
+        ...(opts.cache ? { cacheDir: opts.cache } : {}),
+        onEvent: progress,
+      });
+      progress.done();
+      const line = (o: PinOutcome) => {
+        const where = `${o.section}.${o.name}  ${o.subject}`;
+        switch (o.status) {
+          case 'new':
+            return `${paint(out, 'green', 'pinned   ')} ${where}  ${o.after}`;
+          case 'unchanged':
+            return `${paint(out, 'dim', 'unchanged')} ${where}  ${o.after}`;
+          case 'changed':
+            return `${paint(out, 'red', 'CHANGED  ')} ${where}  ${o.before} -> ${o.after}`;
+          default:
+            throw unreachable(o.status);
+        }
+      };
+      out.stdout(result.outcomes.map((o) => `${line(o)}\n`).join(''));
+      for (const s of result.skipped)
+        out.stderr(paint(out, 'yellow', `skipped ${s.section}.${s.name}: ${s.reason}\n`));
+      const changed = result.outcomes.filter((o) => o.status === 'changed');
+      for (const o of changed) {
+        out.stderr(
+          paint(
+            out,
+            'red',
+            `warning: ${o.section}.${o.name} (${o.subject}) moved upstream: it was pinned to ${o.before}, upstream now serves ${o.after}. ` +
+              'The same version now names other content: find out why before you trust it (an upstream re-release, or a mirror serving something else).\n',
+          ),
+        );
+      }
+      const counts = (['new', 'unchanged', 'changed'] as const).map(
+        (st) => `${result.outcomes.filter((o) => o.status === st).length} ${st}`,
+      );
+      const what = result.written
+        ? `wrote ${result.file}`
+        : opts.dryRun && result.outcomes.some((o) => o.status !== 'unchanged')
+          ? `dry run: ${result.file} not changed`
+          : `${result.file} not changed`;
+      out.stdout(`${what} (${counts.join(', ')}; ${result.skipped.length} skipped)\n`);
+      setCode(EXIT.ok);
+    });
+}
+
+interface PinOpts {
+  bom?: string;
+  only?: string;
+  dryRun?: boolean;
+  mirror: string[];
+  mirrorFile?: string;
+  mirrorAuthFile?: string;
+  mirrorUrl: string[];
+  caFile: string[];
+  cache?: string;
 }

@@ -18,7 +18,7 @@ import {
   type EntryKind,
 } from '../../bundle/index.js';
 import { UstartError } from '../../errors.js';
-import { bomFetchSpecs } from '../../render/bom-artifacts.js';
+import { bomFetchSpecs, bomImagePins } from '../../render/bom-artifacts.js';
 import { checkPlanFile } from '../../plan/index.js';
 import { EXIT } from '../exit.js';
 import { type Output, paint } from '../output.js';
@@ -174,6 +174,8 @@ export function registerBundleCommands(
                 ...parseMirrorOptions(opts.mirror),
               ]),
               credentials: await loadMirrorCredentials(opts.mirrorAuthFile),
+              // An image the bill of materials pins is pulled by its digest, or refused.
+              pins: bomImagePins(),
               ...(opts.platform.length > 0 ? { platforms: opts.platform } : {}),
               ...(opts.imageCache ? { cacheDir: opts.imageCache } : {}),
             }
@@ -336,11 +338,11 @@ interface CreateOpts {
   jsonEvents?: boolean;
 }
 
-function collect(value: string, previous: string[]): string[] {
+export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-async function readCaFile(file: string): Promise<string> {
+export async function readCaFile(file: string): Promise<string> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');

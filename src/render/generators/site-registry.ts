@@ -24,7 +24,14 @@ export const SITE_REGISTRY_STORAGE = '/var/lib/docker-registry';
  * bill of materials adds must be added here; site-registry.test.ts checks the generators'
  * images against this list.
  */
-export const MIRRORED_REGISTRIES = ['docker.io', 'quay.io', 'ghcr.io', 'registry.k8s.io'] as const;
+export const MIRRORED_REGISTRIES = [
+  'docker.io',
+  'quay.io',
+  'ghcr.io',
+  'registry.k8s.io',
+  // Gitea's own registry (docs/upstream-facts.md#chart-images.gitea).
+  'docker.gitea.com',
+] as const;
 export type MirroredRegistry = (typeof MIRRORED_REGISTRIES)[number];
 
 /** The generator of one registry's hosts.toml (`containerd-hosts-docker-io`). */

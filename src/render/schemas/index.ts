@@ -79,6 +79,7 @@ export const UNCHECKED: Readonly<Record<string, string>> = {
   'containerd-hosts-quay-io': 'as containerd-hosts-docker-io',
   'containerd-hosts-ghcr-io': 'as containerd-hosts-docker-io',
   'containerd-hosts-registry-k8s-io': 'as containerd-hosts-docker-io',
+  'containerd-hosts-docker-gitea-com': 'as containerd-hosts-docker-io',
   'site-registry-config':
     "distribution's config.yml (no zod schema): the real docker-registry reads it in site-registry-lab.test.ts and refuses a malformed one",
   'site-registry-writer-config': 'as site-registry-config',
