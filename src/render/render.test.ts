@@ -320,6 +320,20 @@ describe('an air-gapped site', () => {
     );
   });
 
+  it("asks by tag where a chart's default asks by digest (a narrowed index has another one)", async () => {
+    const files = await render(airGapped(plan));
+    const values = (suffix: string) => docs(files.find((f) => f.path.endsWith(suffix))!.content)[0];
+    expect(values('/etc/ustart/ustack/ingress-nginx-values.yaml')).toMatchObject({
+      controller: {
+        image: { digest: '' },
+        admissionWebhooks: { patch: { image: { digest: '' } } },
+      },
+    });
+    expect(values('/etc/ustart/helm/alloy.yaml')).toMatchObject({
+      configReloader: { image: { tag: 'v0.91.0' } },
+    });
+  });
+
   it('pulls by upstream names, through the site registry', async () => {
     const files = await render(airGapped(plan));
     const init = docs(file(files, 'ctl-01/umetal.kubeadm-init/files/etc/ustart/kubeadm/init.yaml'));

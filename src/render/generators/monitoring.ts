@@ -6,6 +6,7 @@
  */
 import type { HostContext } from '../context.js';
 import { toJson, toYaml } from '../yaml.js';
+import { bomTag } from '../bom.js';
 import { storageToleration } from './ceph.js';
 
 export const NODE_PORTS = { grafana: 30300, prometheus: 30090, alertmanager: 30093 } as const;
@@ -138,6 +139,9 @@ export function alloyValues(_ctx: HostContext): string {
   return toYaml({
     controller: { type: 'daemonset', tolerations: [storageToleration()] },
     alloy: { configMap: { content: config }, clustering: { enabled: true } },
+    // By tag: the chart's default tag carries upstream's index digest, which a narrowed index
+    // in the site registry does not have (as ingressNginxValues in ustack.ts).
+    configReloader: { image: { tag: bomTag('alloy-config-reloader') } },
   });
 }
 

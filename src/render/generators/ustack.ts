@@ -261,6 +261,11 @@ export function ingressNginxValues(_ctx: HostContext): string {
     controller: {
       service: { type: 'ClusterIP' },
       ingressClassResource: { name: INGRESS_CLASS, enabled: true, default: true },
+      // By tag, not the chart's default digest: the bundle narrows a multi-arch index to the
+      // site's architectures, so the site registry serves it under another digest than
+      // upstream's (docs/bundle-format.md "Platforms"). Each blob is still checked by digest.
+      image: { digest: '' },
+      admissionWebhooks: { patch: { image: { digest: '' } } },
     },
   });
 }

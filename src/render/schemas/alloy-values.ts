@@ -34,4 +34,9 @@ export const AlloyValues = z.strictObject({
     // which loki.source.kubernetes's clustering block uses to share the pods between them.
     clustering: z.strictObject({ enabled: z.boolean() }).optional(),
   }),
+  // configReloader.image.tag (values.yaml @ helm-chart/1.11.1 l.246-256: the default tag
+  // carries a digest, `v0.91.0@sha256:…`; `digest` overrides the tag when set).
+  configReloader: z
+    .strictObject({ image: z.strictObject({ tag: z.string().regex(/^[\w.-]+$/) }) })
+    .optional(),
 });

@@ -255,5 +255,13 @@ export const IngressNginxValues = z.strictObject({
       enabled: z.boolean(),
       default: z.boolean(),
     }),
+    // image.digest and admissionWebhooks.patch.image.digest (values.yaml @ helm-chart-4.11.3;
+    // _helpers.tpl `ingress-nginx.imageDigest` appends `@<digest>` only when set).
+    image: z.strictObject({ digest: z.literal('') }).optional(),
+    admissionWebhooks: z
+      .strictObject({
+        patch: z.strictObject({ image: z.strictObject({ digest: z.literal('') }) }),
+      })
+      .optional(),
   }),
 });
