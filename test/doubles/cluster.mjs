@@ -764,7 +764,7 @@ function clusterNotReady(state, c) {
   const credentials = readState('openstack.json', { credentials: {} }).credentials ?? {};
   return (
     infrastructureProblem(state, infra) ??
-    openstackObjectsMissing(state, c, infra, kcp) ??
+    openstackObjectsMissing(state, c, kcp) ??
     nodesProblem(state, c, kcp, ca, credentials) ??
     faultProblem(infra, kcp)
   );
@@ -979,7 +979,7 @@ function nodesProblem(state, c, kcp, ca, credentials) {
  * (docs/upstream-facts.md#capo.machine-lookups). CAPO reports these as errors on the
  * OpenStackCluster or OpenStackMachine, and no server is created.
  */
-function openstackObjectsMissing(state, c, infra, kcp) {
+function openstackObjectsMissing(state, c, kcp) {
   const ns = c.metadata.namespace;
   const os = readState('openstack.json', {});
   const table = (k) => Object.entries(os[k] ?? {});
