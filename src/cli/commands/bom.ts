@@ -1,9 +1,9 @@
 /**
  * `ustart bom list [--json]`: the default runbook's bill of materials (assets/runbook/bom.yaml),
- * every image, chart and file it pins, and whether its digest is pinned yet.
+ * every image, chart, file and binary it pins, and whether its digest is pinned yet.
  */
 import type { Command } from 'commander';
-import { bom } from '../../render/bom.js';
+import { BOM_ARCHITECTURES, bom } from '../../render/bom.js';
 import { EXIT } from '../exit.js';
 import { type Output, paint } from '../output.js';
 
@@ -13,7 +13,9 @@ export function registerBom(program: Command, out: Output, setCode: (c: number) 
     .description("The runbook's bill of materials: what an air-gapped bundle must hold.");
   group
     .command('list')
-    .description('List every image, chart and file the default runbook needs, with its version.')
+    .description(
+      'List every image, chart, file and binary the default runbook needs, with its version.',
+    )
     .option('--json', 'print the bill of materials as JSON')
     .action((opts: { json?: boolean }) => {
       const b = bom();
@@ -36,6 +38,19 @@ export function registerBom(program: Command, out: Output, setCode: (c: number) 
           ([name, f]) =>
             `  ${name}  ${f.version}  ${f.url}  ${pinned(f.sha256 && `sha256:${f.sha256}`)}`,
         ),
+        `binaries (${Object.keys(b.binaries).length})`,
+        ...Object.entries(b.binaries).flatMap(([name, x]) => [
+          `  ${name}  ${x.version}  ${x.url}${x.extract ? `  (${x.extract} in it)` : ''}`,
+          ...(x.architectures ?? BOM_ARCHITECTURES).map((arch) => {
+            const pin = x.sha256?.[arch];
+            const state = pin
+              ? `sha256:${pin.slice(0, 12)}`
+              : x.sha256Url
+                ? paint(out, 'yellow', "not pinned; checked against upstream's .sha256 file")
+                : paint(out, 'yellow', 'not pinned');
+            return `    ${arch}  ${state}`;
+          }),
+        ]),
         `packages  ${b.packages} (per step)`,
       ];
       out.stdout(`${lines.join('\n')}\n`);
