@@ -10,7 +10,7 @@ trap 'rm -rf "$values"' EXIT
 printf '{}\n' >"$values/empty.yaml"
 printf 'crds:\n  enabled: true\n' >"$values/cert-manager.yaml"
 helm_release cert-manager 'charts/cert-manager-v*.tgz' cert-manager "$values/cert-manager.yaml"
-helm_release ingress-nginx 'charts/ingress-nginx-*.tgz' ingress-nginx /etc/ustart/ustack/ingress-nginx-values.yaml
+helm_release ingress-nginx "$USTART_CHART_INGRESS_NGINX" ingress-nginx /etc/ustart/ustack/ingress-nginx-values.yaml
 helm_release yaook-crds 'charts/crds-*.tgz' yaook "$values/empty.yaml"
 for operator in "${YAOOK_OPERATORS[@]}"; do
   helm_release "yaook-$operator" "charts/$operator-operator-*.tgz" yaook "$values/empty.yaml"
