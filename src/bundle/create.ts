@@ -82,8 +82,8 @@ export interface CreateBundleOptions {
   /** How images are pulled: platforms, mirrors and their credentials, cache, concurrency. */
   imagePull?: Omit<PullImagesOptions, 'images' | 'out' | 'onEvent' | 'signal'>;
   /**
-   * Helm charts and release files to fetch into `charts/` and `files/` (fetch/), such as
-   * the bill of materials' (`bomFetchSpecs`). Needs the network.
+   * Helm charts, release files and binaries to fetch into `charts/`, `files/` and `bin/`
+   * (fetch/), such as the bill of materials' (`bomFetchSpecs`). Needs the network.
    */
   fetch?: Omit<FetchArtifactsOptions, 'onEvent' | 'signal'>;
   /** Write tar parts of at most this many bytes (split.ts). Needs a `.tar` output. */
@@ -103,7 +103,7 @@ export interface CreatedBundle {
   signed: boolean;
   /** Every file or folder written. */
   outputs: string[];
-  /** The charts and files fetched (`fetch`), each with how its sha256 was checked. */
+  /** The charts, files and binaries fetched (`fetch`), each with how its sha256 was checked. */
   fetched: FetchedArtifact[];
 }
 
@@ -172,7 +172,7 @@ export async function createBundle(options: CreateBundleOptions): Promise<Create
       if (options.onlyAdded) {
         throw new UstartError(
           'InvalidArgument',
-          'charts and files from the bill of materials are downloaded, --only-added promises no network; drop one of them.',
+          'charts, files and binaries to fetch (from the bill of materials) are downloaded, --only-added promises no network; drop one of them.',
         );
       }
       fetched = await fetchArtifacts({

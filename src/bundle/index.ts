@@ -56,6 +56,7 @@ export {
   type FetchedArtifact,
 } from './fetch/index.js';
 export { requireVerifiedBundle } from './require.js';
+export { machineArchitecture } from './apt-download.js';
 export { RUNBOOK_PACKAGES, DEFAULT_RUNBOOK_VERSION } from './packages.js';
 export {
   pushBundle,

@@ -1,10 +1,12 @@
 /**
- * The bill of materials' charts and files as things to fetch, each with its place in the
- * bundle where the runbook looks for it: charts at `charts/<name>-<version>.tgz`
- * (`helm_release` in lib.sh), clusterctl's local repository and ORC as `bundleFiles()` lays
- * them out, the addons' manifests under `ADDON_FILES`. An entry with nothing to download
- * (a folder page, a file the site builds) is listed in `skipped` with the reason, never
- * dropped silently.
+ * The bill of materials as things to fetch, each with its place in the bundle where the
+ * runbook looks for it: images for `images/images.oci.tar`, charts at
+ * `charts/<name>-<version>.tgz` (the file the rendered host env names, `USTART_CHART_*`),
+ * clusterctl's local repository and ORC as `bundleFiles()` lays them out, the addons'
+ * manifests under `ADDON_FILES`, a file with a `path` there, and binaries at `bin/<name>` for
+ * the bundle's architecture. An entry with nothing to download (a folder page, a file the
+ * site builds, a binary upstream does not ship for the architecture) is listed in `skipped`
+ * with the reason, never dropped silently.
  */
 import {
   fetchArtifacts,
@@ -15,19 +17,27 @@ import {
   type FetchedArtifact,
   type FileSpec,
 } from '../bundle/index.js';
-import { bom, type Bom } from './bom.js';
+import { bom, forArch, type Bom, type BomArchitecture } from './bom.js';
 import { bundleFiles } from './generators/capi-repository.js';
 import { ADDON_FILES, CALICO_VERSION } from './generators/ugarden.js';
 
 export interface BomFetchSpecs {
+  /** Image references, `ref@digest` when the digest is pinned. */
+  images: string[];
   charts: ChartSpec[];
   files: FileSpec[];
-  /** BOM files entries not fetched, and why. */
-  skipped: Array<{ name: string; reason: string }>;
+  /** Executables for the architecture asked for, at `bin/<name>`; none without one. */
+  binaries: FileSpec[];
+  /** BOM files and binaries entries not fetched, and why. */
+  skipped: Array<{ kind: 'file' | 'binary'; name: string; reason: string }>;
 }
 
-/** What to fetch for a bill of materials (default: the default runbook's). */
-export function bomFetchSpecs(b: Bom = bom()): BomFetchSpecs {
+/**
+ * What to fetch for a bill of materials (default: the default runbook's), binaries for
+ * `architecture` (none when it is not given).
+ */
+export function bomFetchSpecs(b: Bom = bom(), architecture?: BomArchitecture): BomFetchSpecs {
+  const images = Object.values(b.images).map((i) => (i.digest ? `${i.ref}@${i.digest}` : i.ref));
   const charts = Object.entries(b.charts).map(([name, c]) => ({
     name,
     repository: c.repository,
@@ -44,6 +54,7 @@ export function bomFetchSpecs(b: Bom = bom()): BomFetchSpecs {
       const assets = [...release].filter(([url]) => url.startsWith(`${f.url}/`));
       if (f.sha256) {
         skipped.push({
+          kind: 'file',
           name,
           reason: 'a sha256 pins one file, but this entry is a release folder of several assets',
         });
@@ -54,6 +65,10 @@ export function bomFetchSpecs(b: Bom = bom()): BomFetchSpecs {
     }
     if (name === 'orc' && release.has(f.url)) {
       files.push({ name, url: f.url, path: `files/${release.get(f.url)!}`, ...pin });
+      continue;
+    }
+    if (f.path) {
+      files.push({ name, url: f.url, path: f.path, ...pin });
       continue;
     }
     if (name === 'calico') {
@@ -72,6 +87,7 @@ export function bomFetchSpecs(b: Bom = bom()): BomFetchSpecs {
     }
     if (!/^https:\/\//.test(f.url)) {
       skipped.push({
+        kind: 'file',
         name,
         reason: `"${f.url}" is not a URL: the site provides it (add it with --add file=PATH)`,
       });
@@ -79,6 +95,7 @@ export function bomFetchSpecs(b: Bom = bom()): BomFetchSpecs {
     }
     if (/\/tree\//.test(f.url) || f.url.endsWith('/')) {
       skipped.push({
+        kind: 'file',
         name,
         reason: `${f.url} is a folder page, not a file; the bill of materials does not list its files yet`,
       });
@@ -86,7 +103,29 @@ export function bomFetchSpecs(b: Bom = bom()): BomFetchSpecs {
     }
     files.push({ name, url: f.url, path: `files/${name}/${f.version}/${basename(f.url)}`, ...pin });
   }
-  return { charts, files, skipped };
+  const binaries: FileSpec[] = [];
+  for (const [name, bin] of Object.entries(architecture ? b.binaries : {})) {
+    const arch = architecture!;
+    if (bin.architectures && !bin.architectures.includes(arch)) {
+      skipped.push({
+        kind: 'binary',
+        name,
+        reason: `upstream ships it for ${bin.architectures.join(', ')} only, not ${arch}`,
+      });
+      continue;
+    }
+    const sha256 = bin.sha256?.[arch];
+    binaries.push({
+      name,
+      url: forArch(bin.url, arch),
+      path: `bin/${name}`,
+      kind: 'binary',
+      ...(sha256 ? { sha256 } : {}),
+      ...(bin.sha256Url ? { sha256Url: forArch(bin.sha256Url, arch) } : {}),
+      ...(bin.extract ? { extract: forArch(bin.extract, arch) } : {}),
+    });
+  }
+  return { images, charts, files, binaries, skipped };
 }
 
 /**
@@ -104,12 +143,19 @@ export function bomImagePins(b: Bom = bom()): Map<string, string> {
 
 const basename = (url: string) => new URL(url).pathname.split('/').at(-1)!;
 
-/** Fetches the bill of materials' charts and files into the download cache. */
+/** Fetches the bill of materials' charts, files and (for an architecture) binaries into the download cache. */
 export async function fetchBomArtifacts(
-  options: Omit<FetchArtifactsOptions, 'charts' | 'files'> & { bom?: Bom } = {},
+  options: Omit<FetchArtifactsOptions, 'charts' | 'files'> & {
+    bom?: Bom;
+    architecture?: BomArchitecture;
+  } = {},
 ): Promise<{ fetched: FetchedArtifact[]; skipped: BomFetchSpecs['skipped'] }> {
-  const { bom: b, ...rest } = options;
-  const specs = bomFetchSpecs(b);
-  const fetched = await fetchArtifacts({ ...rest, charts: specs.charts, files: specs.files });
+  const { bom: b, architecture, ...rest } = options;
+  const specs = bomFetchSpecs(b, architecture);
+  const fetched = await fetchArtifacts({
+    ...rest,
+    charts: specs.charts,
+    files: [...specs.files, ...specs.binaries],
+  });
   return { fetched, skipped: specs.skipped };
 }

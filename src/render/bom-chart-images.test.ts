@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { assetPath } from '../util/assets.js';
 import { bomFetchSpecs } from './bom-artifacts.js';
 import { bom, type Bom } from './bom.js';
+import { chartFileVars } from './host-env.js';
 
 /** Rows whose upstream source could not be reached, with why; each must list no image. */
 const KNOWN_GAPS: Record<string, string> = {
@@ -24,6 +25,8 @@ const KNOWN_GAPS: Record<string, string> = {
 const NOT_MANIFESTS: Record<string, string> = {
   'node-image':
     "the workload VMs' disk image; what it pre-pulls is kubeadm's image set (imagebuilder.prepull, kubeadm.images)",
+  'kubelet-service': "the kubelet's systemd unit: it starts the kubelet binary, no container",
+  'kubeadm-drop-in': "kubeadm's drop-in for that unit: flags, no container",
 };
 
 const ROW_PREFIX = 'chart-images.';
@@ -73,38 +76,49 @@ function bashArray(name: string, texts: string[]): string[] {
 }
 
 /**
- * The chart archives the scripts install: each `helm_release` call's glob under `charts/`,
- * with `$var` expanded over the array its `for var in "${ARRAY[@]}"` loop walks.
+ * The charts the scripts install, as the env variable each `helm_release` call names
+ * (`"$USTART_CHART_CILIUM"`, host-env.ts `chartFileVars`). A loop's `"${!chart}"` is expanded
+ * over the array its `for var in "${ARRAY[@]}"` walks, with the `chart="USTART_CHART_${var^^}…"`
+ * line before it (dashes to underscores, as the script does).
  */
-function runbookChartGlobs(): Array<{ script: string; glob: string }> {
+function runbookChartVars(): Array<{ script: string; variable: string }> {
   const lib = readFileSync(join(scriptsDir, 'lib.sh'), 'utf8');
-  const out: Array<{ script: string; glob: string }> = [];
+  const out: Array<{ script: string; variable: string }> = [];
   for (const folder of readdirSync(scriptsDir, { withFileTypes: true })) {
     if (!folder.isDirectory()) continue;
     for (const file of readdirSync(join(scriptsDir, folder.name))) {
       if (!file.endsWith('.sh')) continue;
       const script = `${folder.name}/${file}`;
       const text = readFileSync(join(scriptsDir, script), 'utf8');
-      for (const m of text.matchAll(/^\s*helm_release\s+\S+\s+(["'])charts\/([^"']+)\1/gm)) {
-        const glob = m[2]!;
-        const variable = /\$\{?(\w+)\}?/.exec(glob);
-        if (!variable) {
-          out.push({ script, glob });
+      for (const m of text.matchAll(/^\s*helm_release\s+\S+\s+(\S+)/gm)) {
+        const arg = m[1]!;
+        const direct = /^"\$\{?(USTART_CHART_\w+)\}?"$/.exec(arg);
+        if (direct) {
+          out.push({ script, variable: direct[1]! });
           continue;
         }
-        const loop = new RegExp(`for ${variable[1]} in "\\$\\{(\\w+)\\[@\\]\\}"`).exec(text);
-        if (!loop) throw new Error(`${script}: cannot expand $${variable[1]} in charts/${glob}`);
+        const indirect = /^"\$\{!(\w+)\}"$/.exec(arg);
+        const template = indirect
+          ? new RegExp(`${indirect[1]}="(USTART_CHART_[^"]+)"`).exec(text)
+          : null;
+        const loopVar = template ? /\$\{(\w+)\^\^\}/.exec(template[1]!) : null;
+        const loop = loopVar
+          ? new RegExp(`for ${loopVar[1]} in "\\$\\{(\\w+)\\[@\\]\\}"`).exec(text)
+          : null;
+        if (!template || !loopVar || !loop)
+          throw new Error(
+            `${script}: helm_release ${arg} names no USTART_CHART_* variable the test can read`,
+          );
         for (const value of bashArray(loop[1]!, [text, lib]))
-          out.push({ script, glob: glob.replace(variable[0], value) });
+          out.push({
+            script,
+            variable: template[1]!.replace(loopVar[0], value.toUpperCase()).replaceAll('-', '_'),
+          });
       }
     }
   }
   return out;
 }
-
-/** A shell glob (only `*`) as a whole-name pattern. */
-const globPattern = (glob: string) =>
-  new RegExp(`^${glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
 
 const ledger = readFileSync(join(assetPath('..'), 'docs', 'upstream-facts.md'), 'utf8');
 const rows = chartImageRows(ledger);
@@ -128,20 +142,23 @@ describe("the images of the runbook's charts and manifests", () => {
   });
 
   it('every chart a script installs is pinned in the bill of materials and cites a row', () => {
-    const charts = Object.entries(bom().charts);
+    const charts = bom().charts;
+    const byVariable = new Map(
+      Object.keys(charts).map((name) => [
+        chartFileVars({ ...bom(), charts: { [name]: charts[name]! } })[0]![0],
+        name,
+      ]),
+    );
     const problems: string[] = [];
-    const globs = runbookChartGlobs();
-    expect(globs.length).toBeGreaterThanOrEqual(10);
-    for (const { script, glob } of globs) {
-      // The bundle holds a BOM chart as charts/<name>-<version>.tgz (bom-artifacts.ts).
-      const pinned = charts.filter(([name, c]) =>
-        globPattern(glob).test(`${name}-${c.version}.tgz`),
-      );
-      if (pinned.length !== 1) {
-        problems.push(`${script}: charts/${glob} matches ${pinned.length} charts of bom.yaml`);
+    const calls = runbookChartVars();
+    expect(calls.length).toBeGreaterThanOrEqual(10);
+    for (const { script, variable } of calls) {
+      const name = byVariable.get(variable);
+      if (!name) {
+        problems.push(`${script}: ${variable} names no chart of bom.yaml`);
         continue;
       }
-      const [name, chart] = pinned[0]!;
+      const chart = charts[name]!;
       const cited = citedRows(chart.facts);
       if (cited.length === 0) problems.push(`bom.yaml charts.${name}: cites no ${ROW_PREFIX}* row`);
       for (const id of cited.filter((c) => !rowIds.has(c)))
@@ -198,18 +215,9 @@ describe("the images of the runbook's charts and manifests", () => {
     expect(gapCharts).toEqual(
       [
         'crds',
-        ...[
-          'infra',
-          'keystone',
-          'keystone-resources',
-          'glance',
-          'nova',
-          'nova-compute',
-          'neutron',
-          'neutron-ovn',
-          'cinder',
-          'horizon',
-        ].map((o) => `${o}-operator`),
+        ...bashArray('YAOOK_OPERATORS', [readFileSync(join(scriptsDir, 'lib.sh'), 'utf8')]).map(
+          (o) => `${o}-operator`,
+        ),
       ].sort(),
     );
   });

@@ -13,6 +13,19 @@ import { assetPath } from '../util/assets.js';
 
 const factIds = z.array(z.string().min(1)).min(1);
 const sha256 = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'a digest is sha256:<64 hex digits>');
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 is 64 lower-case hex digits');
+
+/** The architectures the bill of materials names (Debian's and Go's names agree for both). */
+export const BOM_ARCHITECTURES = ['amd64', 'arm64'] as const;
+export type BomArchitecture = (typeof BOM_ARCHITECTURES)[number];
+
+/** An https URL; `{arch}` in it stands for the architecture (`amd64`, `arm64`). */
+const httpsUrl = z
+  .string()
+  .regex(
+    /^https:\/\/[^\s]+$/,
+    'a URL is https://… (no spaces); {arch} stands for the architecture',
+  );
 
 /** An image reference with a tag: `registry/path:tag` (the registry part names a host). */
 const imageRef = z
@@ -53,13 +66,49 @@ export const Bom = z.strictObject({
     z.strictObject({
       version: z.string().min(1),
       url: z.string().min(1),
-      sha256: z
+      sha256: sha256Hex.optional(),
+      /**
+       * Where it goes in the bundle, such as `files/kubelet/kubelet.service`; absent: where the
+       * runbook's generators lay it out, else `files/<name>/<version>/<file name>`.
+       */
+      path: z
         .string()
-        .regex(/^[0-9a-f]{64}$/)
+        .regex(/^files\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, 'a path is files/<folders>/<file>')
         .optional(),
       facts: factIds,
     }),
   ),
+  /**
+   * Executables the hosts install (`bin/<name>` in a bundle, for the bundle's architecture).
+   * Absent from a customer's bill of materials: none.
+   */
+  binaries: z
+    .record(
+      z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'a binary is named like its command'),
+      z.strictObject({
+        version: z.string().min(1),
+        /** The file to download, `{arch}` where the architecture goes. */
+        url: httpsUrl.refine((u) => u.includes('{arch}'), {
+          error: 'a binary URL names its architecture with {arch}',
+        }),
+        /**
+         * The file upstream publishes next to it holding its sha256 (hex, alone or first on
+         * the line), `{arch}` as in `url`. From the same origin: it catches a broken or
+         * swapped transfer, it is not a pin.
+         */
+        sha256Url: httpsUrl.optional(),
+        /** The executable's path inside the .tar.gz at `url` (`{arch}` as in `url`); absent: the file is the executable. */
+        extract: z.string().min(1).optional(),
+        /** The architectures upstream ships it for; absent: amd64 and arm64. */
+        architectures: z.array(z.enum(BOM_ARCHITECTURES)).min(1).optional(),
+        /** Pinned sha256 of the file at `url` per architecture; absent: not pinned. */
+        sha256: z
+          .strictObject({ amd64: sha256Hex.optional(), arm64: sha256Hex.optional() })
+          .optional(),
+        facts: factIds,
+      }),
+    )
+    .default({}),
   /** The apt packages per step, relative to the runbook folder. */
   packages: z.string().min(1),
 });
@@ -120,6 +169,12 @@ export const bomTag = (name: string): string => bomImage(name).split(':').at(-1)
 export const bomChart = (name: string) => entry(bom().charts, 'chart', name);
 
 export const bomFile = (name: string) => entry(bom().files, 'file', name);
+
+export const bomBinary = (name: string) => entry(bom().binaries, 'binary', name);
+
+/** A BOM URL template for one architecture. */
+export const forArch = (template: string, arch: BomArchitecture): string =>
+  template.replaceAll('{arch}', arch);
 
 /**
  * Every image reference in rendered text that the bill of materials lacks: `image:` values,

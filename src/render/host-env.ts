@@ -3,7 +3,9 @@
  * plan values reach a script: each one quoted by shellQuote. The variables are documented in
  * assets/runbook/scripts/env.sample, which a test keeps in step with this list.
  */
+import { chartPath } from '../bundle/index.js';
 import { endpointDns, endpointRecords } from '../plan/endpoints.js';
+import { bom, type Bom } from './bom.js';
 import { type HostContext, REMOTE } from './context.js';
 import { acceptedCephWarnings, osdCount } from './generators/ceph.js';
 import { ORC_INSTALL } from './generators/capi-repository.js';
@@ -31,6 +33,7 @@ export function hostEnvVars(ctx: HostContext): Array<readonly [string, ShellValu
     ['USTART_NTP_SERVERS', plan.site.ntp],
     ['USTART_DNS_SERVERS', plan.site.dns],
     ['USTART_K8S_VERSION', ctx.k8sVersion],
+    ...chartFileVars(),
     ['USTART_CONTROL_PLANE_VIP', plan.kubernetes.controlPlaneVip],
     ['USTART_CONTROL_PLANE_ENDPOINT', ctx.controlPlaneEndpoint],
     ['USTART_POD_CIDR', plan.kubernetes.podCidr],
@@ -50,6 +53,21 @@ export function hostEnvVars(ctx: HostContext): Array<readonly [string, ShellValu
     ['USTART_GARDEN_CLUSTER', workloadClusterName(ctx)],
     ['USTART_ORC_INSTALL', ORC_INSTALL],
   ];
+}
+
+/**
+ * `USTART_CHART_<NAME>`: the bundle file of each chart of the bill of materials, at the version
+ * it pins (`charts/<name>-<version>.tgz`, as `bundle create` stores it), so `helm_release`
+ * installs exactly that version and fails on a bundle holding another.
+ */
+export function chartFileVars(b: Bom = bom()): Array<readonly [string, ShellValue]> {
+  return Object.entries(b.charts).map(
+    ([name, c]) =>
+      [
+        `USTART_CHART_${name.toUpperCase().replaceAll('-', '_')}`,
+        chartPath(name, c.version),
+      ] as const,
+  );
 }
 
 export function hostEnvFile(ctx: HostContext): string {

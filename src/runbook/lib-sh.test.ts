@@ -5,11 +5,24 @@
  * umetal.health's check only reads and reports in plain words, its run is what fails.
  */
 import { execFile, spawn } from 'node:child_process';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  chmod,
+  copyFile,
+  mkdir,
+  mkdtemp,
+  readFile,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { bom } from '../render/bom.js';
+import { chartFileVars } from '../render/host-env.js';
+import { shellQuote } from '../render/shell.js';
 import { defaultRunbookDir } from './load.js';
 
 const SCRIPTS = join(defaultRunbookDir(), 'scripts');
@@ -49,11 +62,14 @@ async function runStep(
   step: string,
   name: string,
   text: string,
+  /** Lines appended to the host's env file (after env.sample's). */
+  envExtra = '',
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const root = join(tmp, 'root');
   await mkdir(join(root, 'hosts', 'ctl-01'), { recursive: true });
   await mkdir(join(root, 'steps', step), { recursive: true });
   await copyFile(join(SCRIPTS, 'env.sample'), join(root, 'hosts', 'ctl-01', 'env'));
+  if (envExtra) await appendFile(join(root, 'hosts', 'ctl-01', 'env'), envExtra);
   // The scripts source /var/lib/ustart/lib.sh; here, the runbook's own.
   const script = join(root, 'steps', step, name);
   await writeFile(
@@ -332,5 +348,41 @@ describe('pkg_installed (lib.sh)', () => {
       ),
     );
     expect(stdout.trim().split('\n')).toEqual(['kubelet yes', 'chrony yes', 'runc no']);
+  });
+});
+
+describe('helm_release (lib.sh) with the chart the bill of materials pins', () => {
+  /** The real rook-operator.sh, with the rendered USTART_CHART_* values and a bundle in tmp. */
+  async function rookOperator(charts: string[]) {
+    const bundle = join(tmp, 'bundle');
+    await mkdir(join(bundle, 'charts'), { recursive: true });
+    for (const c of charts) await writeFile(join(bundle, 'charts', c), 'a chart archive');
+    await fake('helm', 'printf "helm %s\\n" "$*" >>"$FAKE_LOG"');
+    const env = [
+      ...chartFileVars().map(([n, v]) => `${n}=${shellQuote(v as string)}`),
+      `USTART_BUNDLE_DIR=${shellQuote(bundle)}`,
+    ].join('\n');
+    const text = await readFile(join(SCRIPTS, 'umetal', 'rook-operator.sh'), 'utf8');
+    return { bundle, result: await runStep('umetal.rook-operator', 'run.sh', text, `${env}\n`) };
+  }
+  const pinned = `rook-ceph-${bom().charts['rook-ceph']!.version}.tgz`;
+
+  it('installs exactly that file, even beside archives of other versions', async () => {
+    const { bundle, result } = await rookOperator(['rook-ceph-v1.15.5.tgz', pinned]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const helm = (await logLines()).filter((l) => l.startsWith('helm '));
+    expect(helm).toEqual([
+      `helm upgrade --install rook-ceph ${bundle}/charts/${pinned} --namespace rook-ceph --create-namespace --values /etc/ustart/helm/rook-ceph.yaml --wait --timeout 20m`,
+    ]);
+  });
+
+  it('fails, naming both versions, when the bundle holds another version only', async () => {
+    const { result } = await rookOperator(['rook-ceph-v1.15.5.tgz']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `has no charts/${pinned}, the version the bill of materials pins (it has charts/rook-ceph-v1.15.5.tgz)`,
+    );
+    expect(await readFile(join(tmp, 'log'), 'utf8').catch(() => '')).not.toContain('helm ');
   });
 });

@@ -1172,6 +1172,11 @@ export function chartOf(path) {
   if (chart?.apiVersion !== 'v2' || !chart.name || !chart.version)
     refuse(`${path}: Chart.yaml needs apiVersion v2, name and version`);
   if (chart.name !== byName) refuse(`${path} holds the chart ${chart.name}, not ${byName}`);
+  // The runbook names the file of the version the bill of materials pins
+  // (charts/<name>-<version>.tgz); an archive of another version under that name is refused.
+  const byVersion = /^.*?-(v?[0-9][^-]*)\.tgz$/.exec(basename(path).slice(byName.length))?.[1];
+  if (byVersion && byVersion.replace(/^v/, '') !== String(chart.version).replace(/^v/, ''))
+    refuse(`${path} holds ${chart.name} ${chart.version}, not the ${byVersion} its name says`);
   return { name: chart.name, version: chart.version };
 }
 

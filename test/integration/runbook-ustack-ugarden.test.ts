@@ -50,6 +50,7 @@ import {
   ORC_CRD,
   ORC_VERSION,
 } from '../../src/render/generators/capi-repository.js';
+import { bomChart } from '../../src/render/bom.js';
 import { Renderer } from '../../src/render/render.js';
 import { loadSiteRunbook, toStepSpecs } from '../../src/render/step-specs.js';
 import type { Phase } from '../../src/runbook/schema.js';
@@ -341,8 +342,8 @@ describe.skipIf(!available)(
     /** The parts of an offline bundle these phases read: charts, Flux, CAPI's providers, CirrOS. */
     async function seedBundle() {
       const charts = [
-        'cert-manager:v1.16.2',
-        'ingress-nginx:4.11.3',
+        `cert-manager:${bomChart('cert-manager').version}`,
+        `ingress-nginx:${bomChart('ingress-nginx').version}`,
         `crds:${YAOOK_CHART_VERSION}`,
         `gitea:${GITEA_CHART.version}`,
         ...YAOOK_OPERATORS.map((o) => `${o}-operator:${YAOOK_CHART_VERSION}`),

@@ -113,11 +113,21 @@ bundle_file() {
   printf '%s\n' "${matches[0]}"
 }
 
-# Installs or upgrades a Helm release from a chart in the bundle.
+# Installs or upgrades a Helm release from a chart in the bundle: the exact file the bill of
+# materials pins (USTART_CHART_<NAME>, charts/<name>-<version>.tgz), or, for a chart it does
+# not list yet, the one file a glob matches.
 helm_release() {
-  local release=$1 chart=$2 namespace=$3 values=$4
-  say "installing Helm release $release into namespace $namespace from $(basename "$(bundle_file "$chart")")"
-  helm upgrade --install "$release" "$(bundle_file "$chart")" --namespace "$namespace" \
+  local release=$1 chart=$2 namespace=$3 values=$4 file others
+  if [[ $chart != *[*?[]* && ! -f $USTART_BUNDLE_DIR/$chart ]]; then
+    others=$(
+      cd "$USTART_BUNDLE_DIR" 2>/dev/null || exit 0
+      compgen -G "${chart%-*}-*.tgz" | paste -sd' '
+    ) || true
+    die "the bundle at $USTART_BUNDLE_DIR has no $chart, the version the bill of materials pins${others:+ (it has $others)}; build the bundle with this uStart (ustart bundle create) and push it again"
+  fi
+  file=$(bundle_file "$chart")
+  say "installing Helm release $release into namespace $namespace from $(basename "$file")"
+  helm upgrade --install "$release" "$file" --namespace "$namespace" \
     --create-namespace --values "$values" --wait --timeout 20m
 }
 

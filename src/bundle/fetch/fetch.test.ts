@@ -167,6 +167,8 @@ let registry: Registry | undefined;
 const archives = new Map<string, Buffer>();
 const tool = randomBytes(512 * 1024);
 const notes = Buffer.from('release notes\n');
+const helmBinary = randomBytes(300 * 1024);
+let helmArchive: Buffer;
 
 /** A chart archive as `helm package` lays it out: `<name>/Chart.yaml` and its files. */
 async function buildChart(name: string, version: string, padding = 0): Promise<Buffer> {
@@ -239,6 +241,26 @@ beforeAll(async () => {
   server.routes.set('/charts/index.yaml', { body: Buffer.from(JSON.stringify(index)) });
   server.routes.set('/releases/v1/tool', { body: tool, etag: '"tool-v1"' });
   server.routes.set('/releases/v1/NOTES.txt', { body: notes });
+  // Release binaries as dl.k8s.io serves them: the file and <file>.sha256, the hex alone
+  // (docs/upstream-facts.md#k8s.release-sha256-files).
+  server.routes.set('/dl/v1/bin/linux/amd64/kubeadm', { body: tool });
+  server.routes.set('/dl/v1/bin/linux/amd64/kubeadm.sha256', { body: Buffer.from(sha256(tool)) });
+  server.routes.set('/dl/v1/bin/linux/amd64/kubectl', { body: notes });
+  server.routes.set('/dl/v1/bin/linux/amd64/kubectl.sha256', { body: Buffer.from(sha256(tool)) });
+  server.routes.set('/dl/v1/bin/linux/amd64/kubelet', { body: notes });
+  server.routes.set('/dl/v1/bin/linux/amd64/kubelet.sha256', { body: Buffer.from('<html>\n') });
+  // Helm's release archive: linux-<arch>/helm beside LICENSE, and the .sha256 of the
+  // archive (docs/upstream-facts.md#helm.release-archive); sha256sum's form for once.
+  const dist = join(dir, 'build', 'helm-dist');
+  await mkdir(join(dist, 'linux-amd64'), { recursive: true });
+  await writeFile(join(dist, 'linux-amd64', 'LICENSE'), 'Apache-2.0\n');
+  await writeFile(join(dist, 'linux-amd64', 'helm'), helmBinary);
+  await run('tar', ['-czf', join(dist, 'helm.tar.gz'), '-C', dist, 'linux-amd64']);
+  helmArchive = await readFile(join(dist, 'helm.tar.gz'));
+  server.routes.set('/helm/helm-v3-linux-amd64.tar.gz', { body: helmArchive });
+  server.routes.set('/helm/helm-v3-linux-amd64.tar.gz.sha256', {
+    body: Buffer.from(`${sha256(helmArchive).toUpperCase()}  helm-v3-linux-amd64.tar.gz\n`),
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -580,6 +602,108 @@ describe('files over HTTPS', () => {
   });
 });
 
+describe('binaries: upstream checksum files and release archives', () => {
+  const dl = (name: string) => `${server.url}/dl/v1/bin/linux/amd64/${name}`;
+
+  it('checks a binary against the .sha256 file upstream publishes beside it, and says so', async () => {
+    const { fetched } = await fetchNew({
+      files: [
+        {
+          name: 'kubeadm',
+          url: dl('kubeadm'),
+          sha256Url: dl('kubeadm.sha256'),
+          path: 'bin/kubeadm',
+          kind: 'binary',
+        },
+      ],
+    });
+    expect(fetched.map((f) => [f.kind, f.path, f.verified, f.sha256])).toEqual([
+      ['binary', 'bin/kubeadm', 'upstream-sha256-file', sha256(tool)],
+    ]);
+    expect(server.gets('/dl/v1/bin/linux/amd64/kubeadm.sha256')).toHaveLength(1);
+  });
+
+  it('a pin wins: the checksum file is not even asked for', async () => {
+    const { fetched } = await fetchNew({
+      files: [
+        {
+          name: 'kubeadm',
+          url: dl('kubeadm'),
+          sha256Url: dl('kubeadm.sha256'),
+          sha256: sha256(tool),
+          path: 'bin/kubeadm',
+          kind: 'binary',
+        },
+      ],
+    });
+    expect(fetched[0]!.verified).toBe('pinned');
+    expect(server.gets('/dl/v1/bin/linux/amd64/kubeadm.sha256')).toEqual([]);
+  });
+
+  it('refuses a binary its checksum file contradicts, a checksum file that holds none, and a missing one', async () => {
+    const spec = (name: string, sum = `${name}.sha256`) => ({
+      files: [
+        { name, url: dl(name), sha256Url: dl(sum), path: `bin/${name}`, kind: 'binary' as const },
+      ],
+      retries: 1,
+    });
+    const wrong = await failure(fetchNew(spec('kubectl')));
+    expect(wrong.code).toBe('BundleCorrupt');
+    expect(wrong.message).toContain(`binary kubectl from ${dl('kubectl')}`);
+    expect(wrong.message).toContain(`not sha256:${sha256(tool)}`);
+    expect(server.gets('/dl/v1/bin/linux/amd64/kubectl')).toHaveLength(2);
+    const garbage = await failure(fetchNew(spec('kubelet')));
+    expect(garbage.message).toContain(
+      `binary kubelet: checksum file ${dl('kubelet.sha256')} does not start with a sha256`,
+    );
+    expect(server.gets('/dl/v1/bin/linux/amd64/kubelet')).toEqual([]);
+    const missing = await failure(fetchNew(spec('kubeadm', 'kubeadm.sha512')));
+    expect(missing.message).toContain('HTTP 404');
+    expect(missing.message).toContain('check sha256Url in the bill of materials');
+  });
+
+  it('takes the executable out of a .tar.gz checked against its .sha256, in Node', async () => {
+    const url = `${server.url}/helm/helm-v3-linux-amd64.tar.gz`;
+    const { fetched, cache } = await fetchNew({
+      files: [
+        {
+          name: 'helm',
+          url,
+          sha256Url: `${url}.sha256`,
+          extract: 'linux-amd64/helm',
+          path: 'bin/helm',
+          kind: 'binary',
+        },
+      ],
+    });
+    expect(fetched).toHaveLength(1);
+    const [helm] = fetched;
+    expect(helm).toMatchObject({
+      kind: 'binary',
+      path: 'bin/helm',
+      verified: 'upstream-sha256-file',
+      sha256: sha256(helmBinary),
+      size: helmBinary.length,
+      archive: { sha256: sha256(helmArchive), member: 'linux-amd64/helm' },
+      downloadedBytes: helmArchive.length,
+    });
+    expect(await readFile(helm!.file)).toEqual(helmBinary);
+    expect((await cachedBlobs(cache)).sort()).toEqual(
+      [sha256(helmArchive), sha256(helmBinary)].sort(),
+    );
+    const absent = await failure(
+      fetchNew({
+        files: [
+          { name: 'helm', url, extract: 'linux-arm64/helm', path: 'bin/helm', kind: 'binary' },
+        ],
+      }),
+    );
+    expect(absent.code).toBe('BundleCorrupt');
+    expect(absent.message).toContain('the archive holds no linux-arm64/helm (it has linux-amd64');
+    expect(absent.message).toContain('linux-amd64/helm');
+  });
+});
+
 describe('charts from an OCI registry', () => {
   it('pulls the chart layer of a Helm OCI artifact, + in the version written _', async () => {
     registry = await startRegistry({ dir: join(dir, 'registry') });
@@ -688,7 +812,7 @@ describe('into a bundle, and from the bill of materials', () => {
     ]);
   });
 
-  it('ustart bundle create --bom-charts fetches every chart of the bill of materials through --mirror-url', async () => {
+  it('ustart bundle create --bom charts fetches every chart of the bill of materials through --mirror-url', async () => {
     // One Helm repository on the test server per BOM repository, with the BOM's charts.
     const specs = bomFetchSpecs();
     const repositories = [...new Set(specs.charts.map((c) => c.repository))];
@@ -725,7 +849,8 @@ describe('into a bundle, and from the bill of materials', () => {
       '',
       '--arch',
       'amd64',
-      '--bom-charts',
+      '--bom',
+      'charts',
       ...mirrorArgs,
       '--ca-file',
       join(dir, 'server.crt'),
@@ -742,7 +867,7 @@ describe('into a bundle, and from the bill of materials', () => {
       specs.charts.map((c) => `charts/${c.name}-${c.version}.tgz`).sort(),
     );
     expect(new Set(summary.fetched.map((f) => f.verified))).toEqual(new Set(['index']));
-    // The runbook's scripts find each chart by the glob they use (helm_release).
+    // The runbook's scripts name each chart's file by the BOM's version (USTART_CHART_*).
     const names = await readdir(join(out, 'charts'));
     expect(names).toContain('rook-ceph-v1.15.6.tgz');
     expect(names.filter((n) => /^cilium-.*\.tgz$/.test(n))).toEqual(['cilium-1.16.5.tgz']);

@@ -1,11 +1,13 @@
 /**
- * `fetchArtifacts`: Helm charts (from classic chart repositories or OCI registries) and
- * release files over HTTPS into the content-addressed download cache the image puller uses
- * (oci/cache.ts), for `bundle create` to put into a bundle (docs/bundle-format.md, "Charts
- * and files"). Every download streams through SHA-256: against the pin when there is one
- * (the bill of materials, else the chart index's or OCI manifest's digest), otherwise the
- * digest got is recorded and the result says "not pinned". Downloads resume from the cache's
- * partial files, are retried a bounded number of times, and run a few at once.
+ * `fetchArtifacts`: Helm charts (from classic chart repositories or OCI registries), release
+ * files and binaries over HTTPS into the content-addressed download cache the image puller
+ * uses (oci/cache.ts), for `bundle create` to put into a bundle (docs/bundle-format.md,
+ * "Charts, files and binaries"). Every download streams through SHA-256: against the pin when
+ * there is one (the bill of materials), else the chart index's or OCI manifest's digest, or
+ * the checksum file upstream publishes beside a binary; otherwise the digest got is recorded
+ * and the result says "not pinned". A binary in a `.tar.gz` is taken out of the checked
+ * archive (archive.ts). Downloads resume from the cache's partial files, are retried a
+ * bounded number of times, and run a few at once.
  */
 import { UstartError } from '../../errors.js';
 import { throttleProgress, type BundleEventListener } from '../events.js';
@@ -21,6 +23,7 @@ import { endpointFor, type CredentialMap, type MirrorMap } from '../oci/mirrors.
 import { defaultCacheDir } from '../oci/pull.js';
 import { formatImageReference, parseImageReference } from '../oci/reference.js';
 import { describeEndpoint, readBody, RegistryClient } from '../oci/registry.js';
+import { extractFromTarGz } from './archive.js';
 import { chartArchiveProblem, findChartVersion, resolveRepositoryUrl } from './helm.js';
 import { HttpClient } from './http.js';
 import { mirroredUrl, type UrlMirrorMap } from './url-mirrors.js';
@@ -44,6 +47,13 @@ export interface FileSpec {
   sha256?: string;
   /** Bundle entry kind: `file` (default) or `binary` (mode 0755 on the hosts). */
   kind?: 'file' | 'binary';
+  /**
+   * The checksum file upstream publishes next to the file (its sha256 in hex, alone or first
+   * on the line), checked against when `sha256` pins nothing.
+   */
+  sha256Url?: string;
+  /** The member of the `.tar.gz` at `url` to bundle instead of the archive itself. */
+  extract?: string;
 }
 
 export interface FetchArtifactsOptions {
@@ -74,6 +84,11 @@ export type Verification =
   | 'index'
   /** Against the layer digest of the chart's OCI manifest (fetched by tag, not pinned). */
   | 'oci-manifest'
+  /**
+   * Against the checksum file upstream publishes next to the file (`sha256Url`): from the
+   * same origin, so it catches a broken or swapped transfer, not a compromised origin.
+   */
+  | 'upstream-sha256-file'
   /** Not checked against anything: the sha256 got is recorded. */
   | 'not-pinned';
 
@@ -91,6 +106,11 @@ export interface FetchedArtifact {
   verified: Verification;
   /** Bytes received in this run (0: the cache held it). */
   downloadedBytes: number;
+  /**
+   * For a file extracted from a downloaded archive (`extract`): the archive's sha256 (the one
+   * `verified` speaks of) and the member taken; `sha256` and `size` are the member's.
+   */
+  archive?: { sha256: string; member: string };
 }
 
 const MAX_INDEX_BYTES = 256 * 1024 * 1024;
@@ -150,7 +170,18 @@ export async function fetchArtifacts(options: FetchArtifactsOptions): Promise<Fe
     const url = mirroredUrl(resolveRepositoryUrl(repository, 'index.yaml'), mirrors);
     let known = indexes.get(url);
     if (!known) {
-      known = getText(http, url, what, policy(what));
+      known = getText(
+        http,
+        url,
+        what,
+        policy(what),
+        () =>
+          new UstartError(
+            'BundleBuildFailed',
+            `${what}: ${url} does not exist (HTTP 404), so this is not a Helm chart repository; check the repository URL in the bill of materials (or the mirror, --mirror-url).`,
+            { detail: { url, status: 404 } },
+          ),
+      );
       known.catch(() => indexes.delete(url));
       indexes.set(url, known);
     }
@@ -220,29 +251,59 @@ export async function fetchArtifacts(options: FetchArtifactsOptions): Promise<Fe
   };
 
   const fetchFile = async (spec: FileSpec): Promise<FetchedArtifact> => {
-    const item = `file ${spec.name}`;
+    const item = fileItem(spec);
     const url = mirroredUrl(spec.url, mirrors);
+    let expected = spec.sha256;
+    let verified: Verification = spec.sha256 ? 'pinned' : 'not-pinned';
+    if (!expected && spec.sha256Url) {
+      const sumUrl = mirroredUrl(spec.sha256Url, mirrors);
+      const what = `${item}: checksum file`;
+      const text = await getText(
+        http,
+        sumUrl,
+        what,
+        policy(item),
+        () =>
+          new UstartError(
+            'BundleBuildFailed',
+            `${what} ${sumUrl} does not exist (HTTP 404); check sha256Url in the bill of materials (or whether the mirror, --mirror-url, holds it).`,
+            { detail: { file: spec.name, url: sumUrl, status: 404 } },
+          ),
+      );
+      expected = parseSha256File(text, `${what} ${sumUrl}`);
+      verified = 'upstream-sha256-file';
+    }
     const got = await downloadOnce(
-      httpTarget(http, url, item, spec.sha256, { file: spec.name }, options.signal),
+      httpTarget(http, url, item, expected, { file: spec.name }, options.signal),
       item,
     );
+    const archiveHex = got.digest.slice('sha256:'.length);
+    const content = spec.extract
+      ? await extractFromTarGz(
+          cache,
+          cache.blobPath(got.digest),
+          spec.extract,
+          `${item} from ${url}`,
+        )
+      : { digest: got.digest, size: got.size };
     return {
       kind: spec.kind ?? 'file',
       name: spec.name,
       path: spec.path,
-      file: cache.blobPath(got.digest),
+      file: cache.blobPath(content.digest),
       url,
-      sha256: got.digest.slice('sha256:'.length),
-      size: got.size,
-      verified: spec.sha256 ? 'pinned' : 'not-pinned',
+      sha256: content.digest.slice('sha256:'.length),
+      size: content.size,
+      verified,
       downloadedBytes: got.transferred,
+      ...(spec.extract ? { archive: { sha256: archiveHex, member: spec.extract } } : {}),
     };
   };
 
   try {
     const jobs: Array<{ item: string; run: () => Promise<FetchedArtifact> }> = [
       ...charts.map((c) => ({ item: `chart ${c.name} ${c.version}`, run: () => fetchChart(c) })),
-      ...files.map((f) => ({ item: `file ${f.name}`, run: () => fetchFile(f) })),
+      ...files.map((f) => ({ item: fileItem(f), run: () => fetchFile(f) })),
     ];
     emit({ type: 'phase-started', phase: 'download', totalItems: jobs.length });
     const fetched = await mapLimited(jobs, concurrency, async (job) => {
@@ -258,6 +319,26 @@ export async function fetchArtifacts(options: FetchArtifactsOptions): Promise<Fe
     http.dispose();
     registry.dispose();
   }
+}
+
+/** How events and messages name a file: `file orc`, `binary kubeadm`. */
+const fileItem = (spec: FileSpec) => `${spec.kind ?? 'file'} ${spec.name}`;
+
+/**
+ * The sha256 a checksum file holds: lower-case or upper-case hex, alone (dl.k8s.io's and
+ * get.helm.sh's `.sha256`, docs/upstream-facts.md#k8s.release-sha256-files,
+ * #helm.release-archive) or first on its line followed by a file name (`sha256sum`'s form).
+ */
+export function parseSha256File(text: string, what: string): string {
+  const m = /^\s*([0-9a-fA-F]{64})(?:\s|$)/.exec(text);
+  if (!m) {
+    throw new UstartError(
+      'BundleBuildFailed',
+      `${what} does not start with a sha256 (64 hex digits): ${JSON.stringify(text.slice(0, 80))}; check sha256Url in the bill of materials.`,
+      { detail: { reason: 'bad-checksum-file' } },
+    );
+  }
+  return m[1]!.toLowerCase();
 }
 
 function httpTarget(
@@ -284,12 +365,13 @@ function httpTarget(
   };
 }
 
-/** A small text (a repository index), retried like a download; 404 is final. */
+/** A small text (a repository index, a checksum file), retried like a download; 404 is final. */
 async function getText(
   http: HttpClient,
   url: string,
   what: string,
   policy: FetchPolicy,
+  notFound: () => UstartError,
 ): Promise<string> {
   let lastProblem = '';
   for (let attempt = 0; attempt <= policy.retries; attempt++) {
@@ -318,13 +400,7 @@ async function getText(
       }
     }
     response.resume();
-    if (status === 404) {
-      throw new UstartError(
-        'BundleBuildFailed',
-        `${what}: ${url} does not exist (HTTP 404), so this is not a Helm chart repository; check the repository URL in the bill of materials (or the mirror, --mirror-url).`,
-        { detail: { url, status } },
-      );
-    }
+    if (status === 404) throw notFound();
     lastProblem = `HTTP ${status}`;
     if (status >= 500 || status === 429) continue;
     throw new UstartError('BundleBuildFailed', `${what}: GET ${url} answered HTTP ${status}.`, {

@@ -1,4 +1,4 @@
-/** Helm charts and release files into the download cache (docs/bundle-format.md, "Charts and files"). */
+/** Helm charts, release files and binaries into the download cache (docs/bundle-format.md, "Charts, files and binaries"). */
 export {
   fetchArtifacts,
   chartPath,

@@ -8,11 +8,13 @@
  * One process at a time per cache folder: two builds sharing a cache would append to the
  * same partial file.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { once } from 'node:events';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { dirname, join } from 'node:path';
 import { isUstartError, UstartError } from '../../errors.js';
 import {
@@ -83,6 +85,37 @@ export class ContentCache {
     const partial = `${this.partialPath(digest)}.put`;
     await writeFile(partial, bytes);
     await rename(partial, this.blobPath(digest));
+  }
+
+  /**
+   * Stores streamed content under the sha256 computed while it is written: content derived
+   * from checked content (a file extracted from a downloaded archive), so the bundle can take
+   * it from the cache like any other blob.
+   */
+  async store(chunks: AsyncIterable<Buffer>): Promise<{ digest: string; size: number }> {
+    const temp = join(this.dir, 'partial', `store-${randomBytes(6).toString('hex')}`);
+    const hash = createHash('sha256');
+    let size = 0;
+    try {
+      await pipeline(
+        Readable.from(
+          (async function* () {
+            for await (const chunk of chunks) {
+              hash.update(chunk);
+              size += chunk.length;
+              yield chunk;
+            }
+          })(),
+        ),
+        createWriteStream(temp),
+      );
+      const digest = `sha256:${hash.digest('hex')}`;
+      await rename(temp, this.blobPath(digest));
+      return { digest, size };
+    } catch (e) {
+      await rm(temp, { force: true });
+      throw e;
+    }
   }
 
   async read(digest: string): Promise<Buffer> {

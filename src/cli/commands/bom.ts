@@ -1,6 +1,6 @@
 /**
  * `ustart bom list [--json]`: the default runbook's bill of materials (assets/runbook/bom.yaml),
- * every image, chart and file it pins, and whether its digest is pinned yet.
+ * every image, chart, file and binary it pins, and whether its digest is pinned yet.
  * `ustart bom pin`: resolves and writes those pins, on a machine with the network
  * (src/render/bom-pin.ts).
  */
@@ -12,7 +12,7 @@ import {
   parseUrlMirrors,
 } from '../../bundle/index.js';
 import { unreachable, UstartError } from '../../errors.js';
-import { bom } from '../../render/bom.js';
+import { BOM_ARCHITECTURES, bom } from '../../render/bom.js';
 import { PIN_SECTIONS, pinBom, type PinOutcome, type PinSection } from '../../render/bom-pin.js';
 import { assetPath } from '../../util/assets.js';
 import { EXIT } from '../exit.js';
@@ -26,7 +26,9 @@ export function registerBom(program: Command, out: Output, setCode: (c: number) 
     .description("The runbook's bill of materials: what an air-gapped bundle must hold.");
   group
     .command('list')
-    .description('List every image, chart and file the default runbook needs, with its version.')
+    .description(
+      'List every image, chart, file and binary the default runbook needs, with its version.',
+    )
     .option('--json', 'print the bill of materials as JSON')
     .action((opts: { json?: boolean }) => {
       const b = bom();
@@ -49,6 +51,19 @@ export function registerBom(program: Command, out: Output, setCode: (c: number) 
           ([name, f]) =>
             `  ${name}  ${f.version}  ${f.url}  ${pinned(f.sha256 && `sha256:${f.sha256}`)}`,
         ),
+        `binaries (${Object.keys(b.binaries).length})`,
+        ...Object.entries(b.binaries).flatMap(([name, x]) => [
+          `  ${name}  ${x.version}  ${x.url}${x.extract ? `  (${x.extract} in it)` : ''}`,
+          ...(x.architectures ?? BOM_ARCHITECTURES).map((arch) => {
+            const pin = x.sha256?.[arch];
+            const state = pin
+              ? `sha256:${pin.slice(0, 12)}`
+              : x.sha256Url
+                ? paint(out, 'yellow', "not pinned; checked against upstream's .sha256 file")
+                : paint(out, 'yellow', 'not pinned');
+            return `    ${arch}  ${state}`;
+          }),
+        ]),
         `packages  ${b.packages} (per step)`,
       ];
       out.stdout(`${lines.join('\n')}\n`);

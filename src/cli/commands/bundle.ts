@@ -10,6 +10,7 @@ import {
   loadMirrorFile,
   loadPrivateKey,
   loadPublicKey,
+  machineArchitecture,
   parseMirrorOptions,
   parseUrlMirrors,
   parseSplitSize,
@@ -18,8 +19,16 @@ import {
   type EntryKind,
 } from '../../bundle/index.js';
 import { UstartError } from '../../errors.js';
+import {
+  BOM_ARCHITECTURES,
+  bom,
+  readBom,
+  type Bom,
+  type BomArchitecture,
+} from '../../render/bom.js';
 import { bomFetchSpecs, bomImagePins } from '../../render/bom-artifacts.js';
 import { checkPlanFile } from '../../plan/index.js';
+import type { Plan } from '../../plan/schema.js';
 import { EXIT } from '../exit.js';
 import { type Output, paint } from '../output.js';
 import { formatBytes, progressReporter } from './bundle-progress.js';
@@ -61,6 +70,18 @@ export function registerBundleCommands(
     )
     .option('--only-added', 'build from --add items and the runbook alone: no downloads')
     .option(
+      '--bom <parts>',
+      `take only these parts of the bill of materials: a comma-separated list of ${BOM_PARTS.join(', ')} (default: all of them)`,
+    )
+    .option(
+      '--no-bom',
+      'take nothing from the bill of materials: only the packages, --artifacts, --add and --image',
+    )
+    .option(
+      '--bom-file <file>',
+      "build from this bill of materials (a customer runbook's bom.yaml) instead of uStart's",
+    )
+    .option(
       '--artifacts <file>',
       'YAML list of pinned artifacts (kind, name, url, sha256) to download',
     )
@@ -98,22 +119,14 @@ export function registerBundleCommands(
       'download cache for images, charts and files (default ~/.cache/ustart/oci)',
     )
     .option(
-      '--bom-charts',
-      "fetch the bill of materials' Helm charts into charts/ (needs the network)",
-    )
-    .option(
-      '--bom-files',
-      "fetch the bill of materials' release files into files/ (needs the network)",
-    )
-    .option(
       '--mirror-url <prefix=url>',
-      'fetch charts and files under this URL prefix from a mirror instead (repeatable)',
+      'fetch charts, files and binaries under this URL prefix from a mirror instead (repeatable)',
       collect,
       [],
     )
     .option(
       '--ca-file <file>',
-      'also trust this PEM CA certificate for charts and files (a mirror with a private CA; repeatable)',
+      'also trust this PEM CA certificate for charts, files and binaries (a mirror with a private CA; repeatable)',
       collect,
       [],
     )
@@ -134,49 +147,73 @@ export function registerBundleCommands(
         );
       }
       const progress = progressReporter(out, Boolean(opts.jsonEvents));
-      const fromBom = Boolean(opts.bomCharts) || Boolean(opts.bomFiles);
+      const parts = bomParts(opts);
+      const b = parts.size > 0 ? (opts.bomFile ? readBom(opts.bomFile) : bom()) : undefined;
+      const architecture =
+        parts.has('images') || parts.has('binaries')
+          ? (opts.arch ?? (await machineArchitecture()))
+          : opts.arch;
+      if (b && parts.has('binaries')) checkBinaries(b, checked.plan, architecture!, opts);
+      const specs = b
+        ? bomFetchSpecs(b, parts.has('binaries') ? (architecture as BomArchitecture) : undefined)
+        : undefined;
+      const images = [...new Set([...(parts.has('images') ? specs!.images : []), ...opts.image])];
+      const httpFetch = parts.has('charts') || parts.has('files') || parts.has('binaries');
       if (
-        opts.image.length === 0 &&
+        images.length === 0 &&
         (opts.platform.length > 0 ||
-          (!fromBom && (opts.mirror.length > 0 || opts.mirrorFile || opts.imageCache)))
+          (!httpFetch && (opts.mirror.length > 0 || opts.mirrorFile || opts.imageCache)))
       ) {
         throw new UstartError(
           'InvalidArgument',
-          '--mirror, --mirror-file, --platform and --image-cache choose how images (and, for --mirror, oci:// charts) are pulled; give the images with --image.',
+          "--mirror, --mirror-file, --platform and --image-cache choose how images (and, for --mirror, oci:// charts) are pulled; there are no images to pull: give them with --image, or take the bill of materials' (drop --no-bom, or add images to --bom).",
         );
       }
-      if (!fromBom && (opts.mirrorUrl.length > 0 || opts.caFile.length > 0)) {
+      if (!httpFetch && (opts.mirrorUrl.length > 0 || opts.caFile.length > 0)) {
         throw new UstartError(
           'InvalidArgument',
-          '--mirror-url and --ca-file choose how charts and files are fetched; add --bom-charts or --bom-files.',
+          '--mirror-url and --ca-file choose how charts, files and binaries are fetched; this build fetches none (drop --no-bom or --only-added, or add charts, files or binaries to --bom).',
         );
       }
-      const specs = fromBom ? bomFetchSpecs() : undefined;
-      const fetch = specs
-        ? {
-            charts: opts.bomCharts ? specs.charts : [],
-            files: opts.bomFiles ? specs.files : [],
-            urlMirrors: parseUrlMirrors(opts.mirrorUrl),
-            mirrors: new Map([
-              ...(opts.mirrorFile ? await loadMirrorFile(opts.mirrorFile) : []),
-              ...parseMirrorOptions(opts.mirror),
-            ]),
-            credentials: await loadMirrorCredentials(opts.mirrorAuthFile),
-            ca: await Promise.all(opts.caFile.map(readCaFile)),
-            ...(opts.imageCache ? { cacheDir: opts.imageCache } : {}),
-          }
-        : undefined;
-      const imagePull =
-        opts.image.length > 0
+      const mirrors = new Map([
+        ...(opts.mirrorFile ? await loadMirrorFile(opts.mirrorFile) : []),
+        ...parseMirrorOptions(opts.mirror),
+      ]);
+      const credentials =
+        images.length > 0 || httpFetch
+          ? await loadMirrorCredentials(opts.mirrorAuthFile)
+          : undefined;
+      const fetch =
+        specs && httpFetch
           ? {
-              mirrors: new Map([
-                ...(opts.mirrorFile ? await loadMirrorFile(opts.mirrorFile) : []),
-                ...parseMirrorOptions(opts.mirror),
-              ]),
-              credentials: await loadMirrorCredentials(opts.mirrorAuthFile),
+              charts: parts.has('charts') ? specs.charts : [],
+              files: [
+                ...(parts.has('files') ? specs.files : []),
+                ...(parts.has('binaries') ? specs.binaries : []),
+              ],
+              urlMirrors: parseUrlMirrors(opts.mirrorUrl),
+              mirrors,
+              credentials: credentials!,
+              ca: await Promise.all(opts.caFile.map(readCaFile)),
+              ...(opts.imageCache ? { cacheDir: opts.imageCache } : {}),
+            }
+          : undefined;
+      // The bill of materials' images for the bundle's architecture; --image alone (no
+      // bill of materials) keeps the puller's default platforms.
+      const platforms =
+        opts.platform.length > 0
+          ? opts.platform
+          : parts.has('images')
+            ? [`linux/${architecture!}`]
+            : undefined;
+      const imagePull =
+        images.length > 0
+          ? {
+              mirrors,
+              credentials: credentials!,
               // An image the bill of materials pins is pulled by its digest, or refused.
-              pins: bomImagePins(),
-              ...(opts.platform.length > 0 ? { platforms: opts.platform } : {}),
+              pins: bomImagePins(b),
+              ...(platforms ? { platforms } : {}),
               ...(opts.imageCache ? { cacheDir: opts.imageCache } : {}),
             }
           : undefined;
@@ -196,8 +233,8 @@ export function registerBundleCommands(
             }
           : {}),
         ...(opts.aptSources ? { aptSourcesFile: opts.aptSources } : {}),
-        ...(opts.arch ? { architecture: opts.arch } : {}),
-        ...(imagePull ? { images: opts.image, imagePull } : {}),
+        ...(architecture ? { architecture } : {}),
+        ...(imagePull ? { images, imagePull } : {}),
         ...(fetch ? { fetch } : {}),
         ...(opts.split ? { splitBytes: parseSplitSize(opts.split) } : {}),
         ...(opts.createdAt ? { createdAt: parseDate(opts.createdAt) } : {}),
@@ -219,9 +256,10 @@ export function registerBundleCommands(
           sha256: f.sha256,
           size: f.size,
           verified: f.verified,
+          ...(f.archive ? { archive: f.archive } : {}),
           downloadedBytes: f.downloadedBytes,
         })),
-        ...(opts.bomFiles ? { skipped: specs?.skipped ?? [] } : {}),
+        ...(specs ? { bomParts: [...parts], skipped: skippedOf(specs.skipped, parts) } : {}),
       };
       if (opts.jsonEvents)
         out.stdout(JSON.stringify({ type: 'bundle-created', ...summary }) + '\n');
@@ -232,16 +270,20 @@ export function registerBundleCommands(
             `  digest ${created.manifest.digest}\n`,
         );
         for (const f of created.fetched) {
+          const got = f.archive ? `archive sha256 ${f.archive.sha256}` : `sha256 ${f.sha256}`;
           const checked =
             f.verified === 'not-pinned'
-              ? paint(out, 'yellow', `not pinned, got sha256 ${f.sha256}`)
-              : `sha256 ${f.sha256} checked against the ${{ pinned: 'pin', index: 'repository index', 'oci-manifest': "registry's manifest" }[f.verified]}`;
-          out.stdout(`  ${f.path}: ${checked}${f.downloadedBytes === 0 ? ' (cached)' : ''}\n`);
+              ? paint(out, 'yellow', `not pinned, got ${got}`)
+              : `${got} checked against the ${VERIFIED_AGAINST[f.verified]}`;
+          const member = f.archive ? `, ${f.archive.member} taken from it` : '';
+          out.stdout(
+            `  ${f.path}: ${checked}${member}${f.downloadedBytes === 0 ? ' (cached)' : ''}\n`,
+          );
         }
-        if (opts.bomFiles) {
-          for (const s of specs?.skipped ?? [])
-            out.stderr(paint(out, 'yellow', `warning: file ${s.name} not fetched: ${s.reason}\n`));
-        }
+        for (const s of specs ? skippedOf(specs.skipped, parts) : [])
+          out.stderr(
+            paint(out, 'yellow', `warning: ${s.kind} ${s.name} not fetched: ${s.reason}\n`),
+          );
         if (!created.signed) {
           out.stderr(
             paint(
@@ -311,6 +353,77 @@ export function registerBundleCommands(
     });
 }
 
+/** The parts of the bill of materials `bundle create` takes (`--bom`). */
+const BOM_PARTS = ['images', 'charts', 'files', 'binaries'] as const;
+type BomPart = (typeof BOM_PARTS)[number];
+
+const VERIFIED_AGAINST = {
+  pinned: 'pin',
+  index: 'repository index',
+  'oci-manifest': "registry's manifest",
+  'upstream-sha256-file': 'checksum file upstream publishes beside it (same origin, not a pin)',
+} as const;
+
+/**
+ * The parts of the bill of materials this build takes: all of them by default, those of
+ * `--bom`, none with `--no-bom` or `--only-added` (no downloads).
+ */
+function bomParts(opts: CreateOpts): Set<BomPart> {
+  const chosen = typeof opts.bom === 'string';
+  if (opts.bom === false || opts.onlyAdded) {
+    if (chosen || opts.bomFile) {
+      throw new UstartError(
+        'InvalidArgument',
+        `--bom and --bom-file take downloads from the bill of materials, ${opts.onlyAdded ? '--only-added promises no downloads' : '--no-bom takes nothing from it'}; drop one of them.`,
+      );
+    }
+    return new Set();
+  }
+  if (!chosen) return new Set(BOM_PARTS);
+  const parts = (opts.bom as string)
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  const unknown = parts.filter((p) => !(BOM_PARTS as readonly string[]).includes(p));
+  if (unknown.length > 0 || parts.length === 0) {
+    throw new UstartError(
+      'InvalidArgument',
+      `--bom ${opts.bom as string}: write a comma-separated list of ${BOM_PARTS.join(', ')}${unknown.length ? ` (${unknown.join(', ')} is not one)` : ''}, or --no-bom for none.`,
+    );
+  }
+  return new Set(parts as BomPart[]);
+}
+
+/** Entries the chosen parts would have taken but cannot, and why. */
+function skippedOf(
+  skipped: ReadonlyArray<{ kind: 'file' | 'binary'; name: string; reason: string }>,
+  parts: ReadonlySet<BomPart>,
+): Array<{ kind: 'file' | 'binary'; name: string; reason: string }> {
+  return skipped.filter((s) => parts.has(s.kind === 'file' ? 'files' : 'binaries'));
+}
+
+/**
+ * The bill of materials' binaries must exist for the bundle's architecture, and kubeadm's
+ * version must be the plan's: kubernetes-packages.sh refuses any other on the hosts.
+ */
+function checkBinaries(b: Bom, plan: Plan, architecture: string, opts: CreateOpts): void {
+  if (!(BOM_ARCHITECTURES as readonly string[]).includes(architecture)) {
+    throw new UstartError(
+      'InvalidArgument',
+      `the bill of materials has binaries for ${BOM_ARCHITECTURES.join(' and ')}, not ${architecture}${opts.arch ? '' : " (this machine's architecture)"}; pass --arch, or leave binaries out of --bom.`,
+    );
+  }
+  const kubeadm = b.binaries.kubeadm?.version.replace(/^v/, '');
+  const wanted = plan.kubernetes.version.replace(/^v/, '');
+  if (kubeadm && kubeadm !== wanted) {
+    throw new UstartError(
+      'InvalidArgument',
+      `the plan asks for Kubernetes ${wanted} (kubernetes.version), but the bill of materials' kubeadm, kubelet and kubectl are ${kubeadm}; the hosts would refuse them. ` +
+        `Set kubernetes.version to ${kubeadm}, or leave binaries out of --bom and add the right ones with --add binary=PATH.`,
+    );
+  }
+}
+
 interface CreateOpts {
   plan: string;
   out: string;
@@ -327,8 +440,9 @@ interface CreateOpts {
   mirrorFile?: string;
   mirrorAuthFile?: string;
   imageCache?: string;
-  bomCharts?: boolean;
-  bomFiles?: boolean;
+  /** `--bom PARTS` (a string), `--no-bom` (false), or neither (undefined). */
+  bom?: string | false;
+  bomFile?: string;
   mirrorUrl: string[];
   caFile: string[];
   split?: string;

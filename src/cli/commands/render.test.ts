@@ -95,11 +95,18 @@ describe('ustart render on an air-gapped site', () => {
 });
 
 describe('ustart bom list', () => {
-  it('lists every pinned image, chart and file, and says what is not pinned', async () => {
+  it('lists every pinned image, chart, file and binary, and says what is not pinned', async () => {
     const out = bufferOutput();
     expect(await main(['node', 'ustart', 'bom', 'list'], out)).toBe(EXIT.ok);
     expect(out.out).toContain('kube-vip  ghcr.io/kube-vip/kube-vip:v0.8.9  not pinned');
     expect(out.out).toContain('gitea  12.0.0  https://dl.gitea.com/charts');
+    // Binaries per architecture: what upstream's checksum file checks, and what nothing does.
+    expect(out.out).toContain(
+      "kubeadm  v1.31.4  https://dl.k8s.io/release/v1.31.4/bin/linux/{arch}/kubeadm\n    amd64  not pinned; checked against upstream's .sha256 file\n    arm64",
+    );
+    expect(out.out).toMatch(
+      /clusterctl {2}v1\.9\.5 .*\n {4}amd64 {2}not pinned\n {4}arm64 {2}not pinned\n/,
+    );
     const json = bufferOutput();
     expect(await main(['node', 'ustart', 'bom', 'list', '--json'], json)).toBe(EXIT.ok);
     const b = JSON.parse(json.out) as { images: Record<string, { ref: string }> };

@@ -6,5 +6,5 @@ set -euo pipefail
 
 install_step_files
 ensure_password_secret ustart-git gitea-admin username ustart password "email=ustart@$USTART_DOMAIN"
-helm_release gitea 'charts/gitea-*.tgz' ustart-git /etc/ustart/garden/gitea.yaml
+helm_release gitea "$USTART_CHART_GITEA" ustart-git /etc/ustart/garden/gitea.yaml
 say "the site's git server is running"

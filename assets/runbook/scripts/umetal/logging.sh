@@ -6,8 +6,8 @@ set -euo pipefail
 . /var/lib/ustart/lib.sh
 
 install_step_files
-helm_release loki 'charts/loki-*.tgz' logging /etc/ustart/helm/loki.yaml
-helm_release alloy 'charts/alloy-*.tgz' logging /etc/ustart/helm/alloy.yaml
+helm_release loki "$USTART_CHART_LOKI" logging /etc/ustart/helm/loki.yaml
+helm_release alloy "$USTART_CHART_ALLOY" logging /etc/ustart/helm/alloy.yaml
 if helm_deployed promtail logging; then
   say "removing the Promtail release: Alloy collects the logs now"
   helm uninstall promtail --namespace logging

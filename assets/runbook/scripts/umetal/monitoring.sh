@@ -12,5 +12,5 @@ if [[ -f $dashboard ]]; then
   kubectl -n monitoring create configmap grafana-dashboard-ceph --from-file=ceph-cluster.json="$dashboard" \
     --dry-run=client -o yaml | kubectl label --local -f - grafana_dashboard=1 -o yaml | kubectl apply -f - >/dev/null
 fi
-helm_release monitoring 'charts/kube-prometheus-stack-*.tgz' monitoring /etc/ustart/helm/monitoring.yaml
+helm_release monitoring "$USTART_CHART_KUBE_PROMETHEUS_STACK" monitoring /etc/ustart/helm/monitoring.yaml
 say "monitoring is installed"

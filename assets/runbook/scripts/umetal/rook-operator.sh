@@ -5,5 +5,5 @@ set -euo pipefail
 . /var/lib/ustart/lib.sh
 
 install_step_files
-helm_release rook-ceph 'charts/rook-ceph-v*.tgz' rook-ceph /etc/ustart/helm/rook-ceph.yaml
+helm_release rook-ceph "$USTART_CHART_ROOK_CEPH" rook-ceph /etc/ustart/helm/rook-ceph.yaml
 say "the Rook operator is running"

@@ -9,10 +9,14 @@ values=$(mktemp -d)
 trap 'rm -rf "$values"' EXIT
 printf '{}\n' >"$values/empty.yaml"
 printf 'crds:\n  enabled: true\n' >"$values/cert-manager.yaml"
-helm_release cert-manager 'charts/cert-manager-v*.tgz' cert-manager "$values/cert-manager.yaml"
-helm_release ingress-nginx 'charts/ingress-nginx-*.tgz' ingress-nginx /etc/ustart/ustack/ingress-nginx-values.yaml
-helm_release yaook-crds 'charts/crds-*.tgz' yaook "$values/empty.yaml"
+helm_release cert-manager "$USTART_CHART_CERT_MANAGER" cert-manager "$values/cert-manager.yaml"
+helm_release ingress-nginx "$USTART_CHART_INGRESS_NGINX" ingress-nginx /etc/ustart/ustack/ingress-nginx-values.yaml
+helm_release yaook-crds "$USTART_CHART_CRDS" yaook "$values/empty.yaml"
 for operator in "${YAOOK_OPERATORS[@]}"; do
-  helm_release "yaook-$operator" "charts/$operator-operator-*.tgz" yaook "$values/empty.yaml"
+  # The bill of materials' version of this operator's chart (USTART_CHART_KEYSTONE_OPERATOR…).
+  chart="USTART_CHART_${operator^^}_OPERATOR"
+  chart=${chart//-/_}
+  [[ -n ${!chart:-} ]] || die "the bill of materials has no chart for Yaook's $operator operator ($chart)"
+  helm_release "yaook-$operator" "${!chart}" yaook "$values/empty.yaml"
 done
 say "the operators are running"
