@@ -5,10 +5,12 @@
  * render is checked against it (`imagesOutsideBom`). Format: docs/bundle-format.md, "Bill of
  * materials".
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { UstartError } from '../errors.js';
+import { BOM_FILE } from '../runbook/load.js';
 import { assetPath } from '../util/assets.js';
 
 const factIds = z.array(z.string().min(1)).min(1);
@@ -35,80 +37,70 @@ const imageRef = z
     'an image is <registry host>/<path>:<tag>, such as registry.k8s.io/pause:3.10',
   );
 
+const ImageEntry = z.strictObject({
+  ref: imageRef,
+  /** Digest of the upstream index or manifest; absent: not pinned yet. */
+  digest: sha256.optional(),
+  architectures: z.array(z.enum(['amd64', 'arm64'])).optional(),
+  /**
+   * The repository a chart's values take when the chart derives the image's name from it
+   * (Cilium's operator chart appends `-generic`); absent: the ref's own repository.
+   */
+  valuesRepository: z.string().optional(),
+  facts: factIds,
+});
+const ChartEntry = z.strictObject({
+  repository: z.url(),
+  version: z.string().min(1),
+  digest: sha256.optional(),
+  facts: factIds,
+});
+const FileEntry = z.strictObject({
+  version: z.string().min(1),
+  url: z.string().min(1),
+  sha256: sha256Hex.optional(),
+  /**
+   * Where it goes in the bundle, such as `files/kubelet/kubelet.service`; absent: where the
+   * runbook's generators lay it out, else `files/<name>/<version>/<file name>`.
+   */
+  path: z
+    .string()
+    .regex(/^files\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, 'a path is files/<folders>/<file>')
+    .optional(),
+  facts: factIds,
+});
+const BinaryName = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'a binary is named like its command');
+const BinaryEntry = z.strictObject({
+  version: z.string().min(1),
+  /** The file to download, `{arch}` where the architecture goes. */
+  url: httpsUrl.refine((u) => u.includes('{arch}'), {
+    error: 'a binary URL names its architecture with {arch}',
+  }),
+  /**
+   * The file upstream publishes next to it holding its sha256 (hex, alone or first on
+   * the line), `{arch}` as in `url`. From the same origin: it catches a broken or
+   * swapped transfer, it is not a pin.
+   */
+  sha256Url: httpsUrl.optional(),
+  /** The executable's path inside the .tar.gz at `url` (`{arch}` as in `url`); absent: the file is the executable. */
+  extract: z.string().min(1).optional(),
+  /** The architectures upstream ships it for; absent: amd64 and arm64. */
+  architectures: z.array(z.enum(BOM_ARCHITECTURES)).min(1).optional(),
+  /** Pinned sha256 of the file at `url` per architecture; absent: not pinned. */
+  sha256: z.strictObject({ amd64: sha256Hex.optional(), arm64: sha256Hex.optional() }).optional(),
+  facts: factIds,
+});
+
 export const Bom = z.strictObject({
   formatVersion: z.literal(1),
-  images: z.record(
-    z.string(),
-    z.strictObject({
-      ref: imageRef,
-      /** Digest of the upstream index or manifest; absent: not pinned yet. */
-      digest: sha256.optional(),
-      architectures: z.array(z.enum(['amd64', 'arm64'])).optional(),
-      /**
-       * The repository a chart's values take when the chart derives the image's name from it
-       * (Cilium's operator chart appends `-generic`); absent: the ref's own repository.
-       */
-      valuesRepository: z.string().optional(),
-      facts: factIds,
-    }),
-  ),
-  charts: z.record(
-    z.string(),
-    z.strictObject({
-      repository: z.url(),
-      version: z.string().min(1),
-      digest: sha256.optional(),
-      facts: factIds,
-    }),
-  ),
-  files: z.record(
-    z.string(),
-    z.strictObject({
-      version: z.string().min(1),
-      url: z.string().min(1),
-      sha256: sha256Hex.optional(),
-      /**
-       * Where it goes in the bundle, such as `files/kubelet/kubelet.service`; absent: where the
-       * runbook's generators lay it out, else `files/<name>/<version>/<file name>`.
-       */
-      path: z
-        .string()
-        .regex(/^files\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, 'a path is files/<folders>/<file>')
-        .optional(),
-      facts: factIds,
-    }),
-  ),
+  images: z.record(z.string(), ImageEntry),
+  charts: z.record(z.string(), ChartEntry),
+  files: z.record(z.string(), FileEntry),
   /**
    * Executables the hosts install (`bin/<name>` in a bundle, for the bundle's architecture).
    * Absent from a customer's bill of materials: none.
    */
-  binaries: z
-    .record(
-      z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'a binary is named like its command'),
-      z.strictObject({
-        version: z.string().min(1),
-        /** The file to download, `{arch}` where the architecture goes. */
-        url: httpsUrl.refine((u) => u.includes('{arch}'), {
-          error: 'a binary URL names its architecture with {arch}',
-        }),
-        /**
-         * The file upstream publishes next to it holding its sha256 (hex, alone or first on
-         * the line), `{arch}` as in `url`. From the same origin: it catches a broken or
-         * swapped transfer, it is not a pin.
-         */
-        sha256Url: httpsUrl.optional(),
-        /** The executable's path inside the .tar.gz at `url` (`{arch}` as in `url`); absent: the file is the executable. */
-        extract: z.string().min(1).optional(),
-        /** The architectures upstream ships it for; absent: amd64 and arm64. */
-        architectures: z.array(z.enum(BOM_ARCHITECTURES)).min(1).optional(),
-        /** Pinned sha256 of the file at `url` per architecture; absent: not pinned. */
-        sha256: z
-          .strictObject({ amd64: sha256Hex.optional(), arm64: sha256Hex.optional() })
-          .optional(),
-        facts: factIds,
-      }),
-    )
-    .default({}),
+  binaries: z.record(BinaryName, BinaryEntry).default({}),
   /** The apt packages per step, relative to the runbook folder. */
   packages: z.string().min(1),
 });
@@ -116,6 +108,10 @@ export type Bom = z.infer<typeof Bom>;
 
 /** Reads and checks a bill of materials; errors name the file and the field. */
 export function readBom(path: string): Bom {
+  return parseBomFile(path, Bom);
+}
+
+function parseBomFile<S extends z.ZodType>(path: string, schema: S): z.infer<S> {
   let raw: unknown;
   try {
     raw = parse(readFileSync(path, 'utf8'));
@@ -125,7 +121,7 @@ export function readBom(path: string): Bom {
       `${path}: cannot read the bill of materials: ${(e as Error).message}`,
     );
   }
-  const parsed = Bom.safeParse(raw);
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new UstartError(
@@ -133,7 +129,52 @@ export function readBom(path: string): Bom {
       `${path}: ${issue.path.join('.') || '(top)'}: ${issue.message}; correct the bill of materials (format: docs/bundle-format.md, "Bill of materials")`,
     );
   }
-  return parsed.data;
+  return parsed.data as z.infer<S>;
+}
+
+/**
+ * A customer runbook's `bom.yaml`: what its own steps add to the default bill of materials.
+ * Every section may be left out, and `facts` is optional (the customer's sources are not
+ * rows of uStart's ledger); `packages` is the default runbook's.
+ */
+const noFacts = { facts: factIds.optional() };
+export const BomLayer = z.strictObject({
+  formatVersion: z.literal(1),
+  images: z.record(z.string(), ImageEntry.extend(noFacts)).default({}),
+  charts: z.record(z.string(), ChartEntry.extend(noFacts)).default({}),
+  files: z.record(z.string(), FileEntry.extend(noFacts)).default({}),
+  binaries: z.record(BinaryName, BinaryEntry.extend(noFacts)).default({}),
+});
+const SECTIONS = ['images', 'charts', 'files', 'binaries'] as const;
+
+/**
+ * The default bill of materials with each customer runbook folder's `bom.yaml` (if it has
+ * one) layered over it, in order. A layer adds entries; one that names an entry already there
+ * is refused, naming the file and the entry: the default runbook's generators render that
+ * entry's version, so a second one could never be what is installed.
+ */
+export function layeredBom(runbookDirs: readonly string[], base: Bom = bom()): Bom {
+  const out: Bom = structuredClone(base);
+  const from = new Map<string, string>();
+  for (const dir of runbookDirs) {
+    const file = join(dir, BOM_FILE);
+    if (!existsSync(file)) continue;
+    const layer = parseBomFile(file, BomLayer);
+    for (const section of SECTIONS) {
+      for (const [name, e] of Object.entries(layer[section])) {
+        const table = out[section] as Record<string, unknown>;
+        if (name in table) {
+          throw new UstartError(
+            'RunbookInvalid',
+            `${file}: ${section}.${name} is already in ${from.get(`${section}.${name}`) ?? "the default runbook's bill of materials"}; give this entry another name, or leave it out to use that one`,
+          );
+        }
+        table[name] = { ...e, facts: e.facts ?? [] };
+        from.set(`${section}.${name}`, file);
+      }
+    }
+  }
+  return out;
 }
 
 let cached: Bom | undefined;

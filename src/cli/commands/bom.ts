@@ -4,6 +4,7 @@
  * `ustart bom pin`: resolves and writes those pins, on a machine with the network
  * (src/render/bom-pin.ts).
  */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
   loadMirrorCredentials,
@@ -12,7 +13,7 @@ import {
   parseUrlMirrors,
 } from '../../bundle/index.js';
 import { unreachable, UstartError } from '../../errors.js';
-import { BOM_ARCHITECTURES, bom } from '../../render/bom.js';
+import { BOM_ARCHITECTURES, layeredBom } from '../../render/bom.js';
 import { PIN_SECTIONS, pinBom, type PinOutcome, type PinSection } from '../../render/bom-pin.js';
 import { assetPath } from '../../util/assets.js';
 import { EXIT } from '../exit.js';
@@ -30,8 +31,14 @@ export function registerBom(program: Command, out: Output, setCode: (c: number) 
       'List every image, chart, file and binary the default runbook needs, with its version.',
     )
     .option('--json', 'print the bill of materials as JSON')
-    .action((opts: { json?: boolean }) => {
-      const b = bom();
+    .option(
+      '--runbook <dir>',
+      'a customer runbook whose bom.yaml is layered over the default one (repeatable)',
+      collect,
+      [],
+    )
+    .action((opts: { json?: boolean; runbook: string[] }) => {
+      const b = layeredBom(opts.runbook.map((d) => resolve(d)));
       if (opts.json) {
         out.stdout(`${JSON.stringify(b, null, 2)}\n`);
         setCode(EXIT.ok);

@@ -85,6 +85,32 @@ describe('ustart render on an air-gapped site', () => {
     );
     expect(out.err).toContain('nothing was written');
     await expect(readFile(join(dir, 'r', 'index.json'))).rejects.toThrow();
+    // With the image in the customer runbook's own bill of materials, it renders.
+    await writeFile(
+      join(custom, 'bom.yaml'),
+      'formatVersion: 1\nimages:\n  nginx:\n    ref: docker.io/library/nginx:1.27\n',
+    );
+    expect(await main(args, bufferOutput())).toBe(EXIT.ok);
+    // A registry the site registry does not mirror is refused, naming the entry.
+    await writeFile(
+      join(custom, 'bom.yaml'),
+      'formatVersion: 1\nimages:\n  nginx:\n    ref: docker.io/library/nginx:1.27\n  other:\n    ref: registry.example.com/other:1\n',
+    );
+    const unmirrored = bufferOutput();
+    expect(await main(args, unmirrored)).toBe(EXIT.invalid);
+    expect(unmirrored.err).toContain(
+      'bill of materials: images.other (registry.example.com/other:1): the site registry mirrors only docker.io',
+    );
+    // An entry the default bill of materials has is refused: the generators render that one.
+    await writeFile(
+      join(custom, 'bom.yaml'),
+      'formatVersion: 1\nimages:\n  pause:\n    ref: registry.k8s.io/pause:3.9\n',
+    );
+    const twice = bufferOutput();
+    expect(await main(args, twice)).toBe(EXIT.unreadable);
+    expect(twice.err).toContain(
+      `${join(custom, 'bom.yaml')}: images.pause is already in the default runbook's bill of materials`,
+    );
     // The same plan without the extra manifest renders.
     const ok = await main(
       ['node', 'ustart', 'render', plan, '--out', join(dir, 'r')],
@@ -111,5 +137,18 @@ describe('ustart bom list', () => {
     expect(await main(['node', 'ustart', 'bom', 'list', '--json'], json)).toBe(EXIT.ok);
     const b = JSON.parse(json.out) as { images: Record<string, { ref: string }> };
     expect(b.images.pause!.ref).toBe('registry.k8s.io/pause:3.10');
+    // A customer runbook's bom.yaml is listed with the default one.
+    const custom = join(dir, 'bom-layer');
+    await mkdir(custom, { recursive: true });
+    await writeFile(
+      join(custom, 'bom.yaml'),
+      'formatVersion: 1\nimages:\n  nginx:\n    ref: docker.io/library/nginx:1.27\n',
+    );
+    const layered = bufferOutput();
+    expect(await main(['node', 'ustart', 'bom', 'list', '--runbook', custom], layered)).toBe(
+      EXIT.ok,
+    );
+    expect(layered.out).toContain('nginx  docker.io/library/nginx:1.27  not pinned');
+    expect(layered.out).toContain('kube-vip  ghcr.io/kube-vip/kube-vip:v0.8.9');
   });
 });

@@ -7,7 +7,8 @@ import type { Command } from 'commander';
 import { checkPlanFile } from '../../plan/index.js';
 import { Renderer } from '../../render/render.js';
 import { loadSiteRunbook } from '../../render/step-specs.js';
-import { imagesOutsideBom } from '../../render/bom.js';
+import { imagesOutsideBom, layeredBom } from '../../render/bom.js';
+import { MIRRORED_REGISTRIES } from '../../render/generators/site-registry.js';
 import { renderFiles, writeRender } from '../../render/write.js';
 import { EXIT } from '../exit.js';
 import { type Output, paint } from '../output.js';
@@ -34,19 +35,34 @@ export function registerRender(program: Command, out: Output, setCode: (c: numbe
         setCode(EXIT.invalid);
         return;
       }
-      const runbook = await loadSiteRunbook((opts.runbook ?? []).map((d) => resolve(d)));
+      const dirs = (opts.runbook ?? []).map((d) => resolve(d));
+      const runbook = await loadSiteRunbook(dirs);
       const renderer = await Renderer.create(checked.plan, runbook);
       // An air-gapped site gets only what the bundle holds: every image a rendered file names
-      // must be in the bill of materials (docs/bundle-format.md, "Bill of materials").
+      // must be in the bill of materials, the default one with the customer runbooks'
+      // bom.yaml layered over it, and its registry mirrored to the site registry
+      // (docs/bundle-format.md, "Bill of materials").
       if (checked.plan.site.airGapped) {
-        const outside = imagesOutsideBom(
-          renderFiles(renderer).map((f) => ({ path: f.path, content: f.content })),
-        );
-        if (outside.length > 0) {
-          for (const o of outside)
-            out.stderr(
-              `ustart: ${o.path}: the image ${o.image} is not in the bill of materials (assets/runbook/bom.yaml), so an air-gapped bundle would not hold it\n`,
-            );
+        const b = layeredBom(dirs);
+        const problems = [
+          ...imagesOutsideBom(
+            renderFiles(renderer).map((f) => ({ path: f.path, content: f.content })),
+            b,
+          ).map(
+            (o) =>
+              `${o.path}: the image ${o.image} is not in the bill of materials (assets/runbook/bom.yaml${dirs.length > 0 ? ', or bom.yaml of the runbooks given' : ''}), so an air-gapped bundle would not hold it`,
+          ),
+          ...Object.entries(b.images)
+            .filter(
+              ([, i]) => !(MIRRORED_REGISTRIES as readonly string[]).includes(registryOf(i.ref)),
+            )
+            .map(
+              ([name, i]) =>
+                `bill of materials: images.${name} (${i.ref}): the site registry mirrors only ${MIRRORED_REGISTRIES.join(', ')}, so no host could pull it`,
+            ),
+        ];
+        if (problems.length > 0) {
+          for (const p of problems) out.stderr(`ustart: ${p}\n`);
           out.stderr(
             `ustart: add the images to the bill of materials, or use the versions it pins; nothing was written.\n`,
           );
@@ -64,3 +80,6 @@ export function registerRender(program: Command, out: Output, setCode: (c: numbe
       setCode(EXIT.ok);
     });
 }
+
+/** The registry host of `host/path:tag`. */
+const registryOf = (ref: string) => ref.slice(0, ref.indexOf('/'));
