@@ -4,31 +4,32 @@
  * file supplies what only Electron can — the window, its security settings, native
  * dialogs, the menu, printing to PDF.
  */
-import { app, BrowserWindow, dialog, Menu, session, shell } from 'electron';
+import { app, BrowserWindow, dialog, Menu, protocol, session, shell } from 'electron';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { FilePurpose, MenuCommand } from '../src/api/index.js';
 import { startDemoFromArgv } from '../src/app/demo.js';
 import { createCore, type Core, type Dialogs } from '../src/app/index.js';
+import {
+  APP_SCHEME,
+  RENDERER_CSP,
+  rendererPageUrl,
+  rendererRoot,
+  serveRendererRequest,
+} from './app-protocol.js';
+import { allowedExternalUrl } from './external-links.js';
 import { bindIpc } from './ipc.js';
 import { buildMenu } from './menu.js';
 import { nodePtyTerminals } from './local-terminal.js';
 import { safeStorageVault } from './secret-vault.js';
 import { loadWindowState, trackWindowState } from './window-state.js';
 
-/** The page's policy; also sent as a header for the dev server, where no meta tag rules. */
-const CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "connect-src 'self'",
-  "frame-src 'self' blob:",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+// The page's scheme must be privileged before the app is ready
+// (docs/upstream-facts.md#electron-privileged-schemes). Standard: relative URLs resolve and
+// the page has an origin of its own, with localStorage; secure: treated like https. It may
+// not bypass the CSP, register service workers or stream.
+protocol.registerSchemesAsPrivileged([
+  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
+]);
 
 const FILTERS: Record<FilePurpose, Electron.FileFilter[]> = {
   plan: [{ name: 'Site plan', extensions: ['yaml', 'yml'] }],
@@ -109,11 +110,18 @@ function refreshMenu(core: Core, recent: Array<{ file: string }>): void {
       send: (command: MenuCommand, file?: string) =>
         core.events.emit('menu:command', file === undefined ? { command } : { command, file }),
       clearRecent: () => void core.client.recentClear(),
+      openLink: openExternally,
     }),
   );
 }
 
-async function createWindow(core: Core): Promise<BrowserWindow> {
+/** Opens `url` in the user's browser when the allow-list lets it out; drops it otherwise. */
+function openExternally(url: string): void {
+  const allowed = allowedExternalUrl(url);
+  if (allowed !== undefined) void shell.openExternal(allowed);
+}
+
+async function createWindow(core: Core, pageUrl: string): Promise<BrowserWindow> {
   const stateFile = join(app.getPath('userData'), 'window-state.json');
   const state = await loadWindowState(stateFile);
   const created = new BrowserWindow({
@@ -132,12 +140,16 @@ async function createWindow(core: Core): Promise<BrowserWindow> {
   if (state.maximized) created.maximize();
   const stopTracking = trackWindowState(created, stateFile);
   created.once('ready-to-show', () => created.show());
-  // Nothing but the app's own page may load in the window; https links open in the browser.
+  // Nothing but the app's own page may load in the window; the links uStart has (the
+  // allow-list in main/external-links.ts) open in the browser, every other URL nowhere.
   created.webContents.setWindowOpenHandler(({ url }) => {
-    if (url.startsWith('https://')) void shell.openExternal(url);
+    openExternally(url);
     return { action: 'deny' };
   });
-  created.webContents.on('will-navigate', (event) => event.preventDefault());
+  created.webContents.on('will-navigate', (event) => {
+    event.preventDefault();
+    openExternally(event.url);
+  });
   created.webContents.on('will-redirect', (event) => event.preventDefault());
   created.webContents.on('will-attach-webview', (event) => event.preventDefault());
   created.on('close', (event) => {
@@ -152,8 +164,6 @@ async function createWindow(core: Core): Promise<BrowserWindow> {
     });
     if (choice === 1) event.preventDefault();
   });
-  const devUrl = process.env.ELECTRON_RENDERER_URL;
-  const pageUrl = devUrl ?? pathToFileURL(join(import.meta.dirname, '../renderer/index.html')).href;
   const binding = bindIpc(core, created, pageUrl);
   created.on('closed', () => {
     stopTracking();
@@ -175,9 +185,19 @@ async function start(): Promise<void> {
   session.defaultSession.setPermissionCheckHandler(() => false);
   session.defaultSession.webRequest.onHeadersReceived((details, callback) =>
     callback({
-      responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] },
+      responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [RENDERER_CSP] },
     }),
   );
+  // The built renderer over app://ustart/, confined to its folder (main/app-protocol.ts).
+  // ELECTRON_RENDERER_URL (electron-vite dev) is honoured only when not packaged.
+  const page = rendererPageUrl({
+    isPackaged: app.isPackaged,
+    devUrl: process.env.ELECTRON_RENDERER_URL,
+  });
+  if (!page.dev) {
+    const root = await rendererRoot(join(import.meta.dirname, '../renderer'));
+    protocol.handle(APP_SCHEME, (request) => serveRendererRequest(root, request));
+  }
   // `npm start` passes --demo: the demo site, run against the demo lab in this process.
   const demo = await startDemoFromArgv(process.argv);
   const core = createCore({
@@ -203,9 +223,9 @@ async function start(): Promise<void> {
   core.events.on('recent:changed', ({ files }) => refreshMenu(core, files));
   const recent = await core.client.recentList();
   refreshMenu(core, recent.ok ? recent.value.files : []);
-  win = await createWindow(core);
+  win = await createWindow(core, page.url);
   app.on('activate', () => {
-    if (!win) void createWindow(core).then((w) => (win = w));
+    if (!win) void createWindow(core, page.url).then((w) => (win = w));
   });
   // Quitting waits once for the core and the demo lab to close (and its temp folder to go):
   // both are disposed even when one fails, and a disposal that hangs never keeps the app open.
@@ -235,12 +255,23 @@ if (!app.requestSingleInstanceLock()) {
       win.focus();
     }
   });
-  // Any other webContents (a devtools extension, a stray webview) gets the same refusals.
+  // Any other webContents (a devtools extension, a stray webview, the PDF window) gets the
+  // same refusals; it opens nothing, not even allowed links.
   app.on('web-contents-created', (_event, contents) => {
     contents.setWindowOpenHandler(() => ({ action: 'deny' }));
     contents.on('will-navigate', (event) => event.preventDefault());
+    contents.on('will-redirect', (event) => event.preventDefault());
+    contents.on('will-attach-webview', (event) => event.preventDefault());
   });
-  void app.whenReady().then(start);
+  // A start that fails (a bad ELECTRON_RENDERER_URL, a missing renderer build) says why
+  // instead of leaving a process without a window.
+  void app
+    .whenReady()
+    .then(start)
+    .catch((e: unknown) => {
+      dialog.showErrorBox('uStart could not start', e instanceof Error ? e.message : String(e));
+      app.exit(1);
+    });
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit();
   });

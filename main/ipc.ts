@@ -15,6 +15,7 @@ import {
   type Result,
 } from '../src/api/index.js';
 import type { Core } from '../src/app/index.js';
+import { isAppPage } from './app-protocol.js';
 
 export interface IpcBinding {
   dispose(): void;
@@ -25,11 +26,7 @@ function trustedSender(event: IpcMainInvokeEvent, win: BrowserWindow, pageUrl: s
   const frame = event.senderFrame;
   if (!frame || win.isDestroyed() || event.sender !== win.webContents) return false;
   if (frame !== win.webContents.mainFrame) return false;
-  const page = new URL(pageUrl);
-  const sender = new URL(frame.url);
-  return page.protocol === 'file:'
-    ? sender.protocol === 'file:' && sender.pathname === page.pathname
-    : sender.origin === page.origin;
+  return isAppPage(pageUrl, frame.url);
 }
 
 /** Registers one channel: sender check, input parsed with the contract, a `Result` back. */

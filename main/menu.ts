@@ -3,13 +3,15 @@
  * events (the wizard owns the plan, its undo history and the unsaved-changes guard);
  * edit roles (cut, copy, paste) stay native so text fields behave as everywhere.
  */
-import { app, Menu, shell, type MenuItemConstructorOptions } from 'electron';
+import { app, Menu, type MenuItemConstructorOptions } from 'electron';
 import type { MenuCommand } from '../src/api/index.js';
 
 export interface MenuActions {
   send(command: MenuCommand, file?: string): void;
   recent: Array<{ file: string }>;
   clearRecent(): void;
+  /** Opens a link in the browser, through the allow-list (main/external-links.ts). */
+  openLink(url: string): void;
 }
 
 export function buildMenu(actions: MenuActions): Menu {
@@ -75,7 +77,7 @@ export function buildMenu(actions: MenuActions): Menu {
       submenu: [
         {
           label: 'uStart Documentation',
-          click: () => void shell.openExternal('https://uhurutec.com/'),
+          click: () => actions.openLink('https://uhurutec.com/'),
         },
         { label: `uStart ${app.getVersion()}`, enabled: false },
       ],
