@@ -174,7 +174,8 @@ export class ClusterLock {
     const dir = shQuote(path.replace(/\/[^/]*$/, '') || '/');
     const where = `${conn.target.name}:${path}`;
     // noclobber makes the create atomic: of two laptops, one wins. A lock that is there is
-    // printed after the host's time and the file's modification time (by the host's clock).
+    // printed after the host's time and the file's modification time, both in seconds by
+    // the host's clock (docs/upstream-facts.md#coreutils.stat-mtime-epoch).
     // Exit 4: not created and not there, a lock released in between (tried again) or a
     // file that cannot be created (its error on stderr).
     const script = `mkdir -p ${dir} || exit 3; if ( set -C; cat > ${q} ); then echo ACQUIRED; exit 0; fi; [ -e ${q} ] || exit 4; echo HELD; date +%s; stat -c %Y ${q} 2>/dev/null || echo -; cat ${q}`;
@@ -359,7 +360,8 @@ function lockFailed(site: LockSite, res: RunOutput): UstartError {
       .at(-1)
       ?.slice(0, 200) ?? `exit code ${res.code}`;
   const dir = path.replace(/\/[^/]*$/, '') || '/';
-  // sudo's own complaints start with "sudo:"; anything else is the command's.
+  // sudo's own complaints start with "sudo:" (docs/upstream-facts.md#sudo.error-prefix);
+  // anything else is the lock command's.
   const sudoRefused = sudo && /^sudo:/m.test(res.err);
   const what = sudoRefused
     ? `${user} needs sudo rights on ${host}: without a password, or with its sudo password given when asked`

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isUstartError } from '../../src/errors.js';
 import { RunEngine, type StepSpec } from '../../src/engine/index.js';
 import type { EngineOptions } from '../../src/engine/engine.js';
-import type { LockOwner } from '../../src/engine/lock.js';
+import { ClusterLock, currentOwner, type LockOwner } from '../../src/engine/lock.js';
 import { KnownHosts } from '../../src/ssh/known-hosts.js';
 import { Ssh2Transport } from '../../src/ssh/ssh2-transport.js';
 import type { HostTarget } from '../../src/ssh/transport.js';
@@ -20,6 +20,7 @@ import { shQuote } from '../../src/util/shell.js';
 import { createLab, type Lab } from '../lab/lab.js';
 import { labAvailable } from '../lab/require-lab.js';
 import { recordEvents } from '../support/engine-events.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { storeOf } from './ssh-helpers.js';
 
 const available = labAvailable();
@@ -160,6 +161,37 @@ describe.skipIf(!available)('run engine as a non-root sudo user on lab hosts', (
     expect(result.state).toBe('succeeded');
     expect(events.output('as-root', first)).toContain(`"runId":"${e.runId}"`);
     expect(await lockGone()).toBe(true);
+  });
+
+  it('renews its heartbeat through sudo, and hears when another run took the lock', async () => {
+    const transport = new Ssh2Transport({
+      knownHosts: new KnownHosts(lab.knownHostsPath),
+      agentSocket: null,
+      identityFiles: [lab.clientKeyPath],
+    });
+    disposers.push(() => transport.dispose());
+    const conn = await transport.connect(lab.target(0, SUDO_USER));
+    const clock = new FakeClock(Date.now());
+    const warnings: string[] = [];
+    const lock = await ClusterLock.acquire(conn, currentOwner('run-beat', clock), {
+      path: LOCK,
+      clock,
+      onHeartbeatFailed: (m) => warnings.push(m),
+    });
+    const stamp = async () =>
+      (JSON.parse((await lab.exec(0, `cat ${LOCK}`)).stdout) as LockOwner).heartbeatAt;
+    const before = await stamp();
+    clock.advance(10_000);
+    await lock.heartbeat();
+    expect(await stamp()).toBe(before! + 10_000);
+    expect(warnings).toEqual([]);
+    // Another run replaced it (its token differs): the next heartbeat says so, and leaves it.
+    await plantLock({ runId: 'newer-run', heartbeatAt: Date.now() }, 0);
+    await lock.heartbeat();
+    expect(warnings.join()).toMatch(/no longer ours/);
+    await lock.release();
+    expect(await lockGone()).toBe(false);
+    await lab.exec(0, `rm -f ${LOCK}`);
   });
 
   it('says that a user without sudo rights cannot take the lock, naming host, user and file', async () => {

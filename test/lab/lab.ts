@@ -353,7 +353,7 @@ class RunningLab implements Lab {
   async addUser(i: number, name: string, sudo: 'nopasswd' | 'none'): Promise<void> {
     if (!/^[a-z][a-z0-9-]{0,30}$/.test(name)) throw new Error(`lab: bad user name ${name}`);
     // A '*' password: no password login, and sshd (without PAM) does not count the account
-    // as locked, as it does useradd's '!'.
+    // as locked, as it does useradd's '!' (docs/upstream-facts.md#openssh.locked-account-nopam).
     const rule =
       sudo === 'nopasswd'
         ? `printf '%s ALL=(ALL:ALL) NOPASSWD: ALL\\n' ${name} > /etc/sudoers.d/lab-${name} && chmod 440 /etc/sudoers.d/lab-${name}`
