@@ -19,6 +19,8 @@ export type ErrorCode =
   | 'Cancelled'
   | 'StepFailed'
   | 'RunLocked'
+  /** The cluster lock could not be written or read (no root rights, sudo refused). */
+  | 'LockFailed'
   | 'RunNotFound'
   | 'JournalCorrupt'
   | 'BundleCorrupt'

@@ -1,6 +1,6 @@
 /** Laptop and cluster locks; the cluster lock through a transport, its time from a fake clock. */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -126,6 +126,72 @@ describe('ClusterLock', () => {
     await a.release();
     expect(JSON.parse(await readFile(path, 'utf8')).runId).toBe('run-b');
     await b.release();
+  });
+
+  it('judges a heartbeat stamped in the future by the host clock, and says the skew', async () => {
+    const { path, conn } = await setup();
+    // This laptop's clock is right; the crashed one's ran an hour fast.
+    const clock = new FakeClock(Date.now());
+    const fast: LockOwner = {
+      ...currentOwner('run-fast', clock),
+      machine: 'fast-laptop',
+      heartbeatAt: clock.now() + 3_600_000,
+      token: '0123456789abcdef',
+    };
+    await mkdir(join(path, '..'), { recursive: true });
+    await writeFile(path, JSON.stringify(fast));
+    // Its file was last written five minutes ago by the host's clock.
+    const fiveMinutesAgo = new Date(Date.now() - 300_000);
+    await utimes(path, fiveMinutesAgo, fiveMinutesAgo);
+    const stale = await ClusterLock.acquire(conn, currentOwner('run-b', clock), {
+      path,
+      clock,
+    }).catch((e) => e);
+    expect(isUstartError(stale, 'RunLocked')).toBe(true);
+    expect(stale.message).toMatch(/stale.*stamped 3600 s ahead of this machine's clock/);
+    expect(stale.message).toMatch(/by ctl1's own clock nothing renewed it for 300 s/);
+    expect(stale.message).toContain('--take-over-lock');
+    expect(stale.detail.skewMs).toBe(3_600_000);
+    const b = await ClusterLock.acquire(conn, currentOwner('run-b', clock), {
+      path,
+      clock,
+      takeOver: true,
+    });
+    expect(JSON.parse(await readFile(path, 'utf8')).runId).toBe('run-b');
+    await b.release();
+
+    // The same fast clock on a run that still renews its lock: refused as live.
+    await writeFile(path, JSON.stringify(fast));
+    const live = await ClusterLock.acquire(conn, currentOwner('run-c', clock), {
+      path,
+      clock,
+      takeOver: true,
+    }).catch((e) => e);
+    expect(isUstartError(live, 'RunLocked')).toBe(true);
+    expect(live.message).toMatch(
+      /locked by another run.*ahead of this machine's clock.*renewed \d s ago/,
+    );
+    expect(JSON.parse(await readFile(path, 'utf8')).runId).toBe('run-fast');
+  });
+
+  it('says what failed when the lock cannot be written, instead of calling it stale', async () => {
+    const { path, conn } = await setup();
+    // Its folder cannot be made: a file stands where the folder should be.
+    const blocked = join(path, '..', 'not-a-dir');
+    await mkdir(join(path, '..'), { recursive: true });
+    await writeFile(blocked, 'x');
+    const clock = new FakeClock();
+    const failed = await ClusterLock.acquire(conn, currentOwner('run-a', clock), {
+      path: join(blocked, 'run.lock'),
+      clock,
+      takeOver: true,
+    }).catch((e) => e);
+    expect(isUstartError(failed, 'LockFailed')).toBe(true);
+    expect(failed.message).toContain(
+      `could not write the cluster lock ctl1:${blocked}/run.lock as root`,
+    );
+    expect(failed.message).toMatch(/cannot create directory.*Check .*not-a-dir on ctl1/);
+    expect(failed.message).not.toMatch(/stale|another run/);
   });
 
   it('renews its heartbeat every 10 s of the clock', async () => {

@@ -2,10 +2,11 @@
  * Two locks keep two runs from driving the same servers at once:
  * - on the laptop, one run per site plan: `run.lock` in the runs folder (pid, machine,
  *   start time); a lock whose process is gone is taken over;
- * - on the cluster, a lock file on the first controller (owner, machine, pid) with a
- *   heartbeat every 10 s; it is stale after 30 s without one, and taking over a stale lock
- *   needs an explicit decision (`--take-over-lock`), because the other laptop may only be
- *   asleep.
+ * - on the cluster, a lock file on the first controller (owner, machine, pid), written
+ *   through sudo for a non-root login, with a heartbeat every 10 s; it is stale after 30 s
+ *   without one (by the host's clock when the heartbeat is stamped in the future), and
+ *   taking over a stale lock needs an explicit decision (`--take-over-lock`), because the
+ *   other laptop may only be asleep.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
@@ -117,27 +118,42 @@ async function readOwner(file: string): Promise<LockOwner | undefined> {
 export const CLUSTER_LOCK_PATH = '/var/lib/ustart/run.lock';
 export const HEARTBEAT_MS = 10_000;
 export const STALE_MS = 30_000;
+/**
+ * A heartbeat stamped more than this ahead of this machine's clock is suspect: the owner's
+ * clock (or this one) is off, and this machine's clock cannot age it. The host's own clock
+ * then judges (see `judge`).
+ */
+export const MAX_SKEW_MS = 30_000;
 
 export interface ClusterLockOptions {
   path?: string;
   takeOver?: boolean;
+  /** Write the lock through sudo. Default: when the SSH user is not root (the lock lives under /var/lib). */
   sudo?: boolean;
   clock: Clock;
   /** Called when a heartbeat could not be written (the connection dropped, the file changed). */
   onHeartbeatFailed?: (message: string) => void;
 }
 
+/** Where the lock is and how it is written: the connection, the file, through sudo or not. */
+interface LockSite {
+  conn: HostConnection;
+  path: string;
+  sudo: boolean;
+}
+
 /**
- * The cluster lock, a file on the first controller written through the transport. The
- * staleness is judged on the owner's heartbeat time; laptops keep NTP time, and 30 s
- * covers ordinary drift.
+ * The cluster lock, a file on the first controller written through the transport (through
+ * sudo for a non-root login). Staleness is judged on the owner's heartbeat time by this
+ * machine's clock: laptops keep NTP time, and 30 s covers ordinary drift. A heartbeat
+ * stamped in the future (a fast clock) is judged by the host's clock instead: the lock
+ * file's modification time against the host's time, both read in one command.
  */
 export class ClusterLock {
   private stopHeartbeat: (() => void) | undefined;
 
   private constructor(
-    private readonly conn: HostConnection,
-    private readonly path: string,
+    private readonly site: LockSite,
     private readonly owner: LockOwner,
     private readonly opts: ClusterLockOptions,
   ) {}
@@ -148,6 +164,7 @@ export class ClusterLock {
     opts: ClusterLockOptions,
   ): Promise<ClusterLock> {
     const path = opts.path ?? CLUSTER_LOCK_PATH;
+    const site: LockSite = { conn, path, sudo: opts.sudo ?? conn.target.user !== 'root' };
     const mine: LockOwner = {
       ...owner,
       heartbeatAt: opts.clock.now(),
@@ -155,72 +172,95 @@ export class ClusterLock {
     };
     const q = shQuote(path);
     const dir = shQuote(path.replace(/\/[^/]*$/, '') || '/');
-    // noclobber makes the create atomic: of two laptops, one wins.
-    const res = await run(
-      conn,
-      `mkdir -p ${dir} && if ( set -C; cat > ${q} ) 2>/dev/null; then echo ACQUIRED; else echo HELD; cat ${q}; fi`,
-      opts.sudo,
-      JSON.stringify(mine),
-    );
-    if (!res.startsWith('ACQUIRED')) {
-      const held = parseOwner(res.slice('HELD'.length));
-      const age = held?.heartbeatAt === undefined ? Infinity : opts.clock.now() - held.heartbeatAt;
-      const where = `${conn.target.name}:${path}`;
+    const where = `${conn.target.name}:${path}`;
+    // noclobber makes the create atomic: of two laptops, one wins. A lock that is there is
+    // printed after the host's time and the file's modification time, both in seconds by
+    // the host's clock (docs/upstream-facts.md#coreutils.stat-mtime-epoch).
+    // Exit 4: not created and not there, a lock released in between (tried again) or a
+    // file that cannot be created (its error on stderr).
+    const script = `mkdir -p ${dir} || exit 3; if ( set -C; cat > ${q} ); then echo ACQUIRED; exit 0; fi; [ -e ${q} ] || exit 4; echo HELD; date +%s; stat -c %Y ${q} 2>/dev/null || echo -; cat ${q}`;
+    let res = await run(site, script, JSON.stringify(mine));
+    if (res.code === 4) res = await run(site, script, JSON.stringify(mine));
+    if (res.code !== 0) throw lockFailed(site, res);
+    if (!res.out.startsWith('ACQUIRED')) {
+      const [marker, hostNow, mtime, ...rest] = res.out.split('\n');
+      if (marker !== 'HELD') throw lockFailed(site, res);
+      const held = parseOwner(rest.join('\n'));
+      const verdict = judge(held, opts.clock.now(), hostTimes(hostNow, mtime), conn.target.name);
       // A lock left by a dead process of this very machine is provably free.
       const deadHere = held !== undefined && held.machine === hostname() && !pidAlive(held.pid);
-      if (age <= STALE_MS && held && !deadHere) {
+      if (verdict.live && held && !deadHere) {
         throw new UstartError(
           'RunLocked',
-          `the cluster is locked by another run: ${describeOwner(held)}, last heartbeat ${Math.round(age / 1000)} s ago (lock ${where}). Wait for it to finish.`,
-          { detail: { owner: held, host: conn.target.name, path } },
+          `the cluster is locked by another run: ${describeOwner(held)}, ${verdict.text} (lock ${where}). Wait for it to finish.`,
+          {
+            detail: {
+              owner: held,
+              host: conn.target.name,
+              path,
+              ...(verdict.skewMs !== undefined ? { skewMs: verdict.skewMs } : {}),
+            },
+          },
         );
       }
       if (!opts.takeOver && !deadHere) {
         throw new UstartError(
           'RunLocked',
-          `the cluster lock ${where} is stale (${held ? `${describeOwner(held)}, no heartbeat for ${Math.round(age / 1000)} s` : 'unreadable'}). If that run is really gone, run again with --take-over-lock.`,
-          { detail: { owner: held, host: conn.target.name, path, stale: true } },
+          `the cluster lock ${where} is stale (${held ? `${describeOwner(held)}, ${verdict.text}` : 'its content is unreadable'}). If that run is really gone, run again with --take-over-lock.`,
+          {
+            detail: {
+              owner: held,
+              host: conn.target.name,
+              path,
+              stale: true,
+              ...(verdict.skewMs !== undefined ? { skewMs: verdict.skewMs } : {}),
+            },
+          },
         );
       }
       // Replace only the lock we judged stale: a newer owner's token makes the swap fail.
-      const expect = held?.token ? `grep -q ${shQuote(`"token":"${held.token}"`)} ${q} && ` : '';
+      const swap = `cat > ${q}.new && mv -f ${q}.new ${q} && echo TAKEN`;
       const swapped = await run(
-        conn,
-        `${expect}cat > ${q}.new && mv -f ${q}.new ${q} && echo TAKEN`,
-        opts.sudo,
+        site,
+        held?.token
+          ? `if grep -q ${shQuote(`"token":"${held.token}"`)} ${q}; then ${swap}; else echo CHANGED; fi`
+          : swap,
         JSON.stringify(mine),
       );
-      if (!swapped.startsWith('TAKEN')) {
+      if (swapped.code === 0 && swapped.out.startsWith('CHANGED')) {
         throw new UstartError(
           'RunLocked',
-          `the cluster lock ${where} changed while taking it over; another run took it. Look at ${where}.`,
+          `the cluster lock ${where} changed while taking it over: another run took it, or it was released. Look at ${where}, then run again.`,
           { detail: { host: conn.target.name, path } },
         );
       }
+      if (swapped.code !== 0 || !swapped.out.startsWith('TAKEN')) throw lockFailed(site, swapped);
     }
-    const lock = new ClusterLock(conn, path, mine, opts);
+    const lock = new ClusterLock(site, mine, opts);
     lock.stopHeartbeat = opts.clock.setInterval(() => void lock.heartbeat(), HEARTBEAT_MS);
     return lock;
   }
 
   /** Rewrites the heartbeat time, only while the file is still ours. */
   async heartbeat(): Promise<void> {
-    const q = shQuote(this.path);
+    const { conn, path } = this.site;
+    const q = shQuote(path);
     const next = { ...this.owner, heartbeatAt: this.opts.clock.now() };
     try {
-      const out = await run(
-        this.conn,
-        `grep -q ${shQuote(`"token":"${this.owner.token}"`)} ${q} && cat > ${q}.new && mv -f ${q}.new ${q} && echo OK`,
-        this.opts.sudo,
+      const res = await run(
+        this.site,
+        `if grep -q ${shQuote(`"token":"${this.owner.token}"`)} ${q}; then cat > ${q}.new && mv -f ${q}.new ${q} && echo OK; else echo CHANGED; fi`,
         JSON.stringify(next),
       );
-      if (!out.startsWith('OK'))
+      if (res.code === 0 && res.out.startsWith('CHANGED'))
         this.opts.onHeartbeatFailed?.(
-          `the cluster lock ${this.conn.target.name}:${this.path} is no longer ours; another run took it over.`,
+          `the cluster lock ${conn.target.name}:${path} is no longer ours; another run took it over.`,
         );
+      else if (res.code !== 0 || !res.out.startsWith('OK'))
+        this.opts.onHeartbeatFailed?.(lockFailed(this.site, res).message);
     } catch (e) {
       this.opts.onHeartbeatFailed?.(
-        `could not renew the cluster lock on ${this.conn.target.name}: ${(e as Error).message}`,
+        `could not renew the cluster lock on ${conn.target.name}: ${(e as Error).message}`,
       );
     }
   }
@@ -228,13 +268,75 @@ export class ClusterLock {
   async release(): Promise<void> {
     this.stopHeartbeat?.();
     this.stopHeartbeat = undefined;
-    const q = shQuote(this.path);
+    const q = shQuote(this.site.path);
     await run(
-      this.conn,
+      this.site,
       `if grep -q ${shQuote(`"token":"${this.owner.token}"`)} ${q}; then rm -f ${q}; fi`,
-      this.opts.sudo,
     ).catch(() => undefined);
   }
+}
+
+/** The host's time and the lock file's modification time, in ms by the host's clock. */
+interface HostTimes {
+  now: number;
+  written: number;
+}
+
+function hostTimes(now: string | undefined, written: string | undefined): HostTimes | undefined {
+  if (!/^\d+$/.test(now ?? '') || !/^\d+$/.test(written ?? '')) return undefined;
+  return { now: Number(now) * 1000, written: Number(written) * 1000 };
+}
+
+const secs = (ms: number) => Math.round(ms / 1000);
+
+/**
+ * Is a held lock alive? By this machine's clock against the owner's heartbeat stamp, unless
+ * the stamp lies more than MAX_SKEW_MS ahead: then two clocks disagree and this one cannot
+ * age it, so the host's clock does (the file is rewritten at every heartbeat, so its
+ * modification time is the last heartbeat by the host's clock; seconds are enough). When
+ * the host's clock cannot be read, the lock counts as stale: a take-over still needs
+ * --take-over-lock, and the message says why.
+ */
+function judge(
+  held: LockOwner | undefined,
+  now: number,
+  host: HostTimes | undefined,
+  hostName: string,
+): { live: boolean; text: string; skewMs?: number } {
+  if (held?.heartbeatAt === undefined) return { live: false, text: 'no heartbeat recorded' };
+  const age = now - held.heartbeatAt;
+  if (age >= 0) {
+    return age <= STALE_MS
+      ? { live: true, text: `last heartbeat ${secs(age)} s ago` }
+      : { live: false, text: `no heartbeat for ${secs(age)} s` };
+  }
+  if (-age <= MAX_SKEW_MS) return { live: true, text: 'last heartbeat just now' };
+  const ahead = `its heartbeat is stamped ${secs(-age)} s ahead of this machine's clock`;
+  if (!host) {
+    return {
+      live: false,
+      skewMs: -age,
+      text: `${ahead}, so one of the two clocks is wrong, and ${hostName}'s own clock could not be read to tell whether it still runs`,
+    };
+  }
+  const hostAge = Math.max(0, host.now - host.written);
+  // Whose clock is off: this machine's against the host's, or else the owner's.
+  const mineOff = now - host.now;
+  const whose =
+    Math.abs(mineOff) > MAX_SKEW_MS
+      ? `this machine's clock is ${secs(Math.abs(mineOff))} s ${mineOff < 0 ? 'behind' : 'ahead of'} ${hostName}'s`
+      : `the owner's clock was about ${secs(held.heartbeatAt - host.written)} s ahead of ${hostName}'s`;
+  return hostAge <= STALE_MS
+    ? {
+        live: true,
+        skewMs: -age,
+        text: `${ahead} (${whose}), but ${hostName}'s own clock says it was renewed ${secs(hostAge)} s ago`,
+      }
+    : {
+        live: false,
+        skewMs: -age,
+        text: `${ahead} (${whose}); by ${hostName}'s own clock nothing renewed it for ${secs(hostAge)} s`,
+      };
 }
 
 function parseOwner(text: string): LockOwner | undefined {
@@ -245,18 +347,50 @@ function parseOwner(text: string): LockOwner | undefined {
   }
 }
 
-async function run(
-  conn: HostConnection,
-  command: string,
-  sudo = false,
-  stdin?: string,
-): Promise<string> {
-  const chunks: Uint8Array[] = [];
+/** A lock command that could not do its work (no rights, sudo refused, a full disk). */
+function lockFailed(site: LockSite, res: RunOutput): UstartError {
+  const { conn, path, sudo } = site;
+  const host = conn.target.name;
+  const user = conn.target.user;
+  const said =
+    res.err
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .at(-1)
+      ?.slice(0, 200) ?? `exit code ${res.code}`;
+  const dir = path.replace(/\/[^/]*$/, '') || '/';
+  // sudo's own complaints start with "sudo:" (docs/upstream-facts.md#sudo.error-prefix);
+  // anything else is the lock command's.
+  const sudoRefused = sudo && /^sudo:/m.test(res.err);
+  const what = sudoRefused
+    ? `${user} needs sudo rights on ${host}: without a password, or with its sudo password given when asked`
+    : sudo || user === 'root'
+      ? `Check ${dir} on ${host}: it must be a folder root can write`
+      : `${user} must be able to write ${dir} there; log in as a user with sudo rights`;
+  return new UstartError(
+    'LockFailed',
+    `could not write the cluster lock ${host}:${path} as ${user}${sudo ? ' through sudo' : ''} (${host} said: ${said}). ${what}.`,
+    { detail: { host, path, user, sudo, exitCode: res.code } },
+  );
+}
+
+interface RunOutput {
+  code: number;
+  out: string;
+  err: string;
+}
+
+async function run(site: LockSite, command: string, stdin?: string): Promise<RunOutput> {
+  const { conn, sudo } = site;
+  const out: Uint8Array[] = [];
+  const err: Uint8Array[] = [];
   const outcome = await conn.exec(command, {
     sudo,
     stdin,
     timeoutMs: 20_000,
-    onStdout: (c) => chunks.push(c),
+    onStdout: (c) => out.push(c),
+    onStderr: (c) => err.push(c),
   });
   if (outcome.kind !== 'exited') {
     throw new UstartError(
@@ -265,5 +399,9 @@ async function run(
       { detail: { host: conn.target.name } },
     );
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return {
+    code: outcome.code,
+    out: Buffer.concat(out).toString('utf8'),
+    err: Buffer.concat(err).toString('utf8'),
+  };
 }

@@ -100,6 +100,12 @@ export interface Lab {
   readonly testUser: { name: string; password: string };
   /** The transport's target for host `i`: its address, the plan's user, the jump host when there is one. */
   target(i: number, user?: string): HostTarget;
+  /**
+   * Adds login user `name` on host `i`, who logs in with the lab's client keys (like every
+   * user) and has no password: `sudo: 'nopasswd'` lets it sudo without one (a cloud image's
+   * admin user), `'none'` gives it no sudo rights. The test user is the one with a password.
+   */
+  addUser(i: number, name: string, sudo: 'nopasswd' | 'none'): Promise<void>;
   /** Runs `command` with /bin/sh inside host `i` (its namespaces and root), as root. */
   exec(i: number | LabHost, command: string): Promise<RunResult>;
   /** Takes host `i`'s link down: its TCP connections stall until keepalive gives up. */
@@ -342,6 +348,21 @@ class RunningLab implements Lab {
       user,
       ...(j ? { jump: { name: j.name, address: j.address, port: j.port, user: this.user } } : {}),
     };
+  }
+
+  async addUser(i: number, name: string, sudo: 'nopasswd' | 'none'): Promise<void> {
+    if (!/^[a-z][a-z0-9-]{0,30}$/.test(name)) throw new Error(`lab: bad user name ${name}`);
+    // A '*' password: no password login, and sshd (without PAM) does not count the account
+    // as locked, as it does useradd's '!' (docs/upstream-facts.md#openssh.locked-account-nopam).
+    const rule =
+      sudo === 'nopasswd'
+        ? `printf '%s ALL=(ALL:ALL) NOPASSWD: ALL\\n' ${name} > /etc/sudoers.d/lab-${name} && chmod 440 /etc/sudoers.d/lab-${name}`
+        : `rm -f /etc/sudoers.d/lab-${name}`;
+    const res = await this.exec(
+      i,
+      `set -e; id -u ${name} >/dev/null 2>&1 || useradd -m -s /bin/bash ${name}; usermod -p '*' ${name}; ${rule}`,
+    );
+    if (res.code !== 0) throw new Error(`lab: could not add user ${name}: ${res.stderr}`);
   }
 
   exec(i: number | LabHost, command: string): Promise<RunResult> {
