@@ -46,12 +46,14 @@ export function bomFetchSpecs(b: Bom = bom(), architecture?: BomArchitecture): B
   }));
   const files: FileSpec[] = [];
   const skipped: BomFetchSpecs['skipped'] = [];
-  const release = new Map(bundleFiles().map((f) => [f.url, f.name]));
+  // A list, not a map by URL: CAPI's three providers share one metadata.yaml asset, which
+  // clusterctl's local repository needs in each provider's folder.
+  const release = bundleFiles().map((f) => [f.url, f.name] as const);
   for (const [name, f] of Object.entries(b.files)) {
     const pin = f.sha256 ? { sha256: f.sha256 } : {};
     if (name === 'capi' || name === 'capo') {
       // A release folder: its assets are the ones clusterctl reads (bundleFiles).
-      const assets = [...release].filter(([url]) => url.startsWith(`${f.url}/`));
+      const assets = release.filter(([url]) => url.startsWith(`${f.url}/`));
       if (f.sha256) {
         skipped.push({
           kind: 'file',
@@ -63,8 +65,9 @@ export function bomFetchSpecs(b: Bom = bom(), architecture?: BomArchitecture): B
       for (const [url, asset] of assets) files.push({ name: asset, url, path: `files/${asset}` });
       continue;
     }
-    if (name === 'orc' && release.has(f.url)) {
-      files.push({ name, url: f.url, path: `files/${release.get(f.url)!}`, ...pin });
+    const orc = release.find(([url]) => url === f.url);
+    if (name === 'orc' && orc) {
+      files.push({ name, url: f.url, path: `files/${orc[1]}`, ...pin });
       continue;
     }
     if (f.path) {

@@ -28,6 +28,7 @@ import { createBundle } from '../create.js';
 import type { BundleEvent } from '../events.js';
 import { fetchArtifacts, type FetchArtifactsOptions } from './index.js';
 import { bomFetchSpecs } from '../../render/bom-artifacts.js';
+import { bundleFiles } from '../../render/generators/capi-repository.js';
 import { runCli } from '../../../test/support/run-cli.js';
 import { loadPlanFile } from '../../plan/index.js';
 import { assetPath } from '../../util/assets.js';
@@ -803,6 +804,9 @@ describe('into a bundle, and from the bill of materials', () => {
     const paths = specs.files.map((f) => f.path);
     expect(paths).toContain('files/capi/cluster-api/v1.9.5/core-components.yaml');
     expect(paths).toContain('files/capi/infrastructure-openstack/v0.12.2/metadata.yaml');
+    // clusterctl's local repository: every provider folder holds its own metadata.yaml, though
+    // CAPI's three providers share one release asset (docs/upstream-facts.md#clusterctl.metadata).
+    for (const f of bundleFiles()) expect(paths).toContain(`files/${f.name}`);
     expect(paths).toContain('files/orc/v1.0.1/install.yaml');
     expect(paths).toContain('files/ugarden/addons/calico/v3.29.3/calico.yaml');
     expect(paths).toContain('files/flux/install.yaml');
