@@ -5,11 +5,11 @@
  * render is checked against it (`imagesOutsideBom`). Format: docs/bundle-format.md, "Bill of
  * materials".
  */
-import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { UstartError } from '../errors.js';
 import { assetPath } from '../util/assets.js';
+import { readRegularFileSync } from '../util/user-file.js';
 
 const factIds = z.array(z.string().min(1)).min(1);
 const sha256 = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'a digest is sha256:<64 hex digits>');
@@ -69,7 +69,7 @@ export type Bom = z.infer<typeof Bom>;
 export function readBom(path: string): Bom {
   let raw: unknown;
   try {
-    raw = parse(readFileSync(path, 'utf8'));
+    raw = parse(readRegularFileSync(path, { what: 'bill of materials' }));
   } catch (e) {
     throw new UstartError(
       'RunbookInvalid',

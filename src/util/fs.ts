@@ -3,18 +3,32 @@ import { randomBytes } from 'node:crypto';
 import { access, copyFile, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UstartError } from '../errors.js';
+import { assertOpenedWithin } from './user-file.js';
+
+export interface WriteOptions {
+  /**
+   * A real folder path the written file must lie in (browser mode's root, src/app/paths.ts);
+   * the temp file is checked on its descriptor before anything is written.
+   */
+  within?: string;
+}
 
 /** Writes `text` to `file` through a temp file and a rename, so readers see old or new, never half. */
 export async function writeAtomically(
   file: string,
   text: string | Uint8Array,
   mode = 0o644,
+  options: WriteOptions = {},
 ): Promise<void> {
   const dir = dirname(file);
   const tmp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
+    // 'wx' (O_EXCL) never follows a link at the temp name; rename replaces a link at `file`
+    // instead of writing through it (docs/upstream-facts.md#linux-open-excl-symlink,
+    // #linux-rename-symlink).
     const handle = await open(tmp, 'wx', mode);
     try {
+      if (options.within !== undefined) await assertOpenedWithin(handle, file, options.within);
       await handle.writeFile(text);
       await handle.sync();
     } finally {
@@ -23,6 +37,7 @@ export async function writeAtomically(
     await rename(tmp, file);
   } catch (e) {
     await rm(tmp, { force: true });
+    if (e instanceof UstartError) throw e;
     throw new UstartError('WriteFailed', `could not write ${file}: ${(e as Error).message}`, {
       cause: e,
       detail: { file },

@@ -2,7 +2,6 @@
  * `ustart run PLAN`: runs the step graph on the plan's servers over SSH with live,
  * host-prefixed logs; Ctrl-C cancels cleanly and says how to resume.
  */
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
@@ -33,6 +32,7 @@ import { EXIT } from '../exit.js';
 import { type Output, paint } from '../output.js';
 import { RunView } from '../run-view.js';
 import { formatFindings } from './validate.js';
+import { readRegularFile } from '../../util/user-file.js';
 
 interface RunOptions {
   steps?: string;
@@ -194,7 +194,7 @@ async function runCommand(
     hosts,
     resolveTargets: resolverFromPlan(plan),
     planFile: resolve(planFile),
-    planText: await readFile(planFile, 'utf8'),
+    planText: await readRegularFile(planFile, { what: 'plan', encoding: 'utf8' }),
     signal: controller.signal,
     stepByStep: opts.stepByStep,
     onlySteps: opts.steps ? list(opts.steps) : undefined,
@@ -359,7 +359,7 @@ const GraphFile = z.array(
 async function loadGraphFile(file: string): Promise<StepSpec[]> {
   let data: unknown;
   try {
-    data = JSON.parse(await readFile(file, 'utf8'));
+    data = JSON.parse(await readRegularFile(file, { what: 'step graph', encoding: 'utf8' }));
   } catch (e) {
     throw new UstartError(
       'RunbookInvalid',
