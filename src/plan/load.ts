@@ -14,6 +14,7 @@ import { type Finding, pointer, segmentsOf } from './finding.js';
 import { migrate } from './migrate.js';
 import { Plan } from './schema.js';
 import { openRegularFile, type UserFileOptions } from '../util/user-file.js';
+import { assertYamlDepth, tooDeep } from '../util/yaml-depth.js';
 import { closest } from './suggest.js';
 
 /** Larger files are refused: a plan of 1,000 servers is about 1 MB. */
@@ -117,6 +118,8 @@ export function parsePlanText(text: string, file: string): ParsedPlan {
       { detail: { file } },
     );
   }
+  // Before any parser: both recurse per level and would run out of stack (issue 16).
+  assertYamlDepth(text, file, 'PlanSyntax');
   const full = lazy(() => parseFull(text, file));
   let raw: unknown;
   try {
@@ -158,6 +161,7 @@ function parseFull(text: string, file: string): { document: Document; lineCounte
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   const first = document.errors[0];
+  if (first && /call stack/i.test(first.message)) throw tooDeep(file, 'PlanSyntax');
   if (first) {
     const pos = lineCounter.linePos(first.pos[0]);
     const what =
@@ -180,6 +184,7 @@ function toJs(document: Document, file: string): unknown {
   try {
     return document.toJS({ maxAliasCount: 100 });
   } catch (e) {
+    if (e instanceof RangeError) throw tooDeep(file, 'PlanSyntax');
     // yaml parses `*name` without its anchor, or an alias bomb, and only fails on toJS.
     throw new UstartError(
       'PlanSyntax',

@@ -1,5 +1,6 @@
 /** File helpers shared by everything that writes a user's data. */
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { access, copyFile, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UstartError } from '../errors.js';
@@ -38,18 +39,39 @@ export async function writeAtomically(
   } catch (e) {
     await rm(tmp, { force: true });
     if (e instanceof UstartError) throw e;
-    throw new UstartError('WriteFailed', `could not write ${file}: ${(e as Error).message}`, {
-      cause: e,
-      detail: { file },
-    });
+    throw writeFailed(file, e);
   }
   await syncDir(dir);
 }
 
+/** Copies `from` to `to` through a temp file and a rename (the `.bak` of a saved plan). */
 export async function copyAtomically(from: string, to: string): Promise<void> {
-  const tmp = `${to}.${process.pid}.tmp`;
-  await copyFile(from, tmp);
-  await rename(tmp, to);
+  const tmp = join(
+    dirname(to),
+    `.${basename(to)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+  );
+  try {
+    // COPYFILE_EXCL: never write through something already at the temp name.
+    await copyFile(from, tmp, constants.COPYFILE_EXCL);
+    await rename(tmp, to);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw writeFailed(to, e);
+  }
+}
+
+/** The error for a failed write: what happened to which file, and that nothing changed. */
+export function writeFailed(file: string, e: unknown): UstartError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const message =
+    code === 'ENOSPC' || code === 'EDQUOT'
+      ? `could not write ${file}: the disk is full${code === 'EDQUOT' ? ' (quota exceeded)' : ''}. The file on disk was not changed; free some space on ${dirname(file)} and save again.`
+      : code === 'EACCES' || code === 'EPERM'
+        ? `could not write ${file}: permission denied. The file on disk was not changed; choose a folder you may write to.`
+        : code === 'EROFS'
+          ? `could not write ${file}: the file system is read-only. The file on disk was not changed; choose another folder.`
+          : `could not write ${file}: ${(e as Error).message}`;
+  return new UstartError('WriteFailed', message, { cause: e, detail: { file, errno: code } });
 }
 
 export async function syncDir(dir: string): Promise<void> {

@@ -302,7 +302,7 @@ async function askDecision(
 }
 
 /** Asks passphrases and passwords on the terminal, without echo; none without a terminal. */
-function terminalCredentials(out: Output): CredentialStore {
+export function terminalCredentials(out: Output): CredentialStore {
   return {
     async get(request: CredentialRequest) {
       if (!process.stdin.isTTY) return undefined;
@@ -312,17 +312,20 @@ function terminalCredentials(out: Output): CredentialStore {
           : request.kind === 'sudo'
             ? `sudo password of ${request.user} on ${request.host}`
             : `password of ${request.user}@${request.host}`;
-      out.stderr(`${what}: `);
-      return await readHidden();
+      return await readHidden(`${what}: `, out);
     },
   };
 }
 
-function readHidden(): Promise<string> {
+function readHidden(prompt: string, out: Output): Promise<string> {
   return new Promise((resolvePromise) => {
     const stdin = process.stdin;
+    // Echo off before the prompt shows: a user types the moment they see it, and the
+    // terminal echoes whatever arrives while echo is still on (issue 16;
+    // docs/upstream-facts.md#tty-echo-on-arrival).
     stdin.setRawMode(true);
     stdin.resume();
+    out.stderr(prompt);
     let value = '';
     const onData = (buf: Buffer) => {
       for (const ch of buf.toString('utf8')) {
@@ -330,7 +333,7 @@ function readHidden(): Promise<string> {
           stdin.off('data', onData);
           stdin.setRawMode(false);
           stdin.pause();
-          process.stderr.write('\n');
+          out.stderr('\n');
           return resolvePromise(value);
         }
         if (ch === '\u0003') process.kill(process.pid, 'SIGINT');
