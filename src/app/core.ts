@@ -6,7 +6,6 @@
  * passes native dialogs and its PDF printer; browser mode passes none and the UI falls back
  * to typed paths and window.print.
  */
-import { writeFile } from 'node:fs/promises';
 import {
   createEventHub,
   directClient,
@@ -70,7 +69,11 @@ function unsupported(what: string): never {
 export function createCore(options: CoreOptions): Core {
   const events = createEventHub();
   const paths = pathPolicy(options.root);
-  const plans = new PlanFiles();
+  // Browser mode reads only regular files not reached through a final link, and checks the
+  // opened descriptor is still inside the root (src/app/paths.ts).
+  const confined = paths.root === undefined ? {} : { noFollow: true, within: paths.root };
+  const writeConfined = paths.root === undefined ? {} : { within: paths.root };
+  const plans = new PlanFiles(confined);
   const recent = recentFiles(options.stateDir, options.now);
   const now = options.now ?? (() => new Date());
   const operate = createOperate({
@@ -142,6 +145,7 @@ export function createCore(options: CoreOptions): Core {
       previewCsv(
         await readCsvSource(
           file === undefined ? { text: text ?? '' } : { file: paths.resolve(file) },
+          confined,
         ),
       ),
     'csv:import': ({ text, mapping, plan }) => importWithMapping(text, mapping, plan),
@@ -149,9 +153,10 @@ export function createCore(options: CoreOptions): Core {
     'report:export': async ({ plan, lang, file, format }) => {
       const abs = paths.resolve(file);
       const html = report(plan, lang);
-      if (format === 'html') await writeAtomically(abs, html);
-      else if (options.printPdf) await writeFile(abs, await options.printPdf(html));
-      else unsupported('Printing to PDF (use the print dialog of the browser)');
+      if (format === 'html') await writeAtomically(abs, html, 0o644, writeConfined);
+      else if (options.printPdf) {
+        await writeAtomically(abs, await options.printPdf(html), 0o644, writeConfined);
+      } else unsupported('Printing to PDF (use the print dialog of the browser)');
       return { file: abs };
     },
     'recent:list': async () => ({ files: await recent.list() }),

@@ -2,7 +2,6 @@
  * The wizard's CSV import: a preview with the detected column mapping, then the import with
  * the mapping the user settled on. The reading itself is src/plan/csv-import.ts.
  */
-import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
 import type { CsvMapping } from '../api/index.js';
 import {
@@ -15,6 +14,8 @@ import {
   type CsvField,
 } from '../plan/csv-import.js';
 import type { Plan } from '../plan/schema.js';
+import { UstartError, messageOf } from '../errors.js';
+import { readRegularFile, type UserFileOptions } from '../util/user-file.js';
 
 const PREVIEW_ROWS = 20;
 
@@ -26,10 +27,25 @@ function delimiterOf(text: string): CsvDelimiter {
   return candidates.reduce((best, c) => (count(c) > count(best) ? c : best), ';');
 }
 
-export async function readCsvSource(source: { file?: string; text?: string }): Promise<string> {
+export async function readCsvSource(
+  source: { file?: string; text?: string },
+  confinement: Pick<UserFileOptions, 'noFollow' | 'within'> = {},
+): Promise<string> {
   if (source.text !== undefined) return source.text;
   const file = source.file!;
-  return decodeCsvBytes(await readFile(file), file).text;
+  let bytes: Buffer;
+  try {
+    bytes = await readRegularFile(file, { ...confinement, what: 'CSV file', code: 'CsvInvalid' });
+  } catch (e) {
+    if (e instanceof UstartError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UstartError(
+      'CsvInvalid',
+      `${file} cannot be read (${code === 'ENOENT' ? 'it does not exist' : code === 'ELOOP' ? 'it is a symbolic link, which is not followed here' : (code ?? messageOf(e))}); choose the CSV file itself.`,
+      { cause: e, detail: { file } },
+    );
+  }
+  return decodeCsvBytes(bytes, file).text;
 }
 
 export function previewCsv(text: string) {

@@ -18,7 +18,11 @@ import {
   type ParsedPlan,
 } from '../plan/index.js';
 import { assetPath } from '../util/assets.js';
-import { writeAtomically } from '../util/fs.js';
+import { writeAtomically, type WriteOptions } from '../util/fs.js';
+import { readRegularFile, type UserFileOptions } from '../util/user-file.js';
+
+/** How a confined front (browser mode) reads and writes: see src/app/paths.ts. */
+export type Confinement = Pick<UserFileOptions, 'noFollow' | 'within'>;
 
 export interface OpenedPlanValue {
   file: string | null;
@@ -36,10 +40,13 @@ interface Remembered {
 export class PlanFiles {
   private readonly opened = new Map<string, Remembered>();
 
+  constructor(private readonly confinement: Confinement = {}) {}
+
   async open(file: string): Promise<OpenedPlanValue> {
-    const parsed = await loadPlanFile(file);
+    const parsed = await loadPlanFile(file, this.confinement);
     const checked = checkParsed(parsed, { lines: false });
-    this.opened.set(file, { parsed, text: await readFile(file, 'utf8') });
+    const text = await readRegularFile(file, { ...this.confinement, encoding: 'utf8' });
+    this.opened.set(file, { parsed, text });
     return {
       file,
       plan: checked.plan ?? null,
@@ -65,13 +72,18 @@ export class PlanFiles {
       file,
       plan,
       known ? { base: known.parsed.document, expectedText: known.text } : {},
+      this.writeOptions(),
     );
-    const text = await readFile(file, 'utf8');
+    const text = await readRegularFile(file, { ...this.confinement, encoding: 'utf8' });
     this.opened.set(file, { parsed: parsePlanText(text, file), text });
   }
 
   async export(file: string, plan: Plan): Promise<void> {
-    await writeAtomically(file, planToYaml(plan));
+    await writeAtomically(file, planToYaml(plan), 0o644, this.writeOptions());
+  }
+
+  private writeOptions(): WriteOptions {
+    return this.confinement.within === undefined ? {} : { within: this.confinement.within };
   }
 }
 

@@ -3,13 +3,14 @@
  * starts, and remembered per session so a retry or resume does not hash a multi-gigabyte
  * bundle again while its files are unchanged.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { requireVerifiedBundle } from '../bundle/require.js';
 import { parsePartsManifest } from '../bundle/split.js';
 import { locateBundle, type VerifyReport } from '../bundle/verify.js';
 import { UstartError } from '../errors.js';
 import type { Plan } from '../plan/schema.js';
+import { readRegularFile } from '../util/user-file.js';
 
 /**
  * The verified bundle for a run of `plan`, or undefined when none is needed and none given.
@@ -78,7 +79,10 @@ async function fingerprint(bundlePath: string, publicKeyFile: string): Promise<s
       files = [located.path];
       break;
     case 'parts': {
-      const parts = parsePartsManifest(await readFile(located.path, 'utf8'), located.path);
+      const parts = parsePartsManifest(
+        await readRegularFile(located.path, { what: 'parts manifest', encoding: 'utf8' }),
+        located.path,
+      );
       files = [located.path, ...parts.parts.map((p) => join(dirname(located.path), p.name))];
       break;
     }

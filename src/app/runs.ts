@@ -15,7 +15,7 @@
  * view can read what came before from the file without a gap or an overlap.
  */
 import { randomBytes } from 'node:crypto';
-import { open, readFile, readdir, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type {
   EventHub,
@@ -51,6 +51,7 @@ import { PHASES, type Phase } from '../runbook/schema.js';
 import type { Transport } from '../ssh/transport.js';
 import type { Access } from './access.js';
 import { VerifiedBundleCache } from './run-bundle.js';
+import { readRegularFile } from '../util/user-file.js';
 
 /** Where a run's steps come from: the runbook by default; tests and benchmarks pass their own. */
 export type RunStepSource = (context: {
@@ -282,7 +283,7 @@ export class RunService {
     const errors = checked.findings.filter((f) => f.severity === 'error' && !f.acknowledged);
     return {
       plan: checked.plan,
-      text: await readFile(planFile, 'utf8'),
+      text: await readRegularFile(planFile, { what: 'plan', encoding: 'utf8' }),
       valid: checked.valid,
       errors: errors.length,
     };

@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { readFile, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -24,6 +24,7 @@ import { z } from 'zod';
 import { UstartError } from '../errors.js';
 import { ENTRY_KINDS } from './manifest.js';
 import { entryPathProblem } from './paths.js';
+import { readRegularFile } from '../util/user-file.js';
 
 export const Artifact = z.strictObject({
   kind: z.enum(ENTRY_KINDS).exclude(['deb']),
@@ -41,8 +42,9 @@ export const ArtifactList = z.strictObject({ artifacts: z.array(Artifact) });
 export async function loadArtifactList(file: string): Promise<Artifact[]> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readRegularFile(file, { what: 'artifact list', encoding: 'utf8' });
   } catch (e) {
+    if (e instanceof UstartError) throw e;
     throw new UstartError('InvalidArgument', `cannot read the artifact list ${file}.`, {
       cause: e,
     });

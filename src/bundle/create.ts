@@ -12,7 +12,6 @@ import {
   mkdir,
   mkdtemp,
   readdir,
-  readFile,
   rename,
   rm,
   stat,
@@ -50,6 +49,7 @@ import { fetchArtifacts, type FetchArtifactsOptions, type FetchedArtifact } from
 import { signManifest } from './signature.js';
 import { PartsWriter } from './split.js';
 import { writeTar, type TarMember } from './tar.js';
+import { readRegularFile } from '../util/user-file.js';
 
 /** A local file or folder to add (`--add KIND=PATH`). */
 export interface AddItem {
@@ -508,8 +508,9 @@ function toEntryPath(rel: string): string {
 
 async function readText(file: string): Promise<string> {
   try {
-    return await readFile(file, 'utf8');
+    return await readRegularFile(file, { encoding: 'utf8' });
   } catch (e) {
+    if (e instanceof UstartError) throw e;
     throw new UstartError('InvalidArgument', `cannot read ${file}.`, { cause: e });
   }
 }

@@ -4,7 +4,7 @@
  * this thread, so the disk and the hash overlap (measured in bench/verify.ts).
  */
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { openRegularFile } from '../util/user-file.js';
 
 export const HASH_CHUNK_BYTES = 4 * 1024 * 1024;
 
@@ -19,7 +19,7 @@ export async function hashFile(
   onBytes?: (done: number) => void,
   signal?: AbortSignal,
 ): Promise<FileDigest> {
-  const handle = await open(file, 'r');
+  const handle = await openRegularFile(file);
   try {
     const hash = createHash('sha256');
     const buffers = [Buffer.allocUnsafe(HASH_CHUNK_BYTES), Buffer.allocUnsafe(HASH_CHUNK_BYTES)];

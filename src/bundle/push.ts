@@ -7,7 +7,7 @@
  * containerd. A bundle that did not verify is never pushed, so nothing is installed from it.
  */
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { isUstartError, messageOf, UstartError } from '../errors.js';
@@ -18,6 +18,7 @@ import { MANIFEST_NAME, SIGNATURE_NAME, type EntryKind, type ManifestEntry } fro
 import { partsManifestName, parsePartsManifest } from './split.js';
 import { writeTar } from './tar.js';
 import type { VerifyReport } from './verify.js';
+import { readRegularFile } from '../util/user-file.js';
 
 /** Where a bundle lives on a host. */
 export const REMOTE_BUNDLE_DIR = '/var/lib/ustart/bundle';
@@ -186,7 +187,10 @@ async function uploadList(
       const partsFile = bundle.endsWith('.parts.json')
         ? bundle
         : partsManifestName(bundle.replace(/\.part\d{3}$/, ''));
-      const parts = parsePartsManifest(await readFile(partsFile, 'utf8'), partsFile);
+      const parts = parsePartsManifest(
+        await readRegularFile(partsFile, { what: 'parts manifest', encoding: 'utf8' }),
+        partsFile,
+      );
       return parts.parts.map((p) => ({
         name: p.name,
         local: join(dirname(partsFile), p.name),

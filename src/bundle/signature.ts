@@ -11,9 +11,10 @@ import {
   verify,
   type KeyObject,
 } from 'node:crypto';
-import { readFile, writeFile, chmod } from 'node:fs/promises';
+import { writeFile, chmod } from 'node:fs/promises';
 import { UstartError } from '../errors.js';
 import { writeAtomically } from '../util/fs.js';
+import { readRegularFile } from '../util/user-file.js';
 
 /** Writes `PREFIX.key` (PKCS#8 PEM, mode 0600) and `PREFIX.pub` (SPKI PEM). Refuses to overwrite. */
 export async function generateKeyPair(
@@ -78,8 +79,9 @@ function parseKey(file: string, which: 'private' | 'public', bytes: Buffer): Key
 
 async function readKeyFile(file: string, which: 'private' | 'public'): Promise<Buffer> {
   try {
-    return await readFile(file);
+    return await readRegularFile(file, { what: `${which} key` });
   } catch (e) {
+    if (e instanceof UstartError) throw e;
     throw new UstartError(
       'InvalidArgument',
       `cannot read the ${which} key ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); create a pair with "ustart bundle keygen --out PREFIX".`,

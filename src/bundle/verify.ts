@@ -25,6 +25,7 @@ import { entryPathProblem } from './paths.js';
 import { verifyManifestSignature } from './signature.js';
 import { parsePartsManifest, partsManifestName } from './split.js';
 import { readTar, TarTruncated } from './tar.js';
+import { notRegularFile, readRegularFile } from '../util/user-file.js';
 
 export type BundleContainer = 'folder' | 'tar' | 'parts';
 
@@ -55,6 +56,8 @@ export async function locateBundle(
 ): Promise<{ container: BundleContainer; path: string }> {
   const info = await stat(path).catch(() => undefined);
   if (info?.isDirectory()) return { container: 'folder', path };
+  // A FIFO or device read as a tar would block or never end (issue 16).
+  if (info && !info.isFile()) throw notRegularFile(path, info, { what: 'bundle' });
   if (path.endsWith('.parts.json')) return { container: 'parts', path };
   const part = /^(.*)\.part\d{3}$/.exec(path);
   if (part) return { container: 'parts', path: partsManifestName(part[1]!) };
@@ -371,7 +374,14 @@ class Checker {
 
   /** Checks the parts listed in a parts manifest, then streams them as one archive. */
   async partChunks(partsFile: string): Promise<AsyncIterable<Buffer>> {
-    const parts = parsePartsManifest(await readFile(partsFile, 'utf8'), partsFile);
+    const parts = parsePartsManifest(
+      await readRegularFile(partsFile, {
+        what: 'parts manifest',
+        code: 'BundleCorrupt',
+        encoding: 'utf8',
+      }),
+      partsFile,
+    );
     const dir = dirname(partsFile);
     const present: string[] = [];
     for (const part of parts.parts) {
@@ -386,6 +396,12 @@ class Checker {
       const info = await stat(join(dir, part.name)).catch(() => undefined);
       if (!info) {
         this.problem('bad-part', part.name, 'this part is missing; copy it beside the others.');
+      } else if (!info.isFile()) {
+        this.problem(
+          'bad-part',
+          part.name,
+          'this part is not a regular file; copy the part itself here.',
+        );
       } else if (info.size !== part.size) {
         this.problem(
           'bad-part',

@@ -4,7 +4,6 @@
  * and the UI will through the api.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { defaultRunsDir, journalPath, runDirOf } from '../engine/run-folder.js';
 import { UstartError, messageOf } from '../errors.js';
@@ -18,6 +17,7 @@ import {
   type LogBundleOptions,
   type LogBundleResult,
 } from './bundle.js';
+import { readRegularFile } from '../util/user-file.js';
 
 export interface CollectLogBundleOptions extends Omit<
   LogBundleOptions,
@@ -112,7 +112,7 @@ async function planOfRun(runDir: string, planFile: string | undefined): Promise<
   for (const file of candidates) {
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = await readRegularFile(file, { what: 'plan', encoding: 'utf8' });
     } catch (e) {
       problems.push(`${file}: ${messageOf(e)}`);
       continue;

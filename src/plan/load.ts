@@ -6,7 +6,6 @@
  * same shape as validation findings, each with its path and line, so the user sees all of
  * them at once.
  */
-import { readFile, stat } from 'node:fs/promises';
 import { CORE_SCHEMA, load as fastLoad } from 'js-yaml';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import type { z } from 'zod';
@@ -14,6 +13,8 @@ import { UstartError, messageOf } from '../errors.js';
 import { type Finding, pointer, segmentsOf } from './finding.js';
 import { migrate } from './migrate.js';
 import { Plan } from './schema.js';
+import { openRegularFile, type UserFileOptions } from '../util/user-file.js';
+import { assertYamlDepth, tooDeep } from '../util/yaml-depth.js';
 import { closest } from './suggest.js';
 
 /** Larger files are refused: a plan of 1,000 servers is about 1 MB. */
@@ -36,21 +37,32 @@ export interface ParsedPlan {
   fromVersion: number;
 }
 
-export async function loadPlanFile(file: string): Promise<ParsedPlan> {
+export async function loadPlanFile(
+  file: string,
+  options: Pick<UserFileOptions, 'noFollow' | 'within'> = {},
+): Promise<ParsedPlan> {
   let bytes: Buffer;
   try {
-    const info = await stat(file);
-    if (info.isDirectory()) {
-      throw new UstartError('PlanUnreadable', `${file} is a directory, not a plan file.`);
+    // Opened first and checked on the descriptor: a FIFO given as the plan would otherwise
+    // block the read forever (issue 16).
+    const handle = await openRegularFile(file, {
+      ...options,
+      what: 'plan',
+      code: 'PlanUnreadable',
+    });
+    try {
+      const info = await handle.stat();
+      if (info.size > MAX_PLAN_BYTES) {
+        throw new UstartError(
+          'PlanUnreadable',
+          `${file} is ${(info.size / 1024 / 1024).toFixed(1)} MB; a plan file may be at most 10 MB. Is this the right file?`,
+          { detail: { file, size: info.size } },
+        );
+      }
+      bytes = await handle.readFile();
+    } finally {
+      await handle.close();
     }
-    if (info.size > MAX_PLAN_BYTES) {
-      throw new UstartError(
-        'PlanUnreadable',
-        `${file} is ${(info.size / 1024 / 1024).toFixed(1)} MB; a plan file may be at most 10 MB. Is this the right file?`,
-        { detail: { file, size: info.size } },
-      );
-    }
-    bytes = await readFile(file);
   } catch (e) {
     if (e instanceof UstartError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
@@ -59,7 +71,11 @@ export async function loadPlanFile(file: string): Promise<ParsedPlan> {
         ? 'does not exist'
         : code === 'EACCES'
           ? 'cannot be read (permission denied)'
-          : `cannot be read (${code ?? String(e)})`;
+          : code === 'EISDIR'
+            ? 'is a directory, not a plan file'
+            : code === 'ELOOP'
+              ? 'is a symbolic link, which is not followed here; choose the file it points to'
+              : `cannot be read (${code ?? String(e)})`;
     throw new UstartError('PlanUnreadable', `${file} ${why}.`, { cause: e, detail: { file } });
   }
   return parsePlanBytes(bytes, file);
@@ -102,6 +118,8 @@ export function parsePlanText(text: string, file: string): ParsedPlan {
       { detail: { file } },
     );
   }
+  // Before any parser: both recurse per level and would run out of stack (issue 16).
+  assertYamlDepth(text, file, 'PlanSyntax');
   const full = lazy(() => parseFull(text, file));
   let raw: unknown;
   try {
@@ -143,6 +161,7 @@ function parseFull(text: string, file: string): { document: Document; lineCounte
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   const first = document.errors[0];
+  if (first && /call stack/i.test(first.message)) throw tooDeep(file, 'PlanSyntax');
   if (first) {
     const pos = lineCounter.linePos(first.pos[0]);
     const what =
@@ -165,6 +184,7 @@ function toJs(document: Document, file: string): unknown {
   try {
     return document.toJS({ maxAliasCount: 100 });
   } catch (e) {
+    if (e instanceof RangeError) throw tooDeep(file, 'PlanSyntax');
     // yaml parses `*name` without its anchor, or an alias bomb, and only fails on toJS.
     throw new UstartError(
       'PlanSyntax',

@@ -5,11 +5,11 @@
  * the target) and the previous file is kept as `<file>.bak`, so a crash or a full disk
  * never leaves a half-written plan.
  */
-import { readFile } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { Document, isAlias, isMap, isScalar, isSeq, type Node } from 'yaml';
 import { UstartError } from '../errors.js';
-import { copyAtomically, writeAtomically } from '../util/fs.js';
+import { copyAtomically, writeAtomically, type WriteOptions } from '../util/fs.js';
+import { readRegularFile } from '../util/user-file.js';
 import type { Plan } from './schema.js';
 
 /** Renders a plan as YAML, reusing `base` (the loaded document) to keep comments. */
@@ -81,11 +81,12 @@ export async function savePlanFile(
   file: string,
   plan: Plan,
   options: SaveOptions = {},
+  write: WriteOptions = {},
 ): Promise<void> {
   const text = planToYaml(plan, options.base);
   let previous: string | undefined;
   try {
-    previous = await readFile(file, 'utf8');
+    previous = await readRegularFile(file, { what: 'plan', encoding: 'utf8' });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
@@ -101,5 +102,5 @@ export async function savePlanFile(
     );
   }
   if (previous !== undefined) await copyAtomically(file, `${file}.bak`);
-  await writeAtomically(file, text);
+  await writeAtomically(file, text, 0o644, write);
 }

@@ -25,6 +25,7 @@ import { UstartError } from '../errors.js';
 import { writeAtomically } from '../util/fs.js';
 import { bomFetchSpecs } from './bom-artifacts.js';
 import { Bom, readBom } from './bom.js';
+import { readRegularFile } from '../util/user-file.js';
 
 export const PIN_SECTIONS = ['images', 'charts', 'files'] as const;
 export type PinSection = (typeof PIN_SECTIONS)[number];
@@ -85,7 +86,7 @@ export async function pinBom(options: PinBomOptions): Promise<PinBomResult> {
       { cause: e },
     );
   });
-  const text = await readFile(file, 'utf8');
+  const text = await readRegularFile(file, { what: 'bill of materials', encoding: 'utf8' });
   const bom = readBom(file);
   const wanted = (s: PinSection) => options.only === undefined || options.only === s;
   const outcomes: PinOutcome[] = [];

@@ -5,13 +5,14 @@
  * render is checked against it (`imagesOutsideBom`). Format: docs/bundle-format.md, "Bill of
  * materials".
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { UstartError } from '../errors.js';
 import { BOM_FILE } from '../runbook/load.js';
 import { assetPath } from '../util/assets.js';
+import { readRegularFileSync } from '../util/user-file.js';
 
 const factIds = z.array(z.string().min(1)).min(1);
 const sha256 = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'a digest is sha256:<64 hex digits>');
@@ -114,7 +115,7 @@ export function readBom(path: string): Bom {
 function parseBomFile<S extends z.ZodType>(path: string, schema: S): z.infer<S> {
   let raw: unknown;
   try {
-    raw = parse(readFileSync(path, 'utf8'));
+    raw = parse(readRegularFileSync(path, { what: 'bill of materials' }));
   } catch (e) {
     throw new UstartError(
       'RunbookInvalid',

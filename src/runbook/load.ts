@@ -5,7 +5,7 @@
  * scripts, unknown generators, inputs nobody produces — is collected and thrown as one
  * RunbookInvalid error naming each file and line, so a runbook author fixes them in one go.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { UstartError } from '../errors.js';
@@ -15,6 +15,7 @@ import { closest } from '../plan/suggest.js';
 import { assetPath } from '../util/assets.js';
 import { pathExists } from '../util/fs.js';
 import { PHASES, type Phase, RunbookFile, type StepDecl } from './schema.js';
+import { readRegularFile } from '../util/user-file.js';
 
 /** Where something was declared, 1-based. */
 export interface SourceRef {
@@ -155,7 +156,11 @@ async function parseRunbookFile(
 ): Promise<
   { value: RunbookFile; at: (path: ReadonlyArray<string | number>) => SourceRef } | undefined
 > {
-  const text = await readFile(file, 'utf8');
+  const text = await readRegularFile(file, {
+    what: 'runbook file',
+    code: 'RunbookInvalid',
+    encoding: 'utf8',
+  });
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   const at = (path: ReadonlyArray<string | number>): SourceRef => ({

@@ -6,9 +6,10 @@
  * lines are ignored (uStart does not use host certificates).
  */
 import { createHash, createHmac } from 'node:crypto';
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { UstartError } from '../errors.js';
+import { readRegularFile } from '../util/user-file.js';
 
 /** OpenSSH-style fingerprint of a public key blob: `SHA256:` + base64 without padding. */
 export function fingerprint(keyBlob: Uint8Array): string {
@@ -98,9 +99,14 @@ export class KnownHosts {
 async function readEntries(file: string): Promise<Entry[]> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readRegularFile(file, {
+      what: 'known hosts file',
+      code: 'ConnectionFailed',
+      encoding: 'utf8',
+    });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if (e instanceof UstartError) throw e;
     throw new UstartError(
       'ConnectionFailed',
       `cannot read known hosts file ${file}: ${(e as Error).message}`,

@@ -5,7 +5,6 @@
  * kill that is confirmed; upload with a remote checksum and an atomic rename.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -32,6 +31,7 @@ import type {
   Transport,
   UploadOptions,
 } from './transport.js';
+import { readRegularFile } from '../util/user-file.js';
 
 const { Client, utils } = ssh2;
 type Client = InstanceType<typeof Client>;
@@ -332,7 +332,7 @@ export class Ssh2Transport implements Transport {
 
   /** Reads a private key, asking for its passphrase when it is encrypted. The passphrase is not kept. */
   private async loadKey(file: string): Promise<ParsedKey | undefined> {
-    const data = await readFile(file);
+    const data = await readRegularFile(file, { what: 'SSH key', code: 'AuthFailed' });
     const plain = utils.parseKey(data);
     if (!(plain instanceof Error)) return Array.isArray(plain) ? plain[0] : plain;
     if (!/encrypted|passphrase/i.test(plain.message)) return undefined;

@@ -3,13 +3,13 @@
  * `~/.ssh/config` (User, Port, HostName, IdentityFile, ProxyJump), then defaults
  * (`access.user`, port 22). The plan wins where both say something.
  */
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import SSHConfig from 'ssh-config';
 import { UstartError } from '../errors.js';
 import type { Plan, Server } from '../plan/schema.js';
 import type { HostTarget } from './transport.js';
+import { readRegularFile } from '../util/user-file.js';
 
 /** What ~/.ssh/config says about one host. */
 export interface SshConfigEntry {
@@ -27,7 +27,7 @@ export class SshConfigFile {
   static async load(file = join(homedir(), '.ssh', 'config')): Promise<SshConfigFile> {
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = await readRegularFile(file, { what: 'SSH config', encoding: 'utf8' });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new SshConfigFile(undefined);
       throw new UstartError(

@@ -8,9 +8,10 @@
  * thread, off the thread that encrypts (docs/ssh.md, "Upload").
  */
 import { createHash } from 'node:crypto';
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { openRegularFile } from '../util/user-file.js';
 
 /** Bytes read from the source at once: large reads keep syscalls and hash calls few. */
 export const READ_BLOCK = 1024 * 1024;
@@ -53,8 +54,9 @@ export class UploadSource {
     if (typeof source !== 'string') {
       return new UploadSource('data', source.byteLength, undefined, source, new LocalHasher());
     }
-    const { size } = await stat(source);
-    const file = await open(source, 'r');
+    // Checked on the descriptor: a FIFO would block the upload forever (issue 16).
+    const file = await openRegularFile(source, { what: 'file to upload', code: 'UploadFailed' });
+    const { size } = await file.stat();
     const hasher = size >= WORKER_MIN_BYTES ? new WorkerHasher() : new LocalHasher();
     return new UploadSource(basename(source), size, file, undefined, hasher);
   }

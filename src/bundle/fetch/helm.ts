@@ -3,11 +3,11 @@
  * version in it, and the archive URL it names; plus the check that a downloaded archive is
  * the chart it claims to be. Rules read from Helm v3.21.4 (docs/upstream-facts.md#helm.*).
  */
-import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { parse } from 'yaml';
 import { UstartError } from '../../errors.js';
 import { readTar } from '../tar.js';
+import { readRegularFile } from '../../util/user-file.js';
 
 /** One chart version as the index lists it (the fields uStart reads). */
 export interface IndexEntry {
@@ -126,7 +126,9 @@ export async function chartArchiveProblem(
 ): Promise<string | undefined> {
   try {
     // Helm refuses charts larger than 100 MiB unpacked (loader.MaxDecompressedChartSize).
-    const tar = gunzipSync(await readFile(file), { maxOutputLength: 100 * 1024 * 1024 });
+    const tar = gunzipSync(await readRegularFile(file, { what: 'chart archive' }), {
+      maxOutputLength: 100 * 1024 * 1024,
+    });
     for await (const member of readTar(
       (async function* () {
         yield tar;

@@ -19,12 +19,13 @@
  * a file of `HOST USER:PASSWORD` lines, never from the command line, and never go to the
  * upstream registries or over plain HTTP to another machine.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { UstartError } from '../../errors.js';
 import type { BasicCredentials } from './auth.js';
 import { apiHost, isLoopbackHost } from './reference.js';
 import type { Endpoint } from './registry.js';
+import { readRegularFile } from '../../util/user-file.js';
 
 /** Mirror URLs by upstream registry (`docker.io`, `quay.io`) or `*` for every registry. */
 export type MirrorMap = ReadonlyMap<string, string>;
@@ -57,7 +58,7 @@ export function parseMirrorOptions(values: readonly string[]): Map<string, strin
 export async function loadMirrorFile(file: string): Promise<Map<string, string>> {
   let data: unknown;
   try {
-    data = parse(await readFile(file, 'utf8'));
+    data = parse(await readRegularFile(file, { what: 'mirror file', encoding: 'utf8' }));
   } catch (e) {
     throw new UstartError(
       'InvalidArgument',
@@ -135,7 +136,7 @@ export async function loadMirrorCredentials(
           `${path} can be read by other users (mode ${(info.mode & 0o777).toString(8)}); chmod 600 it, it holds passwords.`,
         );
       }
-      text = await readFile(path, 'utf8');
+      text = await readRegularFile(path, { what: 'credentials file', encoding: 'utf8' });
     } catch (e) {
       if (e instanceof UstartError) throw e;
       throw new UstartError('InvalidArgument', `cannot read the mirror credentials file ${path}.`, {

@@ -1,5 +1,4 @@
 /** `ustart bundle keygen|create|verify`: the offline bundle for air-gapped sites. */
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import {
   createBundle,
@@ -32,6 +31,7 @@ import type { Plan } from '../../plan/schema.js';
 import { EXIT } from '../exit.js';
 import { type Output, paint } from '../output.js';
 import { formatBytes, progressReporter } from './bundle-progress.js';
+import { readRegularFile } from '../../util/user-file.js';
 
 export function registerBundleCommands(
   program: Command,
@@ -459,8 +459,9 @@ export function collect(value: string, previous: string[]): string[] {
 export async function readCaFile(file: string): Promise<string> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readRegularFile(file, { what: 'CA certificate', encoding: 'utf8' });
   } catch (e) {
+    if (e instanceof UstartError) throw e;
     throw new UstartError('InvalidArgument', `--ca-file ${file}: cannot read it.`, { cause: e });
   }
   if (!text.includes('-----BEGIN CERTIFICATE-----'))

@@ -3,7 +3,7 @@
  * customer's server list. Site, networks, Kubernetes, OpenStack and access come from the
  * base plan (the demo sample by default); racks and servers from the list.
  */
-import { access, readFile, stat } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { isUstartError, UstartError } from '../../errors.js';
 import { describe, decodeCsvBytes, importCsv } from '../../plan/csv-import.js';
@@ -12,6 +12,7 @@ import { assetPath } from '../../util/assets.js';
 import { EXIT } from '../exit.js';
 import { type Output, paint } from '../output.js';
 import { loadPlanForCommand } from './plan-file.js';
+import { readRegularFile } from '../../util/user-file.js';
 
 /** Larger lists are refused: 1,000 servers are about 200 kB of CSV. */
 const MAX_CSV_BYTES = 10 * 1024 * 1024;
@@ -103,7 +104,7 @@ async function readCsv(file: string): Promise<Buffer> {
         `${file} is ${(info.size / 1024 / 1024).toFixed(1)} MB; a server list may be at most 10 MB. Is this the right file?`,
       );
     }
-    return await readFile(file);
+    return await readRegularFile(file, { what: 'CSV file', code: 'CsvInvalid' });
   } catch (e) {
     if (e instanceof UstartError) throw e;
     const code = (e as NodeJS.ErrnoException).code;

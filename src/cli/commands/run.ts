@@ -2,7 +2,6 @@
  * `ustart run PLAN`: runs the step graph on the plan's servers over SSH with live,
  * host-prefixed logs; Ctrl-C cancels cleanly and says how to resume.
  */
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
@@ -33,6 +32,7 @@ import { EXIT } from '../exit.js';
 import { type Output, paint } from '../output.js';
 import { RunView } from '../run-view.js';
 import { formatFindings } from './validate.js';
+import { readRegularFile } from '../../util/user-file.js';
 
 interface RunOptions {
   steps?: string;
@@ -194,7 +194,7 @@ async function runCommand(
     hosts,
     resolveTargets: resolverFromPlan(plan),
     planFile: resolve(planFile),
-    planText: await readFile(planFile, 'utf8'),
+    planText: await readRegularFile(planFile, { what: 'plan', encoding: 'utf8' }),
     signal: controller.signal,
     stepByStep: opts.stepByStep,
     onlySteps: opts.steps ? list(opts.steps) : undefined,
@@ -302,7 +302,7 @@ async function askDecision(
 }
 
 /** Asks passphrases and passwords on the terminal, without echo; none without a terminal. */
-function terminalCredentials(out: Output): CredentialStore {
+export function terminalCredentials(out: Output): CredentialStore {
   return {
     async get(request: CredentialRequest) {
       if (!process.stdin.isTTY) return undefined;
@@ -312,17 +312,20 @@ function terminalCredentials(out: Output): CredentialStore {
           : request.kind === 'sudo'
             ? `sudo password of ${request.user} on ${request.host}`
             : `password of ${request.user}@${request.host}`;
-      out.stderr(`${what}: `);
-      return await readHidden();
+      return await readHidden(`${what}: `, out);
     },
   };
 }
 
-function readHidden(): Promise<string> {
+function readHidden(prompt: string, out: Output): Promise<string> {
   return new Promise((resolvePromise) => {
     const stdin = process.stdin;
+    // Echo off before the prompt shows: a user types the moment they see it, and the
+    // terminal echoes whatever arrives while echo is still on (issue 16;
+    // docs/upstream-facts.md#tty-echo-on-arrival).
     stdin.setRawMode(true);
     stdin.resume();
+    out.stderr(prompt);
     let value = '';
     const onData = (buf: Buffer) => {
       for (const ch of buf.toString('utf8')) {
@@ -330,7 +333,7 @@ function readHidden(): Promise<string> {
           stdin.off('data', onData);
           stdin.setRawMode(false);
           stdin.pause();
-          process.stderr.write('\n');
+          out.stderr('\n');
           return resolvePromise(value);
         }
         if (ch === '\u0003') process.kill(process.pid, 'SIGINT');
@@ -359,7 +362,7 @@ const GraphFile = z.array(
 async function loadGraphFile(file: string): Promise<StepSpec[]> {
   let data: unknown;
   try {
-    data = JSON.parse(await readFile(file, 'utf8'));
+    data = JSON.parse(await readRegularFile(file, { what: 'step graph', encoding: 'utf8' }));
   } catch (e) {
     throw new UstartError(
       'RunbookInvalid',
