@@ -158,6 +158,15 @@ export async function createBundle(options: CreateBundleOptions): Promise<Create
       }
     }
     for (const item of options.add ?? []) inputs.push(...(await expandAdd(item)));
+    // Every file the user named is read before the first download: a bad one fails at once,
+    // not after an hour of pulling images.
+    const artifacts =
+      !options.onlyAdded && options.artifactsFile
+        ? await loadArtifactList(options.artifactsFile)
+        : [];
+    const aptSourcesText = options.aptSourcesFile
+      ? await readText(options.aptSourcesFile)
+      : undefined;
     if (options.images && options.images.length > 0) {
       if (options.onlyAdded) {
         throw new UstartError(
@@ -183,13 +192,13 @@ export async function createBundle(options: CreateBundleOptions): Promise<Create
       for (const f of fetched) inputs.push({ path: f.path, kind: f.kind, file: f.file });
     }
     if (!options.onlyAdded) {
-      inputs.push(...(await downloadArtifacts(options, workDir, emit)));
+      inputs.push(...(await downloadArtifacts(artifacts, options.signal, workDir, emit)));
       const packages = options.packages ?? RUNBOOK_PACKAGES[release];
       if (packages.length > 0) {
         emit({ type: 'phase-started', phase: 'resolve-packages', totalItems: packages.length });
-        const sourcesText = options.aptSourcesFile
-          ? await readText(options.aptSourcesFile)
-          : privateSourcesFor(release, await machineRelease(), await readMachineSources());
+        const sourcesText =
+          aptSourcesText ??
+          privateSourcesFor(release, await machineRelease(), await readMachineSources());
         const debs = await downloadPackageClosure({
           packages,
           sourcesText,
@@ -262,12 +271,12 @@ async function refuseExisting(out: string, split: boolean): Promise<void> {
 }
 
 async function downloadArtifacts(
-  options: CreateBundleOptions,
+  artifacts: Awaited<ReturnType<typeof loadArtifactList>>,
+  signal: AbortSignal | undefined,
   workDir: string,
   emit: BundleEventListener,
 ): Promise<{ path: string; kind: EntryKind; file: string }[]> {
-  if (!options.artifactsFile) return [];
-  const artifacts = await loadArtifactList(options.artifactsFile);
+  if (artifacts.length === 0) return [];
   const dir = join(workDir, 'artifacts');
   await mkdir(dir, { recursive: true });
   emit({ type: 'phase-started', phase: 'download', totalItems: artifacts.length });
@@ -278,7 +287,7 @@ async function downloadArtifacts(
       dir,
       (done) =>
         emit({ type: 'progressed', phase: 'download', doneBytes: done, item: artifact.name }),
-      options.signal,
+      signal,
     );
     emit({ type: 'item-finished', phase: 'download', item: artifact.name });
     result.push({
