@@ -6,12 +6,7 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import {
-  loadMirrorCredentials,
-  loadMirrorFile,
-  parseMirrorOptions,
-  parseUrlMirrors,
-} from '../../bundle/index.js';
+import { loadMirrorCredentials, parseUrlMirrors } from '../../bundle/index.js';
 import { unreachable, UstartError } from '../../errors.js';
 import { BOM_ARCHITECTURES, layeredBom } from '../../render/bom.js';
 import { PIN_SECTIONS, pinBom, type PinOutcome, type PinSection } from '../../render/bom-pin.js';
@@ -19,7 +14,13 @@ import { assetPath } from '../../util/assets.js';
 import { EXIT } from '../exit.js';
 import { type Output, paint } from '../output.js';
 import { progressReporter } from './bundle-progress.js';
-import { collect, readCaFile } from './bundle.js';
+import {
+  collect,
+  type MirrorOpts,
+  readCaFile,
+  registryMirrors,
+  withMirrorOptions,
+} from './bundle.js';
 
 export function registerBom(program: Command, out: Output, setCode: (c: number) => void): void {
   const group = program
@@ -77,37 +78,15 @@ export function registerBom(program: Command, out: Output, setCode: (c: number) 
       setCode(EXIT.ok);
     });
 
-  group
+  const pin = group
     .command('pin')
     .description(
       'Resolve every image digest, chart digest and file sha256 from upstream and write them into the bill of materials (needs the network).',
     )
     .option('--bom <file>', 'the bill of materials to pin (default: the one shipped with uStart)')
     .option('--only <section>', 'pin only images, charts or files')
-    .option('--dry-run', 'resolve and report, change nothing')
-    .option(
-      '--mirror <[registry=]url>',
-      'ask this registry mirror instead: for every registry, or for one (repeatable)',
-      collect,
-      [],
-    )
-    .option('--mirror-file <file>', 'YAML "mirrors:" mapping of upstream registries to mirror URLs')
-    .option(
-      '--mirror-auth-file <file>',
-      'mirror credentials, one "HOST USER:PASSWORD" line each, mode 0600 (or USTART_MIRROR_USERNAME/PASSWORD)',
-    )
-    .option(
-      '--mirror-url <prefix=url>',
-      'fetch charts and files under this URL prefix from a mirror instead (repeatable)',
-      collect,
-      [],
-    )
-    .option(
-      '--ca-file <file>',
-      'also trust this PEM CA certificate for charts and files (repeatable)',
-      collect,
-      [],
-    )
+    .option('--dry-run', 'resolve and report, change nothing');
+  withMirrorOptions(pin)
     .option('--cache <dir>', 'download cache (default ~/.cache/ustart/oci, as bundle create)')
     .action(async (opts: PinOpts) => {
       if (opts.only !== undefined && !(PIN_SECTIONS as readonly string[]).includes(opts.only)) {
@@ -121,10 +100,7 @@ export function registerBom(program: Command, out: Output, setCode: (c: number) 
         file: opts.bom ?? assetPath('runbook', 'bom.yaml'),
         ...(opts.only ? { only: opts.only as PinSection } : {}),
         dryRun: Boolean(opts.dryRun),
-        mirrors: new Map([
-          ...(opts.mirrorFile ? await loadMirrorFile(opts.mirrorFile) : []),
-          ...parseMirrorOptions(opts.mirror),
-        ]),
+        mirrors: await registryMirrors(opts),
         credentials: await loadMirrorCredentials(opts.mirrorAuthFile),
         urlMirrors: parseUrlMirrors(opts.mirrorUrl),
         ca: await Promise.all(opts.caFile.map(readCaFile)),
@@ -172,14 +148,9 @@ export function registerBom(program: Command, out: Output, setCode: (c: number) 
     });
 }
 
-interface PinOpts {
+interface PinOpts extends MirrorOpts {
   bom?: string;
   only?: string;
   dryRun?: boolean;
-  mirror: string[];
-  mirrorFile?: string;
-  mirrorAuthFile?: string;
-  mirrorUrl: string[];
-  caFile: string[];
   cache?: string;
 }

@@ -56,7 +56,7 @@ export function registerBundleCommands(
       setCode(EXIT.ok);
     });
 
-  bundle
+  const create = bundle
     .command('create')
     .description('Build an offline bundle for a site plan on a connected machine.')
     .requiredOption('--plan <file>', 'the site plan (its site.osRelease decides the packages)')
@@ -104,32 +104,11 @@ export function registerBundleCommands(
       [],
     )
     .option(
-      '--mirror <[registry=]url>',
-      'pull through this mirror (Harbor, Artifactory, Nexus, a pull-through cache): for every registry, or for one (repeatable)',
-      collect,
-      [],
-    )
-    .option('--mirror-file <file>', 'YAML "mirrors:" mapping of upstream registries to mirror URLs')
-    .option(
-      '--mirror-auth-file <file>',
-      'mirror credentials, one "HOST USER:PASSWORD" line each, mode 0600 (or USTART_MIRROR_USERNAME/PASSWORD)',
-    )
-    .option(
       '--image-cache <dir>',
       'download cache for images, charts and files (default ~/.cache/ustart/oci)',
-    )
-    .option(
-      '--mirror-url <prefix=url>',
-      'fetch charts, files and binaries under this URL prefix from a mirror instead (repeatable)',
-      collect,
-      [],
-    )
-    .option(
-      '--ca-file <file>',
-      'also trust this PEM CA certificate for charts, files and binaries (a mirror with a private CA; repeatable)',
-      collect,
-      [],
-    )
+    );
+  withMirrorOptions(create);
+  create
     .option('--split <size>', 'write FILE.tar as parts below this size, such as 4G for FAT32')
     .option(
       '--created-at <iso>',
@@ -175,10 +154,7 @@ export function registerBundleCommands(
           '--mirror-url and --ca-file choose how charts, files and binaries are fetched; this build fetches none (drop --no-bom or --only-added, or add charts, files or binaries to --bom).',
         );
       }
-      const mirrors = new Map([
-        ...(opts.mirrorFile ? await loadMirrorFile(opts.mirrorFile) : []),
-        ...parseMirrorOptions(opts.mirror),
-      ]);
+      const mirrors = await registryMirrors(opts);
       const credentials =
         images.length > 0 || httpFetch
           ? await loadMirrorCredentials(opts.mirrorAuthFile)
@@ -424,7 +400,7 @@ function checkBinaries(b: Bom, plan: Plan, architecture: string, opts: CreateOpt
   }
 }
 
-interface CreateOpts {
+interface CreateOpts extends MirrorOpts {
   plan: string;
   out: string;
   key?: string;
@@ -436,15 +412,10 @@ interface CreateOpts {
   arch?: string;
   image: string[];
   platform: string[];
-  mirror: string[];
-  mirrorFile?: string;
-  mirrorAuthFile?: string;
   imageCache?: string;
   /** `--bom PARTS` (a string), `--no-bom` (false), or neither (undefined). */
   bom?: string | false;
   bomFile?: string;
-  mirrorUrl: string[];
-  caFile: string[];
   split?: string;
   createdAt?: string;
   runbook?: string;
@@ -489,4 +460,52 @@ function parseDate(text: string): Date {
     );
   }
   return date;
+}
+
+/**
+ * The options that choose where images, charts, files and binaries come from instead of
+ * upstream: registry mirrors, their credentials, URL mirrors and the CAs to trust for them
+ * (`bundle create`, `bom pin`).
+ */
+export function withMirrorOptions(command: Command): Command {
+  return command
+    .option(
+      '--mirror <[registry=]url>',
+      'pull images through this mirror (Harbor, Artifactory, Nexus, a pull-through cache): for every registry, or for one (repeatable)',
+      collect,
+      [],
+    )
+    .option('--mirror-file <file>', 'YAML "mirrors:" mapping of upstream registries to mirror URLs')
+    .option(
+      '--mirror-auth-file <file>',
+      'mirror credentials, one "HOST USER:PASSWORD" line each, mode 0600 (or USTART_MIRROR_USERNAME/PASSWORD)',
+    )
+    .option(
+      '--mirror-url <prefix=url>',
+      'fetch charts, files and binaries under this URL prefix from a mirror instead (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--ca-file <file>',
+      'also trust this PEM CA certificate for charts, files and binaries (a mirror with a private CA; repeatable)',
+      collect,
+      [],
+    );
+}
+
+export interface MirrorOpts {
+  mirror: string[];
+  mirrorFile?: string;
+  mirrorAuthFile?: string;
+  mirrorUrl: string[];
+  caFile: string[];
+}
+
+/** The registry mirrors of `--mirror-file` and `--mirror` (the latter wins). */
+export async function registryMirrors(opts: MirrorOpts) {
+  return new Map([
+    ...(opts.mirrorFile ? await loadMirrorFile(opts.mirrorFile) : []),
+    ...parseMirrorOptions(opts.mirror),
+  ]);
 }
