@@ -17,11 +17,10 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
-  blobOf,
   buildImage,
   buildIndex,
-  descriptor,
   failure,
+  helmOciArtifact,
   freePort,
   makeEcCertificate,
   Pusher,
@@ -94,22 +93,7 @@ function serveHelmIndex(archive: Buffer): void {
 /** Pushes a Helm chart as an OCI artifact (Helm's config and chart layer types). */
 async function pushOciChart(note: string): Promise<Blob> {
   const archive = await buildChart('ociapp', '1.0.0', note);
-  const layer = blobOf('application/vnd.cncf.helm.chart.content.v1.tar+gzip', archive);
-  const config = blobOf(
-    'application/vnd.cncf.helm.config.v1+json',
-    Buffer.from(JSON.stringify({ name: 'ociapp', version: '1.0.0', apiVersion: 'v2' })),
-  );
-  const manifest = blobOf(
-    'application/vnd.oci.image.manifest.v1+json',
-    Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config: descriptor(config),
-        layers: [descriptor(layer)],
-      }),
-    ),
-  );
+  const { config, layer, manifest } = helmOciArtifact('ociapp', '1.0.0', archive);
   await push.blob('charts/ociapp', config);
   await push.blob('charts/ociapp', layer);
   await push.manifest('charts/ociapp', '1.0.0', manifest);

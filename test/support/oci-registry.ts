@@ -315,6 +315,34 @@ function tarHeader(name: string, size: number): Buffer {
   return h;
 }
 
+/**
+ * A Helm chart as an OCI artifact: Helm's config and chart-content layer types
+ * (docs/upstream-facts.md#helm.oci-media-types) and the manifest naming them.
+ */
+export function helmOciArtifact(
+  name: string,
+  version: string,
+  archive: Buffer,
+): { config: Blob; layer: Blob; manifest: Blob } {
+  const layer = blobOf('application/vnd.cncf.helm.chart.content.v1.tar+gzip', archive);
+  const config = blobOf(
+    'application/vnd.cncf.helm.config.v1+json',
+    Buffer.from(JSON.stringify({ name, version, apiVersion: 'v2' })),
+  );
+  const manifest = blobOf(
+    'application/vnd.oci.image.manifest.v1+json',
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: descriptor(config),
+        layers: [descriptor(layer)],
+      }),
+    ),
+  );
+  return { config, layer, manifest };
+}
+
 /** A layer file of `size` random bytes (a tar of one file), written to disk while hashed. */
 export async function writeLayerFile(file: string, size: number): Promise<Blob> {
   const hash = createHash('sha256');

@@ -16,9 +16,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
-  blobOf,
-  descriptor,
   failure,
+  helmOciArtifact,
   makeEcCertificate,
   Pusher,
   startRegistry,
@@ -709,22 +708,7 @@ describe('charts from an OCI registry', () => {
   it('pulls the chart layer of a Helm OCI artifact, + in the version written _', async () => {
     registry = await startRegistry({ dir: join(dir, 'registry') });
     const archive = await buildChart('ociapp', '2.0.0+build.1');
-    const layer = blobOf('application/vnd.cncf.helm.chart.content.v1.tar+gzip', archive);
-    const config = blobOf(
-      'application/vnd.cncf.helm.config.v1+json',
-      Buffer.from(JSON.stringify({ name: 'ociapp', version: '2.0.0+build.1', apiVersion: 'v2' })),
-    );
-    const manifest = blobOf(
-      'application/vnd.oci.image.manifest.v1+json',
-      Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          config: descriptor(config),
-          layers: [descriptor(layer)],
-        }),
-      ),
-    );
+    const { config, layer, manifest } = helmOciArtifact('ociapp', '2.0.0+build.1', archive);
     const push = new Pusher(registry);
     await push.blob('charts/ociapp', config);
     await push.blob('charts/ociapp', layer);
