@@ -528,6 +528,8 @@ class Ssh2Connection implements HostConnection {
         onPgid: (id) => {
           pgid = id;
           pgidKnown();
+          // Read only for the marker after a stop (below): back to the consumer's pace.
+          if (options.flow?.paused && unflow) stream.stderr.pause();
         },
         onPrompt: (first) => {
           if (first && sudoPassword !== undefined) stream.write(`${sudoPassword}\n`);
@@ -597,14 +599,10 @@ class Ssh2Connection implements HostConnection {
       const stop = (why: 'timeout' | 'cancelled') => {
         if (stopped || exit || settled) return;
         stopped = why;
-        // From here on the command is being killed: read what it still prints (at most a
-        // channel window) even while the consumer holds the flow paused, or the channel
-        // could never report its close (docs/upstream-facts.md#ssh2.channel-close-after-end).
-        unflow?.();
-        unflow = undefined;
-        stream.resume();
-        stream.stderr.resume();
         graceTimer = setTimeout(giveUp, this.settings.stopGraceMs);
+        // The group id is the first thing on stderr: a flow paused from the start holds it
+        // back, so read stderr until it comes.
+        if (pgid === undefined) stream.stderr.resume();
         killing = (async () => {
           await Promise.race([pgidReady, this.closed, channelClosing]);
           if (pgid !== undefined && !this.isClosed && !channelClosed) {
@@ -615,6 +613,14 @@ class Ssh2Connection implements HostConnection {
               (answered) => (killAnswered = answered),
             );
           }
+          // The kill is done (or could not be): read what is left without back pressure.
+          // Once the group is gone that is at most a channel window, and a paused stream
+          // would never report the channel's close
+          // (docs/upstream-facts.md#ssh2.channel-close-after-end).
+          unflow?.();
+          unflow = undefined;
+          stream.resume();
+          stream.stderr.resume();
           closeChannel();
         })();
       };
