@@ -645,27 +645,39 @@ export class RunEngine {
         await this.input(name, signal);
       } catch (e) {
         if (signal.aborted) return { state: 'cancelled', message: 'cancelled reading inputs' };
+        if (isUstartError(e, 'ConnectionLost'))
+          return { state: 'connection-lost', message: messageOf(e) };
         return { state: 'failed', message: messageOf(e), retryable: true };
       }
     }
     const stdin = await this.stdinFor(spec);
+    // The transport reports a lost connection as an outcome; a command that could not even
+    // start (a channel refused) is an ordinary, retryable failure. Neither throws out of here.
     const exec = (command: string, stream: boolean, timeoutMs?: number) =>
-      conn.exec(this.wrap(spec, command), {
-        stdin,
-        sudo: spec.sudo,
-        signal,
-        timeoutMs,
-        flow: this.hub.flow,
-        onStdout: stream ? (c) => log.write('stdout', c) : undefined,
-        onStderr: stream ? (c) => log.write('stderr', c) : undefined,
-      });
+      conn
+        .exec(this.wrap(spec, command), {
+          stdin,
+          sudo: spec.sudo,
+          signal,
+          timeoutMs,
+          flow: this.hub.flow,
+          onStdout: stream ? (c) => log.write('stdout', c) : undefined,
+          onStderr: stream ? (c) => log.write('stderr', c) : undefined,
+        })
+        .catch((e: unknown): ExecOutcome | { kind: 'error'; message: string } =>
+          isUstartError(e, 'ConnectionLost')
+            ? { kind: 'connection-lost', message: messageOf(e) }
+            : { kind: 'error', message: messageOf(e) },
+        );
     if (spec.check) {
       log.note(`# uStart: check: ${spec.check}`);
       const checked = await exec(spec.check, true, spec.timeout?.ms);
       if (checked.kind === 'exited' && checked.code === 0) {
         return { state: 'skipped', message: 'check passed: already done' };
       }
-      if (checked.kind !== 'exited') return this.outcomeState(checked, spec, 'check');
+      if (checked.kind === 'error')
+        return { state: 'failed', message: `check: ${checked.message}`, retryable: true };
+      if (checked.kind !== 'exited') return this.outcomeState(checked, spec, 'check', host);
       log.note(`# uStart: check exited ${checked.code}: running the step`);
     } else if (h.interrupted && !spec.idempotent && !this.mayRerun(spec.id, host)) {
       return {
@@ -713,10 +725,13 @@ export class RunEngine {
         true,
         spec.timeout?.mode === 'hard' ? spec.timeout.ms : undefined,
       );
+      if (outcome.kind === 'error')
+        return { state: 'failed', message: outcome.message, retryable: true };
       const result = this.outcomeState(
         outcome,
         spec,
         'run',
+        host,
         h.kill!.signal.aborted && !this.abort.signal.aborted,
       );
       if (result.state !== 'succeeded' || host !== step.hosts[0]) return result;
@@ -728,6 +743,8 @@ export class RunEngine {
           await this.output(spec, host, o, signal);
         } catch (e) {
           if (signal.aborted) return { state: 'cancelled', message: 'cancelled reading outputs' };
+          if (isUstartError(e, 'ConnectionLost'))
+            return { state: 'connection-lost', message: messageOf(e) };
           return { state: 'failed', message: messageOf(e), retryable: true };
         }
       }
@@ -806,6 +823,12 @@ export class RunEngine {
         onStdout: (c) => chunks.push(c),
       });
       const value = Buffer.concat(chunks).toString('utf8').trim();
+      if (outcome.kind === 'connection-lost') {
+        throw new UstartError(
+          'ConnectionLost',
+          `the connection to ${host} was lost while reading output "${output.name}" of step ${spec.id}: ${outcome.message}`,
+        );
+      }
       if (outcome.kind !== 'exited' || outcome.code !== 0 || !value) {
         throw new UstartError(
           'StepFailed',
@@ -832,6 +855,7 @@ export class RunEngine {
     o: ExecOutcome,
     spec: StepSpec,
     what: 'check' | 'run',
+    host: string,
     killed = false,
   ): { state: State; exitCode?: number; signal?: string; message?: string; retryable?: boolean } {
     switch (o.kind) {
@@ -851,14 +875,32 @@ export class RunEngine {
           message: `${what} was killed by signal ${o.signal}`,
           retryable: true,
         };
-      case 'timeout':
+      case 'timeout': {
+        const limit = `its hard timeout of ${Math.round((spec.timeout?.ms ?? 0) / 1000)} s`;
+        if (o.remoteKilled) {
+          return {
+            state: 'failed',
+            message: `${what} ran longer than ${limit} and was killed`,
+            retryable: true,
+          };
+        }
+        // Ended on this side only: the command may still run there, so neither a retry nor
+        // a plain failure would be honest. `unknown` makes resume ask (check, --rerun, --skip).
         return {
-          state: 'failed',
-          message: `${what} ran longer than its hard timeout of ${Math.round((spec.timeout?.ms ?? 0) / 1000)} s and was killed`,
-          retryable: true,
+          state: 'unknown',
+          message: `${what} ran longer than ${limit}; remote kill not confirmed: uStart stopped waiting, but the command may still run on ${host}. Look at the host, then resume with --rerun ${spec.id}@${host} or --skip ${spec.id}=<reason>.`,
         };
-      case 'cancelled':
-        return { state: 'cancelled', message: killed ? 'killed by the consultant' : 'cancelled' };
+      }
+      case 'cancelled': {
+        const why = killed ? 'killed by the consultant' : 'cancelled';
+        return {
+          state: 'cancelled',
+          message:
+            o.remoteKilled === false
+              ? `${why}; remote kill not confirmed: the command may still run on ${host}`
+              : why,
+        };
+      }
       case 'connection-lost':
         return {
           state: 'connection-lost',

@@ -48,13 +48,20 @@ export function wrapCommand(
  * Kills process group `pgid` (TERM, then KILL after 3 s) and exits 0 once it is gone,
  * 1 when it is still there after 6 s. No `--` before the negative id: dash, Debian's
  * /bin/sh, rejects it in its kill builtin.
+ *
+ * "Gone" means `kill -0` says "No such process". "Operation not permitted" means a member
+ * of the group is still there but belongs to another user (a step that runs `sudo` itself
+ * without `sudo: true`): not gone, so the kill is reported unconfirmed instead of done
+ * (docs/upstream-facts.md#posix.kill-eperm).
  */
 export function killGroupScript(pgid: number): string {
   return [
     `p=${pgid}`,
     'kill -TERM -$p 2>/dev/null',
+    'export LC_ALL=C',
+    'alive() { e=$(kill -0 -$p 2>&1) && return 0; case $e in *"not permitted"*) return 0;; esac; return 1; }',
     'i=0',
-    'while kill -0 -$p 2>/dev/null; do',
+    'while alive; do',
     '  i=$((i+1))',
     '  [ $i -eq 30 ] && kill -KILL -$p 2>/dev/null',
     '  [ $i -gt 60 ] && exit 1',

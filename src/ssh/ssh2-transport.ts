@@ -19,6 +19,7 @@ import type {
 } from 'ssh2';
 import { UstartError, isUstartError, messageOf } from '../errors.js';
 import { NO_CREDENTIALS, type CredentialStore } from './credentials.js';
+import { describeDetection, keepaliveSettings, type KeepaliveSettings } from './keepalive.js';
 import { fingerprint, hostPattern, keyType, type KnownHosts } from './known-hosts.js';
 import { StderrFilter, killGroupScript, wrapCommand } from './remote-exec.js';
 import { openShell, type ShellChannel, type ShellOptions } from './shell.js';
@@ -49,6 +50,12 @@ export const CIPHERS = [
   'aes256-ctr',
 ] as const;
 
+/**
+ * After a hard timeout or a cancel, the most an exec waits for the remote kill to be
+ * confirmed and its channel to close (the kill itself gives up after 6 s, remote-exec.ts).
+ */
+export const DEFAULT_STOP_GRACE_MS = 10_000;
+
 export interface Ssh2TransportOptions {
   knownHosts: KnownHosts;
   credentials?: CredentialStore;
@@ -58,9 +65,16 @@ export interface Ssh2TransportOptions {
   agentSocket?: string | null;
   /** Key files tried after a host's own; ~/.ssh/id_ed25519, id_ecdsa, id_rsa when absent. */
   identityFiles?: string[];
+  /** SSH keepalive every this many ms (15 s); see keepalive.ts. */
   keepaliveIntervalMs?: number;
+  /** Unanswered keepalives in a row that end the connection (3): a dead link is noticed within interval × count. */
   keepaliveCountMax?: number;
   readyTimeoutMs?: number;
+  /**
+   * After a hard timeout or a cancel, how long the transport waits for the remote kill to be
+   * confirmed and the channel to close before it ends the exec on this side (10 s).
+   */
+  stopGraceMs?: number;
   /** Handshakes in flight through one jump host at once. */
   maxHandshakesPerJump?: number;
 }
@@ -69,9 +83,11 @@ export class Ssh2Transport implements Transport {
   private readonly connections = new Set<Ssh2Connection>();
   private readonly jumps = new Map<string, JumpLink>();
   private readonly credentials: CredentialStore;
+  private readonly keepalive: KeepaliveSettings;
 
   constructor(private readonly options: Ssh2TransportOptions) {
     this.credentials = options.credentials ?? NO_CREDENTIALS;
+    this.keepalive = keepaliveSettings(options);
   }
 
   async connect(
@@ -111,7 +127,10 @@ export class Ssh2Transport implements Transport {
     } else {
       client = await this.handshake(target, options.signal);
     }
-    const conn = new Ssh2Connection(target, client, this.credentials);
+    const conn = new Ssh2Connection(target, client, this.credentials, {
+      keepalive: this.keepalive,
+      stopGraceMs: this.options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS,
+    });
     this.connections.add(conn);
     void conn.closed.then(() => {
       this.connections.delete(conn);
@@ -161,10 +180,10 @@ export class Ssh2Transport implements Transport {
         username: hop.user,
         ...(sock ? { sock } : {}),
         readyTimeout: this.options.readyTimeoutMs ?? 20_000,
-        keepaliveInterval: this.options.keepaliveIntervalMs ?? 15_000,
-        // ssh2 gives up one interval later than OpenSSH's ServerAliveCountMax (measured: 15 s × 3
-        // ended after 60 s), so it gets one less to end after 45 s as OpenSSH would.
-        keepaliveCountMax: Math.max(0, (this.options.keepaliveCountMax ?? 3) - 1),
+        // A dead link ends the connection within interval × count (keepalive.ts): ssh2 gives
+        // up one interval later than OpenSSH's ServerAliveCountMax, so it gets one less.
+        keepaliveInterval: this.keepalive.intervalMs,
+        keepaliveCountMax: this.keepalive.ssh2CountMax,
         algorithms: { cipher: [...CIPHERS] },
         hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
           this.verifyHostKey(hop, key).then(
@@ -408,6 +427,11 @@ function endClient(client: Client): Promise<void> {
   });
 }
 
+interface ConnectionSettings {
+  keepalive: KeepaliveSettings;
+  stopGraceMs: number;
+}
+
 class Ssh2Connection implements HostConnection {
   readonly closed: Promise<{ reason: 'closed' | 'lost'; message?: string }>;
   private lostMessage: string | undefined;
@@ -421,9 +445,13 @@ class Ssh2Connection implements HostConnection {
     readonly target: HostTarget,
     private readonly client: Client,
     private readonly credentials: CredentialStore,
+    private readonly settings: ConnectionSettings,
   ) {
     client.on('error', (err: Error) => {
-      this.lostMessage ??= err.message;
+      this.lostMessage ??=
+        err.message === 'Keepalive timeout'
+          ? `${target.name} answered no SSH keepalive for ${describeDetection(settings.keepalive)}: the link or the host is down`
+          : err.message;
     });
     this.closed = new Promise((resolve) => {
       client.once('close', () => {
@@ -462,7 +490,10 @@ class Ssh2Connection implements HostConnection {
         }),
       );
     } catch (e) {
-      if (this.isClosed || this.lostMessage) return this.lost();
+      // ssh2 throws "Not connected" once the socket is ending, before the connection's
+      // 'close' (docs/upstream-facts.md#ssh2.not-connected): that is a lost connection,
+      // not a command that could not start.
+      if (await this.goneOrGoing()) return this.lost();
       throw new UstartError(
         'ConnectionFailed',
         `could not start a command on ${this.target.name}: ${messageOf(e)}`,
@@ -477,9 +508,18 @@ class Ssh2Connection implements HostConnection {
       let stopped: 'timeout' | 'cancelled' | undefined;
       let remoteKilled = false;
       let killing: Promise<void> | undefined;
+      /** False while the kill's channel waits for the host to answer its opening. */
+      let killAnswered = true;
+      let settled = false;
+      let channelClosed = false;
+      let channelDone: () => void = () => undefined;
+      const channelClosing = new Promise<void>((r) => (channelDone = r));
       let pgid: number | undefined;
       let pgidKnown: () => void = () => undefined;
       const pgidReady = new Promise<void>((r) => (pgidKnown = r));
+      let graceTimer: ReturnType<typeof setTimeout> | undefined;
+      let unflow: (() => void) | undefined;
+
       const sendStdin = () => {
         if (options.stdin !== undefined) stream.write(options.stdin);
         stream.end();
@@ -488,15 +528,18 @@ class Ssh2Connection implements HostConnection {
         onPgid: (id) => {
           pgid = id;
           pgidKnown();
+          // Read only for the marker after a stop (below): back to the consumer's pace.
+          if (options.flow?.paused && unflow) stream.stderr.pause();
         },
         onPrompt: (first) => {
           if (first && sudoPassword !== undefined) stream.write(`${sudoPassword}\n`);
           else stream.end();
         },
         onStart: sendStdin,
-        onData: (chunk) => options.onStderr?.(chunk),
+        // Nothing reaches the caller once the exec has ended on this side.
+        onData: (chunk) => settled || options.onStderr?.(chunk),
       });
-      stream.on('data', (chunk: Buffer) => options.onStdout?.(chunk));
+      stream.on('data', (chunk: Buffer) => settled || options.onStdout?.(chunk));
       stream.stderr.on('data', (chunk: Buffer) => filter.write(chunk));
       const onExit = (code: number | null, signal?: string) => {
         if (typeof code === 'number') exit = { kind: 'exited', code };
@@ -506,7 +549,7 @@ class Ssh2Connection implements HostConnection {
       if (early) onExit(early.code, early.signal);
       else stream.on('exit', onExit);
 
-      const unflow = options.flow?.onChange((paused) => {
+      unflow = options.flow?.onChange((paused) => {
         if (paused) {
           stream.pause();
           stream.stderr.pause();
@@ -520,15 +563,65 @@ class Ssh2Connection implements HostConnection {
         stream.stderr.pause();
       }
 
-      const stop = (why: 'timeout' | 'cancelled') => {
-        if (stopped || exit) return;
-        stopped = why;
-        killing = (async () => {
-          await Promise.race([pgidReady, this.closed]);
-          if (pgid !== undefined && !this.isClosed) {
-            remoteKilled = await this.killGroup(pgid, options.sudo === true, sudoPassword);
-          }
+      const settle = (outcome: ExecOutcome) => {
+        if (settled) return;
+        settled = true;
+        if (timer) clearTimeout(timer);
+        if (graceTimer) clearTimeout(graceTimer);
+        options.signal?.removeEventListener('abort', onAbort);
+        unflow?.();
+        filter.flush();
+        resolve(outcome);
+      };
+      const closeChannel = () => {
+        if (channelClosed) return;
+        try {
           stream.close();
+        } catch {
+          // The connection is already gone; its close ends the channel too.
+        }
+      };
+      /**
+       * The grace after a timeout or cancel has passed without the kill confirmed and the
+       * channel closed: end the exec on this side and say the kill is not confirmed. When the
+       * host did not even answer the kill's channel, the connection is stuck: end it too, so
+       * nothing else waits on it (its other commands end `connection-lost`).
+       */
+      const giveUp = () => {
+        if (settled || !stopped) return;
+        if (!killAnswered && !this.isClosed) {
+          this.lostMessage ??= `${this.target.name} did not answer for ${this.settings.stopGraceMs / 1000} s after a ${stopped === 'timeout' ? 'hard timeout' : 'cancel'}; uStart closed the connection`;
+          this.client.destroy();
+        }
+        closeChannel();
+        settle({ kind: stopped, remoteKilled: false });
+      };
+      const stop = (why: 'timeout' | 'cancelled') => {
+        if (stopped || exit || settled) return;
+        stopped = why;
+        graceTimer = setTimeout(giveUp, this.settings.stopGraceMs);
+        // The group id is the first thing on stderr: a flow paused from the start holds it
+        // back, so read stderr until it comes.
+        if (pgid === undefined) stream.stderr.resume();
+        killing = (async () => {
+          await Promise.race([pgidReady, this.closed, channelClosing]);
+          if (pgid !== undefined && !this.isClosed && !channelClosed) {
+            remoteKilled = await this.killGroup(
+              pgid,
+              options.sudo === true,
+              sudoPassword,
+              (answered) => (killAnswered = answered),
+            );
+          }
+          // The kill is done (or could not be): read what is left without back pressure.
+          // Once the group is gone that is at most a channel window, and a paused stream
+          // would never report the channel's close
+          // (docs/upstream-facts.md#ssh2.channel-close-after-end).
+          unflow?.();
+          unflow = undefined;
+          stream.resume();
+          stream.stderr.resume();
+          closeChannel();
         })();
       };
       const timer =
@@ -540,19 +633,17 @@ class Ssh2Connection implements HostConnection {
       options.signal?.addEventListener('abort', onAbort, { once: true });
 
       stream.once('close', () => {
+        channelClosed = true;
+        channelDone();
         void (async () => {
-          if (timer) clearTimeout(timer);
-          options.signal?.removeEventListener('abort', onAbort);
-          unflow?.();
-          filter.flush();
           await killing;
-          if (stopped) return resolve({ kind: stopped, remoteKilled });
-          if (exit) return resolve(exit);
+          if (stopped) return settle({ kind: stopped, remoteKilled });
+          if (exit) return settle(exit);
           // A channel that closed without an exit status: the connection went, or the
           // server never said. Neither is success.
           await Promise.race([this.closed, new Promise((r) => setImmediate(r))]);
-          if (this.isClosed || this.lostMessage) return resolve(this.lost());
-          resolve({ kind: 'unknown' });
+          if (this.isClosed || this.lostMessage) return settle(this.lost());
+          settle({ kind: 'unknown' });
         })();
       });
     });
@@ -581,7 +672,20 @@ class Ssh2Connection implements HostConnection {
           remotePath,
           options,
         ),
-      );
+      )
+      .catch(async (e: unknown) => {
+        // Whatever broke the upload (a channel closed mid-way, ssh2's "Not connected"), a
+        // connection that is gone makes it a lost connection: the engine says so instead of
+        // "failed", and the temp file stays for a resume.
+        if (!isUstartError(e, 'Cancelled') && (await this.goneOrGoing())) {
+          throw new UstartError(
+            'ConnectionLost',
+            `the connection to ${this.target.name} was lost during the upload to ${remotePath}: ${this.lost().message}`,
+            { cause: e, detail: { host: this.target.name, remotePath } },
+          );
+        }
+        throw e;
+      });
     this.uploads.set(remotePath, mine);
     const forget = () => {
       if (this.uploads.get(remotePath) === mine) this.uploads.delete(remotePath);
@@ -596,11 +700,27 @@ class Ssh2Connection implements HostConnection {
     await this.closed;
   }
 
-  private lost(): ExecOutcome {
+  private lost(): { kind: 'connection-lost'; message: string } {
     return {
       kind: 'connection-lost',
       message: this.lostMessage ?? `the connection to ${this.target.name} closed`,
     };
+  }
+
+  /**
+   * True when the connection is closed or closing. A socket that no longer writes (the
+   * server ended it) closes within a moment; this waits for that so `lost()` has the reason.
+   */
+  private async goneOrGoing(): Promise<boolean> {
+    if (this.isClosed || this.lostMessage !== undefined) return true;
+    const sock = (
+      this.client as unknown as { _sock?: { writable?: boolean; readableEnded?: boolean } }
+    )._sock;
+    if (sock && sock.writable === true && sock.readableEnded !== true) return false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.closed, new Promise((r) => (timer = setTimeout(r, 1000)))]);
+    clearTimeout(timer);
+    return true;
   }
 
   private sftp(): Promise<SFTPWrapper> {
@@ -625,32 +745,44 @@ class Ssh2Connection implements HostConnection {
     );
   }
 
-  /** Kills a remote process group from a second channel; true when it is confirmed gone. */
+  /**
+   * Kills a remote process group from a second channel; true when it is confirmed gone.
+   * `answered(false)` while the host has not answered the channel's opening. Never rejects.
+   */
   private async killGroup(
     pgid: number,
     sudo: boolean,
     password: string | undefined,
+    answered: (yes: boolean) => void,
   ): Promise<boolean> {
     const wrapped = wrapCommand(
       killGroupScript(pgid),
       sudo ? (password === undefined ? 'no-password' : 'password') : false,
     );
     return new Promise<boolean>((resolve) => {
-      this.client.exec(wrapped.line, (err, stream) => {
-        if (err) return resolve(false);
-        let code: number | undefined;
-        const filter = new StderrFilter(wrapped, {
-          onPgid: () => undefined,
-          onPrompt: (first) =>
-            first && password !== undefined ? stream.write(`${password}\n`) : stream.end(),
-          onStart: () => stream.end(),
-          onData: () => undefined,
+      answered(false);
+      try {
+        this.client.exec(wrapped.line, (err, stream) => {
+          answered(true);
+          if (err) return resolve(false);
+          let code: number | undefined;
+          const filter = new StderrFilter(wrapped, {
+            onPgid: () => undefined,
+            onPrompt: (first) =>
+              first && password !== undefined ? stream.write(`${password}\n`) : stream.end(),
+            onStart: () => stream.end(),
+            onData: () => undefined,
+          });
+          stream.stderr.on('data', (c: Buffer) => filter.write(c));
+          stream.on('data', () => undefined);
+          stream.on('exit', (c: number | null) => (code = c ?? undefined));
+          stream.once('close', () => resolve(code === 0));
         });
-        stream.stderr.on('data', (c: Buffer) => filter.write(c));
-        stream.on('data', () => undefined);
-        stream.on('exit', (c: number | null) => (code = c ?? undefined));
-        stream.once('close', () => resolve(code === 0));
-      });
+      } catch {
+        // ssh2's "Not connected": nothing can be killed from here.
+        answered(true);
+        resolve(false);
+      }
     });
   }
 }

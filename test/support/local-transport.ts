@@ -78,9 +78,10 @@ class LocalConnection implements HostConnection {
         }
       };
       const timer = options.timeoutMs
-        ? setTimeout(() => killGroup({ kind: 'timeout' }), options.timeoutMs)
+        ? setTimeout(() => killGroup({ kind: 'timeout', remoteKilled: true }), options.timeoutMs)
         : undefined;
-      const onAbort = () => killGroup({ kind: 'cancelled' });
+      // SIGKILL to the whole group, and the outcome comes once the child is gone: confirmed.
+      const onAbort = () => killGroup({ kind: 'cancelled', remoteKilled: true });
       options.signal?.addEventListener('abort', onAbort, { once: true });
       if (options.signal?.aborted) onAbort();
       const onLost = (why: 'lost' | 'closed') =>
