@@ -22,3 +22,10 @@ export type ServerFrame = z.infer<typeof ServerFrame>;
 export const API_SOCKET_PATH = '/api';
 /** Largest frame either side accepts: a 1,000-server plan is about 1.5 MB as JSON. */
 export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
+/**
+ * Requests one socket may have waiting for an answer, and their bytes. The server answers
+ * `Busy` past either; the browser's transport queues its own requests beyond them, so a page
+ * that sends many at once (a sudo password for 1,000 hosts) never sees `Busy` from itself.
+ */
+export const MAX_REQUESTS_IN_FLIGHT = 64;
+export const MAX_BYTES_IN_FLIGHT = 2 * MAX_FRAME_BYTES;

@@ -6,7 +6,13 @@
 import type { ApiTransport } from './client.js';
 import type { EventName } from './contract.js';
 import { fail } from './result.js';
-import { ServerFrame, type ClientFrame } from './wire.js';
+import {
+  MAX_BYTES_IN_FLIGHT,
+  MAX_FRAME_BYTES,
+  MAX_REQUESTS_IN_FLIGHT,
+  ServerFrame,
+  type ClientFrame,
+} from './wire.js';
 
 /** What this transport needs of a WebSocket. */
 export interface SocketLike {
@@ -21,6 +27,21 @@ export interface SocketLike {
 
 const OPEN = 1;
 
+/** The UTF-8 length of a string, as the server counts a frame (no copy of a large plan). */
+function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
 export interface WsTransport extends ApiTransport {
   /** Resolves once the socket is open; rejects when it cannot open. */
   readonly ready: Promise<void>;
@@ -32,6 +53,23 @@ export interface WsTransport extends ApiTransport {
 export function wsTransport(socket: SocketLike): WsTransport {
   let nextId = 1;
   const pending = new Map<number, (result: unknown) => void>();
+  // The server answers Busy past MAX_REQUESTS_IN_FLIGHT or MAX_BYTES_IN_FLIGHT per socket;
+  // this page keeps within both and queues the rest, in order.
+  const queued: { id: number; text: string; size: number }[] = [];
+  const inFlight = new Map<number, number>();
+  let bytesInFlight = 0;
+  const pump = () => {
+    while (queued.length > 0 && socket.readyState === OPEN) {
+      const next = queued[0]!;
+      const full =
+        inFlight.size >= MAX_REQUESTS_IN_FLIGHT || bytesInFlight + next.size > MAX_BYTES_IN_FLIGHT;
+      if (full && inFlight.size > 0) return;
+      queued.shift();
+      inFlight.set(next.id, next.size);
+      bytesInFlight += next.size;
+      socket.send(next.text);
+    }
+  };
   const listeners = new Map<string, Set<(payload: unknown) => void>>();
   const closeListeners = new Set<() => void>();
   const ready = new Promise<void>((resolve, reject) => {
@@ -41,6 +79,9 @@ export function wsTransport(socket: SocketLike): WsTransport {
   // An unobserved rejection must not surface as an unhandled error: callers await `ready`.
   ready.catch(() => undefined);
   socket.onclose = () => {
+    queued.length = 0;
+    inFlight.clear();
+    bytesInFlight = 0;
     for (const [id, settle] of pending) {
       settle(fail('Disconnected', 'the uStart server closed the connection; reload the page.'));
       pending.delete(id);
@@ -58,6 +99,9 @@ export function wsTransport(socket: SocketLike): WsTransport {
     if (frame.type === 'response') {
       pending.get(frame.id)?.(frame.result);
       pending.delete(frame.id);
+      bytesInFlight -= inFlight.get(frame.id) ?? 0;
+      inFlight.delete(frame.id);
+      pump();
     } else {
       for (const listener of listeners.get(frame.event) ?? []) listener(frame.payload);
     }
@@ -71,9 +115,19 @@ export function wsTransport(socket: SocketLike): WsTransport {
       }
       const id = nextId++;
       const frame: ClientFrame = { type: 'request', id, channel, input };
+      const text = JSON.stringify(frame);
+      const size = utf8Length(text);
+      if (size > MAX_FRAME_BYTES) {
+        // Sent, the server would close the socket (1009) and every request on it would fail.
+        return fail(
+          'TooLarge',
+          `${channel}: the request is ${Math.ceil(size / 2 ** 20)} MB, more than the ${MAX_FRAME_BYTES / 2 ** 20} MB the uStart server takes in one request.`,
+        );
+      }
       return new Promise((resolve) => {
         pending.set(id, resolve);
-        socket.send(JSON.stringify(frame));
+        queued.push({ id, text, size });
+        pump();
       });
     },
     subscribe(event: EventName, listener) {

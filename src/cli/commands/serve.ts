@@ -74,6 +74,7 @@ export function registerServe(program: Command, out: Output, setCode: (c: number
         rendererDir: renderer.dir,
         host: opts.host,
         port,
+        log: (line) => out.stderr(line),
       });
       started.push({ dispose: () => server.close() });
       if (opts.host !== '127.0.0.1' && opts.host !== 'localhost' && opts.host !== '::1') {
