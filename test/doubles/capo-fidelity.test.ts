@@ -562,7 +562,7 @@ describe(
   },
 );
 
-describe('air-gapped addons', () => {
+describe('air-gapped addons', { timeout: 120_000 }, () => {
   it('keep the upstream image names, each one in the bill of materials', async () => {
     const gapped = await render(true);
     expect(gapped.addons).not.toMatch(/^registry\t/m);

@@ -67,7 +67,7 @@ metadata: { name: glance, namespace: rook-ceph }
 spec: { caps: { osd: profile rbd pool=glance-images } }
 `;
 
-describe('the cluster model of the uStack and uGarden doubles', () => {
+describe('the cluster model of the uStack and uGarden doubles', { timeout: 120_000 }, () => {
   it('reads JSON as strictly as kubectl: a Secret copied by deleting lines is refused', async () => {
     const rook = await put('/rook.yaml', ROOK);
     expect(sh(`kubectl apply -f ${rook}`).status).toBe(0);

@@ -139,87 +139,91 @@ const init = async (text: string) => {
 };
 const installOrc = () => sh(`kubectl apply -f ${join(dir, 'root', ORC_INSTALL)}`);
 
-describe('clusterctl init from the bundle as clusterctl v1.9.5 reads a local repository', () => {
-  it('D1: folders named by provider name are refused; by provider label they are read', async () => {
-    // The old layout, complete with metadata, so only the folder names are wrong.
-    for (const [folder, v, file] of [
-      ['cluster-api', CAPI_VERSION, 'core-components.yaml'],
-      ['kubeadm', CAPI_VERSION, 'bootstrap-components.yaml'],
-      ['kubeadm', CAPI_VERSION, 'control-plane-components.yaml'],
-      ['openstack', CAPO_VERSION, 'infrastructure-components.yaml'],
-    ] as const) {
-      await put(`${BUNDLE}/capi/${folder}/${v}/${file}`, components('registry.k8s.io/a/b:v1'));
-      await put(`${BUNDLE}/capi/${folder}/${v}/metadata.yaml`, metadata(v));
-    }
-    expect((await init(OLD_CONFIG)).stderr).toContain(
-      `must contain provider "bootstrap-kubeadm" in the format {basepath}/{provider-label}/{version}/{components.yaml}`,
-    );
-    await seedBundle();
-    expect(installOrc().stderr).toBe('');
-    const ok = await init(config);
-    expect(ok.stderr).toBe('');
-    const installed = JSON.parse(await readFile(join(state(), 'clusterctl.json'), 'utf8')) as {
-      providers: Array<{ label: string; version: string }>;
-    };
-    expect(installed.providers.map((p) => `${p.label}@${p.version}`)).toEqual([
-      `cluster-api@${CAPI_VERSION}`,
-      `bootstrap-kubeadm@${CAPI_VERSION}`,
-      `control-plane-kubeadm@${CAPI_VERSION}`,
-      `infrastructure-openstack@${CAPO_VERSION}`,
-    ]);
-  });
+describe(
+  'clusterctl init from the bundle as clusterctl v1.9.5 reads a local repository',
+  { timeout: 120_000 },
+  () => {
+    it('D1: folders named by provider name are refused; by provider label they are read', async () => {
+      // The old layout, complete with metadata, so only the folder names are wrong.
+      for (const [folder, v, file] of [
+        ['cluster-api', CAPI_VERSION, 'core-components.yaml'],
+        ['kubeadm', CAPI_VERSION, 'bootstrap-components.yaml'],
+        ['kubeadm', CAPI_VERSION, 'control-plane-components.yaml'],
+        ['openstack', CAPO_VERSION, 'infrastructure-components.yaml'],
+      ] as const) {
+        await put(`${BUNDLE}/capi/${folder}/${v}/${file}`, components('registry.k8s.io/a/b:v1'));
+        await put(`${BUNDLE}/capi/${folder}/${v}/metadata.yaml`, metadata(v));
+      }
+      expect((await init(OLD_CONFIG)).stderr).toContain(
+        `must contain provider "bootstrap-kubeadm" in the format {basepath}/{provider-label}/{version}/{components.yaml}`,
+      );
+      await seedBundle();
+      expect(installOrc().stderr).toBe('');
+      const ok = await init(config);
+      expect(ok.stderr).toBe('');
+      const installed = JSON.parse(await readFile(join(state(), 'clusterctl.json'), 'utf8')) as {
+        providers: Array<{ label: string; version: string }>;
+      };
+      expect(installed.providers.map((p) => `${p.label}@${p.version}`)).toEqual([
+        `cluster-api@${CAPI_VERSION}`,
+        `bootstrap-kubeadm@${CAPI_VERSION}`,
+        `control-plane-kubeadm@${CAPI_VERSION}`,
+        `infrastructure-openstack@${CAPO_VERSION}`,
+      ]);
+    });
 
-  it('D2: a version folder without a metadata.yaml, or one whose series miss the version, is refused', async () => {
-    await seedBundle((n) => n.endsWith('metadata.yaml'));
-    expect(installOrc().stderr).toBe('');
-    expect((await init(config)).stderr).toContain(
-      'failed to read "metadata.yaml" from the repository for provider "cluster-api"',
-    );
-    await seedBundle();
-    const capo = `${BUNDLE}/capi/infrastructure-openstack/${CAPO_VERSION}/metadata.yaml`;
-    await put(capo, metadata('v0.11.0'));
-    expect((await init(config)).stderr).toContain(
-      `version ${CAPO_VERSION} for the provider infrastructure-openstack does not match any release series`,
-    );
-    await put(capo, metadata(CAPO_VERSION, 'v1'));
-    expect((await init(config)).stderr).toContain('error decoding "metadata.yaml"');
-    await put(capo, metadata(CAPO_VERSION));
-    expect((await init(config)).stderr).toBe('');
-  });
+    it('D2: a version folder without a metadata.yaml, or one whose series miss the version, is refused', async () => {
+      await seedBundle((n) => n.endsWith('metadata.yaml'));
+      expect(installOrc().stderr).toBe('');
+      expect((await init(config)).stderr).toContain(
+        'failed to read "metadata.yaml" from the repository for provider "cluster-api"',
+      );
+      await seedBundle();
+      const capo = `${BUNDLE}/capi/infrastructure-openstack/${CAPO_VERSION}/metadata.yaml`;
+      await put(capo, metadata('v0.11.0'));
+      expect((await init(config)).stderr).toContain(
+        `version ${CAPO_VERSION} for the provider infrastructure-openstack does not match any release series`,
+      );
+      await put(capo, metadata(CAPO_VERSION, 'v1'));
+      expect((await init(config)).stderr).toContain('error decoding "metadata.yaml"');
+      await put(capo, metadata(CAPO_VERSION));
+      expect((await init(config)).stderr).toBe('');
+    });
 
-  it('D3: images.all.repository drops the path; without an override the providers keep their upstream images', async () => {
-    await seedBundle();
-    expect(installOrc().stderr).toBe('');
-    const images = async (text: string) => {
-      await rm(join(state(), 'clusterctl.json'), { force: true });
-      await init(text);
-      const calls = (await readFile(join(state(), 'calls.jsonl'), 'utf8')).trim().split('\n');
-      return (JSON.parse(calls.at(-1)!) as { seen: { images: string[] } }).seen.images;
-    };
-    // What the site registry serves: the upstream names (docs/bundle-format.md).
-    const upstream = CAPI_PROVIDERS.map((p) => p.image);
-    const old = await images(
-      stringify({ ...parse(config), images: { all: { repository: 'bundle.ustart.invalid' } } }),
-    );
-    expect(old).toContain(`bundle.ustart.invalid/cluster-api-controller:${CAPI_VERSION}`);
-    expect(old.filter((i) => upstream.includes(i))).toEqual([]);
-    expect(parse(config)).not.toHaveProperty('images');
-    expect(await images(config)).toEqual(upstream);
-  });
+    it('D3: images.all.repository drops the path; without an override the providers keep their upstream images', async () => {
+      await seedBundle();
+      expect(installOrc().stderr).toBe('');
+      const images = async (text: string) => {
+        await rm(join(state(), 'clusterctl.json'), { force: true });
+        await init(text);
+        const calls = (await readFile(join(state(), 'calls.jsonl'), 'utf8')).trim().split('\n');
+        return (JSON.parse(calls.at(-1)!) as { seen: { images: string[] } }).seen.images;
+      };
+      // What the site registry serves: the upstream names (docs/bundle-format.md).
+      const upstream = CAPI_PROVIDERS.map((p) => p.image);
+      const old = await images(
+        stringify({ ...parse(config), images: { all: { repository: 'bundle.ustart.invalid' } } }),
+      );
+      expect(old).toContain(`bundle.ustart.invalid/cluster-api-controller:${CAPI_VERSION}`);
+      expect(old.filter((i) => upstream.includes(i))).toEqual([]);
+      expect(parse(config)).not.toHaveProperty('images');
+      expect(await images(config)).toEqual(upstream);
+    });
 
-  it('D4: CAPO never becomes Available without ORC; with ORC from the bundle it does', async () => {
-    await seedBundle();
-    const r = await init(config);
-    expect(r.stderr).toContain('deployment "capo-controller-manager" is not ready after 5m0s');
-    expect(r.stderr).toContain(
-      'no matches for kind "Image" in version "openstack.k-orc.cloud/v1alpha1"',
-    );
-    expect(installOrc().stderr).toBe('');
-    expect((await init(config)).stderr).toBe('');
-  });
-});
+    it('D4: CAPO never becomes Available without ORC; with ORC from the bundle it does', async () => {
+      await seedBundle();
+      const r = await init(config);
+      expect(r.stderr).toContain('deployment "capo-controller-manager" is not ready after 5m0s');
+      expect(r.stderr).toContain(
+        'no matches for kind "Image" in version "openstack.k-orc.cloud/v1alpha1"',
+      );
+      expect(installOrc().stderr).toBe('');
+      expect((await init(config)).stderr).toBe('');
+    });
+  },
+);
 
-describe('the rest of uGarden as Cluster API and Flux behave', () => {
+describe('the rest of uGarden as Cluster API and Flux behave', { timeout: 120_000 }, () => {
   it('D13(a): clusterctl get kubeconfig answers once the Secret exists, before Ready', async () => {
     await seedBundle();
     expect(installOrc().stderr).toBe('');

@@ -58,7 +58,7 @@ async function initFirstController(ctl: DoubleHost) {
 
 const filled = filledJoin;
 
-describe('kubeadm double', () => {
+describe('kubeadm double', { timeout: 120_000 }, () => {
   it('accepts the rendered init config and hands out a token it lists', async () => {
     const ctl = host('ctl-01');
     const m = await initFirstController(ctl);

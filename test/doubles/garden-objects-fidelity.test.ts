@@ -273,7 +273,7 @@ describe('the workload cluster’s OpenStack objects as CAPO looks them up', DOU
   });
 });
 
-describe(`Gitea chart ${GITEA_CHART.version}: its cache cluster`, () => {
+describe(`Gitea chart ${GITEA_CHART.version}: its cache cluster`, { timeout: 120_000 }, () => {
   /** A chart archive as Helm makes it, and the release installed from it with `values`. */
   async function install(values: string) {
     await mkdir(state(), { recursive: true });

@@ -71,7 +71,7 @@ const NETWORK =
 const SUBNET =
   'subnet create provider-subnet --network provider --subnet-range 203.0.113.0/24 --gateway 203.0.113.1 --no-dhcp --allocation-pool';
 
-describe('the openstack double: the provider network in Neutron', () => {
+describe('the openstack double: the provider network in Neutron', { timeout: 120_000 }, () => {
   it('creates the network, subnet and router the step asks for, and shows them', async () => {
     await seed();
     expect(os(`${NETWORK} provider`).stderr).toBe('');
@@ -160,46 +160,50 @@ describe('the openstack double: the provider network in Neutron', () => {
   });
 });
 
-describe("the openstack double: the workload API's virtual IP and floating IP", () => {
-  it('reserves a named address outside the pool, refuses it taken or outside the subnet, and associates a floating IP only across a router', async () => {
-    await seed();
-    expect(os(`${NETWORK} provider`).stderr).toBe('');
-    expect(os(`${SUBNET} start=203.0.113.100,end=203.0.113.250`).stderr).toBe('');
-    expect(os('network create garden').stderr).toBe('');
-    const subnet =
-      'subnet create garden-subnet --network garden --subnet-range 10.6.0.0/24 --gateway 10.6.0.1 --allocation-pool start=10.6.0.20,end=10.6.0.254 --dns-nameserver 192.0.2.53';
-    expect(os(subnet).stderr).toBe('');
-    // Neutron gives a named address anywhere in the CIDR, the pool or not.
-    const port = 'port create api --network garden --fixed-ip subnet=garden-subnet,ip-address=';
-    expect(os(`${port}10.6.0.10`).stderr).toBe('');
-    expect(os(`${port.replace('api ', 'api2 ')}10.6.0.10`).stderr).toContain('already allocated');
-    expect(os(`${port.replace('api ', 'api3 ')}10.7.0.10`).stderr).toContain(
-      'not a valid IP for the specified subnet',
-    );
-    const shown = JSON.parse(os('port show api -f json -c fixed_ips').stdout) as {
-      fixed_ips: { ip_address: string }[];
-    };
-    expect(shown.fixed_ips.map((f) => f.ip_address)).toEqual(['10.6.0.10']);
-    // No router joins garden to the provider network yet: Neutron cannot associate.
-    expect(os('floating ip create provider --port api').stderr).toContain(
-      'is not reachable from subnet',
-    );
-    expect(os('router create garden-router --external-gateway provider').stderr).toBe('');
-    expect(os('router add subnet garden-router garden-subnet').stderr).toBe('');
-    expect(os('router add subnet garden-router garden-subnet').stderr).toContain(
-      'already has a port on subnet',
-    );
-    const interfaces = JSON.parse(
-      os('router show garden-router -f json -c interfaces_info').stdout,
-    ) as { interfaces_info: { ip_address: string }[] };
-    expect(interfaces.interfaces_info.map((i) => i.ip_address)).toEqual(['10.6.0.1']);
-    const address = os(
-      'floating ip create provider --port api -f value -c floating_ip_address',
-    ).stdout.trim();
-    // The router's gateway took the pool's first address, the floating IP the next.
-    expect(address).toBe('203.0.113.101');
-    expect(os('floating ip list --port api -f value -c "Floating IP Address"').stdout).toBe(
-      `${address}\n`,
-    );
-  });
-});
+describe(
+  "the openstack double: the workload API's virtual IP and floating IP",
+  { timeout: 120_000 },
+  () => {
+    it('reserves a named address outside the pool, refuses it taken or outside the subnet, and associates a floating IP only across a router', async () => {
+      await seed();
+      expect(os(`${NETWORK} provider`).stderr).toBe('');
+      expect(os(`${SUBNET} start=203.0.113.100,end=203.0.113.250`).stderr).toBe('');
+      expect(os('network create garden').stderr).toBe('');
+      const subnet =
+        'subnet create garden-subnet --network garden --subnet-range 10.6.0.0/24 --gateway 10.6.0.1 --allocation-pool start=10.6.0.20,end=10.6.0.254 --dns-nameserver 192.0.2.53';
+      expect(os(subnet).stderr).toBe('');
+      // Neutron gives a named address anywhere in the CIDR, the pool or not.
+      const port = 'port create api --network garden --fixed-ip subnet=garden-subnet,ip-address=';
+      expect(os(`${port}10.6.0.10`).stderr).toBe('');
+      expect(os(`${port.replace('api ', 'api2 ')}10.6.0.10`).stderr).toContain('already allocated');
+      expect(os(`${port.replace('api ', 'api3 ')}10.7.0.10`).stderr).toContain(
+        'not a valid IP for the specified subnet',
+      );
+      const shown = JSON.parse(os('port show api -f json -c fixed_ips').stdout) as {
+        fixed_ips: { ip_address: string }[];
+      };
+      expect(shown.fixed_ips.map((f) => f.ip_address)).toEqual(['10.6.0.10']);
+      // No router joins garden to the provider network yet: Neutron cannot associate.
+      expect(os('floating ip create provider --port api').stderr).toContain(
+        'is not reachable from subnet',
+      );
+      expect(os('router create garden-router --external-gateway provider').stderr).toBe('');
+      expect(os('router add subnet garden-router garden-subnet').stderr).toBe('');
+      expect(os('router add subnet garden-router garden-subnet').stderr).toContain(
+        'already has a port on subnet',
+      );
+      const interfaces = JSON.parse(
+        os('router show garden-router -f json -c interfaces_info').stdout,
+      ) as { interfaces_info: { ip_address: string }[] };
+      expect(interfaces.interfaces_info.map((i) => i.ip_address)).toEqual(['10.6.0.1']);
+      const address = os(
+        'floating ip create provider --port api -f value -c floating_ip_address',
+      ).stdout.trim();
+      // The router's gateway took the pool's first address, the floating IP the next.
+      expect(address).toBe('203.0.113.101');
+      expect(os('floating ip list --port api -f value -c "Floating IP Address"').stdout).toBe(
+        `${address}\n`,
+      );
+    });
+  },
+);

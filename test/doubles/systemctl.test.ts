@@ -61,7 +61,7 @@ function waitForText(file: string): Promise<string> {
   });
 }
 
-describe('systemctl double', () => {
+describe('systemctl double', { timeout: 120_000 }, () => {
   it('starts ExecStart with the unit environment, reports it active, and stops it', async () => {
     const args = join(dir, 'args');
     await writeFile(

@@ -136,7 +136,7 @@ async function applyCeph(ctl: DoubleHost, text?: string) {
   return ctl.run('kubectl', 'apply', '-f', path);
 }
 
-describe('the uMetal cluster of the demo plan, against the doubles', () => {
+describe('the uMetal cluster of the demo plan, against the doubles', { timeout: 120_000 }, () => {
   it('installs every chart and the Ceph cluster as rendered, in the runbook order', async () => {
     const ctl = first();
     for (const release of ['cilium', 'monitoring', 'rook-ceph'] as const) {
