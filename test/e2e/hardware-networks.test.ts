@@ -70,7 +70,13 @@ async function selectFiltered(page: Page, filter: string): Promise<void> {
 }
 
 /** Adds NIC `name` on `network` to every server in `macs` with the bulk editor. */
-async function bulkAddNic(page: Page, name: string, network: string, macs: Record<string, string>) {
+async function bulkAddNic(
+  page: Page,
+  name: string,
+  network: string,
+  macs: Record<string, string>,
+  screenshot?: string,
+) {
   const bulk = page.getByTestId('bulk-hardware');
   await bulk.waitFor();
   await bulk.getByTestId('bulk-nic-name').fill(name);
@@ -78,6 +84,7 @@ async function bulkAddNic(page: Page, name: string, network: string, macs: Recor
   await bulk.getByTestId('bulk-nic-network').selectOption(network);
   for (const [host, mac] of Object.entries(macs))
     await bulk.getByTestId(`bulk-mac-${host}`).fill(mac);
+  if (screenshot) await shot(page, screenshot);
   await bulk.getByTestId('bulk-nic-apply').click();
 }
 
@@ -118,15 +125,20 @@ describe('hardware and network editing in browser mode', () => {
     // The rest in bulk: all storage servers get eno2 on storage (sto-01 has it and is left
     // alone), all compute servers eno3 on provider, each with its own MAC.
     await selectFiltered(page, 'storage');
-    await bulkAddNic(page, 'eno2', 'storage', {
-      'sto-02': 'b0:7b:25:1a:20:08',
-      'sto-03': 'b0:7b:25:1a:20:09',
-      'hci-01': '94:40:c9:00:20:11',
-    });
+    await bulkAddNic(
+      page,
+      'eno2',
+      'storage',
+      {
+        'sto-02': 'b0:7b:25:1a:20:08',
+        'sto-03': 'b0:7b:25:1a:20:09',
+        'hci-01': '94:40:c9:00:20:11',
+      },
+      'hw-2-bulk-nic',
+    );
     await expect
       .poll(() => page.getByTestId('notice').textContent())
       .toMatch(/sto-02, sto-03, hci-01.*already there on sto-01/);
-    await shot(page, 'hw-2-bulk-nic');
     await selectFiltered(page, 'compute');
     await bulkAddNic(page, 'eno3', 'provider', {
       'cmp-01': '94:40:c9:00:30:01',
@@ -139,6 +151,10 @@ describe('hardware and network editing in browser mode', () => {
     const after = await reviewRules(page);
     expect(after).not.toContain('storage-network-nic');
     expect(after).not.toContain('compute-provider-uplink');
+    // A finding about a server's disks jumps to that server's disk list.
+    await page.locator('[data-rule="storage-capacity-balance"]').first().click();
+    await expect.poll(() => focusedPath(page)).toBe('/servers/7/disks');
+    await shot(page, 'hw-2-disk-jump');
 
     // Network fields are marked by their findings: an invalid CIDR, a VLAN out of range.
     await step(page, 'networks');
