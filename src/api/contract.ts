@@ -23,6 +23,7 @@ export {
   NETWORK_PURPOSES,
   DISK_TYPES,
   DISK_USES,
+  BOND_MODES,
 } from '../plan/schema.js';
 export type { Role, Network, Disk, Nic } from '../plan/schema.js';
 export * from './run-contract.js';

@@ -230,7 +230,30 @@ describe('hardware and network editing in browser mode', () => {
     await page.getByTestId('ip-plan-ceph').waitFor();
     await expect.poll(() => errors(page), { timeout: 15_000 }).toBe(0);
 
+    // Bonds: a new bond without members is marked; a NIC joins it on its Bond column and
+    // drops its own network (the bond carries the networks).
+    await step(page, 'hardware');
+    await page.getByTestId('server-filter').fill('');
+    const all = page.getByLabel('all', { exact: true });
+    if (!(await all.isChecked())) await all.check();
+    await all.uncheck();
+    await page.getByLabel('select cmp-01').check();
+    const cmp01 = page.getByTestId('server-hardware');
+    await cmp01.getByTestId('add-bond').click();
+    const members = cmp01.locator('[data-path="/servers/3/bonds/0/members"]');
+    await expect.poll(() => members.getAttribute('aria-invalid'), { timeout: 15_000 }).toBe('true');
+    await cmp01.getByLabel('Bond eno3', { exact: true }).selectOption('bond0');
+    await expect.poll(() => members.textContent()).toBe('eno3');
+    expect(await cmp01.getByLabel('Network (untagged) eno3').inputValue()).toBe('');
+    await cmp01.getByLabel('Network (untagged) bond0').selectOption('provider');
+    await expect
+      .poll(() => members.getAttribute('aria-invalid'), { timeout: 15_000 })
+      .toBe('false');
+    await shot(page, 'hw-5-bond');
+    await expect.poll(() => errors(page), { timeout: 15_000 }).toBe(0);
+
     // A network nothing uses goes without asking.
+    await step(page, 'networks');
     await page.getByRole('button', { name: 'Add network' }).click();
     await page.getByTestId('delete-network-net-6').click();
     await expect.poll(() => page.getByTestId('delete-network-net-6').count()).toBe(0);

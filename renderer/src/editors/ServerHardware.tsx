@@ -1,13 +1,14 @@
-import { DISK_TYPES, DISK_USES, type Plan } from '../../../src/api';
+import { BOND_MODES, DISK_TYPES, DISK_USES, type Plan } from '../../../src/api';
 import { isNumber } from '../components/Field';
 import { bondOf, removeNic, renameNic, setNicBond } from '../logic/plan-edits';
 import { usePlanStore } from '../state/plan-store';
-import { PlanInput, PlanSelect, useFindingsAt } from './PlanInput';
+import { PlanInput, PlanSelect, findingMarks, useFindingsAt } from './PlanInput';
 import { useEditorT } from './texts';
 import './editors.css';
 
 type Server = Plan['servers'][number];
 type Disk = Server['disks'][number];
+type Bond = NonNullable<Server['bonds']>[number];
 
 /** Edits server `index` of the plan being edited. */
 const editServer = (index: number, recipe: (s: Server) => void, key?: string) =>
@@ -181,6 +182,144 @@ function NicRows({ plan, index }: { plan: Plan; index: number }) {
   );
 }
 
+/**
+ * The server's bonds: name, mode, the networks they carry. Members are chosen on the NICs
+ * (their Bond column); a member finding (`/servers/7/bonds/0/members/1`) marks the list.
+ */
+function BondRows({ plan, index }: { plan: Plan; index: number }) {
+  const t = useEditorT();
+  const server = plan.servers[index]!;
+  const base = `/servers/${index}/bonds`;
+  const bonds = server.bonds ?? [];
+  const setBond = (j: number, recipe: (b: Bond) => void, key?: string) =>
+    editServer(index, (s) => recipe(s.bonds![j]!), key);
+  return (
+    <>
+      <h4>{t('bonds')}</h4>
+      <ListFindings path={base} />
+      {bonds.length > 0 && (
+        <table className="hw-table" data-testid="bond-table">
+          <thead>
+            <tr>
+              <th>{t('nicName')}</th>
+              <th>{t('bondMode')}</th>
+              <th>{t('untagged')}</th>
+              <th title={t('taggedHint')}>{t('tagged')}</th>
+              <th>{t('bondMembers')}</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {bonds.map((bond, j) => {
+              const p = `${base}/${j}`;
+              return (
+                <tr key={j}>
+                  <td>
+                    <PlanInput
+                      path={`${p}/name`}
+                      also={[p]}
+                      label={`${t('bond')} ${bond.name}`}
+                      value={bond.name}
+                      size={8}
+                      commitOn="blur"
+                      commit={(v) => setBond(j, (b) => void (b.name = v.trim()))}
+                    />
+                  </td>
+                  <td>
+                    <PlanSelect
+                      path={`${p}/mode`}
+                      also={[`${p}/hashPolicy`]}
+                      label={`${t('bondMode')} ${bond.name}`}
+                      value={bond.mode}
+                      options={BOND_MODES.map((m) => ({ value: m, label: m }))}
+                      onChange={(v) => setBond(j, (b) => void (b.mode = v as Bond['mode']))}
+                    />
+                  </td>
+                  <td>
+                    <PlanSelect
+                      path={`${p}/network`}
+                      label={`${t('untagged')} ${bond.name}`}
+                      value={bond.network ?? ''}
+                      options={[
+                        { value: '', label: t('noNetwork') },
+                        ...plan.networks.map((n) => ({ value: n.name, label: n.name })),
+                      ]}
+                      onChange={(v) =>
+                        setBond(j, (b) => {
+                          if (v) b.network = v;
+                          else delete b.network;
+                        })
+                      }
+                    />
+                  </td>
+                  <td>
+                    <PlanInput
+                      path={`${p}/tagged`}
+                      label={`${t('tagged')} ${bond.name}`}
+                      value={(bond.tagged ?? []).join(', ')}
+                      size={12}
+                      commitOn="blur"
+                      commit={(v) =>
+                        setBond(j, (b) => {
+                          const list = names(v);
+                          if (list.length) b.tagged = list;
+                          else delete b.tagged;
+                        })
+                      }
+                    />
+                  </td>
+                  <td>
+                    <MemberList path={`${p}/members`} members={bond.members} />
+                  </td>
+                  <td>
+                    <button
+                      type="button"
+                      aria-label={`${t('removeBond')} ${bond.name}`}
+                      onClick={() =>
+                        editServer(index, (s) => {
+                          s.bonds!.splice(j, 1);
+                          if (!s.bonds!.length) delete s.bonds;
+                        })
+                      }
+                    >
+                      ×
+                    </button>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+      <button
+        type="button"
+        data-path={base}
+        data-testid="add-bond"
+        onClick={() =>
+          editServer(index, (s) => {
+            const list = (s.bonds ??= []);
+            let n = 0;
+            while (list.some((b) => b.name === `bond${n}`)) n++;
+            list.push({ name: `bond${n}`, mode: 'active-backup', members: [] });
+          })
+        }
+      >
+        {t('addBond')}
+      </button>
+    </>
+  );
+}
+
+/** A bond's members as text, focusable so a member finding can land on it. */
+function MemberList({ path, members }: { path: string; members: readonly string[] }) {
+  const findings = useFindingsAt(path);
+  return (
+    <span className="cell ro" tabIndex={0} data-path={path} {...findingMarks(findings)}>
+      {members.join(', ') || '—'}
+    </span>
+  );
+}
+
 function DiskRows({ plan, index }: { plan: Plan; index: number }) {
   const t = useEditorT();
   const server = plan.servers[index]!;
@@ -292,6 +431,7 @@ export function ServerHardware({ plan, index }: { plan: Plan; index: number }) {
         {t('hardwareOf')} {server.hostname}
       </h3>
       <NicRows plan={plan} index={index} />
+      <BondRows plan={plan} index={index} />
       <DiskRows plan={plan} index={index} />
     </section>
   );

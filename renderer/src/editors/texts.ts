@@ -37,7 +37,6 @@ const en = {
   bulkDone: 'Added to',
   bulkSkippedExists: 'already there on',
   bulkSkippedMac: 'no MAC given for',
-  serverFindings: 'Findings of this server',
   deleteNetwork: 'Delete',
   deleteNetworkTitle: 'Delete network',
   deleteNetworkUses:
@@ -45,7 +44,6 @@ const en = {
   deleteNetworkConfirm: 'Delete network and references',
   renameTaken: 'another network has this name',
   renameEmpty: 'a network needs a name',
-  renameHint: 'Enter or leaving the field renames the network and every reference to it',
   useNic: 'NIC',
   useNicTagged: 'NIC, tagged',
   useBond: 'bond',
@@ -53,6 +51,11 @@ const en = {
   useAddress: 'address',
   useAck: 'acknowledged warning',
   needNumber: 'must be a number',
+  bonds: 'Bonds',
+  bondMode: 'Mode',
+  bondMembers: 'Members (choose on the NICs)',
+  addBond: 'Add bond',
+  removeBond: 'Remove bond',
 };
 
 export type EditorTextKey = keyof typeof en;
@@ -89,7 +92,6 @@ const de: Record<EditorTextKey, string> = {
   bulkDone: 'Hinzugefügt bei',
   bulkSkippedExists: 'schon vorhanden bei',
   bulkSkippedMac: 'keine MAC angegeben für',
-  serverFindings: 'Befunde dieses Servers',
   deleteNetwork: 'Löschen',
   deleteNetworkTitle: 'Netz löschen',
   deleteNetworkUses:
@@ -97,7 +99,6 @@ const de: Record<EditorTextKey, string> = {
   deleteNetworkConfirm: 'Netz und Verweise löschen',
   renameTaken: 'ein anderes Netz heißt schon so',
   renameEmpty: 'ein Netz braucht einen Namen',
-  renameHint: 'Enter oder Verlassen des Feldes benennt das Netz und jeden Verweis darauf um',
   useNic: 'Schnittstelle',
   useNicTagged: 'Schnittstelle, getaggt',
   useBond: 'Bond',
@@ -105,6 +106,11 @@ const de: Record<EditorTextKey, string> = {
   useAddress: 'Adresse',
   useAck: 'akzeptierte Warnung',
   needNumber: 'muss eine Zahl sein',
+  bonds: 'Bonds',
+  bondMode: 'Modus',
+  bondMembers: 'Mitglieder (an den Schnittstellen wählen)',
+  addBond: 'Bond hinzufügen',
+  removeBond: 'Bond entfernen',
 };
 
 export const EDITOR_TEXTS = { en, de } as const;
