@@ -15,7 +15,16 @@ import { Plan, Rack, Server } from '../plan/schema.js';
 import { FindingSchema } from './finding-schema.js';
 import { runEvents, runRequests } from './run-contract.js';
 
-export { Plan, Rack, Server, ROLES, NETWORK_PURPOSES } from '../plan/schema.js';
+export {
+  Plan,
+  Rack,
+  Server,
+  ROLES,
+  NETWORK_PURPOSES,
+  DISK_TYPES,
+  DISK_USES,
+  BOND_MODES,
+} from '../plan/schema.js';
 export type { Role, Network, Disk, Nic } from '../plan/schema.js';
 export * from './run-contract.js';
 

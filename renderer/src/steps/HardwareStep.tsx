@@ -1,6 +1,7 @@
 import { useDeferredValue, useState } from 'react';
 import type { Plan } from '../../../src/api';
 import { isInt, isNumber } from '../components/Field';
+import { SelectionHardware } from '../editors/SelectionHardware';
 import { useT } from '../i18n';
 import { firstFree } from '../logic/racks';
 import { usePlanStore } from '../state/plan-store';
@@ -75,6 +76,7 @@ export function HardwareStep({ plan }: { plan: Plan }) {
         </button>
       </div>
       <ServerTable plan={plan} />
+      <SelectionHardware plan={plan} />
       <h3>{t('racks')}</h3>
       <form
         className="toolbar"

@@ -2,7 +2,11 @@ import { useEffect, useState } from 'react';
 import { NETWORK_PURPOSES, type IpPlan, type Plan } from '../../../src/api';
 import { isInt } from '../components/Field';
 import { useApp } from '../context';
+import { NetworkDeleteButton, NetworkNameCell } from '../editors/NetworkParts';
+import { PlanInput, PlanSelect } from '../editors/PlanInput';
+import { useEditorT } from '../editors/texts';
 import { useT, type TextKey } from '../i18n';
+import { freshNetworkName } from '../logic/plan-edits';
 import { usePlanStore } from '../state/plan-store';
 
 type Network = Plan['networks'][number];
@@ -75,23 +79,19 @@ function NetCell({
   column: NetColumn;
   network: Network;
 }) {
-  const value = column.get(network);
-  const [draft, setDraft] = useState(value);
-  useEffect(() => setDraft(value), [value]);
+  const t = useEditorT();
+  if (column.key === 'name') return <NetworkNameCell index={index} name={network.name} />;
   const path = `/networks/${index}/${column.key}`;
+  const valid = column.valid;
+  // A pool finding points at the pool as a whole (`/networks/2/pool`): both ends show it.
   return (
-    <input
-      className="cell"
-      data-path={path}
-      aria-label={`${column.key} ${network.name}`}
-      value={draft}
-      aria-invalid={column.valid !== undefined && !column.valid(draft)}
-      onChange={(e) => {
-        setDraft(e.target.value);
-        if (!column.valid || column.valid(e.target.value)) {
-          usePlanStore.getState().edit((d) => column.set(d.networks[index]!, e.target.value), path);
-        }
-      }}
+    <PlanInput
+      path={path}
+      also={column.key.startsWith('pool/') ? [`/networks/${index}/pool`] : undefined}
+      label={`${column.key} ${network.name}`}
+      value={column.get(network)}
+      problem={valid ? (v) => (valid(v) ? undefined : t('needNumber')) : undefined}
+      commit={(v) => usePlanStore.getState().edit((d) => column.set(d.networks[index]!, v), path)}
     />
   );
 }
@@ -159,7 +159,7 @@ export function NetworksStep({ plan }: { plan: Plan }) {
             edit(
               (d) =>
                 void d.networks.push({
-                  name: `net-${d.networks.length + 1}`,
+                  name: freshNetworkName(d),
                   purpose: 'tenant',
                   cidr: '10.99.0.0/24',
                 }),
@@ -179,34 +179,31 @@ export function NetworksStep({ plan }: { plan: Plan }) {
             {COLUMNS.map((c) => (
               <th key={c.key}>{t(c.label)}</th>
             ))}
+            <th />
           </tr>
         </thead>
         <tbody>
           {plan.networks.map((n, i) => (
             <tr key={i}>
               <td>
-                <select
+                <PlanSelect
+                  path={`/networks/${i}/purpose`}
+                  label={`purpose ${n.name}`}
                   value={n.purpose}
-                  data-path={`/networks/${i}/purpose`}
-                  aria-label={`purpose ${n.name}`}
-                  onChange={(e) =>
-                    edit(
-                      (d) => void (d.networks[i]!.purpose = e.target.value as Network['purpose']),
-                    )
+                  options={NETWORK_PURPOSES.map((p) => ({ value: p, label: p }))}
+                  onChange={(v) =>
+                    edit((d) => void (d.networks[i]!.purpose = v as Network['purpose']))
                   }
-                >
-                  {NETWORK_PURPOSES.map((p) => (
-                    <option key={p} value={p}>
-                      {p}
-                    </option>
-                  ))}
-                </select>
+                />
               </td>
               {COLUMNS.map((c) => (
                 <td key={c.key}>
                   <NetCell index={i} column={c} network={n} />
                 </td>
               ))}
+              <td>
+                <NetworkDeleteButton plan={plan} index={i} />
+              </td>
             </tr>
           ))}
         </tbody>
