@@ -8,7 +8,8 @@
  * each request to `serveRendererRequest`.
  */
 import { readFile, realpath, stat } from 'node:fs/promises';
-import { extname, isAbsolute, join, relative } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
+import { contentTypeFor, rendererCsp } from '../src/api/renderer-page.js';
 
 export const APP_SCHEME = 'app';
 export const APP_HOST = 'ustart';
@@ -21,44 +22,9 @@ export const APP_PAGE_URL = `${APP_ORIGIN}/index.html`;
  * session header for the dev server). `'self'` is app://ustart: the scheme is registered
  * as standard, so it has an origin of its own.
  */
-export const RENDERER_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "connect-src 'self'",
-  "frame-src 'self' blob:",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+export const RENDERER_CSP = rendererCsp();
 
-/** What Vite's build of the renderer holds; anything else is sent as octet-stream. */
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.map': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.webp': 'image/webp',
-  '.ico': 'image/x-icon',
-  '.woff': 'font/woff',
-  '.woff2': 'font/woff2',
-  '.ttf': 'font/ttf',
-  '.wasm': 'application/wasm',
-  '.txt': 'text/plain; charset=utf-8',
-};
-
-export function contentTypeFor(file: string): string {
-  return TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
-}
+export { contentTypeFor };
 
 export type RendererFile =
   { ok: true; file: string; type: string } | { ok: false; status: 400 | 403 | 404; why: string };

@@ -34,6 +34,7 @@ import {
   fail,
   type ServerFrame,
 } from '../api/index.js';
+import { contentTypeFor, rendererCsp } from '../api/renderer-page.js';
 import type { Core } from '../app/index.js';
 import { UstartError, messageOf } from '../errors.js';
 
@@ -88,17 +89,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.json': 'application/json',
-  '.woff2': 'font/woff2',
-};
-
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 function sameSecret(given: string | undefined, token: string): boolean {
@@ -116,20 +106,7 @@ function cookieValue(req: IncomingMessage, name: string): string | undefined {
   return undefined;
 }
 
-function csp(wsOrigin: string): string {
-  return [
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data: blob:",
-    `connect-src 'self' ${wsOrigin}`,
-    "frame-src 'self' blob:",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join('; ');
-}
+const csp = (wsOrigin: string): string => rendererCsp([wsOrigin]);
 
 /**
  * A Host header as browsers send it: a DNS name, an IPv4 address or a bracketed IPv6
@@ -255,7 +232,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       );
       headers['cache-control'] = 'no-store';
     }
-    headers['content-type'] = TYPES[extname(file)] ?? 'application/octet-stream';
+    headers['content-type'] = contentTypeFor(file);
     res.writeHead(200, headers);
     res.end(req.method === 'HEAD' ? undefined : body);
   };
