@@ -400,7 +400,7 @@ function Progress({ view, live }: { view: RunView; live: boolean }) {
         {!live && estimate && (
           <span data-testid="run-estimate" data-ms={Math.round(estimate.remainingMs)}>
             {' · '}
-            {ti('expected').replace('{t}', duration(estimate.remainingMs))}
+            {ti('expected').replace('{t}', duration(Math.max(1000, estimate.remainingMs)))}
             {estimateBasis(ti, estimate)}
           </span>
         )}
@@ -413,9 +413,9 @@ function Progress({ view, live }: { view: RunView; live: boolean }) {
                 {' · '}
                 {!estimate
                   ? ti('noEstimate')
-                  : estimate.remainingMs < 1000
+                  : estimate.overdue && estimate.remainingMs < 1000
                     ? ti('overEstimate')
-                    : t('remaining').replace('{t}', duration(estimate.remainingMs))}
+                    : t('remaining').replace('{t}', duration(Math.max(1000, estimate.remainingMs)))}
                 {estimate && estimateBasis(ti, estimate)}
               </span>
             )}

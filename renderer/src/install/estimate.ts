@@ -21,6 +21,8 @@ export interface Estimate {
   runs: number;
   /** Unfinished steps no earlier run finished: counted as taking no time, so the figure is low. */
   unknownSteps: number;
+  /** A running step has taken longer than it did before. */
+  overdue: boolean;
 }
 
 const DONE = new Set(['succeeded', 'failed', 'skipped', 'cancelled', 'unknown', 'connection-lost']);
@@ -85,6 +87,7 @@ export function estimateRemaining(
   const ends = new Map<string, number>();
   let unknownSteps = 0;
   let knownSteps = 0;
+  let overdue = false;
   const visiting = new Set<string>();
   /** When the step is expected to end, relative to now (0 for a finished step). */
   const endOf = (id: string): number => {
@@ -107,13 +110,10 @@ export function estimateRemaining(
       const starts = hosts.flatMap((h) =>
         h?.startedAt !== undefined && h.state !== 'pending' ? [h.startedAt] : [],
       );
-      const running = step.state === 'running' || starts.length > 0;
-      const own =
-        took === undefined
-          ? 0
-          : running && starts.length > 0
-            ? Math.max(0, Math.min(...starts) + took - now)
-            : took;
+      const left =
+        took !== undefined && starts.length > 0 ? Math.min(...starts) + took - now : undefined;
+      if (left !== undefined && left < 0) overdue = true;
+      const own = took === undefined ? 0 : left !== undefined ? Math.max(0, left) : took;
       end = wait + own;
     }
     visiting.delete(id);
@@ -122,5 +122,5 @@ export function estimateRemaining(
   };
   const remainingMs = Math.max(0, ...view.steps.map((s) => endOf(s.id)));
   if (knownSteps === 0) return undefined;
-  return { remainingMs, runs: history.runs, unknownSteps };
+  return { remainingMs, runs: history.runs, unknownSteps, overdue };
 }

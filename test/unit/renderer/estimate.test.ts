@@ -110,6 +110,7 @@ describe('time estimate from step history', () => {
       remainingMs: 6968,
       runs: 1,
       unknownSteps: 0,
+      overdue: false,
     });
 
     // The same run as the page saw it before starting (planned): the whole of it.
@@ -187,6 +188,7 @@ describe('time estimate from step history', () => {
       remainingMs: 68_000,
       runs: 3,
       unknownSteps: 0,
+      overdue: false,
     });
   });
 
@@ -199,8 +201,12 @@ describe('time estimate from step history', () => {
     });
     // c has run 40 s of its typical 60 s: 20 s of it left, then d.
     expect(estimateRemaining(view, history, 43_000)?.remainingMs).toBe(28_000);
-    // Past its typical time c counts as ending now: d is what is left.
-    expect(estimateRemaining(view, history, 90_000)?.remainingMs).toBe(8000);
+    expect(estimateRemaining(view, history, 43_000)?.overdue).toBe(false);
+    // Past its typical time c counts as ending now: d is what is left, and c is overdue.
+    expect(estimateRemaining(view, history, 90_000)).toMatchObject({
+      remainingMs: 8000,
+      overdue: true,
+    });
 
     const unknown = stepHistory([]);
     expect(estimateRemaining(view, unknown, 43_000)).toBeUndefined();
@@ -223,6 +229,7 @@ describe('time estimate from step history', () => {
       remainingMs: 60_000,
       runs: 3,
       unknownSteps: 1,
+      overdue: false,
     });
   });
 
