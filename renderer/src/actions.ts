@@ -4,6 +4,7 @@
  */
 import type { ApiClient, FilePurpose, MenuCommand, Plan } from '../../src/api';
 import { DICTIONARIES } from './i18n';
+import { download, oversize } from './logic/browser-files';
 import { askPath, useDialogStore } from './state/dialog-store';
 import { seedFindings } from './state/findings-store';
 import { selectDirty, usePlanStore } from './state/plan-store';
@@ -30,6 +31,9 @@ function done(message: string): void {
 }
 
 export class Actions {
+  /** The name of the plan file uploaded last, offered when it is first saved. */
+  private uploadedName: string | undefined;
+
   constructor(
     private readonly api: ApiClient,
     readonly info: AppInfo,
@@ -56,6 +60,7 @@ export class Actions {
     if (!r.ok) return fail(r.error.message);
     seedFindings(r.value.plan!, r.value);
     usePlanStore.getState().load(r.value.plan!, null);
+    this.uploadedName = undefined;
     useUiStore.getState().setStep('site');
   }
 
@@ -70,6 +75,28 @@ export class Actions {
     }
     seedFindings(r.value.plan, r.value);
     usePlanStore.getState().load(r.value.plan, r.value.file);
+    this.uploadedName = undefined;
+  }
+
+  /**
+   * Opens a plan file the browser's file picker chose (browser mode: the file is on the
+   * user's computer, not in the served folder). Saving it then asks for a path.
+   */
+  async openUpload(file: File): Promise<void> {
+    const tooBig = oversize(file, text('tooBig'));
+    if (tooBig) return fail(tooBig);
+    if (!this.confirmDiscard()) return;
+    const r = await this.api.planOpenText({ name: file.name, text: await file.text() });
+    if (!r.ok) return fail(r.error.message);
+    if (!r.value.plan) {
+      return fail(
+        `${file.name}: ${r.value.findings.map((f) => `${f.line ?? '?'}: ${f.message}`).join('\n')}`,
+      );
+    }
+    seedFindings(r.value.plan, r.value);
+    usePlanStore.getState().load(r.value.plan, null);
+    this.uploadedName = file.name;
+    useUiStore.getState().setStep('site');
   }
 
   async save(saveAs = false): Promise<boolean> {
@@ -79,7 +106,12 @@ export class Actions {
     const target =
       !saveAs && file
         ? file
-        : await this.pick('plan', text('savePlan'), file ?? `${plan.site.name}.yaml`, true);
+        : await this.pick(
+            'plan',
+            text('savePlan'),
+            file ?? this.uploadedName ?? `${plan.site.name}.yaml`,
+            true,
+          );
     if (!target) return false;
     const r = await this.api.planSave({ file: target, plan });
     if (!r.ok) {
@@ -98,6 +130,7 @@ export class Actions {
     const purpose: FilePurpose =
       kind === 'yaml' ? 'yaml' : kind === 'html' ? 'report-html' : 'report-pdf';
     const suggested = kind === 'yaml' ? `${base}-export.yaml` : `${base}-report.${kind}`;
+    if (this.info.mode === 'browser' && kind !== 'pdf') return this.downloadFile(kind, suggested);
     const target = await this.pick(purpose, text('export'), suggested, true);
     if (!target) return;
     const lang = useUiStore.getState().lang;
@@ -107,6 +140,25 @@ export class Actions {
         : await this.api.reportExport({ plan, lang, file: target, format: kind });
     if (!r.ok) return fail(r.error.message);
     done(`${text('written')}: ${r.value.file}`);
+  }
+
+  /**
+   * Browser mode: the export comes to the user's computer as a download, not into a file
+   * next to the server (which may be a jump host the user cannot reach with a file manager).
+   */
+  private async downloadFile(kind: 'yaml' | 'html', name: string): Promise<void> {
+    const plan = usePlanStore.getState().history?.present;
+    if (!plan) return;
+    if (kind === 'yaml') {
+      const r = await this.api.planYaml({ plan });
+      if (!r.ok) return fail(r.error.message);
+      download(name, r.value.text, 'application/yaml');
+    } else {
+      const r = await this.api.reportRender({ plan, lang: useUiStore.getState().lang });
+      if (!r.ok) return fail(r.error.message);
+      download(name, r.value.html, 'text/html');
+    }
+    done(`${text('downloaded')}: ${name}`);
   }
 
   /** Writes the rendered configuration into a folder the user picks. */

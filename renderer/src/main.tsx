@@ -6,6 +6,7 @@ import { App } from './components/App';
 import { AppContext } from './context';
 import { DICTIONARIES } from './i18n';
 import { startValidation } from './state/findings-store';
+import { keepSession, restoreSession } from './state/session-keep';
 import { useUiStore } from './state/ui-store';
 import './styles.css';
 
@@ -32,8 +33,11 @@ async function start(rootEl: HTMLElement) {
       </AppContext.Provider>
     </StrictMode>,
   );
-  // A demo front starts on the demo site, ready to connect to the demo lab.
-  if (actions.info.demo) await actions.open(actions.info.demo.planFile);
+  // A reload reopens the plan that was open (with its unsaved edits); otherwise a demo
+  // front starts on the demo site, ready to connect to the demo lab.
+  const restored = await restoreSession(api);
+  keepSession();
+  if (!restored && actions.info.demo) await actions.open(actions.info.demo.planFile);
 }
 
 start(root).catch((e: unknown) => {

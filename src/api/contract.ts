@@ -118,8 +118,18 @@ export const CsvFieldInfo = z.object({
 });
 export type CsvFieldInfo = z.infer<typeof CsvFieldInfo>;
 
+/**
+ * The most text a browser may upload as a plan or CSV (characters). A WebSocket frame holds
+ * 16 MiB (./wire.ts) and the text travels as JSON, where newlines and quotes grow; a real
+ * plan of 1,000 servers is under 1 MB.
+ */
+export const MAX_UPLOAD_CHARS = 8 * 1024 * 1024;
+const uploadText = z.string().max(MAX_UPLOAD_CHARS, {
+  error: `the file is larger than ${MAX_UPLOAD_CHARS / 1024 / 1024} MB, the most a browser may upload; put it into the served folder and open it by its path`,
+});
+
 const csvSource = z
-  .object({ file: path.optional(), text: z.string().optional() })
+  .object({ file: path.optional(), text: uploadText.optional() })
   .refine((s) => (s.file === undefined) !== (s.text === undefined), {
     error: 'give either the CSV file or its text',
   });
@@ -165,6 +175,15 @@ export const requests = {
   /** Reads and validates a plan file; remembers it in the recent files. */
   'plan:open': request(z.object({ file: path }), OpenedPlan),
   /**
+   * Reads a plan from its text (a file the browser's file picker uploaded) and validates
+   * it; `name` is the uploaded file's name, used in messages. The plan has no file on the
+   * server (`file: null`) until it is saved.
+   */
+  'plan:open-text': request(
+    z.object({ name: z.string().trim().min(1), text: uploadText }),
+    OpenedPlan,
+  ),
+  /**
    * Saves the plan as YAML, keeping the comments of the file it was opened from. Refuses
    * (`PlanChangedOnDisk`) when the file was changed by someone else since it was opened.
    */
@@ -185,6 +204,8 @@ export const requests = {
   'plan:capacity': request(z.object({ plan: Plan }), Capacity),
   /** Writes the plan as plain YAML to another file (no comments carried over). */
   'plan:export': request(z.object({ plan: Plan, file: path }), z.object({ file: z.string() })),
+  /** The plan as plain YAML text, for a browser to download (what `plan:export` writes). */
+  'plan:yaml': request(z.object({ plan: Plan }), z.object({ text: z.string() })),
   /**
    * Writes the rendered configuration (every file and command the runbook would use, per
    * host and step; docs/runbook-format.md) into a folder. Refuses (`PlanInvalid`) a plan
@@ -210,7 +231,7 @@ export const requests = {
   ),
   /** Turns a CSV into servers (and the racks they name) with the mapping the user chose. */
   'csv:import': request(
-    z.object({ text: z.string(), mapping: CsvMapping, plan: Plan }),
+    z.object({ text: uploadText, mapping: CsvMapping, plan: Plan }),
     z.object({
       servers: z.array(Server),
       racks: z.array(Rack),

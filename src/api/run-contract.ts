@@ -163,6 +163,9 @@ export const RunInfo = z.object({
           attempt: z.number(),
           exitCode: z.number().optional(),
           message: z.string().optional(),
+          /** When the last attempt started and ended (ms): the Install page's estimate. */
+          startedAt: z.number().optional(),
+          finishedAt: z.number().optional(),
         }),
       ),
     }),

@@ -24,7 +24,7 @@ import { writeAtomically } from '../util/fs.js';
 import { importWithMapping, previewCsv, readCsvSource } from './csv.js';
 import { pathPolicy } from './paths.js';
 import { PlanFiles, validateUnknown } from './plans.js';
-import { recentFiles } from './recent.js';
+import { recentFiles, type RecentEntry } from './recent.js';
 import { renderReport } from './report.js';
 import { capacityView, ipPlanView } from './views.js';
 import { createOperate, type OperateOptions } from './operate.js';
@@ -82,8 +82,21 @@ export function createCore(options: CoreOptions): Core {
     stateDir: options.stateDir,
     resolvePath: (file) => paths.resolve(file),
   });
+  // The recent list lives in the state folder and is shared by every root served from it;
+  // a browser-mode server shows only the files its own root confines it to.
+  const inRoot = (files: RecentEntry[]) =>
+    paths.root === undefined
+      ? files
+      : files.filter((f) => {
+          try {
+            paths.resolve(f.file);
+            return true;
+          } catch {
+            return false;
+          }
+        });
   const remember = async (file: string) => {
-    events.emit('recent:changed', { files: await recent.add(file) });
+    events.emit('recent:changed', { files: inRoot(await recent.add(file)) });
   };
   const report = (plan: Parameters<typeof renderReport>[0]['plan'], lang: 'en' | 'de') =>
     renderReport({
@@ -110,6 +123,7 @@ export function createCore(options: CoreOptions): Core {
       await remember(abs);
       return opened;
     },
+    'plan:open-text': ({ name, text }) => plans.openText(name, text),
     'plan:save': async ({ file, plan }) => {
       const abs = paths.resolve(file);
       await plans.save(abs, plan);
@@ -128,6 +142,7 @@ export function createCore(options: CoreOptions): Core {
       await plans.export(abs, plan);
       return { file: abs };
     },
+    'plan:yaml': ({ plan }) => ({ text: plans.yaml(plan) }),
     'plan:render': async ({ plan, dir }) => {
       const errors = countBySeverity(validatePlan(plan)).error;
       if (errors > 0) {
@@ -159,9 +174,9 @@ export function createCore(options: CoreOptions): Core {
       } else unsupported('Printing to PDF (use the print dialog of the browser)');
       return { file: abs };
     },
-    'recent:list': async () => ({ files: await recent.list() }),
+    'recent:list': async () => ({ files: inRoot(await recent.list()) }),
     'recent:clear': async () => {
-      const files = await recent.clear();
+      const files = inRoot(await recent.clear());
       events.emit('recent:changed', { files });
       return { files };
     },

@@ -55,6 +55,17 @@ export class PlanFiles {
     };
   }
 
+  /** A plan uploaded as text (browser mode's file picker): validated, not tied to a file. */
+  openText(name: string, text: string): OpenedPlanValue {
+    const checked = checkParsed(parsePlanText(text, name), { lines: false });
+    return {
+      file: null,
+      plan: checked.plan ?? null,
+      findings: checked.findings,
+      counts: countBySeverity(checked.findings),
+    };
+  }
+
   async create(template: 'empty' | 'demo'): Promise<OpenedPlanValue> {
     const plan =
       template === 'demo'
@@ -84,6 +95,11 @@ export class PlanFiles {
 
   private writeOptions(): WriteOptions {
     return this.confinement.within === undefined ? {} : { within: this.confinement.within };
+  }
+
+  /** What `export` writes, as text (a browser downloads it). */
+  yaml(plan: Plan): string {
+    return planToYaml(plan);
   }
 }
 

@@ -607,6 +607,8 @@ export class RunService {
               attempt: v.attempt,
               ...(v.exitCode !== undefined ? { exitCode: v.exitCode } : {}),
               ...(v.message ? { message: v.message } : {}),
+              ...(v.startedAt !== undefined ? { startedAt: v.startedAt } : {}),
+              ...(v.finishedAt !== undefined ? { finishedAt: v.finishedAt } : {}),
             },
           ]),
         ),

@@ -147,6 +147,9 @@ export interface HostStepSummary {
   attempt: number;
   exitCode?: number;
   message?: string;
+  /** When its last attempt started and, once done, ended (journal time, ms): the step history. */
+  startedAt?: number;
+  finishedAt?: number;
 }
 
 export interface StepSummary {
@@ -222,14 +225,19 @@ export function summarize(records: readonly JournalRecord[], torn = false): RunS
         step.reason = r.reason;
         break;
       }
-      case 'host-step':
-        stepOf(summary, r.stepId).hosts.set(r.host, {
+      case 'host-step': {
+        const hosts = stepOf(summary, r.stepId).hosts;
+        const startedAt = r.state === 'running' ? r.at : hosts.get(r.host)?.startedAt;
+        hosts.set(r.host, {
           state: r.state,
           attempt: r.attempt,
           exitCode: r.exitCode,
           message: r.message,
+          ...(startedAt !== undefined ? { startedAt } : {}),
+          ...(r.state !== 'running' && r.state !== 'pending' ? { finishedAt: r.at } : {}),
         });
         break;
+      }
       case 'run-finished':
         summary.finalState = r.state;
         break;

@@ -13,6 +13,7 @@ import { ReviewStep } from '../steps/ReviewStep';
 import { RolesStep } from '../steps/RolesStep';
 import { SiteStep } from '../steps/SiteStep';
 import { Dialogs } from './Dialogs';
+import { NoticeBar } from './NoticeBar';
 import { StepRail } from './StepRail';
 import { TopBar } from './TopBar';
 
@@ -115,7 +116,6 @@ export function App() {
   const operating = useOperateStore((s) => s.page !== undefined);
   const theme = useUiStore((s) => s.theme);
   const lang = useUiStore((s) => s.lang);
-  const notice = useUiStore((s) => s.notice);
   useShortcuts(actions.info.mode !== 'electron');
   useWindowState();
   useFocusJump();
@@ -142,22 +142,7 @@ export function App() {
       ) : (
         <Welcome />
       )}
-      {notice && (
-        <div
-          className={`notice ${notice.kind}`}
-          role={notice.kind === 'error' ? 'alert' : 'status'}
-          data-testid="notice"
-        >
-          <span>{notice.text}</span>
-          <button
-            type="button"
-            aria-label="dismiss"
-            onClick={() => useUiStore.getState().notify(undefined)}
-          >
-            ×
-          </button>
-        </div>
-      )}
+      <NoticeBar />
       <Dialogs />
     </div>
   );

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import type { CsvFieldInfo, CsvMapping } from '../../../src/api';
 import { useApp } from '../context';
 import { useT } from '../i18n';
+import { oversize } from '../logic/browser-files';
 import { mappingProblems, mergeImport } from '../logic/csv-mapping';
 import { useDialogStore, type Dialog } from '../state/dialog-store';
 import { usePlanStore } from '../state/plan-store';
@@ -137,9 +138,14 @@ function CsvDialog({ onClose }: { onClose(): void }) {
           type="file"
           accept=".csv,text/csv"
           aria-label={t('csvFile')}
+          title={t('uploadCsvHint')}
+          data-testid="csv-file"
           onChange={(e) => {
             const file = e.target.files?.[0];
-            if (file) void file.text().then((text) => load({ text }));
+            if (!file) return;
+            const tooBig = oversize(file, t('tooBig'));
+            if (tooBig) return setError(tooBig);
+            void file.text().then((text) => load({ text }));
           }}
         />
       </div>

@@ -3,6 +3,7 @@ import { useApp } from '../context';
 import { useT } from '../i18n';
 import { useFindingsStore } from '../state/findings-store';
 import { DemoBadge } from './DemoBadge';
+import { UploadPlan } from './UploadPlan';
 import { selectCanRedo, selectCanUndo, selectDirty, usePlanStore } from '../state/plan-store';
 import { useUiStore } from '../state/ui-store';
 
@@ -38,6 +39,7 @@ export function TopBar() {
         <button type="button" onClick={() => void actions.open()} data-testid="open">
           {t('open')}
         </button>
+        <UploadPlan />
         <select
           aria-label={t('recent')}
           value=""

@@ -7,6 +7,7 @@ import { useEffect, useState } from 'react';
 import type { AccessSettings, ConnectReport, HostCheck } from '../../../src/api';
 import { useApp } from '../context';
 import { useOpT, type OpTextKey } from '../operate/texts';
+import { selectConnect, usePageMemory } from '../state/page-memory-store';
 import { selectPlan, usePlanStore } from '../state/plan-store';
 import { useUiStore } from '../state/ui-store';
 import { HostKeyDialog } from './HostKeyDialog';
@@ -22,10 +23,10 @@ export function ConnectPage() {
   const plan = usePlanStore(selectPlan);
   const [settings, setSettings] = useState<AccessSettings | undefined>(undefined);
   const [store, setStore] = useState<{ kind: string; canRemember: boolean; reason?: string }>();
-  const [hosts, setHosts] = useState<HostCheck[] | undefined>(undefined);
+  // Checks and facts live in the store: they stay when the user visits another page.
+  const { hosts, report } = usePageMemory(selectConnect(planFile));
   const [checking, setChecking] = useState(false);
   const [dialog, setDialog] = useState<HostCheck | undefined>(undefined);
-  const [report, setReport] = useState<ConnectReport | undefined>(undefined);
   const [gathering, setGathering] = useState(false);
 
   useEffect(() => {
@@ -39,6 +40,14 @@ export function ConnectPage() {
 
   if (!planFile) return <p className="empty">{t('saveFirst')}</p>;
 
+  const setHosts = (
+    change: HostCheck[] | ((cur: HostCheck[] | undefined) => HostCheck[] | undefined),
+  ) =>
+    usePageMemory.getState().setConnect(planFile, (m) => ({
+      hosts: typeof change === 'function' ? change(m.hosts) : change,
+    }));
+  const setReport = (r: ConnectReport) =>
+    usePageMemory.getState().setConnect(planFile, { report: r });
   const check = async () => {
     setChecking(true);
     try {

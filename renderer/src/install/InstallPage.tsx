@@ -4,11 +4,12 @@
  * resume, the step-by-step pause with what the step will do, the run history, and the live
  * log of the step and host chosen.
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import type { ApiClient, RunInfo, StepPreview } from '../../../src/api';
 import { DemoBadge } from '../components/DemoBadge';
 import { useApp } from '../context';
 import { duration, useOpT } from '../operate/texts';
+import { selectInstall, usePageMemory } from '../state/page-memory-store';
 import { selectPlan, usePlanStore } from '../state/plan-store';
 import { hostKey, progressOf, useRunStore, type RunView } from '../state/run-store';
 import { useUiStore } from '../state/ui-store';
@@ -16,7 +17,8 @@ import './install.css';
 import { LogView } from './LogView';
 import { RunClient } from './run-client';
 import { StepGraph } from './StepGraph';
-import { useInstallT } from './texts';
+import { estimateRemaining, stepHistory, type Estimate } from './estimate';
+import { useInstallT, type InstallTextKey } from './texts';
 
 const clients = new WeakMap<ApiClient, RunClient>();
 /** One run client per api: it outlives page switches, so the stream is not re-attached. */
@@ -76,8 +78,12 @@ export function InstallPage() {
   const history = useRunStore((s) => s.history);
   const selected = useRunStore((s) => s.selected);
   const client = runClientFor(api);
-  const [phases, setPhases] = useState<string[]>(['umetal']);
-  const [stepByStep, setStepByStep] = useState(false);
+  // The chosen phases stay when the user visits another page and comes back.
+  const { phases, stepByStep } = usePageMemory(selectInstall(planFile));
+  const setPhases = (next: (cur: string[]) => string[]) =>
+    planFile && usePageMemory.getState().setInstall(planFile, { phases: next(phases) });
+  const setStepByStep = (on: boolean) =>
+    planFile && usePageMemory.getState().setInstall(planFile, { stepByStep: on });
   const [planned, setPlanned] = useState<RunView | undefined>(undefined);
   const [asGraph, setAsGraph] = useState(() => localStorage.getItem(STEP_VIEW) === 'graph');
   const airGapped = usePlanStore((s) => selectPlan(s)?.site.airGapped === true);
@@ -155,6 +161,14 @@ export function InstallPage() {
       gone = true;
     };
   }, [api, planFile, phases]);
+
+  // A step chosen in the graph or the matrix shows its log below them: bring it into view.
+  useEffect(() => {
+    if (!selected) return;
+    document
+      .querySelector('[data-testid="log-view"]')
+      ?.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+  }, [selected]);
 
   useEffect(() => {
     if (planFile) setBundle(loadBundle(planFile));
@@ -363,6 +377,12 @@ function Progress({ view, live }: { view: RunView; live: boolean }) {
   useEffect(() => client.onStats(() => setStats({ ...client.stats })), [client]);
   const p = progressOf(view, now);
   const pct = p.total ? Math.round((p.done / p.total) * 100) : 0;
+  const history = useRunStore((s) => s.history);
+  const ti = useInstallT();
+  const past = useMemo(() => stepHistory(history, view.runId), [history, view.runId]);
+  // A planned run (nothing started) is estimated as a whole: what the same steps took before.
+  const estimate =
+    (live && view.state === 'running') || !live ? estimateRemaining(view, past, now) : undefined;
   return (
     <div
       className="progress"
@@ -377,12 +397,28 @@ function Progress({ view, live }: { view: RunView; live: boolean }) {
       <progress max={p.total || 1} value={p.done} />
       <span>
         {p.done}/{p.total} ({pct} %)
+        {!live && estimate && (
+          <span data-testid="run-estimate" data-ms={Math.round(estimate.remainingMs)}>
+            {' · '}
+            {ti('expected').replace('{t}', duration(Math.max(1000, estimate.remainingMs)))}
+            {estimateBasis(ti, estimate)}
+          </span>
+        )}
         {live && (
           <>
             {' · '}
             {duration(p.elapsedMs)} {t('elapsed')}
-            {p.remainingMs !== undefined &&
-              ` · ${t('remaining').replace('{t}', duration(p.remainingMs))}`}
+            {view.state === 'running' && (
+              <span data-testid="run-estimate" data-ms={Math.round(estimate?.remainingMs ?? -1)}>
+                {' · '}
+                {!estimate
+                  ? ti('noEstimate')
+                  : estimate.overdue && estimate.remainingMs < 1000
+                    ? ti('overEstimate')
+                    : t('remaining').replace('{t}', duration(Math.max(1000, estimate.remainingMs)))}
+                {estimate && estimateBasis(ti, estimate)}
+              </span>
+            )}
             {' · '}
             <span className={`badge state-${view.state}`} data-testid="run-state">
               {view.state}
@@ -403,6 +439,16 @@ function Progress({ view, live }: { view: RunView; live: boolean }) {
       ))}
     </div>
   );
+}
+
+/** Where an estimate comes from: how many earlier runs, and steps none of them finished. */
+function estimateBasis(ti: (k: InstallTextKey) => string, e: Estimate): string {
+  const runs = ` (${ti(e.runs === 1 ? 'fromRun' : 'fromRuns').replace('{n}', String(e.runs))}`;
+  const unknown =
+    e.unknownSteps > 0
+      ? `; ${ti('stepsWithoutHistory').replace('{n}', String(e.unknownSteps))}`
+      : '';
+  return `${runs}${unknown})`;
 }
 
 function StepList({ view }: { view: RunView }) {

@@ -18,6 +18,12 @@ const en = {
     'Give both the offline bundle file and its public key, or neither: a bundle is only used once its signature is checked.',
   bundleMissing:
     'This site is air-gapped (site.airGapped): give the offline bundle file and the public key it is signed with before starting an install phase. Build a bundle on a connected machine with "ustart bundle create".',
+  expected: 'expected to take about {t}',
+  noEstimate: 'no estimate yet: no earlier run of these steps finished',
+  overEstimate: 'taking longer than earlier runs',
+  fromRun: 'from 1 earlier run',
+  fromRuns: 'from {n} earlier runs',
+  stepsWithoutHistory: '{n} steps never finished before, not counted',
 };
 
 const de: Record<keyof typeof en, string> = {
@@ -33,6 +39,12 @@ const de: Record<keyof typeof en, string> = {
     'Geben Sie die Offline-Bundle-Datei und ihren öffentlichen Schlüssel an, oder keins von beiden: ein Bundle wird erst nach geprüfter Signatur verwendet.',
   bundleMissing:
     'Dieser Standort ist vom Internet getrennt (site.airGapped): geben Sie die Offline-Bundle-Datei und den öffentlichen Schlüssel, mit dem sie signiert ist, an, bevor Sie eine Installationsphase starten. Ein Bundle entsteht auf einem Rechner mit Internet mit "ustart bundle create".',
+  expected: 'dauert voraussichtlich etwa {t}',
+  noEstimate: 'noch keine Schätzung: kein früherer Lauf dieser Schritte ist fertig geworden',
+  overEstimate: 'dauert länger als frühere Läufe',
+  fromRun: 'aus 1 früheren Lauf',
+  fromRuns: 'aus {n} früheren Läufen',
+  stepsWithoutHistory: '{n} Schritte noch nie fertig geworden, nicht mitgezählt',
 };
 
 export type InstallTextKey = keyof typeof en;
