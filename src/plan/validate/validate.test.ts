@@ -872,6 +872,25 @@ describe('each rule catches a broken demo plan', () => {
     expect(hit!.hint.length).toBeGreaterThan(10);
   });
 
+  it('gives the wizard a hint without CLI commands wherever the hint names one', () => {
+    for (const c of CASES) {
+      const plan = demo();
+      c.breakIt(plan);
+      for (const f of validatePlan(plan)) {
+        if (!/`ustart /.test(f.hint)) continue;
+        expect(f.ui?.hint, `${f.rule}: ${f.hint}`).toBeDefined();
+        expect(f.ui!.hint).not.toMatch(/ustart|servers\[/);
+      }
+    }
+    const plan = demo();
+    delete plan.servers[0]!.addresses.storage;
+    const pending = validatePlan(plan).find((f) => f.rule === 'address-ipam-pending');
+    expect(pending?.ui).toEqual({
+      hint: 'Press Run IPAM to take it from the pool, or type one by hand.',
+      action: 'ipam',
+    });
+  });
+
   it('has a breaking case for every rule', () => {
     const covered = new Set(CASES.map((c) => c.rule));
     expect(RULES.map((r) => r.id).filter((id) => !covered.has(id))).toEqual([]);

@@ -34,6 +34,7 @@ export const acknowledgementRules: Rule[] = [
             pointer('acknowledgements', i, 'rule'),
             `acknowledgement names rule "${ack.rule}", which does not exist${guess ? `; did you mean "${guess}"?` : ''}`,
             'Use the rule id shown by `ustart validate` next to the warning; see docs/validation-rules.md.',
+            { hint: 'Use the rule id shown beside the warning; see docs/validation-rules.md.' },
           );
         } else if (severity === 'error') {
           report(
