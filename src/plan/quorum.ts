@@ -1,6 +1,7 @@
 /**
- * What one rack's loss does to the site's two quorums: etcd on the controllers, and the Ceph
- * monitors. Both need a strict majority of their members alive (etcd: quorum is n/2 + 1,
+ * What one rack's loss does to the site's two quorums: etcd on the controllers (kubeadm's
+ * stacked etcd: every control-plane node runs a member, docs/upstream-facts.md#kubeadm.stacked-etcd),
+ * and the Ceph monitors. Both need a strict majority of their members alive (etcd: quorum is n/2 + 1,
  * docs/upstream-facts.md#etcd.quorum; Ceph monitors use Paxos and need a majority,
  * docs/upstream-facts.md#ceph.mon-quorum). Capacity's rack-loss figures and the
  * `rack-loss-quorum` rule both read it from here, so they never disagree.
