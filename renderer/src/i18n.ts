@@ -25,6 +25,8 @@ const en = {
   unsaved: 'unsaved',
   findingsErrors: 'errors',
   findingsWarnings: 'warnings',
+  findingsErrorsOne: 'error',
+  findingsWarningsOne: 'warning',
   validating: 'checking…',
   theme: 'Dark/light',
   language: 'Deutsch',
@@ -119,8 +121,22 @@ const en = {
   ramGiB: 'Instance RAM (GiB)',
   cephUsable: 'Usable Ceph (TB)',
   afterRackLoss: 'after losing rack',
-  quorumKept: 'control plane keeps quorum',
   quorumLost: 'control plane loses quorum',
+  quorumBothKept: 'the control plane and the Ceph monitors keep their quorum',
+  monQuorumLost: 'the Ceph monitors can lose their quorum',
+  quorumControllersIn: 'controllers in the rack',
+  placePlan: 'Plan',
+  placeSite: 'Site',
+  placeServers: 'Servers',
+  placeNetwork: 'network',
+  placeRack: 'rack',
+  placeNic: 'NIC',
+  placeDisk: 'disk',
+  placeBond: 'bond',
+  placeBmc: 'BMC',
+  placeAddress: 'address on',
+  placeRoles: 'roles',
+  placeAck: 'acknowledgement',
   export: 'Export',
   exportYaml: 'Plan as YAML',
   exportRender: 'Rendered configuration (folder)',
@@ -180,6 +196,8 @@ const de: Record<TextKey, string> = {
   unsaved: 'ungespeichert',
   findingsErrors: 'Fehler',
   findingsWarnings: 'Warnungen',
+  findingsErrorsOne: 'Fehler',
+  findingsWarningsOne: 'Warnung',
   validating: 'prüfe…',
   theme: 'Hell/dunkel',
   language: 'English',
@@ -274,8 +292,22 @@ const de: Record<TextKey, string> = {
   ramGiB: 'Instanz-RAM (GiB)',
   cephUsable: 'Nutzbares Ceph (TB)',
   afterRackLoss: 'nach Ausfall von Rack',
-  quorumKept: 'Steuerungsebene behält Quorum',
   quorumLost: 'Steuerungsebene verliert Quorum',
+  quorumBothKept: 'Steuerungsebene und Ceph-Monitore behalten ihr Quorum',
+  monQuorumLost: 'die Ceph-Monitore können ihr Quorum verlieren',
+  quorumControllersIn: 'Controller im Rack',
+  placePlan: 'Plan',
+  placeSite: 'Standort',
+  placeServers: 'Server',
+  placeNetwork: 'Netz',
+  placeRack: 'Rack',
+  placeNic: 'NIC',
+  placeDisk: 'Platte',
+  placeBond: 'Bond',
+  placeBmc: 'BMC',
+  placeAddress: 'Adresse im Netz',
+  placeAck: 'Bestätigung',
+  placeRoles: 'Rollen',
   export: 'Export',
   exportYaml: 'Plan als YAML',
   exportRender: 'Gerenderte Konfiguration (Ordner)',
@@ -317,4 +349,19 @@ export function useT(): (key: TextKey) => string {
   const lang = useUiStore((s) => s.lang);
   const dict: Record<TextKey, string> = DICTIONARIES[lang];
   return (key) => dict[key];
+}
+
+/**
+ * "1 error", "2 errors", "1 Fehler", "2 Warnungen": `n` with the word its language's plural
+ * rules (Intl.PluralRules) ask for; `one` is the key of the singular word.
+ */
+export function countText(lang: Lang, n: number, one: TextKey, other: TextKey): string {
+  const dict: Record<TextKey, string> = DICTIONARIES[lang];
+  return `${n} ${dict[new Intl.PluralRules(lang).select(n) === 'one' ? one : other]}`;
+}
+
+/** `countText` in the current language. */
+export function useCount(): (n: number, one: TextKey, other: TextKey) => string {
+  const lang = useUiStore((s) => s.lang);
+  return (n, one, other) => countText(lang, n, one, other);
 }

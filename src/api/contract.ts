@@ -94,6 +94,10 @@ export const Capacity = z.object({
       cephUsableTB: z.number(),
       /** True when more than half of the controllers remain. */
       controlPlaneQuorum: z.boolean(),
+      /** Hostnames of the controllers in that rack. */
+      controllersLost: z.array(z.string()),
+      /** True when a majority of the Ceph monitors remains, placed at worst. */
+      cephMonQuorum: z.boolean(),
     })
     .nullable(),
   /** The assumptions behind the figures (overcommit, replicas), as sentences. */

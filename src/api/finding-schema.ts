@@ -11,6 +11,8 @@ export const FindingSchema = z.object({
   path: z.string(),
   message: z.string(),
   hint: z.string(),
+  /** The hint as the wizard says it (no CLI command), and the button that does it. */
+  ui: z.object({ hint: z.string(), action: z.literal('ipam').optional() }).optional(),
   line: z.number().optional(),
   column: z.number().optional(),
   acknowledged: z.object({ reason: z.string(), by: z.string().optional() }).optional(),

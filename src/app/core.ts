@@ -148,7 +148,7 @@ export function createCore(options: CoreOptions): Core {
       if (errors > 0) {
         throw new UstartError(
           'PlanInvalid',
-          `the plan has ${errors} error(s); fix them (see Review) before rendering its configuration.`,
+          `the plan has ${errors === 1 ? '1 error; fix it' : `${errors} errors; fix them`} (see Review) before rendering its configuration.`,
         );
       }
       const abs = paths.resolve(dir);

@@ -41,6 +41,8 @@ export function capacityView(plan: Plan): Capacity {
           ramGiB: loss.remaining.compute.instanceRamGiB,
           cephUsableTB: loss.remaining.ceph.usableTB,
           controlPlaneQuorum: loss.controlPlaneQuorum,
+          controllersLost: loss.controllersLost,
+          cephMonQuorum: loss.cephMonQuorum,
         }
       : null,
     assumptions: report.statements,

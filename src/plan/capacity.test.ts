@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assetPath } from '../util/assets.js';
 import { computeCapacity, usableWithHostFailureDomain } from './capacity.js';
+import { cephMonCount, rackQuorums } from './quorum.js';
 import { loadPlanFile } from './load.js';
 import type { Plan } from './schema.js';
 
@@ -41,19 +42,60 @@ describe('computeCapacity', () => {
 
   it('names the rack whose loss hurts most and what is left without it', () => {
     const report = computeCapacity(demo);
-    expect(report.rackLosses.map((r) => [r.rack, r.servers])).toEqual([
-      ['R01', 6],
-      ['R02', 4],
+    expect(report.rackLosses.map((r) => [r.rack, r.servers, r.controllersLost])).toEqual([
+      ['R01', 5, ['ctl-01']],
+      ['R02', 4, ['ctl-02']],
+      ['R03', 1, ['ctl-03']],
     ]);
-    // Either loss leaves fewer than 3 storage hosts (no usable replica-3 Ceph) and 2 compute
-    // servers; only losing R01 (2 of 3 controllers) also loses the control-plane quorum.
+    // One controller per rack: every loss keeps both quorums. Losing R01 or R02 leaves fewer
+    // than 3 storage hosts (no usable replica-3 Ceph) and 2 compute servers; R01 comes first.
+    expect(report.rackLosses.every((r) => r.controlPlaneQuorum && r.cephMonQuorum)).toBe(true);
     const worst = report.worstRackLoss!;
     expect(worst.rack).toBe('R01');
-    expect(worst.controlPlaneQuorum).toBe(false);
     expect(worst.remaining.ceph.usableTB).toBe(0);
     expect(worst.remaining.ceph.rawTB).toBe(30.72);
     expect(worst.remaining.compute.vcpus).toBe((256 - 4) * 4 * 2);
-    expect(report.rackLosses[1]!.controlPlaneQuorum).toBe(true);
+    expect(worst).toMatchObject({ cephMons: 3, cephMonsLost: 1 });
+  });
+
+  it('ranks a rack that breaks the control plane before one that costs more capacity', () => {
+    // The imported customer list of issue 17: 2 of 3 controllers share a rack, while the
+    // other rack's loss costs more vCPUs. The site without the controllers' rack is down.
+    const plan = structuredClone(demo);
+    const move = (host: string, rack: string) =>
+      (plan.servers.find((s) => s.hostname === host)!.rack = rack);
+    move('ctl-03', 'R02'); // R02: ctl-02, ctl-03
+    move('cmp-04', 'R01'); // R01: 3 of the 4 compute servers
+    const report = computeCapacity(plan);
+    const [r01, r02] = report.rackLosses;
+    expect(r01!.remaining.compute.vcpus).toBeLessThan(r02!.remaining.compute.vcpus);
+    expect(r01!.controlPlaneQuorum).toBe(true);
+    expect(r02).toMatchObject({
+      controlPlaneQuorum: false,
+      controllersLost: ['ctl-02', 'ctl-03'],
+      cephMonQuorum: false,
+      cephMonsLost: 2,
+    });
+    expect(report.worstRackLoss!.rack).toBe('R02');
+  });
+
+  it('counts the Ceph monitors the scheduler may put in one rack', () => {
+    // Five controllers, two in R01: etcd keeps 3 of 5, but 2 of the 3 monitors may be there.
+    const plan = structuredClone(demo);
+    for (const host of ['cmp-01', 'cmp-02']) {
+      plan.servers.find((s) => s.hostname === host)!.roles.push('controller');
+    }
+    const report = computeCapacity(plan);
+    const r01 = report.rackLosses.find((r) => r.rack === 'R01')!;
+    expect(r01).toMatchObject({
+      controlPlaneQuorum: true,
+      cephMons: 3,
+      cephMonsLost: 2,
+      cephMonQuorum: false,
+    });
+    expect(report.rackLosses.find((r) => r.rack === 'R03')!.cephMonQuorum).toBe(true);
+    expect(['R01', 'R02']).toContain(report.worstRackLoss!.rack);
+    expect(report.worstRackLoss!.cephMonQuorum).toBe(false);
   });
 
   it('applies the stated overcommit, replica count and reservations', () => {
@@ -116,3 +158,24 @@ function unbalanced(): Plan {
   }
   return plan;
 }
+
+describe('rackQuorums', () => {
+  it('runs one monitor per controller, at most three, as ceph.ts renders them', () => {
+    expect([1, 2, 3, 4, 5, 7].map(cephMonCount)).toEqual([1, 2, 3, 3, 3, 3]);
+  });
+
+  it('needs a strict majority: half of an even count is a lost quorum', () => {
+    const plan = structuredClone(demo);
+    plan.servers.find((s) => s.hostname === 'cmp-01')!.roles.push('controller'); // R01: 2 of 4
+    const [r01, r02, r03] = rackQuorums(plan.servers, ['R01', 'R02', 'R03']);
+    expect(r01).toMatchObject({ controllerCount: 4, etcdKept: false, mons: 3, monsAtRisk: 2 });
+    expect(r01!.monsKept).toBe(false);
+    expect(r02).toMatchObject({ etcdKept: true, monsAtRisk: 1, monsKept: true });
+    expect(r03).toMatchObject({ etcdKept: true, monsKept: true });
+  });
+
+  it('loses nothing with a rack that holds no controller', () => {
+    const [q] = rackQuorums(demo.servers, ['R09']);
+    expect(q).toMatchObject({ controllers: [], etcdKept: true, monsAtRisk: 0, monsKept: true });
+  });
+});

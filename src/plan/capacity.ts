@@ -4,6 +4,7 @@
  * it rests on, so the report can print them beside the numbers: a capacity figure without
  * its overcommit ratio and reservations is not something a customer can sign off.
  */
+import { rackQuorums } from './quorum.js';
 import type { Plan, Server } from './schema.js';
 
 export interface CapacityOptions {
@@ -92,6 +93,16 @@ export interface RackLoss {
   remaining: CapacityFigures;
   /** True when more than half of all controllers remain (etcd, Galera and RabbitMQ keep quorum). */
   controlPlaneQuorum: boolean;
+  /** Controllers in that rack (hostnames). */
+  controllersLost: string[];
+  /**
+   * True when a majority of the Ceph monitors remains, assuming the worst placement where the
+   * plan cannot tell which controllers hold them (src/plan/quorum.ts).
+   */
+  cephMonQuorum: boolean;
+  /** Ceph monitors the rack can hold at worst, of `cephMons`. */
+  cephMonsLost: number;
+  cephMons: number;
 }
 
 export interface CapacityReport {
@@ -100,8 +111,9 @@ export interface CapacityReport {
   statements: string[];
   total: CapacityFigures;
   /**
-   * The rack whose loss costs the most (least usable Ceph left, then fewest vCPUs, then
-   * control-plane quorum lost); undefined with fewer than two racks in use.
+   * The rack whose loss costs the most: one that loses the control plane's or the Ceph
+   * monitors' quorum first (then nothing else works, whatever capacity is left), then the
+   * least usable Ceph left, then the fewest vCPUs; undefined with fewer than two racks in use.
    */
   worstRackLoss: RackLoss | undefined;
   /** The loss of each rack that holds servers, in plan order. */
@@ -117,17 +129,22 @@ export function computeCapacity(plan: Plan, options: CapacityOptions = {}): Capa
   const racks = [...new Set(plan.servers.map((s) => s.rack))];
   const order = new Map(plan.racks.map((r, i) => [r.name, i]));
   racks.sort((x, y) => (order.get(x) ?? Infinity) - (order.get(y) ?? Infinity));
+  const quorums = rackQuorums(plan.servers, racks);
   const rackLosses =
     racks.length < 2
       ? []
-      : racks.map((rack): RackLoss => {
+      : racks.map((rack, i): RackLoss => {
           const left = plan.servers.filter((s) => s.rack !== rack);
-          const remaining = figures(left, a);
+          const q = quorums[i]!;
           return {
             rack,
             servers: plan.servers.length - left.length,
-            remaining,
-            controlPlaneQuorum: remaining.controllers * 2 > total.controllers,
+            remaining: figures(left, a),
+            controlPlaneQuorum: q.etcdKept,
+            controllersLost: q.controllers,
+            cephMonQuorum: q.monsKept,
+            cephMonsLost: q.monsAtRisk,
+            cephMons: q.mons,
           };
         });
   const worstRackLoss = rackLosses.reduce<RackLoss | undefined>(
@@ -137,12 +154,16 @@ export function computeCapacity(plan: Plan, options: CapacityOptions = {}): Capa
   return { assumptions: a, statements: statements(a), total, worstRackLoss, rackLosses };
 }
 
+/** How many of the two quorums (etcd, Ceph monitors) a rack loss breaks. */
+const quorumsLost = (r: RackLoss) => Number(!r.controlPlaneQuorum) + Number(!r.cephMonQuorum);
+
 function worse(a: RackLoss, b: RackLoss): boolean {
+  // A lost quorum stops the site however much capacity is left, so it outranks capacity.
+  if (quorumsLost(a) !== quorumsLost(b)) return quorumsLost(a) > quorumsLost(b);
   const x = a.remaining;
   const y = b.remaining;
   if (x.ceph.usableTB !== y.ceph.usableTB) return x.ceph.usableTB < y.ceph.usableTB;
-  if (x.compute.vcpus !== y.compute.vcpus) return x.compute.vcpus < y.compute.vcpus;
-  return !a.controlPlaneQuorum && b.controlPlaneQuorum;
+  return x.compute.vcpus < y.compute.vcpus;
 }
 
 function figures(servers: readonly Server[], a: CapacityAssumptions): CapacityFigures {
@@ -229,7 +250,7 @@ function statements(a: CapacityAssumptions): string[] {
     `A compute server that is also a controller keeps a further ${a.controllerThreads} threads and ${a.controllerRamGiB} GiB for the control plane; one that is also storage keeps ${a.osdThreads} thread(s) and ${a.osdRamGiB} GiB per Ceph OSD.`,
     `Ceph raw: the ceph-osd disks of storage servers, in TB (10^12 bytes) as printed on the disks.`,
     `Ceph usable: raw / ${a.cephReplicas} (replica ${a.cephReplicas}, one copy per host), less when one host holds more than its share; sellable: usable × ${a.nearfullRatio} (Ceph's nearfull ratio), so the cluster can still recover a failed host.`,
-    `Rack loss: every rack is removed in turn with all its servers; the worst is the one leaving the least usable Ceph, then the fewest vCPUs.`,
+    `Rack loss: every rack is removed in turn with all its servers; the worst is one that breaks the quorum of the control plane (more than half of the controllers, for etcd) or of the Ceph monitors (one per controller, at most 3, wherever the scheduler puts them), then the one leaving the least usable Ceph, then the fewest vCPUs.`,
   ];
 }
 

@@ -211,7 +211,7 @@ export const CSV_COLUMNS: readonly CsvColumn[] = [
       'IP (Mgmt)',
       'Mgmt IP-Adresse',
     ],
-    description: 'Address on the management network; empty cells are filled by `ustart plan ipam`.',
+    description: 'Address on the management network; empty cells are filled from its pool (IPAM).',
   },
   {
     field: 'bmcIp',

@@ -13,11 +13,23 @@ export interface Finding {
   message: string;
   /** What to do about it. */
   hint: string;
+  /**
+   * The hint as the wizard says it, where `hint` names a CLI command the UI has a button
+   * for; `action` names that button.
+   */
+  ui?: FindingUi;
   /** Where in the file, when the plan came from a file (1-based). */
   line?: number;
   column?: number;
   /** Present when a warning was accepted in `acknowledgements`. */
   acknowledged?: { reason: string; by?: string };
+}
+
+/** A finding's hint for the wizard: text without CLI commands, and the button that does it. */
+export interface FindingUi {
+  hint: string;
+  /** `ipam`: fill missing addresses from the networks' pools (the Networks step's button). */
+  action?: 'ipam';
 }
 
 /** JSON pointer from path segments, escaping `~` and `/` as RFC 6901 says. */

@@ -127,7 +127,9 @@ describe('planning wizard in browser mode', () => {
     await page.getByTestId('export-render').click();
     await page.getByTestId('path-input').fill('render');
     await page.getByTestId('path-ok').click();
-    await expect.poll(() => page.getByTestId('notice').textContent()).toMatch(/error\(s\).*Review/);
+    await expect
+      .poll(() => page.getByTestId('notice').textContent())
+      .toMatch(/\d+ errors?; fix (it|them) \(see Review\)/);
     await page.getByTestId('print-view').click();
     await page.getByTestId('report-view').waitFor();
     await shot(page, '7-report');

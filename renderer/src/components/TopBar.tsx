@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { useApp } from '../context';
-import { useT } from '../i18n';
+import { useCount, useT } from '../i18n';
 import { useFindingsStore } from '../state/findings-store';
 import { DemoBadge } from './DemoBadge';
 import { UploadPlan } from './UploadPlan';
@@ -10,6 +10,7 @@ import { useUiStore } from '../state/ui-store';
 /** File commands, undo/redo, the findings count, language and theme. */
 export function TopBar() {
   const t = useT();
+  const count = useCount();
   const { api, actions } = useApp();
   const file = usePlanStore((s) => s.file);
   const dirty = usePlanStore(selectDirty);
@@ -107,10 +108,10 @@ export function TopBar() {
           aria-busy={pending}
         >
           <span className="badge error">
-            {counts.error} {t('findingsErrors')}
+            {count(counts.error, 'findingsErrorsOne', 'findingsErrors')}
           </span>{' '}
           <span className="badge warning">
-            {counts.warning} {t('findingsWarnings')}
+            {count(counts.warning, 'findingsWarningsOne', 'findingsWarnings')}
           </span>
           {pending && <small title={t('validating')}> …</small>}
         </span>

@@ -24,6 +24,9 @@ describe('jumping from a finding to its field', () => {
     expect(stepOf('', 'controller-count-min')).toBe('roles');
     expect(serverIndexOf('/servers/12/nics/0')).toBe(12);
     expect(isRoleRule('storage-rack-spread')).toBe(true);
+    // Giving a server the controller role can break a rack's quorum: shown while assigning.
+    expect(isRoleRule('rack-loss-quorum')).toBe(true);
+    expect(stepOf('/servers/0/rack', 'rack-loss-quorum')).toBe('hardware');
     expect(isRoleRule('network-overlap')).toBe(false);
   });
 

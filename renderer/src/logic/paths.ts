@@ -2,7 +2,7 @@
 import type { StepId } from '../state/ui-store';
 
 const ROLE_RULE =
-  /^(server-no-roles|role-|controller-|compute-|storage-(count|rack|osd|capacity)|osd-on)/;
+  /^(server-no-roles|role-|controller-|compute-|rack-loss-quorum|storage-(count|rack|osd|capacity)|osd-on)/;
 
 /** True for the rules the Roles step shows live. */
 export function isRoleRule(rule: string): boolean {

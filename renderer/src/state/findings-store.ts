@@ -26,13 +26,30 @@ export const useFindingsStore = create<FindingsState>(() => ({
   generation: 0,
 }));
 
-/** The plan whose findings came with it (from `plan:open`), so it needs no validation. */
-let seededFor: Plan | undefined;
+type Answer = Pick<FindingsState, 'findings' | 'counts'>;
+
+/**
+ * Findings of plans already validated, by plan object. Undo and redo bring back the very
+ * objects validated before, so their findings are known at once; the plans a history holds
+ * keep their entries alive, dropped plans let them go. This also covers the plan a file was
+ * opened with: its findings came with `plan:open`. (Before, that plan alone was remembered
+ * as "needs no validation", so undoing back to it kept the findings of the undone edit.)
+ */
+const known = new WeakMap<Plan, Answer>();
+
+function show({ findings, counts }: Answer): void {
+  useFindingsStore.setState((s) => ({
+    findings,
+    counts,
+    pending: false,
+    generation: s.generation + 1,
+  }));
+}
 
 /** Shows findings the core already computed for `plan` (opening a file validates it). */
-export function seedFindings(plan: Plan, value: Pick<FindingsState, 'findings' | 'counts'>): void {
-  seededFor = plan;
-  useFindingsStore.setState((s) => ({ ...value, pending: false, generation: s.generation + 1 }));
+export function seedFindings(plan: Plan, value: Answer): void {
+  known.set(plan, { findings: value.findings, counts: value.counts });
+  show(value);
 }
 
 /** Validates the plan whenever it changes; returns the function that stops it. */
@@ -42,23 +59,23 @@ export function startValidation(api: ApiClient): () => void {
   const run = async (plan: Plan) => {
     const ticket = ++latest;
     const result = await api.planValidate({ plan });
+    if (result.ok) known.set(plan, result.value);
     if (ticket !== latest) return;
-    if (result.ok) {
-      useFindingsStore.setState((s) => ({
-        findings: result.value.findings,
-        counts: result.value.counts,
-        pending: false,
-        generation: s.generation + 1,
-      }));
-    } else {
-      useFindingsStore.setState({ pending: false });
-    }
+    if (result.ok) show(result.value);
+    else useFindingsStore.setState({ pending: false });
   };
   const unsubscribe = usePlanStore.subscribe((state, previous) => {
     const plan = state.history?.present;
-    if (!plan || plan === previous.history?.present || plan === seededFor) return;
-    useFindingsStore.setState({ pending: true });
+    if (!plan || plan === previous.history?.present) return;
     clearTimeout(timer);
+    const answer = known.get(plan);
+    if (answer) {
+      // An answer still on its way is for another plan now: drop it.
+      latest++;
+      show(answer);
+      return;
+    }
+    useFindingsStore.setState({ pending: true });
     timer = setTimeout(() => void run(plan), VALIDATE_DEBOUNCE_MS);
   });
   return () => {

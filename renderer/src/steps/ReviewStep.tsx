@@ -106,9 +106,13 @@ export function ReviewStep({ plan }: { plan: Plan }) {
                 ]}
               />
               {loss && (
-                <p>
+                <p data-testid="rack-loss">
                   {t('afterRackLoss')} {loss.rack}:{' '}
-                  {loss.controlPlaneQuorum ? t('quorumKept') : t('quorumLost')}
+                  {!loss.controlPlaneQuorum
+                    ? `${t('quorumLost')} (${t('quorumControllersIn')}: ${loss.controllersLost.join(', ')})`
+                    : !loss.cephMonQuorum
+                      ? t('monQuorumLost')
+                      : t('quorumBothKept')}
                 </p>
               )}
               <h4>{t('power')}</h4>

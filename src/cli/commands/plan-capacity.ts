@@ -101,9 +101,20 @@ function table(
   }
   lines.push('');
   if (worst) {
-    const quorum = worst.controlPlaneQuorum
-      ? 'the control plane keeps its quorum'
-      : paint(out, 'red', 'the control plane loses its quorum');
+    const lost = worst.controllersLost.length;
+    const quorum = !worst.controlPlaneQuorum
+      ? paint(
+          out,
+          'red',
+          `the control plane loses its quorum (${lost} of ${report.total.controllers} controllers are in it)`,
+        )
+      : !worst.cephMonQuorum
+        ? paint(
+            out,
+            'red',
+            `the Ceph monitors can lose their quorum (it can hold ${worst.cephMonsLost} of ${worst.cephMons})`,
+          )
+        : 'the control plane and the Ceph monitors keep their quorum';
     lines.push(`Worst single rack failure: ${worst.rack} (${worst.servers} servers); ${quorum}.`);
   } else {
     lines.push('All servers are in one rack: losing it loses the site.');

@@ -18,8 +18,15 @@ export function validatePlan(plan: Plan, rules: readonly Rule[] = RULES): Findin
   const index = indexPlan(plan, new Map(rules.map((r) => [r.id, r.severity])));
   const findings: Finding[] = [];
   for (const rule of rules) {
-    rule.check(index, (path, message, hint) => {
-      findings.push({ rule: rule.id, severity: rule.severity, path, message, hint });
+    rule.check(index, (path, message, hint, ui) => {
+      findings.push({
+        rule: rule.id,
+        severity: rule.severity,
+        path,
+        message,
+        hint,
+        ...(ui ? { ui } : {}),
+      });
     });
   }
   applyAcknowledgements(plan, findings);

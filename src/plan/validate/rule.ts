@@ -4,7 +4,7 @@
  * findings through the context. Rules read the plan through the precomputed indexes of
  * `PlanIndex` so a 1,000-server plan validates in milliseconds.
  */
-import type { Finding, Severity } from '../finding.js';
+import type { Finding, FindingUi, Severity } from '../finding.js';
 import type { PlanIndex } from './plan-index.js';
 
 /** Rule families in the order docs and reports group them. */
@@ -36,7 +36,10 @@ export interface Rule {
   check(index: PlanIndex, report: Reporter): void;
 }
 
-/** Reports one finding of the rule being run, at a JSON pointer. */
-export type Reporter = (path: string, message: string, hint: string) => void;
+/**
+ * Reports one finding of the rule being run, at a JSON pointer; `ui` when the hint names a
+ * CLI command the wizard has a button for.
+ */
+export type Reporter = (path: string, message: string, hint: string, ui?: FindingUi) => void;
 
 export type FindingOf = Omit<Finding, 'line' | 'column' | 'acknowledged'>;

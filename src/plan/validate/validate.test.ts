@@ -307,7 +307,7 @@ const CASES: Case[] = [
   {
     rule: 'rack-unit-overlap',
     path: '/servers/2/position',
-    breakIt: (p) => void (p.servers[2]!.position = 40),
+    breakIt: (p) => Object.assign(p.servers[2]!, { rack: 'R01', position: 40 }),
   },
   {
     rule: 'rack-power-budget',
@@ -329,8 +329,8 @@ const CASES: Case[] = [
   },
   {
     rule: 'rack-unused',
-    path: '/racks/2',
-    breakIt: (p) => void p.racks.push({ name: 'R03', units: 42, powerKw: 8 }),
+    path: '/racks/3',
+    breakIt: (p) => void p.racks.push({ name: 'R04', units: 42, powerKw: 8 }),
   },
   // servers
   {
@@ -530,14 +530,25 @@ const CASES: Case[] = [
   {
     rule: 'controller-spread',
     path: '/servers/0/roles',
-    breakIt: (p) => Object.assign(p.servers[1]!, { rack: 'R01', position: 41 }),
+    breakIt: (p) => {
+      Object.assign(p.servers[1]!, { rack: 'R01', position: 41 });
+      Object.assign(p.servers[2]!, { rack: 'R01', position: 38 });
+    },
   },
   {
-    rule: 'controller-rack-quorum',
-    path: '/servers/0/roles',
+    // The demo as it was before issue 17: ctl-01 and ctl-03 in R01, ctl-02 in R02.
+    rule: 'rack-loss-quorum',
+    path: '/servers/0/rack',
+    breakIt: (p) => Object.assign(p.servers[2]!, { rack: 'R01', position: 38 }),
+  },
+  {
+    // Five controllers, two per rack in R01 and R02: etcd keeps 3 of 5 without either, but
+    // the scheduler may put 2 of the 3 Ceph monitors in one of them.
+    rule: 'rack-loss-quorum',
+    path: '/servers/1/rack',
     breakIt: (p) => {
-      p.racks.push({ name: 'R03', units: 42, powerKw: 8 });
-      Object.assign(p.servers[6]!, { rack: 'R03', position: 1 });
+      p.servers[3]!.roles.push('controller');
+      p.servers[4]!.roles.push('controller');
     },
   },
   {
@@ -861,6 +872,25 @@ describe('each rule catches a broken demo plan', () => {
     expect(hit!.hint.length).toBeGreaterThan(10);
   });
 
+  it('gives the wizard a hint without CLI commands wherever the hint names one', () => {
+    for (const c of CASES) {
+      const plan = demo();
+      c.breakIt(plan);
+      for (const f of validatePlan(plan)) {
+        if (!/`ustart /.test(f.hint)) continue;
+        expect(f.ui?.hint, `${f.rule}: ${f.hint}`).toBeDefined();
+        expect(f.ui!.hint).not.toMatch(/ustart|servers\[/);
+      }
+    }
+    const plan = demo();
+    delete plan.servers[0]!.addresses.storage;
+    const pending = validatePlan(plan).find((f) => f.rule === 'address-ipam-pending');
+    expect(pending?.ui).toEqual({
+      hint: 'Press Run IPAM to take it from the pool, or type one by hand.',
+      action: 'ipam',
+    });
+  });
+
   it('has a breaking case for every rule', () => {
     const covered = new Set(CASES.map((c) => c.rule));
     expect(RULES.map((r) => r.id).filter((id) => !covered.has(id))).toEqual([]);
@@ -950,6 +980,59 @@ describe('acknowledgements', () => {
   });
 });
 
+describe('rack loss and quorum', () => {
+  const quorumFindings = (p: Plan) => validatePlan(p).filter((f) => f.rule === 'rack-loss-quorum');
+
+  it('names the rack, its controllers and the majority etcd and the monitors need', () => {
+    const plan = demo();
+    Object.assign(plan.servers[2]!, { rack: 'R01', position: 38 });
+    const [f, ...rest] = quorumFindings(plan);
+    expect(rest).toEqual([]);
+    expect(f).toMatchObject({ severity: 'warning', path: '/servers/0/rack' });
+    expect(f!.message).toBe(
+      'losing rack R01 stops the control plane: it holds ctl-01 and ctl-03, 2 of the 3 controllers; etcd needs 2 of 3, the Ceph monitors need 2 of 3',
+    );
+    // Two racks hold all servers, so one per rack needs another rack.
+    expect(f!.hint).toMatch(/3 controllers, 2 racks with servers: add a rack/);
+  });
+
+  it('sees the Ceph monitors at risk where etcd keeps its quorum', () => {
+    const plan = demo();
+    plan.servers[3]!.roles.push('controller'); // cmp-01, R01
+    plan.servers[4]!.roles.push('controller'); // cmp-02, R02
+    const findings = quorumFindings(plan);
+    expect(findings.map((f) => f.path)).toEqual(['/servers/0/rack', '/servers/1/rack']);
+    expect(findings[0]!.message).toBe(
+      'losing rack R01 can stop Ceph: it holds ctl-01 and cmp-01, 2 of the 5 controllers; it can hold 2 of the 3 Ceph monitors (the scheduler picks their controllers), which need 2',
+    );
+  });
+
+  it('counts half of an even number of controllers as a lost quorum', () => {
+    const plan = demo();
+    plan.servers[3]!.roles.push('controller'); // cmp-01 in R01: R01 holds 2 of 4
+    expect(quorumFindings(plan).map((f) => f.path)).toEqual(['/servers/0/rack']);
+  });
+
+  it('leaves one rack, and all controllers in one rack, to other rules', () => {
+    const oneRack = demo();
+    for (const s of oneRack.servers) s.rack = 'R01';
+    expect(quorumFindings(oneRack)).toEqual([]);
+    const together = demo();
+    Object.assign(together.servers[1]!, { rack: 'R01', position: 41 });
+    Object.assign(together.servers[2]!, { rack: 'R01', position: 38 });
+    const found = validatePlan(together).map((f) => f.rule);
+    expect(found).toContain('controller-spread');
+    expect(found).not.toContain('rack-loss-quorum');
+  });
+
+  it('tells an acknowledgement of the retired controller-rack-quorum what replaced it', () => {
+    const plan = demo();
+    plan.acknowledgements = [{ rule: 'controller-rack-quorum', reason: 'two racks only' }];
+    const f = validatePlan(plan).find((x) => x.rule === 'acknowledgement-invalid');
+    expect(f?.message).toMatch(/replaced by "rack-loss-quorum"/);
+  });
+});
+
 describe('findings', () => {
   it('come errors first, then warnings, then info', () => {
     const plan = demo();
@@ -972,6 +1055,6 @@ describe('findings', () => {
     expect(byRule['address-inside-network']).toMatch(
       /ctl-01 is outside network "storage".*lies in network "mgmt"/,
     );
-    expect(byRule['rack-power-budget']).toMatch(/rack R01 draws 4\.5 kW of its 2 kW budget/);
+    expect(byRule['rack-power-budget']).toMatch(/rack R01 draws 4\.0 kW of its 2 kW budget/);
   });
 });

@@ -3,6 +3,7 @@
  * "all devices": a forgotten disk must not be wiped), its public network on the plan's
  * storage network, and a replicated pool with a StorageClass for Cinder and Glance.
  */
+import { cephMonCount } from '../../plan/quorum.js';
 import type { HostContext } from '../context.js';
 import { bomImage, bomRepository } from '../bom.js';
 import { STORAGE_TAINT } from './kubernetes.js';
@@ -85,7 +86,8 @@ export function rookCephCluster(ctx: HostContext): string {
     spec: {
       cephVersion: { image: CEPH_IMAGE },
       dataDirHostPath: '/var/lib/rook',
-      mon: { count: Math.min(3, Math.max(1, ctx.controllers.length)), allowMultiplePerNode: false },
+      // The same count capacity's rack loss and the rack-loss-quorum rule assume.
+      mon: { count: cephMonCount(ctx.controllers.length), allowMultiplePerNode: false },
       mgr: {
         count: Math.min(2, ctx.controllers.length),
         modules: [{ name: 'rook', enabled: true }],

@@ -92,7 +92,8 @@ describe('ustart validate', () => {
       '/servers/1/addresses/mgmt',
       [['mgmt: 10.10.0.12', 'mgmt: 10.10.0.11']],
     ],
-    ['racks', 'rack-unit-overlap', '/servers/2/position', [['position: 38', 'position: 40']]],
+    // ctl-03 (R03, U40) moved into R01, onto ctl-01's unit.
+    ['racks', 'rack-unit-overlap', '/servers/2/position', [['rack: R03', 'rack: R01']]],
     [
       'servers',
       'mac-unique',

@@ -3,6 +3,13 @@ import { pointer } from '../../finding.js';
 import type { Rule } from '../rule.js';
 import { closest } from '../../suggest.js';
 
+/** Rule ids that were replaced, so an old acknowledgement says what to write instead. */
+const RETIRED_RULES: Record<string, string> = {
+  // Only a majority in one rack of three or more; rack-loss-quorum also sees two racks,
+  // a half of an even count and the Ceph monitors.
+  'controller-rack-quorum': 'rack-loss-quorum',
+};
+
 export const acknowledgementRules: Rule[] = [
   {
     id: 'acknowledgement-invalid',
@@ -14,12 +21,20 @@ export const acknowledgementRules: Rule[] = [
     check({ plan, rules }, report) {
       (plan.acknowledgements ?? []).forEach((ack, i) => {
         const severity = rules.get(ack.rule);
-        if (severity === undefined) {
+        const successor = RETIRED_RULES[ack.rule];
+        if (severity === undefined && successor !== undefined) {
+          report(
+            pointer('acknowledgements', i, 'rule'),
+            `acknowledgement names rule "${ack.rule}", which was replaced by "${successor}"`,
+            `Acknowledge "${successor}" instead if its warning still applies.`,
+          );
+        } else if (severity === undefined) {
           const guess = closest(ack.rule, [...rules.keys()]);
           report(
             pointer('acknowledgements', i, 'rule'),
             `acknowledgement names rule "${ack.rule}", which does not exist${guess ? `; did you mean "${guess}"?` : ''}`,
             'Use the rule id shown by `ustart validate` next to the warning; see docs/validation-rules.md.',
+            { hint: 'Use the rule id shown beside the warning; see docs/validation-rules.md.' },
           );
         } else if (severity === 'error') {
           report(

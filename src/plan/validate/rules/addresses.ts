@@ -70,6 +70,12 @@ export const addressRules: Rule[] = [
           actual
             ? `Key it by "${actual.network.name}", or choose an address inside ${net.network.cidr}.`
             : `Choose an address inside ${net.network.cidr}, or run \`ustart plan ipam\` after removing it.`,
+          actual
+            ? undefined
+            : {
+                hint: `Choose an address inside ${net.network.cidr}, or clear it and press Run IPAM.`,
+                action: 'ipam',
+              },
         );
       }
     },
@@ -95,6 +101,10 @@ export const addressRules: Rule[] = [
             a.path,
             `${a.kind === 'bmc' ? 'BMC address' : 'address'} ${a.text} of server ${a.hostname} is ${what} of network "${net.network.name}"`,
             'Choose another host address (remove it and run `ustart plan ipam` to pick one from the pool).',
+            {
+              hint: 'Choose another host address, or clear it and press Run IPAM to take one from the pool.',
+              action: 'ipam',
+            },
           );
         }
       }
@@ -138,6 +148,10 @@ export const addressRules: Rule[] = [
             a.path,
             `address ${a.text} of server ${a.hostname} is already used by ${seen.serverIndex === a.serverIndex ? 'this server' : `server ${seen.hostname}`} (${seen.kind === 'bmc' ? 'its BMC' : `on "${seen.key}"`})`,
             'Each address may be used once; remove one and run `ustart plan ipam` to pick a free one.',
+            {
+              hint: 'Each address may be used once: clear one and press Run IPAM to take a free one.',
+              action: 'ipam',
+            },
           );
       }
     },
@@ -157,6 +171,9 @@ export const addressRules: Rule[] = [
             pointer('servers', i, 'addresses', name),
             `server ${server.hostname} has no address on network "${name}", and that network has no pool to allocate one from`,
             `Add servers[${i}].addresses.${name}, or give network "${name}" a pool and run \`ustart plan ipam\`.`,
+            {
+              hint: `Type ${server.hostname}'s address on "${name}", or give network "${name}" a pool and press Run IPAM.`,
+            },
           );
         }
       });
@@ -176,6 +193,10 @@ export const addressRules: Rule[] = [
             pointer('servers', i, 'addresses', name),
             `server ${server.hostname} has no address on network "${name}" yet`,
             'Run `ustart plan ipam FILE --write` to allocate it from the pool, or write one by hand.',
+            {
+              hint: 'Press Run IPAM to take it from the pool, or type one by hand.',
+              action: 'ipam',
+            },
           );
         }
       });

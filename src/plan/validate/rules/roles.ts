@@ -1,5 +1,6 @@
 /** Rules about node roles: how many of each, where they sit, what hardware they need. */
 import { pointer } from '../../finding.js';
+import { rackQuorums } from '../../quorum.js';
 import type { Role, Server } from '../../schema.js';
 import type { PlanIndex } from '../plan-index.js';
 import type { Rule } from '../rule.js';
@@ -210,23 +211,37 @@ export const roleRules: Rule[] = [
     },
   },
   {
-    id: 'controller-rack-quorum',
-    severity: 'info',
+    id: 'rack-loss-quorum',
+    severity: 'warning',
     family: 'roles',
     description:
-      'With three or more racks, no rack holds a majority of the controllers, so losing a rack keeps quorum.',
-    fix: 'Spread the controllers one per rack.',
+      'When servers sit in several racks, losing any one rack leaves a majority of the controllers (etcd) and, at worst, of the Ceph monitors (one per controller, at most 3). All controllers in one rack is `controller-spread`.',
+    fix: 'Place the controllers one per rack; with fewer racks than controllers, add a rack or acknowledge the warning with the reason.',
     check(index, report) {
       const n = index.byRole.controller.length;
-      if (n < 3 || occupiedRacks(index).length < 3) return;
-      for (const [rack, names] of controllersPerRack(index)) {
-        if (names.length > n / 2) {
-          report(
-            rolesPath(index, 'controller'),
-            `rack ${rack} holds ${listNames(names)}, a majority of the ${n} controllers; losing the rack loses quorum`,
-            'Move controllers so no rack holds more than half of them.',
-          );
-        }
+      const per = controllersPerRack(index);
+      const racks = occupiedRacks(index);
+      // One rack in use: nothing to spread over. All controllers in one rack: controller-spread.
+      if (n < 2 || racks.length < 2 || per.size < 2) return;
+      const servers = index.byRole.controller.map((c) => c.server);
+      for (const q of rackQuorums(servers, [...per.keys()])) {
+        if (q.etcdKept && q.monsKept) continue;
+        const first = index.byRole.controller.find((c) => c.server.rack === q.rack)!;
+        const holds = `it holds ${listNames(q.controllers)}, ${q.controllers.length} of the ${n} controllers`;
+        const etcd = `etcd needs ${Math.floor(n / 2) + 1} of ${n}`;
+        const monNeed = Math.floor(q.mons / 2) + 1;
+        const mons =
+          n > q.mons
+            ? `it can hold ${q.monsAtRisk} of the ${q.mons} Ceph monitors (the scheduler picks their controllers), which need ${monNeed}`
+            : `the Ceph monitors need ${monNeed} of ${q.mons}`;
+        const what = q.etcdKept ? 'can stop Ceph' : 'stops the control plane';
+        report(
+          pointer('servers', first.index, 'rack'),
+          `losing rack ${q.rack} ${what}: ${holds}; ${q.etcdKept ? mons : `${etcd}, ${mons}`}`,
+          n < 3
+            ? 'Use three controllers, each in its own rack.'
+            : `Place the controllers one per rack${racks.length < n ? ` (${n} controllers, ${plural(racks.length, 'rack')} with servers: add a rack, or acknowledge this warning with the reason)` : ''}.`,
+        );
       }
     },
   },
