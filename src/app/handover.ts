@@ -284,7 +284,11 @@ export class SiteReader {
     return Buffer.from(out.stdout.trim(), 'base64').toString('utf8');
   }
 
-  /** A Secret's data, decoded; through the kubeadm admin kubeconfig, as the runbook does. */
+  /**
+   * A Secret's data, decoded (the API serialises `data` values as base64:
+   * docs/upstream-facts.md#kubernetes.secret-data-base64); through the kubeadm admin
+   * kubeconfig, as the runbook does.
+   */
   async secret(
     namespace: string,
     name: string,
