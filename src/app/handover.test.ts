@@ -1,10 +1,16 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { RunInfo } from '../api/index.js';
 import { allocateAddresses } from '../plan/ipam.js';
 import { loadPlanFile } from '../plan/load.js';
 import type { Plan } from '../plan/schema.js';
 import { assetPath } from '../util/assets.js';
-import { assembleSummary, cloudsYaml, firstController } from './handover.js';
+import {
+  assembleSummary,
+  cloudsYaml,
+  firstController,
+  summaryRunOf,
+  type SummaryRun,
+} from './handover.js';
+import type { RunEvent } from '../engine/index.js';
 import { formatDuration } from './report-install.js';
 import { renderReport } from './report.js';
 import { capacityView } from './views.js';
@@ -15,24 +21,14 @@ beforeAll(async () => {
 });
 
 /** A finished run with these phases, every step in `state`. */
-function run(phases: string[], state: 'succeeded' | 'failed' = 'succeeded'): RunInfo {
+function run(phases: string[], state: 'succeeded' | 'failed' = 'succeeded'): SummaryRun {
   return {
     runId: 'r-2026-12-03T10-00-00',
     state,
     startedAt: Date.UTC(2026, 11, 3, 10, 0, 0),
     finishedAt: Date.UTC(2026, 11, 3, 10, 3, 7),
     demo: true,
-    counts: {},
-    active: false,
-    steps: phases.map((phase, i) => ({
-      id: `${phase}.step-${i}`,
-      title: `step ${i}`,
-      phase,
-      hosts: ['ctl-01'],
-      after: [],
-      state,
-      hostStates: {},
-    })),
+    steps: phases.map((phase) => ({ phase, state })),
   };
 }
 
@@ -140,6 +136,71 @@ describe('the install summary', () => {
     });
     expect(failed.endpoints.some((e) => e.installed)).toBe(false);
     expect(byId(failed, 'garden-api')).toMatchObject({ url: null, problem: 'not there' });
+  });
+
+  it('folds a run’s events into what the summary needs (ustart demo watches the run live)', () => {
+    const base = { runId: 'r1', seq: 0 };
+    const counts = {
+      pending: 0,
+      running: 0,
+      succeeded: 1,
+      failed: 0,
+      skipped: 0,
+      cancelled: 0,
+      'connection-lost': 0,
+      unknown: 0,
+    };
+    const step = (id: string, phase: string) => ({
+      id,
+      title: id,
+      phase,
+      hosts: ['ctl-01'],
+      after: [],
+    });
+    const events: RunEvent[] = [
+      {
+        ...base,
+        time: 1000,
+        type: 'run-started',
+        demo: true,
+        runDir: '/r',
+        resumed: false,
+        steps: [
+          step('umetal.a', 'umetal'),
+          step('ustack.b', 'ustack'),
+          step('ugarden.c', 'ugarden'),
+        ],
+      },
+      {
+        ...base,
+        time: 2000,
+        type: 'step-finished',
+        stepId: 'umetal.a',
+        state: 'succeeded',
+        counts,
+      },
+      { ...base, time: 2500, type: 'step-skipped', stepId: 'ustack.b', reason: 'done before' },
+      { ...base, time: 3000, type: 'run-finished', state: 'failed', counts },
+    ];
+    const folded = summaryRunOf(events)!;
+    expect(folded).toEqual({
+      runId: 'r1',
+      state: 'failed',
+      demo: true,
+      startedAt: 1000,
+      finishedAt: 3000,
+      steps: [
+        { phase: 'umetal', state: 'succeeded' },
+        { phase: 'ustack', state: 'skipped' },
+        { phase: 'ugarden', state: 'pending' },
+      ],
+    });
+    const s = assembleSummary({ planFile: '/w/site.yaml', plan: demo, run: folded });
+    expect([...new Set(s.endpoints.filter((e) => e.installed).map((e) => e.phase))]).toEqual([
+      'umetal',
+      'ustack',
+    ]);
+    expect(summaryRunOf([])).toBeUndefined();
   });
 
   it('builds clouds.yaml as the runbook does, each value quoted for YAML', () => {

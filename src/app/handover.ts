@@ -19,11 +19,13 @@ import type {
   EndpointId,
   HandoverItem,
   HandoverSecret,
+  HostStateName,
   InstallSummary,
   RunInfo,
   SummaryDownload,
   SummaryEndpoint,
 } from '../api/index.js';
+import type { RunEvent } from '../engine/index.js';
 import { UstartError, messageOf } from '../errors.js';
 import { endpointFqdn } from '../plan/endpoints.js';
 import type { Plan, Server } from '../plan/schema.js';
@@ -80,8 +82,37 @@ export function firstController(plan: Plan): Server {
 /** The workload cluster's name, as src/render/generators/ugarden.ts names it. */
 export const gardenClusterName = (plan: Plan) => `${plan.site.name}-garden-01`;
 
+/**
+ * What the summary needs of a run: a `run:get` answer, or what a front folded from the
+ * run's events (`ustart demo`).
+ */
+export type SummaryRun = Pick<RunInfo, 'runId' | 'state' | 'demo' | 'startedAt' | 'finishedAt'> & {
+  steps: readonly { phase: string; state: HostStateName }[];
+};
+
+/** Folds a run's events into what the summary needs (a front that watched the run live). */
+export function summaryRunOf(events: readonly RunEvent[]): SummaryRun | undefined {
+  const started = events.find((e) => e.type === 'run-started');
+  if (started?.type !== 'run-started') return undefined;
+  const states = new Map<string, HostStateName>(started.steps.map((s) => [s.id, 'pending']));
+  let finished: { time: number; state: SummaryRun['state'] } | undefined;
+  for (const e of events) {
+    if (e.type === 'step-finished') states.set(e.stepId, e.state);
+    else if (e.type === 'step-skipped') states.set(e.stepId, 'skipped');
+    else if (e.type === 'run-finished') finished = { time: e.time, state: e.state };
+  }
+  return {
+    runId: started.runId,
+    state: finished?.state ?? 'running',
+    demo: started.demo === true,
+    startedAt: started.time,
+    ...(finished ? { finishedAt: finished.time } : {}),
+    steps: started.steps.map((s) => ({ phase: s.phase, state: states.get(s.id) ?? 'pending' })),
+  };
+}
+
 /** A phase counts as installed by a run when it had steps and all succeeded or were skipped. */
-function phasesDone(run: RunInfo): Set<string> {
+function phasesDone(run: SummaryRun): Set<string> {
   const done = new Set<string>();
   for (const phase of INSTALL_PHASES) {
     const steps = run.steps.filter((s) => s.phase === phase);
@@ -94,7 +125,7 @@ function phasesDone(run: RunInfo): Set<string> {
 export interface SummaryInput {
   planFile: string;
   plan: Plan;
-  run: RunInfo;
+  run: SummaryRun;
   /** What the first controller holds as the workload cluster's API address, if read. */
   gardenApi?: { address: string | null; problem?: string };
 }
@@ -336,6 +367,20 @@ export class SiteReader {
   }
 }
 
+/** The workload cluster's API address the first controller holds; never throws. */
+export async function readGardenApi(
+  reader: SiteReader,
+): Promise<NonNullable<SummaryInput['gardenApi']>> {
+  try {
+    const address = (await reader.file(GARDEN_API_ADDRESS)).trim();
+    return /^\d{1,3}(\.\d{1,3}){3}$/.test(address)
+      ? { address }
+      : { address: null, problem: `${GARDEN_API_ADDRESS} does not hold an IPv4 address` };
+  } catch (e) {
+    return { address: null, problem: messageOf(e) };
+  }
+}
+
 /** How the handover reaches the site: the same access as runs (settings, demo route). */
 export interface HandoverAccess {
   loadPlan(planFile: string): Promise<Plan>;
@@ -366,18 +411,12 @@ export class HandoverService {
     const abs = this.access.resolvePath(planFile);
     const plan = await this.access.loadPlan(abs);
     const run = await this.access.run(abs, runId);
-    let gardenApi: SummaryInput['gardenApi'];
-    if (run.steps.some((s) => s.phase === 'ugarden')) {
-      try {
-        const text = await this.withSite(abs, plan, (r) => r.file(GARDEN_API_ADDRESS));
-        const address = text.trim();
-        gardenApi = /^\d{1,3}(\.\d{1,3}){3}$/.test(address)
-          ? { address }
-          : { address: null, problem: `${GARDEN_API_ADDRESS} does not hold an IPv4 address` };
-      } catch (e) {
-        gardenApi = { address: null, problem: messageOf(e) };
-      }
-    }
+    const gardenApi = run.steps.some((s) => s.phase === 'ugarden')
+      ? await this.withSite(abs, plan, (r) => readGardenApi(r)).catch((e: unknown) => ({
+          address: null,
+          problem: messageOf(e),
+        }))
+      : undefined;
     return assembleSummary({ planFile: abs, plan, run, ...(gardenApi ? { gardenApi } : {}) });
   }
 

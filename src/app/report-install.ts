@@ -213,3 +213,22 @@ export function installSection(s: InstallSummary, lang: ReportLang): string {
     `<p>${e(t.noSecrets)}</p>`,
   ].join('\n');
 }
+
+/** The summary as plain lines for a terminal (`ustart demo`), in English; no secret. */
+export function summaryLines(s: InstallSummary): string[] {
+  const t = TEXT.en;
+  const lines = [
+    `${t.install}: run ${s.runId}, ${s.state}, ${s.phases.join(', ')}, ${s.durationMs !== undefined ? formatDuration(s.durationMs) : t.running}`,
+  ];
+  for (const ep of s.endpoints) {
+    const where = ep.url ?? `${t.unknown}${ep.problem ? `: ${ep.problem}` : ''}`;
+    lines.push(
+      `  ${endpointTitle(ep.id, 'en')}: ${where}${ep.installed ? '' : ` (${t.notInstalled})`}`,
+    );
+    if (ep.inCluster) lines.push(`      ${t.fromLaptop} ${ep.inCluster.command}`);
+    for (const c of ep.credentials) lines.push(`      ${t.credential}: ${credentialText(c, 'en')}`);
+  }
+  lines.push(`  ${t.downloads}:`);
+  for (const d of s.downloads) lines.push(`      ${d.fileName}: ${credentialText(d.source, 'en')}`);
+  return lines;
+}

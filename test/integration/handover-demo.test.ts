@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCore, type Core } from '../../src/app/index.js';
 import { startDemoSession, type DemoSession } from '../../src/demo/index.js';
 import { loadPlanFile } from '../../src/plan/load.js';
+import { runCli } from '../support/run-cli.js';
 
 let top: string;
 let session: DemoSession;
@@ -134,5 +135,24 @@ describe('the install summary of a demo install', () => {
       expect(report).not.toContain(s);
       expect(runFiles).not.toContain(s);
     }
+  }, 120_000);
+
+  it('`ustart demo` ends on the same summary in the terminal: addresses and credential places, no secret', async () => {
+    const dir = join(top, 'cli-demo');
+    const { code, out } = await runCli('demo', '--speed', '2000', '--dir', dir);
+    expect(code).toBe(0);
+    const { plan } = await loadPlanFile(join(dir, 'demo-stuttgart.yaml'));
+    const tail = out.slice(out.indexOf('[DEMO] Install summary: run '));
+    expect(tail).toMatch(
+      /^\[DEMO\] Install summary: run \S+, succeeded, umetal, ustack, ugarden, \d+ s/,
+    );
+    expect(tail).toContain(
+      `Kubernetes API (uMetal, control-plane VIP): https://${plan!.kubernetes.controlPlaneVip}:6443`,
+    );
+    expect(tail).toContain('Workload cluster API (uGarden): https://198.51.100.20:6443');
+    expect(tail).toContain('/etc/kubernetes/admin.conf on ctl-01 (mode 0600)');
+    expect(tail).toContain('Secret yaook/keystone-admin (keys OS_USERNAME, OS_PASSWORD');
+    // The terminal gets places only: no value of a Secret or a kubeconfig.
+    expect(tail).not.toMatch(/password: |OS_PASSWORD=|client-key-data/);
   }, 120_000);
 });
