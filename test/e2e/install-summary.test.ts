@@ -164,5 +164,14 @@ describe('the end of a demo install in browser mode', () => {
     expect(report.text).toContain('https://198.51.100.20:6443');
     expect(report.text.includes(grafanaPassword)).toBe(false);
     expect(report.text.includes(keystonePassword)).toBe(false);
+
+    // In German, the summary and its buttons too.
+    await page.getByTestId('lang').click();
+    await summary.getByText('Installation abgeschlossen: was übergeben wird').waitFor();
+    expect(await page.getByTestId('reveal-grafana-admin').textContent()).toBe('Anzeigen');
+    expect(await pageText()).toContain(
+      'Secret monitoring/grafana-admin (Schlüssel admin-user, admin-password) im Management-Cluster',
+    );
+    await page.getByTestId('lang').click();
   }, 180_000);
 });
