@@ -133,8 +133,19 @@ export const MenuCommand = z.enum([
 ]);
 export type MenuCommand = z.infer<typeof MenuCommand>;
 
-/** What a file dialog is for; `folder` picks a directory (the rendered configuration). */
-export const FilePurpose = z.enum(['plan', 'csv', 'yaml', 'report-html', 'report-pdf', 'folder']);
+/**
+ * What a file dialog is for; `folder` picks a directory (the rendered configuration),
+ * `handover` a file the install summary hands over (kubeconfig, clouds.yaml, CA: any name).
+ */
+export const FilePurpose = z.enum([
+  'plan',
+  'csv',
+  'yaml',
+  'report-html',
+  'report-pdf',
+  'folder',
+  'handover',
+]);
 export type FilePurpose = z.infer<typeof FilePurpose>;
 
 /** The install run a report summarises (see `handover:summary`). */

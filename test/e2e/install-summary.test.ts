@@ -19,7 +19,7 @@ import { buildRenderer } from '../../src/server/renderer-build.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
 import { launchChromium } from '../support/chromium.js';
 import { attr } from './install-flow.js';
-import { shot } from './wizard-flow.js';
+import { pdfText, SHOTS, shot } from './wizard-flow.js';
 
 let session: DemoSession;
 let rendererDir: string;
@@ -164,6 +164,19 @@ describe('the end of a demo install in browser mode', () => {
     expect(report.text).toContain('https://198.51.100.20:6443');
     expect(report.text.includes(grafanaPassword)).toBe(false);
     expect(report.text.includes(keystonePassword)).toBe(false);
+
+    // The same report as PDF: the browser's print view, printed by Chromium.
+    await page.getByTestId('summary-report-pdf').click();
+    const view = page.getByTestId('report-view');
+    await view.waitFor();
+    const pdf = join(SHOTS, 'install-summary-report.pdf');
+    await page.pdf({ path: pdf, format: 'A4', printBackground: true });
+    const printed = await pdfText(pdf);
+    expect(printed).toContain('Install summary');
+    expect(printed).toContain('Capacity');
+    expect(printed.includes(grafanaPassword)).toBe(false);
+    await view.getByRole('button', { name: 'Close' }).click();
+    await view.waitFor({ state: 'detached' });
 
     // In German, the summary and its buttons too.
     await page.getByTestId('lang').click();

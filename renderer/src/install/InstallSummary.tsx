@@ -16,6 +16,7 @@ import type {
 import { DemoBadge } from '../components/DemoBadge';
 import { useApp } from '../context';
 import { duration } from '../operate/texts';
+import { useDialogStore } from '../state/dialog-store';
 import { usePlanStore } from '../state/plan-store';
 import { useUiStore } from '../state/ui-store';
 import './summary.css';
@@ -108,7 +109,7 @@ export function InstallSummary(props: {
     setBusy(`download-${item}`);
     try {
       if (actions.info.nativeDialogs) {
-        const picked = await api.dialogSave({ purpose: 'yaml', suggestedName: fileName });
+        const picked = await api.dialogSave({ purpose: 'handover', suggestedName: fileName });
         if (!picked.ok || !picked.value.file) return;
         const r = await api.handoverDownload({ planFile, item, file: picked.value.file });
         if (!r.ok) return notify('error', r.error.message);
@@ -144,6 +145,23 @@ export function InstallSummary(props: {
     const r = await api.reportRender({ plan, lang, run });
     if (!r.ok) return notify('error', r.error.message);
     browserDownload(name, r.value.html, 'text/html');
+  };
+  /** The report as PDF: printed by the core where it can (Electron), else the print view. */
+  const reportPdf = async () => {
+    const plan = usePlanStore.getState().history?.present;
+    if (!plan) return;
+    const run = { planFile, runId };
+    if (actions.info.pdf && actions.info.nativeDialogs) {
+      const suggestedName = `${summary.site}-handover-${runId}.pdf`;
+      const picked = await api.dialogSave({ purpose: 'report-pdf', suggestedName });
+      if (!picked.ok || !picked.value.file) return;
+      const r = await api.reportExport({ plan, lang, file: picked.value.file, format: 'pdf', run });
+      if (!r.ok) return notify('error', r.error.message);
+      return notify('info', `${t('downloaded')}: ${r.value.file}`);
+    }
+    const r = await api.reportRender({ plan, lang, run });
+    if (!r.ok) return notify('error', r.error.message);
+    useDialogStore.getState().show({ kind: 'print', html: r.value.html });
   };
 
   // Each Secret once, where it first appears: the reveal sits beside its first mention.
@@ -257,6 +275,9 @@ export function InstallSummary(props: {
       <p>
         <button type="button" data-testid="summary-report" onClick={() => void report()}>
           {t('handoverReport')}
+        </button>{' '}
+        <button type="button" data-testid="summary-report-pdf" onClick={() => void reportPdf()}>
+          {t('handoverReportPdf')}
         </button>{' '}
         {props.logBundle}
       </p>

@@ -23,6 +23,7 @@ const en = {
   downloads: 'Files to hand over',
   download: 'Download',
   handoverReport: 'Handover report (HTML)',
+  handoverReportPdf: 'Handover report (PDF)',
   loading: 'Reading the install summary…',
   noSecrets:
     'No secret is shown here until you reveal it; it is then read from the site, not stored.',
@@ -47,6 +48,7 @@ const de: Record<keyof typeof en, string> = {
   downloads: 'Zu übergebende Dateien',
   download: 'Herunterladen',
   handoverReport: 'Übergabebericht (HTML)',
+  handoverReportPdf: 'Übergabebericht (PDF)',
   loading: 'Die Installationsübersicht wird gelesen…',
   noSecrets:
     'Kein Geheimnis wird hier gezeigt, bevor Sie es anzeigen lassen; es wird dann vom Standort gelesen, nicht gespeichert.',
