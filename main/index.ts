@@ -38,6 +38,7 @@ const FILTERS: Record<FilePurpose, Electron.FileFilter[]> = {
   'report-html': [{ name: 'HTML report', extensions: ['html'] }],
   'report-pdf': [{ name: 'PDF report', extensions: ['pdf'] }],
   folder: [],
+  handover: [],
 };
 
 const SECURE_PREFERENCES = {

@@ -33,7 +33,9 @@ export type ErrorCode =
   | 'WriteFailed'
   | 'Unsupported'
   /** The demo lab and a real site were about to meet (docs/demo.md, safety rules). */
-  | 'DemoRefused';
+  | 'DemoRefused'
+  /** A file or Secret the install hands over is not on the site (yet), or could not be read. */
+  | 'HandoverUnavailable';
 
 export class UstartError extends Error {
   readonly code: ErrorCode;

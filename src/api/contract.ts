@@ -13,6 +13,7 @@
 import { z } from 'zod';
 import { Plan, Rack, Server } from '../plan/schema.js';
 import { FindingSchema } from './finding-schema.js';
+import { handoverRequests } from './handover-contract.js';
 import { runEvents, runRequests } from './run-contract.js';
 
 export {
@@ -27,6 +28,7 @@ export {
 } from '../plan/schema.js';
 export type { Role, Network, Disk, Nic } from '../plan/schema.js';
 export * from './run-contract.js';
+export * from './handover-contract.js';
 
 /** A request: what goes in, what comes back, and what it does (shown in docs/ui.md). */
 export interface RequestDef<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
@@ -154,9 +156,23 @@ export const MenuCommand = z.enum([
 ]);
 export type MenuCommand = z.infer<typeof MenuCommand>;
 
-/** What a file dialog is for; `folder` picks a directory (the rendered configuration). */
-export const FilePurpose = z.enum(['plan', 'csv', 'yaml', 'report-html', 'report-pdf', 'folder']);
+/**
+ * What a file dialog is for; `folder` picks a directory (the rendered configuration),
+ * `handover` a file the install summary hands over (kubeconfig, clouds.yaml, CA: any name).
+ */
+export const FilePurpose = z.enum([
+  'plan',
+  'csv',
+  'yaml',
+  'report-html',
+  'report-pdf',
+  'folder',
+  'handover',
+]);
 export type FilePurpose = z.infer<typeof FilePurpose>;
+
+/** The install run a report summarises (see `handover:summary`). */
+const reportRun = z.object({ planFile: path, runId: z.string().min(1) }).optional();
 
 export const requests = {
   /** Which front this is and what it can do (native dialogs, PDF). */
@@ -243,9 +259,12 @@ export const requests = {
       warnings: z.array(z.string()),
     }),
   ),
-  /** The handover report as a standalone HTML page (site, racks, IP plan, roles, findings). */
+  /**
+   * The handover report as a standalone HTML page (site, racks, IP plan, roles, capacity,
+   * findings); with `run`, also that install's summary (`handover:summary`, no secrets).
+   */
   'report:render': request(
-    z.object({ plan: Plan, lang: z.enum(['en', 'de']) }),
+    z.object({ plan: Plan, lang: z.enum(['en', 'de']), run: reportRun }),
     z.object({ html: z.string() }),
   ),
   /** Writes the handover report as HTML, or as PDF where `app:info` says `pdf`. */
@@ -255,6 +274,7 @@ export const requests = {
       lang: z.enum(['en', 'de']),
       file: path,
       format: z.enum(['html', 'pdf']),
+      run: reportRun,
     }),
     z.object({ file: z.string() }),
   ),
@@ -275,6 +295,8 @@ export const requests = {
   'window:set-state': request(z.object({ dirty: z.boolean(), title: z.string() }), z.object({})),
   /** Connect, runs, logs and shells: ./run-contract.ts. */
   ...runRequests,
+  /** The end of an install: ./handover-contract.ts. */
+  ...handoverRequests,
 } as const satisfies Record<string, RequestDef>;
 
 export const events = {

@@ -28,6 +28,7 @@ import { recentFiles, type RecentEntry } from './recent.js';
 import { renderReport } from './report.js';
 import { capacityView, ipPlanView } from './views.js';
 import { createOperate, type OperateOptions } from './operate.js';
+import { HandoverService } from './handover.js';
 
 /** Native file dialogs (Electron); resolve null when the user cancels. */
 export interface Dialogs {
@@ -98,12 +99,35 @@ export function createCore(options: CoreOptions): Core {
   const remember = async (file: string) => {
     events.emit('recent:changed', { files: inRoot(await recent.add(file)) });
   };
-  const report = (plan: Parameters<typeof renderReport>[0]['plan'], lang: 'en' | 'de') =>
+  const handover = new HandoverService({
+    loadPlan: async (planFile) => (await operate.runs.loadPlan(planFile)).plan,
+    run: (planFile, runId) => operate.runs.get(planFile, runId),
+    resolvePath: (file) => paths.resolve(file),
+    async connect(planFile, plan, host) {
+      const target = (await operate.access.targets(planFile, plan)).get(host);
+      if (!target)
+        throw new UstartError('InvalidArgument', `${host} is not a server of ${planFile}.`);
+      const transport = await operate.access.transport(planFile, plan);
+      try {
+        return { conn: await transport.connect(target), transport };
+      } catch (e) {
+        await transport.dispose();
+        throw e;
+      }
+    },
+  });
+  const report = async (
+    plan: Parameters<typeof renderReport>[0]['plan'],
+    lang: 'en' | 'de',
+    run?: { planFile: string; runId: string },
+  ) =>
     renderReport({
       plan,
       lang,
       findings: validatePlan(plan),
       ipPlan: allocateAddresses(plan).summary,
+      capacity: capacityView(plan),
+      ...(run ? { install: await handover.summary(run.planFile, run.runId) } : {}),
       generatedAt: now(),
     });
 
@@ -164,10 +188,10 @@ export function createCore(options: CoreOptions): Core {
         ),
       ),
     'csv:import': ({ text, mapping, plan }) => importWithMapping(text, mapping, plan),
-    'report:render': ({ plan, lang }) => ({ html: report(plan, lang) }),
-    'report:export': async ({ plan, lang, file, format }) => {
+    'report:render': async ({ plan, lang, run }) => ({ html: await report(plan, lang, run) }),
+    'report:export': async ({ plan, lang, file, format, run }) => {
       const abs = paths.resolve(file);
-      const html = report(plan, lang);
+      const html = await report(plan, lang, run);
       if (format === 'html') await writeAtomically(abs, html, 0o644, writeConfined);
       else if (options.printPdf) {
         await writeAtomically(abs, await options.printPdf(html), 0o644, writeConfined);
@@ -193,6 +217,13 @@ export function createCore(options: CoreOptions): Core {
       return {};
     },
     ...operate.handlers,
+    'handover:summary': ({ planFile, runId }) => handover.summary(planFile, runId),
+    'handover:download': async ({ planFile, item, file }) => {
+      if (file) return handover.save(planFile, item, file);
+      const { fileName, text } = await handover.fetch(planFile, item);
+      return { fileName, text };
+    },
+    'handover:reveal': ({ planFile, secret }) => handover.reveal(planFile, secret),
   };
   return {
     handlers,

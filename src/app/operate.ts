@@ -42,6 +42,8 @@ export type OperateHandlers = Pick<Handlers, keyof typeof runRequests>;
 export interface Operate {
   readonly handlers: OperateHandlers;
   readonly runs: RunService;
+  /** How the laptop reaches the plan's hosts (also the install summary's, ./handover.ts). */
+  readonly access: Access;
   dispose(): Promise<void>;
 }
 
@@ -164,6 +166,7 @@ export function createOperate(o: OperateOptions): Operate {
   return {
     handlers,
     runs,
+    access,
     async dispose() {
       await shells.dispose();
       await runs.dispose();

@@ -2,12 +2,15 @@
  * The handover report: one standalone HTML page (no scripts, styles inline) a consultant
  * hands to the customer. Electron prints it to PDF; in a browser the same page prints
  * through the print dialog. It holds the site summary, rack diagrams, IP plan, roles and
- * findings; it never holds a secret (the plan has none).
+ * findings, the capacity and, for an install run, its summary (./report-install.ts); it never
+ * holds a secret (the plan has none; the install summary names where each one lives).
  */
 import { endpointDns, endpointHostsLines, endpointRecords } from '../plan/endpoints.js';
 import type { Finding } from '../plan/finding.js';
 import type { Plan, Server } from '../plan/schema.js';
 import type { NetworkAddressPlan } from '../plan/ipam.js';
+import type { Capacity, InstallSummary } from '../api/index.js';
+import { capacitySection, installSection } from './report-install.js';
 
 export type ReportLang = 'en' | 'de';
 
@@ -163,10 +166,22 @@ export interface ReportInput {
   lang: ReportLang;
   findings: Finding[];
   ipPlan: NetworkAddressPlan[];
+  /** The capacity summary (Review's); the section is left out without it. */
+  capacity?: Capacity;
+  /** The install run this report hands over (./handover.ts); no secret is in it. */
+  install?: InstallSummary;
   generatedAt: Date;
 }
 
-export function renderReport({ plan, lang, findings, ipPlan, generatedAt }: ReportInput): string {
+export function renderReport({
+  plan,
+  lang,
+  findings,
+  ipPlan,
+  capacity,
+  install,
+  generatedAt,
+}: ReportInput): string {
   const t = TEXT[lang];
   const e = escapeHtml;
   const row = (...cells: string[]) => `<tr>${cells.map((c) => `<td>${e(c)}</td>`).join('')}</tr>`;
@@ -215,9 +230,11 @@ pre.hosts{border:1px solid #bbb;padding:4px 6px}li.error b{color:#b91c1c}li.warn
 <p>${e(generatedAt.toISOString().slice(0, 10))}</p>
 <h2>${e(t.site)}</h2>
 <table>${row(t.customer, site.customer)}${row(t.location, site.location)}${row(t.environment, site.environment)}${row(t.domain, site.domain)}${row(t.airGapped, site.airGapped ? t.yes : t.no)}</table>
+${install ? installSection(install, lang) : ''}
 <h2>${e(t.racks)}</h2><div class="racks">${racks}</div>
 <h2>${e(t.ipPlan)}</h2>${ip}
 <h2>${e(t.roles)}</h2><table>${head(t.hostname, t.rack, t.model, t.roles)}${roles}</table>
+${capacity ? capacitySection(capacity, lang) : ''}
 ${endpointNamesSection(plan, lang)}
 <h2>${e(t.findings)}</h2>${findingList}
 </body></html>

@@ -42,6 +42,8 @@ export interface CommandHost {
     { name: string; ready: boolean; roles: string; version: string; ip: string }[] | undefined;
   /** Services the runbook's steps have started on this host. */
   activeServices(): ReadonlySet<string>;
+  /** A Secret's data (plain values) of the demo cluster, or undefined when it has none. */
+  kubeSecret?(namespace: string, name: string): Record<string, string> | undefined;
   /** Waits `ms` of demo time (scaled by the lab's speed); rejects when `signal` aborts. */
   sleep(ms: number, signal: AbortSignal): Promise<void>;
 }
@@ -419,7 +421,9 @@ function kubectl(args: string[], io: Io, host: CommandHost): number {
     );
     return 0;
   }
-  io.stderr(`error: the demo cluster answers "kubectl get nodes" and "kubectl version"\n`);
+  if (verb === 'get' && (what === 'secret' || what === 'secrets'))
+    return kubectlSecret(args, io, host);
+  io.stderr(`error: the demo cluster answers "kubectl get nodes", "get secret" and "version"\n`);
   return 1;
 }
 
@@ -460,6 +464,31 @@ function grep(args: string[], io: Io, state: ShellState, host: CommandHost, inpu
   }
   if (set.has('c')) io.stdout(`${count}\n`);
   return count > 0 ? 0 : 1;
+}
+
+/**
+ * `kubectl get secret NAME --namespace=NS --output=json`: the Secret as the API returns it,
+ * values base64-encoded under `data` (what the install summary reads, src/app/handover.ts).
+ */
+function kubectlSecret(args: string[], io: Io, host: CommandHost): number {
+  const positional = args.filter((a) => !a.startsWith('-'));
+  const name = positional[2];
+  const nsFlag = args.find((a) => a.startsWith('--namespace='));
+  const nsAt = args.findIndex((a) => a === '-n' || a === '--namespace');
+  const namespace =
+    nsFlag?.slice('--namespace='.length) ?? (nsAt >= 0 ? args[nsAt + 1] : 'default');
+  const values = name && namespace ? host.kubeSecret?.(namespace, name) : undefined;
+  if (!name || !namespace || !values) {
+    io.stderr(`Error from server (NotFound): secrets "${name ?? ''}" not found\n`);
+    return 1;
+  }
+  const data = Object.fromEntries(
+    Object.entries(values).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+  );
+  io.stdout(
+    `${JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, type: 'Opaque', data }, null, 4)}\n`,
+  );
+  return 0;
 }
 
 const COMMANDS: Record<string, Command> = {

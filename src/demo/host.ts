@@ -2,6 +2,7 @@
  * One simulated server of the demo lab: its file system, its facts from the plan, the
  * steps it has "run", and how it answers an exec or an interactive shell on its SSH server.
  */
+import { randomBytes } from 'node:crypto';
 import type { ServerChannel } from 'ssh2';
 import type { StepSpec } from '../engine/types.js';
 import type { Plan, Server } from '../plan/schema.js';
@@ -51,6 +52,7 @@ export class DemoHost implements CommandHost {
   /** Ids of the steps whose `run` finished here; their `check` passes from then on. */
   readonly done = new Set<string>();
   private readonly services = new Set<string>();
+  private readonly secrets = new Map<string, Record<string, string>>();
   private readonly attempts = new Map<string, number>();
   private readonly processes = new Map<number, AbortController>();
   private nextPid = 24_000;
@@ -96,6 +98,22 @@ export class DemoHost implements CommandHost {
 
   activeServices(): ReadonlySet<string> {
     return this.services;
+  }
+
+  /**
+   * The Secrets the runbook's steps make in the cluster, once their step ran here: fresh
+   * random values per demo host, so a demo shows the handover's reveal without a fixed
+   * password anyone could copy from the source.
+   */
+  kubeSecret(namespace: string, name: string): Record<string, string> | undefined {
+    const made = DEMO_SECRETS[`${namespace}/${name}`];
+    if (!made || !this.done.has(made.step) || !this.clusterNodes()) return undefined;
+    let values = this.secrets.get(`${namespace}/${name}`);
+    if (!values) {
+      values = made.values(`demo-${randomBytes(9).toString('base64url')}`, this.lab.plan);
+      this.secrets.set(`${namespace}/${name}`, values);
+    }
+    return values;
   }
 
   /** Stops every simulated process (the lab is closing). */
@@ -277,6 +295,7 @@ export class DemoHost implements CommandHost {
       this.vfs.write(o.path, demoOutput(o.name, this.lab.plan, this.server));
     }
     this.done.add(step.id);
+    this.leaveFiles(step.id);
     for (const s of SERVICES_OF_STEP[step.id] ?? []) this.services.add(s);
     this.lab.stepFinished(step.id, this.name);
     return 0;
@@ -290,6 +309,23 @@ export class DemoHost implements CommandHost {
         return;
       }
       (l.stream === 'stderr' ? io.stderr : io.stdout)(`${l.text}\n`);
+    }
+  }
+
+  /** Files a real step leaves on the host that the install summary reads (src/app/handover.ts). */
+  private leaveFiles(stepId: string): void {
+    const plan = this.lab.plan;
+    if (stepId === 'umetal.kubeadm-init') {
+      this.vfs.mkdirp('/etc/kubernetes');
+      this.vfs.write(
+        '/etc/kubernetes/admin.conf',
+        demoKubeconfig(plan, 'kubernetes-admin', `${plan.kubernetes.controlPlaneVip}:6443`),
+        { mode: 0o600 },
+      );
+    }
+    if (stepId === 'ugarden.openstack-objects') {
+      this.vfs.mkdirp('/var/lib/ustart/garden');
+      this.vfs.write('/var/lib/ustart/garden/api-address', `${DEMO_GARDEN_API}\n`);
     }
   }
 
@@ -330,11 +366,77 @@ function demoOutput(name: string, plan: Plan, server: Server): string {
   if (name === 'join') {
     return `JOIN_ENDPOINT=${plan.kubernetes.controlPlaneVip}:6443\nJOIN_TOKEN=demo00.0000000000000000\n`;
   }
+  if (name === 'garden-kubeconfig') {
+    return demoKubeconfig(plan, `${plan.site.name}-garden-01-admin`, `${DEMO_GARDEN_API}:6443`);
+  }
   if (name.endsWith('kubeconfig')) {
     return `apiVersion: v1\nkind: Config\n# uStart demo lab: ${name} of site ${plan.site.name}; no real cluster.\n`;
   }
   return `{"demo": true, "output": ${JSON.stringify(name)}}\n`;
 }
+
+/** The workload cluster's floating IP in the demo: an address of a documentation range. */
+const DEMO_GARDEN_API = '198.51.100.20';
+
+/** A kubeconfig of the shape kubeadm and clusterctl write, holding no real key. */
+function demoKubeconfig(plan: Plan, user: string, server: string): string {
+  const fake = (what: string) =>
+    Buffer.from(`uStart demo lab ${what} for ${plan.site.name}; not a real key`).toString('base64');
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    '- cluster:',
+    `    certificate-authority-data: ${fake('CA')}`,
+    `    server: https://${server}`,
+    `  name: ${plan.site.name}`,
+    'contexts:',
+    '- context:',
+    `    cluster: ${plan.site.name}`,
+    `    user: ${user}`,
+    `  name: ${user}@${plan.site.name}`,
+    `current-context: ${user}@${plan.site.name}`,
+    'preferences: {}',
+    'users:',
+    `- name: ${user}`,
+    '  user:',
+    `    client-certificate-data: ${fake('client certificate')}`,
+    `    client-key-data: ${fake('client key')}`,
+    '',
+  ].join('\n');
+}
+
+/** The Secrets the demo cluster holds once the step that makes each has run. */
+const DEMO_SECRETS: Record<
+  string,
+  { step: string; values(password: string, plan: Plan): Record<string, string> }
+> = {
+  'monitoring/grafana-admin': {
+    step: 'umetal.monitoring',
+    values: (password) => ({ 'admin-user': 'admin', 'admin-password': password }),
+  },
+  'yaook/keystone-admin': {
+    step: 'ustack.keystone',
+    values: (password) => ({
+      OS_USERNAME: 'yaook-sys-maint',
+      OS_PASSWORD: password,
+      OS_PROJECT_NAME: 'admin',
+      OS_USER_DOMAIN_NAME: 'Default',
+      OS_PROJECT_DOMAIN_NAME: 'Default',
+      OS_AUTH_TYPE: 'password',
+    }),
+  },
+  'yaook/root-ca': {
+    step: 'ustack.infra',
+    values: (_password, plan) => ({
+      'tls.crt': `-----BEGIN CERTIFICATE-----\n${Buffer.from(`uStart demo lab root CA of ${plan.site.name}; not a real certificate`).toString('base64')}\n-----END CERTIFICATE-----\n`,
+    }),
+  },
+  'ustart-git/gitea-admin': {
+    step: 'ugarden.git-server',
+    values: (password) => ({ username: 'ustart', password }),
+  },
+};
 
 /** connect.netcheck's result: every planned peer answers, without loss, at the planned MTU. */
 function netcheckDocument(plan: Plan, server: Server): string {

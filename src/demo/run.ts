@@ -15,6 +15,7 @@ import {
 import { firstController, resolverFromPlan } from '../engine/plan-targets.js';
 import { UstartError } from '../errors.js';
 import { checkPlanFile, type Plan } from '../plan/index.js';
+import type { HostTarget, Transport } from '../ssh/transport.js';
 import { assetPath } from '../util/assets.js';
 import { startDemoLab, type DemoScenario } from './lab.js';
 import { demoSteps } from './steps.js';
@@ -73,6 +74,17 @@ export interface DemoRunOptions {
   onNote?: (text: string) => void;
   /** The steps to run; the default runbook's install phases when absent. */
   steps?: (plan: Plan) => Promise<StepSpec[]>;
+  /**
+   * Called after the run while the demo hosts are still up, with a way to reach them
+   * (`ustart demo` reads the install summary's address from the first controller here).
+   */
+  afterRun?: (site: {
+    plan: Plan;
+    planFile: string;
+    transport: Transport;
+    hosts: ReadonlyMap<string, HostTarget>;
+    result: RunResult;
+  }) => Promise<void>;
 }
 
 export interface DemoRunResult extends RunResult {
@@ -137,6 +149,7 @@ export async function runDemo(options: DemoRunOptions = {}): Promise<DemoRunResu
     });
     try {
       const result = await engine.run();
+      await options.afterRun?.({ plan, planFile, transport, hosts: lab.targets, result });
       return { ...result, planFile, workspace: dir };
     } finally {
       sub.dispose();

@@ -14,6 +14,7 @@ import { selectPlan, usePlanStore } from '../state/plan-store';
 import { hostKey, progressOf, useRunStore, type RunView } from '../state/run-store';
 import { useUiStore } from '../state/ui-store';
 import './install.css';
+import { InstallSummary } from './InstallSummary';
 import { LogView } from './LogView';
 import { RunClient } from './run-client';
 import { StepGraph } from './StepGraph';
@@ -330,6 +331,13 @@ export function InstallPage() {
         )}
       </fieldset>
       {shown && <Progress view={shown} live={!!view} />}
+      {view?.state === 'succeeded' && view.steps.some((s) => s.phase !== 'connect') && (
+        <InstallSummary
+          planFile={planFile}
+          runId={view.runId}
+          logBundle={<BundleButton planFile={planFile} runId={view.runId} />}
+        />
+      )}
       {view?.paused && <PausePanel view={view} />}
       {shown && (
         <div className={asGraph ? 'install-grid as-graph' : 'install-grid'}>

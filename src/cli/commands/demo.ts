@@ -4,6 +4,15 @@
  * touched: the servers are simulated on 127.0.0.1 (docs/demo.md).
  */
 import type { Command } from 'commander';
+import {
+  assembleSummary,
+  firstController,
+  readGardenApi,
+  SiteReader,
+  summaryRunOf,
+} from '../../app/handover.js';
+import { summaryLines } from '../../app/report-install.js';
+import type { RunEvent } from '../../engine/index.js';
 import { UstartError } from '../../errors.js';
 import type { DemoScenario } from '../../demo/lab.js';
 import { runDemo } from '../../demo/run.js';
@@ -90,6 +99,8 @@ async function demoCommand(opts: DemoSwitches, out: Output): Promise<number> {
     `${badge} ${paint(out, 'bold', 'uStart demo')}: the demo site on simulated servers (SSH on 127.0.0.1). Nothing real is touched.\n`,
   );
   const view = new RunView(out);
+  const events: RunEvent[] = [];
+  let summary: string[] = [];
   const controller = new AbortController();
   const onSigint = () => {
     out.stderr(`\n${badge} cancelling…\n`);
@@ -102,6 +113,7 @@ async function demoCommand(opts: DemoSwitches, out: Output): Promise<number> {
       signal: controller.signal,
       onEvent: (e) => {
         view.onEvent(e);
+        if (e.type !== 'log') events.push(e);
         if (e.type === 'host-step-retrying') {
           out.stdout(
             `${badge} ${paint(out, 'yellow', `${e.stepId} failed on ${e.host}; the engine retries it (attempt ${e.attempt}).`)}\n`,
@@ -109,7 +121,17 @@ async function demoCommand(opts: DemoSwitches, out: Output): Promise<number> {
         }
       },
       onNote: (text) => out.stdout(`${badge} ${paint(out, 'yellow', text)}\n`),
+      // The install ends on its summary, read while the demo hosts are still up.
+      afterRun: async ({ plan, planFile, transport, hosts, result }) => {
+        const run = summaryRunOf(events);
+        if (!run || result.state !== 'succeeded') return;
+        const first = firstController(plan).hostname;
+        const conn = await transport.connect(hosts.get(first)!);
+        const gardenApi = await readGardenApi(new SiteReader(conn, first));
+        summary = summaryLines(assembleSummary({ planFile, plan, run, gardenApi }));
+      },
     });
+    for (const line of summary) out.stdout(`${badge} ${line}\n`);
     out.stdout(
       `${badge} run ${result.runId} ${result.state}. Workspace: ${result.workspace}\n` +
         paint(out, 'dim', `${badge} logs: ustart logs ${result.runId} --plan ${result.planFile}\n`),
