@@ -104,6 +104,8 @@ export const Capacity = z.object({
     .nullable(),
   /** The assumptions behind the figures (overcommit, replicas), as sentences. */
   assumptions: z.array(z.string()),
+  /** The figures the assumptions use (overcommit, replicas…), to word them in any language. */
+  assumptionValues: z.record(z.string(), z.number()).optional(),
   /** Power drawn per rack against its budget, in kW. */
   power: z.array(z.object({ rack: z.string(), usedKw: z.number(), budgetKw: z.number() })),
 });

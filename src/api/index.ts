@@ -6,3 +6,4 @@ export * from './dispatch.js';
 export * from './names.js';
 export * from './wire.js';
 export * from './ws-transport.js';
+export * from './i18n.js';

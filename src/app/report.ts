@@ -9,101 +9,19 @@ import { endpointDns, endpointHostsLines, endpointRecords } from '../plan/endpoi
 import type { Finding } from '../plan/finding.js';
 import type { Plan, Server } from '../plan/schema.js';
 import type { NetworkAddressPlan } from '../plan/ipam.js';
-import type { Capacity, InstallSummary } from '../api/index.js';
+import { texts, type Capacity, type InstallSummary, type Lang } from '../api/index.js';
+import { fill } from '../api/index.js';
 import { capacitySection, installSection } from './report-install.js';
 
-export type ReportLang = 'en' | 'de';
-
-const TEXT = {
-  en: {
-    title: 'Handover report',
-    site: 'Site',
-    customer: 'Customer',
-    location: 'Location',
-    environment: 'Environment',
-    domain: 'Domain',
-    airGapped: 'Air-gapped',
-    yes: 'yes',
-    no: 'no',
-    racks: 'Rack diagrams',
-    ipPlan: 'IP plan',
-    network: 'Network',
-    address: 'Address',
-    owner: 'Used by',
-    free: 'free in pool',
-    roles: 'Roles',
-    hostname: 'Host',
-    model: 'Model',
-    rack: 'Rack',
-    findings: 'Findings',
-    none: 'No findings.',
-    reserved: 'reserved',
-    power: 'Power',
-  },
-  de: {
-    title: 'Übergabebericht',
-    site: 'Standort',
-    customer: 'Kunde',
-    location: 'Ort',
-    environment: 'Umgebung',
-    domain: 'Domäne',
-    airGapped: 'Ohne Internet',
-    yes: 'ja',
-    no: 'nein',
-    racks: 'Rack-Ansichten',
-    ipPlan: 'IP-Plan',
-    network: 'Netz',
-    address: 'Adresse',
-    owner: 'Genutzt von',
-    free: 'frei im Pool',
-    roles: 'Rollen',
-    hostname: 'Host',
-    model: 'Modell',
-    rack: 'Rack',
-    findings: 'Befunde',
-    none: 'Keine Befunde.',
-    reserved: 'reserviert',
-    power: 'Leistung',
-  },
-} as const satisfies Record<ReportLang, Record<string, string>>;
+export type ReportLang = Lang;
 
 /** Where the site's root CA lives in the cluster, and where uStart installs it on a server. */
 export const ROOT_CA = { namespace: 'yaook', secret: 'root-ca', key: 'tls.crt' } as const;
 export const serverCaPath = (site: string) => `/usr/local/share/ca-certificates/ustart-${site}.crt`;
 
-/** The endpoint names section: sentences that take values, per language. */
-const NAMES_TEXT = {
-  en: {
-    title: 'OpenStack endpoint names',
-    name: 'Name',
-    type: 'Record',
-    what: 'What answers there',
-    siteDns: (vip: string) =>
-      `Mode site-dns: the customer's DNS holds an A record for each name below, all on the public VIP ${vip}. The preflight checks that every server resolves them (preflight-endpoint-dns). Laptops and users resolve them through the same DNS; nothing to add.`,
-    hostsFile: (vip: string) =>
-      `Mode hosts-file: the customer's DNS does not hold these names. uStart writes them, all on the public VIP ${vip}, into the managed block of /etc/hosts on every server (between "# BEGIN uStart planned hosts" and "# END uStart planned hosts"). A laptop or user that reaches the APIs or Horizon needs the lines below in its own hosts file (/etc/hosts; on Windows C:\\Windows\\System32\\drivers\\etc\\hosts). For production, ask the customer's DNS team for these A records and set openstack.endpointDns: site-dns.`,
-    hostsLines: 'Lines for a hosts file:',
-    ca: (site: string) =>
-      `The endpoints' TLS certificates are issued by the site's own root CA. It lives in the Kubernetes Secret ${ROOT_CA.namespace}/${ROOT_CA.secret}, key ${ROOT_CA.key} (kubectl -n ${ROOT_CA.namespace} get secret ${ROOT_CA.secret} -o jsonpath='{.data.tls\\.crt}' | base64 -d). uStart installs it into each server's trust store as ${serverCaPath(site)}. A laptop or user adds the same certificate to its trust store, or names it as cacert in clouds.yaml, to trust https://keystone.… and Horizon.`,
-  },
-  de: {
-    title: 'Namen der OpenStack-Endpunkte',
-    name: 'Name',
-    type: 'Eintrag',
-    what: 'Was dort antwortet',
-    siteDns: (vip: string) =>
-      `Modus site-dns: das DNS des Kunden hat für jeden Namen unten einen A-Eintrag, alle auf der öffentlichen VIP ${vip}. Der Preflight prüft, dass jeder Server sie auflöst (preflight-endpoint-dns). Laptops und Benutzer lösen sie über dasselbe DNS auf; nichts nachzutragen.`,
-    hostsFile: (vip: string) =>
-      `Modus hosts-file: das DNS des Kunden kennt diese Namen nicht. uStart trägt sie, alle auf der öffentlichen VIP ${vip}, in den verwalteten Block von /etc/hosts auf jedem Server (zwischen "# BEGIN uStart planned hosts" und "# END uStart planned hosts") ein. Ein Laptop oder Benutzer, der die APIs oder Horizon erreichen will, braucht die Zeilen unten in seiner eigenen hosts-Datei (/etc/hosts; unter Windows C:\\Windows\\System32\\drivers\\etc\\hosts). Für den Produktivbetrieb: das DNS-Team des Kunden um diese A-Einträge bitten und openstack.endpointDns: site-dns setzen.`,
-    hostsLines: 'Zeilen für eine hosts-Datei:',
-    ca: (site: string) =>
-      `Die TLS-Zertifikate der Endpunkte stellt die eigene Root-CA des Standorts aus. Sie liegt im Kubernetes-Secret ${ROOT_CA.namespace}/${ROOT_CA.secret}, Schlüssel ${ROOT_CA.key} (kubectl -n ${ROOT_CA.namespace} get secret ${ROOT_CA.secret} -o jsonpath='{.data.tls\\.crt}' | base64 -d). uStart legt sie auf jedem Server in den Zertifikatsspeicher als ${serverCaPath(site)}. Ein Laptop oder Benutzer nimmt dasselbe Zertifikat in seinen Zertifikatsspeicher auf oder nennt es als cacert in clouds.yaml, um https://keystone.… und Horizon zu vertrauen.`,
-  },
-} as const;
-
 /** Which names the site's OpenStack answers on, how they resolve, and the CA to trust. */
 function endpointNamesSection(plan: Plan, lang: ReportLang): string {
-  const t = NAMES_TEXT[lang];
+  const t = texts(lang, 'reportNames');
   const e = escapeHtml;
   const mode = endpointDns(plan);
   const vip = plan.openstack.publicVip;
@@ -115,12 +33,20 @@ function endpointNamesSection(plan: Plan, lang: ReportLang): string {
     .join('');
   return [
     `<h2 id="endpoint-names">${e(t.title)}</h2>`,
-    `<p>${e(mode === 'site-dns' ? t.siteDns(vip) : t.hostsFile(vip))}</p>`,
+    `<p>${e(mode === 'site-dns' ? fill(t.siteDns, { vip }) : fill(t.hostsFile, { vip }))}</p>`,
     `<table><tr><th>${e(t.name)}</th><th>${e(t.type)}</th><th>IPv4</th><th>${e(t.what)}</th></tr>${rows}</table>`,
     mode === 'hosts-file'
       ? `<p>${e(t.hostsLines)}</p><pre class="hosts">${e(endpointHostsLines(plan).join('\n'))}</pre>`
       : '',
-    `<p>${e(t.ca(plan.site.name))}</p>`,
+    `<p>${e(
+      fill(t.ca, {
+        ns: ROOT_CA.namespace,
+        secret: ROOT_CA.secret,
+        key: ROOT_CA.key,
+        command: `kubectl -n ${ROOT_CA.namespace} get secret ${ROOT_CA.secret} -o jsonpath='{.data.tls\\.crt}' | base64 -d`,
+        path: serverCaPath(plan.site.name),
+      }),
+    )}</p>`,
   ].join('\n');
 }
 
@@ -182,7 +108,7 @@ export function renderReport({
   install,
   generatedAt,
 }: ReportInput): string {
-  const t = TEXT[lang];
+  const t = texts(lang, 'report');
   const e = escapeHtml;
   const row = (...cells: string[]) => `<tr>${cells.map((c) => `<td>${e(c)}</td>`).join('')}</tr>`;
   const head = (...cells: string[]) => `<tr>${cells.map((c) => `<th>${e(c)}</th>`).join('')}</tr>`;

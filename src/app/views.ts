@@ -46,6 +46,7 @@ export function capacityView(plan: Plan): Capacity {
         }
       : null,
     assumptions: report.statements,
+    assumptionValues: { ...report.assumptions },
     power: plan.racks.map((rack) => ({
       rack: rack.name,
       budgetKw: rack.powerKw,

@@ -4,6 +4,7 @@
  * it rests on, so the report can print them beside the numbers: a capacity figure without
  * its overcommit ratio and reservations is not something a customer can sign off.
  */
+import { fill, texts, type Lang } from '../api/i18n.js';
 import { rackQuorums } from './quorum.js';
 import type { Plan, Server } from './schema.js';
 
@@ -243,15 +244,14 @@ export function usableWithHostFailureDomain(perHost: readonly number[], replicas
   return best;
 }
 
+/** The assumptions as sentences in `lang`, from the catalogue (src/api/i18n.ts). */
+export function capacityStatements(a: CapacityAssumptions, lang: Lang = 'en'): string[] {
+  const vars = { ...a };
+  return Object.values(texts(lang, 'capacity')).map((s) => fill(s, vars));
+}
+
 function statements(a: CapacityAssumptions): string[] {
-  return [
-    `vCPUs: hardware threads (sockets × cores × threads) of compute servers, less ${a.reservedThreadsPerHost} threads per host for the host itself, times a CPU overcommit of ${a.cpuOvercommit}:1.`,
-    `Instance RAM: RAM of compute servers less ${a.reservedRamGiBPerHost} GiB per host, times a RAM overcommit of ${a.ramOvercommit}:1.`,
-    `A compute server that is also a controller keeps a further ${a.controllerThreads} threads and ${a.controllerRamGiB} GiB for the control plane; one that is also storage keeps ${a.osdThreads} thread(s) and ${a.osdRamGiB} GiB per Ceph OSD.`,
-    `Ceph raw: the ceph-osd disks of storage servers, in TB (10^12 bytes) as printed on the disks.`,
-    `Ceph usable: raw / ${a.cephReplicas} (replica ${a.cephReplicas}, one copy per host), less when one host holds more than its share; sellable: usable × ${a.nearfullRatio} (Ceph's nearfull ratio), so the cluster can still recover a failed host.`,
-    `Rack loss: every rack is removed in turn with all its servers; the worst is one that breaks the quorum of the control plane (more than half of the controllers, for etcd) or of the Ceph monitors (one per controller, at most 3, wherever the scheduler puts them), then the one leaving the least usable Ceph, then the fewest vCPUs.`,
-  ];
+  return capacityStatements(a);
 }
 
 function round(x: number, digits: number): number {

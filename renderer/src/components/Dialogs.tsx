@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import type { CsvFieldInfo, CsvMapping } from '../../../src/api';
+import { CATALOGUES, type CsvFieldInfo, type CsvMapping } from '../../../src/api';
 import { useApp } from '../context';
 import { useT } from '../i18n';
 import { oversize } from '../logic/browser-files';
@@ -86,6 +86,9 @@ interface Preview {
 
 /** CSV import: choose the file, check the preview, map columns to fields, import. */
 function CsvDialog({ onClose }: { onClose(): void }) {
+  const lang = useUiStore((st) => st.lang);
+  const csvFieldLabel = (field: string) =>
+    (CATALOGUES[lang].csvField as Record<string, string>)[field] ?? field;
   const t = useT();
   const { api } = useApp();
   const [path, setPath] = useState('');
@@ -184,7 +187,7 @@ function CsvDialog({ onClose }: { onClose(): void }) {
             {preview.fields.map((f) => (
               <label key={f.field} title={f.description}>
                 <span>
-                  {f.field}
+                  {csvFieldLabel(f.field)}
                   {f.required ? ` (${t('required')})` : ''}
                 </span>
                 <select
@@ -207,8 +210,8 @@ function CsvDialog({ onClose }: { onClose(): void }) {
               {problems.map((p, i) => (
                 <li key={i}>
                   {p.kind === 'required-missing'
-                    ? `${p.field} ${t('requiredMissing')}`
-                    : `"${p.column}" ${t('columnTwice')} (${p.fields.join(', ')})`}
+                    ? `${csvFieldLabel(p.field)} ${t('requiredMissing')}`
+                    : `"${p.column}" ${t('columnTwice')} (${p.fields.map(csvFieldLabel).join(', ')})`}
                 </li>
               ))}
             </ul>

@@ -310,10 +310,10 @@ function AccessForm(props: {
         >
           {t('give')}
         </button>
-        <p className="muted small">
+        <p className="muted small" title={props.store?.reason}>
           {props.store?.kind === 'keychain' && props.store.canRemember
             ? t('secretsKeychain')
-            : (props.store?.reason ?? t('secretsSession'))}
+            : t('secretsSession')}
         </p>
       </fieldset>
     </form>

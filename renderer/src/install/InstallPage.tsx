@@ -19,7 +19,7 @@ import { LogView } from './LogView';
 import { RunClient } from './run-client';
 import { StepGraph } from './StepGraph';
 import { estimateRemaining, stepHistory, type Estimate } from './estimate';
-import { useInstallT, type InstallTextKey } from './texts';
+import { useInstallT, useRunWords, type InstallTextKey } from './texts';
 
 const clients = new WeakMap<ApiClient, RunClient>();
 /** One run client per api: it outlives page switches, so the stream is not re-attached. */
@@ -36,6 +36,9 @@ const PHASE_LABEL: Record<string, string> = {
   ustack: 'uStack',
   ugarden: 'uGarden',
 };
+/** A phase's name; Connect is a word, the others are product names. */
+const phaseLabel = (phase: string, t: (key: 'pageConnect') => string) =>
+  phase === 'connect' ? t('pageConnect') : (PHASE_LABEL[phase] ?? phase);
 const CURRENT = 'ustart.run.current';
 const STEP_VIEW = 'ustart.install.step-view';
 const bundleKey = (planFile: string) => `ustart.install.bundle.${planFile}`;
@@ -244,7 +247,7 @@ export function InstallPage() {
                 )
               }
             />
-            {PHASE_LABEL[p]}
+            {phaseLabel(p, t)}
           </label>
         ))}
         <label className="check">
@@ -342,7 +345,7 @@ export function InstallPage() {
       {shown && (
         <div className={asGraph ? 'install-grid as-graph' : 'install-grid'}>
           {asGraph ? (
-            <StepGraph view={shown} phaseLabel={(p) => PHASE_LABEL[p] ?? p} />
+            <StepGraph view={shown} phaseLabel={(p) => phaseLabel(p, t)} />
           ) : (
             <StepList view={shown} />
           )}
@@ -374,6 +377,7 @@ export function InstallPage() {
 
 function Progress({ view, live }: { view: RunView; live: boolean }) {
   const t = useOpT();
+  const words = useRunWords();
   const [now, setNow] = useState(() => Date.now());
   const client = runClientFor(useApp().api);
   const [stats, setStats] = useState({ ...client.stats });
@@ -428,8 +432,12 @@ function Progress({ view, live }: { view: RunView; live: boolean }) {
               </span>
             )}
             {' · '}
-            <span className={`badge state-${view.state}`} data-testid="run-state">
-              {view.state}
+            <span
+              className={`badge state-${view.state}`}
+              data-testid="run-state"
+              data-state={view.state}
+            >
+              {words.state(view.state)}
             </span>
           </>
         )}
@@ -460,6 +468,8 @@ function estimateBasis(ti: (k: InstallTextKey) => string, e: Estimate): string {
 }
 
 function StepList({ view }: { view: RunView }) {
+  const t = useOpT();
+  const words = useRunWords();
   const select = useRunStore((s) => s.select);
   const selected = useRunStore((s) => s.selected);
   const phases = [...new Set(view.steps.map((s) => s.phase))];
@@ -467,7 +477,7 @@ function StepList({ view }: { view: RunView }) {
     <div className="step-list" data-testid="step-list">
       {phases.map((phase) => (
         <section key={phase}>
-          <h3>{PHASE_LABEL[phase] ?? phase}</h3>
+          <h3>{phaseLabel(phase, t)}</h3>
           <ol>
             {view.steps
               .filter((s) => s.phase === phase)
@@ -483,7 +493,7 @@ function StepList({ view }: { view: RunView }) {
                     onClick={() => s.hosts[0] && select(s.id, s.hosts[0])}
                     title={s.reason}
                   >
-                    <span className="dot" /> {s.title}
+                    <span className="dot" /> {words.title(s)}
                     <span className="muted"> {s.id}</span>
                   </button>
                 </li>
@@ -497,6 +507,7 @@ function StepList({ view }: { view: RunView }) {
 
 function HostMatrix({ view }: { view: RunView }) {
   const t = useOpT();
+  const words = useRunWords();
   const select = useRunStore((s) => s.select);
   const hosts = [...new Set(view.steps.flatMap((s) => s.hosts))];
   return (
@@ -507,7 +518,7 @@ function HostMatrix({ view }: { view: RunView }) {
           <tr>
             <th />
             {view.steps.map((s) => (
-              <th key={s.id} title={s.title}>
+              <th key={s.id} title={words.title(s)}>
                 <span className="vertical">{s.id}</span>
               </th>
             ))}
@@ -547,6 +558,7 @@ function HostStepDetail(props: { planFile: string; view: RunView; stepId: string
   const { planFile, view, stepId, host } = props;
   const { api } = useApp();
   const t = useOpT();
+  const words = useRunWords();
   const hs = view.hosts[hostKey(stepId, host)];
   const step = view.steps.find((s) => s.id === stepId);
   const [reason, setReason] = useState('');
@@ -568,7 +580,7 @@ function HostStepDetail(props: { planFile: string; view: RunView; stepId: string
           ))}
         </select>
       </label>
-      <span className={`badge state-${hs.state}`}>{hs.state}</span>
+      <span className={`badge state-${hs.state}`}>{words.state(hs.state)}</span>
       {hs.attempt > 0 && (
         <span className="muted">
           {t('attempt')} {hs.attempt}
@@ -611,6 +623,7 @@ function HostStepDetail(props: { planFile: string; view: RunView; stepId: string
 function PausePanel({ view }: { view: RunView }) {
   const { api } = useApp();
   const t = useOpT();
+  const words = useRunWords();
   const paused = view.paused!;
   const [preview, setPreview] = useState<StepPreview | undefined>(undefined);
   const [reason, setReason] = useState('');
@@ -635,7 +648,7 @@ function PausePanel({ view }: { view: RunView }) {
     <section className="pause-panel" data-testid="pause-panel" data-reason={paused.reason}>
       <h3>
         {paused.reason === 'before-step' ? t('pausedBefore') : t('pausedFailed')}:{' '}
-        {step?.title ?? paused.stepId} <span className="muted">{paused.stepId}</span>
+        {step ? words.title(step) : paused.stepId} <span className="muted">{paused.stepId}</span>
       </h3>
       {preview?.description && <p>{preview.description}</p>}
       {preview && (
@@ -758,6 +771,7 @@ function BundleButton({ planFile, runId }: { planFile: string; runId: string }) 
 
 function History(props: { runs: RunInfo[]; shown: string | undefined; onShow(id: string): void }) {
   const t = useOpT();
+  const words = useRunWords();
   return (
     <section className="history" data-testid="run-history">
       <h3>{t('history')}</h3>
@@ -772,11 +786,9 @@ function History(props: { runs: RunInfo[]; shown: string | undefined; onShow(id:
                   {r.runId} {r.demo && <DemoBadge testId={`history-demo-${r.runId}`} />}
                 </td>
                 <td>{new Date(r.startedAt).toLocaleString()}</td>
+                <td>{[...new Set(r.steps.map((s) => phaseLabel(s.phase, t)))].join(', ')}</td>
                 <td>
-                  {[...new Set(r.steps.map((s) => PHASE_LABEL[s.phase] ?? s.phase))].join(', ')}
-                </td>
-                <td>
-                  <span className={`badge state-${r.state}`}>{r.state}</span>
+                  <span className={`badge state-${r.state}`}>{words.state(r.state)}</span>
                 </td>
                 <td>
                   <button type="button" onClick={() => props.onShow(r.runId)}>

@@ -6,8 +6,10 @@
 import { useMemo } from 'react';
 import { useRunStore, type RunView } from '../state/run-store';
 import { DEFAULT_SIZE, layoutSteps } from './step-graph-layout';
+import { useRunWords } from './texts';
 
 export function StepGraph(props: { view: RunView; phaseLabel: (phase: string) => string }) {
+  const words = useRunWords();
   const { view } = props;
   const select = useRunStore((s) => s.select);
   const selected = useRunStore((s) => s.selected);
@@ -70,11 +72,11 @@ export function StepGraph(props: { view: RunView; phaseLabel: (phase: string) =>
                   data-column={n.column}
                   aria-current={selected?.stepId === s.id ? 'true' : undefined}
                   disabled={!view.runId}
-                  title={`${s.title} (${s.id}): ${s.state}${s.reason ? ` — ${s.reason}` : ''}`}
+                  title={`${words.title(s)} (${s.id}): ${words.state(s.state)}${s.reason ? ` — ${s.reason}` : ''}`}
                   onClick={() => s.hosts[0] && select(s.id, s.hosts[0])}
                 >
                   <span className="dot" />
-                  <span className="label">{s.title}</span>
+                  <span className="label">{words.title(s)}</span>
                 </button>
               );
             })}

@@ -5,7 +5,7 @@ import { SelectionHardware } from '../editors/SelectionHardware';
 import { useT } from '../i18n';
 import { firstFree } from '../logic/racks';
 import { usePlanStore } from '../state/plan-store';
-import { useUiStore } from '../state/ui-store';
+import { DeleteServers } from './DeleteServers';
 import { RackView } from './RackView';
 import { ServerTable } from './ServerTable';
 
@@ -36,7 +36,6 @@ function newServer(plan: Plan): Plan['servers'][number] | undefined {
 export function HardwareStep({ plan }: { plan: Plan }) {
   const t = useT();
   const edit = usePlanStore((s) => s.edit);
-  const selected = useUiStore((s) => s.selected);
   // The rack view follows edits at low priority, so a keystroke in the table paints first
   // (the table's cells keep their own draft, so they must not lag behind).
   const racksPlan = useDeferredValue(plan);
@@ -62,18 +61,7 @@ export function HardwareStep({ plan }: { plan: Plan }) {
         >
           {t('addServer')}
         </button>
-        <button
-          type="button"
-          disabled={selected.size === 0}
-          onClick={() => {
-            edit((d) => {
-              d.servers = d.servers.filter((_, i) => !selected.has(i));
-            });
-            useUiStore.getState().select([]);
-          }}
-        >
-          {t('deleteSelected')}
-        </button>
+        <DeleteServers plan={plan} />
       </div>
       <ServerTable plan={plan} />
       <SelectionHardware plan={plan} />

@@ -1,9 +1,10 @@
 import { useEffect, useState } from 'react';
-import type { Capacity, Plan } from '../../../src/api';
+import { capacityAssumptions, type Capacity, type Plan } from '../../../src/api';
 import { FindingLink } from '../components/FindingLink';
 import { useApp } from '../context';
 import { useT, type TextKey } from '../i18n';
 import { useFindingsStore } from '../state/findings-store';
+import { useUiStore } from '../state/ui-store';
 
 const SEVERITIES = ['error', 'warning', 'info'] as const;
 
@@ -49,6 +50,7 @@ function Bars({
 
 export function ReviewStep({ plan }: { plan: Plan }) {
   const t = useT();
+  const lang = useUiStore((s) => s.lang);
   const { api, actions } = useApp();
   const findings = useFindingsStore((s) => s.findings);
   const [capacity, setCapacity] = useState<Capacity | undefined>();
@@ -125,7 +127,7 @@ export function ReviewStep({ plan }: { plan: Plan }) {
                 }))}
               />
               <ul className="assumptions">
-                {capacity.assumptions.map((a) => (
+                {capacityAssumptions(capacity, lang).map((a) => (
                   <li key={a}>{a}</li>
                 ))}
               </ul>

@@ -183,8 +183,8 @@ export function SiteStep({ plan }: { plan: Plan }) {
                       )
                     }
                   >
-                    <option value="poc">PoC</option>
-                    <option value="production">Production</option>
+                    <option value="poc">{t('envPoc')}</option>
+                    <option value="production">{t('envProduction')}</option>
                   </select>
                 </div>
                 <div className="field check">
