@@ -498,6 +498,13 @@ export const de: Catalogue = {
     unknown: 'unbekannt',
     interrupted: 'unterbrochen',
   },
+  purpose: {
+    management: 'Management',
+    bmc: 'BMC',
+    storage: 'Storage',
+    provider: 'Provider',
+    tenant: 'Tenant',
+  },
   csvField: {
     hostname: 'Hostname',
     rack: 'Rack',
@@ -522,6 +529,7 @@ export const de: Catalogue = {
   stepTitle: {
     'connect.facts': 'Fakten sammeln',
     'connect.netcheck': 'Netze zwischen den Hosts prüfen',
+    'umetal.bundle': 'Das Offline-Bundle ausliefern',
     'umetal.package-source': 'Das Bundle als Paketquelle verwenden',
     'umetal.host-network': 'Host-Netze einrichten (VLANs, Bonds, MTU, Adressen)',
     'umetal.host-tools': 'Die Werkzeuge des Runbooks installieren',

@@ -500,6 +500,14 @@ export const en = {
     unknown: 'unknown',
     interrupted: 'interrupted',
   },
+  /** Network purposes (the plan's values), as the Networks step offers them. */
+  purpose: {
+    management: 'management',
+    bmc: 'BMC',
+    storage: 'storage',
+    provider: 'provider',
+    tenant: 'tenant',
+  },
   /** The CSV importer's fields (src/plan/csv-import.ts), as the mapping step names them. */
   csvField: {
     hostname: 'Host name',
@@ -526,6 +534,7 @@ export const en = {
   stepTitle: {
     'connect.facts': 'Gather facts',
     'connect.netcheck': 'Verify the networks between hosts',
+    'umetal.bundle': 'Deliver the offline bundle',
     'umetal.package-source': 'Use the bundle as package source',
     'umetal.host-network': 'Configure the host networks (VLANs, bonds, MTU, addresses)',
     'umetal.host-tools': 'Install the tools the runbook uses',

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { NETWORK_PURPOSES, type IpPlan, type Plan } from '../../../src/api';
+import { CATALOGUES, NETWORK_PURPOSES, type IpPlan, type Plan } from '../../../src/api';
 import { isInt } from '../components/Field';
 import { useApp } from '../context';
 import { NetworkDeleteButton, NetworkNameCell } from '../editors/NetworkParts';
@@ -8,6 +8,7 @@ import { useEditorT } from '../editors/texts';
 import { useT, type TextKey } from '../i18n';
 import { freshNetworkName } from '../logic/plan-edits';
 import { usePlanStore } from '../state/plan-store';
+import { useUiStore } from '../state/ui-store';
 
 type Network = Plan['networks'][number];
 
@@ -136,6 +137,7 @@ function IpPlanView({ ip }: { ip: IpPlan }) {
 
 export function NetworksStep({ plan }: { plan: Plan }) {
   const t = useT();
+  const lang = useUiStore((s) => s.lang);
   const { api, actions } = useApp();
   const edit = usePlanStore((s) => s.edit);
   const [ipPlan, setIpPlan] = useState<IpPlan[]>([]);
@@ -190,7 +192,10 @@ export function NetworksStep({ plan }: { plan: Plan }) {
                   path={`/networks/${i}/purpose`}
                   label={`purpose ${n.name}`}
                   value={n.purpose}
-                  options={NETWORK_PURPOSES.map((p) => ({ value: p, label: p }))}
+                  options={NETWORK_PURPOSES.map((p) => ({
+                    value: p,
+                    label: CATALOGUES[lang].purpose[p],
+                  }))}
                   onChange={(v) =>
                     edit((d) => void (d.networks[i]!.purpose = v as Network['purpose']))
                   }

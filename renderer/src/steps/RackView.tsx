@@ -75,7 +75,7 @@ const RackSvg = memo(
     return (
       <figure className="rack" data-testid={`rack-${rack.name}`}>
         <figcaption>
-          {rack.name} · {rack.units} U
+          {rack.name} · {rack.units} {t('position')}
         </figcaption>
         <svg
           width={WIDTH}

@@ -99,7 +99,7 @@ function Cell({
   if (!column.set)
     return (
       <span className="cell ro" data-path={path}>
-        {value}
+        {column.key === 'roles' ? <RoleNames roles={String(value)} /> : value}
       </span>
     );
   const set = column.set;
@@ -119,6 +119,16 @@ function Cell({
       }}
     />
   );
+}
+
+/** "controller, compute" in the wizard's language; the plan keeps the role ids. */
+function RoleNames({ roles }: { roles: string }) {
+  const t = useT();
+  const known = new Set<string>(['controller', 'compute', 'storage']);
+  return roles
+    .split(', ')
+    .map((r) => (known.has(r) ? t(r as TextKey) : r))
+    .join(', ');
 }
 
 /** The server list: sortable, filterable, multi-select, inline and bulk edit, virtualised. */
