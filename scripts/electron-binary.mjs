@@ -16,6 +16,8 @@
 //      release zip for the locked version (ELECTRON_MIRROR and its cache apply);
 //   4. an `electron` on PATH (not node_modules/.bin), with a warning when its version differs.
 // When all fail it says what to do, and that everything but the desktop app works without it.
+// Upstream behaviour relied on: docs/upstream-facts.md#npm.allow-scripts, #electron.install-js,
+// #electron-get.mirror-proxy, #electron-vite.exec-path.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

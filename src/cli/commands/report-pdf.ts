@@ -1,7 +1,8 @@
 /**
  * Printing the handover report to PDF without Electron: the HTML page printed by a Chromium
  * found on this machine (Debian's /usr/bin/chromium, or another Chrome/Chromium), driven
- * through playwright-core. The same A4, background-printed page as the app's printToPDF.
+ * through playwright-core. The same A4, background-printed page as the app's printToPDF
+ * (docs/upstream-facts.md#playwright.page-pdf).
  */
 import { existsSync } from 'node:fs';
 import type { chromium as Chromium } from 'playwright-core';
