@@ -331,7 +331,11 @@ export class CompactRunView implements RunDisplay {
     );
   }
 
-  /** The live line of a running step, cut to the terminal's width. */
+  /**
+   * The live line of a running step, cut to one column less than the terminal's width: a
+   * line that wraps would take two rows and the redraw would move up too few
+   * (docs/upstream-facts.md#term.autowrap).
+   */
   private liveLine(step: StepLine, now: number, columns: number): string {
     const c = hostCounts(step);
     const barWidth = 20;
@@ -387,7 +391,10 @@ export class CompactRunView implements RunDisplay {
     this.timer.unref?.();
   }
 
-  /** Moves the cursor up over the live lines and clears them and what is below. */
+  /**
+   * Moves the cursor up over the live lines and clears them and what is below (CUU, then ED:
+   * docs/upstream-facts.md#term.cuu-ed).
+   */
   private erase(): string {
     const text = this.drawn ? `\x1b[${this.drawn}A\r\x1b[J` : '';
     this.drawn = 0;
