@@ -27,7 +27,7 @@ import { PHASES, type Phase } from '../../runbook/schema.js';
 import type { CredentialRequest, CredentialStore } from '../../ssh/credentials.js';
 import { KnownHosts } from '../../ssh/known-hosts.js';
 import { Ssh2Transport } from '../../ssh/ssh2-transport.js';
-import { SshConfigFile, targetFromPlan } from '../../ssh/targets.js';
+import { SshConfig, targetFromPlan } from '../../ssh/targets.js';
 import { EXIT } from '../exit.js';
 import { type Output, paint } from '../output.js';
 import { RunView } from '../run-view.js';
@@ -172,7 +172,7 @@ async function runCommand(
     opts.graph ? await loadGraphFile(opts.graph) : await stepSource({ plan, planFile }),
     bundle,
   );
-  const sshConfig = await SshConfigFile.load();
+  const sshConfig = await SshConfig.load();
   const hosts = new Map(plan.servers.map((s) => [s.hostname, targetFromPlan(plan, s, sshConfig)]));
   const stateDir = join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'ustart');
   const transport = new Ssh2Transport({
