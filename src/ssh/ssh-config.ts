@@ -5,15 +5,15 @@
  *
  * - lines: keyword (any case) then arguments, `key value` or `key=value`; arguments split
  *   on blanks, with "double" and 'single' quotes and backslash escapes; `#` starts a
- *   comment where an argument would start (#openssh.config.lexing);
- * - the first obtained value wins; IdentityFile accumulates (#openssh.config.first-wins);
+ *   comment where an argument would start (docs/upstream-facts.md#openssh.config.lexing);
+ * - the first obtained value wins; IdentityFile accumulates (docs/upstream-facts.md#openssh.config.first-wins);
  * - `Host` patterns (`*`, `?`, `!negation`, one pattern per argument) are compared with the
  *   host as typed, case-sensitively; `Match host/originalhost` compare lowercased, with
- *   comma lists (#openssh.config.host, #openssh.config.match);
+ *   comma lists (docs/upstream-facts.md#openssh.config.host, #openssh.config.match);
  * - `Include` (relative to ~/.ssh, or /etc/ssh for the system file; `~`, absolute, globs,
- *   sorted), parse-only inside an inactive block, at most 16 deep (#openssh.config.include);
+ *   sorted), parse-only inside an inactive block, at most 16 deep (docs/upstream-facts.md#openssh.config.include);
  * - tokens: HostName takes `%h %%`; IdentityFile and UserKnownHostsFile take `~`, the
- *   client tokens and `${VAR}` (#openssh.config.tokens).
+ *   client tokens and `${VAR}` (docs/upstream-facts.md#openssh.config.tokens).
  *
  * What uStart cannot evaluate (`Match exec`, `canonical`, `final`, unknown criteria, an
  * unknown token) is refused with the file and line, when a lookup reaches it.

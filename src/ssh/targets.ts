@@ -12,7 +12,8 @@ export { SshConfig, type SshConfigEntry } from './ssh-config.js';
 
 /**
  * Parses a ProxyJump value `[user@]host[:port]`. A chain of several jumps is refused: the
- * transport goes through one jump host (docs/ssh.md). `where` is the config's `FILE line N`.
+ * transport goes through one jump host (docs/ssh.md;
+ * docs/upstream-facts.md#openssh.config.proxyjump). `where` is the config's `FILE line N`.
  */
 export function parseProxyJump(
   value: string,
