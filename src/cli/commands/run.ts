@@ -18,6 +18,7 @@ import {
 } from '../../engine/index.js';
 import { shQuote } from '../../util/shell.js';
 import { firstController, resolverFromPlan } from '../../engine/plan-targets.js';
+import { openStateDir } from '../../app/state-dir.js';
 import { UstartError } from '../../errors.js';
 import { verifyRunBundle } from '../../app/run-bundle.js';
 import { checkPlanFile } from '../../plan/index.js';
@@ -174,7 +175,7 @@ async function runCommand(
   );
   const sshConfig = await SshConfig.load();
   const hosts = new Map(plan.servers.map((s) => [s.hostname, targetFromPlan(plan, s, sshConfig)]));
-  const stateDir = join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'ustart');
+  const stateDir = await openStateDir({ warn: (m) => out.stderr(`${m}\n`) });
   const transport = new Ssh2Transport({
     knownHosts: new KnownHosts(join(stateDir, 'known_hosts'), [
       join(homedir(), '.ssh', 'known_hosts'),
