@@ -25,7 +25,7 @@ import { UstartError } from '../errors.js';
 import { writeAtomically } from '../util/fs.js';
 import type { RecentEntry } from './recent.js';
 
-/** `$XDG_CONFIG_HOME/ustart`, else `~/.config/ustart`. */
+/** `$XDG_CONFIG_HOME/ustart`, else `~/.config/ustart` (docs/upstream-facts.md#xdg.config-home). */
 export function ustartStateDir(
   env: NodeJS.ProcessEnv = process.env,
   home: string = homedir(),
@@ -37,7 +37,8 @@ export function ustartStateDir(
 /**
  * Where the desktop app kept its files before (Electron's `userData` for productName
  * "uStart"): ~/Library/Application Support/uStart, %APPDATA%\uStart, else
- * $XDG_CONFIG_HOME/uStart or ~/.config/uStart. The CLI migrates from here too, so keys
+ * $XDG_CONFIG_HOME/uStart or ~/.config/uStart (docs/upstream-facts.md#electron.app.userdata-path).
+ * The CLI migrates from here too, so keys
  * accepted in an older app are known to a CLI run before the app starts again.
  */
 export function legacyAppStateDir(
