@@ -15,8 +15,9 @@
  * - tokens: HostName takes `%h %%`; IdentityFile and UserKnownHostsFile take `~`, the
  *   client tokens and `${VAR}` (docs/upstream-facts.md#openssh.config.tokens).
  *
- * What uStart cannot evaluate (`Match exec`, `canonical`, `final`, unknown criteria, an
- * unknown token) is refused with the file and line, when a lookup reaches it.
+ * `Match final` asks for a second reading in which `final` and `canonical` are true (uStart
+ * never canonicalises host names). What uStart cannot evaluate (`Match exec`, unknown
+ * criteria, an unknown token) is refused with the file and line, when a lookup reaches it.
  */
 import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
@@ -116,9 +117,16 @@ export class SshConfig {
   /** What `ssh HOST` would use for `host` (the name as typed: the original host). */
   lookup(host: string): SshConfigEntry {
     const raw: Raw = { from: {} };
-    for (const items of this.roots) {
-      const state = { active: true };
-      walk(items, host, raw, state, false, this.e);
+    const pass: Pass = { final: false, wantFinal: false };
+    for (const items of this.roots) walk(items, host, raw, { active: true }, false, this.e, pass);
+    if (pass.wantFinal) {
+      // `Match final` asks for a second reading with the resolved host name, where `final`
+      // and `canonical` are true; values already obtained keep winning
+      // (docs/upstream-facts.md#openssh.config.match).
+      const resolved = raw.hostName !== undefined ? resolvedHost(host, raw) : lowerHost(host);
+      const second: Pass = { final: true, wantFinal: false, hostName: resolved };
+      for (const items of this.roots)
+        walk(items, host, raw, { active: true }, false, this.e, second);
     }
     return finish(host, raw, this.e);
   }
@@ -295,6 +303,14 @@ interface Raw {
   from: SshConfigEntry['from'];
 }
 
+interface Pass {
+  final: boolean;
+  /** A `Match final` was seen: read again with `final` true. */
+  wantFinal: boolean;
+  /** In the final pass, the resolved host name `Match host` compares. */
+  hostName?: string;
+}
+
 function walk(
   items: Item[],
   host: string,
@@ -302,12 +318,13 @@ function walk(
   state: { active: boolean },
   neverMatch: boolean,
   e: Env,
+  pass: Pass,
 ): void {
   for (const item of items) {
     if (item.kind === 'include') {
       const outer = state.active;
       for (const file of item.files) {
-        walk(file, host, raw, state, neverMatch || !outer, e);
+        walk(file, host, raw, state, neverMatch || !outer, e, pass);
         state.active = outer; // an included file's Host/Match never leaks out
       }
       continue;
@@ -328,7 +345,7 @@ function walk(
       continue;
     }
     if (item.keyword === 'match') {
-      const value = matchLine(item, host, raw, e);
+      const value = matchLine(item, host, raw, e, pass);
       state.active = neverMatch ? false : value;
       continue;
     }
@@ -336,10 +353,11 @@ function walk(
   }
 }
 
-/** match_cfg_line for host, originalhost, user, localuser, all. */
-function matchLine(item: Line, originalHost: string, raw: Raw, e: Env): boolean {
+/** match_cfg_line for host, originalhost, user, localuser, all, canonical, final. */
+function matchLine(item: Line, originalHost: string, raw: Raw, e: Env, pass: Pass): boolean {
   const host =
-    raw.hostName !== undefined ? expand(raw.hostName, { h: originalHost }, item) : originalHost;
+    pass.hostName ??
+    (raw.hostName !== undefined ? expand(raw.hostName, { h: originalHost }, item) : originalHost);
   const ruser = raw.user ?? e.localUser;
   let result = true;
   let attributes = 0;
@@ -350,25 +368,31 @@ function matchLine(item: Line, originalHost: string, raw: Raw, e: Env): boolean 
     if (negate) attr = attr.slice(1);
     const a = attr.toLowerCase();
     if (a === 'all') {
-      if (attributes > 0 || i + 1 < args.length)
+      if (attributes > 1 || i + 1 < args.length)
         throw refuse(item, `'${args[i]}' cannot be combined with other Match attributes`);
       return result ? !negate : false;
     }
     attributes++;
-    if (a === 'canonical' || a === 'final' || a === 'exec' || !MATCH_WITH_ARG.has(a)) {
-      if (a === 'exec' && !result) {
-        i++; // OpenSSH skips the command when an earlier criterion already failed
-        continue;
-      }
+    if (a === 'canonical' || a === 'final') {
+      // uStart does not canonicalise host names: `canonical` and `final` are true only in
+      // the second reading, which `Match final` asks for.
+      if (a === 'final') pass.wantFinal = true;
+      if (pass.final === negate) result = false;
+      continue;
+    }
+    if (a === 'exec') {
+      i++;
+      if (!result) continue; // OpenSSH skips the command when an earlier criterion failed
       throw refuse(
         item,
-        a === 'exec'
-          ? `Match exec runs a command to decide; uStart does not run commands from ~/.ssh/config. Put the hosts in a Host or Match host block`
-          : MATCH_WITH_ARG.has(a) || a === 'canonical' || a === 'final'
-            ? `Match ${attr} needs hostname canonicalisation or a second pass, which uStart does not do. Use Match host or Host`
-            : `Match ${attr} is not a Match criterion uStart knows (host, originalhost, user, localuser, all)`,
+        'Match exec runs a command to decide; uStart does not run commands from ~/.ssh/config. Put the hosts in a Host or Match host block',
       );
     }
+    if (!MATCH_WITH_ARG.has(a))
+      throw refuse(
+        item,
+        `Match ${attr} is not a Match criterion uStart knows (host, originalhost, user, localuser, canonical, final, all)`,
+      );
     const arg = args[++i];
     if (arg === undefined) throw refuse(item, `missing Match criteria for ${attr}`);
     let r: boolean;
@@ -383,8 +407,25 @@ function matchLine(item: Line, originalHost: string, raw: Raw, e: Env): boolean 
   return result;
 }
 
-/** Criteria OpenSSH 9.2 knows that take an argument; only the first four are evaluated. */
-const MATCH_WITH_ARG = new Set(['host', 'originalhost', 'user', 'localuser', 'exec']);
+function lowerHost(h: string): string {
+  return isIP(h) ? h : h.toLowerCase();
+}
+
+/** HostName with %h expanded, lowercased unless an address (ssh.c main). */
+function resolvedHost(originalHost: string, raw: Raw): string {
+  const m = /^(.*) line (\d+)$/.exec(raw.from.hostName ?? '');
+  const line: Line = {
+    kind: 'line',
+    file: m?.[1] ?? '?',
+    line: Number(m?.[2] ?? 0),
+    keyword: 'hostname',
+    args: [],
+  };
+  return lowerHost(expand(raw.hostName!, { h: originalHost }, line));
+}
+
+/** Criteria with an argument that uStart evaluates (exec is refused). */
+const MATCH_WITH_ARG = new Set(['host', 'originalhost', 'user', 'localuser']);
 
 function apply(item: Line, raw: Raw): void {
   const where = `${item.file} line ${item.line}`;
@@ -418,6 +459,8 @@ function apply(item: Line, raw: Raw): void {
     }
     case 'identityfile':
       one();
+      // Duplicates are dropped, as add_identity_file does.
+      if (raw.identityFiles?.includes(item.args[0]!)) return;
       raw.identityFiles = [...(raw.identityFiles ?? []), item.args[0]!];
       raw.from.identityFiles ??= where;
       return;
