@@ -18,6 +18,7 @@ import {
 } from '../../engine/index.js';
 import { shQuote } from '../../util/shell.js';
 import { firstController, resolverFromPlan } from '../../engine/plan-targets.js';
+import { openStateDir } from '../../app/state-dir.js';
 import { UstartError } from '../../errors.js';
 import { verifyRunBundle } from '../../app/run-bundle.js';
 import { checkPlanFile } from '../../plan/index.js';
@@ -27,7 +28,7 @@ import { PHASES, type Phase } from '../../runbook/schema.js';
 import type { CredentialRequest, CredentialStore } from '../../ssh/credentials.js';
 import { KnownHosts } from '../../ssh/known-hosts.js';
 import { Ssh2Transport } from '../../ssh/ssh2-transport.js';
-import { SshConfigFile, targetFromPlan } from '../../ssh/targets.js';
+import { SshConfig, targetFromPlan } from '../../ssh/targets.js';
 import { EXIT } from '../exit.js';
 import { type Output, paint, plainOutput } from '../output.js';
 import { createRunDisplay, logsCommand, type RunDisplay } from '../run-display.js';
@@ -186,9 +187,9 @@ async function runCommand(
     verbose: opts.verbose,
     json: opts.json,
   });
-  const sshConfig = await SshConfigFile.load();
+  const sshConfig = await SshConfig.load();
   const hosts = new Map(plan.servers.map((s) => [s.hostname, targetFromPlan(plan, s, sshConfig)]));
-  const stateDir = join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'ustart');
+  const stateDir = await openStateDir({ warn: (m) => out.stderr(`${m}\n`) });
   const transport = new Ssh2Transport({
     knownHosts: new KnownHosts(join(stateDir, 'known_hosts'), [
       join(homedir(), '.ssh', 'known_hosts'),
