@@ -4,10 +4,10 @@
  * section, and the install summary of a run with --run), for sites run headless. HTML
  * always; PDF printed by a Chromium on this machine (./report-pdf.ts).
  */
-import { homedir } from 'node:os';
-import { extname, join, resolve } from 'node:path';
+import { extname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createCore } from '../../app/index.js';
+import { ustartStateDir } from '../../app/index.js';
 import { UstartError } from '../../errors.js';
 import { EXIT } from '../exit.js';
 import type { Output } from '../output.js';
@@ -71,7 +71,7 @@ async function reportCommand(
     mode: 'cli',
     // The CLI's state folder (known_hosts, access settings), as `ustart run` uses it: the
     // install summary reads the workload cluster's API address from the first controller.
-    stateDir: join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'ustart'),
+    stateDir: ustartStateDir(),
     ...(chromium ? { printPdf: (html: string) => printWithChromium(chromium, html) } : {}),
   });
   try {
