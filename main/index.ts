@@ -8,7 +8,7 @@ import { app, BrowserWindow, dialog, Menu, protocol, session, shell } from 'elec
 import { join } from 'node:path';
 import type { FilePurpose, MenuCommand } from '../src/api/index.js';
 import { startDemoFromArgv } from '../src/app/demo.js';
-import { createCore, type Core, type Dialogs } from '../src/app/index.js';
+import { createCore, openStateDir, type Core, type Dialogs } from '../src/app/index.js';
 import {
   APP_SCHEME,
   RENDERER_CSP,
@@ -201,9 +201,15 @@ async function start(): Promise<void> {
   }
   // `npm start` passes --demo: the demo site, run against the demo lab in this process.
   const demo = await startDemoFromArgv(process.argv);
+  // One state folder with the CLI (src/app/state-dir.ts); the app's old files in userData
+  // are merged into it once. Secrets and the window's place stay in userData.
+  const stateDir = await openStateDir({
+    legacy: app.getPath('userData'),
+    warn: (message) => console.error(message),
+  });
   const core = createCore({
     mode: 'electron',
-    stateDir: app.getPath('userData'),
+    stateDir,
     dialogs: nativeDialogs(),
     printPdf,
     ...(demo ? { demo: { planFile: demo.planFile } } : {}),

@@ -11,7 +11,7 @@ import { selectDirty, usePlanStore } from './state/plan-store';
 import { useUiStore } from './state/ui-store';
 
 export interface AppInfo {
-  mode: 'electron' | 'browser' | 'test';
+  mode: 'electron' | 'browser' | 'cli' | 'test';
   nativeDialogs: boolean;
   pdf: boolean;
   /** The demo site this front opens on start (serve --demo, npm start); null otherwise. */

@@ -181,7 +181,7 @@ export const requests = {
   'app:info': request(
     none,
     z.object({
-      mode: z.enum(['electron', 'browser', 'test']),
+      mode: z.enum(['electron', 'browser', 'cli', 'test']),
       version: z.string(),
       /** Folder every path is relative to and confined in; null where the user picks any file. */
       root: z.string().nullable(),

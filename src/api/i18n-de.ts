@@ -396,6 +396,26 @@ export const de: Catalogue = {
     addBond: 'Bond hinzufügen',
     removeBond: 'Bond entfernen',
   },
+  ack: {
+    ackAction: 'Akzeptieren…',
+    ackActionTitle:
+      'Diesen Befund mit Begründung akzeptieren: er bleibt aufgeführt, zählt aber nicht mehr',
+    ackTitle: 'Befund akzeptieren',
+    ackExplain:
+      'Der Befund bleibt aufgeführt, als akzeptiert markiert, und zählt nicht mehr als Warnung. Die Begründung wird in den Plan geschrieben und im Übergabebericht gezeigt. Fehler können nicht akzeptiert werden.',
+    ackReason: 'Begründung (Pflicht)',
+    ackReasonPlaceholder:
+      'Warum das für diesen Standort vertretbar ist, zum Beispiel: zweites Rack kommt in Q3',
+    ackBy: 'Akzeptiert von (optional)',
+    ackWholeRule: 'Jeden Befund dieser Regel akzeptieren, nicht nur diesen',
+    ackOk: 'Akzeptieren',
+    ackAccepted: 'akzeptiert',
+    ackAcceptedBy: 'akzeptiert von',
+    ackWithdraw: 'Zurücknehmen',
+    ackWithdrawTitle: 'Akzeptanz zurücknehmen: der Befund zählt wieder',
+    ackWithdrawRule: 'Akzeptanz der ganzen Regel zurücknehmen: alle ihre Befunde zählen wieder',
+    cancel: 'Abbrechen',
+  },
   report: {
     title: 'Übergabebericht',
     site: 'Standort',
@@ -418,6 +438,7 @@ export const de: Catalogue = {
     rack: 'Rack',
     findings: 'Befunde',
     none: 'Keine Befunde.',
+    accepted: 'akzeptiert',
     reserved: 'reserviert',
     power: 'Leistung',
   },

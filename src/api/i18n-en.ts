@@ -396,6 +396,25 @@ export const en = {
     addBond: 'Add bond',
     removeBond: 'Remove bond',
   },
+  ack: {
+    ackAction: 'Acknowledge…',
+    ackActionTitle: 'Accept this finding with a reason: it stays listed but no longer counts',
+    ackTitle: 'Acknowledge finding',
+    ackExplain:
+      'The finding stays listed, marked accepted, and no longer counts as a warning. The reason is written into the plan and shown in the handover report. Errors cannot be acknowledged.',
+    ackReason: 'Reason (required)',
+    ackReasonPlaceholder:
+      'Why this is acceptable for this site, for example: second rack arrives in Q3',
+    ackBy: 'Accepted by (optional)',
+    ackWholeRule: 'Accept every finding of this rule, not only this one',
+    ackOk: 'Acknowledge',
+    ackAccepted: 'accepted',
+    ackAcceptedBy: 'accepted by',
+    ackWithdraw: 'Withdraw',
+    ackWithdrawTitle: 'Withdraw the acceptance: the finding counts again',
+    ackWithdrawRule: 'Withdraw the acceptance of the whole rule: all its findings count again',
+    cancel: 'Cancel',
+  },
   report: {
     title: 'Handover report',
     site: 'Site',
@@ -418,6 +437,7 @@ export const en = {
     rack: 'Rack',
     findings: 'Findings',
     none: 'No findings.',
+    accepted: 'accepted',
     reserved: 'reserved',
     power: 'Power',
   },

@@ -15,7 +15,7 @@ import type { Plan } from '../plan/schema.js';
 import type { CredentialRequest, CredentialStore } from '../ssh/credentials.js';
 import { KnownHosts, fingerprint, hostPattern, type HostKeyVerdict } from '../ssh/known-hosts.js';
 import { Ssh2Transport } from '../ssh/ssh2-transport.js';
-import { SshConfigFile, targetFromPlan } from '../ssh/targets.js';
+import { SshConfig, targetFromPlan } from '../ssh/targets.js';
 import type { HostTarget, Transport } from '../ssh/transport.js';
 import { readStateFile, writeStateFile } from './state-file.js';
 import { z } from 'zod';
@@ -273,8 +273,13 @@ export class Access {
     const s = await this.settings(planFile, plan);
     const config =
       this.opts.sshConfigFile === null
-        ? SshConfigFile.empty()
-        : await SshConfigFile.load(this.opts.sshConfigFile);
+        ? SshConfig.empty()
+        : await SshConfig.load(
+            // A file of its own is read alone, as `ssh -F FILE` reads it.
+            this.opts.sshConfigFile === undefined
+              ? {}
+              : { file: this.opts.sshConfigFile, systemFile: null },
+          );
     const effective: Plan = {
       ...plan,
       access: {

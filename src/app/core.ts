@@ -37,7 +37,7 @@ export interface Dialogs {
 }
 
 export interface CoreOptions {
-  mode: 'electron' | 'browser' | 'test';
+  mode: 'electron' | 'browser' | 'cli' | 'test';
   /** Folder for the core's own small files (recent files). Electron: userData. */
   stateDir: string;
   /** Confine every path to this folder (browser mode); undefined accepts any absolute path. */

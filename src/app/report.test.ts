@@ -72,3 +72,28 @@ describe('handover report: OpenStack endpoint names', () => {
     expect(namesSection(report(plan))).toContain('ustart-a&lt;b&gt;.crt');
   });
 });
+
+describe('handover report: findings', () => {
+  it('shows an accepted warning as accepted, with its reason and who accepted it', () => {
+    const html = renderReport({
+      plan: demo,
+      lang: 'de',
+      findings: [
+        {
+          rule: 'rack-loss-quorum',
+          severity: 'warning',
+          path: '/servers/0/rack',
+          message: 'losing rack R01 stops the control plane',
+          hint: 'Place the controllers one per rack',
+          acknowledged: { reason: 'Rack <R03> kommt in Q3', by: 'J. Berater' },
+        },
+      ],
+      ipPlan: allocateAddresses(demo).summary,
+      generatedAt: new Date('2026-01-02T03:04:05Z'),
+    });
+    expect(html).toContain(
+      '<li class="accepted"><b>akzeptiert</b> losing rack R01 stops the control plane <i>Rack &lt;R03&gt; kommt in Q3 (J. Berater)</i></li>',
+    );
+    expect(html).not.toContain('Place the controllers one per rack');
+  });
+});

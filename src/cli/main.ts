@@ -12,6 +12,7 @@ import { registerServe } from './commands/serve.js';
 import { registerDemo } from './commands/demo.js';
 import { registerBom } from './commands/bom.js';
 import { registerRender } from './commands/render.js';
+import { registerReport } from './commands/report.js';
 import { createOutput, type Output } from './output.js';
 
 import { EXIT } from './exit.js';
@@ -36,6 +37,7 @@ export async function main(argv: string[], out: Output = createOutput()): Promis
   registerDemo(program, out, setCode);
   registerRender(program, out, setCode);
   registerBom(program, out, setCode);
+  registerReport(program, out, setCode);
   try {
     await program.parseAsync(argv);
   } catch (e) {

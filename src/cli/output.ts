@@ -4,6 +4,8 @@ export interface Output {
   stderr(text: string): void;
   color: boolean;
   isTTY: boolean;
+  /** The terminal's width in columns, when stdout is one. */
+  columns?: () => number;
 }
 
 export function createOutput(): Output {
@@ -13,6 +15,7 @@ export function createOutput(): Output {
     stderr: (t) => process.stderr.write(t),
     isTTY,
     color: isTTY && !process.env.NO_COLOR,
+    columns: () => process.stdout.columns || 80,
   };
 }
 
@@ -31,6 +34,11 @@ export function bufferOutput(): Output & { out: string; err: string } {
     },
   };
   return o;
+}
+
+/** The same output without colour or a terminal: what `--json` writes is for programs. */
+export function plainOutput(out: Output): Output {
+  return { stdout: out.stdout, stderr: out.stderr, color: false, isTTY: false };
 }
 
 const CODES = {

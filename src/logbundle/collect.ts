@@ -9,7 +9,7 @@ import { defaultRunsDir, journalPath, runDirOf } from '../engine/run-folder.js';
 import { UstartError, messageOf } from '../errors.js';
 import { parsePlanText } from '../plan/index.js';
 import type { Plan } from '../plan/schema.js';
-import { SshConfigFile, targetFromPlan } from '../ssh/targets.js';
+import { SshConfig, targetFromPlan } from '../ssh/targets.js';
 import type { HostTarget, Transport } from '../ssh/transport.js';
 import {
   createLogBundle,
@@ -39,7 +39,7 @@ export interface CollectLogBundleOptions extends Omit<
    */
   targets?: ReadonlyMap<string, HostTarget>;
   /** For host addresses, users and jump hosts, like `ustart run`; default ~/.ssh/config. */
-  sshConfig?: SshConfigFile;
+  sshConfig?: SshConfig;
   /** Units, timeouts and limits of the host collection. */
   hostOptions?: Omit<LogBundleHosts, 'transport' | 'targets'>;
 }
@@ -98,10 +98,10 @@ export async function collectLogBundle(
 async function targetsOfRun(
   runDir: string,
   planFile: string | undefined,
-  sshConfig: SshConfigFile | undefined,
+  sshConfig: SshConfig | undefined,
 ): Promise<Map<string, HostTarget>> {
   const plan = await planOfRun(runDir, planFile);
-  const config = sshConfig ?? (await SshConfigFile.load());
+  const config = sshConfig ?? (await SshConfig.load());
   return new Map(plan.servers.map((s) => [s.hostname, targetFromPlan(plan, s, config)]));
 }
 

@@ -3,91 +3,35 @@
  * `~/.ssh/config` (User, Port, HostName, IdentityFile, ProxyJump), then defaults
  * (`access.user`, port 22). The plan wins where both say something.
  */
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-import SSHConfig from 'ssh-config';
 import { UstartError } from '../errors.js';
 import type { Plan, Server } from '../plan/schema.js';
+import type { SshConfig, SshConfigEntry } from './ssh-config.js';
 import type { HostTarget } from './transport.js';
-import { readRegularFile } from '../util/user-file.js';
 
-/** What ~/.ssh/config says about one host. */
-export interface SshConfigEntry {
-  hostName?: string;
-  user?: string;
-  port?: number;
-  identityFiles?: string[];
-  proxyJump?: string;
-}
+export { SshConfig, type SshConfigEntry } from './ssh-config.js';
 
-export class SshConfigFile {
-  private constructor(private readonly config: SSHConfig | undefined) {}
-
-  /** Reads `file` (default ~/.ssh/config); a missing file is an empty config. */
-  static async load(file = join(homedir(), '.ssh', 'config')): Promise<SshConfigFile> {
-    let text: string;
-    try {
-      text = await readRegularFile(file, { what: 'SSH config', encoding: 'utf8' });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new SshConfigFile(undefined);
-      throw new UstartError(
-        'InvalidArgument',
-        `cannot read SSH config ${file}: ${(e as Error).message}`,
-        {
-          cause: e,
-          detail: { file },
-        },
-      );
-    }
-    return new SshConfigFile(SSHConfig.parse(text));
-  }
-
-  static empty(): SshConfigFile {
-    return new SshConfigFile(undefined);
-  }
-
-  lookup(host: string): SshConfigEntry {
-    if (!this.config) return {};
-    const c = this.config.compute(host);
-    const one = (k: string): string | undefined => {
-      const v = c[k];
-      return Array.isArray(v) ? v[0] : v;
-    };
-    const files = c.IdentityFile;
-    const entry: SshConfigEntry = {};
-    const hostName = one('HostName');
-    if (hostName) entry.hostName = hostName.replace(/%h/g, host);
-    const user = one('User');
-    if (user) entry.user = user;
-    const port = one('Port');
-    if (port) entry.port = Number(port);
-    if (files) entry.identityFiles = (Array.isArray(files) ? files : [files]).map(expandHome);
-    const jump = one('ProxyJump');
-    if (jump && jump.toLowerCase() !== 'none') entry.proxyJump = jump;
-    return entry;
-  }
-}
-
-function expandHome(path: string): string {
-  return path.startsWith('~/') ? join(homedir(), path.slice(2)) : path;
-}
-
-/** Parses a ProxyJump value `[user@]host[:port]`; a chain of several jumps is refused. */
+/**
+ * Parses a ProxyJump value `[user@]host[:port]`. A chain of several jumps is refused: the
+ * transport goes through one jump host (docs/ssh.md;
+ * docs/upstream-facts.md#openssh.config.proxyjump). `where` is the config's `FILE line N`.
+ */
 export function parseProxyJump(
   value: string,
   from: string,
+  where = '~/.ssh/config',
 ): { host: string; user?: string; port?: number } {
   if (value.includes(',')) {
     throw new UstartError(
       'InvalidArgument',
-      `ProxyJump "${value}" for ${from} in ~/.ssh/config chains several jump hosts; uStart supports one. Set access.jumpHost in the plan instead.`,
+      `${where}: ProxyJump ${value} (for ${from}) chains ${value.split(',').length} jump hosts; uStart connects through one jump host. Give ${from} a ProxyJump of one host, or set access.jumpHost in the plan.`,
+      { detail: { where, host: from } },
     );
   }
   const m = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(value.replace(/^ssh:\/\//, ''));
   if (!m)
     throw new UstartError(
       'InvalidArgument',
-      `ProxyJump "${value}" for ${from} is not [user@]host[:port]`,
+      `${where}: ProxyJump "${value}" for ${from} is not [user@]host[:port]`,
     );
   return {
     host: m[2]!.replace(/^\[|\]$/g, ''),
@@ -97,7 +41,7 @@ export function parseProxyJump(
 }
 
 /** The transport target for `server`, merging the plan with ~/.ssh/config. */
-export function targetFromPlan(plan: Plan, server: Server, config: SshConfigFile): HostTarget {
+export function targetFromPlan(plan: Plan, server: Server, config: SshConfig): HostTarget {
   const planned = server.ssh ?? {};
   const alias = planned.address ?? server.hostname;
   const fromConfig = config.lookup(alias);
@@ -112,7 +56,7 @@ export function targetFromPlan(plan: Plan, server: Server, config: SshConfigFile
   };
   const jump = plan.access.jumpHost;
   if (jump) {
-    const jc = config.lookup(jump.address);
+    const jc = jumpConfig(config, jump.address, server.hostname);
     target.jump = {
       name: jump.address,
       address: jc.hostName ?? jump.address,
@@ -121,8 +65,8 @@ export function targetFromPlan(plan: Plan, server: Server, config: SshConfigFile
       ...(jc.identityFiles ? { identityFiles: jc.identityFiles } : {}),
     };
   } else if (fromConfig.proxyJump) {
-    const pj = parseProxyJump(fromConfig.proxyJump, alias);
-    const jc = config.lookup(pj.host);
+    const pj = parseProxyJump(fromConfig.proxyJump, alias, fromConfig.from.proxyJump);
+    const jc = jumpConfig(config, pj.host, server.hostname);
     target.jump = {
       name: pj.host,
       address: jc.hostName ?? pj.host,
@@ -132,6 +76,19 @@ export function targetFromPlan(plan: Plan, server: Server, config: SshConfigFile
     };
   }
   return target;
+}
+
+/** The jump host's own config; one that goes through a further jump is a chain, refused. */
+function jumpConfig(config: SshConfig, jump: string, target: string): SshConfigEntry {
+  const jc = config.lookup(jump);
+  if (jc.proxyJump) {
+    throw new UstartError(
+      'InvalidArgument',
+      `${jc.from.proxyJump}: ProxyJump ${jc.proxyJump} for the jump host ${jump} (on the way to ${target}) makes a chain of jump hosts; uStart connects through one jump host. Reach ${jump} directly, or make the last hop the jump host.`,
+      { detail: { where: jc.from.proxyJump, host: jump } },
+    );
+  }
+  return jc;
 }
 
 function managementAddress(plan: Plan, server: Server): string | undefined {

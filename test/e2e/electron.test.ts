@@ -1,7 +1,8 @@
 /**
  * The same wizard flow in the desktop app, through Playwright's Electron support. It needs
- * the Electron binary (downloaded by `npm ci` on a laptop, not on CI here) and reports
- * itself skipped without one; nothing else depends on it. Native dialogs are answered by
+ * the Electron binary (`npm ci` never downloads it; `npm start` or
+ * `node scripts/electron-binary.mjs --where` does, not on CI here) and reports itself skipped
+ * without one; nothing else depends on it. Native dialogs are answered by
  * replacing Electron's dialog functions in the main process.
  */
 import { existsSync } from 'node:fs';

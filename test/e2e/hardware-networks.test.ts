@@ -7,13 +7,13 @@
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unwrap } from '../../src/api/index.js';
 import { createCore, type Core } from '../../src/app/index.js';
 import { buildRenderer } from '../../src/server/renderer-build.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
 import { launchChromium } from '../support/chromium.js';
+import { bulkAddNic, errors, focusedPath, reviewRules, selectFiltered } from './hardware-flow.js';
 import { importCsv, shot, step } from './wizard-flow.js';
 
 const FIXTURE = join(import.meta.dirname, '../fixtures/customer-inventory-de.csv');
@@ -42,51 +42,6 @@ afterAll(async () => {
   await core?.dispose();
   for (const dir of [work, rendererDir]) if (dir) await rm(dir, { recursive: true, force: true });
 });
-
-/** The error count in the header, once validation has caught up with the last edit. */
-async function errors(page: Page): Promise<number> {
-  const counts = page.getByTestId('findings-count');
-  if ((await counts.getAttribute('aria-busy')) === 'true') return -1;
-  return Number(/\d+/.exec((await counts.locator('.badge.error').textContent()) ?? '')?.[0]);
-}
-
-/** The rules of the findings listed on the Review step. */
-async function reviewRules(page: Page): Promise<string[]> {
-  await step(page, 'review');
-  await page.getByTestId('findings-count').waitFor();
-  return page
-    .locator('[data-testid^="findings-"] [data-rule]')
-    .evaluateAll((els) => els.map((e) => e.getAttribute('data-rule') ?? ''));
-}
-
-const focusedPath = (page: Page) => page.locator('*:focus').getAttribute('data-path');
-
-/** Filters the server table and selects every server it shows. */
-async function selectFiltered(page: Page, filter: string): Promise<void> {
-  await page.getByTestId('server-filter').fill(filter);
-  const all = page.getByLabel('all', { exact: true });
-  if (await all.isChecked()) await all.uncheck();
-  await all.check();
-}
-
-/** Adds NIC `name` on `network` to every server in `macs` with the bulk editor. */
-async function bulkAddNic(
-  page: Page,
-  name: string,
-  network: string,
-  macs: Record<string, string>,
-  screenshot?: string,
-) {
-  const bulk = page.getByTestId('bulk-hardware');
-  await bulk.waitFor();
-  await bulk.getByTestId('bulk-nic-name').fill(name);
-  await bulk.getByTestId('bulk-nic-speed').fill('25');
-  await bulk.getByTestId('bulk-nic-network').selectOption(network);
-  for (const [host, mac] of Object.entries(macs))
-    await bulk.getByTestId(`bulk-mac-${host}`).fill(mac);
-  if (screenshot) await shot(page, screenshot);
-  await bulk.getByTestId('bulk-nic-apply').click();
-}
 
 describe('hardware and network editing in browser mode', () => {
   it('brings the customer CSV to zero errors with the NIC editors, then renames and deletes a network', async () => {

@@ -38,12 +38,21 @@ describe('ustart demo', () => {
     const { code, out } = await runCli('demo', '--speed', '2000', '--dir', dir);
     expect(code).toBe(0);
     expect(out).toContain('[DEMO]');
+    // Issue 18: the whole install in under 400 lines (4,824 before the compact view), every
+    // phase named, the engine's bookkeeping only in the log files.
+    const lines = out.split('\n');
+    expect(lines.length).toBeLessThan(400);
+    for (const phase of ['connect', 'umetal', 'ustack', 'ugarden']) {
+      expect(lines.filter((l) => l.startsWith(`── phase ${phase} `))).toHaveLength(1);
+    }
+    expect(out).not.toContain('# uStart:');
     const { summary } = await onlyRun(dir);
     expect(summary.demo).toBe(true);
     expect(summary.finalState).toBe('succeeded');
     const phases = new Set([...summary.steps.values()].map((s) => s.phase));
     expect(phases).toEqual(new Set(['connect', 'umetal', 'ustack', 'ugarden']));
     for (const step of summary.steps.values()) {
+      expect(lines.filter((l) => l.startsWith(`  ✓ ${step.id} `))).toHaveLength(1);
       expect(step.state, step.id).toBe('succeeded');
       for (const h of step.hosts.values()) expect(h.state, `${step.id}@${h}`).toBe('succeeded');
     }
@@ -67,7 +76,14 @@ describe('ustart demo', () => {
       'umetal.kubeadm-init@ctl-01',
     );
     expect(code).toBe(0);
-    expect(out).toContain('Could not get lock /var/lib/dpkg/lock-frontend');
+    // The failure shows its host, its log's last lines and the command for the whole log.
+    expect(out).toContain('✗ umetal.kubeadm-init failed on ctl-01');
+    expect(out).toContain('│ E: Could not get lock /var/lib/dpkg/lock-frontend');
+    const command = /the whole log: (ustart logs .*)$/m.exec(out)?.[1];
+    expect(command).toMatch(/ --step umetal\.kubeadm-init --host ctl-01$/);
+    const log = await runCli(...command!.split(' ').slice(1));
+    expect(log.code).toBe(0);
+    expect(log.out).toContain('Could not get lock /var/lib/dpkg/lock-frontend');
     const { records, summary } = await onlyRun(dir);
     const attempts = records.filter(
       (r) =>
@@ -78,6 +94,36 @@ describe('ustart demo', () => {
     );
     expect(attempts.map((r) => r.type === 'host-step' && r.state)).toEqual(['failed', 'succeeded']);
     expect(summary.finalState).toBe('succeeded');
+  }, 240_000);
+
+  it('--json prints one JSON event per line, without host output; --verbose streams it all', async () => {
+    const dir = await workspace();
+    const { code, out } = await runCli('demo', '--speed', '2000', '--dir', dir, '--json');
+    expect(code).toBe(0);
+    const events = out
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { type: string; stepId?: string });
+    const types = new Set(events.map((e) => e.type));
+    for (const t of ['run-started', 'step-started', 'step-finished', 'run-finished', 'summary']) {
+      expect(types).toContain(t);
+    }
+    expect(types).not.toContain('log');
+    const { summary } = await onlyRun(dir);
+    const finished = events.filter((e) => e.type === 'step-finished').map((e) => e.stepId);
+    expect(new Set(finished)).toEqual(new Set(summary.steps.keys()));
+
+    const verbose = await runCli(
+      'demo',
+      '--speed',
+      '2000',
+      '--dir',
+      await workspace(),
+      '--verbose',
+    );
+    expect(verbose.code).toBe(0);
+    expect(verbose.out).toContain('# uStart: upload ');
+    expect(verbose.out.split('\n').length).toBeGreaterThan(1000);
   }, 240_000);
 
   it('an unknown host or step in a scenario switch is refused with the valid names', async () => {

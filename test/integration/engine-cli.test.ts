@@ -129,8 +129,8 @@ describe.skipIf(!available)('ustart run (CLI process) on lab hosts', () => {
         '--known-hosts',
         lab.knownHostsPath,
       ];
-      const first = ustart(['run', ...common]);
-      // Output lines are `<host padded> │ <line>`.
+      const first = ustart(['run', ...common, '--verbose']);
+      // With --verbose, output lines are `<host padded> │ <line>`.
       for (const h of lab.hosts) await first.waitFor(new RegExp(`${h.name} +│ two-started`));
       const runId = /run (\d{8}-\d{6}-[0-9a-f]+)/.exec(first.stdout())![1]!;
 
@@ -208,6 +208,7 @@ describe.skipIf(!available)('ustart run (CLI process) on lab hosts', () => {
       const runsDir = join(tmp, 'sigint-runs');
       const run = ustart([
         'run',
+        '--verbose',
         lab.planPath,
         '--graph',
         graph,

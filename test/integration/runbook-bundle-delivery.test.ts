@@ -118,6 +118,7 @@ describe.skipIf(!available)('the run delivers the offline bundle (2 lab hosts)',
       [
         BIN,
         'run',
+        '--verbose',
         planFile(),
         '--phase',
         'umetal',

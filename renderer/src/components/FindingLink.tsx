@@ -1,4 +1,5 @@
 import type { FindingView } from '../../../src/api';
+import { AcknowledgeAction } from '../acknowledge/Acknowledge';
 import { useApp } from '../context';
 import { useT } from '../i18n';
 import { placeOf, type PlaceWords } from '../logic/finding-place';
@@ -30,8 +31,9 @@ export function FindingLink({ finding }: { finding: FindingView }) {
     acknowledgement: t('placeAck'),
   };
   const action = finding.ui?.action;
+  const place = placeOf(plan, finding.path, words);
   return (
-    <span className="finding-row">
+    <span className={finding.acknowledged ? 'finding-row acknowledged' : 'finding-row'}>
       <button
         type="button"
         className={`finding-link ${finding.severity}`}
@@ -45,7 +47,7 @@ export function FindingLink({ finding }: { finding: FindingView }) {
       >
         <span className="sev">{finding.severity}</span>{' '}
         <span className="place" data-testid="finding-place">
-          {placeOf(plan, finding.path, words)}
+          {place}
         </span>
         : {finding.message}
         <small> — {finding.ui?.hint ?? finding.hint}</small>
@@ -61,6 +63,7 @@ export function FindingLink({ finding }: { finding: FindingView }) {
           {t('runIpam')}
         </button>
       )}
+      <AcknowledgeAction finding={finding} place={place} />
     </span>
   );
 }

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { capacityAssumptions, type Capacity, type Plan } from '../../../src/api';
+import { useAckT } from '../acknowledge/texts';
 import { FindingLink } from '../components/FindingLink';
 import { useApp } from '../context';
 import { useT, type TextKey } from '../i18n';
@@ -51,6 +52,7 @@ function Bars({
 export function ReviewStep({ plan }: { plan: Plan }) {
   const t = useT();
   const lang = useUiStore((s) => s.lang);
+  const ackT = useAckT();
   const { api, actions } = useApp();
   const findings = useFindingsStore((s) => s.findings);
   const [capacity, setCapacity] = useState<Capacity | undefined>();
@@ -72,10 +74,12 @@ export function ReviewStep({ plan }: { plan: Plan }) {
           {SEVERITIES.map((sev) => {
             const group = findings.filter((f) => f.severity === sev);
             if (group.length === 0) return null;
+            const accepted = group.filter((f) => f.acknowledged).length;
             return (
               <details key={sev} open={sev !== 'info'} data-testid={`findings-${sev}`}>
                 <summary>
-                  {t(sev as TextKey)} ({group.length})
+                  {t(sev as TextKey)} ({group.length}
+                  {accepted > 0 ? `, ${accepted} ${ackT('ackAccepted')}` : ''})
                 </summary>
                 <ul>
                   {group.map((f, i) => (

@@ -17,8 +17,8 @@ import { UstartError } from '../../errors.js';
 import type { DemoScenario } from '../../demo/lab.js';
 import { runDemo } from '../../demo/run.js';
 import { EXIT } from '../exit.js';
-import { type Output, paint } from '../output.js';
-import { RunView } from '../run-view.js';
+import { type Output, paint, plainOutput } from '../output.js';
+import { createRunDisplay, logsCommand } from '../run-display.js';
 
 /** The demo's switches, shared by `ustart demo` and `ustart serve --demo`. */
 export interface DemoSwitches {
@@ -87,23 +87,39 @@ export function registerDemo(program: Command, out: Output, setCode: (c: number)
       .description(
         'Run the whole install against simulated servers on this machine (no hardware needed).',
       ),
-  ).action(async (opts: DemoSwitches) => {
-    setCode(await demoCommand(opts, out));
-  });
+  )
+    .option('-v, --verbose', "stream every host's output and the engine's bookkeeping")
+    .option('--json', 'print one JSON event per line (docs/engine.md, "The CLI\'s run view")')
+    .action(async (opts: DemoSwitches & ViewSwitches) => {
+      setCode(await demoCommand(opts, out));
+    });
 }
 
-async function demoCommand(opts: DemoSwitches, out: Output): Promise<number> {
+interface ViewSwitches {
+  verbose?: boolean;
+  json?: boolean;
+}
+
+async function demoCommand(opts: DemoSwitches & ViewSwitches, terminal: Output): Promise<number> {
   const settings = demoSettings(opts);
+  const out = opts.json ? plainOutput(terminal) : terminal;
   const badge = paint(out, 'magenta', '[DEMO]');
-  out.stdout(
-    `${badge} ${paint(out, 'bold', 'uStart demo')}: the demo site on simulated servers (SSH on 127.0.0.1). Nothing real is touched.\n`,
+  const view = createRunDisplay(out, {
+    verbose: opts.verbose,
+    json: opts.json,
+    badge: `${badge} `,
+  });
+  view.note(
+    'uStart demo: the demo site on simulated servers (SSH on 127.0.0.1). Nothing real is touched.',
   );
-  const view = new RunView(out);
   const events: RunEvent[] = [];
+  let started: { runId: string; runDir: string; planFile?: string } | undefined;
   let summary: string[] = [];
   const controller = new AbortController();
   const onSigint = () => {
+    const resume = view.suspend();
     out.stderr(`\n${badge} cancelling…\n`);
+    resume();
     controller.abort();
   };
   process.on('SIGINT', onSigint);
@@ -112,15 +128,11 @@ async function demoCommand(opts: DemoSwitches, out: Output): Promise<number> {
       ...settings,
       signal: controller.signal,
       onEvent: (e) => {
+        if (e.type === 'run-started') started = e;
         view.onEvent(e);
         if (e.type !== 'log') events.push(e);
-        if (e.type === 'host-step-retrying') {
-          out.stdout(
-            `${badge} ${paint(out, 'yellow', `${e.stepId} failed on ${e.host}; the engine retries it (attempt ${e.attempt}).`)}\n`,
-          );
-        }
       },
-      onNote: (text) => out.stdout(`${badge} ${paint(out, 'yellow', text)}\n`),
+      onNote: (text) => view.note(text),
       // The install ends on its summary, read while the demo hosts are still up.
       afterRun: async ({ plan, planFile, transport, hosts, result }) => {
         const run = summaryRunOf(events);
@@ -131,13 +143,12 @@ async function demoCommand(opts: DemoSwitches, out: Output): Promise<number> {
         summary = summaryLines(assembleSummary({ planFile, plan, run, gardenApi }));
       },
     });
-    for (const line of summary) out.stdout(`${badge} ${line}\n`);
-    out.stdout(
-      `${badge} run ${result.runId} ${result.state}. Workspace: ${result.workspace}\n` +
-        paint(out, 'dim', `${badge} logs: ustart logs ${result.runId} --plan ${result.planFile}\n`),
-    );
+    if (summary.length) view.summary(summary);
+    view.note(`run ${result.runId} ${result.state}. Workspace: ${result.workspace}`);
+    view.next({ logs: logsCommand(started ?? { ...result }) });
     return result.state === 'succeeded' ? EXIT.ok : EXIT.invalid;
   } finally {
     process.off('SIGINT', onSigint);
+    view.dispose();
   }
 }

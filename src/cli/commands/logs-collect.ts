@@ -5,6 +5,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { openStateDir } from '../../app/state-dir.js';
 import { UstartError } from '../../errors.js';
 import {
   collectLogBundle,
@@ -76,7 +77,7 @@ async function collectCommand(runId: string, opts: CollectOptions, out: Output):
       `--host-timeout ${opts.hostTimeout}: give a number of seconds, such as 60.`,
     );
   }
-  const stateDir = join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'ustart');
+  const stateDir = await openStateDir({ warn: (m) => out.stderr(`${m}\n`) });
   // Keys from the agent or files, and known host keys only: a bundle is often made when
   // something is wrong, and is no moment to accept a new host key or type passphrases
   // for every host at once.

@@ -18,6 +18,7 @@ import {
 } from '../../engine/index.js';
 import { shQuote } from '../../util/shell.js';
 import { firstController, resolverFromPlan } from '../../engine/plan-targets.js';
+import { openStateDir } from '../../app/state-dir.js';
 import { UstartError } from '../../errors.js';
 import { verifyRunBundle } from '../../app/run-bundle.js';
 import { checkPlanFile } from '../../plan/index.js';
@@ -27,10 +28,10 @@ import { PHASES, type Phase } from '../../runbook/schema.js';
 import type { CredentialRequest, CredentialStore } from '../../ssh/credentials.js';
 import { KnownHosts } from '../../ssh/known-hosts.js';
 import { Ssh2Transport } from '../../ssh/ssh2-transport.js';
-import { SshConfigFile, targetFromPlan } from '../../ssh/targets.js';
+import { SshConfig, targetFromPlan } from '../../ssh/targets.js';
 import { EXIT } from '../exit.js';
-import { type Output, paint } from '../output.js';
-import { RunView } from '../run-view.js';
+import { type Output, paint, plainOutput } from '../output.js';
+import { createRunDisplay, logsCommand, type RunDisplay } from '../run-display.js';
 import { formatFindings } from './validate.js';
 import { readRegularFile } from '../../util/user-file.js';
 
@@ -51,6 +52,8 @@ interface RunOptions {
   bundleKey?: string;
   phase?: string;
   confirmReset?: string;
+  verbose?: boolean;
+  json?: boolean;
 }
 
 const list = (v: string) =>
@@ -103,6 +106,14 @@ export function registerRun(
       'the site name, typed out: required to run a reset-* phase, which removes what was installed',
     )
     .option('--runs-dir <dir>', 'where runs are kept (default: .ustart/runs next to the plan)')
+    .option(
+      '-v, --verbose',
+      "stream every host's output and the engine's bookkeeping (uploads, checks), as the log files have them",
+    )
+    .option(
+      '--json',
+      'print one JSON event per line (docs/engine.md, "The CLI\'s run view"); with --verbose also the log output',
+    )
     .option(
       '--bundle <path>',
       'the offline bundle, delivered to the hosts before uMetal (required when site.airGapped is true)',
@@ -172,16 +183,20 @@ async function runCommand(
     opts.graph ? await loadGraphFile(opts.graph) : await stepSource({ plan, planFile }),
     bundle,
   );
-  const sshConfig = await SshConfigFile.load();
+  const view = createRunDisplay(opts.json ? plainOutput(out) : out, {
+    verbose: opts.verbose,
+    json: opts.json,
+  });
+  const sshConfig = await SshConfig.load();
   const hosts = new Map(plan.servers.map((s) => [s.hostname, targetFromPlan(plan, s, sshConfig)]));
-  const stateDir = join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'ustart');
+  const stateDir = await openStateDir({ warn: (m) => out.stderr(`${m}\n`) });
   const transport = new Ssh2Transport({
     knownHosts: new KnownHosts(join(stateDir, 'known_hosts'), [
       join(homedir(), '.ssh', 'known_hosts'),
       ...(opts.knownHosts ?? []).map((f) => resolve(f)),
     ]),
     acceptNewHostKeys: opts.acceptNewHostKeys ?? false,
-    credentials: terminalCredentials(out),
+    credentials: terminalCredentials(out, view),
     ...(opts.identity ? { identityFiles: opts.identity.map((f) => resolve(f)) } : {}),
   });
   const controller = new AbortController();
@@ -204,8 +219,9 @@ async function runCommand(
     skip: (opts.skip ?? []).map(parseSkip),
     clusterLock: first ? { host: first, takeOver: opts.takeOverLock } : false,
   });
-  const view = new RunView(out);
+  let started: { runId: string; runDir: string; planFile?: string } | undefined;
   const sub = engine.subscribe((e) => {
+    if (e.type === 'run-started') started = e;
     view.onEvent(e);
     if (e.type === 'run-paused') void askDecision(engine, e, out);
   });
@@ -216,25 +232,27 @@ async function runCommand(
       out.stderr('\nustart: stopped without cleaning up; the journal says what was running.\n');
       process.exit(130);
     }
+    const resume = view.suspend();
     out.stderr(
       '\nustart: cancelling: killing the running commands (Ctrl-C again to quit at once)…\n',
     );
+    resume();
     controller.abort();
   };
   process.on('SIGINT', onSigint);
   try {
     const result = await engine.run();
     if (result.state !== 'succeeded') {
-      const resumeHint = `ustart run ${planFile} --resume ${result.runId}`;
-      out.stdout(
-        paint(out, 'bold', `\nTo continue this run: ${resumeHint}\n`) +
-          paint(out, 'dim', `Logs: ustart logs ${result.runId} --plan ${planFile}\n`),
-      );
+      view.next({
+        resume: `ustart run ${planFile} --resume ${result.runId}`,
+        logs: logsCommand(started ?? { ...result, planFile: resolve(planFile) }),
+      });
     }
     return result.state === 'succeeded' ? EXIT.ok : EXIT.invalid;
   } finally {
     process.off('SIGINT', onSigint);
     sub.dispose();
+    view.dispose();
     await transport.dispose();
   }
 }
@@ -301,8 +319,14 @@ async function askDecision(
   }
 }
 
-/** Asks passphrases and passwords on the terminal, without echo; none without a terminal. */
-export function terminalCredentials(out: Output): CredentialStore {
+/**
+ * Asks passphrases and passwords on the terminal, without echo; none without a terminal.
+ * The run's live lines are off the screen while it asks.
+ */
+export function terminalCredentials(
+  out: Output,
+  view?: Pick<RunDisplay, 'suspend'>,
+): CredentialStore {
   return {
     async get(request: CredentialRequest) {
       if (!process.stdin.isTTY) return undefined;
@@ -312,7 +336,12 @@ export function terminalCredentials(out: Output): CredentialStore {
           : request.kind === 'sudo'
             ? `sudo password of ${request.user} on ${request.host}`
             : `password of ${request.user}@${request.host}`;
-      return await readHidden(`${what}: `, out);
+      const resume = view?.suspend();
+      try {
+        return await readHidden(`${what}: `, out);
+      } finally {
+        resume?.();
+      }
     },
   };
 }

@@ -5,10 +5,10 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { createCore } from '../../app/index.js';
+import { createCore, openStateDir } from '../../app/index.js';
 import { startDemoSession } from '../../demo/index.js';
 import { UstartError, messageOf } from '../../errors.js';
 import { locateRenderer } from '../../server/renderer-build.js';
@@ -64,7 +64,7 @@ export function registerServe(program: Command, out: Output, setCode: (c: number
         // The demo keeps its access settings and recent files in its workspace.
         stateDir: demo
           ? join(demo.workspace, '.ustart-app')
-          : join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'ustart'),
+          : await openStateDir({ warn: (m) => out.stderr(`${m}\n`) }),
         root,
         ...(demo ? { demo: { planFile: demo.planFile }, operate: { route: demo.route } } : {}),
       });
