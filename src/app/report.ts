@@ -142,7 +142,7 @@ export function renderReport({
   const acceptedItem = (f: Finding, a: { reason: string; by?: string }) =>
     `<li class="accepted"><b>${e(t.accepted)}</b> ${e(f.message)} <i>${e(a.reason)}${a.by ? ` (${e(a.by)})` : ''}</i></li>`;
   const findingList = findings.length
-    ? `<ul>${findings.map((f) => (f.acknowledged ? acceptedItem(f, f.acknowledged) : `<li class="${f.severity}"><b>${e(f.severity)}</b> ${e(f.message)} <i>${e(f.hint)}</i></li>`)).join('')}</ul>`
+    ? `<ul>${findings.map((f) => (f.acknowledged ? acceptedItem(f, f.acknowledged) : `<li class="${f.severity}"><b>${e(t[f.severity])}</b> ${e(f.message)} <i>${e(f.hint)}</i></li>`)).join('')}</ul>`
     : `<p>${e(t.none)}</p>`;
   return `<!doctype html>
 <html lang="${lang}"><head><meta charset="utf-8"><title>${e(t.title)} – ${e(site.name)}</title>
