@@ -7,7 +7,13 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { CATALOGUES, translate, translator, type Catalogue, type Plural } from '../../src/api/i18n.js';
+import {
+  CATALOGUES,
+  translate,
+  translator,
+  type Catalogue,
+  type Plural,
+} from '../../src/api/i18n.js';
 
 const shape = (c: Catalogue) =>
   Object.fromEntries(
