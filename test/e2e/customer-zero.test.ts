@@ -7,18 +7,15 @@
  * Recent with the findings still at zero, and the saved file valid for `ustart validate`.
  */
 import { execFile } from 'node:child_process';
-import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { createCore, type Core } from '../../src/app/index.js';
 import type { Plan } from '../../src/plan/index.js';
-import { buildRenderer } from '../../src/server/renderer-build.js';
-import { startServer, type RunningServer } from '../../src/server/server.js';
-import { launchChromium } from '../support/chromium.js';
+import type { RunningServer } from '../../src/server/server.js';
+import { Cleanup, browserCore, startBrowserMode, tempDir, type BrowserMode } from './harness.js';
 import { bulkAddNic, errors, selectFiltered, warnings } from './hardware-flow.js';
 import { importCsv, shot, step } from './wizard-flow.js';
 
@@ -26,30 +23,25 @@ const run = promisify(execFile);
 const FIXTURE = join(import.meta.dirname, '../fixtures/customer-inventory-de.csv');
 const BIN = join(import.meta.dirname, '../../bin/ustart.mjs');
 
+const cleanup = new Cleanup();
 let work: string | undefined;
-let rendererDir: string | undefined;
-let core: Core | undefined;
 let server: RunningServer | undefined;
-let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
+let browser: BrowserMode | undefined;
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'ustart-e2e-zero-'));
-  rendererDir = await mkdtemp(join(tmpdir(), 'ustart-e2e-zero-ui-'));
+  work = await tempDir(cleanup, 'zero');
   await copyFile(FIXTURE, join(work, 'inventory.csv'));
-  await buildRenderer(rendererDir);
-  core = createCore({ mode: 'browser', stateDir: join(work, '.state'), root: work });
-  server = await startServer({ core, rendererDir });
-  browser = await launchChromium({ width: 1400, height: 900 });
-  // The unsaved-changes guard asks before a plan is replaced; the flow means to replace it.
-  browser.page.on('dialog', (d) => void d.accept());
+  browser = await startBrowserMode(cleanup, {
+    name: 'zero',
+    core: browserCore(work),
+    viewport: { width: 1400, height: 900 },
+    // The unsaved-changes guard asks before a plan is replaced; the flow means to replace it.
+    acceptDialogs: true,
+  });
+  ({ server } = browser);
 }, 180_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await core?.dispose();
-  for (const dir of [work, rendererDir]) if (dir) await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => cleanup.run());
 
 /** Errors and unacknowledged warnings in the header, once validation has caught up. */
 const counted = async (page: Page) => `${await errors(page)}/${await warnings(page)}`;

@@ -5,57 +5,32 @@
  * UI, and the run ends with every step green. The real engine, Ssh2Transport (fenced to
  * the lab) and runbook, against the simulated servers of src/demo.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCore, type Core } from '../../src/app/index.js';
-import { startDemoSession, type DemoSession } from '../../src/demo/index.js';
-import { buildRenderer } from '../../src/server/renderer-build.js';
-import { startServer, type RunningServer } from '../../src/server/server.js';
-import { launchChromium } from '../support/chromium.js';
+import type { DemoSession } from '../../src/demo/index.js';
+import type { RunningServer } from '../../src/server/server.js';
+import { Cleanup, connectDemoHosts, startDemoBrowser } from './harness.js';
 import { attr, terminalText } from './install-flow.js';
 import { shot } from './wizard-flow.js';
 
 const FAIL_STEP = 'umetal.kubeadm-init';
 const FAIL_HOST = 'ctl-01';
 
+const cleanup = new Cleanup();
 let session: DemoSession;
-let rendererDir: string;
-let core: Core;
 let server: RunningServer;
-let browser: Awaited<ReturnType<typeof launchChromium>>;
 let page: Page;
 
 describe('the demo in browser mode', () => {
   beforeAll(async () => {
-    rendererDir = await mkdtemp(join(tmpdir(), 'ustart-e2e-demo-ui-'));
-    await buildRenderer(rendererDir);
     // What `ustart serve --demo --speed 2000 --inject-failure …` starts (src/cli/commands/serve.ts).
-    session = await startDemoSession({
-      speed: 2000,
-      scenario: { injectFailures: [`${FAIL_STEP}@${FAIL_HOST}`] },
-    });
-    core = createCore({
-      mode: 'browser',
-      stateDir: join(session.workspace, '.ustart-app'),
-      root: session.workspace,
-      demo: { planFile: session.planFile },
-      operate: { route: session.route },
-    });
-    server = await startServer({ core, rendererDir });
-    browser = await launchChromium();
-    page = browser.page;
+    ({ session, server, page } = await startDemoBrowser(cleanup, {
+      name: 'demo',
+      demo: { speed: 2000, scenario: { injectFailures: [`${FAIL_STEP}@${FAIL_HOST}`] } },
+    }));
   }, 240_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await core?.dispose();
-    await session?.dispose();
-    if (rendererDir) await rm(rendererDir, { recursive: true, force: true });
-  });
+  afterAll(() => cleanup.run());
 
   it('opens the demo site, connects, installs all three phases, retries the injected failure and ends green', async () => {
     const started = performance.now();
@@ -65,20 +40,9 @@ describe('the demo in browser mode', () => {
     await page.getByTestId('demo-badge').waitFor({ timeout: 30_000 });
     expect(await page.getByTestId('demo-badge').textContent()).toBe('Demo');
 
-    // Connect: every host of the lab answers (its keys are the lab's own, so no dialog
-    // shows here; any host whose key were unknown would be accepted for this session).
+    // Connect: every host of the lab answers.
     const hosts = [...session.lab.targets.keys()];
-    await page.getByTestId('page-connect').click();
-    await page.getByTestId('check-hosts').click();
-    for (const h of hosts) {
-      const state = page.getByTestId(`host-state-${h}`);
-      await state.waitFor({ timeout: 60_000 });
-      if ((await attr(state, 'data-state')) === 'host-key-unknown') {
-        await page.getByTestId(`verify-key-${h}`).click();
-        await page.getByTestId('hostkey-accept-once').click();
-      }
-      await page.locator(`[data-testid="host-state-${h}"][data-state="ok"]`).waitFor();
-    }
+    await connectDemoHosts(page, hosts);
     await page.getByTestId('gather').click();
     await page.getByTestId('connect-report').waitFor({ timeout: 60_000 });
     for (const h of hosts) {

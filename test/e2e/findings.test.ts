@@ -4,25 +4,20 @@
  * button instead of CLI advice, follow the plan through undo and redo, and name the rack
  * whose loss breaks the control plane's quorum. Real server, real renderer, Chromium.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { createCore, type Core } from '../../src/app/index.js';
 import type { Plan } from '../../src/plan/index.js';
-import { buildRenderer } from '../../src/server/renderer-build.js';
-import { startServer, type RunningServer } from '../../src/server/server.js';
+import type { RunningServer } from '../../src/server/server.js';
 import { assetPath } from '../../src/util/assets.js';
-import { CHROMIUM_ARGS, shot, step } from './wizard-flow.js';
+import { Cleanup, browserCore, startBrowserMode, tempDir } from './harness.js';
+import { shot, step } from './wizard-flow.js';
 
+const cleanup = new Cleanup();
 let work: string;
-let rendererDir: string;
-let profile: string;
-let core: Core;
 let server: RunningServer;
-let context: BrowserContext;
 let page: Page;
 
 /**
@@ -40,29 +35,17 @@ async function brokenDemo(): Promise<string> {
 }
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'ustart-e2e-findings-'));
-  rendererDir = await mkdtemp(join(tmpdir(), 'ustart-e2e-findings-ui-'));
-  profile = await mkdtemp(join(tmpdir(), 'ustart-e2e-findings-chromium-'));
+  work = await tempDir(cleanup, 'findings');
   await writeFile(join(work, 'plan.yaml'), await brokenDemo());
-  await buildRenderer(rendererDir);
-  core = createCore({ mode: 'browser', stateDir: join(work, '.state'), root: work });
-  server = await startServer({ core, rendererDir });
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    args: CHROMIUM_ARGS,
+  ({ server, page } = await startBrowserMode(cleanup, {
+    name: 'findings',
+    core: browserCore(work),
     viewport: { width: 1280, height: 720 },
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on('dialog', (d) => void d.accept());
+    acceptDialogs: true,
+  }));
 }, 180_000);
 
-afterAll(async () => {
-  await context?.close();
-  await server?.close();
-  await core?.dispose();
-  for (const dir of [work, rendererDir, profile])
-    if (dir) await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => cleanup.run());
 
 const counts = () => page.getByTestId('findings-count').textContent();
 const finding = (rule: string) => page.locator(`button.finding-link[data-rule="${rule}"]`);

@@ -5,19 +5,15 @@
  * catalogue (src/api/i18n-en.ts): an entry whose German differs. The real core, demo lab
  * and runbook, as in ./demo.test.ts.
  */
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATALOGUES, type Plural } from '../../src/api/i18n.js';
-import { createCore, type Core } from '../../src/app/index.js';
 import { loadPlanFile } from '../../src/plan/load.js';
-import { startDemoSession, type DemoSession } from '../../src/demo/index.js';
-import { buildRenderer } from '../../src/server/renderer-build.js';
-import { startServer, type RunningServer } from '../../src/server/server.js';
-import { launchChromium } from '../support/chromium.js';
-import { attr } from './install-flow.js';
+import type { DemoSession } from '../../src/demo/index.js';
+import type { RunningServer } from '../../src/server/server.js';
+import { Cleanup, connectDemoHosts, startDemoBrowser } from './harness.js';
 
 /** Texts the same in both languages but not written the same in the catalogues' entries. */
 const SAME_IN_BOTH = new Set(['IPAM', 'Ceph', 'VLAN', 'MTU', 'CIDR', 'OK', 'ok', 'Demo']);
@@ -97,46 +93,31 @@ async function expectGerman(page: Page, where: string): Promise<number> {
   return count;
 }
 
+const cleanup = new Cleanup();
 let session: DemoSession;
-let rendererDir: string;
-let core: Core;
 let server: RunningServer;
-let browser: Awaited<ReturnType<typeof launchChromium>>;
 let page: Page;
 
 describe('the German pass', () => {
   beforeAll(async () => {
-    rendererDir = await mkdtemp(join(tmpdir(), 'ustart-e2e-german-ui-'));
-    await buildRenderer(rendererDir);
-    session = await startDemoSession({ speed: 4000 });
-    const { plan } = await loadPlanFile(session.planFile);
-    if (!plan) throw new Error(`the demo plan ${session.planFile} does not match the schema`);
-    for (const n of plan.networks) planNames.add(n.name);
-    for (const r of plan.racks) planNames.add(r.name);
-    for (const s of plan.servers) planNames.add(s.hostname);
-    await copyFile(
-      join(import.meta.dirname, '../fixtures/customer-inventory-de.csv'),
-      join(session.workspace, 'kunde.csv'),
-    );
-    core = createCore({
-      mode: 'browser',
-      stateDir: join(session.workspace, '.ustart-app'),
-      root: session.workspace,
-      demo: { planFile: session.planFile },
-      operate: { route: session.route },
-    });
-    server = await startServer({ core, rendererDir });
-    browser = await launchChromium();
-    page = browser.page;
+    ({ session, server, page } = await startDemoBrowser(cleanup, {
+      name: 'german',
+      demo: { speed: 4000 },
+      prepare: async (s) => {
+        const { plan } = await loadPlanFile(s.planFile);
+        if (!plan) throw new Error(`the demo plan ${s.planFile} does not match the schema`);
+        for (const n of plan.networks) planNames.add(n.name);
+        for (const r of plan.racks) planNames.add(r.name);
+        for (const sv of plan.servers) planNames.add(sv.hostname);
+        await copyFile(
+          join(import.meta.dirname, '../fixtures/customer-inventory-de.csv'),
+          join(s.workspace, 'kunde.csv'),
+        );
+      },
+    }));
   }, 240_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await core?.dispose();
-    await session?.dispose();
-    if (rendererDir) await rm(rendererDir, { recursive: true, force: true });
-  });
+  afterAll(() => cleanup.run());
 
   it('shows no English-only text in the wizard, the CSV mapping, Connect and Install', async () => {
     await page.goto(server.url);
@@ -178,18 +159,9 @@ describe('the German pass', () => {
     await page.getByTestId('csv-mapping').waitFor({ state: 'detached' });
 
     // Connect: hosts checked and facts gathered.
-    await page.getByTestId('page-connect').click();
-    await page.getByTestId('check-hosts').click();
-    for (const h of session.lab.targets.keys()) {
-      const state = page.getByTestId(`host-state-${h}`);
-      await state.waitFor({ timeout: 60_000 });
-      if ((await attr(state, 'data-state')) === 'host-key-unknown') {
-        await page.getByTestId(`verify-key-${h}`).click();
-        checked += await expectGerman(page, 'host key dialog');
-        await page.getByTestId('hostkey-accept-once').click();
-      }
-      await page.locator(`[data-testid="host-state-${h}"][data-state="ok"]`).waitFor();
-    }
+    await connectDemoHosts(page, session.lab.targets.keys(), async () => {
+      checked += await expectGerman(page, 'host key dialog');
+    });
     await page.getByTestId('gather').click();
     await page.getByTestId('connect-report').waitFor({ timeout: 60_000 });
     checked += await expectGerman(page, 'Connect');

@@ -4,44 +4,38 @@
  * NIC fields, network fields marked by their findings, a network renamed (references follow,
  * in the saved file too) and deleted (asked first, naming its uses), and undone.
  */
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unwrap } from '../../src/api/index.js';
-import { createCore, type Core } from '../../src/app/index.js';
-import { buildRenderer } from '../../src/server/renderer-build.js';
-import { startServer, type RunningServer } from '../../src/server/server.js';
-import { launchChromium } from '../support/chromium.js';
+import type { Core } from '../../src/app/index.js';
+import type { RunningServer } from '../../src/server/server.js';
+import { Cleanup, browserCore, startBrowserMode, tempDir, type BrowserMode } from './harness.js';
 import { bulkAddNic, errors, focusedPath, reviewRules, selectFiltered } from './hardware-flow.js';
 import { importCsv, shot, step } from './wizard-flow.js';
 
 const FIXTURE = join(import.meta.dirname, '../fixtures/customer-inventory-de.csv');
 
+const cleanup = new Cleanup();
 let work: string | undefined;
-let rendererDir: string | undefined;
 let core: Core | undefined;
 let server: RunningServer | undefined;
-let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
+let browser: BrowserMode | undefined;
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'ustart-e2e-hw-'));
-  rendererDir = await mkdtemp(join(tmpdir(), 'ustart-e2e-hw-ui-'));
+  work = await tempDir(cleanup, 'hw');
   await copyFile(FIXTURE, join(work, 'inventory.csv'));
-  await buildRenderer(rendererDir);
-  core = createCore({ mode: 'browser', stateDir: join(work, '.state'), root: work });
-  server = await startServer({ core, rendererDir });
-  browser = await launchChromium({ width: 1400, height: 900 });
-  // The unsaved-changes guard asks before a plan is replaced; the flow means to replace it.
-  browser.page.on('dialog', (d) => void d.accept());
+  browser = await startBrowserMode(cleanup, {
+    name: 'hw',
+    core: browserCore(work),
+    viewport: { width: 1400, height: 900 },
+    // The unsaved-changes guard asks before a plan is replaced; the flow means to replace it.
+    acceptDialogs: true,
+  });
+  ({ core, server } = browser);
 }, 180_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await core?.dispose();
-  for (const dir of [work, rendererDir]) if (dir) await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => cleanup.run());
 
 describe('hardware and network editing in browser mode', () => {
   it('brings the customer CSV to zero errors with the NIC editors, then renames and deletes a network', async () => {

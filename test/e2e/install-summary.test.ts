@@ -6,54 +6,38 @@
  * until revealed, gone again when hidden. The handover report downloads with the capacity
  * and install sections and no secret.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCore, type Core } from '../../src/app/index.js';
-import { startDemoSession, type DemoSession } from '../../src/demo/index.js';
+import type { Core } from '../../src/app/index.js';
+import type { DemoSession } from '../../src/demo/index.js';
 import { loadPlanFile } from '../../src/plan/load.js';
 import type { Plan } from '../../src/plan/schema.js';
-import { buildRenderer } from '../../src/server/renderer-build.js';
-import { startServer, type RunningServer } from '../../src/server/server.js';
-import { launchChromium } from '../support/chromium.js';
+import type { RunningServer } from '../../src/server/server.js';
+import { Cleanup, startDemoBrowser } from './harness.js';
 import { attr } from './install-flow.js';
 import { pdfText, SHOTS, shot } from './wizard-flow.js';
 
+const cleanup = new Cleanup();
 let session: DemoSession;
-let rendererDir: string;
 let core: Core;
 let server: RunningServer;
-let browser: Awaited<ReturnType<typeof launchChromium>>;
 let page: Page;
 let plan: Plan;
 
 describe('the end of a demo install in browser mode', () => {
   beforeAll(async () => {
-    rendererDir = await mkdtemp(join(tmpdir(), 'ustart-e2e-summary-ui-'));
-    await buildRenderer(rendererDir);
-    session = await startDemoSession({ speed: 2000 });
-    plan = (await loadPlanFile(session.planFile)).plan!;
-    core = createCore({
-      mode: 'browser',
-      stateDir: join(session.workspace, '.ustart-app'),
-      root: session.workspace,
-      demo: { planFile: session.planFile },
-      operate: { route: session.route },
-    });
-    server = await startServer({ core, rendererDir });
-    browser = await launchChromium();
-    page = browser.page;
+    ({ session, core, server, page } = await startDemoBrowser(cleanup, {
+      name: 'summary',
+      demo: { speed: 2000 },
+      prepare: async (s) => {
+        plan = (await loadPlanFile(s.planFile)).plan!;
+      },
+    }));
   }, 240_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await core?.dispose();
-    await session?.dispose();
-    if (rendererDir) await rm(rendererDir, { recursive: true, force: true });
-  });
+  afterAll(() => cleanup.run());
 
   /** The page's visible text, for "is this secret on screen" checks (never printed). */
   const pageText = () => page.locator('body').innerText();

@@ -7,20 +7,17 @@
  * pauses; a page reload re-attaches without a gap; a shell on that host, typed into, puts
  * the file back; a retry on that host, and the run ends with Kubernetes initialised.
  */
-import { cp, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCore, type Core } from '../../src/app/index.js';
 import { validatePlan } from '../../src/plan/index.js';
 import { planToYaml } from '../../src/plan/save.js';
 import type { Plan } from '../../src/plan/schema.js';
-import { buildRenderer } from '../../src/server/renderer-build.js';
-import { startServer, type RunningServer } from '../../src/server/server.js';
+import type { RunningServer } from '../../src/server/server.js';
 import { labAvailable } from '../lab/require-lab.js';
-import { launchChromium } from '../support/chromium.js';
 import { prepareUmetalLab, type UmetalLab } from '../support/umetal-lab.js';
+import { Cleanup, browserCore, startBrowserMode, tempDir } from './harness.js';
 import { attr, openPlan, terminalText } from './install-flow.js';
 import { shot } from './wizard-flow.js';
 
@@ -29,12 +26,10 @@ const PACKAGES = 'umetal.kubernetes-packages';
 const KUBELET = '/var/lib/ustart/bundle/bin/kubelet';
 const AWAY = '/root/kubelet.away';
 
+const cleanup = new Cleanup();
 let u: UmetalLab;
 let work: string;
-let rendererDir: string;
-let core: Core;
 let server: RunningServer;
-let browser: Awaited<ReturnType<typeof launchChromium>>;
 let page: Page;
 
 /**
@@ -70,11 +65,11 @@ function installable(lab: Plan, eth1Macs: ReadonlyMap<string, string>): Plan {
 
 describe.skipIf(!available)('uMetal on 6 lab hosts through the UI in browser mode', () => {
   beforeAll(async () => {
-    work = await mkdtemp(join(tmpdir(), 'ustart-e2e-umetal-'));
-    rendererDir = await mkdtemp(join(tmpdir(), 'ustart-e2e-umetal-ui-'));
+    work = await tempDir(cleanup, 'umetal');
     // The storage server's storage NIC is real: umetal.host-network configures it (ifupdown
     // from the bundle, MTU 9000) on the lab's second link.
     u = await prepareUmetalLab({ hosts: 6, secondLink: true, mtu: 9000 });
+    cleanup.add(() => u.dispose());
     const eth1Macs = new Map<string, string>();
     for (const h of u.lab.hosts) {
       const r = await u.lab.exec(h.index, 'cat /sys/class/net/eth1/address');
@@ -84,26 +79,16 @@ describe.skipIf(!available)('uMetal on 6 lab hosts through the UI in browser mod
     // Browser mode reads files under its root only: the bundle goes beside the plan.
     await cp(u.bundleDir, join(work, 'bundle'), { recursive: true });
     await cp(u.bundlePublicKeyPath, join(work, 'bundle.pub'));
-    await buildRenderer(rendererDir);
-    core = createCore({
-      mode: 'browser',
-      stateDir: join(work, '.state'),
-      root: work,
-      // Only what the consultant accepts in the dialog is trusted: no ~/.ssh files.
-      operate: { readOnlyKnownHosts: [], sshConfigFile: null, retryDelayMs: () => 0 },
-    });
-    server = await startServer({ core, rendererDir });
-    browser = await launchChromium();
-    page = browser.page;
+    ({ server, page } = await startBrowserMode(cleanup, {
+      name: 'umetal',
+      core: browserCore(work, {
+        // Only what the consultant accepts in the dialog is trusted: no ~/.ssh files.
+        operate: { readOnlyKnownHosts: [], sshConfigFile: null, retryDelayMs: () => 0 },
+      }),
+    }));
   }, 600_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await core?.dispose();
-    await u?.dispose();
-    for (const dir of [work, rendererDir]) if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => cleanup.run());
 
   it('connects, installs uMetal, fails on one host, is fixed in its shell, retries, finishes', async () => {
     try {

@@ -9,31 +9,26 @@
  * The run is the runbook's connect phase: uMetal's first steps need systemd and a bundle
  * of packages, which the lab hosts do not have yet (see test/integration/runbook-umetal).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCore, type Core } from '../../src/app/index.js';
 import { loadPlanFile } from '../../src/plan/load.js';
 import { planToYaml } from '../../src/plan/save.js';
-import { buildRenderer } from '../../src/server/renderer-build.js';
-import { startServer, type RunningServer } from '../../src/server/server.js';
+import type { RunningServer } from '../../src/server/server.js';
 import { fingerprint } from '../../src/ssh/known-hosts.js';
 import { createLab, type Lab } from '../lab/lab.js';
 import { labAvailable } from '../lab/require-lab.js';
 import { attr, openPlan, terminalText } from './install-flow.js';
-import { CHROMIUM_ARGS, shot } from './wizard-flow.js';
+import { Cleanup, browserCore, startBrowserMode, tempDir } from './harness.js';
+import { shot } from './wizard-flow.js';
 
 const available = labAvailable();
 
+const cleanup = new Cleanup();
 let lab: Lab;
 let work: string;
-let rendererDir: string;
-let profile: string;
-let core: Core;
 let server: RunningServer;
-let context: BrowserContext;
 let page: Page;
 
 /** The colour an element's top border is drawn in (this file is typed without the DOM). */
@@ -48,36 +43,21 @@ interface CSSLike {
 
 describe.skipIf(!available)('Connect, install with live logs and terminals in browser mode', () => {
   beforeAll(async () => {
-    work = await mkdtemp(join(tmpdir(), 'ustart-e2e-install-'));
-    rendererDir = await mkdtemp(join(tmpdir(), 'ustart-e2e-install-ui-'));
-    profile = await mkdtemp(join(tmpdir(), 'ustart-e2e-install-chromium-'));
+    work = await tempDir(cleanup, 'install');
     lab = await createLab({ hosts: 3 });
+    cleanup.add(() => lab.dispose());
     await writeFile(join(work, 'site.yaml'), planToYaml((await loadPlanFile(lab.planPath)).plan!));
-    await buildRenderer(rendererDir);
-    core = createCore({
-      mode: 'browser',
-      stateDir: join(work, '.state'),
-      root: work,
-      // Only what the consultant accepts in the dialog is trusted: no ~/.ssh files.
-      operate: { readOnlyKnownHosts: [], sshConfigFile: null, retryDelayMs: () => 0 },
-    });
-    server = await startServer({ core, rendererDir });
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
-      args: CHROMIUM_ARGS,
+    ({ server, page } = await startBrowserMode(cleanup, {
+      name: 'install',
+      core: browserCore(work, {
+        // Only what the consultant accepts in the dialog is trusted: no ~/.ssh files.
+        operate: { readOnlyKnownHosts: [], sshConfigFile: null, retryDelayMs: () => 0 },
+      }),
       viewport: { width: 1400, height: 900 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    }));
   }, 240_000);
 
-  afterAll(async () => {
-    await context?.close();
-    await server?.close();
-    await core?.dispose();
-    await lab?.dispose();
-    for (const dir of [work, rendererDir, profile])
-      if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => cleanup.run());
 
   it('connects, runs, fails, is fixed in a shell, retries and finishes across a reload', async () => {
     const [h0, broken, h2] = lab.hosts;

@@ -4,51 +4,32 @@
  * the chosen phases stay on Install; a second run's estimate comes from the first run's
  * step durations; a step chosen in the graph brings its log into view.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unwrap } from '../../src/api/index.js';
-import { createCore, type Core } from '../../src/app/index.js';
-import { startDemoSession, type DemoSession } from '../../src/demo/index.js';
-import { buildRenderer } from '../../src/server/renderer-build.js';
-import { startServer, type RunningServer } from '../../src/server/server.js';
-import { launchChromium } from '../support/chromium.js';
+import type { Core } from '../../src/app/index.js';
+import type { DemoSession } from '../../src/demo/index.js';
+import type { RunningServer } from '../../src/server/server.js';
+import { Cleanup, connectDemoHosts, startDemoBrowser } from './harness.js';
 import { attr } from './install-flow.js';
 import { shot } from './wizard-flow.js';
 
+const cleanup = new Cleanup();
 let session: DemoSession;
-let rendererDir: string;
 let core: Core;
 let server: RunningServer;
-let browser: Awaited<ReturnType<typeof launchChromium>>;
 let page: Page;
 
 beforeAll(async () => {
-  rendererDir = await mkdtemp(join(tmpdir(), 'ustart-e2e-keep-ui-'));
-  await buildRenderer(rendererDir);
-  session = await startDemoSession({ speed: 2000 });
-  core = createCore({
-    mode: 'browser',
-    stateDir: join(session.workspace, '.ustart-app'),
-    root: session.workspace,
-    demo: { planFile: session.planFile },
-    operate: { route: session.route },
-  });
-  server = await startServer({ core, rendererDir });
-  // A short window, so the log below the graph starts out of view.
-  browser = await launchChromium({ width: 1280, height: 640 });
-  page = browser.page;
+  ({ session, core, server, page } = await startDemoBrowser(cleanup, {
+    name: 'keep',
+    demo: { speed: 2000 },
+    // A short window, so the log below the graph starts out of view.
+    viewport: { width: 1280, height: 640 },
+  }));
 }, 240_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await core?.dispose();
-  await session?.dispose();
-  if (rendererDir) await rm(rendererDir, { recursive: true, force: true });
-});
+afterAll(() => cleanup.run());
 
 /** Whether any part of the element is inside the window (640 px high). */
 async function inView(page: Page, testId: string): Promise<boolean> {
@@ -61,17 +42,7 @@ describe('Connect and Install keep their state', () => {
     await page.goto(server.url);
     await page.getByTestId('demo-badge').waitFor({ timeout: 30_000 });
     const hosts = [...session.lab.targets.keys()];
-    await page.getByTestId('page-connect').click();
-    await page.getByTestId('check-hosts').click();
-    for (const h of hosts) {
-      const state = page.getByTestId(`host-state-${h}`);
-      await state.waitFor({ timeout: 60_000 });
-      if ((await attr(state, 'data-state')) === 'host-key-unknown') {
-        await page.getByTestId(`verify-key-${h}`).click();
-        await page.getByTestId('hostkey-accept-once').click();
-      }
-      await page.locator(`[data-testid="host-state-${h}"][data-state="ok"]`).waitFor();
-    }
+    await connectDemoHosts(page, hosts);
     await page.getByTestId('gather').click();
     await page.getByTestId('connect-report').waitFor({ timeout: 60_000 });
     const facts = await page.getByTestId('facts').textContent();

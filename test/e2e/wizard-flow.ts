@@ -13,8 +13,6 @@ const run = promisify(execFile);
 
 export const SHOTS = join(import.meta.dirname, '../../test-results/e2e');
 
-export { CHROMIUM_ARGS } from '../support/chromium.js';
-
 /** Pixels per rack unit and the header above U1..n in the rack view (renderer/src/steps/RackView.tsx). */
 const U_PX = 14;
 const HEAD = 18;

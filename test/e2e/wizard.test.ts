@@ -3,17 +3,15 @@
  * Chromium. Creates a plan from nothing, imports the sample CSV, places servers, assigns
  * roles, watches a finding come and go, saves, reopens, and prints the report to PDF.
  */
-import { copyFile, mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unwrap } from '../../src/api/index.js';
-import { createCore, type Core } from '../../src/app/index.js';
-import { buildRenderer } from '../../src/server/renderer-build.js';
-import { startServer, type RunningServer } from '../../src/server/server.js';
+import type { Core } from '../../src/app/index.js';
+import type { RunningServer } from '../../src/server/server.js';
+import { Cleanup, browserCore, startBrowserMode, tempDir } from './harness.js';
 import {
-  CHROMIUM_ARGS,
   SHOTS,
   cell,
   expectReport,
@@ -27,39 +25,25 @@ import {
 
 const FIXTURE = join(import.meta.dirname, '../fixtures/customer-inventory-de.csv');
 
+const cleanup = new Cleanup();
 let work: string;
-let rendererDir: string;
-let profile: string;
 let core: Core;
 let server: RunningServer;
-let context: BrowserContext;
 let page: Page;
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'ustart-e2e-'));
-  rendererDir = await mkdtemp(join(tmpdir(), 'ustart-e2e-ui-'));
-  profile = await mkdtemp(join(tmpdir(), 'ustart-e2e-chromium-'));
+  work = await tempDir(cleanup, 'wizard');
   await copyFile(FIXTURE, join(work, 'inventory.csv'));
-  await buildRenderer(rendererDir);
-  core = createCore({ mode: 'browser', stateDir: join(work, '.state'), root: work });
-  server = await startServer({ core, rendererDir });
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    args: CHROMIUM_ARGS,
+  ({ core, server, page } = await startBrowserMode(cleanup, {
+    name: 'wizard',
+    core: browserCore(work),
     viewport: { width: 1280, height: 720 },
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  // The unsaved-changes guard asks before a plan is replaced; the flow means to replace it.
-  page.on('dialog', (d) => void d.accept());
+    // The unsaved-changes guard asks before a plan is replaced; the flow means to replace it.
+    acceptDialogs: true,
+  }));
 }, 180_000);
 
-afterAll(async () => {
-  await context?.close();
-  await server?.close();
-  await core?.dispose();
-  for (const dir of [work, rendererDir, profile])
-    if (dir) await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => cleanup.run());
 
 describe('planning wizard in browser mode', () => {
   it('plans a site from nothing to a saved plan and a PDF report', async () => {
