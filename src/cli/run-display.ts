@@ -14,7 +14,7 @@
 import { dirname } from 'node:path';
 import { defaultRunsDir, type RunEvent, type State } from '../engine/index.js';
 import { type Color, type Output, paint } from './output.js';
-import { RunView } from './run-view.js';
+import { formatCounts, RunView, stateMark } from './run-view.js';
 
 /** What a run command shows besides the engine's events goes through the display too. */
 export interface RunDisplay {
@@ -242,7 +242,7 @@ export class CompactRunView implements RunDisplay {
       case 'run-finished':
         this.stopTimers();
         this.permanent(
-          `\n${this.badge}${paint(this.out, e.state === 'succeeded' ? 'green' : 'red', `run ${e.runId} ${e.state}`)} ${paint(this.out, 'dim', countsText(e.counts))}\n`,
+          `\n${this.badge}${paint(this.out, e.state === 'succeeded' ? 'green' : 'red', `run ${e.runId} ${e.state}`)} ${paint(this.out, 'dim', formatCounts(e.counts))}\n`,
         );
         break;
       default:
@@ -322,7 +322,7 @@ export class CompactRunView implements RunDisplay {
 
   private finalLine(step: StepLine, state: State, time: number): string {
     const c = hostCounts(step);
-    const mark = MARKS[state] ?? { sign: '•', color: 'dim' as Color };
+    const mark = stateMark(state);
     const took = step.started !== undefined ? `  ${seconds(time - step.started)}` : '';
     const bad = c.failed ? paint(this.out, 'red', `, ${c.failed} failed`) : '';
     return (
@@ -436,15 +436,6 @@ export class CompactRunView implements RunDisplay {
     this.ticker = undefined;
   }
 }
-
-const MARKS: Partial<Record<State, { sign: string; color: Color }>> = {
-  succeeded: { sign: '✓', color: 'green' },
-  skipped: { sign: '↷', color: 'dim' },
-  failed: { sign: '✗', color: 'red' },
-  cancelled: { sign: '■', color: 'yellow' },
-  'connection-lost': { sign: '⚡', color: 'yellow' },
-  unknown: { sign: '?', color: 'yellow' },
-};
 
 function hostCounts(step: StepLine): {
   total: number;
@@ -601,13 +592,6 @@ function plural(n: number, word: string): string {
 
 function seconds(ms: number): string {
   return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
-}
-
-function countsText(c: Partial<Record<State, number>>): string {
-  return (Object.entries(c) as [string, number][])
-    .filter(([, n]) => n > 0)
-    .map(([s, n]) => `${n} ${s}`)
-    .join(', ');
 }
 
 function unreachable(x: never): Error {

@@ -57,7 +57,7 @@ export class RunView {
         this.hosts.running--;
         this.hosts.done++;
         if (e.state === 'failed') this.hosts.failed++;
-        const mark = STATE_MARK[e.state] ?? { sign: '•', color: 'dim' as Color };
+        const mark = stateMark(e.state);
         this.print(
           `${this.prefix(e.host)} ${paint(this.out, mark.color, `${mark.sign} ${e.stepId} ${e.state}`)}${e.message ? paint(this.out, 'dim', ` — ${e.message}`) : ''}\n`,
         );
@@ -160,7 +160,12 @@ const STATE_MARK: Partial<Record<string, { sign: string; color: Color }>> = {
   unknown: { sign: '?', color: 'yellow' },
 };
 
-export function formatCounts(c: Counts): string {
+/** The sign and colour a finished step or host-step is shown with (both run displays). */
+export function stateMark(state: string): { sign: string; color: Color } {
+  return STATE_MARK[state] ?? { sign: '•', color: 'dim' };
+}
+
+export function formatCounts(c: Partial<Counts>): string {
   return (Object.entries(c) as [string, number][])
     .filter(([, n]) => n > 0)
     .map(([s, n]) => `${n} ${s}`)
