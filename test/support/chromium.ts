@@ -1,22 +1,15 @@
 /**
- * Chromium's flags for a headless run on a machine without a GPU or network (Debian's
- * /usr/bin/chromium): without the background-networking flags it stalls on the closed
- * network. Shared by the end-to-end tests and the UI benchmarks.
+ * Debian's /usr/bin/chromium for the end-to-end tests and the UI benchmarks, with the flags
+ * `ustart report --pdf` prints with (src/cli/commands/report-pdf.ts): without the
+ * background-networking ones it stalls on the closed network.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { CHROMIUM_ARGS } from '../../src/cli/commands/report-pdf.js';
 
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
+export { CHROMIUM_ARGS };
 
 /** A headless Chromium with its own temp profile; `close` ends it and removes the profile. */
 export async function launchChromium(

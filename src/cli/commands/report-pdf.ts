@@ -35,9 +35,12 @@ export function findChromium(env: NodeJS.ProcessEnv = process.env): string | und
   return CHROMIUM_CANDIDATES.find((c) => existsSync(c));
 }
 
-// Headless on a machine without a GPU or network: without the background-networking flags
-// Debian's Chromium stalls on a closed network (the same flags as test/support/chromium.ts).
-const ARGS = [
+/**
+ * Headless on a machine without a GPU or network: without the background-networking flags
+ * Debian's Chromium stalls on a closed network. The end-to-end tests and the UI benchmarks
+ * launch Chromium with the same flags (test/support/chromium.ts).
+ */
+export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
   '--disable-background-networking',
@@ -60,7 +63,11 @@ export async function printWithChromium(executable: string, html: string): Promi
   }
   let browser;
   try {
-    browser = await chromium.launch({ executablePath: executable, args: ARGS, headless: true });
+    browser = await chromium.launch({
+      executablePath: executable,
+      args: CHROMIUM_ARGS,
+      headless: true,
+    });
   } catch (e) {
     throw new UstartError(
       'Unsupported',
