@@ -6,4 +6,5 @@ export * from './dispatch.js';
 export * from './names.js';
 export * from './wire.js';
 export * from './ws-transport.js';
+export * from './utf8.js';
 export * from './i18n.js';

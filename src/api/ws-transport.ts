@@ -6,6 +6,7 @@
 import type { ApiTransport } from './client.js';
 import type { EventName } from './contract.js';
 import { fail } from './result.js';
+import { utf8Length } from './utf8.js';
 import {
   MAX_BYTES_IN_FLIGHT,
   MAX_FRAME_BYTES,
@@ -26,21 +27,6 @@ export interface SocketLike {
 }
 
 const OPEN = 1;
-
-/** The UTF-8 length of a string, as the server counts a frame (no copy of a large plan). */
-function utf8Length(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
-}
 
 export interface WsTransport extends ApiTransport {
   /** Resolves once the socket is open; rejects when it cannot open. */

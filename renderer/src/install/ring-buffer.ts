@@ -4,6 +4,7 @@
  * is still in the file; `start` says where the ring begins there, so older lines are read
  * with `run:log` up to exactly that byte (no gap, no overlap).
  */
+import { utf8Length } from '../../../src/api';
 
 export interface LogChunk {
   /** Byte offset of `data` in the log file. */
@@ -11,20 +12,7 @@ export interface LogChunk {
   data: string;
 }
 
-/** UTF-8 length of a string without encoding it (surrogate pairs are 4 bytes). */
-export function utf8Length(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
-}
+export { utf8Length };
 
 export class LogRing {
   private chunks: LogChunk[] = [];
