@@ -73,6 +73,16 @@ async function makeRun(): Promise<string> {
   }
 }
 
+/** The report's sections after Site (and the install summary, when there is one). */
+const SECTIONS = [
+  'Rack diagrams',
+  'IP plan',
+  'Roles',
+  'Capacity',
+  'OpenStack endpoint names',
+  'Findings',
+];
+
 describe('ustart report', () => {
   it('writes the HTML report with the sections the app shows, capacity included', async () => {
     const file = join(dir, 'report.html');
@@ -81,15 +91,7 @@ describe('ustart report', () => {
     expect(r.code).toBe(EXIT.ok);
     expect(r.out).toBe(`wrote the handover report of demo-stuttgart to ${file}\n`);
     const html = await readFile(file, 'utf8');
-    expect(headings(html)).toEqual([
-      'Site',
-      'Rack diagrams',
-      'IP plan',
-      'Roles',
-      'Capacity',
-      'OpenStack endpoint names',
-      'Findings',
-    ]);
+    expect(headings(html)).toEqual(['Site', ...SECTIONS]);
     expect(html).toContain('<title>Handover report – demo-stuttgart</title>');
     expect(html).toMatch(/R01 · 42 U/);
     expect(html).not.toContain('id="install-summary"');
@@ -111,16 +113,7 @@ describe('ustart report', () => {
     expect(r.code).toBe(EXIT.ok);
     expect(r.out).toContain(`with run ${runId}`);
     const html = await readFile(file, 'utf8');
-    expect(headings(html)).toEqual([
-      'Site',
-      'Install summary',
-      'Rack diagrams',
-      'IP plan',
-      'Roles',
-      'Capacity',
-      'OpenStack endpoint names',
-      'Findings',
-    ]);
+    expect(headings(html)).toEqual(['Site', 'Install summary', ...SECTIONS]);
     const install = html.slice(html.indexOf('id="install-summary"'), html.indexOf('<h2>Rack'));
     expect(install).toContain(runId);
     expect(install).toContain('/etc/kubernetes/admin.conf on ');
