@@ -48,13 +48,23 @@ afterEach(async () => {
   expect(escaped.map(String)).toEqual([]);
 });
 
-function socket(options: { origin?: string; token?: string | null } = {}): WebSocket {
-  const token = options.token === undefined ? server.token : options.token;
+function socket(
+  options: { origin?: string; token?: string | null; to?: RunningServer } = {},
+): WebSocket {
+  const to = options.to ?? server;
+  const token = options.token === undefined ? to.token : options.token;
   const query = token === null ? '' : `?token=${token}`;
-  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api${query}`, {
-    origin: options.origin ?? server.origin,
+  const ws = new WebSocket(`ws://127.0.0.1:${to.port}/api${query}`, {
+    origin: options.origin ?? to.origin,
   });
   sockets.push(ws);
+  return ws;
+}
+
+/** A socket to `to` with its token and origin, once it is open. */
+async function openSocket(to: RunningServer): Promise<WebSocket> {
+  const ws = socket({ to });
+  await new Promise((resolve) => ws.once('open', resolve));
   return ws;
 }
 
@@ -290,11 +300,7 @@ describe('browser-mode server under attack (issue 16)', () => {
     });
     try {
       const open = async () => {
-        const ws = new WebSocket(`ws://127.0.0.1:${small.port}/api?token=${small.token}`, {
-          origin: small.origin,
-        });
-        sockets.push(ws);
-        await new Promise((resolve) => ws.once('open', resolve));
+        const ws = await openSocket(small);
         const answers = new Map<
           number,
           { ok: boolean; error?: { code: string; message: string } }
@@ -360,14 +366,7 @@ describe('browser-mode server under attack (issue 16)', () => {
   it('drops a socket that does not read what it is sent, and keeps serving the others', async () => {
     const small = await startServer({ core, rendererDir: dir, limits: { socketBacklog: 4 << 20 } });
     try {
-      const open = async () => {
-        const ws = new WebSocket(`ws://127.0.0.1:${small.port}/api?token=${small.token}`, {
-          origin: small.origin,
-        });
-        sockets.push(ws);
-        await new Promise((resolve) => ws.once('open', resolve));
-        return ws;
-      };
+      const open = () => openSocket(small);
       const stalled = await open();
       const reader = await open();
       stalled.pause();
