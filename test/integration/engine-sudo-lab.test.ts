@@ -91,6 +91,15 @@ describe.skipIf(!available)('run engine as a non-root sudo user on lab hosts', (
     },
   ];
 
+  /** The message a run of `asRoot` as `user` is refused with, its error code checked. */
+  async function refusal(user: string, code: 'RunLocked' | 'LockFailed'): Promise<string> {
+    const refused = await engine(user, asRoot)
+      .engine.run()
+      .catch((e: unknown) => e);
+    expect(isUstartError(refused, code)).toBe(true);
+    return (refused as Error).message;
+  }
+
   const lockGone = async () =>
     (await lab.exec(0, `test -e ${LOCK}; echo $?`)).stdout.trim() === '1';
 
@@ -144,11 +153,7 @@ describe.skipIf(!available)('run engine as a non-root sudo user on lab hosts', (
 
   it('names a stale lock and its owner, and takes it over with --take-over-lock', async () => {
     await plantLock({}, 300);
-    const refused = await engine(SUDO_USER, asRoot)
-      .engine.run()
-      .catch((e: unknown) => e);
-    expect(isUstartError(refused, 'RunLocked')).toBe(true);
-    const message = (refused as Error).message;
+    const message = await refusal(SUDO_USER, 'RunLocked');
     expect(message).toContain('stale');
     expect(message).toContain('run old-run by someone@other-laptop (pid 4242)');
     expect(message).toContain('--take-over-lock');
@@ -195,11 +200,7 @@ describe.skipIf(!available)('run engine as a non-root sudo user on lab hosts', (
   });
 
   it('says that a user without sudo rights cannot take the lock, naming host, user and file', async () => {
-    const refused = await engine(PLAIN_USER, asRoot)
-      .engine.run()
-      .catch((e: unknown) => e);
-    expect(isUstartError(refused, 'LockFailed')).toBe(true);
-    const message = (refused as Error).message;
+    const message = await refusal(PLAIN_USER, 'LockFailed');
     expect(message).toContain(`${first}:${LOCK}`);
     expect(message).toContain(PLAIN_USER);
     expect(message).toMatch(/sudo/);
@@ -210,11 +211,7 @@ describe.skipIf(!available)('run engine as a non-root sudo user on lab hosts', (
   it('takes over a lock stamped in the future once the host clock says it is stale', async () => {
     // A laptop whose clock ran an hour fast crashed five minutes ago (by the host's clock).
     await plantLock({ heartbeatAt: Date.now() + 3_600_000 }, 300);
-    const refused = await engine(SUDO_USER, asRoot)
-      .engine.run()
-      .catch((e: unknown) => e);
-    expect(isUstartError(refused, 'RunLocked')).toBe(true);
-    const message = (refused as Error).message;
+    const message = await refusal(SUDO_USER, 'RunLocked');
     expect(message).toContain('stale');
     expect(message).toMatch(/stamped 36\d\d s ahead of this machine's clock/);
     expect(message).toMatch(new RegExp(`${first}'s own clock.* (29\\d|30\\d) s`));
