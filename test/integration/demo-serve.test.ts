@@ -10,12 +10,13 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { strFromU8, unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCore, type Core } from '../../src/app/index.js';
-import { demoOptionsFromArgv, startDemoSession, type DemoSession } from '../../src/demo/index.js';
+import type { Core } from '../../src/app/index.js';
+import { demoOptionsFromArgv, type DemoSession } from '../../src/demo/index.js';
 import type { LogBundleManifest } from '../../src/logbundle/index.js';
 import { loadPlanFile } from '../../src/plan/load.js';
 import { planToYaml } from '../../src/plan/save.js';
 import { assetPath } from '../../src/util/assets.js';
+import { startDemoCore } from '../support/demo-core.js';
 
 let top: string;
 let session: DemoSession;
@@ -27,18 +28,10 @@ beforeAll(async () => {
   top = await mkdtemp(join(tmpdir(), 'ustart-demo-serve-'));
   elsewhere = join(top, 'real');
   await mkdir(elsewhere);
-  session = await startDemoSession({
-    dir: join(top, 'demo'),
+  ({ session, core } = await startDemoCore(top, {
     speed: 2000,
     scenario: { macMismatch: ['cmp-02'] },
-  });
-  core = createCore({
-    mode: 'test',
-    stateDir: join(top, '.ustart-app'),
-    root: top,
-    demo: { planFile: session.planFile },
-    operate: { route: session.route, readOnlyKnownHosts: [], sshConfigFile: null },
-  });
+  }));
 }, 60_000);
 
 afterAll(async () => {

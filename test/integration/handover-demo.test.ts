@@ -10,9 +10,10 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCore, type Core } from '../../src/app/index.js';
-import { startDemoSession, type DemoSession } from '../../src/demo/index.js';
+import type { Core } from '../../src/app/index.js';
+import type { DemoSession } from '../../src/demo/index.js';
 import { loadPlanFile } from '../../src/plan/load.js';
+import { startDemoCore } from '../support/demo-core.js';
 import { runCli } from '../support/run-cli.js';
 
 let top: string;
@@ -21,14 +22,7 @@ let core: Core;
 
 beforeAll(async () => {
   top = await mkdtemp(join(tmpdir(), 'ustart-handover-'));
-  session = await startDemoSession({ dir: join(top, 'demo'), speed: 2000 });
-  core = createCore({
-    mode: 'test',
-    stateDir: join(top, '.ustart-app'),
-    root: top,
-    demo: { planFile: session.planFile },
-    operate: { route: session.route, readOnlyKnownHosts: [], sshConfigFile: null },
-  });
+  ({ session, core } = await startDemoCore(top, { speed: 2000 }));
 }, 60_000);
 
 afterAll(async () => {
