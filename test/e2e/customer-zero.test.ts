@@ -7,7 +7,7 @@
  * Recent with the findings still at zero, and the saved file valid for `ustart validate`.
  */
 import { execFile } from 'node:child_process';
-import { copyFile, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
@@ -15,30 +15,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { Plan } from '../../src/plan/index.js';
 import type { RunningServer } from '../../src/server/server.js';
-import { Cleanup, browserCore, startBrowserMode, tempDir, type BrowserMode } from './harness.js';
+import { Cleanup, startCsvWorkspace, type BrowserMode } from './harness.js';
 import { bulkAddNic, errors, selectFiltered, warnings } from './hardware-flow.js';
 import { importCsv, shot, step } from './wizard-flow.js';
 
 const run = promisify(execFile);
-const FIXTURE = join(import.meta.dirname, '../fixtures/customer-inventory-de.csv');
 const BIN = join(import.meta.dirname, '../../bin/ustart.mjs');
 
 const cleanup = new Cleanup();
 let work: string | undefined;
 let server: RunningServer | undefined;
-let browser: BrowserMode | undefined;
+let browser: (BrowserMode & { work: string }) | undefined;
 
 beforeAll(async () => {
-  work = await tempDir(cleanup, 'zero');
-  await copyFile(FIXTURE, join(work, 'inventory.csv'));
-  browser = await startBrowserMode(cleanup, {
-    name: 'zero',
-    core: browserCore(work),
-    viewport: { width: 1400, height: 900 },
-    // The unsaved-changes guard asks before a plan is replaced; the flow means to replace it.
-    acceptDialogs: true,
-  });
-  ({ server } = browser);
+  browser = await startCsvWorkspace(cleanup, 'zero');
+  ({ work, server } = browser);
 }, 180_000);
 
 afterAll(() => cleanup.run());

@@ -4,34 +4,21 @@
  * NIC fields, network fields marked by their findings, a network renamed (references follow,
  * in the saved file too) and deleted (asked first, naming its uses), and undone.
  */
-import { copyFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unwrap } from '../../src/api/index.js';
 import type { Core } from '../../src/app/index.js';
 import type { RunningServer } from '../../src/server/server.js';
-import { Cleanup, browserCore, startBrowserMode, tempDir, type BrowserMode } from './harness.js';
+import { Cleanup, startCsvWorkspace, type BrowserMode } from './harness.js';
 import { bulkAddNic, errors, focusedPath, reviewRules, selectFiltered } from './hardware-flow.js';
 import { importCsv, shot, step } from './wizard-flow.js';
 
-const FIXTURE = join(import.meta.dirname, '../fixtures/customer-inventory-de.csv');
-
 const cleanup = new Cleanup();
-let work: string | undefined;
 let core: Core | undefined;
 let server: RunningServer | undefined;
 let browser: BrowserMode | undefined;
 
 beforeAll(async () => {
-  work = await tempDir(cleanup, 'hw');
-  await copyFile(FIXTURE, join(work, 'inventory.csv'));
-  browser = await startBrowserMode(cleanup, {
-    name: 'hw',
-    core: browserCore(work),
-    viewport: { width: 1400, height: 900 },
-    // The unsaved-changes guard asks before a plan is replaced; the flow means to replace it.
-    acceptDialogs: true,
-  });
+  browser = await startCsvWorkspace(cleanup, 'hw');
   ({ core, server } = browser);
 }, 180_000);
 

@@ -5,7 +5,7 @@
  * `afterAll(() => cleanup.run())` ends whatever did start, even when a later step or a test
  * fails.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -87,6 +87,30 @@ export async function startBrowserMode(
   cleanup.add(() => browser.close());
   if (options.acceptDialogs) browser.page.on('dialog', (d) => void d.accept());
   return { core, server, page: browser.page };
+}
+
+/**
+ * A work folder holding the customer's CSV (test/fixtures/customer-inventory-de.csv) as
+ * inventory.csv, served in browser mode; page dialogs are accepted, since the flows that
+ * import it mean to replace the plan the unsaved-changes guard asks about.
+ */
+export async function startCsvWorkspace(
+  cleanup: Cleanup,
+  name: string,
+  viewport = { width: 1400, height: 900 },
+): Promise<BrowserMode & { work: string }> {
+  const work = await tempDir(cleanup, name);
+  await copyFile(
+    join(import.meta.dirname, '../fixtures/customer-inventory-de.csv'),
+    join(work, 'inventory.csv'),
+  );
+  const started = await startBrowserMode(cleanup, {
+    name,
+    core: browserCore(work),
+    viewport,
+    acceptDialogs: true,
+  });
+  return { ...started, work };
 }
 
 /**

@@ -3,14 +3,14 @@
  * Chromium. Creates a plan from nothing, imports the sample CSV, places servers, assigns
  * roles, watches a finding come and go, saves, reopens, and prints the report to PDF.
  */
-import { copyFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unwrap } from '../../src/api/index.js';
 import type { Core } from '../../src/app/index.js';
 import type { RunningServer } from '../../src/server/server.js';
-import { Cleanup, browserCore, startBrowserMode, tempDir } from './harness.js';
+import { Cleanup, startCsvWorkspace } from './harness.js';
 import {
   SHOTS,
   cell,
@@ -23,8 +23,6 @@ import {
   step,
 } from './wizard-flow.js';
 
-const FIXTURE = join(import.meta.dirname, '../fixtures/customer-inventory-de.csv');
-
 const cleanup = new Cleanup();
 let work: string;
 let core: Core;
@@ -32,14 +30,9 @@ let server: RunningServer;
 let page: Page;
 
 beforeAll(async () => {
-  work = await tempDir(cleanup, 'wizard');
-  await copyFile(FIXTURE, join(work, 'inventory.csv'));
-  ({ core, server, page } = await startBrowserMode(cleanup, {
-    name: 'wizard',
-    core: browserCore(work),
-    viewport: { width: 1280, height: 720 },
-    // The unsaved-changes guard asks before a plan is replaced; the flow means to replace it.
-    acceptDialogs: true,
+  ({ work, core, server, page } = await startCsvWorkspace(cleanup, 'wizard', {
+    width: 1280,
+    height: 720,
   }));
 }, 180_000);
 
