@@ -219,7 +219,8 @@ export class ClusterLock {
         );
       }
       // Replace only the lock we judged stale: a newer owner's token makes the swap fail.
-      const swap = `cat > ${q}.new && mv -f ${q}.new ${q} && echo TAKEN`;
+      // A temp file of this shell's own (`$$`): two runs taking over at once never share one.
+      const swap = `cat > ${q}.new.$$ && mv -f ${q}.new.$$ ${q} && echo TAKEN`;
       const swapped = await run(
         site,
         held?.token
@@ -241,15 +242,31 @@ export class ClusterLock {
     return lock;
   }
 
+  /**
+   * One write at a time: the timer's heartbeat, an explicit one and the release follow each
+   * other, so a release never races a heartbeat that would write the file back.
+   */
+  private writing: Promise<void> = Promise.resolve();
+
+  private serial(write: () => Promise<void>): Promise<void> {
+    const next = this.writing.then(write);
+    this.writing = next.catch(() => undefined);
+    return next;
+  }
+
   /** Rewrites the heartbeat time, only while the file is still ours. */
-  async heartbeat(): Promise<void> {
+  heartbeat(): Promise<void> {
+    return this.serial(() => this.writeHeartbeat());
+  }
+
+  private async writeHeartbeat(): Promise<void> {
     const { conn, path } = this.site;
     const q = shQuote(path);
     const next = { ...this.owner, heartbeatAt: this.opts.clock.now() };
     try {
       const res = await run(
         this.site,
-        `if grep -q ${shQuote(`"token":"${this.owner.token}"`)} ${q}; then cat > ${q}.new && mv -f ${q}.new ${q} && echo OK; else echo CHANGED; fi`,
+        `if grep -q ${shQuote(`"token":"${this.owner.token}"`)} ${q}; then cat > ${q}.new.$$ && mv -f ${q}.new.$$ ${q} && echo OK; else echo CHANGED; fi`,
         JSON.stringify(next),
       );
       if (res.code === 0 && res.out.startsWith('CHANGED'))
@@ -265,14 +282,16 @@ export class ClusterLock {
     }
   }
 
-  async release(): Promise<void> {
+  release(): Promise<void> {
     this.stopHeartbeat?.();
     this.stopHeartbeat = undefined;
     const q = shQuote(this.site.path);
-    await run(
-      this.site,
-      `if grep -q ${shQuote(`"token":"${this.owner.token}"`)} ${q}; then rm -f ${q}; fi`,
-    ).catch(() => undefined);
+    return this.serial(async () => {
+      await run(
+        this.site,
+        `if grep -q ${shQuote(`"token":"${this.owner.token}"`)} ${q}; then rm -f ${q}; fi`,
+      ).catch(() => undefined);
+    });
   }
 }
 
