@@ -36,6 +36,10 @@ export function cell(page: Page, hostname: string, column: 'rack' | 'position'):
 export async function dragServer(page: Page, hostname: string, rack: string, topUnit: number) {
   const block = page.getByTestId(`block-${hostname}`);
   const svg = page.locator(`svg[data-rack="${rack}"]`);
+  // The notice at the foot of the page stays for seconds and may cover the lowest units, where
+  // the mouse would then press on it: dismiss it first, as a user would.
+  const dismiss = page.getByTestId('notice-dismiss');
+  if (await dismiss.isVisible()) await dismiss.click();
   // Racks stand side by side; with the target rack's top at the top of the view, every unit
   // of both racks is on screen (a 42 U rack is 606 px; the e2e viewport is 720 px high).
   await svg.evaluate((el) => el.scrollIntoView({ block: 'start' }));
