@@ -247,6 +247,7 @@ export class ClusterLock {
    * other, so a release never races a heartbeat that would write the file back.
    */
   private writing: Promise<void> = Promise.resolve();
+  private released = false;
 
   private serial(write: () => Promise<void>): Promise<void> {
     const next = this.writing.then(write);
@@ -256,7 +257,8 @@ export class ClusterLock {
 
   /** Rewrites the heartbeat time, only while the file is still ours. */
   heartbeat(): Promise<void> {
-    return this.serial(() => this.writeHeartbeat());
+    // A timer's heartbeat queued behind the release has nothing left to renew.
+    return this.serial(() => (this.released ? Promise.resolve() : this.writeHeartbeat()));
   }
 
   private async writeHeartbeat(): Promise<void> {
@@ -287,6 +289,7 @@ export class ClusterLock {
     this.stopHeartbeat = undefined;
     const q = shQuote(this.site.path);
     return this.serial(async () => {
+      this.released = true;
       await run(
         this.site,
         `if grep -q ${shQuote(`"token":"${this.owner.token}"`)} ${q}; then rm -f ${q}; fi`,
