@@ -89,7 +89,6 @@ describe('run store', () => {
       done: 2,
       total: 3,
       elapsedMs: 1000,
-      remainingMs: 500,
     });
 
     v = applyEvents(v, [

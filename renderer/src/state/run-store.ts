@@ -176,21 +176,12 @@ export function applyEvents(view: RunView, events: readonly RunEventView[]): Run
 export function progressOf(
   view: RunView,
   now: number,
-): { done: number; total: number; elapsedMs: number; remainingMs?: number } {
+): { done: number; total: number; elapsedMs: number } {
   const all = Object.values(view.hosts);
   const done = all.filter((h) => h.state !== 'pending' && h.state !== 'running').length;
   const end = view.finishedAt ?? now;
   const elapsedMs = Math.max(0, end - view.startedAt);
-  const remainingMs =
-    view.finishedAt === undefined && done > 0 && done < all.length
-      ? (elapsedMs / done) * (all.length - done)
-      : undefined;
-  return {
-    done,
-    total: all.length,
-    elapsedMs,
-    ...(remainingMs !== undefined ? { remainingMs } : {}),
-  };
+  return { done, total: all.length, elapsedMs };
 }
 
 interface RunStoreState {
