@@ -6,7 +6,6 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadMirrorCredentials, parseUrlMirrors } from '../../bundle/index.js';
 import { unreachable, UstartError } from '../../errors.js';
 import { BOM_ARCHITECTURES, layeredBom } from '../../render/bom.js';
 import { PIN_SECTIONS, pinBom, type PinOutcome, type PinSection } from '../../render/bom-pin.js';
@@ -14,13 +13,7 @@ import { assetPath } from '../../util/assets.js';
 import { EXIT } from '../exit.js';
 import { type Output, paint } from '../output.js';
 import { progressReporter } from './bundle-progress.js';
-import {
-  collect,
-  type MirrorOpts,
-  readCaFile,
-  registryMirrors,
-  withMirrorOptions,
-} from './bundle.js';
+import { collect, type MirrorOpts, mirrorSources, withMirrorOptions } from './bundle.js';
 
 export function registerBom(program: Command, out: Output, setCode: (c: number) => void): void {
   const group = program
@@ -100,10 +93,7 @@ export function registerBom(program: Command, out: Output, setCode: (c: number) 
         file: opts.bom ?? assetPath('runbook', 'bom.yaml'),
         ...(opts.only ? { only: opts.only as PinSection } : {}),
         dryRun: Boolean(opts.dryRun),
-        mirrors: await registryMirrors(opts),
-        credentials: await loadMirrorCredentials(opts.mirrorAuthFile),
-        urlMirrors: parseUrlMirrors(opts.mirrorUrl),
-        ca: await Promise.all(opts.caFile.map(readCaFile)),
+        ...(await mirrorSources(opts)),
         ...(opts.cache ? { cacheDir: opts.cache } : {}),
         onEvent: progress,
       });

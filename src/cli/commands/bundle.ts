@@ -154,11 +154,7 @@ export function registerBundleCommands(
           '--mirror-url and --ca-file choose how charts, files and binaries are fetched; this build fetches none (drop --no-bom or --only-added, or add charts, files or binaries to --bom).',
         );
       }
-      const mirrors = await registryMirrors(opts);
-      const credentials =
-        images.length > 0 || httpFetch
-          ? await loadMirrorCredentials(opts.mirrorAuthFile)
-          : undefined;
+      const sources = images.length > 0 || httpFetch ? await mirrorSources(opts) : undefined;
       const fetch =
         specs && httpFetch
           ? {
@@ -167,10 +163,10 @@ export function registerBundleCommands(
                 ...(parts.has('files') ? specs.files : []),
                 ...(parts.has('binaries') ? specs.binaries : []),
               ],
-              urlMirrors: parseUrlMirrors(opts.mirrorUrl),
-              mirrors,
-              credentials: credentials!,
-              ca: await Promise.all(opts.caFile.map(readCaFile)),
+              urlMirrors: sources!.urlMirrors,
+              mirrors: sources!.mirrors,
+              credentials: sources!.credentials,
+              ca: sources!.ca,
               ...(opts.imageCache ? { cacheDir: opts.imageCache } : {}),
             }
           : undefined;
@@ -185,8 +181,8 @@ export function registerBundleCommands(
       const imagePull =
         images.length > 0
           ? {
-              mirrors,
-              credentials: credentials!,
+              mirrors: sources!.mirrors,
+              credentials: sources!.credentials,
               // An image the bill of materials pins is pulled by its digest, or refused.
               pins: bomImagePins(b),
               ...(platforms ? { platforms } : {}),
@@ -503,9 +499,22 @@ export interface MirrorOpts {
 }
 
 /** The registry mirrors of `--mirror-file` and `--mirror` (the latter wins). */
-export async function registryMirrors(opts: MirrorOpts) {
+async function registryMirrors(opts: MirrorOpts) {
   return new Map([
     ...(opts.mirrorFile ? await loadMirrorFile(opts.mirrorFile) : []),
     ...parseMirrorOptions(opts.mirror),
   ]);
+}
+
+/**
+ * Everything `withMirrorOptions` names, read and checked: registry mirrors, their
+ * credentials, URL mirrors and the CA certificates (every file before the first download).
+ */
+export async function mirrorSources(opts: MirrorOpts) {
+  return {
+    mirrors: await registryMirrors(opts),
+    credentials: await loadMirrorCredentials(opts.mirrorAuthFile),
+    urlMirrors: parseUrlMirrors(opts.mirrorUrl),
+    ca: await Promise.all(opts.caFile.map(readCaFile)),
+  };
 }
