@@ -10,6 +10,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { bashArray, libShArray, RUNBOOK_SCRIPTS } from '../../test/support/runbook-scripts.js';
 import { assetPath } from '../util/assets.js';
 import { bomFetchSpecs } from './bom-artifacts.js';
 import { bom, type Bom } from './bom.js';
@@ -64,16 +65,7 @@ function imagesMissingFromBom(rows: ImageRow[], b: Bom): Array<{ row: string; im
   );
 }
 
-const scriptsDir = assetPath('runbook', 'scripts');
-
-/** The values of a bash array `NAME=(a b c)` in a script or lib.sh. */
-function bashArray(name: string, texts: string[]): string[] {
-  for (const text of texts) {
-    const m = new RegExp(`^${name}=\\(([^)]*)\\)`, 'm').exec(text);
-    if (m) return m[1]!.trim().split(/\s+/);
-  }
-  throw new Error(`assets/runbook/scripts: array ${name} not found; the test cannot expand it`);
-}
+const scriptsDir = RUNBOOK_SCRIPTS;
 
 /**
  * The charts the scripts install, as the env variable each `helm_release` call names
@@ -213,12 +205,7 @@ describe("the images of the runbook's charts and manifests", () => {
       .map(([name]) => name)
       .sort();
     expect(gapCharts).toEqual(
-      [
-        'crds',
-        ...bashArray('YAOOK_OPERATORS', [readFileSync(join(scriptsDir, 'lib.sh'), 'utf8')]).map(
-          (o) => `${o}-operator`,
-        ),
-      ].sort(),
+      ['crds', ...libShArray('YAOOK_OPERATORS').map((o) => `${o}-operator`)].sort(),
     );
   });
 });

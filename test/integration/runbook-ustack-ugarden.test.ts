@@ -60,6 +60,7 @@ import { createLab, type Lab, type LabHost } from '../lab/lab.js';
 import { labAvailable } from '../lab/require-lab.js';
 import { recordEvents } from '../support/engine-events.js';
 import { shareCluster } from '../support/umetal-lab.js';
+import { libShArray } from '../support/runbook-scripts.js';
 import { walk } from '../support/walk.js';
 
 const available = labAvailable();
@@ -68,18 +69,8 @@ const HOST_DOUBLES = '/usr/local/lib/ustart-doubles';
 const STATE = '/var/lib/ustart-doubles';
 const TOOLS = ['kubeadm', 'kubectl', 'helm', 'clusterctl', 'openstack'];
 const BUNDLE = '/var/lib/ustart/bundle';
-const YAOOK_OPERATORS = [
-  'infra',
-  'keystone',
-  'keystone-resources',
-  'glance',
-  'nova',
-  'nova-compute',
-  'neutron',
-  'neutron-ovn',
-  'cinder',
-  'horizon',
-];
+/** The operators the runbook installs, read from lib.sh (as the scripts do). */
+const YAOOK_OPERATORS = libShArray('YAOOK_OPERATORS');
 const SERVICES = ['keystone', 'glance', 'nova', 'neutron', 'cinder', 'horizon'];
 /** Yaook's chart versions have the form 0.YYYYMMDD.N (docs/upstream-facts.md#yaook.operator-charts). */
 const YAOOK_CHART_VERSION = '0.20250724.0';
