@@ -44,7 +44,7 @@ const path = z.string().trim().min(1, { error: 'a file path is needed' });
 const none = z.object({});
 
 // In its own file so ./run-contract.ts can use it without importing this one (no cycle).
-export { Severity, FindingSchema, type FindingView } from './finding-schema.js';
+export { Severity, RuleFamily, FindingSchema, type FindingView } from './finding-schema.js';
 
 export const Counts = z.object({ error: z.number(), warning: z.number(), info: z.number() });
 

@@ -3,9 +3,36 @@ export type Severity = 'error' | 'warning' | 'info';
 
 export const SEVERITIES: readonly Severity[] = ['error', 'warning', 'info'];
 
+/**
+ * Validation rule families in the order docs and reports group them. Every rule declares one
+ * (src/plan/validate/rule.ts) and its findings carry it, so a front groups or places a finding
+ * by its family instead of guessing from the rule's id.
+ */
+export const RULE_FAMILIES = [
+  'site',
+  'networks',
+  'addresses',
+  'racks',
+  'servers',
+  'host-network',
+  'roles',
+  'storage',
+  'kubernetes',
+  'openstack',
+  'access',
+  'air-gap',
+  'acknowledgements',
+] as const;
+export type RuleFamily = (typeof RULE_FAMILIES)[number];
+
 export interface Finding {
   /** Stable kebab-case id of the rule, such as `hostname-unique`. */
   rule: string;
+  /**
+   * The family its rule declares (`roles`, `storage`, ...). Every finding of a validation
+   * rule has it; findings no rule reports (schema checks `schema-*`, IPAM, preflight) do not.
+   */
+  family?: RuleFamily;
   severity: Severity;
   /** JSON pointer (RFC 6901) of the offending field, such as `/servers/3/hostname`. */
   path: string;

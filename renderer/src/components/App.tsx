@@ -7,11 +7,7 @@ import { useOperateStore } from '../state/operate-store';
 import { useFindingsStore } from '../state/findings-store';
 import { selectDirty, selectPlan, usePlanStore } from '../state/plan-store';
 import { useUiStore } from '../state/ui-store';
-import { HardwareStep } from '../steps/HardwareStep';
-import { NetworksStep } from '../steps/NetworksStep';
-import { ReviewStep } from '../steps/ReviewStep';
-import { RolesStep } from '../steps/RolesStep';
-import { SiteStep } from '../steps/SiteStep';
+import { WIZARD_STEPS } from '../steps/registry';
 import { Dialogs } from './Dialogs';
 import { NoticeBar } from './NoticeBar';
 import { StepRail } from './StepRail';
@@ -116,6 +112,7 @@ export function App() {
   const operating = useOperateStore((s) => s.page !== undefined);
   const theme = useUiStore((s) => s.theme);
   const lang = useUiStore((s) => s.lang);
+  const Step = WIZARD_STEPS.find((s) => s.id === step)?.component;
   useShortcuts(actions.info.mode !== 'electron');
   useWindowState();
   useFocusJump();
@@ -132,11 +129,7 @@ export function App() {
           <StepRail />
           <main className="content">
             <OperateView />
-            {!operating && step === 'site' && <SiteStep plan={plan} />}
-            {!operating && step === 'hardware' && <HardwareStep plan={plan} />}
-            {!operating && step === 'networks' && <NetworksStep plan={plan} />}
-            {!operating && step === 'roles' && <RolesStep plan={plan} />}
-            {!operating && step === 'review' && <ReviewStep plan={plan} />}
+            {!operating && Step && <Step key={step} plan={plan} />}
           </main>
         </div>
       ) : (

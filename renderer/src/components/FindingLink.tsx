@@ -42,7 +42,7 @@ export function FindingLink({ finding }: { finding: FindingView }) {
           const ui = useUiStore.getState();
           const server = serverIndexOf(finding.path);
           if (server !== undefined) ui.select([server]);
-          ui.jumpTo(stepOf(finding.path, finding.rule), finding.path);
+          ui.jumpTo(stepOf(finding.path, finding.family), finding.path);
         }}
       >
         <span className="sev">{finding.severity}</span>{' '}

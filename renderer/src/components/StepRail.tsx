@@ -1,17 +1,10 @@
-import { useT, type TextKey } from '../i18n';
+import { useT } from '../i18n';
 import { useFindingsStore } from '../state/findings-store';
-import { STEPS, useUiStore, type StepId } from '../state/ui-store';
+import { useUiStore } from '../state/ui-store';
 import { stepOf } from '../logic/paths';
 import { OperateRail } from '../operate/OperateView';
 import { useOperateStore } from '../state/operate-store';
-
-const LABELS: Record<StepId, TextKey> = {
-  site: 'stepSite',
-  hardware: 'stepHardware',
-  networks: 'stepNetworks',
-  roles: 'stepRoles',
-  review: 'stepReview',
-};
+import { WIZARD_STEPS, type StepId } from '../steps/registry';
 
 /** The wizard's steps, walkable in any order, each with its count of errors. */
 export function StepRail() {
@@ -23,13 +16,13 @@ export function StepRail() {
   const errors = new Map<StepId, number>();
   for (const f of findings) {
     if (f.severity !== 'error' || f.acknowledged) continue;
-    const at = stepOf(f.path, f.rule);
+    const at = stepOf(f.path, f.family);
     errors.set(at, (errors.get(at) ?? 0) + 1);
   }
   return (
     <nav className="rail" aria-label="Wizard steps">
       <ol>
-        {STEPS.map((id, i) => (
+        {WIZARD_STEPS.map(({ id, label, badge }, i) => (
           <li key={id}>
             <button
               type="button"
@@ -40,14 +33,14 @@ export function StepRail() {
                 setStep(id);
               }}
             >
-              <span className="num">{i + 1}</span> {t(LABELS[id])}
-              {id !== 'review' && (errors.get(id) ?? 0) > 0 && (
+              <span className="num">{i + 1}</span> {t(label)}
+              {badge && (errors.get(id) ?? 0) > 0 && (
                 <span className="badge error">{errors.get(id)}</span>
               )}
             </button>
           </li>
         ))}
-        <OperateRail first={STEPS.length + 1} />
+        <OperateRail first={WIZARD_STEPS.length + 1} />
       </ol>
     </nav>
   );

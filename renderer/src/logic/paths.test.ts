@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findFieldElement, isRoleRule, serverIndexOf, stepOf } from './paths';
+import { findFieldElement, serverIndexOf, stepOf, stepShowsFamily } from './paths';
 
 /** A stand-in for the document: answers the two selector forms findFieldElement uses. */
 function fakeRoot(paths: string[]) {
@@ -21,13 +21,17 @@ describe('jumping from a finding to its field', () => {
     expect(stepOf('/racks/0/powerKw')).toBe('hardware');
     expect(stepOf('/networks/1/cidr')).toBe('networks');
     expect(stepOf('/kubernetes/podCidr')).toBe('site');
-    expect(stepOf('', 'controller-count-min')).toBe('roles');
+    // controller-count-min (family roles) is about the whole plan: it goes to the Roles step.
+    expect(stepOf('', 'roles')).toBe('roles');
     expect(serverIndexOf('/servers/12/nics/0')).toBe(12);
-    expect(isRoleRule('storage-rack-spread')).toBe(true);
-    // Giving a server the controller role can break a rack's quorum: shown while assigning.
-    expect(isRoleRule('rack-loss-quorum')).toBe(true);
-    expect(stepOf('/servers/0/rack', 'rack-loss-quorum')).toBe('hardware');
-    expect(isRoleRule('network-overlap')).toBe(false);
+    // storage-rack-spread (family storage) is listed live on the Roles step.
+    expect(stepShowsFamily('roles', 'storage')).toBe(true);
+    // Giving a server the controller role can break a rack's quorum: rack-loss-quorum is of
+    // family roles, shown while assigning, and its field is on the Hardware step.
+    expect(stepShowsFamily('roles', 'roles')).toBe(true);
+    expect(stepOf('/servers/0/rack', 'roles')).toBe('hardware');
+    // network-overlap (family networks) is not.
+    expect(stepShowsFamily('roles', 'networks')).toBe(false);
   });
 
   it('lands on the field, else on its nearest shown parent, else on the first field inside it', () => {

@@ -8,7 +8,8 @@ import { Plan, type ApiClient } from '../../../src/api';
 import { DICTIONARIES, type TextKey } from '../i18n';
 import { seedFindings } from './findings-store';
 import { selectDirty, usePlanStore } from './plan-store';
-import { STEPS, useUiStore, type StepId } from './ui-store';
+import { isStepId } from '../steps/registry';
+import { useUiStore, type StepId } from './ui-store';
 
 const KEY = 'ustart.session.plan';
 /** Edits are written after this long without another change, and when the page goes. */
@@ -76,7 +77,7 @@ function readKept(): Kept | undefined {
     if (v.file !== null && typeof v.file !== 'string') return undefined;
     return {
       file: v.file,
-      ...(STEPS.includes(v.step as StepId) ? { step: v.step } : {}),
+      ...(isStepId(v.step) ? { step: v.step } : {}),
       ...(v.edits !== undefined ? { edits: v.edits } : {}),
     };
   } catch {

@@ -1,9 +1,10 @@
 /** What the wizard shows: the step, language, theme, selection, and where to jump. */
 import { create } from 'zustand';
 import type { Lang } from '../i18n';
+// Only the type: the registry imports the steps, which import this store.
+import type { StepId } from '../steps/registry';
 
-export const STEPS = ['site', 'hardware', 'networks', 'roles', 'review'] as const;
-export type StepId = (typeof STEPS)[number];
+export type { StepId };
 
 export interface Notice {
   kind: 'info' | 'error';
@@ -44,6 +45,7 @@ const keep = (key: string, value: string) => {
 };
 
 export const useUiStore = create<UiState>((set) => ({
+  // A new page opens on the first step (WIZARD_STEPS[0]; typed, as the store loads first).
   step: 'site',
   lang: stored('ustart.lang') === 'de' ? 'de' : 'en',
   theme: stored('ustart.theme') === 'dark' ? 'dark' : 'light',

@@ -2,7 +2,7 @@ import { useMemo } from 'react';
 import { ROLES, type Plan, type Role } from '../../../src/api';
 import { FindingLink } from '../components/FindingLink';
 import { useT } from '../i18n';
-import { isRoleRule } from '../logic/paths';
+import { stepShowsFamily } from '../logic/paths';
 import { useFindingsStore } from '../state/findings-store';
 import { usePlanStore } from '../state/plan-store';
 import { useUiStore } from '../state/ui-store';
@@ -14,7 +14,10 @@ export function RolesStep({ plan }: { plan: Plan }) {
   const selected = useUiStore((s) => s.selected);
   const select = useUiStore((s) => s.select);
   const allFindings = useFindingsStore((s) => s.findings);
-  const findings = useMemo(() => allFindings.filter((f) => isRoleRule(f.rule)), [allFindings]);
+  const findings = useMemo(
+    () => allFindings.filter((f) => stepShowsFamily('roles', f.family)),
+    [allFindings],
+  );
   const setRole = (role: Role, on: boolean) =>
     edit((d) => {
       for (const i of selected) {

@@ -43,6 +43,7 @@ function jsonFinding(f: Finding) {
   return {
     severity: f.severity,
     rule: f.rule,
+    ...(f.family === undefined ? {} : { family: f.family }),
     path: f.path,
     message: f.message,
     hint: f.hint,

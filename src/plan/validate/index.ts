@@ -21,6 +21,7 @@ export function validatePlan(plan: Plan, rules: readonly Rule[] = RULES): Findin
     rule.check(index, (path, message, hint, ui) => {
       findings.push({
         rule: rule.id,
+        family: rule.family,
         severity: rule.severity,
         path,
         message,

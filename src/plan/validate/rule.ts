@@ -4,26 +4,11 @@
  * findings through the context. Rules read the plan through the precomputed indexes of
  * `PlanIndex` so a 1,000-server plan validates in milliseconds.
  */
-import type { Finding, FindingUi, Severity } from '../finding.js';
+import type { Finding, FindingUi, RuleFamily, Severity } from '../finding.js';
 import type { PlanIndex } from './plan-index.js';
 
-/** Rule families in the order docs and reports group them. */
-export const RULE_FAMILIES = [
-  'site',
-  'networks',
-  'addresses',
-  'racks',
-  'servers',
-  'host-network',
-  'roles',
-  'storage',
-  'kubernetes',
-  'openstack',
-  'access',
-  'air-gap',
-  'acknowledgements',
-] as const;
-export type RuleFamily = (typeof RULE_FAMILIES)[number];
+// The families live beside the Finding, which carries its rule's family.
+export { RULE_FAMILIES, type RuleFamily } from '../finding.js';
 
 export interface Rule {
   id: string;

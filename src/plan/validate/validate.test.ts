@@ -868,6 +868,8 @@ describe('each rule catches a broken demo plan', () => {
     expect(hit, JSON.stringify(findings.map((f) => [f.rule, f.path]))).toBeDefined();
     const spec = RULES.find((r) => r.id === rule)!;
     expect(hit!.severity).toBe(spec.severity);
+    // The finding carries the family its rule declares: fronts place it by that, not its id.
+    expect(hit!.family).toBe(spec.family);
     expect(hit!.message.length).toBeGreaterThan(10);
     expect(hit!.hint.length).toBeGreaterThan(10);
   });
@@ -908,6 +910,20 @@ describe('the rule set', () => {
       expect(r.fix.length).toBeGreaterThan(5);
     }
     expect(RULES.length).toBeGreaterThanOrEqual(45);
+  });
+
+  it('gives every finding the family of its rule, on every broken plan', () => {
+    const familyOf = new Map(RULES.map((r) => [r.id, r.family]));
+    let seen = 0;
+    for (const c of CASES) {
+      const plan = demo();
+      c.breakIt(plan);
+      for (const f of validatePlan(plan)) {
+        expect(f.family, f.rule).toBe(familyOf.get(f.rule));
+        seen++;
+      }
+    }
+    expect(seen).toBeGreaterThan(CASES.length);
   });
 
   it('covers every family', () => {

@@ -26,6 +26,7 @@ interface JsonReport {
   findings: Array<{
     severity: string;
     rule: string;
+    family?: string;
     path: string;
     message: string;
     hint: string;
@@ -140,6 +141,8 @@ describe('ustart validate', () => {
       hint: expect.any(String),
       line: expect.any(Number),
     });
+    // The rule's family; schema findings come from no rule and have none.
+    expect(hit!.family).toBe(family === 'schema' ? undefined : family);
     for (const f of report.findings) {
       expect(Object.keys(f)).toEqual(
         expect.arrayContaining(['severity', 'rule', 'path', 'message', 'hint']),
