@@ -29,17 +29,15 @@ export class StepOutputs {
    * producer skipped by its check or left out by --steps) read again from the producer's
    * first host, where the file still is.
    */
-  input(name: string, signal: AbortSignal): Promise<string> {
+  async input(name: string, signal: AbortSignal): Promise<string> {
     const { opts, steps } = this.ctx;
     const spec = opts.steps.find((s) => s.outputs?.some((o) => o.name === name))!;
     const output = spec.outputs!.find((o) => o.name === name)!;
     const host = steps.get(spec.id)?.hosts[0] ?? opts.resolveTargets(spec.targets, spec)[0];
     if (host === undefined) {
-      return Promise.reject(
-        new UstartError(
-          'RunbookInvalid',
-          `input "${name}" comes from step "${spec.id}", which has no host in this plan.`,
-        ),
+      throw new UstartError(
+        'RunbookInvalid',
+        `input "${name}" comes from step "${spec.id}", which has no host in this plan.`,
       );
     }
     return this.read(spec, host, output, signal);
