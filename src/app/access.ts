@@ -15,7 +15,7 @@ import type { Plan } from '../plan/schema.js';
 import type { CredentialRequest, CredentialStore } from '../ssh/credentials.js';
 import { KnownHosts, fingerprint, hostPattern, type HostKeyVerdict } from '../ssh/known-hosts.js';
 import { Ssh2Transport } from '../ssh/ssh2-transport.js';
-import { SshConfig, targetFromPlan } from '../ssh/targets.js';
+import { SshConfig, targetFromPlan } from '../engine/plan-targets.js';
 import type { HostTarget, Transport } from '../ssh/transport.js';
 import { readStateFile, writeStateFile } from './state-file.js';
 import { z } from 'zod';

@@ -1,7 +1,34 @@
-/** From a site plan to what the engine needs: a target resolver and the cluster lock's host. */
+/**
+ * From a site plan to what the engine needs: each server's SSH target, a target resolver and
+ * the cluster lock's host. The SSH layer below knows ~/.ssh/config, not the plan schema.
+ */
 import { UstartError } from '../errors.js';
-import type { Plan } from '../plan/index.js';
+import type { Plan, Server } from '../plan/index.js';
+import { resolveTarget, type SshConfig } from '../ssh/targets.js';
+import type { HostTarget } from '../ssh/transport.js';
 import type { TargetResolver } from './graph.js';
+
+export { SshConfig } from '../ssh/targets.js';
+
+/**
+ * The transport target for `server`: the plan first (its `ssh` endpoint, then the management
+ * address), then ~/.ssh/config, then `access.user` and port 22 (src/ssh/targets.ts).
+ */
+export function targetFromPlan(plan: Plan, server: Server, config: SshConfig): HostTarget {
+  const planned = server.ssh ?? {};
+  const mgmt = plan.networks.find((n) => n.purpose === 'management');
+  const fallbackAddress = mgmt ? server.addresses[mgmt.name] : undefined;
+  return resolveTarget(
+    {
+      name: server.hostname,
+      ...planned,
+      ...(fallbackAddress ? { fallbackAddress } : {}),
+      defaultUser: plan.access.user,
+      ...(plan.access.jumpHost ? { jumpHost: plan.access.jumpHost } : {}),
+    },
+    config,
+  );
+}
 
 /** Resolves role selectors against the plan: servers in plan order, `first-controller` the first with that role. */
 export function resolverFromPlan(plan: Plan): TargetResolver {

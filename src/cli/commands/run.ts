@@ -28,7 +28,7 @@ import { PHASES, type Phase } from '../../runbook/schema.js';
 import type { CredentialRequest, CredentialStore } from '../../ssh/credentials.js';
 import { KnownHosts } from '../../ssh/known-hosts.js';
 import { Ssh2Transport } from '../../ssh/ssh2-transport.js';
-import { SshConfig, targetFromPlan } from '../../ssh/targets.js';
+import { SshConfig, targetFromPlan } from '../../engine/plan-targets.js';
 import { EXIT } from '../exit.js';
 import { type Output, paint, plainOutput } from '../output.js';
 import { createRunDisplay, logsCommand, type RunDisplay } from '../run-display.js';
