@@ -22,7 +22,7 @@ import { openStateDir } from '../../app/state-dir.js';
 import { UstartError } from '../../errors.js';
 import { verifyRunBundle } from '../../app/run-bundle.js';
 import { checkPlanFile } from '../../plan/index.js';
-import { withBundleDelivery } from '../../render/bundle-step.js';
+import { withBundleDelivery } from '../../bundle/delivery-step.js';
 import { runbookStepSource } from '../../render/step-specs.js';
 import { PHASES, type Phase } from '../../runbook/schema.js';
 import type { CredentialRequest, CredentialStore } from '../../ssh/credentials.js';
