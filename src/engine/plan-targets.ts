@@ -9,8 +9,6 @@ import { resolveTarget, type SshConfig } from '../ssh/targets.js';
 import type { HostTarget, Transport } from '../ssh/transport.js';
 import type { TargetResolver } from './graph.js';
 
-export { SshConfig } from '../ssh/targets.js';
-
 /**
  * The transport target for `server`: the plan first (its `ssh` endpoint, then the management
  * address), then ~/.ssh/config, then `access.user` and port 22 (src/ssh/targets.ts).
