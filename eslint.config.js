@@ -6,9 +6,71 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 import globals from 'globals';
+import { readdirSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+
+/**
+ * The layers of the core (docs/architecture.md, "Layers"), lowest first. A folder of src/
+ * imports only folders on lower levels; the folders of one level are peers and do not import
+ * each other. src/errors.ts is below them all. Tests (*.test.ts) are exempt: they test a layer
+ * together with what feeds it (a runbook script rendered by src/render, say).
+ */
+export const LAYERS = [
+  ['util', 'i18n'], // small helpers; the text catalogue (Node-free)
+  ['plan', 'ssh'], // the site plan (schema, load/save, rules, IPAM, capacity); SSH transport
+  ['api', 'runbook'], // the contract between core and fronts (Node-free); the runbook format
+  ['engine'], // step graphs on hosts, journal, locks; a plan's targets and host route
+  ['bundle', 'logbundle'], // offline bundle (and its delivery step); log bundle
+  ['render'], // configuration and the runbook's steps from a plan
+  ['demo'], // the demo lab: a transport to simulated hosts, running the rendered steps
+  ['app'], // the service implementing the contract
+  ['server'], // browser mode
+  ['cli'], // the command line (`ustart serve` starts the server)
+];
+
+// A folder of src/ without a place in the order fails the lint, so it gets one.
+const srcFolders = readdirSync(new URL('./src', import.meta.url), { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name);
+const placed = LAYERS.flat();
+for (const folder of srcFolders) {
+  if (!placed.includes(folder)) {
+    throw new Error(
+      `eslint.config.js: src/${folder} has no place in LAYERS; add it to the level it belongs to (docs/architecture.md, "Layers").`,
+    );
+  }
+}
+
+/** One config per folder: it may not import the folders on its own level or above. */
+const layerRules = LAYERS.flatMap((level, at) =>
+  level.map((folder) => {
+    const above = LAYERS.slice(at)
+      .flat()
+      .filter((f) => f !== folder);
+    const peers = level.filter((f) => f !== folder);
+    return {
+      files: [`src/${folder}/**/*.ts`],
+      ignores: ['src/**/*.test.ts'],
+      rules: {
+        // The typescript-eslint twin of no-restricted-imports, so that the layer order adds
+        // to each folder's own restrictions instead of replacing them; it counts type imports.
+        '@typescript-eslint/no-restricted-imports': [
+          'error',
+          {
+            patterns: above.map((f) => ({
+              group: [`**/${f}`, `**/${f}/**`],
+              message: `src/${folder} may not import src/${f}: ${
+                peers.includes(f) ? 'they are peers on one level' : `src/${f} is a higher layer`
+              } (docs/architecture.md, "Layers"; the order is LAYERS in eslint.config.js).`,
+            })),
+          },
+        ],
+      },
+    };
+  }),
+);
 
 export default tseslint.config(
   {
@@ -71,9 +133,36 @@ export default tseslint.config(
             {
               // The plan schema and finding types are plain zod/TypeScript; the contract
               // re-exports them so the renderer edits the one Plan type the core checks.
-              group: ['../*', '!../plan', '../plan/*', '!../plan/schema.js', '!../plan/finding.js'],
-              message: 'src/api imports only zod, itself and the plan schema.',
+              group: [
+                '../*',
+                '!../plan',
+                '../plan/*',
+                '!../plan/schema.js',
+                '!../plan/finding.js',
+                '!../i18n',
+              ],
+              message: 'src/api imports only zod, itself, the plan schema and the text catalogue.',
             },
+          ],
+        },
+      ],
+    },
+  },
+  ...layerRules,
+  {
+    // The text catalogue is shared with the renderer (through src/api): plain TypeScript.
+    files: ['src/i18n/**/*.ts'],
+    ignores: ['src/i18n/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({
+            name,
+            message: 'src/i18n is shared with the renderer: no Node built-ins.',
+          })),
+          patterns: [
+            { group: ['../*'], message: 'src/i18n is the bottom layer: it imports only itself.' },
           ],
         },
       ],

@@ -1,5 +1,5 @@
 /**
- * The wizard's text, from the one catalogue in src/api/i18n.ts (shared with the handover
+ * The wizard's text, from the one catalogue in src/i18n/catalogue.ts (shared with the handover
  * report). German must have every key English has (the catalogue's type checks it).
  */
 import { CATALOGUES, entryText, type Catalogue, type Lang, type Vars } from '../../src/api';

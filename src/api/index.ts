@@ -7,4 +7,7 @@ export * from './names.js';
 export * from './wire.js';
 export * from './ws-transport.js';
 export * from './utf8.js';
-export * from './i18n.js';
+// The text catalogue sits below src/plan (which words capacity assumptions with it); the
+// contract hands it on to the fronts.
+export * from '../i18n/catalogue.js';
+export * from './capacity-text.js';

@@ -14,8 +14,9 @@ import { UstartError, unreachable } from '../errors.js';
 import type { Plan } from '../plan/schema.js';
 import type { CredentialRequest, CredentialStore } from '../ssh/credentials.js';
 import { KnownHosts, fingerprint, hostPattern, type HostKeyVerdict } from '../ssh/known-hosts.js';
+import { SshConfig } from '../ssh/ssh-config.js';
 import { Ssh2Transport } from '../ssh/ssh2-transport.js';
-import { SshConfig, targetFromPlan } from '../ssh/targets.js';
+import { targetFromPlan, type HostRoute } from '../engine/plan-targets.js';
 import type { HostTarget, Transport } from '../ssh/transport.js';
 import { readStateFile, writeStateFile } from './state-file.js';
 import { z } from 'zod';
@@ -196,24 +197,6 @@ const AccessFile = z.record(
       .nullable(),
   }),
 );
-
-/**
- * Hosts reached another way than by the plan's addresses: the demo lab (src/demo). A plan
- * the route owns gets its targets and transport from it (and its runs are demo runs); every
- * other plan's transport is fenced by it, so neither reaches the other's hosts.
- */
-export interface HostRoute {
-  /**
-   * True for a plan the route reaches; false for a real plan (fenced). Rejects, with the
-   * reason and what to do, for a plan that must reach neither (one saved in the demo
-   * workspace that is not the demo plan).
-   */
-  owns(planFile: string): Promise<boolean>;
-  targets(planFile: string, plan: Plan): Promise<Map<string, HostTarget>>;
-  transport(planFile: string, plan: Plan): Promise<Transport>;
-  /** A real plan's transport, refusing the route's hosts. */
-  fence(transport: Transport): Transport;
-}
 
 export interface AccessOptions {
   stateDir: string;

@@ -4,7 +4,8 @@
  */
 import type { EventHub, Handlers } from '../api/index.js';
 import { collectLogBundle } from '../logbundle/index.js';
-import { Access, type HostRoute, type SecretVault } from './access.js';
+import type { HostRoute } from '../engine/plan-targets.js';
+import { Access, type SecretVault } from './access.js';
 import { ConnectService } from './connect.js';
 import { RunService, type RunServiceOptions, type RunStepSource } from './runs.js';
 import { ShellService, type LocalTerminals } from './shells.js';

@@ -1,5 +1,5 @@
 /**
- * The offline bundle a run delivers (src/render/bundle-step.ts): verified before anything
+ * The offline bundle a run delivers (src/bundle/delivery-step.ts): verified before anything
  * starts, and remembered per session so a retry or resume does not hash a multi-gigabyte
  * bundle again while its files are unchanged.
  */

@@ -45,7 +45,7 @@ import { UstartError, messageOf } from '../errors.js';
 import { checkPlanFile } from '../plan/index.js';
 import type { Plan } from '../plan/schema.js';
 import type { VerifyReport } from '../bundle/verify.js';
-import { withBundleDelivery } from '../render/bundle-step.js';
+import { withBundleDelivery } from '../bundle/delivery-step.js';
 import { stepSpecsFor } from '../render/step-specs.js';
 import { PHASES, type Phase } from '../runbook/schema.js';
 import type { Transport } from '../ssh/transport.js';

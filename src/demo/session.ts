@@ -6,7 +6,7 @@
 import { realpath, rm } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { HostRoute } from '../app/access.js';
+import type { HostRoute } from '../engine/plan-targets.js';
 import { UstartError } from '../errors.js';
 import { checkPlanFile, type Plan } from '../plan/index.js';
 import type { HostConnection, HostTarget, Transport } from '../ssh/transport.js';

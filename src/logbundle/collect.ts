@@ -9,7 +9,8 @@ import { defaultRunsDir, journalPath, runDirOf } from '../engine/run-folder.js';
 import { UstartError, messageOf } from '../errors.js';
 import { parsePlanText } from '../plan/index.js';
 import type { Plan } from '../plan/schema.js';
-import { SshConfig, targetFromPlan } from '../ssh/targets.js';
+import { targetFromPlan } from '../engine/plan-targets.js';
+import { SshConfig } from '../ssh/ssh-config.js';
 import type { HostTarget, Transport } from '../ssh/transport.js';
 import {
   createLogBundle,

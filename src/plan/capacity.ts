@@ -4,7 +4,7 @@
  * it rests on, so the report can print them beside the numbers: a capacity figure without
  * its overcommit ratio and reservations is not something a customer can sign off.
  */
-import { fill, texts, type Lang } from '../api/i18n.js';
+import { fill, texts, type Lang } from '../i18n/catalogue.js';
 import { rackQuorums } from './quorum.js';
 import type { Plan, Server } from './schema.js';
 
@@ -244,7 +244,7 @@ export function usableWithHostFailureDomain(perHost: readonly number[], replicas
   return best;
 }
 
-/** The assumptions as sentences in `lang`, from the catalogue (src/api/i18n.ts). */
+/** The assumptions as sentences in `lang`, from the catalogue (src/i18n/catalogue.ts). */
 export function capacityStatements(a: CapacityAssumptions, lang: Lang = 'en'): string[] {
   const vars = { ...a };
   return Object.values(texts(lang, 'capacity')).map((s) => fill(s, vars));

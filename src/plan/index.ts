@@ -7,6 +7,7 @@ export * from './finding.js';
 export * from './schema.js';
 export { loadPlanFile, parsePlanText, parsePlanBytes, type ParsedPlan } from './load.js';
 export { savePlanFile, planToYaml } from './save.js';
+export { emptyPlan } from './empty.js';
 export { validatePlan, RULES } from './validate/index.js';
 export {
   allocateAddresses,

@@ -1,10 +1,11 @@
 /**
- * Where to connect for a planned server: the plan first, then the consultant's
- * `~/.ssh/config` (User, Port, HostName, IdentityFile, ProxyJump), then defaults
- * (`access.user`, port 22). The plan wins where both say something.
+ * Where to connect for a host: what uStart was told first, then the consultant's
+ * `~/.ssh/config` (User, Port, HostName, IdentityFile, ProxyJump), then defaults (the
+ * default user, port 22). What uStart was told wins where both say something. The site
+ * plan's side of it (which server fields say what) is `targetFromPlan` in
+ * src/engine/plan-targets.ts: this layer knows SSH, not the plan schema.
  */
 import { UstartError } from '../errors.js';
-import type { Plan, Server } from '../plan/schema.js';
 import type { SshConfig, SshConfigEntry } from './ssh-config.js';
 import type { HostTarget } from './transport.js';
 
@@ -40,38 +41,59 @@ export function parseProxyJump(
   };
 }
 
-/** The transport target for `server`, merging the plan with ~/.ssh/config. */
-export function targetFromPlan(plan: Plan, server: Server, config: SshConfig): HostTarget {
-  const planned = server.ssh ?? {};
-  const alias = planned.address ?? server.hostname;
+/** An endpoint as uStart was told it, before ~/.ssh/config fills the gaps. */
+export interface Endpoint {
+  address: string;
+  port?: number;
+  user?: string;
+}
+
+/** A host to reach, as uStart was told it; ~/.ssh/config fills in what this leaves open. */
+export interface PlannedHost {
+  /** uStart's name for the host; also its ~/.ssh/config alias when no address is given. */
+  name: string;
+  /** An address or ~/.ssh/config alias given explicitly; wins over the config's HostName. */
+  address?: string;
+  port?: number;
+  user?: string;
+  /** Where to connect when neither `address` nor the config's HostName says (a management address). */
+  fallbackAddress?: string;
+  /** The login user when neither the host nor the config names one. */
+  defaultUser: string;
+  /** The jump host given explicitly; without it, the config's ProxyJump (one hop) applies. */
+  jumpHost?: Endpoint;
+}
+
+/** The transport target for `host`, merging what uStart was told with ~/.ssh/config. */
+export function resolveTarget(host: PlannedHost, config: SshConfig): HostTarget {
+  const alias = host.address ?? host.name;
   const fromConfig = config.lookup(alias);
-  const address =
-    planned.address ?? fromConfig.hostName ?? managementAddress(plan, server) ?? alias;
+  const address = host.address ?? fromConfig.hostName ?? host.fallbackAddress ?? alias;
   const target: HostTarget = {
-    name: server.hostname,
+    name: host.name,
     address,
-    port: planned.port ?? fromConfig.port ?? 22,
-    user: planned.user ?? fromConfig.user ?? plan.access.user,
+    port: host.port ?? fromConfig.port ?? 22,
+    user: host.user ?? fromConfig.user ?? host.defaultUser,
     ...(fromConfig.identityFiles ? { identityFiles: fromConfig.identityFiles } : {}),
   };
-  const jump = plan.access.jumpHost;
+  const jump = host.jumpHost;
   if (jump) {
-    const jc = jumpConfig(config, jump.address, server.hostname);
+    const jc = jumpConfig(config, jump.address, host.name);
     target.jump = {
       name: jump.address,
       address: jc.hostName ?? jump.address,
       port: jump.port ?? jc.port ?? 22,
-      user: jump.user ?? jc.user ?? plan.access.user,
+      user: jump.user ?? jc.user ?? host.defaultUser,
       ...(jc.identityFiles ? { identityFiles: jc.identityFiles } : {}),
     };
   } else if (fromConfig.proxyJump) {
     const pj = parseProxyJump(fromConfig.proxyJump, alias, fromConfig.from.proxyJump);
-    const jc = jumpConfig(config, pj.host, server.hostname);
+    const jc = jumpConfig(config, pj.host, host.name);
     target.jump = {
       name: pj.host,
       address: jc.hostName ?? pj.host,
       port: pj.port ?? jc.port ?? 22,
-      user: pj.user ?? jc.user ?? plan.access.user,
+      user: pj.user ?? jc.user ?? host.defaultUser,
       ...(jc.identityFiles ? { identityFiles: jc.identityFiles } : {}),
     };
   }
@@ -89,9 +111,4 @@ function jumpConfig(config: SshConfig, jump: string, target: string): SshConfigE
     );
   }
   return jc;
-}
-
-function managementAddress(plan: Plan, server: Server): string | undefined {
-  const mgmt = plan.networks.find((n) => n.purpose === 'management');
-  return mgmt ? server.addresses[mgmt.name] : undefined;
 }

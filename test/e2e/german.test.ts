@@ -2,14 +2,14 @@
  * The German pass (issue 17 item 9): the demo in browser mode, switched to German, walked
  * through the wizard, the CSV importer's mapping, "delete selected servers", Connect and an
  * install to the end. On every page no visible text may be an English-only entry of the
- * catalogue (src/api/i18n-en.ts): an entry whose German differs. The real core, demo lab
+ * catalogue (src/i18n/en.ts): an entry whose German differs. The real core, demo lab
  * and runbook, as in ./demo.test.ts.
  */
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CATALOGUES, type Plural } from '../../src/api/i18n.js';
+import { CATALOGUES, type Plural } from '../../src/i18n/catalogue.js';
 import { loadPlanFile } from '../../src/plan/load.js';
 import type { DemoSession } from '../../src/demo/index.js';
 import type { RunningServer } from '../../src/server/server.js';

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unwrap, type RunBundle, type RunInfo } from '../../src/api/index.js';
 import { createCore, type Core } from '../../src/app/index.js';
 import { defaultRunsDir, logPath } from '../../src/engine/index.js';
-import { BUNDLE_STEP_ID, PACKAGE_SOURCE_STEP_ID } from '../../src/render/bundle-step.js';
+import { BUNDLE_STEP_ID, PACKAGE_SOURCE_STEP_ID } from '../../src/bundle/delivery-step.js';
 import { planToYaml } from '../../src/plan/save.js';
 import { KnownHosts } from '../../src/ssh/known-hosts.js';
 import { Ssh2Transport } from '../../src/ssh/ssh2-transport.js';

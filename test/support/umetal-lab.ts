@@ -70,7 +70,7 @@ import {
 import { PACKAGES_FILE, runbookPackages } from '../../src/bundle/packages.js';
 import { loadPlanFile } from '../../src/plan/load.js';
 import type { Plan } from '../../src/plan/schema.js';
-import { BUNDLE_VERIFIED_MARKER } from '../../src/render/bundle-step.js';
+import { BUNDLE_VERIFIED_MARKER } from '../../src/bundle/delivery-step.js';
 import { PAUSE_IMAGE } from '../../src/render/generators/kubernetes.js';
 import { KnownHosts } from '../../src/ssh/known-hosts.js';
 import { Ssh2Transport } from '../../src/ssh/ssh2-transport.js';

@@ -13,7 +13,7 @@ import {
   translator,
   type Catalogue,
   type Plural,
-} from '../../src/api/i18n.js';
+} from '../../src/i18n/catalogue.js';
 
 const shape = (c: Catalogue) =>
   Object.fromEntries(

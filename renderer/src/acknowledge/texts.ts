@@ -1,6 +1,6 @@
 /**
  * The text of acknowledging findings (the dialog, the accepted mark, the withdraw button):
- * the `ack` namespace of the one catalogue (src/api/i18n.ts); the language is the wizard's.
+ * the `ack` namespace of the one catalogue (src/i18n/catalogue.ts); the language is the wizard's.
  */
 import { CATALOGUES, type Catalogue } from '../../../src/api';
 import { useUiStore } from '../state/ui-store';

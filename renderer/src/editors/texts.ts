@@ -1,6 +1,6 @@
 /**
  * The text of the hardware editor and the network editing: the `editor` namespace of the
- * one catalogue (src/api/i18n.ts); the language is the wizard's.
+ * one catalogue (src/i18n/catalogue.ts); the language is the wizard's.
  */
 import { CATALOGUES, type Catalogue } from '../../../src/api';
 import { useUiStore } from '../state/ui-store';

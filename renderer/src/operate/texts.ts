@@ -1,6 +1,6 @@
 /**
  * The text of Connect, Install and Terminals: the `op` namespace of the one catalogue
- * (src/api/i18n.ts); the language is the wizard's.
+ * (src/i18n/catalogue.ts); the language is the wizard's.
  */
 import { CATALOGUES, type Catalogue } from '../../../src/api';
 import { useUiStore } from '../state/ui-store';

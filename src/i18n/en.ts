@@ -1,7 +1,7 @@
 /**
  * The English catalogue: every visible text of the renderer and the handover report, by
- * namespace. It is the shape the German catalogue (./i18n-de.ts) must match key for key
- * (the type checks it). `{name}` marks a value filled in by `t` (./i18n.ts); an entry
+ * namespace. It is the shape the German catalogue (./de.ts) must match key for key
+ * (the type checks it). `{name}` marks a value filled in by `t` (./catalogue.ts); an entry
  * `{ one, other }` is chosen by the count's plural category (Intl.PluralRules).
  */
 export const en = {

@@ -9,9 +9,9 @@
  * bundle, and its work is done here rather than by a script on the host.
  */
 import { createHash } from 'node:crypto';
-import type { BundleEvent, BundleEventListener } from '../bundle/events.js';
-import { pushBundle, REMOTE_BUNDLE_DIR } from '../bundle/push.js';
-import type { VerifyReport } from '../bundle/verify.js';
+import type { BundleEvent, BundleEventListener } from './events.js';
+import { pushBundle, REMOTE_BUNDLE_DIR } from './push.js';
+import type { VerifyReport } from './verify.js';
 import type { LocalStepContext, StepSpec } from '../engine/types.js';
 import { UstartError, unreachable } from '../errors.js';
 import { shQuote } from '../util/shell.js';

@@ -1,5 +1,5 @@
-/** The German catalogue: the same keys as the English one (./i18n-en.ts), checked by type. */
-import type { Catalogue } from './i18n.js';
+/** The German catalogue: the same keys as the English one (./en.ts), checked by type. */
+import type { Catalogue } from './catalogue.js';
 
 export const de: Catalogue = {
   ui: {

@@ -1,13 +1,12 @@
 /**
  * The one text catalogue of uStart, shared by the renderer and the core's handover report
- * (src/app/report.ts). English (./i18n-en.ts) is the shape; German (./i18n-de.ts) must have
+ * (src/app/report.ts). English (./en.ts) is the shape; German (./de.ts) must have
  * every English key, which the `Catalogue` type checks. A tiny `t(key, vars)` fills `{name}`
  * placeholders and picks plural forms with Intl.PluralRules. (No i18n library: the catalogue
  * is small, typed and must load in plain Node and in the browser alike.)
  */
-import type { Capacity } from './contract.js';
-import { en } from './i18n-en.js';
-import { de } from './i18n-de.js';
+import { en } from './en.js';
+import { de } from './de.js';
 
 /** A text that depends on a count: `{ one: '1 error', other: '{n} errors' }`. */
 export interface Plural {
@@ -73,11 +72,4 @@ export function texts<N extends Namespace>(lang: Lang, ns: N): Catalogue[N] {
 export function stepTitle(lang: Lang, id: string, fallback: string): string {
   const titles = CATALOGUES[lang].stepTitle as Record<string, string>;
   return titles[id] ?? fallback;
-}
-
-/** The capacity assumptions in `lang` when their figures came along, else as the core worded them. */
-export function capacityAssumptions(c: Capacity, lang: Lang): string[] {
-  const values = c.assumptionValues;
-  if (!values) return c.assumptions;
-  return Object.values(CATALOGUES[lang].capacity).map((s) => fill(s, values));
 }

@@ -15,7 +15,7 @@ import {
   loadPublicKey,
   verifyBundle,
   type VerifyReport,
-} from '../bundle/index.js';
+} from './index.js';
 import { checkGraph } from '../engine/graph.js';
 import { loadPlanFile } from '../plan/load.js';
 import type { Plan } from '../plan/schema.js';
@@ -25,8 +25,8 @@ import {
   BUNDLE_VERIFIED_MARKER,
   PACKAGE_SOURCE_STEP_ID,
   withBundleDelivery,
-} from './bundle-step.js';
-import { stepSpecsFor } from './step-specs.js';
+} from './delivery-step.js';
+import { stepSpecsFor } from '../render/step-specs.js';
 
 let work: string;
 let plan: Plan;

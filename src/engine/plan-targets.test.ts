@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan, Server } from '../plan/schema.js';
-import { SshConfig, targetFromPlan } from './targets.js';
+import { SshConfig } from '../ssh/ssh-config.js';
+import { targetFromPlan } from './plan-targets.js';
 
 let dir: string;
 beforeAll(async () => {
