@@ -7,7 +7,7 @@ import type { StepSpec, StepUpload } from '../engine/types.js';
 import type { Plan } from '../plan/schema.js';
 import { defaultRunbookDir, loadRunbook, type Runbook } from '../runbook/load.js';
 import { loadPhases, type RunbookPhase } from '../runbook/phases.js';
-import type { Phase } from '../runbook/schema.js';
+import { RESET_PREFIX, type Phase } from '../runbook/schema.js';
 import { GENERATOR_NAMES } from './generators/index.js';
 import { type RemoteFile, type RenderedStep, Renderer } from './render.js';
 
@@ -71,7 +71,7 @@ export function toStepSpecs(renderer: Renderer, phases?: readonly Phase[]): Step
     const before = specs.at(-1)?.phase;
     if (before !== undefined && before !== step.phase) {
       // A reset never waits for the install: they are run on their own.
-      const sameKind = before.startsWith('reset-') === step.phase.startsWith('reset-');
+      const sameKind = before.startsWith(RESET_PREFIX) === step.phase.startsWith(RESET_PREFIX);
       previousPhase = sameKind ? phaseIds : [];
       phaseIds = [];
     }

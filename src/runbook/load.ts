@@ -7,27 +7,16 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { LineCounter, parseDocument, type Document } from 'yaml';
 import { UstartError } from '../errors.js';
-import { pointer } from '../plan/finding.js';
-import { locate } from '../plan/load.js';
 import { closest } from '../plan/suggest.js';
 import { assetPath } from '../util/assets.js';
 import { pathExists } from '../util/fs.js';
 import { PHASES_FILE, readPhases, type RunbookPhase } from './phases.js';
 import { type Phase, RunbookFile, type StepDecl } from './schema.js';
 import { readRegularFile } from '../util/user-file.js';
+import { parseYamlFile, type RunbookProblem, type SourceRef } from './yaml-file.js';
 
-/** Where something was declared, 1-based. */
-export interface SourceRef {
-  file: string;
-  line?: number;
-  column?: number;
-}
-
-export interface RunbookProblem extends SourceRef {
-  message: string;
-}
+export type { RunbookProblem, SourceRef } from './yaml-file.js';
 
 /** A step after loading: defaults applied, phase resolved, every file found on disk. */
 export interface RunbookStep extends Omit<StepDecl, 'phase' | 'files'> {
@@ -172,47 +161,13 @@ async function yamlFilesOf(dir: string, problems: RunbookProblem[]): Promise<str
   }
 }
 
-async function parseRunbookFile(
-  file: string,
-  problems: RunbookProblem[],
-): Promise<
-  { value: RunbookFile; at: (path: ReadonlyArray<string | number>) => SourceRef } | undefined
-> {
+async function parseRunbookFile(file: string, problems: RunbookProblem[]) {
   const text = await readRegularFile(file, {
     what: 'runbook file',
     code: 'RunbookInvalid',
     encoding: 'utf8',
   });
-  const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  const at = (path: ReadonlyArray<string | number>): SourceRef => ({
-    file,
-    ...locate(document as Document, lineCounter, pointer(...path)),
-  });
-  const first = document.errors[0];
-  if (first) {
-    const pos = lineCounter.linePos(first.pos[0]);
-    problems.push({
-      file,
-      line: pos.line,
-      column: pos.col,
-      message: first.message.split('\n')[0] ?? 'YAML syntax error',
-    });
-    return undefined;
-  }
-  const parsed = RunbookFile.safeParse(document.toJS() ?? {});
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const path = issue.path.map((p) => (typeof p === 'number' ? p : String(p)));
-      const name =
-        issue.code === 'unrecognized_keys'
-          ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`
-          : issue.message;
-      problems.push({ ...at(path), message: `${pointer(...path) || 'the file'}: ${name}` });
-    }
-    return undefined;
-  }
-  return { value: parsed.data, at };
+  return parseYamlFile(text, file, RunbookFile, problems);
 }
 
 async function resolveSteps(

@@ -10,13 +10,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LineCounter, parseDocument, type Document } from 'yaml';
 import { UstartError } from '../errors.js';
-import { pointer } from '../plan/finding.js';
-import { locate } from '../plan/load.js';
 import { closest } from '../plan/suggest.js';
 import { assetPath } from '../util/assets.js';
 import { PhasesFile, RESET_PREFIX } from './schema.js';
+import { parseYamlFile, type RunbookProblem } from './yaml-file.js';
 
 /** The file of a runbook directory that declares its phases; not a step file. */
 export const PHASES_FILE = 'phases.yaml';
@@ -34,13 +32,6 @@ export interface RunbookPhase {
   needs: string[];
 }
 
-export interface PhaseProblem {
-  file: string;
-  line?: number;
-  column?: number;
-  message: string;
-}
-
 /**
  * The phases of a layered runbook: the last directory with a `phases.yaml` declares them
  * (a customer runbook that adds a phase copies the list and adds its own). Problems are
@@ -49,9 +40,9 @@ export interface PhaseProblem {
 export function readPhases(dirs: readonly string[]): {
   phases: RunbookPhase[];
   file?: string;
-  problems: PhaseProblem[];
+  problems: RunbookProblem[];
 } {
-  const problems: PhaseProblem[] = [];
+  const problems: RunbookProblem[] = [];
   let text: string | undefined;
   let file: string | undefined;
   for (const dir of [...dirs].reverse()) {
@@ -75,36 +66,10 @@ export function readPhases(dirs: readonly string[]): {
     });
     return { phases: [], problems };
   }
-  const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  const at = (path: ReadonlyArray<string | number>) => ({
-    file: file!,
-    ...locate(document as Document, lineCounter, pointer(...path)),
-  });
-  const first = document.errors[0];
-  if (first) {
-    const pos = lineCounter.linePos(first.pos[0]);
-    problems.push({
-      file,
-      line: pos.line,
-      column: pos.col,
-      message: first.message.split('\n')[0] ?? 'YAML syntax error',
-    });
-    return { phases: [], file, problems };
-  }
-  const parsed = PhasesFile.safeParse(document.toJS() ?? {});
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const path = issue.path.map((p) => (typeof p === 'number' ? p : String(p)));
-      const name =
-        issue.code === 'unrecognized_keys'
-          ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`
-          : issue.message;
-      problems.push({ ...at(path), message: `${pointer(...path) || 'the file'}: ${name}` });
-    }
-    return { phases: [], file, problems };
-  }
-  const declared = parsed.data.phases;
+  const parsed = parseYamlFile(text, file, PhasesFile, problems);
+  if (!parsed) return { phases: [], file, problems };
+  const { at } = parsed;
+  const declared = parsed.value.phases;
   const seen: string[] = [];
   declared.forEach((p, i) => {
     if (seen.includes(p.id)) {

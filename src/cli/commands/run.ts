@@ -25,7 +25,7 @@ import { checkPlanFile } from '../../plan/index.js';
 import { withBundleDelivery } from '../../render/bundle-step.js';
 import { runbookStepSource, sitePhases } from '../../render/step-specs.js';
 import { checkPhaseNames } from '../../runbook/phases.js';
-import type { Phase } from '../../runbook/schema.js';
+import { RESET_PREFIX, type Phase } from '../../runbook/schema.js';
 import type { CredentialRequest, CredentialStore } from '../../ssh/credentials.js';
 import { KnownHosts } from '../../ssh/known-hosts.js';
 import { Ssh2Transport } from '../../ssh/ssh2-transport.js';
@@ -149,7 +149,7 @@ async function runCommand(
   const stepSource = phases ? runbookStepSource(phases) : defaultSource;
   const checked = await checkPlanFile(planFile);
   const plan = checked.plan;
-  const resets = phases?.filter((p) => p.startsWith('reset-')) ?? [];
+  const resets = phases?.filter((p) => p.startsWith(RESET_PREFIX)) ?? [];
   if (plan && resets.length && opts.confirmReset !== plan.site.name) {
     out.stderr(
       `ustart: ${resets.join(', ')} removes what was installed on the servers of "${plan.site.name}". ` +
