@@ -100,7 +100,7 @@ export function registerRun(
     )
     .option(
       '--phase <phases>',
-      `run these runbook phases, in install order (comma-separated: ${phaseIds().join(', ')})`,
+      `run these runbook phases, in install order (comma-separated: ${phaseIds()})`,
     )
     .option(
       '--confirm-reset <site>',
@@ -272,9 +272,19 @@ function parsePhases(v: string): Phase[] {
   return ordered;
 }
 
-/** The runbook's phase names, for --phase's help. */
-function phaseIds(): string[] {
-  return sitePhases().map((p) => p.id);
+/**
+ * The runbook's phase names, for --phase's help. Every command's help is built at start: a
+ * broken phases.yaml must not stop `ustart validate`, so it is named here and reported in
+ * full when --phase is used.
+ */
+function phaseIds(): string {
+  try {
+    return sitePhases()
+      .map((p) => p.id)
+      .join(', ');
+  } catch {
+    return "see the runbook's phases.yaml";
+  }
 }
 
 function parseSkip(v: string): { step: string; reason: string } {
