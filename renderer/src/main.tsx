@@ -5,6 +5,7 @@ import { connect } from './api';
 import { App } from './components/App';
 import { AppContext } from './context';
 import { DICTIONARIES } from './i18n';
+import { RunClientProvider } from './install/run-client-context';
 import { startValidation } from './state/findings-store';
 import { keepSession, restoreSession } from './state/session-keep';
 import { useUiStore } from './state/ui-store';
@@ -29,7 +30,9 @@ async function start(rootEl: HTMLElement) {
   createRoot(rootEl).render(
     <StrictMode>
       <AppContext.Provider value={{ api, actions }}>
-        <App />
+        <RunClientProvider>
+          <App />
+        </RunClientProvider>
       </AppContext.Provider>
     </StrictMode>,
   );

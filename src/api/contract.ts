@@ -43,6 +43,21 @@ function request<I extends z.ZodType, O extends z.ZodType>(input: I, output: O):
 const path = z.string().trim().min(1, { error: 'a file path is needed' });
 const none = z.object({});
 
+/** One phase of the runbook (src/runbook/phases.ts, RunbookPhase). */
+export const RunPhase = z.object({
+  id: z.string(),
+  label: z.object({ en: z.string(), de: z.string() }),
+  /** Changes nothing on the hosts (connect): no lock, no bundle, no plan errors block it. */
+  readOnly: z.boolean(),
+  /** The reset phase of this install phase, when the runbook has one. */
+  reset: z.string().optional(),
+  /** For a reset phase: the install phase whose work it removes. */
+  resetOf: z.string().optional(),
+  /** Earlier phases this one builds on. */
+  needs: z.array(z.string()),
+});
+export type RunPhase = z.infer<typeof RunPhase>;
+
 // In its own file so ./run-contract.ts can use it without importing this one (no cycle).
 export { Severity, RuleFamily, FindingSchema, type FindingView } from './finding-schema.js';
 
@@ -295,6 +310,11 @@ export const requests = {
   ),
   /** Tells the shell whether there are unsaved changes, for its close guard and title. */
   'window:set-state': request(z.object({ dirty: z.boolean(), title: z.string() }), z.object({})),
+  /**
+   * The runbook's phases in run order (docs/runbook-format.md, "Phases"): the declared ones,
+   * then their resets. The fronts list phases from here, never from a list of their own.
+   */
+  'run:phases': request(none, z.object({ phases: z.array(RunPhase) })),
   /** Connect, runs, logs and shells: ./run-contract.ts. */
   ...runRequests,
   /** The end of an install: ./handover-contract.ts. */

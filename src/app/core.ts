@@ -18,7 +18,7 @@ import { UstartError } from '../errors.js';
 import { allocateAddresses } from '../plan/ipam.js';
 import { countBySeverity, validatePlan } from '../plan/index.js';
 import { Renderer } from '../render/render.js';
-import { loadSiteRunbook } from '../render/step-specs.js';
+import { loadSiteRunbook, sitePhases } from '../render/step-specs.js';
 import { writeRender } from '../render/write.js';
 import { writeAtomically } from '../util/fs.js';
 import { importWithMapping, previewCsv, readCsvSource } from './csv.js';
@@ -198,6 +198,7 @@ export function createCore(options: CoreOptions): Core {
       } else unsupported('Printing to PDF (use the print dialog of the browser)');
       return { file: abs };
     },
+    'run:phases': () => ({ phases: sitePhases() }),
     'recent:list': async () => ({ files: inRoot(await recent.list()) }),
     'recent:clear': async () => {
       const files = inRoot(await recent.clear());

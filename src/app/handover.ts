@@ -31,6 +31,8 @@ import { endpointFqdn } from '../plan/endpoints.js';
 import type { Plan, Server } from '../plan/schema.js';
 import { NODE_PORTS } from '../render/generators/monitoring.js';
 import { GIT_URL } from '../render/generators/ugarden.js';
+import { sitePhases } from '../render/step-specs.js';
+import { installPhases } from '../runbook/phases.js';
 import { shQuote } from '../ssh/remote-exec.js';
 import type { HostConnection, Transport } from '../ssh/transport.js';
 import { writeAtomically } from '../util/fs.js';
@@ -65,8 +67,8 @@ export const REVEALABLE: Record<
   'gitea-admin': { namespace: 'ustart-git', name: 'gitea-admin', keys: ['username', 'password'] },
 };
 
-const INSTALL_PHASES = ['umetal', 'ustack', 'ugarden'] as const;
-type InstallPhase = (typeof INSTALL_PHASES)[number];
+/** The phases whose endpoints and downloads this summary knows (the runbook declares all). */
+type InstallPhase = 'umetal' | 'ustack' | 'ugarden';
 
 export function firstController(plan: Plan): Server {
   const first = plan.servers.find((s) => s.roles.includes('controller'));
@@ -114,7 +116,7 @@ export function summaryRunOf(events: readonly RunEvent[]): SummaryRun | undefine
 /** A phase counts as installed by a run when it had steps and all succeeded or were skipped. */
 function phasesDone(run: SummaryRun): Set<string> {
   const done = new Set<string>();
-  for (const phase of INSTALL_PHASES) {
+  for (const phase of installPhases(sitePhases())) {
     const steps = run.steps.filter((s) => s.phase === phase);
     if (steps.length && steps.every((s) => s.state === 'succeeded' || s.state === 'skipped'))
       done.add(phase);
@@ -246,7 +248,7 @@ export function assembleSummary({ planFile, plan, run, gardenApi }: SummaryInput
     site,
     demo: run.demo,
     state: run.state,
-    phases: INSTALL_PHASES.filter((p) => run.steps.some((s) => s.phase === p)),
+    phases: installPhases(sitePhases()).filter((p) => run.steps.some((s) => s.phase === p)),
     startedAt: run.startedAt,
     ...(run.finishedAt !== undefined ? { finishedAt: run.finishedAt } : {}),
     ...(durationMs !== undefined ? { durationMs } : {}),

@@ -46,8 +46,9 @@ import { checkPlanFile } from '../plan/index.js';
 import type { Plan } from '../plan/schema.js';
 import type { VerifyReport } from '../bundle/verify.js';
 import { withBundleDelivery } from '../bundle/delivery-step.js';
-import { stepSpecsFor } from '../render/step-specs.js';
-import { PHASES, type Phase } from '../runbook/schema.js';
+import { readOnlyPhases, sitePhases, stepSpecsFor } from '../render/step-specs.js';
+import { checkPhaseNames, installPhases } from '../runbook/phases.js';
+import type { Phase } from '../runbook/schema.js';
 import type { Transport } from '../ssh/transport.js';
 import type { Access } from './access.js';
 import { VerifiedBundleCache } from './run-bundle.js';
@@ -59,8 +60,6 @@ export type RunStepSource = (context: {
   planFile: string;
   phases: readonly string[];
 }) => Promise<StepSpec[]>;
-
-export const INSTALL_PHASES: readonly Phase[] = ['umetal', 'ustack', 'ugarden'];
 
 const runbookSteps: RunStepSource = ({ plan, phases }) =>
   stepSpecsFor(plan, { phases: phases as Phase[] });
@@ -327,7 +326,7 @@ export class RunService {
       );
     }
     const phases = checkPhases(options.phases);
-    const readOnly = phases.every((p) => p === 'connect');
+    const readOnly = readOnlyPhases(phases);
     const loaded = await this.loadPlan(planFile);
     if (!readOnly && !loaded.valid) {
       throw new UstartError(
@@ -776,17 +775,12 @@ function checkRunId(runId: string): string {
   return runId;
 }
 
+/** The phases a run asked for, as given; the runbook's install phases when none. */
 function checkPhases(phases: readonly string[] | undefined): Phase[] {
-  if (!phases?.length) return [...INSTALL_PHASES];
-  for (const p of phases) {
-    if (!(PHASES as readonly string[]).includes(p)) {
-      throw new UstartError(
-        'InvalidArgument',
-        `"${p}" is not a phase; the phases are ${PHASES.join(', ')}.`,
-      );
-    }
-  }
-  return phases as Phase[];
+  const declared = sitePhases();
+  if (!phases?.length) return installPhases(declared);
+  checkPhaseNames(declared, phases, (p, ids) => `"${p}" is not a phase; the phases are ${ids}.`);
+  return [...phases];
 }
 
 function textOf(content: string | Uint8Array): string | undefined {

@@ -13,6 +13,7 @@
  */
 import { dirname } from 'node:path';
 import { defaultRunsDir, type RunEvent, type State } from '../engine/index.js';
+import { sitePhases } from '../render/step-specs.js';
 import { type Color, type Output, paint } from './output.js';
 import { formatCounts, RunView, stateMark } from './run-view.js';
 
@@ -91,12 +92,17 @@ function shellWord(s: string): string {
 const FAILED: ReadonlySet<State> = new Set(['failed', 'connection-lost', 'unknown']);
 const ENDED_BAD: ReadonlySet<State> = new Set([...FAILED, 'cancelled']);
 
-const PHASE_NAMES: Record<string, string> = {
-  connect: 'Connect',
-  umetal: 'uMetal',
-  ustack: 'uStack',
-  ugarden: 'uGarden',
-};
+let phaseNames: ReadonlyMap<string, string> | undefined;
+
+/** An install phase's name as the runbook labels it (none for resets and unknown phases). */
+function phaseName(phase: string): string | undefined {
+  phaseNames ??= new Map(
+    sitePhases()
+      .filter((p) => p.resetOf === undefined)
+      .map((p) => [p.id, p.label.en]),
+  );
+  return phaseNames.get(phase);
+}
 
 /** One step as the compact view tracks it. */
 interface StepLine {
@@ -294,7 +300,7 @@ export class CompactRunView implements RunDisplay {
     if (phase === this.phase) return;
     this.phase = phase;
     const steps = [...this.steps.values()].filter((s) => s.phase === phase).length;
-    const name = PHASE_NAMES[phase];
+    const name = phaseName(phase);
     this.permanent(
       `\n${paint(this.out, 'bold', `── phase ${phase}${name ? ` (${name})` : ''}: ${plural(steps, 'step')} ──`)}\n`,
     );

@@ -18,7 +18,7 @@ export {
   type DemoRunOptions,
   type DemoRunResult,
 } from './run.js';
-export { demoSteps, DEMO_PHASES } from './steps.js';
+export { demoSteps, demoPhases } from './steps.js';
 export {
   startDemoSession,
   demoRoute,

@@ -6,7 +6,8 @@ import type { StepSource } from '../engine/facts.js';
 import type { StepSpec, StepUpload } from '../engine/types.js';
 import type { Plan } from '../plan/schema.js';
 import { defaultRunbookDir, loadRunbook, type Runbook } from '../runbook/load.js';
-import type { Phase } from '../runbook/schema.js';
+import { loadPhases, type RunbookPhase } from '../runbook/phases.js';
+import { RESET_PREFIX, type Phase } from '../runbook/schema.js';
 import { GENERATOR_NAMES } from './generators/index.js';
 import { type RemoteFile, type RenderedStep, Renderer } from './render.js';
 
@@ -70,7 +71,7 @@ export function toStepSpecs(renderer: Renderer, phases?: readonly Phase[]): Step
     const before = specs.at(-1)?.phase;
     if (before !== undefined && before !== step.phase) {
       // A reset never waits for the install: they are run on their own.
-      const sameKind = before.startsWith('reset-') === step.phase.startsWith('reset-');
+      const sameKind = before.startsWith(RESET_PREFIX) === step.phase.startsWith(RESET_PREFIX);
       previousPhase = sameKind ? phaseIds : [];
       phaseIds = [];
     }
@@ -112,13 +113,27 @@ export async function stepSpecsFor(
 
 /**
  * The runbook as the CLI's step source (src/engine/facts.ts, StepSource): pass it to
- * `registerRun` in place of the built-in facts graph. Only the connect phase reads without
- * changing anything, so only a connect-only source is marked read-only.
+ * `registerRun` in place of the built-in facts graph. A source of only the phases the
+ * runbook marks `readOnly` (connect) changes nothing, so it is marked read-only.
  */
 export function runbookStepSource(
   phases: readonly Phase[],
   customerDirs: readonly string[] = [],
 ): StepSource {
   const source = ({ plan }: { plan: Plan }) => stepSpecsFor(plan, { phases, customerDirs });
-  return Object.assign(source, { readOnly: phases.every((p) => p === 'connect') });
+  return Object.assign(source, { readOnly: readOnlyPhases(phases, customerDirs) });
+}
+
+/** Whether every one of `phases` is one the runbook marks `readOnly` (it changes nothing). */
+export function readOnlyPhases(
+  phases: readonly Phase[],
+  customerDirs: readonly string[] = [],
+): boolean {
+  const declared = sitePhases(customerDirs);
+  return phases.every((p) => declared.find((d) => d.id === p)?.readOnly === true);
+}
+
+/** The phases of the site's runbook (the default one, and a customer's over it). */
+export function sitePhases(customerDirs: readonly string[] = []): RunbookPhase[] {
+  return loadPhases([defaultRunbookDir(), ...customerDirs]);
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -11,7 +12,6 @@ import {
   phaseSteps,
   type RunbookProblem,
 } from './load.js';
-import { PHASES } from './schema.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -40,7 +40,13 @@ async function problemsOf(promise: Promise<unknown>): Promise<RunbookProblem[]> 
   throw new Error('expected the runbook to be rejected');
 }
 
-const SCRIPTS = { 'scripts/a.sh': 'true\n', 'scripts/b.sh': 'true\n', 'scripts/lib.sh': '\n' };
+/** A runbook directory's scripts, and the default runbook's phase declaration (phases.yaml). */
+const SCRIPTS = {
+  'scripts/a.sh': 'true\n',
+  'scripts/b.sh': 'true\n',
+  'scripts/lib.sh': '\n',
+  'phases.yaml': readFileSync(join(defaultRunbookDir(), 'phases.yaml'), 'utf8'),
+};
 
 function step(id: string, extra = ''): string {
   return `  - id: ${id}\n    title: Step ${id}\n    description: Does ${id}.\n    target: all\n    run: scripts/a.sh\n${extra}`;
@@ -49,7 +55,16 @@ function step(id: string, extra = ''): string {
 describe('the default runbook', () => {
   it('loads, with every phase and every generator it names', async () => {
     const runbook = await loadRunbook([defaultRunbookDir()], { generators: GENERATOR_NAMES });
-    for (const phase of PHASES) expect(phaseSteps(runbook, phase).length).toBeGreaterThan(0);
+    expect(runbook.phases.map((p) => p.id)).toEqual([
+      'connect',
+      'umetal',
+      'ustack',
+      'ugarden',
+      'reset-ugarden',
+      'reset-ustack',
+      'reset-umetal',
+    ]);
+    for (const { id } of runbook.phases) expect(phaseSteps(runbook, id).length).toBeGreaterThan(0);
     expect(runbook.steps[0]!.id).toBe('connect.facts');
     // Dependency order: every step comes after the steps it names.
     const seen = new Set<string>();
@@ -231,5 +246,69 @@ describe('findCycles', () => {
         { id: 'c', after: ['a', 'b'] },
       ]),
     ).toEqual([]);
+  });
+});
+
+describe('the phases of a runbook (phases.yaml)', () => {
+  it('names a step of an undeclared phase with file, line, a suggestion and the phases', async () => {
+    await tree(dir, { ...SCRIPTS, 'one.yaml': `phase: umetl\nsteps:\n${step('a')}` });
+    const [p] = await problemsOf(loadRunbook([dir]));
+    expect(p).toMatchObject({ file: join(dir, 'one.yaml'), line: 1 });
+    expect(p!.message).toContain('no phase "umetl" in');
+    expect(p!.message).toContain('did you mean "umetal"?');
+    expect(p!.message).toContain('the phases are connect, umetal, ustack, ugarden, reset-ugarden');
+  });
+
+  it('reports each broken declaration with its line', async () => {
+    await tree(dir, {
+      ...SCRIPTS,
+      'phases.yaml': [
+        'phases:',
+        '  - id: reset-x',
+        '    label: { en: X, de: X }',
+        '  - id: umetal',
+        '    label: { en: uMetal }',
+        '    needs: [ustack]',
+        '  - id: ustack',
+        '    label: { en: uStack, de: uStack }',
+        '    restore: true',
+        '',
+      ].join('\n'),
+      'one.yaml': `phase: umetal\nsteps:\n${step('a')}`,
+    });
+    const problems = await problemsOf(loadRunbook([dir]));
+    const file = join(dir, 'phases.yaml');
+    expect(problems).toEqual([
+      expect.objectContaining({ file, line: 2, message: expect.stringContaining('reset: true') }),
+      expect.objectContaining({
+        file,
+        line: 5,
+        message: expect.stringContaining('/phases/1/label/de'),
+      }),
+      expect.objectContaining({
+        file,
+        line: 7,
+        message: expect.stringContaining('unknown field "restore"'),
+      }),
+    ]);
+  });
+
+  it('refuses a phase that needs a later one, and orders steps by the declared order', async () => {
+    await tree(dir, {
+      ...SCRIPTS,
+      'phases.yaml':
+        'phases:\n  - id: b\n    label: { en: B, de: B }\n  - id: a\n    label: { en: A, de: A }\n    needs: [b]\n',
+      'one.yaml': `phase: a\nsteps:\n${step('a.one')}`,
+      'two.yaml': `phase: b\nsteps:\n${step('b.one')}`,
+    });
+    const runbook = await loadRunbook([dir]);
+    expect(runbook.steps.map((s) => s.id)).toEqual(['b.one', 'a.one']);
+    await writeFile(
+      join(dir, 'phases.yaml'),
+      'phases:\n  - id: b\n    label: { en: B, de: B }\n    needs: [a]\n  - id: a\n    label: { en: A, de: A }\n',
+    );
+    const [p] = await problemsOf(loadRunbook([dir]));
+    expect(p).toMatchObject({ file: join(dir, 'phases.yaml'), line: 4 });
+    expect(p!.message).toContain('needs "a", which comes after it');
   });
 });

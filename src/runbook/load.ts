@@ -7,26 +7,16 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { LineCounter, parseDocument, type Document } from 'yaml';
 import { UstartError } from '../errors.js';
-import { pointer } from '../plan/finding.js';
-import { locate } from '../plan/load.js';
 import { closest } from '../plan/suggest.js';
 import { assetPath } from '../util/assets.js';
 import { pathExists } from '../util/fs.js';
-import { PHASES, type Phase, RunbookFile, type StepDecl } from './schema.js';
+import { PHASES_FILE, readPhases, type RunbookPhase } from './phases.js';
+import { type Phase, RunbookFile, type StepDecl } from './schema.js';
 import { readRegularFile } from '../util/user-file.js';
+import { parseYamlFile, type RunbookProblem, type SourceRef } from './yaml-file.js';
 
-/** Where something was declared, 1-based. */
-export interface SourceRef {
-  file: string;
-  line?: number;
-  column?: number;
-}
-
-export interface RunbookProblem extends SourceRef {
-  message: string;
-}
+export type { RunbookProblem, SourceRef } from './yaml-file.js';
 
 /** A step after loading: defaults applied, phase resolved, every file found on disk. */
 export interface RunbookStep extends Omit<StepDecl, 'phase' | 'files'> {
@@ -43,6 +33,8 @@ export interface RunbookStep extends Omit<StepDecl, 'phase' | 'files'> {
 export interface Runbook {
   /** The directories, default first, in the order they were layered. */
   dirs: readonly string[];
+  /** The phases (./phases.ts): declared ones in run order, then their resets. */
+  phases: readonly RunbookPhase[];
   /** Every step, phases in install order, each phase in a dependency order (stable). */
   steps: readonly RunbookStep[];
   byId: ReadonlyMap<string, RunbookStep>;
@@ -76,7 +68,9 @@ export async function loadRunbook(
   options: LoadOptions = {},
 ): Promise<Runbook> {
   if (dirs.length === 0) throw new UstartError('InvalidArgument', 'no runbook directory given');
+  const declaredPhases = readPhases(dirs);
   const problems: RunbookProblem[] = [];
+  const phaseIds = declaredPhases.phases.map((p) => p.id);
   const merged = new Map<string, Declared>();
   for (const [layer, dir] of dirs.entries()) {
     const files = await yamlFilesOf(dir, problems);
@@ -109,6 +103,13 @@ export async function loadRunbook(
           });
           return;
         }
+        if (declaredPhases.problems.length === 0 && !phaseIds.includes(declared.phase)) {
+          problems.push({
+            ...(decl.phase === undefined ? parsed.at(['phase']) : at(['phase'])),
+            message: `step "${decl.id}": no phase "${declared.phase}" in ${declaredPhases.file ?? PHASES_FILE}${hint(declared.phase, phaseIds)}; the phases are ${phaseIds.join(', ')}`,
+          });
+          return;
+        }
         seen.set(decl.id, declared);
       });
       parsed.value.remove.forEach((id, i) => removals.push({ id, at: parsed.at(['remove', i]) }));
@@ -124,21 +125,31 @@ export async function loadRunbook(
     // Same id replaces (keeping its place in the order), a new id is added at the end.
     for (const [id, declared] of seen) merged.set(id, declared);
   }
+  // After the directories' own problems: a folder that cannot be read has no phases.yaml either.
+  problems.push(...declaredPhases.problems);
   const steps = await resolveSteps(dirs, merged, options, problems);
-  if (problems.length === 0) checkGraph(merged, steps, problems);
+  if (problems.length === 0) checkGraph(merged, steps, phaseIds, problems);
   if (problems.length > 0) throw invalid(problems);
-  const ordered = order(steps);
-  return { dirs, steps: ordered, byId: new Map(ordered.map((s) => [s.id, s])) };
+  const ordered = order(steps, phaseIds);
+  return {
+    dirs,
+    phases: declaredPhases.phases,
+    steps: ordered,
+    byId: new Map(ordered.map((s) => [s.id, s])),
+  };
 }
 
 /** The runbook's bill of materials (src/render/bom.ts), a file of its own kind, not a phase. */
 export const BOM_FILE = 'bom.yaml';
 
+/** YAML files of a runbook directory that are not step files. */
+const NOT_STEPS: ReadonlySet<string> = new Set([BOM_FILE, PHASES_FILE]);
+
 async function yamlFilesOf(dir: string, problems: RunbookProblem[]): Promise<string[]> {
   try {
     const names = await readdir(dir);
     return names
-      .filter((n) => /\.ya?ml$/.test(n) && n !== BOM_FILE)
+      .filter((n) => /\.ya?ml$/.test(n) && !NOT_STEPS.has(n))
       .sort()
       .map((n) => join(dir, n));
   } catch (e) {
@@ -150,47 +161,13 @@ async function yamlFilesOf(dir: string, problems: RunbookProblem[]): Promise<str
   }
 }
 
-async function parseRunbookFile(
-  file: string,
-  problems: RunbookProblem[],
-): Promise<
-  { value: RunbookFile; at: (path: ReadonlyArray<string | number>) => SourceRef } | undefined
-> {
+async function parseRunbookFile(file: string, problems: RunbookProblem[]) {
   const text = await readRegularFile(file, {
     what: 'runbook file',
     code: 'RunbookInvalid',
     encoding: 'utf8',
   });
-  const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  const at = (path: ReadonlyArray<string | number>): SourceRef => ({
-    file,
-    ...locate(document as Document, lineCounter, pointer(...path)),
-  });
-  const first = document.errors[0];
-  if (first) {
-    const pos = lineCounter.linePos(first.pos[0]);
-    problems.push({
-      file,
-      line: pos.line,
-      column: pos.col,
-      message: first.message.split('\n')[0] ?? 'YAML syntax error',
-    });
-    return undefined;
-  }
-  const parsed = RunbookFile.safeParse(document.toJS() ?? {});
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const path = issue.path.map((p) => (typeof p === 'number' ? p : String(p)));
-      const name =
-        issue.code === 'unrecognized_keys'
-          ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`
-          : issue.message;
-      problems.push({ ...at(path), message: `${pointer(...path) || 'the file'}: ${name}` });
-    }
-    return undefined;
-  }
-  return { value: parsed.data, at };
+  return parseYamlFile(text, file, RunbookFile, problems);
 }
 
 async function resolveSteps(
@@ -249,6 +226,7 @@ async function resolveSteps(
 function checkGraph(
   merged: Map<string, Declared>,
   steps: readonly RunbookStep[],
+  phaseIds: readonly string[],
   problems: RunbookProblem[],
 ): void {
   const byId = new Map(steps.map((s) => [s.id, s]));
@@ -293,7 +271,7 @@ function checkGraph(
         });
         return;
       }
-      const earlierPhase = PHASES.indexOf(producer.phase) < PHASES.indexOf(step.phase);
+      const earlierPhase = phaseIds.indexOf(producer.phase) < phaseIds.indexOf(step.phase);
       if (!earlierPhase && !ancestors.get(step.id)!.has(producer.id)) {
         problems.push({
           ...at,
@@ -345,9 +323,9 @@ function ancestorsOf(steps: readonly RunbookStep[]): Map<string, Set<string>> {
 }
 
 /** Phases in install order; inside a phase, Kahn's algorithm keeping declaration order. */
-function order(steps: readonly RunbookStep[]): RunbookStep[] {
+function order(steps: readonly RunbookStep[], phaseIds: readonly string[]): RunbookStep[] {
   const out: RunbookStep[] = [];
-  for (const phase of PHASES) {
+  for (const phase of phaseIds) {
     const pending = steps.filter((s) => s.phase === phase);
     const done = new Set<string>();
     while (pending.length > 0) {

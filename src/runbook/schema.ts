@@ -8,34 +8,44 @@ import { z } from 'zod';
 import { Role } from '../plan/schema.js';
 
 /**
- * Phases in the order an install runs them. Each install phase has a reset phase that
- * removes what it installed; resets run in the reverse order (uGarden first).
+ * A phase's name as steps and runs name it: an id the runbook declares in `phases.yaml`
+ * (PhaseDecl), or `reset-<id>` for the reset of an install phase that declares `reset: true`.
+ * Which names exist is data: the loader (./phases.ts) checks every step's phase against them.
  */
-export const PHASES = [
-  'connect',
-  'umetal',
-  'ustack',
-  'ugarden',
-  'reset-ugarden',
-  'reset-ustack',
-  'reset-umetal',
-] as const;
-export const Phase = z.enum(PHASES);
+export const Phase = z.string().regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, {
+  error: 'must be a phase id: lower-case letters and digits joined by "-", such as umetal',
+});
 export type Phase = z.infer<typeof Phase>;
 
-/** The reset phase of an install phase (connect installs nothing and has none). */
-export function resetPhaseOf(phase: Phase): Phase | undefined {
-  switch (phase) {
-    case 'umetal':
-      return 'reset-umetal';
-    case 'ustack':
-      return 'reset-ustack';
-    case 'ugarden':
-      return 'reset-ugarden';
-    default:
-      return undefined;
-  }
-}
+/** The prefix of a reset phase's name: `reset-umetal` removes what `umetal` installed. */
+export const RESET_PREFIX = 'reset-';
+
+/** The id of a declared phase; `reset-` is kept for the reset phases the loader derives. */
+export const PhaseId = Phase.refine((id) => !id.startsWith(RESET_PREFIX), {
+  error: `must not start with "${RESET_PREFIX}": declare the install phase with "reset: true" instead`,
+});
+
+/**
+ * One phase of `phases.yaml`, in run order (docs/runbook-format.md, "Phases"). The fronts
+ * show `label`; `readOnly` marks a phase that changes nothing on the hosts (connect), so a
+ * run of only such phases needs no cluster lock or bundle; `reset: true` says the runbook
+ * has a `reset-<id>` phase that removes what this one installed; `needs` names the earlier
+ * phases whose result this one builds on.
+ */
+export const PhaseDecl = z.strictObject({
+  id: PhaseId,
+  label: z.strictObject({ en: z.string().min(1), de: z.string().min(1) }),
+  readOnly: z.boolean().default(false),
+  reset: z.boolean().default(false),
+  needs: z.array(PhaseId).default([]),
+});
+export type PhaseDecl = z.infer<typeof PhaseDecl>;
+
+/** `phases.yaml`: the runbook's phases, in the order an install runs them. */
+export const PhasesFile = z.strictObject({
+  phases: z.array(PhaseDecl).min(1, { error: 'declare at least one phase' }),
+});
+export type PhasesFile = z.infer<typeof PhasesFile>;
 
 /** `90s`, `15m`, `2h`: a duration as people write it, turned into milliseconds. */
 export const Duration = z

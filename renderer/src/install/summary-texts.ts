@@ -1,6 +1,6 @@
 /**
  * The text of the install summary (InstallSummary.tsx): the `summary`, `endpoint` and
- * `handover` namespaces of the one catalogue (src/api/i18n.ts).
+ * `handover` namespaces of the one catalogue (src/i18n/catalogue.ts).
  */
 import {
   CATALOGUES,

@@ -1,6 +1,6 @@
 /**
  * The text the Install page added after renderer/src/operate/texts.ts (the step graph, the
- * offline bundle): the `install` namespace of the one catalogue (src/api/i18n.ts).
+ * offline bundle): the `install` namespace of the one catalogue (src/i18n/catalogue.ts).
  */
 import { CATALOGUES, stepTitle, type Catalogue } from '../../../src/api';
 import { useUiStore } from '../state/ui-store';

@@ -6,7 +6,8 @@ import { useEffect } from 'react';
 import { ConnectPage } from '../connect/ConnectPage';
 import { SecretDialog } from '../connect/SecretDialog';
 import { useApp } from '../context';
-import { InstallPage, runClientFor } from '../install/InstallPage';
+import { InstallPage } from '../install/InstallPage';
+import { useRunClient } from '../install/run-client-context';
 import { PAGES, useOperateStore, type OperatePage } from '../state/operate-store';
 import { useTerminalStore } from '../state/terminal-store';
 import { useUiStore } from '../state/ui-store';
@@ -46,6 +47,7 @@ export function OperateRail({ first }: { first: number }) {
 /** The page of the install side, or nothing when the wizard's step is shown. */
 export function OperateView() {
   const { api } = useApp();
+  const runClient = useRunClient();
   const page = useOperateStore((s) => s.page);
   const hasShells = useTerminalStore((s) => s.tabs.length > 0);
   useShellExits();
@@ -61,13 +63,13 @@ export function OperateView() {
   // Leaving the page: let go of the run stream and the shells at once rather than on lease.
   useEffect(() => {
     const leave = () => {
-      void runClientFor(api).close();
+      void runClient.close();
       for (const tab of useTerminalStore.getState().tabs)
         void api.shellClose({ shellId: tab.shellId });
     };
     window.addEventListener('pagehide', leave);
     return () => window.removeEventListener('pagehide', leave);
-  }, [api]);
+  }, [api, runClient]);
   return (
     <>
       {page === 'connect' && <ConnectPage />}

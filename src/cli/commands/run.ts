@@ -23,8 +23,9 @@ import { UstartError } from '../../errors.js';
 import { verifyRunBundle } from '../../app/run-bundle.js';
 import { checkPlanFile } from '../../plan/index.js';
 import { withBundleDelivery } from '../../bundle/delivery-step.js';
-import { runbookStepSource } from '../../render/step-specs.js';
-import { PHASES, type Phase } from '../../runbook/schema.js';
+import { runbookStepSource, sitePhases } from '../../render/step-specs.js';
+import { checkPhaseNames } from '../../runbook/phases.js';
+import { RESET_PREFIX, type Phase } from '../../runbook/schema.js';
 import type { CredentialRequest, CredentialStore } from '../../ssh/credentials.js';
 import { KnownHosts } from '../../ssh/known-hosts.js';
 import { Ssh2Transport } from '../../ssh/ssh2-transport.js';
@@ -100,7 +101,7 @@ export function registerRun(
     )
     .option(
       '--phase <phases>',
-      `run these runbook phases, in install order (comma-separated: ${PHASES.join(', ')})`,
+      `run these runbook phases, in install order (comma-separated: ${phaseIds()})`,
     )
     .option(
       '--confirm-reset <site>',
@@ -149,7 +150,7 @@ async function runCommand(
   const stepSource = phases ? runbookStepSource(phases) : defaultSource;
   const checked = await checkPlanFile(planFile);
   const plan = checked.plan;
-  const resets = phases?.filter((p) => p.startsWith('reset-')) ?? [];
+  const resets = phases?.filter((p) => p.startsWith(RESET_PREFIX)) ?? [];
   if (plan && resets.length && opts.confirmReset !== plan.site.name) {
     out.stderr(
       `ustart: ${resets.join(', ')} removes what was installed on the servers of "${plan.site.name}". ` +
@@ -258,21 +259,33 @@ async function runCommand(
   }
 }
 
-/** `--phase umetal,connect` → the phases in install order (PHASES), each once. */
+/** `--phase umetal,connect` → the phases in the runbook's run order, each once. */
 function parsePhases(v: string): Phase[] {
   const named = list(v);
-  for (const p of named) {
-    if (!(PHASES as readonly string[]).includes(p)) {
-      throw new UstartError(
-        'InvalidArgument',
-        `--phase ${p}: there is no such phase; the phases are ${PHASES.join(', ')}.`,
-      );
-    }
-  }
+  const ordered = checkPhaseNames(
+    sitePhases(),
+    named,
+    (p, ids) => `--phase ${p}: there is no such phase; the phases are ${ids}.`,
+  );
   if (!named.length) {
     throw new UstartError('InvalidArgument', `--phase needs a phase, such as --phase connect.`);
   }
-  return PHASES.filter((p) => named.includes(p));
+  return ordered;
+}
+
+/**
+ * The runbook's phase names, for --phase's help. Every command's help is built at start: a
+ * broken phases.yaml must not stop `ustart validate`, so it is named here and reported in
+ * full when --phase is used.
+ */
+function phaseIds(): string {
+  try {
+    return sitePhases()
+      .map((p) => p.id)
+      .join(', ');
+  } catch {
+    return "see the runbook's phases.yaml";
+  }
 }
 
 function parseSkip(v: string): { step: string; reason: string } {
