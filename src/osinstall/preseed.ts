@@ -225,7 +225,6 @@ export const KNOWN_KEYS: Readonly<Record<string, { owner: string; type: PreseedT
   'partman/choose_partition': { owner: 'd-i', type: 'select' },
   'partman/confirm': { owner: 'd-i', type: 'boolean' },
   'partman/confirm_nooverwrite': { owner: 'd-i', type: 'boolean' },
-  'apt-setup/cdrom/set-first': { owner: 'd-i', type: 'boolean' },
   'apt-setup/services-select': { owner: 'd-i', type: 'multiselect' },
   'tasksel/first': { owner: 'tasksel', type: 'multiselect' },
   'pkgsel/include': { owner: 'd-i', type: 'string' },
@@ -368,7 +367,6 @@ export function renderPreseed(plan: Plan, server: Server, opts: PreseedOptions):
       ? [known('clock-setup/ntp', 'false')]
       : [known('clock-setup/ntp', 'true'), known('clock-setup/ntp-server', ntp)]),
     ...partitioning(disks),
-    known('apt-setup/cdrom/set-first', 'false'),
     known('apt-setup/services-select', 'security, updates'),
     known('tasksel/first', ''),
     known('pkgsel/include', 'openssh-server sudo'),
