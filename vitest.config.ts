@@ -38,6 +38,7 @@ const WHOLE_PHASES = [
   'test/integration/runbook-bundle-delivery.test.ts',
   'test/e2e/install-umetal.test.ts',
   'test/integration/host-network-vlan-qemu.test.ts',
+  'test/integration/os-install-iso-qemu.test.ts',
 ];
 
 export default defineConfig({

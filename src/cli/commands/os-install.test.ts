@@ -1,0 +1,125 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { parsePlanText } from '../../plan/index.js';
+import { assetPath } from '../../util/assets.js';
+import { runCli as run } from '../../../test/support/run-cli.js';
+
+let dir: string | undefined;
+const servers: Server[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+function listen(onConn: (sock: Socket) => void): Promise<number> {
+  const s = createServer(onConn);
+  servers.push(s);
+  return new Promise((r) =>
+    s.listen(0, '127.0.0.1', () => r((s.address() as { port: number }).port)),
+  );
+}
+
+describe('ustart os-install', () => {
+  it('--dry-run: the server answering on SSH is skipped, the others would be installed through their BMC', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ustart-osi-cli-'));
+    // A real TCP server that speaks an SSH identification line, and a port nothing listens on.
+    const sshPort = await listen((sock) => sock.end('SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n'));
+    const closed = await listen(() => undefined);
+    await new Promise((r) => servers.pop()!.close(r));
+    const { plan } = parsePlanText(
+      await readFile(assetPath('samples', 'demo-stuttgart.yaml'), 'utf8'),
+      'x',
+    );
+    plan!.site.osRelease = 'debian-12';
+    plan!.servers.forEach(
+      (s, i) => (s.ssh = { address: '127.0.0.1', port: i === 0 ? sshPort : closed }),
+    );
+    const file = join(dir, 'site.yaml');
+    await writeFile(file, stringify(plan));
+    const pub = join(dir, 'id.pub');
+    await writeFile(
+      pub,
+      'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHVzdGFydC10ZXN0LWtleS1ub3QtdXNlZC1hbnl3aGVyZQ c\n',
+    );
+    const r = await run(
+      'os-install',
+      file,
+      '--dry-run',
+      '--mirror',
+      'http://deb.debian.org/debian',
+      '--authorized-key',
+      pub,
+      '--advertise',
+      '10.10.0.250',
+      '--port',
+      '8123',
+    );
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const first = plan!.servers[0]!;
+    const second = plan!.servers[1]!;
+    expect(r.out).toContain('no BMC was contacted');
+    expect(r.out).toContain(`${first.hostname}: skip — SSH answers at 127.0.0.1:${sshPort}`);
+    expect(r.out).toContain(`--confirm-reinstall ${first.hostname}`);
+    expect(r.out).toContain(`${second.hostname}: install Debian 12`);
+    expect(r.out).toContain(
+      `BMC ${second.bmc!.address} (redfish): insert virtual CD http://10.10.0.250:8123/<run token>/iso/${second.hostname}.iso`,
+    );
+
+    const confirmed = await run(
+      'os-install',
+      file,
+      '--dry-run',
+      '--mirror',
+      'http://deb.debian.org/debian',
+      '--authorized-key',
+      pub,
+      '--advertise',
+      '10.10.0.250',
+      '--confirm-reinstall',
+      first.hostname,
+    );
+    expect(confirmed.out).toContain(`${first.hostname}: reinstall Debian 12`);
+    const typo = await run(
+      'os-install',
+      file,
+      '--dry-run',
+      '--mirror',
+      'http://deb.debian.org/debian',
+      '--authorized-key',
+      pub,
+      '--advertise',
+      '10.10.0.250',
+      '--confirm-reinstall',
+      `${first.hostname}x`,
+    );
+    expect(typo.code).toBe(2);
+    expect(typo.err).toContain(`${first.hostname}x is no server of the plan`);
+  });
+
+  it('refuses a private key given as --authorized-key', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ustart-osi-cli-'));
+    const key = join(dir, 'id');
+    await writeFile(
+      key,
+      '-----BEGIN OPENSSH PRIVATE KEY-----\nxx\n-----END OPENSSH PRIVATE KEY-----\n',
+    );
+    const r = await run(
+      'os-install',
+      assetPath('samples', 'demo-stuttgart.yaml'),
+      '--dry-run',
+      '--mirror',
+      'http://m/debian',
+      '--authorized-key',
+      key,
+      '--advertise',
+      '10.0.0.1',
+    );
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('is a private key; give the .pub file');
+  });
+});

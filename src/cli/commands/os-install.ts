@@ -1,0 +1,180 @@
+/**
+ * `ustart os-install PLAN`: installs Debian 12 on the plan's servers through their BMCs
+ * (src/osinstall/os-install.ts). `--dry-run` shows what would be done to which BMC and opens
+ * none. A server that already answers on SSH is skipped unless `--confirm-reinstall HOST`
+ * names it. Each installer's reported host key is shown with its fingerprint and recorded in
+ * uStart's known_hosts only when the consultant accepts it.
+ */
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import { openStateDir } from '../../app/state-dir.js';
+import type { Bmc } from '../../bmc/types.js';
+import { UstartError } from '../../errors.js';
+import { buildIso } from '../../osinstall/iso.js';
+import { runOsInstall } from '../../osinstall/os-install.js';
+import { sshAnswers, sshHostKey } from '../../osinstall/ssh-probe.js';
+import { checkPlanFile, type Server } from '../../plan/index.js';
+import { KnownHosts } from '../../ssh/known-hosts.js';
+import { readRegularFile } from '../../util/user-file.js';
+import { EXIT } from '../exit.js';
+import { type Output, paint } from '../output.js';
+import { formatFindings } from './validate.js';
+
+/** Opens a server's BMC; the BMC client (src/bmc) provides it. */
+export type BmcOpener = (server: Server) => Promise<Bmc>;
+
+const NO_BMC_CLIENT: BmcOpener = (s) =>
+  Promise.reject(
+    new UstartError(
+      'Unsupported',
+      `${s.hostname}: this build of uStart has no BMC client to open ${s.bmc?.address ?? 'its BMC'}`,
+    ),
+  );
+
+interface Opts {
+  mirror: string;
+  authorizedKey: string[];
+  advertise: string;
+  port?: string;
+  servers?: string;
+  confirmReinstall?: string[];
+  dryRun?: boolean;
+  batch?: string;
+  workDir?: string;
+  acceptHostKeys?: boolean;
+}
+
+export function registerOsInstall(
+  program: Command,
+  out: Output,
+  setCode: (c: number) => void,
+  openBmc: BmcOpener = NO_BMC_CLIENT,
+): void {
+  program
+    .command('os-install')
+    .description(
+      "Install Debian 12 on the plan's servers through their BMCs (Redfish virtual media); the runbook's umetal.os-install. Servers that answer on SSH are skipped.",
+    )
+    .argument('<plan>', 'the site plan (YAML)')
+    .requiredOption(
+      '--mirror <url>',
+      'Debian mirror with bookworm and the installer udebs: http://HOST[:PORT]/PATH',
+    )
+    .requiredOption(
+      '--authorized-key <file...>',
+      'OpenSSH public key file(s) (.pub) for the SSH user',
+    )
+    .requiredOption(
+      '--advertise <address>',
+      "this machine's address as the BMCs and servers reach it",
+    )
+    .option('--port <n>', 'HTTP port for the ISOs and reports (default: any free port)')
+    .option('--servers <a,b>', 'only these servers')
+    .option(
+      '--confirm-reinstall <host...>',
+      'reinstall these servers even though they answer on SSH (erases their OS disks)',
+    )
+    .option('--dry-run', 'show what would be done to which BMC; open none, build nothing')
+    .option('--batch <n>', 'servers installed at once', '4')
+    .option(
+      '--work-dir <dir>',
+      'where the ISOs are built',
+      join(process.cwd(), 'ustart-os-install'),
+    )
+    .option(
+      '--accept-host-keys',
+      'accept every host key the installers report (they are still printed)',
+    )
+    .action(async (planFile: string, opts: Opts) => {
+      const checked = await checkPlanFile(planFile);
+      if (!checked.valid || !checked.plan) {
+        out.stderr(formatFindings(out, planFile, checked.findings));
+        setCode(EXIT.invalid);
+        return;
+      }
+      const keys: string[] = [];
+      for (const f of opts.authorizedKey) {
+        const text = await readRegularFile(resolve(f), {
+          what: 'public key file',
+          code: 'InvalidArgument',
+          encoding: 'utf8',
+        });
+        if (/PRIVATE KEY/.test(text)) {
+          throw new UstartError('InvalidArgument', `${f} is a private key; give the .pub file`);
+        }
+        keys.push(
+          ...text
+            .split('\n')
+            .map((l) => l.trim())
+            .filter((l) => l && !l.startsWith('#')),
+        );
+      }
+      const stateDir = opts.dryRun ? '' : await openStateDir({ warn: (m) => out.stderr(`${m}\n`) });
+      const known = opts.dryRun
+        ? undefined
+        : new KnownHosts(join(stateDir, 'known_hosts'), [join(homedir(), '.ssh', 'known_hosts')]);
+      const plan = checked.plan;
+      const result = await runOsInstall(
+        plan,
+        {
+          mirrorUrl: opts.mirror,
+          authorizedKeys: keys,
+          advertise: opts.advertise,
+          workDir: resolve(opts.workDir ?? 'ustart-os-install'),
+          batchSize: Number(opts.batch ?? 4),
+          dryRun: opts.dryRun ?? false,
+          ...(opts.port ? { port: Number(opts.port) } : {}),
+          ...(opts.servers ? { servers: opts.servers.split(',').map((s) => s.trim()) } : {}),
+          ...(opts.confirmReinstall ? { confirmReinstall: opts.confirmReinstall } : {}),
+          onEvent: (e) => out.stdout(`${paint(out, 'bold', e.host)} ${e.stage}: ${e.message}\n`),
+        },
+        {
+          openBmc,
+          sshAnswers: (a, p) => sshAnswers(a, p),
+          sshHostKey: (a, p, t) => sshHostKey(a, p, t),
+          buildIso: (r, o) => buildIso(r, o),
+          acceptHostKey: async (host, key, fp) => {
+            const server = plan.servers.find((s) => s.hostname === host)!;
+            const d = result0(host);
+            out.stdout(`${host}: the installer reports the SSH host key ${key.type} ${fp}\n`);
+            let ok = opts.acceptHostKeys ?? false;
+            if (!ok) {
+              const rl = createInterface({ input: process.stdin, output: process.stdout });
+              try {
+                ok = /^y(es)?$/i.test(
+                  (await rl.question(`accept ${fp} for ${host}? [y/N] `)).trim(),
+                );
+              } finally {
+                rl.close();
+              }
+            }
+            if (ok)
+              await known!.add(
+                d?.address ?? server.hostname,
+                d?.port ?? 22,
+                Buffer.from(key.key, 'base64'),
+              );
+            return ok;
+          },
+        },
+      );
+      function result0(host: string) {
+        const mgmt = plan.networks.find((n) => n.purpose === 'management');
+        const s = plan.servers.find((x) => x.hostname === host);
+        const address = s?.ssh?.address ?? (mgmt ? s?.addresses[mgmt.name] : undefined);
+        return address ? { address, port: s?.ssh?.port ?? 22 } : undefined;
+      }
+      if (opts.dryRun) {
+        out.stdout(
+          `dry run: nothing was changed, no BMC was contacted\n${result.wouldDo.join('\n')}\n`,
+        );
+      } else {
+        out.stdout(
+          `installed: ${result.installed.join(', ') || 'none'}; failed: ${result.failed.map((f) => f.host).join(', ') || 'none'}\n`,
+        );
+      }
+      setCode(result.failed.length > 0 ? EXIT.invalid : EXIT.ok);
+    });
+}

@@ -1,0 +1,297 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Bmc, BootDevice, PowerAction } from '../bmc/types.js';
+import { parsePlanText, type Plan } from '../plan/index.js';
+import {
+  decideOsInstall,
+  runOsInstall,
+  type OsInstallDeps,
+  type OsInstallEvent,
+} from './os-install.js';
+import type { RenderedPreseed } from './preseed.js';
+import { InstallServer } from './serve.js';
+
+const sample = parsePlanText(
+  readFileSync('assets/samples/demo-stuttgart.yaml', 'utf8'),
+  'demo.yaml',
+).plan!;
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHVzdGFydC10ZXN0LWtleS1ub3QtdXNlZC1hbnl3aGVyZQ c';
+const HOSTKEY = 'AAAAC3NzaC1lZDI1NTE5AAAAIG9zLWluc3RhbGwtdGVzdC1ob3N0LWtleS0xMjM0NTY3OA==';
+
+function plan(n = 2): Plan {
+  const p = structuredClone(sample);
+  p.site.osRelease = 'debian-12';
+  delete p.access.jumpHost;
+  p.servers = p.servers.slice(0, n);
+  p.servers.forEach((s, i) => (s.bmc = { address: `10.9.0.${31 + i}`, protocol: 'redfish' }));
+  return p;
+}
+
+/** A BMC that records every call; on power-on it plays the installer: fetches the ISO by
+ * its URL and reports the host key to the late command's URL (from the rendered script). */
+class FakeBmc implements Bmc {
+  calls: string[] = [];
+  media?: string;
+  constructor(
+    readonly address: string,
+    private readonly late: () => string,
+  ) {}
+  powerState() {
+    this.calls.push('powerState');
+    return Promise.resolve('On' as const);
+  }
+  async power(a: PowerAction) {
+    this.calls.push(`power ${a}`);
+    const iso = await fetch(this.media!, { headers: { range: 'bytes=0-3' } });
+    this.calls.push(`iso ${iso.status} ${await iso.text()}`);
+    const url = /wget -q -O \/dev\/null "([^"?]+)\?/.exec(this.late())![1]!;
+    const r = await fetch(`${url}?type=ssh-ed25519&key=${encodeURIComponent(HOSTKEY)}`);
+    this.calls.push(`report ${r.status}`);
+  }
+  setOneTimeBoot(d: BootDevice) {
+    this.calls.push(`boot ${d}`);
+    return Promise.resolve();
+  }
+  insertMedia(url: string) {
+    this.media = url;
+    this.calls.push('insert');
+    return Promise.resolve();
+  }
+  ejectMedia() {
+    this.calls.push('eject');
+    return Promise.resolve();
+  }
+  close() {
+    this.calls.push('close');
+    return Promise.resolve();
+  }
+}
+
+let dir: string;
+afterEach(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+function deps(answering: Set<string>, p: Plan) {
+  const bmcs = new Map<string, FakeBmc>();
+  const late = new Map<string, string>();
+  const accepted: string[] = [];
+  let polls = 0;
+  const d: OsInstallDeps = {
+    openBmc: (s) => {
+      const b = new FakeBmc(s.bmc!.address, () => late.get(s.hostname)!);
+      bmcs.set(s.hostname, b);
+      return Promise.resolve(b);
+    },
+    sshAnswers: (addr) =>
+      Promise.resolve(
+        p.servers.some((s) => answering.has(s.hostname) && s.addresses.mgmt === addr),
+      ),
+    // The installed system answers on the second poll.
+    sshHostKey: () => Promise.resolve(polls++ % 2 === 0 ? undefined : HOSTKEY),
+    acceptHostKey: (host, key, fp) => {
+      accepted.push(`${host} ${key.type} ${fp}`);
+      return Promise.resolve(true);
+    },
+    buildIso: async (r: RenderedPreseed, out: string) => {
+      late.set(r.hostname, r.late);
+      await writeFile(out, 'ISO!rest');
+      return 8;
+    },
+  };
+  return { d, bmcs, accepted };
+}
+
+describe('os-install safety', () => {
+  it('a server that answers on SSH is skipped without a typed confirmation; its BMC is never opened', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ustart-osi-'));
+    const p = plan(2);
+    const [a, b] = p.servers.map((s) => s.hostname) as [string, string];
+    const { d, bmcs } = deps(new Set([a]), p);
+    const events: OsInstallEvent[] = [];
+    const r = await runOsInstall(
+      p,
+      {
+        mirrorUrl: 'http://deb.debian.org/debian',
+        authorizedKeys: [KEY],
+        workDir: dir,
+        advertise: '127.0.0.1',
+        sshPollMs: 1,
+        onEvent: (e) => events.push(e),
+      },
+      d,
+    );
+    expect(r.decisions.find((x) => x.host === a)).toMatchObject({ action: 'skip' });
+    expect(r.decisions.find((x) => x.host === a)!.reason).toContain(`--confirm-reinstall ${a}`);
+    expect(bmcs.has(a)).toBe(false);
+    expect(r.installed).toEqual([b]);
+    expect(events.some((e) => e.host === a && e.stage === 'skipped')).toBe(true);
+  });
+
+  it('a typed confirmation naming the server allows the reinstall; a name of no server is refused', async () => {
+    const p = plan(2);
+    const a = p.servers[0]!.hostname;
+    const { d } = deps(new Set([a]), p);
+    const ds = await decideOsInstall(p, { confirmReinstall: [a] }, d);
+    expect(ds.find((x) => x.host === a)).toMatchObject({ action: 'reinstall' });
+    expect(ds.find((x) => x.host === a)!.reason).toMatch(/ALL DATA/);
+    await expect(decideOsInstall(p, { confirmReinstall: ['ctl-1'] }, d)).rejects.toThrow(
+      /ctl-1 is no server of the plan/,
+    );
+    await expect(
+      decideOsInstall(p, { servers: [p.servers[1]!.hostname], confirmReinstall: [a] }, d),
+    ).rejects.toThrow(/not among the servers of this run/);
+  });
+
+  it('a dry run opens no BMC, builds and serves nothing, and says what it would do to which BMC', async () => {
+    const p = plan(2);
+    const { d, bmcs } = deps(new Set(), p);
+    let built = 0;
+    const r = await runOsInstall(
+      p,
+      {
+        dryRun: true,
+        mirrorUrl: 'http://deb.debian.org/debian',
+        authorizedKeys: [KEY],
+        workDir: '/nonexistent/never-made',
+        advertise: '10.10.0.250',
+        port: 8123,
+      },
+      { ...d, buildIso: () => Promise.resolve(built++) },
+    );
+    expect(bmcs.size).toBe(0);
+    expect(built).toBe(0);
+    expect(r.installed).toEqual([]);
+    const text = r.wouldDo.join('\n');
+    expect(text).toContain(
+      'BMC 10.9.0.31 (redfish): insert virtual CD http://10.10.0.250:8123/<run token>/iso/',
+    );
+    expect(text).toContain('BMC 10.9.0.32');
+    expect(text).toMatch(/one-time boot from Cd/);
+  });
+
+  it('refuses IPMI BMCs (no virtual media), servers without a BMC, and plans with a jump host', async () => {
+    const p = plan(2);
+    p.servers[0]!.bmc = { address: '10.9.0.31', protocol: 'ipmi' };
+    delete p.servers[1]!.bmc;
+    const { d } = deps(new Set(), p);
+    const ds = await decideOsInstall(p, {}, d);
+    expect(ds.map((x) => x.action)).toEqual(['refuse', 'refuse']);
+    expect(ds[0]!.reason).toMatch(/IPMI/);
+    expect(ds[1]!.reason).toMatch(/no bmc/);
+    p.access.jumpHost = { address: 'bastion' };
+    await expect(decideOsInstall(p, {}, d)).rejects.toThrow(/jump host/);
+  });
+});
+
+describe('os-install run', () => {
+  it('inserts the ISO, boots from CD once, cycles power, accepts the reported key, waits for SSH with it, ejects', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ustart-osi-'));
+    const p = plan(3);
+    const { d, bmcs, accepted } = deps(new Set(), p);
+    const events: OsInstallEvent[] = [];
+    const r = await runOsInstall(
+      p,
+      {
+        batchSize: 2,
+        mirrorUrl: 'http://deb.debian.org/debian',
+        authorizedKeys: [KEY],
+        workDir: dir,
+        advertise: '127.0.0.1',
+        sshPollMs: 1,
+        onEvent: (e) => events.push(e),
+      },
+      d,
+    );
+    expect(r.failed).toEqual([]);
+    expect(r.installed.sort()).toEqual(p.servers.map((s) => s.hostname).sort());
+    for (const s of p.servers) {
+      expect(bmcs.get(s.hostname)!.calls).toEqual([
+        'insert',
+        'boot Cd',
+        'powerState',
+        'power PowerCycle',
+        'iso 206 ISO!',
+        'report 204',
+        'eject',
+        'close',
+      ]);
+      expect(events.filter((e) => e.host === s.hostname).map((e) => e.stage)).toEqual([
+        'iso',
+        'media',
+        'power',
+        'installing',
+        'host-key',
+        'ssh',
+        'done',
+      ]);
+    }
+    expect(accepted[0]).toMatch(/ ssh-ed25519 SHA256:[A-Za-z0-9+/]{43}$/);
+  });
+
+  it('fails the server when SSH presents another key than the installer reported', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ustart-osi-'));
+    const p = plan(1);
+    const { d } = deps(new Set(), p);
+    const r = await runOsInstall(
+      p,
+      {
+        mirrorUrl: 'http://deb.debian.org/debian',
+        authorizedKeys: [KEY],
+        workDir: dir,
+        advertise: '127.0.0.1',
+        sshPollMs: 1,
+      },
+      {
+        ...d,
+        sshHostKey: () =>
+          Promise.resolve(
+            'AAAAC3NzaC1lZDI1NTE5AAAAIG90aGVyLW1hY2hpbmUtb24tdGhlLWFkZHJlc3MtMTIzNA==',
+          ),
+      },
+    );
+    expect(r.failed[0]!.error).toMatch(/not the key the installer reported/);
+  });
+});
+
+describe('InstallServer', () => {
+  it('serves only under the run token, with ranges; takes reports only with a server token', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ustart-osi-'));
+    await writeFile(join(dir, 'a.iso'), '0123456789');
+    const s = new InstallServer({ advertise: '127.0.0.1', listen: '127.0.0.1' });
+    await s.start();
+    try {
+      const url = s.addIso('a.iso', join(dir, 'a.iso'));
+      expect((await fetch(url)).headers.get('accept-ranges')).toBe('bytes');
+      const part = await fetch(url, { headers: { range: 'bytes=2-4' } });
+      expect([part.status, part.headers.get('content-range'), await part.text()]).toEqual([
+        206,
+        'bytes 2-4/10',
+        '234',
+      ]);
+      const tail = await fetch(url, { headers: { range: 'bytes=-3' } });
+      expect(await tail.text()).toBe('789');
+      expect((await fetch(url, { headers: { range: 'bytes=20-' } })).status).toBe(416);
+      expect((await fetch(url.replace(s.runToken, 'guess'))).status).toBe(404);
+      const token = s.reportTokenFor('h1');
+      expect((await fetch(`${s.baseUrl}/hostkey/wrong?type=ssh-ed25519&key=AAAA`)).status).toBe(
+        404,
+      );
+      expect((await fetch(`${s.baseUrl}/hostkey/${token}?type=ssh-dss&key=AAAA`)).status).toBe(400);
+      const waiting = s.waitForHostKey('h1', new AbortController().signal, 'ssh-ed25519');
+      expect(
+        (
+          await fetch(
+            `${s.baseUrl}/hostkey/${token}?type=ssh-ed25519&key=${encodeURIComponent(HOSTKEY)}`,
+          )
+        ).status,
+      ).toBe(204);
+      expect(await waiting).toEqual([{ type: 'ssh-ed25519', key: HOSTKEY }]);
+    } finally {
+      await s.close();
+    }
+  });
+});
