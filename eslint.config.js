@@ -21,8 +21,8 @@ export const LAYERS = [
   ['util', 'i18n'], // small helpers; the text catalogue (Node-free)
   ['plan', 'ssh'], // the site plan (schema, load/save, rules, IPAM, capacity); SSH transport
   ['api', 'runbook'], // the contract between core and fronts (Node-free); the runbook format
-  ['engine'], // step graphs on hosts, journal, locks; a plan's targets and host route
-  ['bundle', 'logbundle'], // offline bundle (and its delivery step); log bundle
+  ['engine', 'bmc'], // step graphs on hosts, journal, locks; servers' BMCs (Redfish, IPMI)
+  ['bundle', 'logbundle', 'osinstall'], // offline bundle; log bundle; OS install through BMCs
   ['render'], // configuration and the runbook's steps from a plan
   ['demo'], // the demo lab: a transport to simulated hosts, running the rendered steps
   ['app'], // the service implementing the contract
