@@ -11,7 +11,12 @@ import { UstartError, isUstartError, messageOf, unreachable } from '../errors.js
 import type { ExecOutcome, HostConnection, HostTarget, Transport } from '../ssh/transport.js';
 import { writeAtomically } from '../util/fs.js';
 import { type Clock, sleep, systemClock } from './clock.js';
-import { EventHub, type EventHubOptions, type Subscription } from './event-hub.js';
+// The one run stream (issue 19, step 5); named EventHub here until engine.ts is split.
+import {
+  RunStream as EventHub,
+  type RunStreamOptions as EventHubOptions,
+  type Subscription,
+} from './run-stream.js';
 import { checkGraph, type TargetResolver } from './graph.js';
 import { HostLog } from './host-log.js';
 import {

@@ -203,6 +203,11 @@ export type RunEvent =
       host: string;
       stream: 'stdout' | 'stderr' | 'engine';
       data: string;
+      /**
+       * The byte offset in the step's log file on that host where `data` begins; set when
+       * the run's stream counts offsets (`RunStreamOptions.logOffsets`: the app's runs do).
+       */
+      offset?: number;
     })
   | (Base & {
       type: 'host-step-finished';
@@ -229,6 +234,11 @@ export type RunEvent =
   | (Base & { type: 'run-finished'; state: RunState; counts: Counts });
 
 export type RunEventType = RunEvent['type'];
+
+/*
+ * The same events as the contract's zod schema (src/api/run-contract.ts, RunEventSchema),
+ * which the fronts parse: src/app/run-live.ts fails the type check when the two part.
+ */
 
 /** Distributes Omit over a union, so each event keeps its own fields. */
 export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
