@@ -7,7 +7,6 @@ import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import {
-  defaultRunsDir,
   factsStepSource,
   type Decision,
   type RunEngine,
@@ -198,7 +197,7 @@ async function runCommand(
     steps,
     transport,
     hosts,
-    runsDir: opts.runsDir ? resolve(opts.runsDir) : defaultRunsDir(planFile),
+    ...(opts.runsDir ? { runsDir: resolve(opts.runsDir) } : {}),
     signal: controller.signal,
     stepByStep: opts.stepByStep,
     onlySteps: opts.steps ? list(opts.steps) : undefined,
