@@ -110,26 +110,9 @@ export class RunAttachments {
 
 /**
  * The run's stream gives log events their offset (RunService passes `logOffsets`), so an
- * engine event is the contract's view of it. The two declarations are checked equal below.
+ * engine event is the contract's view of it: both are read from src/api/run-events.ts, where
+ * only the log event's `offset` differs (optional for the engine, given for a view).
  */
 function asView(e: RunEvent): RunEventView {
   return e as RunEventView;
 }
-
-/*
- * One run-event schema (issue 19, step 6): the engine's `RunEvent` (src/engine/types.ts)
- * with `offset` given, and the contract's zod `RunEventSchema` (src/api/run-contract.ts)
- * that the fronts parse, must describe the same events: the same types, each with the same
- * fields, each assignable to the other. The type check fails where they part.
- */
-type Viewed<E> = E extends { type: 'log' } ? Omit<E, 'offset'> & { offset: number } : E;
-type Mutual<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-type SameFields<A extends { type: string }, B extends { type: string }> = {
-  [K in A['type'] | B['type']]: Mutual<
-    keyof Extract<A, { type: K }>,
-    keyof Extract<B, { type: K }>
-  >;
-}[A['type'] | B['type']];
-type Assert<T extends true> = T;
-type _RunEventsAgree = Assert<Mutual<Viewed<RunEvent>, RunEventView>>;
-export type _RunEventFieldsAgree = Assert<SameFields<Viewed<RunEvent>, RunEventView>>;

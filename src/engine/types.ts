@@ -4,6 +4,7 @@
  * `RunEvent`s. Both are plain data, so they cross IPC and WebSocket unchanged.
  */
 
+import type { EngineRunEvent } from '../api/run-events.js';
 import type { HostConnection, HostTarget, Transport } from '../ssh/transport.js';
 
 /** Which hosts a step runs on. Host names are the plan's `servers[].hostname`. */
@@ -155,90 +156,20 @@ export function emptyCounts(): Counts {
   return Object.fromEntries(STATES.map((s) => [s, 0])) as Counts;
 }
 
-/** A step as announced in `run-started`: its hosts resolved. */
-export interface PlannedStep {
-  id: string;
-  title: string;
-  phase: string;
-  hosts: string[];
-  after: string[];
-}
+/*
+ * The events, their steps and decisions are declared once, as zod schemas in
+ * src/api/run-events.ts (Node-free), which the contract the fronts parse uses too.
+ */
+export type { PlannedStep, PauseReason, Decision } from '../api/run-events.js';
 
-/** Why the engine waits for a decision. */
-export type PauseReason = 'before-step' | 'step-failed';
-
-/** What the consultant decides when the engine pauses. */
-export type Decision =
-  | { kind: 'run' }
-  | { kind: 'run-all' }
-  | { kind: 'skip'; reason: string }
-  /** After a failure: run the step again on the failed hosts (or only on `hosts`). */
-  | { kind: 'retry'; hosts?: string[] }
-  /** Stop the run here (as a cancel). */
-  | { kind: 'stop' };
-
-interface Base {
-  runId: string;
-  /** Increases by one with every event of this engine instance. */
-  seq: number;
-  /** Epoch milliseconds. */
-  time: number;
-}
-
-export type RunEvent =
-  | (Base & {
-      type: 'run-started';
-      planFile?: string;
-      /** Run against the demo lab (src/demo), not real servers. */
-      demo?: true;
-      runDir: string;
-      steps: PlannedStep[];
-      resumed: boolean;
-    })
-  | (Base & { type: 'step-started'; stepId: string; hosts: string[] })
-  | (Base & { type: 'host-step-started'; stepId: string; host: string; attempt: number })
-  | (Base & {
-      type: 'log';
-      stepId: string;
-      host: string;
-      stream: 'stdout' | 'stderr' | 'engine';
-      data: string;
-      /**
-       * The byte offset in the step's log file on that host where `data` begins; set when
-       * the run's stream counts offsets (`RunStreamOptions.logOffsets`: the app's runs do).
-       */
-      offset?: number;
-    })
-  | (Base & {
-      type: 'host-step-finished';
-      stepId: string;
-      host: string;
-      state: State;
-      attempt: number;
-      exitCode?: number;
-      message?: string;
-    })
-  | (Base & {
-      type: 'host-step-retrying';
-      stepId: string;
-      host: string;
-      attempt: number;
-      delayMs: number;
-    })
-  | (Base & { type: 'timeout-warning'; stepId: string; host: string; elapsedMs: number })
-  | (Base & { type: 'step-finished'; stepId: string; state: State; counts: Counts })
-  | (Base & { type: 'step-skipped'; stepId: string; reason: string })
-  | (Base & { type: 'run-paused'; stepId: string; reason: PauseReason })
-  | (Base & { type: 'decision-taken'; stepId: string; decision: Decision })
-  | (Base & { type: 'warning'; message: string; host?: string })
-  | (Base & { type: 'run-finished'; state: RunState; counts: Counts });
+/**
+ * What the engine emits (docs/engine.md, "Events"). `seq` increases by one with every event
+ * of an engine instance; `time` is epoch milliseconds; a `log` event's `offset` is set when
+ * the run's stream counts offsets (src/engine/run-stream.ts).
+ */
+export type RunEvent = EngineRunEvent;
 
 export type RunEventType = RunEvent['type'];
-
-/*
- * The same events as the contract's zod schema (src/api/run-contract.ts, RunEventSchema),
- * which the fronts parse: src/app/run-live.ts fails the type check when the two part.
- */
 
 /** Distributes Omit over a union, so each event keeps its own fields. */
 export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
