@@ -4,7 +4,7 @@
  * `RunEvent`s. Both are plain data, so they cross IPC and WebSocket unchanged.
  */
 
-import type { EngineRunEvent } from '../api/run-events.js';
+import { HostStateName, type EngineRunEvent, type RunStateName } from '../api/run-events.js';
 import type { HostConnection, HostTarget, Transport } from '../ssh/transport.js';
 
 /** Which hosts a step runs on. Host names are the plan's `servers[].hostname`. */
@@ -118,18 +118,9 @@ export interface StepSpec {
   idempotent?: boolean;
 }
 
-/** Host-step and step states. See docs/engine.md. */
-export const STATES = [
-  'pending',
-  'running',
-  'succeeded',
-  'failed',
-  'skipped',
-  'cancelled',
-  'connection-lost',
-  'unknown',
-] as const;
-export type State = (typeof STATES)[number];
+/** Host-step and step states, in the order the fronts list them. See docs/engine.md. */
+export const STATES: readonly State[] = HostStateName.options;
+export type State = HostStateName;
 
 /** States in which a host-step's work is done and is never run again. */
 export const DONE_STATES: ReadonlySet<State> = new Set(['succeeded', 'skipped']);
@@ -140,15 +131,8 @@ export const INTERRUPTED_STATES: ReadonlySet<State> = new Set([
   'connection-lost',
 ]);
 
-export type RunState =
-  | 'running'
-  | 'succeeded'
-  | 'failed'
-  | 'cancelled'
-  | 'connection-lost'
-  | 'unknown'
-  /** Read from disk: no `run-finished` record and no live process owns the run. */
-  | 'interrupted';
+/** A run's state; `interrupted` is read from disk: no `run-finished` and no live owner. */
+export type RunState = RunStateName;
 
 export type Counts = Record<State, number>;
 
