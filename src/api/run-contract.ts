@@ -9,141 +9,30 @@
  */
 import { z } from 'zod';
 import { FindingSchema } from './finding-schema.js';
+import {
+  Counts,
+  Decision,
+  HostStateName,
+  PauseReason,
+  PlannedStep,
+  RunEventSchema,
+  RunStateName,
+  host,
+  reason,
+  stepId,
+} from './run-events.js';
+
+export {
+  Decision,
+  HostStateName,
+  RunEventSchema,
+  RunStateName,
+  type RunEventView,
+} from './run-events.js';
 
 /** A plan file by path; runs live beside it in `.ustart/runs/`. */
 const planFile = z.string().trim().min(1, { error: 'the plan must be saved to a file first' });
 const runId = z.string().regex(/^[A-Za-z0-9._-]+$/, { error: 'not a run id' });
-const stepId = z.string().min(1);
-const host = z.string().min(1);
-const reason = z.string().trim().min(1, { error: 'give a reason; it goes into the journal' });
-
-export const HostStateName = z.enum([
-  'pending',
-  'running',
-  'succeeded',
-  'failed',
-  'skipped',
-  'cancelled',
-  'connection-lost',
-  'unknown',
-]);
-export type HostStateName = z.infer<typeof HostStateName>;
-
-export const RunStateName = z.enum([
-  'running',
-  'succeeded',
-  'failed',
-  'cancelled',
-  'connection-lost',
-  'unknown',
-  'interrupted',
-]);
-export type RunStateName = z.infer<typeof RunStateName>;
-
-const Counts = z.record(HostStateName, z.number());
-
-export const Decision = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('run') }),
-  z.object({ kind: z.literal('run-all') }),
-  z.object({ kind: z.literal('skip'), reason }),
-  /** After a failure: run the step again on the failed hosts, or only on `hosts`. */
-  z.object({ kind: z.literal('retry'), hosts: z.array(host).optional() }),
-  z.object({ kind: z.literal('stop') }),
-]);
-export type Decision = z.infer<typeof Decision>;
-
-const PlannedStep = z.object({
-  id: z.string(),
-  title: z.string(),
-  phase: z.string(),
-  hosts: z.array(z.string()),
-  after: z.array(z.string()),
-});
-
-const base = { runId: z.string(), seq: z.number().int(), time: z.number() };
-
-/**
- * One event of the run engine (src/engine/types.ts, docs/engine.md). `log` events carry
- * `offset`: the byte offset in the step's log file on that host where `data` begins, so a
- * view can load what came before from the file (`run:log`) without a gap or an overlap.
- */
-export const RunEventSchema = z.discriminatedUnion('type', [
-  z.object({
-    ...base,
-    type: z.literal('run-started'),
-    planFile: z.string().optional(),
-    demo: z.literal(true).optional(),
-    runDir: z.string(),
-    steps: z.array(PlannedStep),
-    resumed: z.boolean(),
-  }),
-  z.object({ ...base, type: z.literal('step-started'), stepId, hosts: z.array(z.string()) }),
-  z.object({
-    ...base,
-    type: z.literal('host-step-started'),
-    stepId,
-    host,
-    attempt: z.number(),
-  }),
-  z.object({
-    ...base,
-    type: z.literal('log'),
-    stepId,
-    host,
-    stream: z.enum(['stdout', 'stderr', 'engine']),
-    data: z.string(),
-    offset: z.number().int().nonnegative(),
-  }),
-  z.object({
-    ...base,
-    type: z.literal('host-step-finished'),
-    stepId,
-    host,
-    state: HostStateName,
-    attempt: z.number(),
-    exitCode: z.number().optional(),
-    message: z.string().optional(),
-  }),
-  z.object({
-    ...base,
-    type: z.literal('host-step-retrying'),
-    stepId,
-    host,
-    attempt: z.number(),
-    delayMs: z.number(),
-  }),
-  z.object({
-    ...base,
-    type: z.literal('timeout-warning'),
-    stepId,
-    host,
-    elapsedMs: z.number(),
-  }),
-  z.object({
-    ...base,
-    type: z.literal('step-finished'),
-    stepId,
-    state: HostStateName,
-    counts: Counts,
-  }),
-  z.object({ ...base, type: z.literal('step-skipped'), stepId, reason: z.string() }),
-  z.object({
-    ...base,
-    type: z.literal('run-paused'),
-    stepId,
-    reason: z.enum(['before-step', 'step-failed']),
-  }),
-  z.object({ ...base, type: z.literal('decision-taken'), stepId, decision: Decision }),
-  z.object({
-    ...base,
-    type: z.literal('warning'),
-    message: z.string(),
-    host: z.string().optional(),
-  }),
-  z.object({ ...base, type: z.literal('run-finished'), state: RunStateName, counts: Counts }),
-]);
-export type RunEventView = z.infer<typeof RunEventSchema>;
-
 /** A run as listed (its journal folded) and, when it is running here, live details. */
 export const RunInfo = z.object({
   runId: z.string(),
@@ -173,9 +62,7 @@ export const RunInfo = z.object({
   /** True while an engine of this core runs it (then `attach` streams its events). */
   active: z.boolean(),
   /** The step the run waits on for a decision. */
-  paused: z
-    .object({ stepId: z.string(), reason: z.enum(['before-step', 'step-failed']) })
-    .optional(),
+  paused: z.object({ stepId: z.string(), reason: PauseReason }).optional(),
 });
 export type RunInfo = z.infer<typeof RunInfo>;
 

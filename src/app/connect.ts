@@ -143,7 +143,7 @@ export class ConnectService {
     const live = this.runs.liveRun(runId)!;
     const result = await live.done;
     const { plan } = await this.runs.loadPlan(abs);
-    const windows = factWindows(live.since(0).events);
+    const windows = factWindows(live.engine.hub.since(0).events);
     const outputs = await this.readOutputs(abs, plan, hosts);
     const gathered = new Map<string, GatheredFacts>();
     for (const [host, out] of outputs) {

@@ -1,7 +1,7 @@
 /**
- * The api may not import the engine (src/api is what every front loads), so
- * src/api/run-contract.ts restates the engine's names. These checks fail when the two drift
- * apart. Where the engine has only a type, a `Record<Type, true>` literal lists its members:
+ * The engine reads its events, states and decisions from the contract's schemas
+ * (src/api/run-events.ts; the api may not import the engine). These checks stay as a guard:
+ * they fail if the two are ever declared apart again and drift. Where the engine has only a type, a `Record<Type, true>` literal lists its members:
  * the compiler refuses a literal that misses one or names one too many, and the test then
  * compares that list with the contract's.
  */

@@ -3,8 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LocalTransport } from '../../test/support/local-transport.js';
-import { RunEngine } from '../engine/index.js';
+import { localRun } from '../../test/support/local-run.js';
 import { main } from './main.js';
 import { bufferOutput } from './output.js';
 
@@ -16,19 +15,11 @@ afterEach(async () => {
 async function finishedRun(run: string) {
   const dir = await mkdtemp(join(tmpdir(), 'ustart-cli-runs-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const transport = new LocalTransport();
-  cleanups.push(() => transport.dispose());
-  const hosts = new Map(
-    ['h1', 'h2'].map((name) => [name, { name, address: '127.0.0.1', port: 22, user: 'root' }]),
-  );
-  const result = await new RunEngine({
-    transport,
+  const result = await localRun({
     runsDir: dir,
     steps: [{ id: 'hello', title: 'hello', phase: 't', targets: 'all', run }],
-    hosts,
-    resolveTargets: () => [...hosts.keys()],
-    clusterLock: false,
-  }).run();
+    hosts: ['h1', 'h2'],
+  });
   return { dir, result };
 }
 

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fakeTerminal } from '../../test/support/fake-terminal.js';
-import { LocalTransport } from '../../test/support/local-transport.js';
-import { RunEngine, type RunEvent, type StepSpec } from '../engine/index.js';
+import { localRun } from '../../test/support/local-run.js';
+import type { RunEvent, StepSpec } from '../engine/index.js';
 import { main } from './main.js';
 import { bufferOutput } from './output.js';
 import { CompactRunView, createRunDisplay, logsCommand } from './run-display.js';
@@ -256,11 +256,6 @@ describe('the compact view without a terminal', () => {
   it('prints one line per step when it ends, no escapes, no bookkeeping', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ustart-view-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const transport = new LocalTransport();
-    cleanups.push(() => transport.dispose());
-    const hosts = new Map(
-      HOSTS.map((name) => [name, { name, address: '127.0.0.1', port: 22, user: 'root' }]),
-    );
     const steps: StepSpec[] = [
       {
         id: 'hello',
@@ -282,17 +277,12 @@ describe('the compact view without a terminal', () => {
     ];
     const out = bufferOutput();
     const view = createRunDisplay(out);
-    const engine = new RunEngine({
-      transport,
+    const result = await localRun({
       runsDir: dir,
       steps,
-      hosts,
-      resolveTargets: () => HOSTS,
-      clusterLock: false,
+      hosts: HOSTS,
+      onEvent: (e) => view.onEvent(e),
     });
-    const sub = engine.subscribe((e) => view.onEvent(e));
-    cleanups.push(async () => sub.dispose());
-    const result = await engine.run();
     view.dispose();
     expect(result.state).toBe('failed');
     expect(out.out).not.toContain(ESC);

@@ -10,14 +10,7 @@ export {
 export { DemoTransport } from './transport.js';
 export { demoHostKey, DEFAULT_DEMO_SEED, type DemoHostKey } from './host-key.js';
 export type { DemoHost } from './host.js';
-export {
-  runDemo,
-  createDemoWorkspace,
-  assertDemoPlan,
-  DEMO_MARKER,
-  type DemoRunOptions,
-  type DemoRunResult,
-} from './run.js';
+export { createDemoWorkspace, assertDemoPlan, DEMO_MARKER } from './run.js';
 export { demoSteps, demoPhases } from './steps.js';
 export {
   startDemoSession,

@@ -1,7 +1,7 @@
 /** What a RunEngine is given and what it returns (re-exported by engine.ts). */
 import type { HostTarget, Transport } from '../ssh/transport.js';
 import type { Clock } from './clock.js';
-import type { EventHubOptions } from './event-hub.js';
+import type { RunStreamOptions } from './run-stream.js';
 import type { TargetResolver } from './graph.js';
 import type { Counts, RunState, StepSpec } from './types.js';
 
@@ -45,7 +45,7 @@ export interface EngineOptions {
   clusterLock?: false | { host: string; path?: string; takeOver?: boolean; sudo?: boolean };
   /** Back-off before retry `attempt` (2, 3, …); default 2 s doubling up to 60 s. */
   retryDelayMs?: (attempt: number) => number;
-  events?: EventHubOptions;
+  events?: RunStreamOptions;
   /** A run against the demo lab (src/demo): recorded in the journal and shown wherever the run is. */
   demo?: boolean;
   /** Log batching window in ms (default 5). */

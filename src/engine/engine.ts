@@ -14,7 +14,7 @@ import { type Clock, systemClock } from './clock.js';
 import { ConnectionPool } from './connection-pool.js';
 import { Decisions } from './decisions.js';
 import type { EngineOptions, RunResult } from './engine-options.js';
-import { EventHub, type Subscription } from './event-hub.js';
+import { RunStream, type Subscription } from './run-stream.js';
 import { checkGraph } from './graph.js';
 import { HostStepRunner } from './host-step.js';
 import {
@@ -51,7 +51,7 @@ export function newRunId(now: number): string {
 export class RunEngine {
   readonly runId: string;
   readonly runDir: string;
-  readonly hub: EventHub;
+  readonly hub: RunStream;
   private readonly clock: Clock;
   private readonly abort = new AbortController();
   private readonly steps = new Map<string, StepRun>();
@@ -68,7 +68,7 @@ export class RunEngine {
     this.runId = opts.resume ?? newRunId(this.clock.now());
     this.runDir = runDirOf(opts.runsDir, this.runId);
     this.connections = new ConnectionPool(opts.transport, opts.hosts, this.abort.signal);
-    this.hub = new EventHub(this.runId, { now: () => this.clock.now(), ...opts.events });
+    this.hub = new RunStream(this.runId, { now: () => this.clock.now(), ...opts.events });
     this.ctx = {
       opts,
       clock: this.clock,

@@ -8,7 +8,13 @@ export {
   type RunResult,
   type SecretSource,
 } from './engine.js';
-export { EventHub, type Subscription, type EventHubOptions } from './event-hub.js';
+export {
+  RunStream,
+  type Subscription,
+  type RunStreamOptions,
+  type Viewer,
+  type ViewerOptions,
+} from './run-stream.js';
 export { checkGraph, type TargetResolver } from './graph.js';
 export {
   readJournal,

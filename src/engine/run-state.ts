@@ -6,7 +6,7 @@
 import type { Clock } from './clock.js';
 import type { ConnectionPool } from './connection-pool.js';
 import type { EngineOptions } from './engine-options.js';
-import type { EventHub } from './event-hub.js';
+import type { RunStream } from './run-stream.js';
 import type { JournalRecord } from './journal.js';
 import type { Redactor } from './redact.js';
 import {
@@ -48,7 +48,7 @@ export interface RunContext {
   readonly redactor: Redactor;
   /** Named secret values for `StepSpec.secrets`. */
   readonly secretValues: Map<string, string>;
-  readonly flow: EventHub['flow'];
+  readonly flow: RunStream['flow'];
   /** Appends a journal record (redacting host-step messages); a no-op before the journal opens. */
   write(record: JournalRecord): Promise<void>;
   emit(e: NewEvent): void;

@@ -4,6 +4,7 @@
  * `RunEvent`s. Both are plain data, so they cross IPC and WebSocket unchanged.
  */
 
+import { HostStateName, type EngineRunEvent, type RunStateName } from '../api/run-events.js';
 import type { HostConnection, HostTarget, Transport } from '../ssh/transport.js';
 
 /** Which hosts a step runs on. Host names are the plan's `servers[].hostname`. */
@@ -117,18 +118,9 @@ export interface StepSpec {
   idempotent?: boolean;
 }
 
-/** Host-step and step states. See docs/engine.md. */
-export const STATES = [
-  'pending',
-  'running',
-  'succeeded',
-  'failed',
-  'skipped',
-  'cancelled',
-  'connection-lost',
-  'unknown',
-] as const;
-export type State = (typeof STATES)[number];
+/** Host-step and step states, in the order the fronts list them. See docs/engine.md. */
+export const STATES: readonly State[] = HostStateName.options;
+export type State = HostStateName;
 
 /** States in which a host-step's work is done and is never run again. */
 export const DONE_STATES: ReadonlySet<State> = new Set(['succeeded', 'skipped']);
@@ -139,15 +131,8 @@ export const INTERRUPTED_STATES: ReadonlySet<State> = new Set([
   'connection-lost',
 ]);
 
-export type RunState =
-  | 'running'
-  | 'succeeded'
-  | 'failed'
-  | 'cancelled'
-  | 'connection-lost'
-  | 'unknown'
-  /** Read from disk: no `run-finished` record and no live process owns the run. */
-  | 'interrupted';
+/** A run's state; `interrupted` is read from disk: no `run-finished` and no live owner. */
+export type RunState = RunStateName;
 
 export type Counts = Record<State, number>;
 
@@ -155,78 +140,18 @@ export function emptyCounts(): Counts {
   return Object.fromEntries(STATES.map((s) => [s, 0])) as Counts;
 }
 
-/** A step as announced in `run-started`: its hosts resolved. */
-export interface PlannedStep {
-  id: string;
-  title: string;
-  phase: string;
-  hosts: string[];
-  after: string[];
-}
+/*
+ * The events, their steps and decisions are declared once, as zod schemas in
+ * src/api/run-events.ts (Node-free), which the contract the fronts parse uses too.
+ */
+export type { PlannedStep, PauseReason, Decision } from '../api/run-events.js';
 
-/** Why the engine waits for a decision. */
-export type PauseReason = 'before-step' | 'step-failed';
-
-/** What the consultant decides when the engine pauses. */
-export type Decision =
-  | { kind: 'run' }
-  | { kind: 'run-all' }
-  | { kind: 'skip'; reason: string }
-  /** After a failure: run the step again on the failed hosts (or only on `hosts`). */
-  | { kind: 'retry'; hosts?: string[] }
-  /** Stop the run here (as a cancel). */
-  | { kind: 'stop' };
-
-interface Base {
-  runId: string;
-  /** Increases by one with every event of this engine instance. */
-  seq: number;
-  /** Epoch milliseconds. */
-  time: number;
-}
-
-export type RunEvent =
-  | (Base & {
-      type: 'run-started';
-      planFile?: string;
-      /** Run against the demo lab (src/demo), not real servers. */
-      demo?: true;
-      runDir: string;
-      steps: PlannedStep[];
-      resumed: boolean;
-    })
-  | (Base & { type: 'step-started'; stepId: string; hosts: string[] })
-  | (Base & { type: 'host-step-started'; stepId: string; host: string; attempt: number })
-  | (Base & {
-      type: 'log';
-      stepId: string;
-      host: string;
-      stream: 'stdout' | 'stderr' | 'engine';
-      data: string;
-    })
-  | (Base & {
-      type: 'host-step-finished';
-      stepId: string;
-      host: string;
-      state: State;
-      attempt: number;
-      exitCode?: number;
-      message?: string;
-    })
-  | (Base & {
-      type: 'host-step-retrying';
-      stepId: string;
-      host: string;
-      attempt: number;
-      delayMs: number;
-    })
-  | (Base & { type: 'timeout-warning'; stepId: string; host: string; elapsedMs: number })
-  | (Base & { type: 'step-finished'; stepId: string; state: State; counts: Counts })
-  | (Base & { type: 'step-skipped'; stepId: string; reason: string })
-  | (Base & { type: 'run-paused'; stepId: string; reason: PauseReason })
-  | (Base & { type: 'decision-taken'; stepId: string; decision: Decision })
-  | (Base & { type: 'warning'; message: string; host?: string })
-  | (Base & { type: 'run-finished'; state: RunState; counts: Counts });
+/**
+ * What the engine emits (docs/engine.md, "Events"). `seq` increases by one with every event
+ * of an engine instance; `time` is epoch milliseconds; a `log` event's `offset` is set when
+ * the run's stream counts offsets (src/engine/run-stream.ts).
+ */
+export type RunEvent = EngineRunEvent;
 
 export type RunEventType = RunEvent['type'];
 

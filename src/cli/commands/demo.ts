@@ -15,7 +15,7 @@ import { summaryLines } from '../../app/report-install.js';
 import type { RunEvent } from '../../engine/index.js';
 import { UstartError } from '../../errors.js';
 import type { DemoScenario } from '../../demo/lab.js';
-import { runDemo } from '../../demo/run.js';
+import { runDemo } from '../../app/demo-run.js';
 import { EXIT } from '../exit.js';
 import { type Output, paint, plainOutput } from '../output.js';
 import { createRunDisplay, logsCommand } from '../run-display.js';

@@ -2,10 +2,8 @@
  * `ustart logs collect RUN_ID --out FILE`: the log bundle of a run for the support team —
  * the run folder and the hosts' own logs, secrets redacted, in one zip (docs/log-bundle.md).
  */
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { openStateDir } from '../../app/state-dir.js';
+import { terminalTransport } from '../../app/run-launch.js';
 import { UstartError } from '../../errors.js';
 import {
   collectLogBundle,
@@ -13,8 +11,6 @@ import {
   type LogBundleProgress,
   type LogBundleResult,
 } from '../../logbundle/index.js';
-import { KnownHosts } from '../../ssh/known-hosts.js';
-import { Ssh2Transport } from '../../ssh/ssh2-transport.js';
 import { EXIT } from '../exit.js';
 import { type Output, paint } from '../output.js';
 
@@ -77,17 +73,14 @@ async function collectCommand(runId: string, opts: CollectOptions, out: Output):
       `--host-timeout ${opts.hostTimeout}: give a number of seconds, such as 60.`,
     );
   }
-  const stateDir = await openStateDir({ warn: (m) => out.stderr(`${m}\n`) });
   // Keys from the agent or files, and known host keys only: a bundle is often made when
   // something is wrong, and is no moment to accept a new host key or type passphrases
   // for every host at once.
   const transport = opts.hosts
-    ? new Ssh2Transport({
-        knownHosts: new KnownHosts(join(stateDir, 'known_hosts'), [
-          join(homedir(), '.ssh', 'known_hosts'),
-          ...(opts.knownHosts ?? []).map((f) => resolve(f)),
-        ]),
-        ...(opts.identity ? { identityFiles: opts.identity.map((f) => resolve(f)) } : {}),
+    ? await terminalTransport({
+        warn: (m) => out.stderr(`${m}\n`),
+        ...(opts.identity ? { identityFiles: opts.identity } : {}),
+        ...(opts.knownHosts ? { knownHosts: opts.knownHosts } : {}),
       })
     : undefined;
   const controller = new AbortController();

@@ -2,23 +2,20 @@
  * `ustart run PLAN`: runs the step graph on the plan's servers over SSH with live,
  * host-prefixed logs; Ctrl-C cancels cleanly and says how to resume.
  */
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import {
-  RunEngine,
-  defaultRunsDir,
   factsStepSource,
   type Decision,
+  type RunEngine,
   type RunEvent,
   type StepSource,
   type StepSpec,
 } from '../../engine/index.js';
 import { shQuote } from '../../util/shell.js';
-import { firstController, resolverFromPlan } from '../../engine/plan-targets.js';
-import { openStateDir } from '../../app/state-dir.js';
+import { launchRun, planTargets, terminalTransport } from '../../app/run-launch.js';
 import { UstartError } from '../../errors.js';
 import { verifyRunBundle } from '../../app/run-bundle.js';
 import { checkPlanFile } from '../../plan/index.js';
@@ -27,10 +24,6 @@ import { runbookStepSource, sitePhases } from '../../render/step-specs.js';
 import { checkPhaseNames } from '../../runbook/phases.js';
 import { RESET_PREFIX, type Phase } from '../../runbook/schema.js';
 import type { CredentialRequest, CredentialStore } from '../../ssh/credentials.js';
-import { KnownHosts } from '../../ssh/known-hosts.js';
-import { Ssh2Transport } from '../../ssh/ssh2-transport.js';
-import { SshConfig } from '../../ssh/ssh-config.js';
-import { targetFromPlan } from '../../engine/plan-targets.js';
 import { EXIT } from '../exit.js';
 import { type Output, paint, plainOutput } from '../output.js';
 import { createRunDisplay, logsCommand, type RunDisplay } from '../run-display.js';
@@ -189,29 +182,23 @@ async function runCommand(
     verbose: opts.verbose,
     json: opts.json,
   });
-  const sshConfig = await SshConfig.load();
-  const hosts = new Map(plan.servers.map((s) => [s.hostname, targetFromPlan(plan, s, sshConfig)]));
-  const stateDir = await openStateDir({ warn: (m) => out.stderr(`${m}\n`) });
-  const transport = new Ssh2Transport({
-    knownHosts: new KnownHosts(join(stateDir, 'known_hosts'), [
-      join(homedir(), '.ssh', 'known_hosts'),
-      ...(opts.knownHosts ?? []).map((f) => resolve(f)),
-    ]),
+  const hosts = await planTargets(plan);
+  const transport = await terminalTransport({
+    warn: (m) => out.stderr(`${m}\n`),
     acceptNewHostKeys: opts.acceptNewHostKeys ?? false,
     credentials: terminalCredentials(out, view),
-    ...(opts.identity ? { identityFiles: opts.identity.map((f) => resolve(f)) } : {}),
+    ...(opts.identity ? { identityFiles: opts.identity } : {}),
+    ...(opts.knownHosts ? { knownHosts: opts.knownHosts } : {}),
   });
   const controller = new AbortController();
-  const first = firstController(plan);
-  const runsDir = opts.runsDir ? resolve(opts.runsDir) : defaultRunsDir(planFile);
-  const engine = new RunEngine({
-    transport,
-    runsDir,
-    steps,
-    hosts,
-    resolveTargets: resolverFromPlan(plan),
-    planFile: resolve(planFile),
+  const engine = launchRun({
+    plan,
+    planFile,
     planText: await readRegularFile(planFile, { what: 'plan', encoding: 'utf8' }),
+    steps,
+    transport,
+    hosts,
+    ...(opts.runsDir ? { runsDir: resolve(opts.runsDir) } : {}),
     signal: controller.signal,
     stepByStep: opts.stepByStep,
     onlySteps: opts.steps ? list(opts.steps) : undefined,
@@ -219,7 +206,7 @@ async function runCommand(
     resume: opts.resume,
     rerun: opts.rerun ? list(opts.rerun) : undefined,
     skip: (opts.skip ?? []).map(parseSkip),
-    clusterLock: first ? { host: first, takeOver: opts.takeOverLock } : false,
+    clusterLock: { takeOver: opts.takeOverLock ?? false },
   });
   let started: { runId: string; runDir: string; planFile?: string } | undefined;
   const sub = engine.subscribe((e) => {
