@@ -13,6 +13,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerBom } from './commands/bom.js';
 import { registerRender } from './commands/render.js';
 import { registerReport } from './commands/report.js';
+import { registerDiscover } from './commands/discover.js';
 import { createOutput, type Output } from './output.js';
 
 import { EXIT } from './exit.js';
@@ -38,6 +39,7 @@ export async function main(argv: string[], out: Output = createOutput()): Promis
   registerRender(program, out, setCode);
   registerBom(program, out, setCode);
   registerReport(program, out, setCode);
+  registerDiscover(program, out, setCode);
   try {
     await program.parseAsync(argv);
   } catch (e) {
