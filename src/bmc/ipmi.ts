@@ -28,6 +28,7 @@ export interface IpmiOptions {
 
 export class IpmiBmc implements Bmc {
   readonly address: string;
+  private lastStderr = '';
 
   constructor(private readonly o: IpmiOptions) {
     this.address = o.address;
@@ -68,7 +69,15 @@ export class IpmiBmc implements Bmc {
   async setOneTimeBoot(device: BootDevice): Promise<void> {
     const dev = device === 'Cd' ? 'cdrom' : device === 'Pxe' ? 'pxe' : 'disk';
     // Without `persistent` ipmitool sets the boot flags valid for the next boot only.
-    await this.run(['chassis', 'bootdev', dev, ...(this.o.efiBoot ? ['options=efiboot'] : [])]);
+    const command = ['chassis', 'bootdev', dev, ...(this.o.efiBoot ? ['options=efiboot'] : [])];
+    const out = await this.run(command);
+    // ipmitool 1.8.19 exits 0 even when the BMC refuses the boot flags; it prints this line
+    // only when they were set (lib/ipmi_chassis.c; docs/upstream-facts.md#ipmitool.bootdev).
+    if (!/Set Boot Device to/.test(out)) {
+      throw this.failed(
+        `ipmitool ${command.join(' ')}: the BMC did not take the boot device (${this.lastStderr.trim() || 'no confirmation'}).`,
+      );
+    }
   }
 
   insertMedia(_imageUrl: string): Promise<void> {
@@ -116,6 +125,7 @@ export class IpmiBmc implements Bmc {
         args,
         { env, timeout: this.o.timeoutMs ?? 30_000, encoding: 'utf8' },
         (err, stdout, stderr) => {
+          this.lastStderr = stderr;
           if (!err) return resolve(stdout);
           const why = (stderr || stdout || err.message).trim().split('\n').slice(-2).join(' ');
           const e = err as NodeJS.ErrnoException;
