@@ -36,7 +36,7 @@ export class IpmiBmc implements Bmc {
 
   async powerState(): Promise<PowerState> {
     const out = await this.run(['chassis', 'power', 'status']);
-    // "Chassis Power is on" / "Chassis Power is off" (ipmitool lib/ipmi_chassis.c).
+    // "Chassis Power is on" / "… off" (docs/upstream-facts.md#ipmitool.power-status).
     if (/Power is on/i.test(out)) return 'On';
     if (/Power is off/i.test(out)) return 'Off';
     throw this.failed(`ipmitool chassis power status said: ${out.trim()}`);

@@ -116,6 +116,7 @@ export class RedfishBmc implements InventoryBmc {
     return this.port === 443 ? this.address : `${this.address}:${this.port}`;
   }
 
+  /** docs/upstream-facts.md#redfish.session-create, #redfish.service-root-sessions */
   private async login(): Promise<void> {
     const root = await this.get('/redfish/v1/', false);
     const sessions = link(obj(root.Links)?.Sessions) ?? '/redfish/v1/SessionService/Sessions';
@@ -182,6 +183,7 @@ export class RedfishBmc implements InventoryBmc {
     await this.send('POST', target, { body: { ResetType: type } });
   }
 
+  /** docs/upstream-facts.md#redfish.boot-once */
   async setOneTimeBoot(device: BootDevice): Promise<void> {
     const { body, etag } = await this.system();
     const boot = obj(body.Boot);
@@ -217,7 +219,10 @@ export class RedfishBmc implements InventoryBmc {
     else await this.send('PATCH', m.uri, { body: { Image: null, Inserted: false } });
   }
 
-  /** The CD (or DVD) virtual media: the system's own (ComputerSystem v1.13), else its managers'. */
+  /**
+   * The CD (or DVD) virtual media: the system's own (ComputerSystem v1.13), else its managers'
+   * (docs/upstream-facts.md#redfish.virtual-media).
+   */
   private async cd(): Promise<Media> {
     if (this.media) return this.media;
     const { body } = await this.system();
@@ -252,6 +257,7 @@ export class RedfishBmc implements InventoryBmc {
     );
   }
 
+  /** docs/upstream-facts.md#redfish.inventory */
   async inventory(): Promise<BmcInventory> {
     const { body } = await this.system();
     const [processors, memory, nics, drives] = await Promise.all([
@@ -313,7 +319,7 @@ export class RedfishBmc implements InventoryBmc {
     return Promise.all(members.map(async (u) => (await this.send('GET', u)).body ?? {}));
   }
 
-  /** The member URIs of a collection, following `Members@odata.nextLink` pages. */
+  /** The member URIs of a collection, following `Members@odata.nextLink` pages (docs/upstream-facts.md#redfish.collection-nextlink). */
   private async members(uri: string): Promise<string[]> {
     const out: string[] = [];
     let next: string | undefined = uri;
