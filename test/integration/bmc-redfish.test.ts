@@ -161,6 +161,23 @@ describe('Redfish session, power, boot and virtual media on a QEMU VM', () => {
     expect(deletes()).toBe(before + 1);
   });
 
+  it('logs in again once when the BMC ended the session', async () => {
+    const bmc = await RedfishBmc.connect({
+      address: '127.0.0.1',
+      port: double.port,
+      login: LOGIN,
+      certificates: pins(true),
+    });
+    try {
+      double.sessions.clear(); // as a BMC's session timeout does
+      expect(await bmc.powerState()).toBe('Off');
+      expect(double.sessions.size).toBe(1);
+    } finally {
+      await bmc.close();
+    }
+    expect(double.sessions.size).toBe(0);
+  });
+
   it('the double refuses a request without a session token', async () => {
     const status = await new Promise<number>((resolve, reject) => {
       httpsGet(
