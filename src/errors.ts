@@ -35,7 +35,15 @@ export type ErrorCode =
   /** The demo lab and a real site were about to meet (docs/demo.md, safety rules). */
   | 'DemoRefused'
   /** A file or Secret the install hands over is not on the site (yet), or could not be read. */
-  | 'HandoverUnavailable';
+  | 'HandoverUnavailable'
+  /** The BMC cannot do this (IPMI has no virtual media; a Redfish service lacks the resource). */
+  | 'BmcUnsupported'
+  /** The BMC did not answer, refused the login, or answered with an error. */
+  | 'BmcFailed'
+  /** A BMC's TLS certificate is not pinned yet: `detail.fingerprint` is what to accept. */
+  | 'BmcCertificateUnknown'
+  /** A BMC's TLS certificate differs from the pinned one: refused. */
+  | 'BmcCertificateMismatch';
 
 export class UstartError extends Error {
   readonly code: ErrorCode;

@@ -14,6 +14,7 @@ import { registerBom } from './commands/bom.js';
 import { registerRender } from './commands/render.js';
 import { registerReport } from './commands/report.js';
 import { registerOsInstall } from './commands/os-install.js';
+import { registerDiscover } from './commands/discover.js';
 import { createOutput, type Output } from './output.js';
 
 import { EXIT } from './exit.js';
@@ -40,6 +41,7 @@ export async function main(argv: string[], out: Output = createOutput()): Promis
   registerBom(program, out, setCode);
   registerReport(program, out, setCode);
   registerOsInstall(program, out, setCode);
+  registerDiscover(program, out, setCode);
   try {
     await program.parseAsync(argv);
   } catch (e) {
