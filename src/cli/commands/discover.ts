@@ -6,26 +6,19 @@
  * when the accepted changes add errors.
  */
 import type { Command } from 'commander';
-import { ustartStateDir } from '../../app/state-dir.js';
-import { BmcCertificates, bmcCertificatesFile } from '../../bmc/certificates.js';
-import { loadBmcCredentials } from '../../bmc/credentials.js';
 import { applyDiscoveries, discoverPlan, type ServerDiscovery } from '../../bmc/discover.js';
 import { UstartError } from '../../errors.js';
 import { countBySeverity, savePlanFile, validatePlan, type Finding } from '../../plan/index.js';
 import { EXIT } from '../exit.js';
 import { type Output, paint } from '../output.js';
 import { loadPlanForCommand } from './plan-file.js';
-import { terminalCredentials } from './run.js';
+import { bmcAccess, type BmcOpts, withBmcOptions } from './bmc-options.js';
 import { formatFindings } from './validate.js';
 
-interface Options {
+interface Options extends BmcOpts {
   json?: boolean;
   accept?: string;
   acceptAll?: boolean;
-  bmcUser?: string;
-  bmcAuthFile?: string;
-  bmcPort?: string;
-  acceptNewBmcCertificates?: boolean;
   concurrency?: string;
 }
 
@@ -34,7 +27,7 @@ export function registerDiscover(
   out: Output,
   setCode: (c: number) => void,
 ): void {
-  program
+  const command = program
     .command('discover')
     .description(
       "Read each server's CPU, memory, NICs (MACs) and disks from its BMC over Redfish and show the plan changes per server. --accept HOST,... or --accept-all writes them (comments kept, previous file as FILE.bak). BMC logins come from USTART_BMC_USERNAME/USTART_BMC_PASSWORD, --bmc-auth-file, or a prompt; never from the command line.",
@@ -43,127 +36,100 @@ export function registerDiscover(
     .option('--json', 'print the discoveries, the changes and the findings as JSON')
     .option('--accept <hosts>', "write these servers' changes (comma-separated host names)")
     .option('--accept-all', "write every server's changes")
-    .option(
-      '--bmc-user <user>',
-      'BMC user for BMCs the credentials file does not name (else USTART_BMC_USERNAME)',
-    )
-    .option(
-      '--bmc-auth-file <file>',
-      'file of "ADDRESS USER:PASSWORD" lines, mode 0600 (else USTART_BMC_AUTH_FILE)',
-    )
-    .option('--bmc-port <port>', 'Redfish HTTPS port of the BMCs', '443')
-    .option(
-      '--accept-new-bmc-certificates',
-      'pin BMC certificates seen for the first time (a changed one is always refused)',
-    )
-    .option('--concurrency <n>', 'BMCs read at once', '8')
-    .action(async (file: string, opts: Options) => {
-      const parsed = await loadPlanForCommand(file, out, setCode);
-      if (!parsed) return;
-      const plan = parsed.plan;
-      const port = Number(opts.bmcPort);
-      const concurrency = Number(opts.concurrency);
-      if (!Number.isInteger(port) || port < 1 || port > 65535)
+    .option('--concurrency <n>', 'BMCs read at once', '8');
+  withBmcOptions(command).action(async (file: string, opts: Options) => {
+    const parsed = await loadPlanForCommand(file, out, setCode);
+    if (!parsed) return;
+    const plan = parsed.plan;
+    const concurrency = Number(opts.concurrency);
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new UstartError(
+        'InvalidArgument',
+        `--concurrency ${opts.concurrency}: give a whole number of 1 or more.`,
+      );
+    const accept = opts.acceptAll
+      ? ('all' as const)
+      : opts.accept
+        ? new Set(
+            opts.accept
+              .split(',')
+              .map((h) => h.trim())
+              .filter(Boolean),
+          )
+        : undefined;
+    if (accept instanceof Set) {
+      const unknown = [...accept].filter((h) => !plan.servers.some((s) => s.hostname === h));
+      if (unknown.length)
         throw new UstartError(
           'InvalidArgument',
-          `--bmc-port ${opts.bmcPort}: give a TCP port (1-65535).`,
+          `--accept ${unknown.join(', ')}: no such server in ${file}.`,
         );
-      if (!Number.isInteger(concurrency) || concurrency < 1)
-        throw new UstartError(
-          'InvalidArgument',
-          `--concurrency ${opts.concurrency}: give a whole number of 1 or more.`,
-        );
-      const accept = opts.acceptAll
-        ? ('all' as const)
-        : opts.accept
-          ? new Set(
-              opts.accept
-                .split(',')
-                .map((h) => h.trim())
-                .filter(Boolean),
-            )
-          : undefined;
-      if (accept instanceof Set) {
-        const unknown = [...accept].filter((h) => !plan.servers.some((s) => s.hostname === h));
-        if (unknown.length)
-          throw new UstartError(
-            'InvalidArgument',
-            `--accept ${unknown.join(', ')}: no such server in ${file}.`,
-          );
-      }
+    }
 
-      const certificates = new BmcCertificates(
-        bmcCertificatesFile(ustartStateDir()),
-        Boolean(opts.acceptNewBmcCertificates),
-      );
-      const credentials = await loadBmcCredentials({
-        ...(opts.bmcAuthFile ? { file: opts.bmcAuthFile } : {}),
-        ...(opts.bmcUser ? { user: opts.bmcUser } : {}),
-        ask: terminalCredentials(out),
-      });
-      const discoveries = await discoverPlan(plan, {
-        credentials,
-        certificates,
-        port,
-        concurrency,
-        ...(opts.json
-          ? {}
-          : {
-              onServer: (d: ServerDiscovery) =>
-                out.stderr(paint(out, 'dim', `  ${d.hostname}: ${d.status}\n`)),
-            }),
-      });
-
-      const read = discoveries.filter((d) => d.status === 'read');
-      if (accept instanceof Set) {
-        const notRead = [...accept].filter((h) => !read.some((d) => d.hostname === h));
-        if (notRead.length)
-          out.stderr(
-            paint(
-              out,
-              'yellow',
-              `not written for ${notRead.join(', ')}: their BMC could not be read.\n`,
-            ),
-          );
-      }
-      // The result validated: with the accepted changes, or, for a preview, with all of them.
-      const result = applyDiscoveries(plan, discoveries, accept ?? 'all');
-      const findings = validatePlan(result);
-      const before = validatePlan(plan);
-      const known = new Set(before.map((f) => `${f.rule} ${f.path}`));
-      const added = findings.filter(
-        (f) => f.severity === 'error' && !f.acknowledged && !known.has(`${f.rule} ${f.path}`),
-      );
-      const changed = read.some(
-        (d) =>
-          d.changes.some((c) => c.kind !== 'kept') &&
-          (accept === 'all' || (accept instanceof Set && accept.has(d.hostname))),
-      );
-      const write = accept !== undefined && changed && added.length === 0;
-      if (write) await savePlanFile(file, result, { base: parsed.document });
-
-      const failed = discoveries.filter(
-        (d) => d.status !== 'read' && d.status !== 'no-bmc' && d.status !== 'ipmi',
-      );
-      if (opts.json) {
-        out.stdout(
-          JSON.stringify(
-            {
-              file,
-              written: write,
-              servers: discoveries.map(({ proposed: _p, ...d }) => d),
-              findings,
-              newErrors: added,
-            },
-            null,
-            2,
-          ) + '\n',
-        );
-      } else {
-        out.stdout(report(out, file, discoveries, findings, added, accept, write));
-      }
-      setCode(failed.length > 0 || countBySeverity(findings).error > 0 ? EXIT.invalid : EXIT.ok);
+    const { port, certificates, credentials } = await bmcAccess(opts, out);
+    const discoveries = await discoverPlan(plan, {
+      credentials,
+      certificates,
+      port,
+      concurrency,
+      ...(opts.json
+        ? {}
+        : {
+            onServer: (d: ServerDiscovery) =>
+              out.stderr(paint(out, 'dim', `  ${d.hostname}: ${d.status}\n`)),
+          }),
     });
+
+    const read = discoveries.filter((d) => d.status === 'read');
+    if (accept instanceof Set) {
+      const notRead = [...accept].filter((h) => !read.some((d) => d.hostname === h));
+      if (notRead.length)
+        out.stderr(
+          paint(
+            out,
+            'yellow',
+            `not written for ${notRead.join(', ')}: their BMC could not be read.\n`,
+          ),
+        );
+    }
+    // The result validated: with the accepted changes, or, for a preview, with all of them.
+    const result = applyDiscoveries(plan, discoveries, accept ?? 'all');
+    const findings = validatePlan(result);
+    const before = validatePlan(plan);
+    const known = new Set(before.map((f) => `${f.rule} ${f.path}`));
+    const added = findings.filter(
+      (f) => f.severity === 'error' && !f.acknowledged && !known.has(`${f.rule} ${f.path}`),
+    );
+    const changed = read.some(
+      (d) =>
+        d.changes.some((c) => c.kind !== 'kept') &&
+        (accept === 'all' || (accept instanceof Set && accept.has(d.hostname))),
+    );
+    const write = accept !== undefined && changed && added.length === 0;
+    if (write) await savePlanFile(file, result, { base: parsed.document });
+
+    const failed = discoveries.filter(
+      (d) => d.status !== 'read' && d.status !== 'no-bmc' && d.status !== 'ipmi',
+    );
+    if (opts.json) {
+      out.stdout(
+        JSON.stringify(
+          {
+            file,
+            written: write,
+            servers: discoveries.map(({ proposed: _p, ...d }) => d),
+            findings,
+            newErrors: added,
+          },
+          null,
+          2,
+        ) + '\n',
+      );
+    } else {
+      out.stdout(report(out, file, discoveries, findings, added, accept, write));
+    }
+    setCode(failed.length > 0 || countBySeverity(findings).error > 0 ? EXIT.invalid : EXIT.ok);
+  });
 }
 
 function report(

@@ -1,4 +1,5 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parsePlanText } from '../../plan/index.js';
 import { assetPath } from '../../util/assets.js';
+import { makeCertificate } from '../../../test/doubles/redfish-double.js';
 import { runCli as run } from '../../../test/support/run-cli.js';
 
 let dir: string | undefined;
@@ -100,6 +102,84 @@ describe('ustart os-install', () => {
     expect(typo.code).toBe(2);
     expect(typo.err).toContain(`${first.hostname}x is no server of the plan`);
   });
+
+  it("without --dry-run, opens the plan's Redfish BMC with the real client: an unknown certificate fails the server before a request is sent", async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ustart-osi-cli-'));
+    const { key, cert, fingerprint } = await makeCertificate(dir);
+    const requests: string[] = [];
+    const bmc = createHttpsServer(
+      { key: await readFile(key), cert: await readFile(cert) },
+      (req, res) => {
+        requests.push(`${req.method} ${req.url}`);
+        res.end('{}');
+      },
+    );
+    const bmcPort = await new Promise<number>((r) =>
+      bmc.listen(0, '127.0.0.3', () => r((bmc.address() as { port: number }).port)),
+    );
+    const closed = await listen(() => undefined);
+    await new Promise((r) => servers.pop()!.close(r));
+    const { plan } = parsePlanText(
+      await readFile(assetPath('samples', 'demo-stuttgart.yaml'), 'utf8'),
+      'x',
+    );
+    plan!.site.osRelease = 'debian-12';
+    plan!.servers.forEach((s) => (s.ssh = { address: '127.0.0.1', port: closed }));
+    const target = plan!.servers[1]!;
+    // The BMC network moved to loopback, where the test's BMC listens.
+    const bmcNet = plan!.networks.find((n) => n.name === 'bmc')!;
+    Object.assign(bmcNet, {
+      cidr: '127.0.0.0/24',
+      gateway: '127.0.0.1',
+      pool: { start: '127.0.0.2', end: '127.0.0.200' },
+    });
+    plan!.servers.forEach((s, i) => {
+      if (s.bmc) s.bmc.address = `127.0.0.${i + 2}`;
+    });
+    target.bmc = { address: '127.0.0.3', protocol: 'redfish' };
+    const file = join(dir, 'site.yaml');
+    await writeFile(file, stringify(plan));
+    const pub = join(dir, 'id.pub');
+    await writeFile(
+      pub,
+      'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHVzdGFydC10ZXN0LWtleS1ub3QtdXNlZC1hbnl3aGVyZQ c\n',
+    );
+    const env = { ...process.env };
+    Object.assign(process.env, {
+      XDG_CONFIG_HOME: join(dir, 'config'),
+      USTART_BMC_USERNAME: 'admin',
+      USTART_BMC_PASSWORD: 'bmc-secret-not-printed',
+    });
+    try {
+      const r = await run(
+        'os-install',
+        file,
+        '--mirror',
+        'http://deb.debian.org/debian',
+        '--authorized-key',
+        pub,
+        '--advertise',
+        '127.0.0.1',
+        '--servers',
+        target.hostname,
+        '--bmc-port',
+        String(bmcPort),
+        '--work-dir',
+        join(dir, 'work'),
+      );
+      expect(r.code).not.toBe(0);
+      const all = r.out + r.err;
+      expect(all).toContain(`${target.hostname} failed`);
+      expect(all).toContain(`offers a TLS certificate uStart has not seen: sha256 ${fingerprint}`);
+      expect(all).toContain('--accept-new-bmc-certificates');
+      expect(all).not.toContain('bmc-secret-not-printed');
+      // Pinning is checked right after the handshake: the BMC never saw a request (no login).
+      expect(requests).toEqual([]);
+    } finally {
+      process.env = env;
+      await new Promise((r) => bmc.close(r));
+    }
+  }, 60_000);
 
   it('refuses a private key given as --authorized-key', async () => {
     dir = await mkdtemp(join(tmpdir(), 'ustart-osi-cli-'));

@@ -20,20 +20,13 @@ import { KnownHosts } from '../../ssh/known-hosts.js';
 import { readRegularFile } from '../../util/user-file.js';
 import { EXIT } from '../exit.js';
 import { type Output, paint } from '../output.js';
+import { bmcOpener, type BmcOpts, withBmcOptions } from './bmc-options.js';
 import { formatFindings } from './validate.js';
 
 /** Opens a server's BMC; the BMC client (src/bmc) provides it. */
 export type BmcOpener = (server: Server) => Promise<Bmc>;
 
-const NO_BMC_CLIENT: BmcOpener = (s) =>
-  Promise.reject(
-    new UstartError(
-      'Unsupported',
-      `${s.hostname}: this build of uStart has no BMC client to open ${s.bmc?.address ?? 'its BMC'}`,
-    ),
-  );
-
-interface Opts {
+interface Opts extends BmcOpts {
   mirror: string;
   authorizedKey: string[];
   advertise: string;
@@ -50,9 +43,10 @@ export function registerOsInstall(
   program: Command,
   out: Output,
   setCode: (c: number) => void,
-  openBmc: BmcOpener = NO_BMC_CLIENT,
+  /** Tests give their own BMCs; by default the BMC options open the real ones (src/bmc). */
+  openBmc?: BmcOpener,
 ): void {
-  program
+  const command = program
     .command('os-install')
     .description(
       "Install Debian 12 on the plan's servers through their BMCs (Redfish virtual media); the runbook's umetal.os-install. Servers that answer on SSH are skipped.",
@@ -86,95 +80,98 @@ export function registerOsInstall(
     .option(
       '--accept-host-keys',
       'accept every host key the installers report (they are still printed)',
-    )
-    .action(async (planFile: string, opts: Opts) => {
-      const checked = await checkPlanFile(planFile);
-      if (!checked.valid || !checked.plan) {
-        out.stderr(formatFindings(out, planFile, checked.findings));
-        setCode(EXIT.invalid);
-        return;
+    );
+  withBmcOptions(command).action(async (planFile: string, opts: Opts) => {
+    const checked = await checkPlanFile(planFile);
+    if (!checked.valid || !checked.plan) {
+      out.stderr(formatFindings(out, planFile, checked.findings));
+      setCode(EXIT.invalid);
+      return;
+    }
+    const keys: string[] = [];
+    for (const f of opts.authorizedKey) {
+      const text = await readRegularFile(resolve(f), {
+        what: 'public key file',
+        code: 'InvalidArgument',
+        encoding: 'utf8',
+      });
+      if (/PRIVATE KEY/.test(text)) {
+        throw new UstartError('InvalidArgument', `${f} is a private key; give the .pub file`);
       }
-      const keys: string[] = [];
-      for (const f of opts.authorizedKey) {
-        const text = await readRegularFile(resolve(f), {
-          what: 'public key file',
-          code: 'InvalidArgument',
-          encoding: 'utf8',
-        });
-        if (/PRIVATE KEY/.test(text)) {
-          throw new UstartError('InvalidArgument', `${f} is a private key; give the .pub file`);
-        }
-        keys.push(
-          ...text
-            .split('\n')
-            .map((l) => l.trim())
-            .filter((l) => l && !l.startsWith('#')),
-        );
-      }
-      const stateDir = opts.dryRun ? '' : await openStateDir({ warn: (m) => out.stderr(`${m}\n`) });
-      const known = opts.dryRun
-        ? undefined
-        : new KnownHosts(join(stateDir, 'known_hosts'), [join(homedir(), '.ssh', 'known_hosts')]);
-      const plan = checked.plan;
-      const result = await runOsInstall(
-        plan,
-        {
-          mirrorUrl: opts.mirror,
-          authorizedKeys: keys,
-          advertise: opts.advertise,
-          workDir: resolve(opts.workDir ?? 'ustart-os-install'),
-          batchSize: Number(opts.batch ?? 4),
-          dryRun: opts.dryRun ?? false,
-          ...(opts.port ? { port: Number(opts.port) } : {}),
-          ...(opts.servers ? { servers: opts.servers.split(',').map((s) => s.trim()) } : {}),
-          ...(opts.confirmReinstall ? { confirmReinstall: opts.confirmReinstall } : {}),
-          onEvent: (e) => out.stdout(`${paint(out, 'bold', e.host)} ${e.stage}: ${e.message}\n`),
-        },
-        {
-          openBmc,
-          sshAnswers: (a, p) => sshAnswers(a, p),
-          sshHostKey: (a, p, t) => sshHostKey(a, p, t),
-          buildIso: (r, o) => buildIso(r, o),
-          acceptHostKey: async (host, key, fp) => {
-            const server = plan.servers.find((s) => s.hostname === host)!;
-            const d = result0(host);
-            out.stdout(`${host}: the installer reports the SSH host key ${key.type} ${fp}\n`);
-            let ok = opts.acceptHostKeys ?? false;
-            if (!ok) {
-              const rl = createInterface({ input: process.stdin, output: process.stdout });
-              try {
-                ok = /^y(es)?$/i.test(
-                  (await rl.question(`accept ${fp} for ${host}? [y/N] `)).trim(),
-                );
-              } finally {
-                rl.close();
-              }
-            }
-            if (ok)
-              await known!.add(
-                d?.address ?? server.hostname,
-                d?.port ?? 22,
-                Buffer.from(key.key, 'base64'),
-              );
-            return ok;
-          },
-        },
+      keys.push(
+        ...text
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => l && !l.startsWith('#')),
       );
-      function result0(host: string) {
-        const mgmt = plan.networks.find((n) => n.purpose === 'management');
-        const s = plan.servers.find((x) => x.hostname === host);
-        const address = s?.ssh?.address ?? (mgmt ? s?.addresses[mgmt.name] : undefined);
-        return address ? { address, port: s?.ssh?.port ?? 22 } : undefined;
-      }
-      if (opts.dryRun) {
-        out.stdout(
-          `dry run: nothing was changed, no BMC was contacted\n${result.wouldDo.join('\n')}\n`,
-        );
-      } else {
-        out.stdout(
-          `installed: ${result.installed.join(', ') || 'none'}; failed: ${result.failed.map((f) => f.host).join(', ') || 'none'}\n`,
-        );
-      }
-      setCode(result.failed.length > 0 ? EXIT.invalid : EXIT.ok);
-    });
+    }
+    const stateDir = opts.dryRun ? '' : await openStateDir({ warn: (m) => out.stderr(`${m}\n`) });
+    const known = opts.dryRun
+      ? undefined
+      : new KnownHosts(join(stateDir, 'known_hosts'), [join(homedir(), '.ssh', 'known_hosts')]);
+    const plan = checked.plan;
+    const result = await runOsInstall(
+      plan,
+      {
+        mirrorUrl: opts.mirror,
+        authorizedKeys: keys,
+        advertise: opts.advertise,
+        workDir: resolve(opts.workDir ?? 'ustart-os-install'),
+        batchSize: Number(opts.batch ?? 4),
+        dryRun: opts.dryRun ?? false,
+        ...(opts.port ? { port: Number(opts.port) } : {}),
+        ...(opts.servers ? { servers: opts.servers.split(',').map((s) => s.trim()) } : {}),
+        ...(opts.confirmReinstall ? { confirmReinstall: opts.confirmReinstall } : {}),
+        onEvent: (e) => out.stdout(`${paint(out, 'bold', e.host)} ${e.stage}: ${e.message}\n`),
+      },
+      {
+        // A dry run opens no BMC, so it asks for no BMC login either.
+        openBmc:
+          openBmc ??
+          (opts.dryRun
+            ? () => Promise.reject(new UstartError('Unsupported', 'a dry run opens no BMC'))
+            : await bmcOpener(opts, out)),
+        sshAnswers: (a, p) => sshAnswers(a, p),
+        sshHostKey: (a, p, t) => sshHostKey(a, p, t),
+        buildIso: (r, o) => buildIso(r, o),
+        acceptHostKey: async (host, key, fp) => {
+          const server = plan.servers.find((s) => s.hostname === host)!;
+          const d = result0(host);
+          out.stdout(`${host}: the installer reports the SSH host key ${key.type} ${fp}\n`);
+          let ok = opts.acceptHostKeys ?? false;
+          if (!ok) {
+            const rl = createInterface({ input: process.stdin, output: process.stdout });
+            try {
+              ok = /^y(es)?$/i.test((await rl.question(`accept ${fp} for ${host}? [y/N] `)).trim());
+            } finally {
+              rl.close();
+            }
+          }
+          if (ok)
+            await known!.add(
+              d?.address ?? server.hostname,
+              d?.port ?? 22,
+              Buffer.from(key.key, 'base64'),
+            );
+          return ok;
+        },
+      },
+    );
+    function result0(host: string) {
+      const mgmt = plan.networks.find((n) => n.purpose === 'management');
+      const s = plan.servers.find((x) => x.hostname === host);
+      const address = s?.ssh?.address ?? (mgmt ? s?.addresses[mgmt.name] : undefined);
+      return address ? { address, port: s?.ssh?.port ?? 22 } : undefined;
+    }
+    if (opts.dryRun) {
+      out.stdout(
+        `dry run: nothing was changed, no BMC was contacted\n${result.wouldDo.join('\n')}\n`,
+      );
+    } else {
+      out.stdout(
+        `installed: ${result.installed.join(', ') || 'none'}; failed: ${result.failed.map((f) => f.host).join(', ') || 'none'}\n`,
+      );
+    }
+    setCode(result.failed.length > 0 ? EXIT.invalid : EXIT.ok);
+  });
 }

@@ -1,0 +1,74 @@
+/**
+ * The options that reach the servers' BMCs, shared by `ustart discover` and `ustart
+ * os-install`: who logs in (never a password on the command line), the Redfish port, and
+ * whether a BMC certificate seen for the first time is pinned (docs/bare-metal.md).
+ */
+import type { Command } from 'commander';
+import { ustartStateDir } from '../../app/state-dir.js';
+import { BmcCertificates, bmcCertificatesFile } from '../../bmc/certificates.js';
+import { loadBmcCredentials } from '../../bmc/credentials.js';
+import { openBmc } from '../../bmc/index.js';
+import type { Bmc } from '../../bmc/types.js';
+import { UstartError } from '../../errors.js';
+import type { Server } from '../../plan/index.js';
+import type { Output } from '../output.js';
+import { terminalCredentials } from './run.js';
+
+export interface BmcOpts {
+  bmcUser?: string;
+  bmcAuthFile?: string;
+  bmcPort?: string;
+  acceptNewBmcCertificates?: boolean;
+}
+
+export function withBmcOptions(command: Command): Command {
+  return command
+    .option(
+      '--bmc-user <user>',
+      'BMC user for BMCs the credentials file does not name (else USTART_BMC_USERNAME)',
+    )
+    .option(
+      '--bmc-auth-file <file>',
+      'file of "ADDRESS USER:PASSWORD" lines, mode 0600 (else USTART_BMC_AUTH_FILE)',
+    )
+    .option('--bmc-port <port>', 'Redfish HTTPS port of the BMCs', '443')
+    .option(
+      '--accept-new-bmc-certificates',
+      'pin BMC certificates seen for the first time (a changed one is always refused)',
+    );
+}
+
+/** The checked port, the pinned certificates and the logins the options name. */
+export async function bmcAccess(opts: BmcOpts, out: Output) {
+  const port = Number(opts.bmcPort ?? 443);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new UstartError(
+      'InvalidArgument',
+      `--bmc-port ${opts.bmcPort}: give a TCP port (1-65535).`,
+    );
+  const certificates = new BmcCertificates(
+    bmcCertificatesFile(ustartStateDir()),
+    Boolean(opts.acceptNewBmcCertificates),
+  );
+  const credentials = await loadBmcCredentials({
+    ...(opts.bmcAuthFile ? { file: opts.bmcAuthFile } : {}),
+    ...(opts.bmcUser ? { user: opts.bmcUser } : {}),
+    ask: terminalCredentials(out),
+  });
+  return { port, certificates, credentials };
+}
+
+/** Opens a planned server's BMC (Redfish or IPMI, by its `bmc.protocol`) with those options. */
+export async function bmcOpener(
+  opts: BmcOpts,
+  out: Output,
+): Promise<(server: Server) => Promise<Bmc>> {
+  const access = await bmcAccess(opts, out);
+  // The Redfish port applies to Redfish BMCs; IPMI keeps its own (UDP 623).
+  return (server) =>
+    openBmc(server, {
+      credentials: access.credentials,
+      certificates: access.certificates,
+      ...(server.bmc?.protocol === 'redfish' ? { port: access.port } : {}),
+    });
+}
