@@ -38,6 +38,12 @@ export interface StreamPush {
   mtime: Date;
   sudo?: boolean;
   signal?: AbortSignal;
+  /**
+   * Fetch the files from this URL (a host of the site that holds the checked bundle folder,
+   * served over HTTP) instead of sending them: only the fetch list and the check list travel
+   * from here. The check is the same, against digests sent from here.
+   */
+  fetchFrom?: string;
 }
 
 /** Where the bytes are, for progress: `item` is the file the last bytes belong to. */
@@ -67,6 +73,8 @@ const RECEIVER = [
   `rm -rf ${CONTROL}`,
   "echo ustart-have; find . -type f -printf '%s %P\\n'; echo ustart-send",
   `tar -x --no-same-owner -f - || exit ${EXIT.unpack}`,
+  // Fan-out (pushBundleToHosts): the files come from a host that already holds them.
+  `if [ -f ${CONTROL}/fetch ]; then curl -fsS --create-dirs --continue-at - -K ${CONTROL}/fetch 2>&1 || exit ${EXIT.unpack}; fi`,
   // Tails of files an earlier attempt left cut short.
   `if [ -d ${CONTROL}/tail ]; then`,
   `  (cd ${CONTROL}/tail && find . -type f -printf '%P\\n') | while IFS= read -r f; do cat "${CONTROL}/tail/$f" >> "$f" || exit 1; done || exit ${EXIT.unpack}`,
@@ -82,6 +90,8 @@ const RECEIVER = [
   'else',
   `  sha256sum --strict --quiet -c ${CONTROL}/check 2>&1`,
   `fi || { cd / && rm -rf "$S" "$S.lock"; exit ${EXIT.mismatch}; }`,
+  // Fetched files get the modes the bundle's tar would give them.
+  `if [ -f ${CONTROL}/exec ]; then tr '\\n' '\\0' < ${CONTROL}/exec | xargs -0 -r chmod 0755 -- || exit ${EXIT.unpack}; fi`,
   `rm -rf ${CONTROL}`,
   // rename(2) per file, one mv per folder: the bundle folder never holds a partial file.
   "find . -type d -printf '%P\\n' | while IFS= read -r d; do",
@@ -236,7 +246,34 @@ async function* tarStream(
     gname: '',
   });
   const writing = (async () => {
-    for (const f of push.files) {
+    if (push.fetchFrom !== undefined) {
+      // curl's config: one url/output pair per file the host lacks; --continue-at resumes a cut one.
+      const lines = push.files
+        .filter((f) => have.get(f.name) !== f.size)
+        .map(
+          (f) =>
+            `url = "${push.fetchFrom}/${f.name.split('/').map(encodeURIComponent).join('/')}"\noutput = "${f.name}"\n`,
+        )
+        .join('');
+      const fetch = Buffer.from(lines);
+      const exec = Buffer.from(
+        push.files
+          .filter((f) => f.executable)
+          .map((f) => `${f.name}\n`)
+          .join(''),
+      );
+      await new Promise<void>((resolve, reject) =>
+        pack.entry(header(`${CONTROL}/exec`, exec.length, false), exec, (e) =>
+          e ? reject(e) : resolve(),
+        ),
+      );
+      await new Promise<void>((resolve, reject) =>
+        pack.entry(header(`${CONTROL}/fetch`, fetch.length, false), fetch, (e) =>
+          e ? reject(e) : resolve(),
+        ),
+      );
+    }
+    for (const f of push.fetchFrom === undefined ? push.files : []) {
       const kept = have.get(f.name) ?? 0;
       const start = kept > 0 && kept <= f.size ? kept : 0;
       doneBytes += start;

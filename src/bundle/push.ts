@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { isUstartError, messageOf, UstartError } from '../errors.js';
 import type { HostConnection, HostTarget, Transport } from '../ssh/transport.js';
 import { APT_DIR } from './apt-repo.js';
-import { throttleProgress, type BundleEventListener } from './events.js';
+import { throttleProgress, type BundleEvent, type BundleEventListener } from './events.js';
 import { MANIFEST_NAME, SIGNATURE_NAME, type EntryKind, type ManifestEntry } from './manifest.js';
 import { partsManifestName, parsePartsManifest } from './split.js';
 import {
@@ -57,11 +57,22 @@ export interface PushedBundle {
  * Uploads a verified bundle to one host and checks every entry's sha256 there. Opens its
  * own connection (and reconnects after a dropped link); closes it before returning.
  */
-export async function pushBundle(
+export function pushBundle(
   transport: Transport,
   target: HostTarget,
   report: VerifyReport,
   options: PushOptions = {},
+): Promise<PushedBundle> {
+  return pushOne(transport, target, report, options, undefined);
+}
+
+/** pushBundle; with `fetchFrom`, a folder's files come from that URL, not from here. */
+async function pushOne(
+  transport: Transport,
+  target: HostTarget,
+  report: VerifyReport,
+  options: PushOptions,
+  fetchFrom: string | undefined,
 ): Promise<PushedBundle> {
   if (!report.ok || !report.manifest) {
     throw new UstartError(
@@ -81,7 +92,8 @@ export async function pushBundle(
     const totalBytes = files.reduce((n, f) => n + f.size, 0);
     emit({ type: 'phase-started', phase: 'upload', totalBytes, totalItems: files.length });
     if (report.container === 'folder') {
-      await streamFolder(link, files, needed, report, remoteDir, emit, totalBytes, options);
+      const push = { remoteDir, emit, totalBytes, options, fetchFrom };
+      await streamFolder(link, files, needed, report, push);
     } else {
       await uploadArchive(link, files, needed, report, remoteDir, emit, totalBytes, target);
     }
@@ -102,10 +114,19 @@ async function streamFolder(
   files: readonly UploadFile[],
   needed: readonly ManifestEntry[],
   report: VerifyReport,
-  remoteDir: string,
-  emit: BundleEventListener,
-  totalBytes: number,
-  options: PushOptions,
+  {
+    remoteDir,
+    emit,
+    totalBytes,
+    options,
+    fetchFrom,
+  }: {
+    remoteDir: string;
+    emit: BundleEventListener;
+    totalBytes: number;
+    options: PushOptions;
+    fetchFrom: string | undefined;
+  },
 ): Promise<void> {
   const digests = new Map(needed.map((e) => [e.path, e.sha256]));
   const streamed: StreamFile[] = await Promise.all(
@@ -125,6 +146,7 @@ async function streamFolder(
     mtime: new Date(report.manifest!.createdAt),
     ...(options.sudo ? { sudo: true } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(fetchFrom !== undefined ? { fetchFrom } : {}),
   };
   const finished = new Set<string>();
   let current = streamed[0]?.name ?? '';
@@ -143,6 +165,125 @@ async function streamFolder(
     () => current,
     (connection) => streamOnce(connection, push, progress),
   );
+  // Fetched files are reported when the host has them all, checked.
+  for (const f of streamed) progress.finished(f.name);
+}
+
+/**
+ * A bundle to several hosts, crossing this machine's link once: the first host gets it
+ * from here (pushBundle), then serves its checked bundle folder over HTTP on the site
+ * network (`python3 -m http.server`, bound to the address uStart reaches it at, for the
+ * length of the fan-out) and every other host fetches the files from it with `curl`. Only
+ * the fetch list and the check list go from here to those hosts, over SSH; each host checks
+ * every file against the signed manifest's digests before anything is put in place, so a
+ * file damaged on the first host or on the way is refused, not spread. An archive bundle,
+ * or a first host that cannot serve (no python3), falls back to pushBundle per host.
+ */
+export async function pushBundleToHosts(
+  transport: Transport,
+  targets: readonly HostTarget[],
+  report: VerifyReport,
+  options: FanOutOptions = {},
+): Promise<PushedBundle[]> {
+  const [first, ...rest] = targets;
+  if (!first) return [];
+  const pushed = await pushBundle(transport, first, report, hostOptions(options, first));
+  return [pushed, ...(await fetchBundleFrom(transport, first, pushed, rest, report, options))];
+}
+
+/**
+ * The second half of pushBundleToHosts: `source`, which holds the checked bundle
+ * (`pushed`), serves it and `targets` fetch it from there, each checking every file.
+ */
+export async function fetchBundleFrom(
+  transport: Transport,
+  source: HostTarget,
+  pushed: PushedBundle,
+  targets: readonly HostTarget[],
+  report: VerifyReport,
+  options: FanOutOptions = {},
+): Promise<PushedBundle[]> {
+  if (targets.length === 0) return [];
+  const server =
+    report.container === 'folder'
+      ? await serveFolder(transport, source, pushed.remoteDir, options.signal)
+      : undefined;
+  try {
+    return await Promise.all(
+      targets.map((t) =>
+        pushOne(
+          transport,
+          t,
+          report,
+          { ...hostOptions(options, t), remoteDir: pushed.remoteDir },
+          server?.url,
+        ),
+      ),
+    );
+  } finally {
+    await server?.stop();
+  }
+}
+
+/** Options of a push to several hosts: events name their host. */
+export type FanOutOptions = Omit<PushOptions, 'onEvent'> & {
+  onEvent?: (host: string, event: BundleEvent) => void;
+};
+
+function hostOptions(options: FanOutOptions, target: HostTarget): PushOptions {
+  const { onEvent, ...common } = options;
+  return {
+    ...common,
+    ...(onEvent ? { onEvent: (e: BundleEvent) => onEvent(target.name, e) } : {}),
+  };
+}
+
+/**
+ * Serves `dir` on `target` over HTTP until stopped; undefined when the host cannot (no
+ * python3, the port taken twice): the caller then pushes from here.
+ */
+async function serveFolder(
+  transport: Transport,
+  target: HostTarget,
+  dir: string,
+  signal: AbortSignal | undefined,
+): Promise<{ url: string; stop(): Promise<void> } | undefined> {
+  const connection = await transport.connect(target, signal ? { signal } : {});
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 40_000);
+    const stop = new AbortController();
+    const forward = () => stop.abort();
+    signal?.addEventListener('abort', forward, { once: true });
+    let out = '';
+    let listening: () => void = () => undefined;
+    const ready = new Promise<void>((r) => (listening = r));
+    const serving = connection.exec(
+      `cd ${shq(dir)} && exec python3 -u -m http.server ${port} --bind ${shq(target.address)}`,
+      {
+        signal: stop.signal,
+        onStdout: (c) => {
+          out += Buffer.from(c).toString('utf8');
+          if (out.includes('Serving HTTP')) listening();
+        },
+      },
+    );
+    const ended = await Promise.race([ready.then(() => false), serving.then(() => true)]);
+    if (!ended) {
+      const host = target.address.includes(':') ? `[${target.address}]` : target.address;
+      return {
+        url: `http://${host}:${port}`,
+        stop: async () => {
+          stop.abort();
+          await serving;
+          signal?.removeEventListener('abort', forward);
+          await connection.close();
+        },
+      };
+    }
+    signal?.removeEventListener('abort', forward);
+  }
+  await connection.close();
+  return undefined;
 }
 
 async function sha256File(path: string): Promise<string> {
