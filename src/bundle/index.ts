@@ -60,6 +60,9 @@ export { machineArchitecture } from './apt-download.js';
 export { RUNBOOK_PACKAGES, DEFAULT_RUNBOOK_VERSION } from './packages.js';
 export {
   pushBundle,
+  pushBundleToHosts,
+  fetchBundleFrom,
+  type FanOutOptions,
   configureHostApt,
   restoreHostApt,
   installFromBundle,

@@ -1,22 +1,29 @@
 /**
- * Carrying a verified bundle to a host and serving it there: upload over one connection,
- * a few files at once, a folder's small files in tar batches (each upload resumable after a
- * dropped link, checked by sha256 on the host, renamed into place), a second sha256 check
- * of every entry on the host, then apt pointed at the bundle's
+ * Carrying a verified bundle to a host and serving it there: a folder bundle as one tar
+ * stream through one exec, checked file by file on the host before anything is renamed into
+ * place (push-stream.ts), an archive bundle uploaded as it is (resumable, checked) and
+ * unpacked and checked there; every entry's sha256 is checked on the host, either way.
+ * Then apt pointed at the bundle's
  * repository ONLY (every other source moved aside, restorable), and images imported into
  * containerd. A bundle that did not verify is never pushed, so nothing is installed from it.
  */
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Writable } from 'node:stream';
 import { isUstartError, messageOf, UstartError } from '../errors.js';
 import type { HostConnection, HostTarget, Transport } from '../ssh/transport.js';
 import { APT_DIR } from './apt-repo.js';
-import { throttleProgress, type BundleEventListener } from './events.js';
+import { throttleProgress, type BundleEvent, type BundleEventListener } from './events.js';
 import { MANIFEST_NAME, SIGNATURE_NAME, type EntryKind, type ManifestEntry } from './manifest.js';
 import { partsManifestName, parsePartsManifest } from './split.js';
-import { writeTar } from './tar.js';
+import {
+  stagingFor,
+  streamOnce,
+  type StreamFile,
+  type StreamProgress,
+  type StreamPush,
+} from './push-stream.js';
 import type { VerifyReport } from './verify.js';
 import { readRegularFile } from '../util/user-file.js';
 
@@ -50,11 +57,22 @@ export interface PushedBundle {
  * Uploads a verified bundle to one host and checks every entry's sha256 there. Opens its
  * own connection (and reconnects after a dropped link); closes it before returning.
  */
-export async function pushBundle(
+export function pushBundle(
   transport: Transport,
   target: HostTarget,
   report: VerifyReport,
   options: PushOptions = {},
+): Promise<PushedBundle> {
+  return pushOne(transport, target, report, options, undefined);
+}
+
+/** pushBundle; with `fetchFrom`, a folder's files come from that URL, not from here. */
+async function pushOne(
+  transport: Transport,
+  target: HostTarget,
+  report: VerifyReport,
+  options: PushOptions,
+  fetchFrom: string | undefined,
 ): Promise<PushedBundle> {
   if (!report.ok || !report.manifest) {
     throw new UstartError(
@@ -73,68 +91,254 @@ export async function pushBundle(
     const files = await uploadList(report, needed, remoteDir);
     const totalBytes = files.reduce((n, f) => n + f.size, 0);
     emit({ type: 'phase-started', phase: 'upload', totalBytes, totalItems: files.length });
-    const incoming = `${remoteDir}/.incoming`;
-    const dirs = new Set([incoming, ...files.map((f) => dirname(f.remote))]);
-    await link.run(`mkdir -p ${[...dirs].map(shq).join(' ')}`, 'create the bundle folders');
-    const createdAt = new Date(report.manifest.createdAt);
-    const parcels = parcelsOf(
-      files,
-      incoming,
-      report.container === 'folder',
-      report.manifest.digest,
-    );
-    const progress = new UploadProgress(emit, totalBytes);
-    await inLanes(parcels, UPLOAD_LANES, async (parcel) => {
-      const source =
-        parcel.kind === 'batch' ? await batchArchive(parcel.files, createdAt) : parcel.file.local;
-      await link.upload(source, parcel.remote, parcel.name, parcel.mode, (sent, of) =>
-        progress.sent(parcel, sent, of),
-      );
-      progress.arrived(parcel);
-    });
-    const unpack = [
-      ...parcels
-        .filter((p) => p.kind === 'batch')
-        .map(
-          (p) =>
-            `tar -x --no-same-owner -f ${shq(p.remote)} -C ${shq(remoteDir)} && rm -f ${shq(p.remote)}`,
-        ),
-      ...(report.container !== 'folder'
-        ? [
-            `cat ${files.map((f) => shq(f.remote)).join(' ')} | tar -x --no-same-owner -f - -C ${shq(remoteDir)} && rm -f ${files.map((f) => shq(f.remote)).join(' ')}`,
-          ]
-        : []),
-    ];
-    // Unpacking and the check of what the host will use (the manifest's digests) share one
-    // exec: each exec costs a round trip and a login shell on the host.
-    const list = needed.map((e) => `${e.sha256}  ${e.path}\n`).join('');
-    const check = await link.run(
-      [
-        ...unpack.map((command) => `{ ${command}; } || exit ${UNPACK_FAILED}`),
-        `cd ${shq(remoteDir)} && sha256sum --strict --quiet -c -`,
-      ].join('\n'),
-      'check the bundle on the host',
-      list,
-      true,
-    );
-    if (check.code === UNPACK_FAILED) {
-      throw new UstartError(
-        'StepFailed',
-        `could not unpack the bundle in ${target.name}:${remoteDir}:\n${check.output.trim()}\nCheck the free space there, then push again.`,
-        { detail: { host: target.name } },
-      );
-    }
-    if (check.code !== 0) {
-      throw new UstartError(
-        'BundleCorrupt',
-        `the bundle on ${target.name}:${remoteDir} does not match its manifest:\n${check.output.trim()}\nPush it again.`,
-        { detail: { host: target.name } },
-      );
+    if (report.container === 'folder') {
+      const push = { remoteDir, emit, totalBytes, options, fetchFrom };
+      await streamFolder(link, files, needed, report, push);
+    } else {
+      await uploadArchive(link, files, needed, report, remoteDir, emit, totalBytes, target);
     }
     emit({ type: 'phase-finished', phase: 'upload' });
     return { host: target.name, remoteDir, entries: needed };
   } finally {
     await link.close();
+  }
+}
+
+/**
+ * A folder bundle: one tar stream through one exec, unpacked into a staging folder, every
+ * file checked there in one pass, then renamed into place (push-stream.ts). A dropped
+ * link reconnects and resumes from what the staging folder holds.
+ */
+async function streamFolder(
+  link: Link,
+  files: readonly UploadFile[],
+  needed: readonly ManifestEntry[],
+  report: VerifyReport,
+  {
+    remoteDir,
+    emit,
+    totalBytes,
+    options,
+    fetchFrom,
+  }: {
+    remoteDir: string;
+    emit: BundleEventListener;
+    totalBytes: number;
+    options: PushOptions;
+    fetchFrom: string | undefined;
+  },
+): Promise<void> {
+  const digests = new Map(needed.map((e) => [e.path, e.sha256]));
+  const streamed: StreamFile[] = await Promise.all(
+    files.map(async (f) => ({
+      name: f.name,
+      local: f.local,
+      size: f.size,
+      executable: f.executable,
+      // The manifest and its signature are not entries: their digests are taken here.
+      sha256: digests.get(f.name) ?? (await sha256File(f.local)),
+    })),
+  );
+  const push: StreamPush = {
+    files: streamed,
+    remoteDir,
+    staging: stagingFor(remoteDir, report.manifest!.digest, streamed),
+    mtime: new Date(report.manifest!.createdAt),
+    ...(options.sudo ? { sudo: true } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(fetchFrom !== undefined ? { fetchFrom } : {}),
+  };
+  const finished = new Set<string>();
+  let current = streamed[0]?.name ?? '';
+  const progress: StreamProgress = {
+    progressed: (item, itemDoneBytes, doneBytes) => {
+      current = item;
+      emit({ type: 'progressed', phase: 'upload', doneBytes, totalBytes, item, itemDoneBytes });
+    },
+    finished: (item) => {
+      if (finished.has(item)) return;
+      finished.add(item);
+      emit({ type: 'item-finished', phase: 'upload', item });
+    },
+  };
+  await link.withRetries(
+    () => current,
+    (connection) => streamOnce(connection, push, progress),
+  );
+  // Fetched files are reported when the host has them all, checked.
+  for (const f of streamed) progress.finished(f.name);
+}
+
+/**
+ * A bundle to several hosts, crossing this machine's link once: the first host gets it
+ * from here (pushBundle), then serves its checked bundle folder over HTTP on the site
+ * network (`python3 -m http.server`, bound to the address uStart reaches it at, for the
+ * length of the fan-out) and every other host fetches the files from it with `curl`. Only
+ * the fetch list and the check list go from here to those hosts, over SSH; each host checks
+ * every file against the signed manifest's digests before anything is put in place, so a
+ * file damaged on the first host or on the way is refused, not spread. An archive bundle,
+ * or a first host that cannot serve (no python3), falls back to pushBundle per host.
+ */
+export async function pushBundleToHosts(
+  transport: Transport,
+  targets: readonly HostTarget[],
+  report: VerifyReport,
+  options: FanOutOptions = {},
+): Promise<PushedBundle[]> {
+  const [first, ...rest] = targets;
+  if (!first) return [];
+  const pushed = await pushBundle(transport, first, report, hostOptions(options, first));
+  return [pushed, ...(await fetchBundleFrom(transport, first, pushed, rest, report, options))];
+}
+
+/**
+ * The second half of pushBundleToHosts: `source`, which holds the checked bundle
+ * (`pushed`), serves it and `targets` fetch it from there, each checking every file.
+ */
+export async function fetchBundleFrom(
+  transport: Transport,
+  source: HostTarget,
+  pushed: PushedBundle,
+  targets: readonly HostTarget[],
+  report: VerifyReport,
+  options: FanOutOptions = {},
+): Promise<PushedBundle[]> {
+  if (targets.length === 0) return [];
+  const server =
+    report.container === 'folder'
+      ? await serveFolder(transport, source, pushed.remoteDir, options.signal)
+      : undefined;
+  try {
+    return await Promise.all(
+      targets.map((t) =>
+        pushOne(
+          transport,
+          t,
+          report,
+          { ...hostOptions(options, t), remoteDir: pushed.remoteDir },
+          server?.url,
+        ),
+      ),
+    );
+  } finally {
+    await server?.stop();
+  }
+}
+
+/** Options of a push to several hosts: events name their host. */
+export type FanOutOptions = Omit<PushOptions, 'onEvent'> & {
+  onEvent?: (host: string, event: BundleEvent) => void;
+};
+
+function hostOptions(options: FanOutOptions, target: HostTarget): PushOptions {
+  const { onEvent, ...common } = options;
+  return {
+    ...common,
+    ...(onEvent ? { onEvent: (e: BundleEvent) => onEvent(target.name, e) } : {}),
+  };
+}
+
+/**
+ * Serves `dir` on `target` over HTTP until stopped; undefined when the host cannot (no
+ * python3, the port taken twice): the caller then pushes from here.
+ */
+async function serveFolder(
+  transport: Transport,
+  target: HostTarget,
+  dir: string,
+  signal: AbortSignal | undefined,
+): Promise<{ url: string; stop(): Promise<void> } | undefined> {
+  const connection = await transport.connect(target, signal ? { signal } : {});
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 40_000);
+    const stop = new AbortController();
+    const forward = () => stop.abort();
+    signal?.addEventListener('abort', forward, { once: true });
+    let out = '';
+    let listening: () => void = () => undefined;
+    const ready = new Promise<void>((r) => (listening = r));
+    const serving = connection.exec(
+      `cd ${shq(dir)} && exec python3 -u -m http.server ${port} --bind ${shq(target.address)}`,
+      {
+        signal: stop.signal,
+        onStdout: (c) => {
+          out += Buffer.from(c).toString('utf8');
+          if (out.includes('Serving HTTP')) listening();
+        },
+      },
+    );
+    const ended = await Promise.race([ready.then(() => false), serving.then(() => true)]);
+    if (!ended) {
+      const host = target.address.includes(':') ? `[${target.address}]` : target.address;
+      return {
+        url: `http://${host}:${port}`,
+        stop: async () => {
+          stop.abort();
+          await serving;
+          signal?.removeEventListener('abort', forward);
+          await connection.close();
+        },
+      };
+    }
+    signal?.removeEventListener('abort', forward);
+  }
+  await connection.close();
+  return undefined;
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** A tar or split bundle: the archive (or its parts) uploaded as it is, unpacked and checked on the host. */
+async function uploadArchive(
+  link: Link,
+  files: readonly UploadFile[],
+  needed: readonly ManifestEntry[],
+  report: VerifyReport,
+  remoteDir: string,
+  emit: BundleEventListener,
+  totalBytes: number,
+  target: HostTarget,
+): Promise<void> {
+  const incoming = `${remoteDir}/.incoming`;
+  await link.run(`mkdir -p ${shq(incoming)}`, 'create the bundle folders');
+  const parcels = parcelsOf(files);
+  const progress = new UploadProgress(emit, totalBytes);
+  await inLanes(parcels, UPLOAD_LANES, async (parcel) => {
+    await link.upload(parcel.file.local, parcel.remote, parcel.name, parcel.mode, (sent, of) =>
+      progress.sent(parcel, sent, of),
+    );
+    progress.arrived(parcel);
+  });
+  // Unpacking and the check of what the host will use (the manifest's digests) share one
+  // exec: each exec costs a round trip and a login shell on the host.
+  const unpack = `cat ${files.map((f) => shq(f.remote)).join(' ')} | tar -x --no-same-owner -f - -C ${shq(remoteDir)} && rm -f ${files.map((f) => shq(f.remote)).join(' ')}`;
+  const list = needed.map((e) => `${e.sha256}  ${e.path}\n`).join('');
+  const check = await link.run(
+    [
+      `{ ${unpack}; } || exit ${UNPACK_FAILED}`,
+      `cd ${shq(remoteDir)} && sha256sum --strict --quiet -c -`,
+    ].join('\n'),
+    'check the bundle on the host',
+    list,
+    true,
+  );
+  if (check.code === UNPACK_FAILED) {
+    throw new UstartError(
+      'StepFailed',
+      `could not unpack the bundle in ${target.name}:${remoteDir}:\n${check.output.trim()}\nCheck the free space there, then push again.`,
+      { detail: { host: target.name } },
+    );
+  }
+  if (check.code !== 0) {
+    throw new UstartError(
+      'BundleCorrupt',
+      `the bundle on ${target.name}:${remoteDir} does not match its manifest:\n${check.output.trim()}\nPush it again.`,
+      { detail: { host: target.name } },
+    );
   }
 }
 
@@ -206,110 +410,31 @@ async function uploadList(
 const UNPACK_FAILED = 90;
 /** Uploads at once over one connection: enough to hide each upload's round trips. */
 const UPLOAD_LANES = 4;
-/** A folder's files up to this size travel in batches, not one upload each. */
-const BATCH_FILE_MAX = 4 * 1024 * 1024;
-/** A batch is closed at this many bytes or files (it is held in memory while it travels). */
-const BATCH_MAX_BYTES = 16 * 1024 * 1024;
-const BATCH_MAX_FILES = 512;
-
-/**
- * One upload: a file as it is, or a batch of a folder's small files in one tar. Each file
- * upload pays a receiver start, a remote hash and a rename on the host (about a third of a
- * second on a busy machine, bench/bundle-push.ts), so a bundle of many small files is sent
- * as a few batches that are unpacked on the host and checked with the rest by the manifest.
- */
-type Parcel =
-  | { kind: 'file'; name: string; remote: string; mode: number; size: number; file: UploadFile }
-  | {
-      kind: 'batch';
-      name: string;
-      remote: string;
-      mode: number;
-      size: number;
-      files: UploadFile[];
-      /** Where each file's data starts within the batch's data bytes. */
-      starts: number[];
-    };
-
-/**
- * Large files alone, small files of a folder in batches; largest first, so the lanes end
- * close together. A batch's name derives from the bundle's digest and its members, so a
- * retry of the same push resumes its temp file.
- */
-function parcelsOf(
-  files: readonly UploadFile[],
-  incoming: string,
-  batching: boolean,
-  digest: string,
-): Parcel[] {
-  const parcels: Parcel[] = [];
-  let batch: UploadFile[] = [];
-  let batchBytes = 0;
-  const close = () => {
-    if (batch.length === 0) return;
-    const tag = createHash('sha256').update(digest);
-    const starts: number[] = [];
-    let at = 0;
-    for (const f of batch) {
-      tag.update(`\0${f.name}\0${f.size}`);
-      starts.push(at);
-      at += f.size;
-    }
-    parcels.push({
-      kind: 'batch',
-      name: batch[0]!.name,
-      remote: `${incoming}/batch-${tag.digest('hex').slice(0, 16)}.tar`,
-      mode: 0o600,
-      size: batchBytes,
-      files: batch,
-      starts,
-    });
-    batch = [];
-    batchBytes = 0;
-  };
-  for (const file of files) {
-    if (!batching || file.size > BATCH_FILE_MAX) {
-      const mode = file.executable ? 0o755 : 0o644;
-      parcels.push({
-        kind: 'file',
-        name: file.name,
-        remote: file.remote,
-        mode,
-        size: file.size,
-        file,
-      });
-      continue;
-    }
-    if (batchBytes + file.size > BATCH_MAX_BYTES || batch.length >= BATCH_MAX_FILES) close();
-    batch.push(file);
-    batchBytes += file.size;
-  }
-  close();
-  return parcels.sort((a, b) => b.size - a.size);
+/** An archive or one of its parts, uploaded as it is (resumable, checked, renamed). */
+interface Parcel {
+  name: string;
+  remote: string;
+  mode: number;
+  size: number;
+  file: UploadFile;
 }
 
-/** A batch as one tar in memory: members as in the bundle's own tar (mode 0755 for binaries). */
-async function batchArchive(files: readonly UploadFile[], mtime: Date): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      chunks.push(chunk);
-      done();
-    },
-  });
-  const members = files.map((f) => ({
-    name: f.name,
-    size: f.size,
-    executable: f.executable,
-    source: { file: f.local },
-  }));
-  await writeTar(members, mtime, sink);
-  return Buffer.concat(chunks);
+/** Largest first, so the lanes end close together. */
+function parcelsOf(files: readonly UploadFile[]): Parcel[] {
+  return files
+    .map((file) => ({
+      name: file.name,
+      remote: file.remote,
+      mode: file.executable ? 0o755 : 0o644,
+      size: file.size,
+      file,
+    }))
+    .sort((a, b) => b.size - a.size);
 }
 
 /**
- * Progress of parcels travelling at once: `doneBytes` counts the files' bytes (a batch's
- * tar headers are spread over its members), `item` is the file the last bytes belong to.
+ * Progress of parcels travelling at once: `doneBytes` counts the files' bytes, `item` is
+ * the parcel the last bytes belong to.
  */
 class UploadProgress {
   private arrivedBytes = 0;
@@ -322,14 +447,8 @@ class UploadProgress {
   sent(parcel: Parcel, sent: number, of: number): void {
     const done = of > 0 ? Math.floor((sent * parcel.size) / of) : parcel.size;
     this.travelling.set(parcel, done);
-    let item = parcel.name;
-    let itemDoneBytes = done;
-    if (parcel.kind === 'batch') {
-      let i = parcel.starts.length - 1;
-      while (i > 0 && parcel.starts[i]! > done) i--;
-      item = parcel.files[i]!.name;
-      itemDoneBytes = Math.min(done - parcel.starts[i]!, parcel.files[i]!.size);
-    }
+    const item = parcel.name;
+    const itemDoneBytes = done;
     let doneBytes = this.arrivedBytes;
     for (const n of this.travelling.values()) doneBytes += n;
     this.emit({
@@ -345,8 +464,7 @@ class UploadProgress {
   arrived(parcel: Parcel): void {
     this.travelling.delete(parcel);
     this.arrivedBytes += parcel.size;
-    const items = parcel.kind === 'batch' ? parcel.files.map((f) => f.name) : [parcel.name];
-    for (const item of items) this.emit({ type: 'item-finished', phase: 'upload', item });
+    this.emit({ type: 'item-finished', phase: 'upload', item: parcel.name });
   }
 }
 
@@ -407,32 +525,47 @@ class Link {
     return this.connection;
   }
 
-  async upload(
+  /**
+   * Runs `attempt` on the connection, reconnecting and running it again after a dropped
+   * link (each attempt resumes what the last one left); `item` names what was in flight.
+   */
+  async withRetries(
+    item: () => string,
+    attempt: (connection: HostConnection) => Promise<void>,
+  ): Promise<void> {
+    const retries = this.options.retries ?? 3;
+    for (let n = 0; ; n++) {
+      let connection: HostConnection | undefined;
+      try {
+        connection = await this.connect();
+        await attempt(connection);
+        return;
+      } catch (e) {
+        if (!retryable(e) || n >= retries || this.options.signal?.aborted) throw e;
+        this.options.onEvent?.({
+          type: 'retried',
+          phase: 'upload',
+          item: item(),
+          attempt: n + 1,
+          message: messageOf(e),
+        });
+        if (connection) await this.drop(connection);
+      }
+    }
+  }
+
+  upload(
     source: string | Uint8Array,
     remote: string,
     name: string,
     mode: number,
     onProgress: (sent: number, total: number) => void,
   ): Promise<void> {
-    const retries = this.options.retries ?? 3;
-    for (let attempt = 0; ; attempt++) {
-      let connection: HostConnection | undefined;
-      try {
-        connection = await this.connect();
-        await uploadUnlessLost(connection, source, remote, mode, onProgress, this.options.signal);
-        return;
-      } catch (e) {
-        if (!retryable(e) || attempt >= retries || this.options.signal?.aborted) throw e;
-        this.options.onEvent?.({
-          type: 'retried',
-          phase: 'upload',
-          item: name,
-          attempt: attempt + 1,
-          message: messageOf(e),
-        });
-        if (connection) await this.drop(connection);
-      }
-    }
+    return this.withRetries(
+      () => name,
+      (connection) =>
+        uploadUnlessLost(connection, source, remote, mode, onProgress, this.options.signal),
+    );
   }
 
   /** Runs a command as root (sudo when asked); throws unless `allowFailure`. */

@@ -24,6 +24,7 @@ import { fingerprint, hostPattern, keyType, type KnownHosts } from './known-host
 import { StderrFilter, killGroupScript, wrapCommand } from './remote-exec.js';
 import { openShell, type ShellChannel, type ShellOptions } from './shell.js';
 import { checkedUpload } from './upload-checked.js';
+import { batchSocketWrites } from './upload-exec.js';
 import type {
   ExecOptions,
   ExecOutcome,
@@ -521,8 +522,16 @@ class Ssh2Connection implements HostConnection {
       let unflow: (() => void) | undefined;
 
       const sendStdin = () => {
-        if (options.stdin !== undefined) stream.write(options.stdin);
-        stream.end();
+        const input = options.stdin;
+        if (input === undefined || typeof input === 'string' || input instanceof Uint8Array) {
+          if (input !== undefined) stream.write(input);
+          stream.end();
+          return;
+        }
+        batchSocketWrites(this.client);
+        // Stops at once on a cancel or timeout: nothing more is sent to a process being killed.
+        const over = () => settled || channelClosed || stopped !== undefined;
+        void pumpStdin(stream, input, channelClosing, over).catch(() => closeChannel());
       };
       const filter = new StderrFilter(wrapped, {
         onPgid: (id) => {
@@ -784,5 +793,33 @@ class Ssh2Connection implements HostConnection {
         resolve(false);
       }
     });
+  }
+}
+
+/**
+ * Streams `input` into the channel's stdin, waiting for 'drain' (ssh2's channel window)
+ * between writes, then ends stdin. Stops, without ending stdin, once the channel has closed
+ * or the exec has ended; rejects when the iterable throws (the caller closes the channel).
+ */
+async function pumpStdin(
+  stream: ClientChannel,
+  input: AsyncIterable<Uint8Array>,
+  channelClosing: Promise<void>,
+  over: () => boolean,
+): Promise<void> {
+  const chunks = input[Symbol.asyncIterator]();
+  const gone = channelClosing.then(() => undefined);
+  try {
+    for (;;) {
+      const next = await Promise.race([chunks.next(), gone]);
+      if (next === undefined || over()) return;
+      if (next.done) break;
+      if (!stream.write(next.value)) {
+        await Promise.race([new Promise((r) => stream.once('drain', r)), gone]);
+      }
+    }
+    if (!over()) stream.end();
+  } finally {
+    void chunks.return?.()?.catch(() => undefined);
   }
 }

@@ -36,8 +36,12 @@ export type ExecOutcome =
   | { kind: 'unknown' };
 
 export interface ExecOptions {
-  /** Bytes fed to the command's stdin, then stdin is closed. Never logged. */
-  stdin?: string | Uint8Array;
+  /**
+   * Bytes fed to the command's stdin, then stdin is closed. Never logged. An async iterable
+   * is streamed with back pressure (a bundle's tar stream); if it throws, the channel is
+   * closed and the caller, who owns the iterable, reports its error.
+   */
+  stdin?: string | Uint8Array | AsyncIterable<Uint8Array>;
   /** Run through sudo; the password (from the credential store) is fed on stdin behind a random prompt. */
   sudo?: boolean;
   /** Hard limit: the remote process is killed and the outcome is `timeout`. */

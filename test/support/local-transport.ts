@@ -6,6 +6,8 @@
 import { spawn } from 'node:child_process';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type {
   ExecOptions,
   ExecOutcome,
@@ -102,7 +104,9 @@ class LocalConnection implements HostConnection {
       child.stderr.on('data', (c: Buffer) => options.onStderr?.(c));
       if (options.flow?.paused) applyFlow(true);
       child.stdin.on('error', () => undefined);
-      child.stdin.end(options.stdin ?? '');
+      const input = options.stdin ?? '';
+      if (typeof input === 'string' || input instanceof Uint8Array) child.stdin.end(input);
+      else void pipeline(Readable.from(input), child.stdin).catch(() => child.kill());
       child.on('close', (code, signal) => {
         if (timer) clearTimeout(timer);
         options.signal?.removeEventListener('abort', onAbort);

@@ -1,0 +1,341 @@
+/**
+ * A folder bundle's delivery to one host as ONE stream: a tar of every file the host needs
+ * goes into the stdin of one exec, which unpacks it into a staging folder, checks every
+ * file's sha256 there in one pass (`sha256sum -c` of a list carried as the stream's last
+ * member), and only then renames the files into the bundle folder. Nothing is paid per
+ * file on the laptop's side: no receiver start, no round trip, no rename command per file
+ * (docs/ssh.md, "Bundle push"; bench/bundle-push.ts).
+ *
+ * Resume: before the stream starts, the host lists what the staging folder already holds
+ * (under a lock, so a receiver of a lost connection that is still writing is waited for). A
+ * file already whole is not sent again; a file cut short gets only its missing tail, which
+ * the host appends. The final check catches a kept file that holds anything else; the
+ * staging folder is then removed, so the next push starts clean.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as tar from 'tar-stream';
+import { messageOf, UstartError } from '../errors.js';
+import type { HostConnection } from '../ssh/transport.js';
+
+/** One file to deliver: its path in the bundle, where it is here, size, mode. */
+export interface StreamFile {
+  name: string;
+  local: string;
+  size: number;
+  /** Kind `binary`: 0755 on the host, as in the bundle's tar (docs/bundle-format.md). */
+  executable: boolean;
+  sha256: string;
+}
+
+export interface StreamPush {
+  files: readonly StreamFile[];
+  remoteDir: string;
+  /** The staging folder; derives from the bundle and the file set, so a retry finds it. */
+  staging: string;
+  mtime: Date;
+  sudo?: boolean;
+  signal?: AbortSignal;
+  /**
+   * Fetch the files from this URL (a host of the site that holds the checked bundle folder,
+   * served over HTTP) instead of sending them: only the fetch list and the check list travel
+   * from here. The check is the same, against digests sent from here.
+   */
+  fetchFrom?: string;
+}
+
+/** Where the bytes are, for progress: `item` is the file the last bytes belong to. */
+export interface StreamProgress {
+  /** Bytes of `item` on the host (kept from an earlier attempt) or handed to the channel. */
+  progressed(item: string, itemDoneBytes: number, doneBytes: number): void;
+  /** `item`'s bytes are all kept or handed over. */
+  finished(item: string): void;
+}
+
+/** Exit statuses of the receiver script, told apart in the messages. */
+const EXIT = { staging: 91, unpack: 92, mismatch: 93, locked: 94, move: 95 } as const;
+
+/** The receiver's control folder inside the staging folder (no bundle path starts with a dot). */
+const CONTROL = '.ustart';
+
+/** Runs with argv `DEST STAGING`; the tar comes on stdin. */
+const RECEIVER = [
+  'set -u',
+  'D=$1 S=$2',
+  'umask 022',
+  `mkdir -p "$S" || exit ${EXIT.staging}`,
+  // One receiver per staging folder: a receiver of a lost connection may still be writing.
+  `exec 9>>"$S.lock" || exit ${EXIT.staging}`,
+  `if command -v flock >/dev/null 2>&1; then flock -w 120 9 || { echo "another push into $D is still running" >&2; exit ${EXIT.locked}; }; fi`,
+  `cd "$S" || exit ${EXIT.staging}`,
+  `rm -rf ${CONTROL}`,
+  "echo ustart-have; find . -type f -printf '%s %P\\n'; echo ustart-send",
+  `tar -x --no-same-owner -f - || exit ${EXIT.unpack}`,
+  // Fan-out (pushBundleToHosts): the files come from a host that already holds them.
+  `if [ -f ${CONTROL}/fetch ]; then curl -fsS --create-dirs --continue-at - -K ${CONTROL}/fetch 2>&1 || exit ${EXIT.unpack}; fi`,
+  // Tails of files an earlier attempt left cut short.
+  `if [ -d ${CONTROL}/tail ]; then`,
+  `  (cd ${CONTROL}/tail && find . -type f -printf '%P\\n') | while IFS= read -r f; do cat "${CONTROL}/tail/$f" >> "$f" || exit 1; done || exit ${EXIT.unpack}`,
+  'fi',
+  // One check of every file; a staging folder that fails it is not kept for a resume.
+  // OpenSSL's SHA-256 when the host has it (SHA-NI: several times faster than coreutils'
+  // sha256sum, docs/ssh.md "Upload"), one process for all files: `dgst -r` prints
+  // `HEX *PATH`, compared with the list in that form.
+  'if command -v openssl >/dev/null 2>&1; then',
+  `  sed 's/^\\([0-9a-f]*\\)  /\\1 */' ${CONTROL}/check > ${CONTROL}/want`,
+  `  cut -c67- ${CONTROL}/check | tr '\\n' '\\0' | xargs -0 openssl dgst -sha256 -r -- > ${CONTROL}/got`,
+  `  cmp -s ${CONTROL}/want ${CONTROL}/got || { diff ${CONTROL}/want ${CONTROL}/got | sed -n 's/^< [0-9a-f]* \\*\\(.*\\)$/\\1: FAILED/p'; false; }`,
+  'else',
+  `  sha256sum --strict --quiet -c ${CONTROL}/check 2>&1`,
+  `fi || { cd / && rm -rf "$S" "$S.lock"; exit ${EXIT.mismatch}; }`,
+  // Fetched files get the modes the bundle's tar would give them.
+  `if [ -f ${CONTROL}/exec ]; then tr '\\n' '\\0' < ${CONTROL}/exec | xargs -0 -r chmod 0755 -- || exit ${EXIT.unpack}; fi`,
+  `rm -rf ${CONTROL}`,
+  // rename(2) per file, one mv per folder: the bundle folder never holds a partial file.
+  "find . -type d -printf '%P\\n' | while IFS= read -r d; do",
+  '  mkdir -p "$D/$d" && find "./$d" -mindepth 1 -maxdepth 1 -type f -exec mv -f -t "$D/$d" -- {} + || exit 1',
+  `done || exit ${EXIT.move}`,
+  'cd / && rm -rf "$S" "$S.lock"',
+].join('\n');
+
+/** The staging folder of a push of `files` of the bundle with manifest digest `digest`. */
+export function stagingFor(remoteDir: string, digest: string, files: readonly StreamFile[]) {
+  const tag = createHash('sha256').update(digest);
+  for (const f of files) tag.update(`\0${f.name}\0${f.size}\0${f.sha256}`);
+  return `${remoteDir}/.incoming/stream-${tag.digest('hex').slice(0, 16)}`;
+}
+
+/**
+ * One attempt: streams what the host lacks, then the host checks and renames. Throws
+ * ConnectionLost (retry: the next attempt resumes), BundleCorrupt, StepFailed or Cancelled.
+ */
+export async function streamOnce(
+  connection: HostConnection,
+  push: StreamPush,
+  progress: StreamProgress,
+): Promise<void> {
+  const host = connection.target.name;
+  let out = '';
+  let onInventory: (have: Map<string, number>) => void = () => undefined;
+  let noInventory: (e: Error) => void = () => undefined;
+  const inventory = new Promise<Map<string, number>>((resolve, reject) => {
+    onInventory = resolve;
+    noInventory = reject;
+  });
+  inventory.catch(() => undefined);
+  let listed = false;
+  const onStdout = (chunk: Uint8Array) => {
+    out += Buffer.from(chunk).toString('utf8');
+    if (listed) return;
+    const m = /(?:^|\n)ustart-have\n([^]*?)ustart-send\n/.exec(out);
+    if (!m) return;
+    listed = true;
+    out = out.slice(m.index + m[0].length);
+    const have = new Map<string, number>();
+    for (const line of m[1]!.split('\n')) {
+      const f = /^(\d+) (.+)$/.exec(line);
+      if (f) have.set(f[2]!, Number(f[1]));
+    }
+    onInventory(have);
+  };
+  let err = '';
+  const onStderr = (chunk: Uint8Array) => {
+    if (err.length < 8192) err += Buffer.from(chunk).toString('utf8');
+  };
+  let localFailure: Error | undefined;
+  const stdin = tarStream(inventory, push, progress, (e) => (localFailure ??= e));
+  const outcome = await connection.exec(
+    `sh -c ${shq(RECEIVER)} ustart-push ${shq(push.remoteDir)} ${shq(push.staging)}`,
+    {
+      stdin,
+      onStdout,
+      onStderr,
+      ...(push.sudo ? { sudo: true } : {}),
+      ...(push.signal ? { signal: push.signal } : {}),
+    },
+  );
+  noInventory(new Error('the receiver ended before it listed the staging folder'));
+  const said = `${out}\n${err}`.trim().split('\n').slice(-15).join('\n');
+  if (localFailure) {
+    throw new UstartError(
+      'StepFailed',
+      `could not read the bundle here while sending it to ${host}: ${messageOf(localFailure)}; check the bundle folder, then push again`,
+      { cause: localFailure, detail: { host } },
+    );
+  }
+  switch (outcome.kind) {
+    case 'exited':
+      break;
+    case 'cancelled':
+      throw new UstartError('Cancelled', `push to ${host} cancelled`);
+    case 'connection-lost':
+      throw new UstartError(
+        'ConnectionLost',
+        `the connection to ${host} was lost while the bundle was sent${outcome.message ? `: ${outcome.message}` : ''}`,
+        { detail: { host } },
+      );
+    default:
+      throw new UstartError(
+        'ConnectionLost',
+        `the bundle's receiver on ${host} ended without an exit status (${outcome.kind}); push again to resume`,
+        { detail: { host } },
+      );
+  }
+  const where = `${host}:${push.remoteDir}`;
+  switch (outcome.code) {
+    case 0:
+      return;
+    case EXIT.mismatch:
+      throw new UstartError(
+        'BundleCorrupt',
+        `the bundle sent to ${where} does not match its manifest (nothing was put in place, the staging folder was removed):\n${said}\nPush it again.`,
+        { detail: { host } },
+      );
+    case EXIT.unpack:
+      throw new UstartError(
+        'StepFailed',
+        `could not unpack the bundle in ${push.staging} on ${host}:\n${said}\nCheck the free space there, then push again.`,
+        { detail: { host } },
+      );
+    case EXIT.locked:
+      throw new UstartError(
+        'StepFailed',
+        `another push into ${where} is still running (waited 120 s for its lock); wait for it to end, then push again`,
+        { detail: { host } },
+      );
+    default:
+      throw new UstartError(
+        'StepFailed',
+        `could not put the bundle in place in ${where} (exit ${outcome.code}):\n${said}\nCheck that the folder is writable${push.sudo ? ' and that sudo works' : ''}, then push again.`,
+        { detail: { host } },
+      );
+  }
+}
+
+/** Bytes read from a file at once while packing. */
+const READ_CHUNK = 1024 * 1024;
+
+/**
+ * The tar the host unpacks: whole files it lacks, tails of files it holds cut short (under
+ * CONTROL/tail), then the check list (CONTROL/check). Members as in the bundle's own tar:
+ * one mtime, uid/gid 0, 0644 or 0755.
+ */
+async function* tarStream(
+  inventory: Promise<Map<string, number>>,
+  push: StreamPush,
+  progress: StreamProgress,
+  failed: (e: Error) => void,
+): AsyncGenerator<Uint8Array> {
+  const have = await inventory;
+  const pack = tar.pack();
+  const out = new PassThrough({ highWaterMark: 4 * READ_CHUNK });
+  const packed = pipeline(pack as unknown as Readable, out);
+  packed.catch(() => undefined);
+  let doneBytes = 0;
+  const header = (name: string, size: number, executable: boolean) => ({
+    name,
+    size,
+    mode: executable ? 0o755 : 0o644,
+    mtime: push.mtime,
+    type: 'file' as const,
+    uid: 0,
+    gid: 0,
+    uname: '',
+    gname: '',
+  });
+  const writing = (async () => {
+    if (push.fetchFrom !== undefined) {
+      // curl's config: one url/output pair per file the host lacks; --continue-at resumes a cut one.
+      const lines = push.files
+        .filter((f) => have.get(f.name) !== f.size)
+        .map(
+          (f) =>
+            `url = "${push.fetchFrom}/${f.name.split('/').map(encodeURIComponent).join('/')}"\noutput = "${f.name}"\n`,
+        )
+        .join('');
+      const fetch = Buffer.from(lines);
+      const exec = Buffer.from(
+        push.files
+          .filter((f) => f.executable)
+          .map((f) => `${f.name}\n`)
+          .join(''),
+      );
+      await new Promise<void>((resolve, reject) =>
+        pack.entry(header(`${CONTROL}/exec`, exec.length, false), exec, (e) =>
+          e ? reject(e) : resolve(),
+        ),
+      );
+      await new Promise<void>((resolve, reject) =>
+        pack.entry(header(`${CONTROL}/fetch`, fetch.length, false), fetch, (e) =>
+          e ? reject(e) : resolve(),
+        ),
+      );
+    }
+    for (const f of push.fetchFrom === undefined ? push.files : []) {
+      const kept = have.get(f.name) ?? 0;
+      const start = kept > 0 && kept <= f.size ? kept : 0;
+      doneBytes += start;
+      progress.progressed(f.name, start, doneBytes);
+      if (start === f.size) {
+        progress.finished(f.name);
+        continue;
+      }
+      const name = start > 0 ? `${CONTROL}/tail/${f.name}` : f.name;
+      let entryDone: () => void = () => undefined;
+      let entryFailed: (e: Error) => void = () => undefined;
+      const finished = new Promise<void>((resolve, reject) => {
+        entryDone = resolve;
+        entryFailed = reject;
+      });
+      // Settled by the pipeline's own failure when the stream stops early.
+      finished.catch(() => undefined);
+      const sink = pack.entry(header(name, f.size - start, f.executable), (e) =>
+        e ? entryFailed(e) : entryDone(),
+      );
+      let itemDone = start;
+      await pipeline(
+        createReadStream(f.local, { start, highWaterMark: READ_CHUNK }),
+        async function* (chunks: AsyncIterable<Buffer>) {
+          for await (const chunk of chunks) {
+            itemDone += chunk.length;
+            doneBytes += chunk.length;
+            yield chunk;
+            progress.progressed(f.name, itemDone, doneBytes);
+          }
+        },
+        sink as unknown as Writable,
+      );
+      await finished;
+      if (itemDone !== f.size) throw new Error(`${f.local} changed size while it was sent`);
+      progress.finished(f.name);
+    }
+    const check = Buffer.from(push.files.map((f) => `${f.sha256}  ${f.name}\n`).join(''));
+    await new Promise<void>((resolve, reject) =>
+      pack.entry(header(`${CONTROL}/check`, check.length, false), check, (e) =>
+        e ? reject(e) : resolve(),
+      ),
+    );
+    pack.finalize();
+    await packed;
+  })();
+  let stopping = false;
+  writing.catch((e: unknown) => {
+    // Stopped from outside (the channel closed): not a failure of this side.
+    if (!stopping) failed(e instanceof Error ? e : new Error(String(e)));
+    out.destroy(e as Error);
+  });
+  try {
+    for await (const chunk of out) yield chunk as Buffer;
+  } finally {
+    stopping = true;
+    pack.destroy();
+    out.destroy();
+    await writing.catch(() => undefined);
+  }
+}
+
+function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
