@@ -1,8 +1,8 @@
 /**
  * The offline bundle's delivery as a step of the run, `umetal.bundle`, just before
  * `umetal.package-source`: a verified bundle is pushed from this machine to every target host
- * in parallel (pushBundle: SFTP, each file resumable, every entry's sha256 checked on the
- * host), so it shows, logs, fails, retries and resumes like any step. Its `check` makes a
+ * in parallel (pushBundle: a folder bundle as one tar stream through one SSH channel, a tar
+ * or split bundle over SFTP; resumable, every entry's sha256 checked on the host), so it shows, logs, fails, retries and resumes like any step. Its `check` makes a
  * host that already has this bundle skip it without reading a byte of the bundle.
  *
  * The step is not in the runbook's YAML: it exists only when a run is given a verified
@@ -68,7 +68,7 @@ export function bundleDeliveryStep(
     phase: before.phase,
     description:
       `Pushes the verified offline bundle (${report.manifest.digest}, ${entries.length} files, ${size(bytes)}) ` +
-      `from this machine to ${dir} on every host over SFTP, resuming a file after a dropped link, ` +
+      `from this machine to ${dir} on every host over SSH, resuming a file after a dropped link, ` +
       `and checks every file's sha256 on the host. A host that already holds this bundle, checked, skips it.`,
     targets: before.targets,
     ...(before.after?.length ? { after: before.after } : {}),
@@ -80,7 +80,7 @@ export function bundleDeliveryStep(
       `printf '%s  %s\\n' ${manifestSha} ${shQuote(`${dir}/bundle.json`)} | sha256sum --status -c -`,
     run: [
       '# Done by uStart from this machine; nothing of this step runs as a script on the host:',
-      `#   push ${report.bundle} (${report.container}) to ${dir} over SFTP`,
+      `#   push ${report.bundle} (${report.container}) to ${dir} over SSH`,
       `#   cd ${dir} && sha256sum --strict -c   (every entry of the signed manifest)`,
       `#   echo ${manifestSha} > ${marker}`,
     ].join('\n'),
