@@ -10,10 +10,9 @@
  *    `{ kind: 'password', host: 'bmc:<address>', user }`, so a remembered BMC password lives
  *    in the same keychain as SSH passwords, under its own key.
  */
-import { stat } from 'node:fs/promises';
 import { UstartError } from '../errors.js';
 import type { CredentialStore } from '../ssh/credentials.js';
-import { readRegularFile } from '../util/user-file.js';
+import { readCredentialsFile } from '../util/credentials-file.js';
 
 export interface BmcLogin {
   username: string;
@@ -53,7 +52,13 @@ export async function loadBmcCredentials(o: BmcCredentialOptions = {}): Promise<
   }
   if (password !== undefined) map.set('*', { username: o.user ?? username!, password });
   const path = o.file ?? env.USTART_BMC_AUTH_FILE;
-  if (path) for (const [k, v] of await readAuthFile(path)) map.set(k, v);
+  if (path) {
+    const logins = await readCredentialsFile(path, {
+      what: 'the BMC credentials file',
+      form: 'ADDRESS USER:PASSWORD (or * USER:PASSWORD for every BMC)',
+    });
+    for (const [k, v] of logins) map.set(k, v);
+  }
   const user = o.user ?? username;
   const asked = new Map<string, Promise<BmcLogin | undefined>>();
   return {
@@ -73,38 +78,4 @@ export async function loadBmcCredentials(o: BmcCredentialOptions = {}): Promise<
       return p;
     },
   };
-}
-
-async function readAuthFile(path: string): Promise<Map<string, BmcLogin>> {
-  let text: string;
-  try {
-    const info = await stat(path);
-    if ((info.mode & 0o077) !== 0) {
-      throw new UstartError(
-        'InvalidArgument',
-        `${path} can be read by other users (mode ${(info.mode & 0o777).toString(8)}); chmod 600 it, it holds BMC passwords.`,
-      );
-    }
-    text = await readRegularFile(path, { what: 'BMC credentials file', encoding: 'utf8' });
-  } catch (e) {
-    if (e instanceof UstartError) throw e;
-    throw new UstartError('InvalidArgument', `cannot read the BMC credentials file ${path}.`, {
-      cause: e,
-    });
-  }
-  const map = new Map<string, BmcLogin>();
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) return;
-    const m = /^(\S+)\s+([^:\s]+):(.+)$/.exec(line);
-    // The message names the line, never its content: it holds a password.
-    if (!m) {
-      throw new UstartError(
-        'InvalidArgument',
-        `${path}:${i + 1}: write ADDRESS USER:PASSWORD (or * USER:PASSWORD for every BMC; the password may not be empty).`,
-      );
-    }
-    map.set(m[1]!, { username: m[2]!, password: m[3]! });
-  });
-  return map;
 }

@@ -19,12 +19,12 @@
  * a file of `HOST USER:PASSWORD` lines, never from the command line, and never go to the
  * upstream registries or over plain HTTP to another machine.
  */
-import { stat } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { UstartError } from '../../errors.js';
 import type { BasicCredentials } from './auth.js';
 import { apiHost, isLoopbackHost } from './reference.js';
 import type { Endpoint } from './registry.js';
+import { readCredentialsFile } from '../../util/credentials-file.js';
 import { readRegularFile } from '../../util/user-file.js';
 
 /** Mirror URLs by upstream registry (`docker.io`, `quay.io`) or `*` for every registry. */
@@ -127,36 +127,11 @@ export async function loadMirrorCredentials(
   if (username !== undefined && password !== undefined) map.set('*', { username, password });
   const path = file ?? env.USTART_MIRROR_AUTH_FILE;
   if (path) {
-    let text: string;
-    try {
-      const info = await stat(path);
-      if ((info.mode & 0o077) !== 0) {
-        throw new UstartError(
-          'InvalidArgument',
-          `${path} can be read by other users (mode ${(info.mode & 0o777).toString(8)}); chmod 600 it, it holds passwords.`,
-        );
-      }
-      text = await readRegularFile(path, { what: 'credentials file', encoding: 'utf8' });
-    } catch (e) {
-      if (e instanceof UstartError) throw e;
-      throw new UstartError('InvalidArgument', `cannot read the mirror credentials file ${path}.`, {
-        cause: e,
-      });
-    }
-    text.split('\n').forEach((raw, i) => {
-      const line = raw.trim();
-      if (line === '' || line.startsWith('#')) return;
-      const m = /^(\S+)\s+([^:\s]+):(.*)$/.exec(line);
-      // The message names the line, never its content: it holds a password.
-      if (!m)
-        throw new UstartError(
-          'InvalidArgument',
-          `${path}:${i + 1}: write HOST USER:PASSWORD (the password may not be empty).`,
-        );
-      if (m[3] === '')
-        throw new UstartError('InvalidArgument', `${path}:${i + 1}: the password is empty.`);
-      map.set(m[1]!, { username: m[2]!, password: m[3]! });
+    const logins = await readCredentialsFile(path, {
+      what: 'the mirror credentials file',
+      form: 'HOST USER:PASSWORD',
     });
+    for (const [k, v] of logins) map.set(k, v);
   }
   return map;
 }
