@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { UstartError } from '../errors.js';
-import { cpioNewc } from './cpio.js';
+import { cpioNewc } from '../util/cpio.js';
 import type { RenderedPreseed } from './preseed.js';
 
 const run = promisify(execFile);
@@ -86,10 +86,10 @@ export function isolinuxConfig(): string {
 export function preseedArchive(r: RenderedPreseed): Buffer {
   return gzipSync(
     cpioNewc([
-      { path: '/preseed.cfg', mode: 0o644, data: r.preseed },
-      { path: '/ustart/early.sh', mode: 0o755, data: r.early },
-      { path: '/ustart/late.sh', mode: 0o755, data: r.late },
-      { path: '/ustart/authorized_keys', mode: 0o644, data: r.authorizedKeys },
+      { kind: 'file', path: '/preseed.cfg', mode: 0o644, data: r.preseed },
+      { kind: 'file', path: '/ustart/early.sh', mode: 0o755, data: r.early },
+      { kind: 'file', path: '/ustart/late.sh', mode: 0o755, data: r.late },
+      { kind: 'file', path: '/ustart/authorized_keys', mode: 0o644, data: r.authorizedKeys },
     ]),
   );
 }

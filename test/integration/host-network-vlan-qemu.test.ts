@@ -37,7 +37,7 @@ import { RULES, validatePlan } from '../../src/plan/validate/index.js';
 import { Renderer } from '../../src/render/render.js';
 import { loadSiteRunbook, toStepSpecs } from '../../src/render/step-specs.js';
 import { labPlan } from '../lab/plan.js';
-import type { CpioEntry } from '../support/cpio.js';
+import type { CpioEntry } from '../../src/util/cpio.js';
 import {
   ETHERTYPE_ARP,
   ETHERTYPE_IPV4,

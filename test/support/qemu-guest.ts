@@ -34,7 +34,7 @@ import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
-import { cpioNewc, type CpioEntry } from './cpio.js';
+import { cpioNewc, type CpioEntry } from '../../src/util/cpio.js';
 
 const run = promisify(execFile);
 

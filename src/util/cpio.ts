@@ -4,7 +4,8 @@
  * header (magic `070701`, then 13 fields of 8 hex digits), the name with its NUL padded to 4
  * bytes, the data padded to 4 bytes; the archive ends with the entry `TRAILER!!!`. The
  * kernel unpacks archives laid one after the other, later entries over earlier ones, which is
- * how a guest's own files are added to a shared base.
+ * how a test guest's own files are added to a shared base (test/support/qemu-guest.ts) and the
+ * preseed to Debian's installer initrd (src/osinstall/iso.ts).
  */
 
 /** One entry; paths are absolute in the guest. */
