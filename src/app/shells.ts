@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EventHub } from '../api/index.js';
 import { UstartError, messageOf } from '../errors.js';
-import type { ShellChannel } from '../ssh/shell.js';
+import type { ShellChannel } from '../ssh/interactive-shell.js';
 import type { Access } from './access.js';
 import type { RunService } from './runs.js';
 

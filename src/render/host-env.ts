@@ -10,7 +10,7 @@ import { type HostContext, REMOTE } from './context.js';
 import { acceptedCephWarnings, osdCount } from './generators/ceph.js';
 import { ORC_INSTALL } from './generators/capi-repository.js';
 import { workloadClusterName } from './generators/ugarden.js';
-import { envFile, type ShellValue } from './shell.js';
+import { envFile, type ShellValue } from './env-file.js';
 
 export function hostEnvVars(ctx: HostContext): Array<readonly [string, ShellValue]> {
   const { plan, server } = ctx;

@@ -16,7 +16,7 @@ import {
   type StepSource,
   type StepSpec,
 } from '../../engine/index.js';
-import { shQuote } from '../../util/shell.js';
+import { shQuote } from '../../util/sh-quote.js';
 import { firstController, resolverFromPlan } from '../../engine/plan-targets.js';
 import { openStateDir } from '../../app/state-dir.js';
 import { UstartError } from '../../errors.js';

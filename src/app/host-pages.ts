@@ -11,7 +11,7 @@ import { RunService, type RunServiceOptions, type RunStepSource } from './runs.j
 import { ShellService, type LocalTerminals } from './shells.js';
 import type { runRequests } from '../api/run-contract.js';
 
-export interface OperateOptions {
+export interface HostPagesOptions {
   events: EventHub;
   stateDir: string;
   resolvePath(file: string): string;
@@ -38,17 +38,17 @@ export interface OperateOptions {
   route?: HostRoute;
 }
 
-export type OperateHandlers = Pick<Handlers, keyof typeof runRequests>;
+export type HostPagesHandlers = Pick<Handlers, keyof typeof runRequests>;
 
-export interface Operate {
-  readonly handlers: OperateHandlers;
+export interface HostPages {
+  readonly handlers: HostPagesHandlers;
   readonly runs: RunService;
   /** How the laptop reaches the plan's hosts (also the install summary's, ./handover.ts). */
   readonly access: Access;
   dispose(): Promise<void>;
 }
 
-export function createOperate(o: OperateOptions): Operate {
+export function createHostPages(o: HostPagesOptions): HostPages {
   const access = new Access({
     stateDir: o.stateDir,
     events: o.events,
@@ -75,7 +75,7 @@ export function createOperate(o: OperateOptions): Operate {
     return { abs, plan: (await runs.loadPlan(abs)).plan };
   };
 
-  const handlers: OperateHandlers = {
+  const handlers: HostPagesHandlers = {
     'access:get': async ({ planFile }) => {
       const { abs, plan } = await planOf(planFile);
       return { settings: await access.settings(abs, plan), secrets: access.secrets.info() };
