@@ -7,10 +7,10 @@
  * to typed paths and window.print.
  */
 import {
-  createEventHub,
+  createFrontEvents,
   directClient,
   type ApiClient,
-  type EventHub,
+  type FrontEvents,
   type FilePurpose,
   type Handlers,
 } from '../api/index.js';
@@ -57,7 +57,7 @@ export interface CoreOptions {
 
 export interface Core {
   readonly handlers: Handlers;
-  readonly events: EventHub;
+  readonly events: FrontEvents;
   /** A typed client calling the handlers directly (tests, benchmarks). */
   readonly client: ApiClient;
   dispose(): Promise<void>;
@@ -68,7 +68,7 @@ function unsupported(what: string): never {
 }
 
 export function createCore(options: CoreOptions): Core {
-  const events = createEventHub();
+  const events = createFrontEvents();
   const paths = pathPolicy(options.root);
   // Browser mode reads only regular files not reached through a final link, and checks the
   // opened descriptor is still inside the root (src/app/path-confinement.ts).

@@ -2,7 +2,7 @@
  * The handlers of Connect, Install, live logs and Terminals (src/api/run-contract.ts),
  * built from the run, connect and shell services; createCore spreads them into its table.
  */
-import type { EventHub, Handlers } from '../api/index.js';
+import type { FrontEvents, Handlers } from '../api/index.js';
 import { collectLogBundle } from '../logbundle/index.js';
 import type { HostRoute } from '../engine/plan-targets.js';
 import { Access, type SecretVault } from './access.js';
@@ -12,7 +12,7 @@ import { ShellService, type LocalTerminals } from './shells.js';
 import type { runRequests } from '../api/run-contract.js';
 
 export interface HostPagesOptions {
-  events: EventHub;
+  events: FrontEvents;
   stateDir: string;
   resolvePath(file: string): string;
   /** The OS keychain (Electron safeStorage); absent: secrets for this session only. */

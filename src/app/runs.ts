@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type {
-  EventHub,
+  FrontEvents as EventHub, // issue 19 step 8: say FrontEvents below once runs.ts is split
   RunBundle,
   RunEventView,
   RunInfo,
