@@ -3,7 +3,7 @@
  * plan values reach a script: each one quoted by shellQuote. The variables are documented in
  * assets/runbook/scripts/env.sample, which a test keeps in step with this list.
  */
-import { chartPath } from '../bundle/index.js';
+import { chartPath } from '../runbook/bundle-layout.js';
 import { endpointDns, endpointRecords } from '../plan/endpoints.js';
 import { bom, type Bom } from './bom.js';
 import { type HostContext, REMOTE } from './context.js';
