@@ -22,8 +22,8 @@ export const LAYERS = [
   ['plan', 'ssh'], // the site plan (schema, load/save, rules, IPAM, capacity); SSH transport
   ['api', 'runbook'], // the contract between core and fronts (Node-free); the runbook format
   ['engine', 'bmc'], // step graphs on hosts, journal, locks; servers' BMCs (Redfish, IPMI)
-  ['bundle', 'logbundle', 'osinstall'], // offline bundle; log bundle; OS install through BMCs
   ['render'], // configuration and the runbook's steps from a plan
+  ['bundle', 'logbundle', 'osinstall'], // offline bundle; log bundle; OS install through BMCs
   ['demo'], // the demo lab: a transport to simulated hosts, running the rendered steps
   ['app'], // the service implementing the contract
   ['server'], // browser mode

@@ -151,7 +151,7 @@ async function main(): Promise<void> {
     mode: 'browser',
     stateDir: join(work, 'state'),
     root: work,
-    operate: {
+    hostPages: {
       stepSource: async () => steps,
       readOnlyKnownHosts: [lab.knownHostsPath],
       sshConfigFile: null,

@@ -213,7 +213,7 @@ async function start(): Promise<void> {
     dialogs: nativeDialogs(),
     printPdf,
     ...(demo ? { demo: { planFile: demo.planFile } } : {}),
-    operate: {
+    hostPages: {
       vault: safeStorageVault(join(app.getPath('userData'), 'secrets.json')),
       localTerminals: nodePtyTerminals(),
       ...(demo ? { route: demo.route } : {}),

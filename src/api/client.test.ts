@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkAnswer, createClient } from './client.js';
 import { CHANNELS } from './contract.js';
-import { createEventHub, dispatch, type Handlers } from './dispatch.js';
+import { createFrontEvents, dispatch, type Handlers } from './dispatch.js';
 import { methodName } from './names.js';
 
 describe('the contract as named client functions', () => {
@@ -35,7 +35,7 @@ describe('the contract as named client functions', () => {
   });
 
   it('drops events whose payload does not match the contract', () => {
-    const hub = createEventHub();
+    const hub = createFrontEvents();
     const client = createClient({
       invoke: async () => ({}),
       subscribe: (event, listener) => hub.on(event, listener as never),

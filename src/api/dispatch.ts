@@ -20,13 +20,16 @@ export type Handlers = {
   [C in Channel]: (input: ParsedInput<C>) => Promise<Output<C>> | Output<C>;
 };
 
-/** Typed event fan-out from the core to every connected front. */
-export interface EventHub {
+/**
+ * Typed event fan-out from the core to every connected front (the contract's events; not the
+ * engine's per-run stream in src/engine/run-stream.ts).
+ */
+export interface FrontEvents {
   emit<E extends EventName>(event: E, payload: EventPayload<E>): void;
   on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void;
 }
 
-export function createEventHub(): EventHub {
+export function createFrontEvents(): FrontEvents {
   const listeners = new Map<EventName, Set<(payload: unknown) => void>>();
   return {
     emit(event, payload) {
@@ -72,7 +75,7 @@ export async function callHandler<C extends Channel>(
 }
 
 /** A client bound straight to handlers, for tests and benchmarks (no process boundary). */
-export function directClient(handlers: Handlers, hub: EventHub): ApiClient {
+export function directClient(handlers: Handlers, hub: FrontEvents): ApiClient {
   return createClient({
     // A structured clone stands in for the boundary, so tests see what a front would see.
     invoke: async (channel, input) =>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createEventHub, type EventPayload } from '../api/index.js';
+import { createFrontEvents, type EventPayload } from '../api/index.js';
 import { isUstartError } from '../errors.js';
 import { SecretKeeper, type SecretVault } from './access.js';
 
@@ -18,7 +18,7 @@ function vault(canRemember: boolean): SecretVault & { kept: Map<string, string> 
 
 describe('SecretKeeper', () => {
   it('asks the front for a password when the transport needs one, and keeps it for the session', async () => {
-    const events = createEventHub();
+    const events = createFrontEvents();
     const asked: EventPayload<'secret:needed'>[] = [];
     events.on('secret:needed', (e) => asked.push(e));
     const keeper = new SecretKeeper(events);
@@ -39,7 +39,7 @@ describe('SecretKeeper', () => {
   });
 
   it('asks once for a secret many connections need at the same time', async () => {
-    const events = createEventHub();
+    const events = createFrontEvents();
     const asked: EventPayload<'secret:needed'>[] = [];
     events.on('secret:needed', (e) => asked.push(e));
     const keeper = new SecretKeeper(events);
@@ -52,7 +52,7 @@ describe('SecretKeeper', () => {
   });
 
   it('never prompts for a sudo password (the transport fetches it before every sudo)', async () => {
-    const events = createEventHub();
+    const events = createFrontEvents();
     const asked: unknown[] = [];
     events.on('secret:needed', (e) => asked.push(e));
     const keeper = new SecretKeeper(events);
@@ -63,7 +63,7 @@ describe('SecretKeeper', () => {
   });
 
   it('a declined request resolves empty, so that login method is skipped', async () => {
-    const events = createEventHub();
+    const events = createFrontEvents();
     const asked = new Promise((resolve) => events.on('secret:needed', resolve));
     const keeper = new SecretKeeper(events);
     const pending = keeper.get({ kind: 'passphrase', keyPath: '/k' });
@@ -75,7 +75,7 @@ describe('SecretKeeper', () => {
   });
 
   it('remembers in the keychain only where one is real, and says why not', async () => {
-    const refusing = new SecretKeeper(createEventHub(), vault(false));
+    const refusing = new SecretKeeper(createFrontEvents(), vault(false));
     expect(refusing.info()).toEqual({
       kind: 'keychain',
       canRemember: false,
@@ -88,20 +88,20 @@ describe('SecretKeeper', () => {
     expect((e as Error).message).toContain('no secret service is running');
 
     const store = vault(true);
-    const keeper = new SecretKeeper(createEventHub(), store);
+    const keeper = new SecretKeeper(createFrontEvents(), store);
     expect(await keeper.provide({ kind: 'passphrase', keyPath: '/k' }, 'pp', true)).toBe(
       'keychain',
     );
     expect([...store.kept.values()]).toEqual(['pp']);
     // A new session finds it in the keychain without asking.
-    const later = new SecretKeeper(createEventHub(), store);
+    const later = new SecretKeeper(createFrontEvents(), store);
     expect(await later.get({ kind: 'passphrase', keyPath: '/k' })).toBe('pp');
     await later.forget();
     expect(store.kept.size).toBe(0);
   });
 
   it('browser mode has no keychain: memory only', () => {
-    expect(new SecretKeeper(createEventHub()).info()).toMatchObject({
+    expect(new SecretKeeper(createFrontEvents()).info()).toMatchObject({
       kind: 'session',
       canRemember: false,
     });

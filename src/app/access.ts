@@ -9,7 +9,7 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { AccessSettings, EventHub, SecretRef } from '../api/index.js';
+import type { AccessSettings, FrontEvents, SecretRef } from '../api/index.js';
 import { UstartError, unreachable } from '../errors.js';
 import type { Plan } from '../plan/schema.js';
 import type { CredentialRequest, CredentialStore } from '../ssh/credentials.js';
@@ -63,7 +63,7 @@ export class SecretKeeper implements CredentialStore {
   private readonly inflight = new Map<string, Promise<string | undefined>>();
 
   constructor(
-    private readonly events: EventHub,
+    private readonly events: FrontEvents,
     private readonly vault?: SecretVault,
   ) {}
 
@@ -200,7 +200,7 @@ const AccessFile = z.record(
 
 export interface AccessOptions {
   stateDir: string;
-  events: EventHub;
+  events: FrontEvents;
   vault?: SecretVault;
   /** Extra known_hosts files trusted read-only (default: ~/.ssh/known_hosts). */
   readOnlyKnownHosts?: string[];

@@ -6,7 +6,7 @@
 import type { ConnectReport, HostCheck } from '../api/index.js';
 import { UstartError, isUstartError, messageOf } from '../errors.js';
 import type { Plan } from '../plan/schema.js';
-import { HostFacts, NetcheckResult } from '../runbook/facts.js';
+import { HostFacts, NetcheckResult } from '../runbook/fact-schemas.js';
 import { networkMatrix } from '../runbook/netmatrix.js';
 import { preflight, type GatheredFacts } from '../runbook/preflight.js';
 import type { HostConnection, HostTarget } from '../ssh/transport.js';

@@ -7,10 +7,10 @@
  * to typed paths and window.print.
  */
 import {
-  createEventHub,
+  createFrontEvents,
   directClient,
   type ApiClient,
-  type EventHub,
+  type FrontEvents,
   type FilePurpose,
   type Handlers,
 } from '../api/index.js';
@@ -22,12 +22,12 @@ import { loadSiteRunbook, sitePhases } from '../render/step-specs.js';
 import { writeRender } from '../render/write.js';
 import { writeAtomically } from '../util/fs.js';
 import { importWithMapping, previewCsv, readCsvSource } from './csv.js';
-import { pathPolicy } from './paths.js';
+import { pathPolicy } from './path-confinement.js';
 import { PlanFiles, validateUnknown } from './plans.js';
 import { recentFiles, type RecentEntry } from './recent.js';
 import { renderReport } from './report.js';
 import { capacityView, ipPlanView } from './views.js';
-import { createOperate, type OperateOptions } from './operate.js';
+import { createHostPages, type HostPagesOptions } from './host-pages.js';
 import { HandoverService } from './handover.js';
 
 /** Native file dialogs (Electron); resolve null when the user cancels. */
@@ -51,13 +51,13 @@ export interface CoreOptions {
   /** The demo site this front opens on start (ustart serve --demo, npm start). */
   demo?: { planFile: string };
   now?: () => Date;
-  /** Connect, runs, logs and shells: keychain, local terminals, step source (./operate.ts). */
-  operate?: Omit<OperateOptions, 'events' | 'stateDir' | 'resolvePath'>;
+  /** Connect, runs, logs and shells: keychain, local terminals, step source (./host-pages.ts). */
+  hostPages?: Omit<HostPagesOptions, 'events' | 'stateDir' | 'resolvePath'>;
 }
 
 export interface Core {
   readonly handlers: Handlers;
-  readonly events: EventHub;
+  readonly events: FrontEvents;
   /** A typed client calling the handlers directly (tests, benchmarks). */
   readonly client: ApiClient;
   dispose(): Promise<void>;
@@ -68,17 +68,17 @@ function unsupported(what: string): never {
 }
 
 export function createCore(options: CoreOptions): Core {
-  const events = createEventHub();
+  const events = createFrontEvents();
   const paths = pathPolicy(options.root);
   // Browser mode reads only regular files not reached through a final link, and checks the
-  // opened descriptor is still inside the root (src/app/paths.ts).
+  // opened descriptor is still inside the root (src/app/path-confinement.ts).
   const confined = paths.root === undefined ? {} : { noFollow: true, within: paths.root };
   const writeConfined = paths.root === undefined ? {} : { within: paths.root };
   const plans = new PlanFiles(confined);
   const recent = recentFiles(options.stateDir, options.now);
   const now = options.now ?? (() => new Date());
-  const operate = createOperate({
-    ...options.operate,
+  const hostPages = createHostPages({
+    ...options.hostPages,
     events,
     stateDir: options.stateDir,
     resolvePath: (file) => paths.resolve(file),
@@ -100,14 +100,14 @@ export function createCore(options: CoreOptions): Core {
     events.emit('recent:changed', { files: inRoot(await recent.add(file)) });
   };
   const handover = new HandoverService({
-    loadPlan: async (planFile) => (await operate.runs.loadPlan(planFile)).plan,
-    run: (planFile, runId) => operate.runs.get(planFile, runId),
+    loadPlan: async (planFile) => (await hostPages.runs.loadPlan(planFile)).plan,
+    run: (planFile, runId) => hostPages.runs.get(planFile, runId),
     resolvePath: (file) => paths.resolve(file),
     async connect(planFile, plan, host) {
-      const target = (await operate.access.targets(planFile, plan)).get(host);
+      const target = (await hostPages.access.targets(planFile, plan)).get(host);
       if (!target)
         throw new UstartError('InvalidArgument', `${host} is not a server of ${planFile}.`);
-      const transport = await operate.access.transport(planFile, plan);
+      const transport = await hostPages.access.transport(planFile, plan);
       try {
         return { conn: await transport.connect(target), transport };
       } catch (e) {
@@ -217,7 +217,7 @@ export function createCore(options: CoreOptions): Core {
       options.window?.setState(state);
       return {};
     },
-    ...operate.handlers,
+    ...hostPages.handlers,
     'handover:summary': ({ planFile, runId }) => handover.summary(planFile, runId),
     'handover:download': async ({ planFile, item, file }) => {
       if (file) return handover.save(planFile, item, file);
@@ -231,7 +231,7 @@ export function createCore(options: CoreOptions): Core {
     events,
     client: directClient(handlers, events),
     async dispose() {
-      await operate.dispose();
+      await hostPages.dispose();
     },
   };
 }

@@ -104,7 +104,7 @@ describe('a local terminal through the core’s api', () => {
       mode: 'test',
       stateDir: join(dir, 'state'),
       root: dir,
-      operate: { localTerminals: ptyTerminals({ ...SHELL, cwd: dir }) },
+      hostPages: { localTerminals: ptyTerminals({ ...SHELL, cwd: dir }) },
     });
   });
   afterEach(async () => {

@@ -22,7 +22,7 @@ import { assetPath } from '../util/assets.js';
 import { writeAtomically, type WriteOptions } from '../util/fs.js';
 import { readRegularFile, type UserFileOptions } from '../util/user-file.js';
 
-/** How a confined front (browser mode) reads and writes: see src/app/paths.ts. */
+/** How a confined front (browser mode) reads and writes: see src/app/path-confinement.ts. */
 export type Confinement = Pick<UserFileOptions, 'noFollow' | 'within'>;
 
 export interface OpenedPlanValue {

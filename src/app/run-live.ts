@@ -10,7 +10,7 @@
  * view can read what came before from the file without a gap or an overlap.
  */
 import { randomBytes } from 'node:crypto';
-import type { EventHub, RunEventView } from '../api/index.js';
+import type { FrontEvents, RunEventView } from '../api/index.js';
 import type {
   RunEngine,
   RunEvent,
@@ -62,7 +62,7 @@ export class RunAttachments {
   private readonly byId = new Map<string, { run: LiveRun; viewer: Viewer }>();
 
   constructor(
-    private readonly events: EventHub,
+    private readonly events: FrontEvents,
     private readonly leaseMs: number,
   ) {}
 

@@ -38,7 +38,7 @@ function newCore(): Core {
   const core = createCore({
     mode: 'test',
     stateDir: join(work, '.state'),
-    operate: {
+    hostPages: {
       stepSource: async () => steps,
       runTransport: async () => transport,
       clusterLock: false,

@@ -1,7 +1,7 @@
 /**
  * The run service through the api (direct client), with commands run as local processes
  * (test/support/local-transport.ts) so scheduling, pauses, streaming and back pressure are
- * tested fast; the SSH path is tested on lab hosts in test/integration/operate-lab.test.ts.
+ * tested fast; the SSH path is tested on lab hosts in test/integration/host-pages-lab.test.ts.
  */
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -29,7 +29,7 @@ beforeEach(async () => {
   core = createCore({
     mode: 'test',
     stateDir: join(work, '.state'),
-    operate: {
+    hostPages: {
       stepSource: async () => steps,
       runTransport: async () => transport,
       clusterLock: false,

@@ -8,7 +8,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { EventHub, RunBundle, RunInfo, RunOptions, StepPreview } from '../api/index.js';
+import type { FrontEvents, RunBundle, RunInfo, RunOptions, StepPreview } from '../api/index.js';
 import {
   defaultRunsDir,
   journalPath,
@@ -48,7 +48,7 @@ const runbookSteps: RunStepSource = ({ plan, phases }) =>
   stepSpecsFor(plan, { phases: phases as Phase[] });
 
 export interface RunServiceOptions {
-  events: EventHub;
+  events: FrontEvents;
   access: Access;
   /** Turns a path a front sent into an absolute one (browser mode confines it). */
   resolvePath(file: string): string;

@@ -5,9 +5,9 @@
  * when a front falls behind by 100,000 characters the source is paused until it catches up.
  */
 import { randomBytes } from 'node:crypto';
-import type { EventHub } from '../api/index.js';
+import type { FrontEvents } from '../api/index.js';
 import { UstartError, messageOf } from '../errors.js';
-import type { ShellChannel } from '../ssh/shell.js';
+import type { ShellChannel } from '../ssh/interactive-shell.js';
 import type { Access } from './access.js';
 import type { RunService } from './runs.js';
 
@@ -42,7 +42,7 @@ export class ShellService {
   private readonly shells = new Map<string, Open>();
 
   constructor(
-    private readonly events: EventHub,
+    private readonly events: FrontEvents,
     private readonly access: Access,
     private readonly runs: RunService,
     private readonly resolvePath: (file: string) => string,

@@ -23,7 +23,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { UstartError } from '../errors.js';
 import { ENTRY_KINDS } from './manifest.js';
-import { entryPathProblem } from './paths.js';
+import { entryPathProblem } from './entry-paths.js';
 import { readRegularFile } from '../util/user-file.js';
 
 export const Artifact = z.strictObject({

@@ -43,7 +43,7 @@ import {
   type Manifest,
 } from './manifest.js';
 import { DEFAULT_OS_RELEASE, DEFAULT_RUNBOOK_VERSION, RUNBOOK_PACKAGES } from './packages.js';
-import { compareEntryPaths, entryPathProblem } from './paths.js';
+import { compareEntryPaths, entryPathProblem } from './entry-paths.js';
 import { pullImages, type PullImagesOptions } from './oci/index.js';
 import { fetchArtifacts, type FetchArtifactsOptions, type FetchedArtifact } from './fetch/index.js';
 import { signManifest } from './signature.js';

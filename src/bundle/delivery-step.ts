@@ -14,7 +14,7 @@ import { pushBundle, REMOTE_BUNDLE_DIR } from './push.js';
 import type { VerifyReport } from './verify.js';
 import type { LocalStepContext, StepSpec } from '../engine/types.js';
 import { UstartError, unreachable } from '../errors.js';
-import { shQuote } from '../util/shell.js';
+import { shQuote } from '../util/sh-quote.js';
 
 export const BUNDLE_STEP_ID = 'umetal.bundle';
 /** The step that needs the bundle on the host first. */

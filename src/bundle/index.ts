@@ -14,7 +14,7 @@ export {
   type Manifest,
   type ManifestEntry,
 } from './manifest.js';
-export { entryPathProblem, isValidEntryPath, compareEntryPaths } from './paths.js';
+export { entryPathProblem, isValidEntryPath, compareEntryPaths } from './entry-paths.js';
 export {
   generateKeyPair,
   loadPrivateKey,

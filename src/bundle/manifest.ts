@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { UstartError } from '../errors.js';
 import { OS_RELEASES } from '../plan/schema.js';
-import { compareEntryPaths } from './paths.js';
+import { compareEntryPaths } from './entry-paths.js';
 
 /** The format version this build writes and reads. */
 export const BUNDLE_FORMAT_VERSION = 1;
@@ -34,7 +34,7 @@ export const KIND_FOLDERS: Record<EntryKind, string> = {
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, { error: 'must be 64 lower-case hex digits' });
 
 export const ManifestEntry = z.strictObject({
-  /** Relative path inside the bundle, `/`-separated, normalised (checked by paths.ts). */
+  /** Relative path inside the bundle, `/`-separated, normalised (checked by entry-paths.ts). */
   path: z.string(),
   kind: z.enum(ENTRY_KINDS),
   /** Size in bytes. */

@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 
 export interface TarMember {
-  /** Member name: a valid entry path (paths.ts). */
+  /** Member name: a valid entry path (entry-paths.ts). */
   name: string;
   size: number;
   /** Executable members get 0755, everything else 0644. */

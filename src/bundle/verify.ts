@@ -21,7 +21,7 @@ import {
   type Manifest,
   type ManifestEntry,
 } from './manifest.js';
-import { entryPathProblem } from './paths.js';
+import { entryPathProblem } from './entry-paths.js';
 import { verifyManifestSignature } from './signature.js';
 import { parsePartsManifest, partsManifestName } from './split.js';
 import { readTar, TarTruncated } from './tar.js';

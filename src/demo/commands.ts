@@ -14,7 +14,7 @@ import {
   osReleaseText,
   unameA,
   type HostFacts,
-} from './facts.js';
+} from './host-facts.js';
 import {
   ShellExit,
   ShellSyntaxError,
@@ -24,7 +24,7 @@ import {
   type Io,
   type ShellHost,
   type ShellState,
-} from './shell.js';
+} from './sh-interpreter.js';
 import { Vfs, VfsError, type VfsNode } from './vfs.js';
 
 /** What the commands need from the host they run on. */

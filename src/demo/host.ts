@@ -9,8 +9,8 @@ import type { Plan, Server } from '../plan/schema.js';
 import { AS_ROOT } from '../logbundle/host-logs.js';
 import { killScriptTarget, unwrapCommand } from '../ssh/remote-exec.js';
 import { homeOf, newShellState, runScript, type CommandHost } from './commands.js';
-import { factsDocument, hostFacts, osReleaseText, type HostFacts } from './facts.js';
-import type { Io } from './shell.js';
+import { factsDocument, hostFacts, osReleaseText, type HostFacts } from './host-facts.js';
+import type { Io } from './sh-interpreter.js';
 import {
   failureTranscript,
   runTranscript,

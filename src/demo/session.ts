@@ -28,7 +28,7 @@ export interface DemoSession {
   readonly planFile: string;
   readonly workspace: string;
   readonly lab: DemoLab;
-  /** For the core (`operate.route`): the demo plan reaches the lab, other plans never do. */
+  /** For the core (`hostPages.route`): the demo plan reaches the lab, other plans never do. */
   readonly route: HostRoute;
   /** Stops the lab and removes a temp workspace. */
   dispose(): Promise<void>;

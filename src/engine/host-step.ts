@@ -9,7 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isUstartError, messageOf, unreachable } from '../errors.js';
 import type { ExecOutcome, HostConnection } from '../ssh/transport.js';
-import { shQuote } from '../util/shell.js';
+import { shQuote } from '../util/sh-quote.js';
 import { sleep } from './clock.js';
 import { mayRerun } from './decisions.js';
 import { HostLog } from './host-log.js';

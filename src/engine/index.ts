@@ -34,5 +34,5 @@ export {
 export { Redactor, REDACTED } from './redact.js';
 export { systemClock, sleep, type Clock } from './clock.js';
 export { defaultRunsDir, listRuns, runDirOf, journalPath, logPath } from './run-folder.js';
-export { FACTS_STEPS, FACTS_SCRIPT, factsStepSource, type StepSource } from './facts.js';
+export { FACTS_STEPS, FACTS_SCRIPT, factsStepSource, type StepSource } from './facts-step.js';
 export { resolverFromPlan, firstController } from './plan-targets.js';

@@ -13,7 +13,7 @@ import { hostname, userInfo } from 'node:os';
 import { open, readFile, rm } from 'node:fs/promises';
 import { UstartError } from '../errors.js';
 import type { HostConnection } from '../ssh/transport.js';
-import { shQuote } from '../util/shell.js';
+import { shQuote } from '../util/sh-quote.js';
 import type { Clock } from './clock.js';
 
 export interface LockOwner {

@@ -4,7 +4,7 @@
  */
 import { UstartError } from '../errors.js';
 import type { ExecOutcome } from '../ssh/transport.js';
-import { shQuote } from '../util/shell.js';
+import { shQuote } from '../util/sh-quote.js';
 import type { RunContext } from './run-state.js';
 import type { StepOutputSpec, StepSpec } from './types.js';
 

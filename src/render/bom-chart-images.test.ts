@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bashArray, libShArray, RUNBOOK_SCRIPTS } from '../../test/support/runbook-scripts.js';
 import { assetPath } from '../util/assets.js';
-import { bomFetchSpecs } from './bom-artifacts.js';
+import { bomFetchSpecs } from '../bundle/bom-artifacts.js';
 import { bom, type Bom } from './bom.js';
 import { chartFileVars } from './host-env.js';
 

@@ -14,7 +14,7 @@ import { KUBEADM_IMAGES } from '../../test/support/kubeadm-images.js';
 import { loadPlanFile } from '../plan/load.js';
 import type { Plan } from '../plan/schema.js';
 import { assetPath } from '../util/assets.js';
-import { bomFetchSpecs } from './bom-artifacts.js';
+import { bomFetchSpecs } from '../bundle/bom-artifacts.js';
 import { bom, bomImage, imagesOutsideBom, readBom, type Bom } from './bom.js';
 import { MIRRORED_REGISTRIES } from './generators/site-registry.js';
 import { Renderer } from './render.js';

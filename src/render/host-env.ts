@@ -3,14 +3,14 @@
  * plan values reach a script: each one quoted by shellQuote. The variables are documented in
  * assets/runbook/scripts/env.sample, which a test keeps in step with this list.
  */
-import { chartPath } from '../bundle/index.js';
+import { chartPath } from '../runbook/bundle-layout.js';
 import { endpointDns, endpointRecords } from '../plan/endpoints.js';
 import { bom, type Bom } from './bom.js';
 import { type HostContext, REMOTE } from './context.js';
 import { acceptedCephWarnings, osdCount } from './generators/ceph.js';
 import { ORC_INSTALL } from './generators/capi-repository.js';
 import { workloadClusterName } from './generators/ugarden.js';
-import { envFile, type ShellValue } from './shell.js';
+import { envFile, type ShellValue } from './env-file.js';
 
 export function hostEnvVars(ctx: HostContext): Array<readonly [string, ShellValue]> {
   const { plan, server } = ctx;

@@ -2,7 +2,7 @@
  * The runbook as the run engine's step graph: one StepSpec per runbook step, with its hosts
  * resolved from the plan, every upload, and the same commands `ustart render` shows.
  */
-import type { StepSource } from '../engine/facts.js';
+import type { StepSource } from '../engine/facts-step.js';
 import type { StepSpec, StepUpload } from '../engine/types.js';
 import type { Plan } from '../plan/schema.js';
 import { defaultRunbookDir, loadRunbook, type Runbook } from '../runbook/load.js';
@@ -112,7 +112,7 @@ export async function stepSpecsFor(
 }
 
 /**
- * The runbook as the CLI's step source (src/engine/facts.ts, StepSource): pass it to
+ * The runbook as the CLI's step source (src/engine/facts-step.ts, StepSource): pass it to
  * `registerRun` in place of the built-in facts graph. A source of only the phases the
  * runbook marks `readOnly` (connect) changes nothing, so it is marked read-only.
  */

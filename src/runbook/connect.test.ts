@@ -13,7 +13,7 @@ import type { Plan, Server } from '../plan/schema.js';
 import { hostContext, siteContext } from '../render/context.js';
 import { hostEnvFile } from '../render/host-env.js';
 import { assetPath } from '../util/assets.js';
-import { type HostFacts, HostFacts as HostFactsSchema, NetcheckResult } from './facts.js';
+import { type HostFacts, HostFacts as HostFactsSchema, NetcheckResult } from './fact-schemas.js';
 import { defaultRunbookDir } from './load.js';
 import { networkMatrix } from './netmatrix.js';
 import { type GatheredFacts, preflight } from './preflight.js';

@@ -22,7 +22,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bom } from '../render/bom.js';
 import { chartFileVars } from '../render/host-env.js';
-import { shellQuote } from '../render/shell.js';
+import { shellQuote } from '../render/env-file.js';
 import { defaultRunbookDir } from './load.js';
 
 const SCRIPTS = join(defaultRunbookDir(), 'scripts');

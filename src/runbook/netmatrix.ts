@@ -5,7 +5,7 @@
  */
 import { type Finding, pointer } from '../plan/finding.js';
 import type { Plan, Role } from '../plan/schema.js';
-import type { NetcheckResult } from './facts.js';
+import type { NetcheckResult } from './fact-schemas.js';
 
 export interface Threshold {
   maxAvgMs: number;

@@ -4,7 +4,7 @@ import { endpointRecords } from '../plan/endpoints.js';
 import { loadPlanFile } from '../plan/load.js';
 import type { Plan, Server } from '../plan/schema.js';
 import { assetPath } from '../util/assets.js';
-import type { HostFacts, NetcheckResult } from './facts.js';
+import type { HostFacts, NetcheckResult } from './fact-schemas.js';
 import { networkMatrix } from './netmatrix.js';
 import { preflight } from './preflight.js';
 import { PREFLIGHT_CHECKS } from './preflight-checks.js';

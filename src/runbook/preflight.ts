@@ -7,7 +7,7 @@
 import { endpointDns, endpointRecords } from '../plan/endpoints.js';
 import { type Finding, pointer } from '../plan/finding.js';
 import type { Plan, Role, Server } from '../plan/schema.js';
-import type { HostFacts, VipProbe } from './facts.js';
+import type { HostFacts, VipProbe } from './fact-schemas.js';
 import { type PreflightCheckId, severityOf } from './preflight-checks.js';
 
 /** Per-role hardware minimums: below them the install may run but the site will not hold. */

@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 
-import { shQuote } from '../util/shell.js';
+import { shQuote } from '../util/sh-quote.js';
 
 export { shQuote };
 

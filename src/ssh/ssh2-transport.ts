@@ -22,7 +22,7 @@ import { NO_CREDENTIALS, type CredentialStore } from './credentials.js';
 import { describeDetection, keepaliveSettings, type KeepaliveSettings } from './keepalive.js';
 import { fingerprint, hostPattern, keyType, type KnownHosts } from './known-hosts.js';
 import { StderrFilter, killGroupScript, wrapCommand } from './remote-exec.js';
-import { openShell, type ShellChannel, type ShellOptions } from './shell.js';
+import { openShell, type ShellChannel, type ShellOptions } from './interactive-shell.js';
 import { checkedUpload } from './upload-checked.js';
 import { batchSocketWrites } from './upload-exec.js';
 import type {

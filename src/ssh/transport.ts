@@ -3,7 +3,7 @@
  * adapters"). The engine depends only on these interfaces; `Ssh2Transport` implements
  * them over ssh2 against real servers, the demo lab and the test lab alike.
  */
-import type { ShellChannel, ShellOptions } from './shell.js';
+import type { ShellChannel, ShellOptions } from './interactive-shell.js';
 
 /** Where and as whom to connect. Built from the plan (servers[].ssh, access) and ~/.ssh/config. */
 export interface HostTarget {

@@ -8,7 +8,7 @@ import { assertOpenedWithin } from './user-file.js';
 
 export interface WriteOptions {
   /**
-   * A real folder path the written file must lie in (browser mode's root, src/app/paths.ts);
+   * A real folder path the written file must lie in (browser mode's root, src/app/path-confinement.ts);
    * the temp file is checked on its descriptor before anything is written.
    */
   within?: string;

@@ -21,7 +21,7 @@ export interface UserFileOptions {
   what?: string;
   /** The error code for a file that is not a regular file; default InvalidArgument. */
   code?: ErrorCode;
-  /** Refuse a symbolic link as the last part of the path (a confined root, src/app/paths.ts). */
+  /** Refuse a symbolic link as the last part of the path (a confined root, src/app/path-confinement.ts). */
   noFollow?: boolean;
   /**
    * A real folder path the opened file must lie in (a confined root). Checked on the opened

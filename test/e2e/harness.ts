@@ -134,7 +134,7 @@ export async function startDemoBrowser(
       stateDir: join(session.workspace, '.ustart-app'),
       root: session.workspace,
       demo: { planFile: session.planFile },
-      operate: { route: session.route },
+      hostPages: { route: session.route },
     },
   });
   return { ...started, session };

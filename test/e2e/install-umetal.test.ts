@@ -83,7 +83,7 @@ describe.skipIf(!available)('uMetal on 6 lab hosts through the UI in browser mod
       name: 'umetal',
       core: browserCore(work, {
         // Only what the consultant accepts in the dialog is trusted: no ~/.ssh files.
-        operate: { readOnlyKnownHosts: [], sshConfigFile: null, retryDelayMs: () => 0 },
+        hostPages: { readOnlyKnownHosts: [], sshConfigFile: null, retryDelayMs: () => 0 },
       }),
     }));
   }, 600_000);

@@ -51,7 +51,7 @@ describe.skipIf(!available)('Connect, install with live logs and terminals in br
       name: 'install',
       core: browserCore(work, {
         // Only what the consultant accepts in the dialog is trusted: no ~/.ssh files.
-        operate: { readOnlyKnownHosts: [], sshConfigFile: null, retryDelayMs: () => 0 },
+        hostPages: { readOnlyKnownHosts: [], sshConfigFile: null, retryDelayMs: () => 0 },
       }),
       viewport: { width: 1400, height: 900 },
     }));

@@ -16,7 +16,7 @@ import { ClusterLock, currentOwner, type LockOwner } from '../../src/engine/lock
 import { KnownHosts } from '../../src/ssh/known-hosts.js';
 import { Ssh2Transport } from '../../src/ssh/ssh2-transport.js';
 import type { HostTarget } from '../../src/ssh/transport.js';
-import { shQuote } from '../../src/util/shell.js';
+import { shQuote } from '../../src/util/sh-quote.js';
 import { createLab, type Lab } from '../lab/lab.js';
 import { labAvailable } from '../lab/require-lab.js';
 import { recordEvents } from '../support/engine-events.js';

@@ -31,7 +31,7 @@ beforeEach(async () => {
   core = createCore({
     mode: 'test',
     stateDir: join(work, '.state'),
-    operate: {
+    hostPages: {
       stepSource: async () => steps,
       runTransport: async () => transport,
       clusterLock: false,

@@ -60,7 +60,7 @@ describe.skipIf(!available)('the run delivers the offline bundle (2 lab hosts)',
     core = createCore({
       mode: 'test',
       stateDir: join(work, '.state'),
-      operate: {
+      hostPages: {
         readOnlyKnownHosts: [],
         sshConfigFile: null,
         clusterLock: false,

@@ -14,7 +14,7 @@ import { RunEngine, resolverFromPlan } from '../../src/engine/index.js';
 import { endpointRecords } from '../../src/plan/endpoints.js';
 import { loadPlanFile } from '../../src/plan/load.js';
 import type { Plan } from '../../src/plan/schema.js';
-import { HostFacts, NetcheckResult } from '../../src/runbook/facts.js';
+import { HostFacts, NetcheckResult } from '../../src/runbook/fact-schemas.js';
 import { networkMatrix } from '../../src/runbook/netmatrix.js';
 import { preflight } from '../../src/runbook/preflight.js';
 import { stepSpecsFor } from '../../src/render/step-specs.js';

@@ -22,7 +22,7 @@ export async function startDemoCore(
     stateDir: join(top, '.ustart-app'),
     root: top,
     demo: { planFile: session.planFile },
-    operate: { route: session.route, readOnlyKnownHosts: [], sshConfigFile: null },
+    hostPages: { route: session.route, readOnlyKnownHosts: [], sshConfigFile: null },
   });
   return { session, core };
 }

@@ -71,6 +71,23 @@ describe('the layer order of src/', () => {
     expect(plan).toEqual([expect.stringContaining('src/plan may not import src/api')]);
   });
 
+  it('keeps render below bundle: the bundle fetches what the bill of materials names', async () => {
+    const up = await layerErrors(
+      'src/render/probe.ts',
+      "import { fetchArtifacts } from '../bundle/fetch/index.js';\nexport const probe = fetchArtifacts;\n",
+    );
+    const down = await layerErrors(
+      'src/bundle/probe.ts',
+      [
+        "import { bom } from '../render/bom.js';",
+        "import { chartPath } from '../runbook/bundle-layout.js';",
+        'export const probe = [bom, chartPath];',
+      ].join('\n') + '\n',
+    );
+    expect(up).toEqual([expect.stringContaining('src/render may not import src/bundle')]);
+    expect(down).toEqual([]);
+  });
+
   it('fails peers on one level importing each other', async () => {
     const errors = await layerErrors(
       'src/logbundle/probe.ts',

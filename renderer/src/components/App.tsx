@@ -1,9 +1,9 @@
 import { useEffect } from 'react';
 import { useApp } from '../context';
 import { useT } from '../i18n';
-import { findFieldElement } from '../logic/paths';
-import { OperateView } from '../operate/OperateView';
-import { useOperateStore } from '../state/operate-store';
+import { findFieldElement } from '../logic/finding-steps';
+import { HostPagesView } from '../host-pages/HostPagesView';
+import { useHostPagesStore } from '../state/host-pages-store';
 import { useFindingsStore } from '../state/findings-store';
 import { selectDirty, selectPlan, usePlanStore } from '../state/plan-store';
 import { useUiStore } from '../state/ui-store';
@@ -109,7 +109,7 @@ export function App() {
   const { api, actions } = useApp();
   const plan = usePlanStore(selectPlan);
   const step = useUiStore((s) => s.step);
-  const operating = useOperateStore((s) => s.page !== undefined);
+  const operating = useHostPagesStore((s) => s.page !== undefined);
   const theme = useUiStore((s) => s.theme);
   const lang = useUiStore((s) => s.lang);
   const Step = WIZARD_STEPS.find((s) => s.id === step)?.component;
@@ -128,7 +128,7 @@ export function App() {
         <div className="body">
           <StepRail />
           <main className="content">
-            <OperateView />
+            <HostPagesView />
             {!operating && Step && <Step key={step} plan={plan} />}
           </main>
         </div>

@@ -3,7 +3,7 @@ import { AcknowledgeAction } from '../acknowledge/Acknowledge';
 import { useApp } from '../context';
 import { useT } from '../i18n';
 import { placeOf, type PlaceWords } from '../logic/finding-place';
-import { stepOf, serverIndexOf } from '../logic/paths';
+import { stepOf, serverIndexOf } from '../logic/finding-steps';
 import { selectPlan, usePlanStore } from '../state/plan-store';
 import { useUiStore } from '../state/ui-store';
 

@@ -1,9 +1,9 @@
 import { useT } from '../i18n';
 import { useFindingsStore } from '../state/findings-store';
 import { useUiStore } from '../state/ui-store';
-import { stepOf } from '../logic/paths';
-import { OperateRail } from '../operate/OperateView';
-import { useOperateStore } from '../state/operate-store';
+import { stepOf } from '../logic/finding-steps';
+import { HostPagesRail } from '../host-pages/HostPagesView';
+import { useHostPagesStore } from '../state/host-pages-store';
 import { WIZARD_STEPS, type StepId } from '../steps/registry';
 
 /** The wizard's steps, walkable in any order, each with its count of errors. */
@@ -11,7 +11,7 @@ export function StepRail() {
   const t = useT();
   const step = useUiStore((s) => s.step);
   const setStep = useUiStore((s) => s.setStep);
-  const operating = useOperateStore((s) => s.page !== undefined);
+  const operating = useHostPagesStore((s) => s.page !== undefined);
   const findings = useFindingsStore((s) => s.findings);
   const errors = new Map<StepId, number>();
   for (const f of findings) {
@@ -29,7 +29,7 @@ export function StepRail() {
               data-testid={`step-${id}`}
               aria-current={step === id && !operating ? 'step' : undefined}
               onClick={() => {
-                useOperateStore.getState().open(undefined);
+                useHostPagesStore.getState().open(undefined);
                 setStep(id);
               }}
             >
@@ -40,7 +40,7 @@ export function StepRail() {
             </button>
           </li>
         ))}
-        <OperateRail first={WIZARD_STEPS.length + 1} />
+        <HostPagesRail first={WIZARD_STEPS.length + 1} />
       </ol>
     </nav>
   );

@@ -6,7 +6,7 @@
 import { useEffect, useState } from 'react';
 import type { AccessSettings, ConnectReport, HostCheck } from '../../../src/api';
 import { useApp } from '../context';
-import { useOpT, type OpTextKey } from '../operate/texts';
+import { useOpT, type OpTextKey } from '../host-pages/texts';
 import { selectConnect, usePageMemory } from '../state/page-memory-store';
 import { selectPlan, usePlanStore } from '../state/plan-store';
 import { useUiStore } from '../state/ui-store';

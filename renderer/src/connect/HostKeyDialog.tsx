@@ -4,7 +4,7 @@
  */
 import type { HostCheck } from '../../../src/api';
 import { Modal } from '../components/Dialogs';
-import { useOpT } from '../operate/texts';
+import { useOpT } from '../host-pages/texts';
 
 export function HostKeyDialog(props: {
   check: HostCheck;

@@ -7,7 +7,7 @@ import { useEffect, useState } from 'react';
 import type { EventPayload } from '../../../src/api';
 import { Modal } from '../components/Dialogs';
 import { useApp } from '../context';
-import { useOpT } from '../operate/texts';
+import { useOpT } from '../host-pages/texts';
 import { useUiStore } from '../state/ui-store';
 
 export function SecretDialog() {

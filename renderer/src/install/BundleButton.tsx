@@ -1,7 +1,7 @@
 /** Collects a run's log bundle into a file the user names. */
 import { useState } from 'react';
 import { useApp } from '../context';
-import { useOpT } from '../operate/texts';
+import { useOpT } from '../host-pages/texts';
 import { useUiStore } from '../state/ui-store';
 import { attempt } from './attempt';
 

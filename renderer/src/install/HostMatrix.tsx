@@ -1,5 +1,5 @@
 /** Host × step: each host-step's state as a cell; a click shows its log. */
-import { useOpT } from '../operate/texts';
+import { useOpT } from '../host-pages/texts';
 import { hostKey, useRunStore, type RunView } from '../state/run-store';
 import { useRunWords } from './texts';
 

@@ -1,7 +1,7 @@
 /** The host-step chosen: its state, attempt and exit code, retry on that host, skip. */
 import { useState } from 'react';
 import { useApp } from '../context';
-import { useOpT } from '../operate/texts';
+import { useOpT } from '../host-pages/texts';
 import { hostKey, useRunStore, type RunView } from '../state/run-store';
 import { attempt } from './attempt';
 import { useRunWords } from './texts';

@@ -6,7 +6,7 @@
  */
 import { useEffect, useState } from 'react';
 import { useApp } from '../context';
-import { useOpT } from '../operate/texts';
+import { useOpT } from '../host-pages/texts';
 import { selectInstall, usePageMemory } from '../state/page-memory-store';
 import { selectPlan, usePlanStore } from '../state/plan-store';
 import { hostKey, useRunStore, type RunView } from '../state/run-store';

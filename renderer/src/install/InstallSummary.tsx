@@ -15,7 +15,7 @@ import type {
 } from '../../../src/api';
 import { DemoBadge } from '../components/DemoBadge';
 import { useApp } from '../context';
-import { duration } from '../operate/texts';
+import { duration } from '../host-pages/texts';
 import { useDialogStore } from '../state/dialog-store';
 import { usePlanStore } from '../state/plan-store';
 import { useUiStore } from '../state/ui-store';

@@ -9,7 +9,7 @@ import { Terminal } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
 import { useEffect, useRef, useState } from 'react';
 import { useApp } from '../context';
-import { useOpT } from '../operate/texts';
+import { useOpT } from '../host-pages/texts';
 import { hostKey } from '../state/run-store';
 import type { RunClient } from './run-client';
 

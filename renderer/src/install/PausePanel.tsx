@@ -2,7 +2,7 @@
 import { useEffect, useState } from 'react';
 import type { ApiClient, StepPreview } from '../../../src/api';
 import { useApp } from '../context';
-import { useOpT } from '../operate/texts';
+import { useOpT } from '../host-pages/texts';
 import { hostKey, type RunView } from '../state/run-store';
 import { attempt } from './attempt';
 import { useRunWords } from './texts';

@@ -1,7 +1,7 @@
 /** A run's progress: done/total, elapsed time, the estimate, the stream's health. */
 import { useEffect, useMemo, useState } from 'react';
 import { DemoBadge } from '../components/DemoBadge';
-import { duration, useOpT } from '../operate/texts';
+import { duration, useOpT } from '../host-pages/texts';
 import { progressOf, useRunStore, type RunView } from '../state/run-store';
 import { estimateRemaining, stepHistory, type Estimate } from './estimate';
 import { useRunClient } from './run-client-context';

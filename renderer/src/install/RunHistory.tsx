@@ -1,7 +1,7 @@
 /** The plan's earlier runs, newest first, each with its phases and state. */
 import type { RunInfo } from '../../../src/api';
 import { DemoBadge } from '../components/DemoBadge';
-import { useOpT } from '../operate/texts';
+import { useOpT } from '../host-pages/texts';
 import { useRunWords } from './texts';
 
 export function RunHistory(props: {

@@ -1,5 +1,5 @@
 /**
- * The text the Install page added after renderer/src/operate/texts.ts (the step graph, the
+ * The text the Install page added after renderer/src/host-pages/texts.ts (the step graph, the
  * offline bundle): the `install` namespace of the one catalogue (src/i18n/catalogue.ts).
  */
 import { CATALOGUES, stepTitle, type Catalogue } from '../../../src/api';

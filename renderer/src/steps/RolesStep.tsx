@@ -2,7 +2,7 @@ import { useMemo } from 'react';
 import { ROLES, type Plan, type Role } from '../../../src/api';
 import { FindingLink } from '../components/FindingLink';
 import { useT } from '../i18n';
-import { stepShowsFamily } from '../logic/paths';
+import { stepShowsFamily } from '../logic/finding-steps';
 import { useFindingsStore } from '../state/findings-store';
 import { usePlanStore } from '../state/plan-store';
 import { useUiStore } from '../state/ui-store';

@@ -3,7 +3,7 @@ import { useMemo, useRef, useState, useEffect } from 'react';
 import type { Plan } from '../../../src/api';
 import { isInt, isNumber } from '../components/Field';
 import { useT, type TextKey } from '../i18n';
-import { serverIndexOf } from '../logic/paths';
+import { serverIndexOf } from '../logic/finding-steps';
 import { useFindingsStore } from '../state/findings-store';
 import { usePlanStore } from '../state/plan-store';
 import { useUiStore } from '../state/ui-store';

@@ -1,13 +1,13 @@
 /**
  * The wizard step registry against the parallel lists it replaced (ui-store's STEPS,
- * StepRail's LABELS and its `id !== 'review'`, App's five conditionals, paths.ts's pointer
+ * StepRail's LABELS and its `id !== 'review'`, App's five conditionals, finding-steps.ts's pointer
  * tests): the same steps in the same order, with the same labels and components, and every
  * place of the plan schema landing on the step it landed on before.
  * test/unit/renderer/wizard-steps.test.ts checks the rule families against the real rules.
  */
 import { describe, expect, it } from 'vitest';
 import { Plan, RuleFamily } from '../../../src/api';
-import { stepOf, stepShowsFamily } from '../logic/paths';
+import { stepOf, stepShowsFamily } from '../logic/finding-steps';
 import { HardwareStep } from './HardwareStep';
 import { NetworksStep } from './NetworksStep';
 import { ReviewStep } from './ReviewStep';
@@ -19,7 +19,7 @@ import { WIZARD_STEPS, isStepId } from './registry';
 const OLD_STEPS = ['site', 'hardware', 'networks', 'roles', 'review'];
 const OLD_LABELS = ['stepSite', 'stepHardware', 'stepNetworks', 'stepRoles', 'stepReview'];
 const OLD_COMPONENTS = [SiteStep, HardwareStep, NetworksStep, RolesStep, ReviewStep];
-/** paths.ts's stepOf for a finding with a path (the rule id mattered only for ``). */
+/** finding-steps.ts's stepOf for a finding with a path (the rule id mattered only for ``). */
 function oldStepOf(path: string): string {
   if (/^\/servers\/\d+\/roles/.test(path)) return 'roles';
   if (path.startsWith('/servers') || path.startsWith('/racks')) return 'hardware';

@@ -5,8 +5,8 @@
  */
 import { useEffect, useState } from 'react';
 import { useApp } from '../context';
-import { useOpT } from '../operate/texts';
-import { useOperateStore } from '../state/operate-store';
+import { useOpT } from '../host-pages/texts';
+import { useHostPagesStore } from '../state/host-pages-store';
 import { selectPlan, usePlanStore } from '../state/plan-store';
 import { useTerminalStore } from '../state/terminal-store';
 import { useUiStore } from '../state/ui-store';
@@ -35,7 +35,7 @@ export function TerminalsPage() {
   const plan = usePlanStore(selectPlan);
   const tabs = useTerminalStore((s) => s.tabs);
   const active = useTerminalStore((s) => s.active);
-  const page = useOperateStore((s) => s.page);
+  const page = useHostPagesStore((s) => s.page);
   const hosts = plan?.servers.map((s) => s.hostname) ?? [];
   const [host, setHost] = useState<string>('');
   const [busy, setBusy] = useState(false);

@@ -26,7 +26,7 @@ import {
 import { createBundle } from '../create.js';
 import type { BundleEvent } from '../events.js';
 import { fetchArtifacts, type FetchArtifactsOptions } from './index.js';
-import { bomFetchSpecs } from '../../render/bom-artifacts.js';
+import { bomFetchSpecs } from '../bom-artifacts.js';
 import { bundleFiles } from '../../render/generators/capi-repository.js';
 import { runCli } from '../../../test/support/run-cli.js';
 import { loadPlanFile } from '../../plan/index.js';

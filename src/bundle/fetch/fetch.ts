@@ -27,6 +27,7 @@ import { extractFromTarGz } from './archive.js';
 import { chartArchiveProblem, findChartVersion, resolveRepositoryUrl } from './helm.js';
 import { HttpClient } from './http.js';
 import { mirroredUrl, type UrlMirrorMap } from './url-mirrors.js';
+import { chartPath } from '../../runbook/bundle-layout.js';
 
 /** A chart to fetch: `repository` is a Helm repository URL or `oci://host/path`. */
 export interface ChartSpec {
@@ -119,9 +120,6 @@ const HELM_CHART_LAYERS = [
   'application/vnd.cncf.helm.chart.content.v1.tar+gzip',
   'application/tar+gzip',
 ];
-
-/** The bundle entry path of a chart archive, as the runbook's scripts look for it. */
-export const chartPath = (name: string, version: string) => `charts/${name}-${version}.tgz`;
 
 export async function fetchArtifacts(options: FetchArtifactsOptions): Promise<FetchedArtifact[]> {
   const emit = throttleProgress(options.onEvent);

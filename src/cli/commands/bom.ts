@@ -2,13 +2,13 @@
  * `ustart bom list [--json]`: the default runbook's bill of materials (assets/runbook/bom.yaml),
  * every image, chart, file and binary it pins, and whether its digest is pinned yet.
  * `ustart bom pin`: resolves and writes those pins, on a machine with the network
- * (src/render/bom-pin.ts).
+ * (src/bundle/bom-pin.ts).
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { unreachable, UstartError } from '../../errors.js';
 import { BOM_ARCHITECTURES, layeredBom } from '../../render/bom.js';
-import { PIN_SECTIONS, pinBom, type PinOutcome, type PinSection } from '../../render/bom-pin.js';
+import { PIN_SECTIONS, pinBom, type PinOutcome, type PinSection } from '../../bundle/bom-pin.js';
 import { assetPath } from '../../util/assets.js';
 import { EXIT } from '../exit.js';
 import { type Output, paint } from '../output.js';

@@ -25,7 +25,7 @@ import {
   type Bom,
   type BomArchitecture,
 } from '../../render/bom.js';
-import { bomFetchSpecs, bomImagePins } from '../../render/bom-artifacts.js';
+import { bomFetchSpecs, bomImagePins } from '../../bundle/bom-artifacts.js';
 import { checkPlanFile } from '../../plan/index.js';
 import type { Plan } from '../../plan/schema.js';
 import { EXIT } from '../exit.js';

@@ -48,7 +48,7 @@ async function makeRun(): Promise<string> {
   const core = createCore({
     mode: 'test',
     stateDir: join(dir, '.state'),
-    operate: {
+    hostPages: {
       stepSource: async () => [
         { id: 'umetal.all', title: 'uMetal', phase: 'umetal', targets: [host], run: 'echo ok' },
       ],

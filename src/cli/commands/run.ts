@@ -14,7 +14,7 @@ import {
   type StepSource,
   type StepSpec,
 } from '../../engine/index.js';
-import { shQuote } from '../../util/shell.js';
+import { shQuote } from '../../util/sh-quote.js';
 import { launchRun, planTargets, terminalTransport } from '../../app/run-launch.js';
 import { UstartError } from '../../errors.js';
 import { verifyRunBundle } from '../../app/run-bundle.js';

@@ -66,7 +66,7 @@ export function registerServe(program: Command, out: Output, setCode: (c: number
           ? join(demo.workspace, '.ustart-app')
           : await openStateDir({ warn: (m) => out.stderr(`${m}\n`) }),
         root,
-        ...(demo ? { demo: { planFile: demo.planFile }, operate: { route: demo.route } } : {}),
+        ...(demo ? { demo: { planFile: demo.planFile }, hostPages: { route: demo.route } } : {}),
       });
       started.push(core);
       const server = await startServer({

@@ -2,7 +2,7 @@
  * clusterctl's local repository in the bundle, and ORC, which CAPO v0.12 needs beside it.
  * One description of the layout that clusterctl.yaml points at, that the bundle must hold
  * and that the lab seeds. `bundle create` (`--bom files`) fetches them to the paths
- * `bundleFiles()` names (src/render/bom-artifacts.ts).
+ * `bundleFiles()` names (src/bundle/bom-artifacts.ts).
  */
 import { bomFile, bomImage } from '../bom.js';
 import { REMOTE } from '../context.js';

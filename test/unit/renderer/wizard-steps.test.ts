@@ -14,7 +14,7 @@ import { RULES } from '../../../src/plan/validate/index.js';
 
 /** The families the Roles step lists live (WIZARD_STEPS' roles entry). */
 const ROLES_STEP_FAMILIES: readonly string[] = ['roles', 'storage'];
-/** renderer/src/logic/paths.ts before the registry (commit be63b79): the guess from ids. */
+/** renderer/src/logic/paths.ts (now finding-steps.ts) before the registry (commit be63b79): the guess from ids. */
 const OLD_ROLE_RULE =
   /^(server-no-roles|role-|controller-|compute-|rack-loss-quorum|storage-(count|rack|osd|capacity)|osd-on)/;
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isUstartError } from '../errors.js';
-import { envFile, shellQuote } from './shell.js';
+import { envFile, shellQuote } from './env-file.js';
 
 let dir: string;
 beforeEach(async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findFieldElement, serverIndexOf, stepOf, stepShowsFamily } from './paths';
+import { findFieldElement, serverIndexOf, stepOf, stepShowsFamily } from './finding-steps';
 
 /** A stand-in for the document: answers the two selector forms findFieldElement uses. */
 function fakeRoot(paths: string[]) {

@@ -2,15 +2,15 @@
 import { create } from 'zustand';
 
 export const PAGES = ['connect', 'install', 'terminals'] as const;
-export type OperatePage = (typeof PAGES)[number];
+export type HostPage = (typeof PAGES)[number];
 
-interface OperateState {
+interface HostPagesState {
   /** Undefined: the wizard's current step is shown. */
-  page: OperatePage | undefined;
-  open(page: OperatePage | undefined): void;
+  page: HostPage | undefined;
+  open(page: HostPage | undefined): void;
 }
 
-export const useOperateStore = create<OperateState>((set) => ({
+export const useHostPagesStore = create<HostPagesState>((set) => ({
   page: undefined,
   open: (page) => set({ page }),
 }));

@@ -10,16 +10,15 @@
  */
 import {
   fetchArtifacts,
-  formatImageReference,
-  parseImageReference,
   type ChartSpec,
   type FetchArtifactsOptions,
   type FetchedArtifact,
   type FileSpec,
-} from '../bundle/index.js';
-import { bom, forArch, type Bom, type BomArchitecture } from './bom.js';
-import { bundleFiles } from './generators/capi-repository.js';
-import { ADDON_FILES, CALICO_VERSION } from './generators/ugarden.js';
+} from './fetch/index.js';
+import { formatImageReference, parseImageReference } from './oci/index.js';
+import { bom, forArch, type Bom, type BomArchitecture } from '../render/bom.js';
+import { bundleFiles } from '../render/generators/capi-repository.js';
+import { ADDON_FILES, CALICO_VERSION } from '../render/generators/ugarden.js';
 
 export interface BomFetchSpecs {
   /** Image references, `ref@digest` when the digest is pinned. */

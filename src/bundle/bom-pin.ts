@@ -14,17 +14,12 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { isMap, isScalar, parse, parseDocument, type Document, type YAMLMap } from 'yaml';
-import {
-  fetchArtifacts,
-  resolveImageDigests,
-  type FetchArtifactsOptions,
-  type FetchedArtifact,
-  type ResolveDigestsOptions,
-} from '../bundle/index.js';
+import { fetchArtifacts, type FetchArtifactsOptions, type FetchedArtifact } from './fetch/index.js';
+import { resolveImageDigests, type ResolveDigestsOptions } from './oci/index.js';
 import { UstartError } from '../errors.js';
 import { writeAtomically } from '../util/fs.js';
 import { bomFetchSpecs } from './bom-artifacts.js';
-import { Bom, readBom } from './bom.js';
+import { Bom, readBom } from '../render/bom.js';
 import { readRegularFile } from '../util/user-file.js';
 
 export const PIN_SECTIONS = ['images', 'charts', 'files'] as const;

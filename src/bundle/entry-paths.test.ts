@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { aggregateDigest } from './manifest.js';
-import { compareEntryPaths, entryPathProblem } from './paths.js';
+import { compareEntryPaths, entryPathProblem } from './entry-paths.js';
 import { parseSplitSize } from './split.js';
 
 describe('entry paths', () => {

@@ -26,7 +26,7 @@ describe.skipIf(!available)('Connect, runs and shells over the api on lab hosts'
   const planFile = () => join(work, 'site.yaml');
 
   beforeAll(async () => {
-    work = await mkdtemp(join(tmpdir(), 'ustart-operate-'));
+    work = await mkdtemp(join(tmpdir(), 'ustart-host-pages-'));
     lab = await createLab({ hosts: 3 });
     // The lab plan is air-gapped; connecting needs no bundle, which is what this runs.
     const plan = (await loadPlanFile(lab.planPath)).plan!;
@@ -34,7 +34,7 @@ describe.skipIf(!available)('Connect, runs and shells over the api on lab hosts'
     core = createCore({
       mode: 'test',
       stateDir: join(work, '.state'),
-      operate: { readOnlyKnownHosts: [], sshConfigFile: null, retryDelayMs: () => 0 },
+      hostPages: { readOnlyKnownHosts: [], sshConfigFile: null, retryDelayMs: () => 0 },
     });
   }, 120_000);
 

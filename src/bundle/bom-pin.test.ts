@@ -31,12 +31,12 @@ import {
   type TokenServer,
 } from '../../test/support/oci-registry.js';
 import { runCli } from '../../test/support/run-cli.js';
-import { createBundle, fetchArtifacts, pullImages } from '../bundle/index.js';
+import { createBundle, fetchArtifacts, pullImages } from './index.js';
 import { loadPlanFile } from '../plan/index.js';
 import { assetPath } from '../util/assets.js';
 import { bomFetchSpecs, bomImagePins } from './bom-artifacts.js';
 import { applyPins, PIN_SECTIONS } from './bom-pin.js';
-import { Bom, readBom } from './bom.js';
+import { Bom, readBom } from '../render/bom.js';
 
 const run = promisify(execFile);
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');

@@ -2,7 +2,7 @@
  * The handlers of Connect, Install, live logs and Terminals (src/api/run-contract.ts),
  * built from the run, connect and shell services; createCore spreads them into its table.
  */
-import type { EventHub, Handlers } from '../api/index.js';
+import type { FrontEvents, Handlers } from '../api/index.js';
 import { collectLogBundle } from '../logbundle/index.js';
 import type { HostRoute } from '../engine/plan-targets.js';
 import { Access, type SecretVault } from './access.js';
@@ -11,8 +11,8 @@ import { RunService, type RunServiceOptions, type RunStepSource } from './runs.j
 import { ShellService, type LocalTerminals } from './shells.js';
 import type { runRequests } from '../api/run-contract.js';
 
-export interface OperateOptions {
-  events: EventHub;
+export interface HostPagesOptions {
+  events: FrontEvents;
   stateDir: string;
   resolvePath(file: string): string;
   /** The OS keychain (Electron safeStorage); absent: secrets for this session only. */
@@ -38,17 +38,17 @@ export interface OperateOptions {
   route?: HostRoute;
 }
 
-export type OperateHandlers = Pick<Handlers, keyof typeof runRequests>;
+export type HostPagesHandlers = Pick<Handlers, keyof typeof runRequests>;
 
-export interface Operate {
-  readonly handlers: OperateHandlers;
+export interface HostPages {
+  readonly handlers: HostPagesHandlers;
   readonly runs: RunService;
   /** How the laptop reaches the plan's hosts (also the install summary's, ./handover.ts). */
   readonly access: Access;
   dispose(): Promise<void>;
 }
 
-export function createOperate(o: OperateOptions): Operate {
+export function createHostPages(o: HostPagesOptions): HostPages {
   const access = new Access({
     stateDir: o.stateDir,
     events: o.events,
@@ -75,7 +75,7 @@ export function createOperate(o: OperateOptions): Operate {
     return { abs, plan: (await runs.loadPlan(abs)).plan };
   };
 
-  const handlers: OperateHandlers = {
+  const handlers: HostPagesHandlers = {
     'access:get': async ({ planFile }) => {
       const { abs, plan } = await planOf(planFile);
       return { settings: await access.settings(abs, plan), secrets: access.secrets.info() };

@@ -8,24 +8,24 @@ import { SecretDialog } from '../connect/SecretDialog';
 import { useApp } from '../context';
 import { InstallPage } from '../install/InstallPage';
 import { useRunClient } from '../install/run-client-context';
-import { PAGES, useOperateStore, type OperatePage } from '../state/operate-store';
+import { PAGES, useHostPagesStore, type HostPage } from '../state/host-pages-store';
 import { useTerminalStore } from '../state/terminal-store';
 import { useUiStore } from '../state/ui-store';
 import { TerminalsPage, useShellExits } from '../terminal/TerminalsPage';
 import { useOpT, type OpTextKey } from './texts';
-import './operate.css';
+import './host-pages.css';
 
-const LABELS: Record<OperatePage, OpTextKey> = {
+const LABELS: Record<HostPage, OpTextKey> = {
   connect: 'pageConnect',
   install: 'pageInstall',
   terminals: 'pageTerminals',
 };
 
 /** The rail's buttons for the install side, after the wizard's steps. */
-export function OperateRail({ first }: { first: number }) {
+export function HostPagesRail({ first }: { first: number }) {
   const t = useOpT();
-  const page = useOperateStore((s) => s.page);
-  const open = useOperateStore((s) => s.open);
+  const page = useHostPagesStore((s) => s.page);
+  const open = useHostPagesStore((s) => s.open);
   return (
     <>
       {PAGES.map((id, i) => (
@@ -45,10 +45,10 @@ export function OperateRail({ first }: { first: number }) {
 }
 
 /** The page of the install side, or nothing when the wizard's step is shown. */
-export function OperateView() {
+export function HostPagesView() {
   const { api } = useApp();
   const runClient = useRunClient();
-  const page = useOperateStore((s) => s.page);
+  const page = useHostPagesStore((s) => s.page);
   const hasShells = useTerminalStore((s) => s.tabs.length > 0);
   useShellExits();
   // A finding clicked elsewhere jumps to a wizard step: show the wizard then.
@@ -56,7 +56,7 @@ export function OperateView() {
     () =>
       useUiStore.subscribe((s, prev) => {
         if (s.focusPath && s.focusPath !== prev.focusPath)
-          useOperateStore.getState().open(undefined);
+          useHostPagesStore.getState().open(undefined);
       }),
     [],
   );

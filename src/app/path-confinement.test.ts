@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { unwrap } from '../api/index.js';
 import { createCore, type Core } from './core.js';
-import { pathPolicy } from './paths.js';
+import { pathPolicy } from './path-confinement.js';
 
 let root: string;
 let outside: string;
