@@ -104,7 +104,12 @@ export function LogView(props: {
       SCROLLBACK,
       TAIL_CHARS,
       (n) => `\x1b[2m${tRef.current('linesSkipped').replace('{n}', n.toLocaleString())}\x1b[0m`,
-      (tick) => requestAnimationFrame(tick),
+      // The next frame, or the first after the terminal's share of time allows.
+      (tick, delay) =>
+        delay > 0
+          ? setTimeout(() => requestAnimationFrame(tick), delay)
+          : requestAnimationFrame(tick),
+      () => performance.now(),
     );
     client.view({
       key: hostKey(stepId, host),

@@ -116,6 +116,9 @@ function slowViewer(keepLines: number, keepChars = 1 << 20) {
   const ticks: (() => void)[] = [];
   let acked = 0;
   let received = 0;
+  /** A clock the test moves by hand, and the delays the feeder asked for. */
+  let clock = 0;
+  const delays: number[] = [];
   const feeder = new TailFeeder(
     {
       write: (data, done) => {
@@ -126,7 +129,11 @@ function slowViewer(keepLines: number, keepChars = 1 << 20) {
     keepLines,
     keepChars,
     (n) => `\x1b[2mSKIP ${n}\x1b[0m`,
-    (tick) => ticks.push(tick),
+    (tick, delay) => {
+      delays.push(delay);
+      ticks.push(tick);
+    },
+    () => clock,
   );
   return {
     screen,
@@ -144,6 +151,8 @@ function slowViewer(keepLines: number, keepChars = 1 << 20) {
     /** The terminal takes in what it was given. */
     confirm: () => confirms.splice(0).forEach((c) => c()),
     frame: () => ticks.splice(0).forEach((t) => t()),
+    delays,
+    advance: (ms: number) => (clock += ms),
     get acked() {
       return acked;
     },
@@ -243,6 +252,23 @@ describe('TailFeeder', () => {
     expect(v.feeder.skipped).toBe(99_000);
     expect(v.screen.screen().at(-1)).toBe('line 100010');
     expect(v.screen.screen().at(-1001)).toBe('SKIP 99000');
+  });
+
+  it('gives the terminal at most its share of the time: a write that took 10 ms, then 30 ms without', () => {
+    const v = slowViewer(100);
+    v.push('a\n');
+    v.frame();
+    v.advance(10); // xterm took 10 ms to take it in
+    v.push('b\n');
+    v.confirm();
+    expect(v.delays).toEqual([0, 30]);
+    v.advance(30);
+    v.frame();
+    v.confirm(); // at once: the next may follow in the next frame
+    v.push('c\n');
+    expect(v.delays).toEqual([0, 30, 0]);
+    v.frame();
+    expect(v.screen.writes).toEqual(['a\n', 'b\n', 'c\n']);
   });
 
   it('starts its marker on a new line when the terminal stopped mid-line', () => {

@@ -140,6 +140,11 @@ export interface TermSink {
  * skipped. Text is acknowledged on receipt: it is in the ring and on disk, and what waits
  * here is bounded, so the host's output never waits on drawing. At most one write per
  * `schedule` tick (an animation frame), and at most one in the terminal at a time.
+ *
+ * The terminal gets at most `share` of the time: after a write that took `d` ms to be taken
+ * in, the next waits `d × (1 / share − 1)` ms. A log of a few lines a second is drawn every
+ * frame; a flood makes the writes larger and rarer, and then only their tails are drawn
+ * (xterm's parsing was half the page's CPU at a million lines, bench/ui-logs.ts).
  */
 export class TailFeeder {
   private queue: string[] = [];
@@ -150,6 +155,8 @@ export class TailFeeder {
   private chars = 0;
   private writing = false;
   private scheduled = false;
+  /** When the terminal may be written to next (the `share` rule). */
+  private notBefore = 0;
   private closed = false;
   /** Whether the terminal's text ends at a line start (the marker must start on one). */
   private atLineStart = true;
@@ -164,7 +171,9 @@ export class TailFeeder {
     readonly keepLines: number,
     readonly keepChars: number,
     private readonly marker: (lines: number) => string,
-    private readonly schedule: (tick: () => void) => void,
+    private readonly schedule: (tick: () => void, delayMs: number) => void,
+    private readonly now: () => number,
+    readonly share = 0.25,
   ) {
     if (!(keepLines > 0 && keepChars > 0)) throw new Error('a tail feeder must keep something');
   }
@@ -215,10 +224,13 @@ export class TailFeeder {
   private kick(): void {
     if (this.writing || this.scheduled || this.closed || this.head === this.queue.length) return;
     this.scheduled = true;
-    this.schedule(() => {
-      this.scheduled = false;
-      this.flush();
-    });
+    this.schedule(
+      () => {
+        this.scheduled = false;
+        this.flush();
+      },
+      Math.max(0, this.notBefore - this.now()),
+    );
   }
 
   private flush(): void {
@@ -254,7 +266,10 @@ export class TailFeeder {
     if (!text) return;
     this.atLineStart = text.endsWith('\n');
     this.writing = true;
+    const t0 = this.now();
     this.sink.write(text, () => {
+      const t1 = this.now();
+      this.notBefore = t1 + (t1 - t0) * (1 / this.share - 1);
       this.writing = false;
       this.kick();
     });
