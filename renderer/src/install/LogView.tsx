@@ -16,7 +16,10 @@ import type { RunClient } from './run-client';
 
 /** Older text shown above the ring, at most this many characters. */
 const HISTORY_CHARS = 2 * 1024 * 1024;
-/** Lines the terminal keeps above its screen; a live log behind by more skips to its tail. */
+/**
+ * Lines the terminal keeps above its screen (docs/upstream-facts.md#xterm-scrollback); a live
+ * log behind by more skips to its tail.
+ */
 const SCROLLBACK = 10_000;
 /** And at most this many characters of it (a log of very long lines). */
 const TAIL_CHARS = 2 * 1024 * 1024;

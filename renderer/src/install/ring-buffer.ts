@@ -141,7 +141,10 @@ function sliceBytes(text: string, bytes: number): string {
   return text.slice(i);
 }
 
-/** Where a {@link TailFeeder} writes: xterm's `write(data, callback)`. */
+/**
+ * Where a {@link TailFeeder} writes: xterm's `write(data, callback)`, whose callback comes once
+ * the parser has taken the data in (docs/upstream-facts.md#xterm-write-callback).
+ */
 export interface TermSink {
   write(data: string, done: () => void): void;
 }
