@@ -10,7 +10,8 @@
  *  - open: loading a static HTML page that holds the same 1,000 servers as a plain table;
  *  - keystroke: typing into a bare <input> on an empty page (the browser's own floor);
  *  - findings: the core's validatePlan on the same plan in Node plus the UI's debounce.
- * Goals (issue 6): open < 2 s, keystroke to paint < 50 ms, findings < 300 ms after the last key.
+ * Goals (issues 6 and 21): open < 1 s, keystroke to paint p95 < 50 ms on Hardware and Networks,
+ * findings < 300 ms after the last key.
  * Run: `node bin/run-ts.mjs bench/ui-large.ts [SERVERS]` (or `npm run bench -- ui-large`).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -26,7 +27,9 @@ import { startServer } from '../src/server/server.js';
 import { CHROMIUM_ARGS as ARGS } from '../test/support/chromium.js';
 
 const SERVERS = Number(process.argv[2] ?? 1000);
-const KEYS = 'abcdefghijklmnopqrst';
+/** 60 keystrokes per measure, so the p95 is not simply the slowest of a handful. */
+const KEYS = 'abcdefghijklmnopqrst'.repeat(3);
+const DIGITS = '1234567890'.repeat(6);
 const DEBOUNCE_MS = 100; // renderer/src/state/findings-store.ts
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -126,6 +129,8 @@ async function main(): Promise<void> {
     await page.evaluate(PROBE_KEYS);
     const first = page.locator('input[data-path="/servers/0/hostname"]');
     await first.click();
+    // A one-letter name, so the 60 letters typed keep it a valid label (at most 63).
+    await first.fill('h');
     await first.press('End');
     await page.evaluate('window.keySamples = []');
     await page.keyboard.type(KEYS, { delay: 40 });
@@ -148,6 +153,17 @@ async function main(): Promise<void> {
     await page.evaluate('window.keySamples = []');
     await page.keyboard.type(KEYS, { delay: 40 });
     const siteTyping = await keySamples(page, KEYS.length);
+
+    // The same on the Networks step: a network's MTU (digits, written on every keystroke), with
+    // the IP plan of 1,000 servers' addresses below it.
+    await page.getByTestId('step-networks').click();
+    const mtu = page.locator('input[data-path="/networks/0/mtu"]');
+    await mtu.click();
+    await mtu.fill('');
+    await page.waitForFunction(FINDINGS_SETTLED);
+    await page.evaluate('window.keySamples = []');
+    await page.keyboard.type(DIGITS, { delay: 40 });
+    const networkTyping = await keySamples(page, DIGITS.length);
 
     // Reference for keystrokes: a bare input on an otherwise empty page.
     await page.goto(staticUrl);
@@ -179,10 +195,11 @@ async function main(): Promise<void> {
     const key = median(typing);
     const lines = [
       `ui-large: ${SERVERS} servers, ${racks} racks, Chromium (browser mode), 1920×1080`,
-      `  open plan (to findings shown)  median ${ms(open)}  (static table page ${ms(median(staticTimes))}, ratio ${(open / median(staticTimes)).toFixed(1)}×; goal < 2000 ms)`,
+      `  open plan (to findings shown)  median ${ms(open)}  (static table page ${ms(median(staticTimes))}, ratio ${(open / median(staticTimes)).toFixed(1)}×; goal < 1000 ms)`,
       `    of which the core's plan:open (read, parse YAML, validate) ${ms(median(coreOpen))}`,
       `  Hardware step (table + racks)  median ${ms(median(hardwareTimes))}`,
-      `  keystroke to paint             median ${ms(key)}, p95 ${ms(p95(typing))}  (bare input ${ms(median(bare))}, ratio ${(key / median(bare)).toFixed(1)}×; goal < 50 ms)`,
+      `  keystroke to paint, Hardware   median ${ms(key)}, p95 ${ms(p95(typing))}  (bare input ${ms(median(bare))}, p95 ${ms(p95(bare))}, ratio ${(key / median(bare)).toFixed(1)}×; goal p95 < 50 ms)`,
+      `  keystroke to paint, Networks   median ${ms(median(networkTyping))}, p95 ${ms(p95(networkTyping))}  (goal p95 < 50 ms)`,
       `  keystroke to paint, Site step  median ${ms(median(siteTyping))}, p95 ${ms(p95(siteTyping))}`,
       `  findings after last keystroke  ${ms(findingsMs)}  (validatePlan ${ms(median(v))} + debounce ${DEBOUNCE_MS} ms = ${ms(floor)}, ratio ${(findingsMs / floor).toFixed(2)}×; goal < 300 ms)`,
       `  findings count: "${before}" → "${after}" with a duplicate hostname`,

@@ -253,6 +253,10 @@ async function main(): Promise<void> {
     })();
     await page.waitForFunction(LAST_LINE_SHOWN, undefined, { timeout: 600_000, polling: 50 });
     const toLastLine = performance.now() - t0;
+    // Lines the viewer skipped to keep up (it draws only the tail xterm keeps while behind).
+    const skipped = Number(
+      (await page.getByTestId('log-chars').getAttribute('data-skipped')) ?? Number.NaN,
+    );
     const busy = (await pageBusy(metrics)) - busyBefore;
     const cpu = (await rendererCpu(browser)) - cpuBefore;
     await metrics.detach();
@@ -294,6 +298,9 @@ async function main(): Promise<void> {
     );
     console.log(
       `Start → last line on screen: ${ms(toLastLine)}; the page's main thread busy ${ms(busy)} of it, renderer CPU ${ms(cpu)} (${mb(logBytes / (cpu / 1000))} per CPU second)`,
+    );
+    console.log(
+      `  lines the viewer skipped while behind (a marker in their place): ${skipped.toLocaleString('en')}`,
     );
     console.log(`  ssh CMD | cat: ${ms(ssh)}  → UI / ssh|cat = ${(toLastLine / ssh).toFixed(2)}×`);
     console.log(

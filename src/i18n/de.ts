@@ -270,6 +270,8 @@ export const de: Catalogue = {
     pause: 'Pause',
     copy: 'Kopieren',
     loadOlder: 'Ältere Zeilen',
+    linesSkipped:
+      '… {n} Zeilen hier nicht gezeichnet (die Ansicht kam nicht nach); das ganze Log liegt auf der Platte: Ältere Zeilen oder das Log-Bündel',
     search: 'Suchen',
     chars: 'Zeichen',
     openShell: 'Shell öffnen',

@@ -272,6 +272,8 @@ export const en = {
     pause: 'Pause',
     copy: 'Copy',
     loadOlder: 'Older lines',
+    linesSkipped:
+      '… {n} lines not drawn here (the view fell behind); the whole log is on disk: Older lines, or the log bundle',
     search: 'Search',
     chars: 'characters',
     openShell: 'Open shell',

@@ -11,10 +11,18 @@ import { useEffect, useRef, useState } from 'react';
 import { useApp } from '../context';
 import { useOpT } from '../host-pages/texts';
 import { hostKey } from '../state/run-store';
+import { TailFeeder } from './ring-buffer';
 import type { RunClient } from './run-client';
 
 /** Older text shown above the ring, at most this many characters. */
 const HISTORY_CHARS = 2 * 1024 * 1024;
+/**
+ * Lines the terminal keeps above its screen (docs/upstream-facts.md#xterm-scrollback); a live
+ * log behind by more skips to its tail.
+ */
+const SCROLLBACK = 10_000;
+/** And at most this many characters of it (a log of very long lines). */
+const TAIL_CHARS = 2 * 1024 * 1024;
 // Escape sequences are what this strips from copied text: control characters are the point.
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007]*\u0007/g;
@@ -40,6 +48,9 @@ export function LogView(props: {
   const [olderLeft, setOlderLeft] = useState(true);
   const [busy, setBusy] = useState(false);
   const [chars, setChars] = useState(0);
+  const [skipped, setSkipped] = useState(0);
+  const tRef = useRef(t);
+  tRef.current = t;
 
   useEffect(() => {
     const el = box.current;
@@ -47,7 +58,7 @@ export function LogView(props: {
     const terminal = new Terminal({
       convertEol: true,
       disableStdin: true,
-      scrollback: 10_000,
+      scrollback: SCROLLBACK,
       fontSize: 12,
       fontFamily: 'ui-monospace, Menlo, Consolas, monospace',
       theme: { background: '#111418' },
@@ -87,21 +98,39 @@ export function LogView(props: {
     setChars(written.current);
     terminal.write(text);
     setOlderLeft((history.current.start < 0 ? ring.start : history.current.start) > 0);
+    // Live text through a feeder: when xterm falls behind, only the lines it would keep are
+    // drawn (most of a million-line log would be parsed only to leave the scrollback), and
+    // text is acknowledged on receipt (it is in the ring), so the host's output does not wait
+    // on drawing: the core's flow window then bounds only what is on its way here.
+    const feeder = new TailFeeder(
+      terminal,
+      SCROLLBACK,
+      TAIL_CHARS,
+      (n) => `\x1b[2m${tRef.current('linesSkipped').replace('{n}', n.toLocaleString())}\x1b[0m`,
+      // The next frame, or the first after the terminal's share of time allows.
+      (tick, delay) =>
+        delay > 0
+          ? setTimeout(() => requestAnimationFrame(tick), delay)
+          : requestAnimationFrame(tick),
+      () => performance.now(),
+    );
     client.view({
       key: hostKey(stepId, host),
       write: (data, done) => {
         written.current += data.length;
-        terminal.write(data, () => {
-          done();
-          // One count update per frame, however many chunks arrive.
-          frame.current ??= requestAnimationFrame(() => {
-            frame.current = undefined;
-            setChars(written.current);
-          });
+        feeder.push(data, done);
+        // One count update per frame, however many chunks arrive.
+        frame.current ??= requestAnimationFrame(() => {
+          frame.current = undefined;
+          setChars(written.current);
+          setSkipped(feeder.skipped);
         });
       },
     });
-    return () => client.view(undefined);
+    return () => {
+      client.view(undefined);
+      feeder.close();
+    };
   }, [client, follow, stepId, host, runId]);
 
   const loadOlder = async () => {
@@ -178,7 +207,7 @@ export function LogView(props: {
             else search.current?.findNext(query);
           }}
         />
-        <span className="muted" data-testid="log-chars" data-chars={chars}>
+        <span className="muted" data-testid="log-chars" data-chars={chars} data-skipped={skipped}>
           {chars.toLocaleString()} {t('chars')}
         </span>
       </div>
