@@ -171,7 +171,9 @@ export function DiscoverPanel({ plan, onClose }: { plan: Plan; onClose(): void }
                         : t(STATUS[s.status])}
                     </span>
                   </label>
-                  {s.status !== 'read' && s.message && <div className="hint">{s.message}</div>}
+                  {s.status !== 'read' && s.status !== 'no-bmc' && s.message && (
+                    <div className="hint">{s.message}</div>
+                  )}
                   {s.status === 'certificate-unknown' && s.fingerprint && (
                     <div>
                       {t('discoverFingerprint')} <code>sha256 {s.fingerprint}</code>{' '}
