@@ -13,6 +13,7 @@
 import { z } from 'zod';
 import { Plan, Rack, Server } from '../plan/schema.js';
 import { FindingSchema } from './finding-schema.js';
+import { bmcEvents, bmcRequests } from './bmc-contract.js';
 import { handoverRequests } from './handover-contract.js';
 import { runEvents, runRequests } from './run-contract.js';
 
@@ -29,6 +30,7 @@ export {
 export type { Role, Network, Disk, Nic } from '../plan/schema.js';
 export * from './run-contract.js';
 export * from './handover-contract.js';
+export * from './bmc-contract.js';
 
 /** A request: what goes in, what comes back, and what it does (shown in docs/ui.md). */
 export interface RequestDef<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
@@ -319,6 +321,8 @@ export const requests = {
   ...runRequests,
   /** The end of an install: ./handover-contract.ts. */
   ...handoverRequests,
+  /** Discovery from the servers' BMCs: ./bmc-contract.ts. */
+  ...bmcRequests,
 } as const satisfies Record<string, RequestDef>;
 
 export const events = {
@@ -327,6 +331,7 @@ export const events = {
   /** The recent files changed (another window, a save). */
   'recent:changed': z.object({ files: z.array(RecentFile) }),
   ...runEvents,
+  ...bmcEvents,
 } as const satisfies Record<string, z.ZodType>;
 
 export type Requests = typeof requests;

@@ -29,6 +29,7 @@ import { renderReport } from './report.js';
 import { capacityView, ipPlanView } from './views.js';
 import { createHostPages, type HostPagesOptions } from './host-pages.js';
 import { HandoverService } from './handover.js';
+import { discoveryHandlers, type DiscoveryServiceOptions } from './discovery.js';
 
 /** Native file dialogs (Electron); resolve null when the user cancels. */
 export interface Dialogs {
@@ -53,6 +54,8 @@ export interface CoreOptions {
   now?: () => Date;
   /** Connect, runs, logs and shells: keychain, local terminals, step source (./host-pages.ts). */
   hostPages?: Omit<HostPagesOptions, 'events' | 'stateDir' | 'resolvePath'>;
+  /** Discovery from BMCs (./discovery.ts): the environment its logins are read from, timeouts. */
+  discovery?: Pick<DiscoveryServiceOptions, 'env' | 'timeoutMs' | 'connect'>;
 }
 
 export interface Core {
@@ -225,6 +228,12 @@ export function createCore(options: CoreOptions): Core {
       return { fileName, text };
     },
     'handover:reveal': ({ planFile, secret }) => handover.reveal(planFile, secret),
+    ...discoveryHandlers({
+      ...options.discovery,
+      stateDir: options.stateDir,
+      events,
+      secrets: hostPages.access.secrets,
+    }),
   };
   return {
     handlers,

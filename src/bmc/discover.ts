@@ -46,6 +46,8 @@ export interface ServerDiscovery {
   address?: string;
   status: DiscoveryStatus;
   message?: string;
+  /** For `failed`: the error's code (`AuthFailed`: the BMC refused the login). */
+  code?: string;
   /** For `certificate`: the offered fingerprint, when it is unknown (not when it changed). */
   fingerprint?: string;
   inventory?: BmcInventory;
@@ -135,7 +137,13 @@ async function discoverServer(server: Server, o: DiscoverOptions): Promise<Serve
       return { ...base, address, status: 'certificate', message };
     if (isUstartError(e, 'BmcFailed') && e.detail.unreachable)
       return { ...base, address, status: 'unanswered', message };
-    return { ...base, address, status: 'failed', message };
+    return {
+      ...base,
+      address,
+      status: 'failed',
+      message,
+      ...(isUstartError(e) ? { code: e.code } : {}),
+    };
   } finally {
     await bmc?.close();
   }

@@ -6,6 +6,7 @@ import { useT } from '../i18n';
 import { firstFree } from '../logic/racks';
 import { usePlanStore } from '../state/plan-store';
 import { DeleteServers } from './DeleteServers';
+import { DiscoverPanel } from './DiscoverPanel';
 import { RackView } from './RackView';
 import { ServerTable } from './ServerTable';
 
@@ -40,6 +41,7 @@ export function HardwareStep({ plan }: { plan: Plan }) {
   // (the table's cells keep their own draft, so they must not lag behind).
   const racksPlan = useDeferredValue(plan);
   const [rack, setRack] = useState({ name: '', units: '42', powerKw: '8' });
+  const [discovering, setDiscovering] = useState(false);
   const rackOk =
     rack.name.trim() !== '' &&
     isInt(rack.units) &&
@@ -62,7 +64,16 @@ export function HardwareStep({ plan }: { plan: Plan }) {
           {t('addServer')}
         </button>
         <DeleteServers plan={plan} />
+        <button
+          type="button"
+          data-testid="discover-open"
+          disabled={discovering || plan.servers.length === 0}
+          onClick={() => setDiscovering(true)}
+        >
+          {t('discoverBmc')}
+        </button>
       </div>
+      {discovering && <DiscoverPanel plan={plan} onClose={() => setDiscovering(false)} />}
       <ServerTable plan={plan} />
       <SelectionHardware plan={plan} />
       <h3>{t('racks')}</h3>
