@@ -297,7 +297,8 @@ describe('browser-mode server: fuzzed HTTP', () => {
 /**
  * The channels fuzzed: every one that reads or writes files or plans, and the run and shell
  * requests that only look things up. Left out: those that reach SSH hosts or start processes
- * (`connect:*`, `run:start`/`resume`/`retry`/`skip`, `logs:collect`, `shell:open*`); their
+ * (`connect:*`, `run:start`/`resume`/`retry`/`skip`, `logs:collect`, `shell:open*`,
+ * `bmc:discover`); their
  * input goes through the same contract parse, and they have their own tests with the lab.
  */
 const CHANNELS: Channel[] = [
@@ -320,6 +321,7 @@ const CHANNELS: Channel[] = [
   'dialog:save',
   'window:set-state',
   'access:get',
+  'run:phases',
   'run:list',
   'run:get',
   'run:log',
@@ -329,6 +331,7 @@ const CHANNELS: Channel[] = [
   'run:cancel',
   'shell:write',
   'shell:close',
+  'bmc:accept-certificate',
 ];
 
 const PATHS = [
