@@ -403,3 +403,45 @@ describe('browser-mode server under attack (issue 16)', () => {
     }
   });
 });
+
+describe('closing the browser-mode server', () => {
+  it('waits for requests already in the core, so nothing writes after close returns', async () => {
+    // A core whose app:info waits until the test lets it go: a render still writing, say.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let started!: () => void;
+    const inCore = new Promise<void>((r) => (started = r));
+    const order: string[] = [];
+    const slow: Core = {
+      ...core,
+      handlers: {
+        ...core.handlers,
+        'app:info': async (input) => {
+          started();
+          await gate;
+          order.push('request finished');
+          return core.handlers['app:info'](input);
+        },
+      },
+    };
+    const own = await startServer({ core: slow, rendererDir: dir });
+    const ws = await openSocket(own);
+    ws.send(JSON.stringify({ type: 'request', id: 1, channel: 'app:info', input: {} }));
+    await inCore;
+    const closing = own.close().then(() => order.push('close returned'));
+    // Let the request go once the server has stopped listening (a new connection is
+    // refused) or close has returned, whichever comes first.
+    const refusedNow = (): Promise<boolean> =>
+      new Promise((resolve) => {
+        const tcp = connect(own.port, '127.0.0.1');
+        tcp.once('connect', () => (tcp.destroy(), resolve(false)));
+        tcp.once('error', () => resolve(true));
+      });
+    let closed = false;
+    void closing.then(() => (closed = true));
+    while (!closed && !(await refusedNow()));
+    release();
+    await closing;
+    expect(order).toEqual(['request finished', 'close returned']);
+  });
+});

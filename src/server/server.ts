@@ -86,8 +86,12 @@ export interface RunningServer {
   origin: string;
   port: number;
   token: string;
+  /** Stops serving; requests already in the core finish first (at most CLOSE_WAIT_MS). */
   close(): Promise<void>;
 }
+
+/** How long `close` waits for requests already in the core. */
+export const CLOSE_WAIT_MS = 10_000;
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
@@ -308,6 +312,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     return undefined;
   };
+  /** Answers being worked on: `close` waits for them, so nothing writes after it returns. */
+  const answering = new Set<Promise<void>>();
   const answer = async (ws: WebSocket, frame: ClientFrame): Promise<void> => {
     let result = await dispatch(options.core.handlers, frame.channel, frame.input);
     if (!result.ok && result.error.code === 'Internal') {
@@ -347,7 +353,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       mine.bytes += size;
       server.requests++;
       server.bytes += size;
-      answer(ws, frame)
+      const work = answer(ws, frame)
         .catch((e: unknown) => {
           log(`uStart server: answering ${frame.channel} failed: ${messageOf(e)}\n`);
           send(ws, {
@@ -361,7 +367,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           mine.bytes -= size;
           server.requests--;
           server.bytes -= size;
+          answering.delete(work);
         });
+      answering.add(work);
     });
   });
 
@@ -393,6 +401,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       wss.close();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
+      // A request already in the core (a render writing its folder) finishes first, for at
+      // most CLOSE_WAIT_MS: a caller that removes the root after close finds nothing writing.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...answering]),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS))),
+      ]);
+      clearTimeout(timer);
     },
   };
 }
