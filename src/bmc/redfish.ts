@@ -59,17 +59,26 @@ class PinnedAgent extends Agent {
       rejectUnauthorized: false,
       ...(isIP(host) ? {} : { servername: host }),
     });
+    let settled = false;
     const fail = (err: Error) => {
       socket.destroy();
+      if (settled) return;
+      settled = true;
       callback?.(err, socket);
     };
-    socket.once('error', fail);
+    // Listening until the pin is checked: a reset while the pin file is read is this
+    // request's error, not an uncaught one.
+    socket.on('error', fail);
     socket.once('secureConnect', () => {
-      socket.off('error', fail);
       const fp = socket.getPeerCertificate().fingerprint256;
       if (!fp) return fail(new Error('the BMC presented no TLS certificate'));
       this.certificates.verify(this.address, this.port, fp).then(
-        () => callback?.(null, socket),
+        () => {
+          socket.off('error', fail);
+          if (settled || socket.destroyed) return;
+          settled = true;
+          callback?.(null, socket);
+        },
         (e: unknown) => fail(e as Error),
       );
     });
@@ -89,6 +98,8 @@ export class RedfishBmc implements InventoryBmc {
   private readonly port: number;
   private readonly agent: PinnedAgent;
   private token: string | undefined;
+  /** The login in flight after the BMC ended the session, shared by every request. */
+  private relogin: Promise<void> | undefined;
   private sessionUri: string | undefined;
   private systemUri: string | undefined;
   private media: Media | undefined;
@@ -202,12 +213,22 @@ export class RedfishBmc implements InventoryBmc {
 
   async insertMedia(imageUrl: string): Promise<void> {
     const m = await this.cd();
-    if (m.insertTarget) {
-      await this.send('POST', m.insertTarget, {
-        body: { Image: imageUrl, Inserted: true, WriteProtected: true },
+    try {
+      if (m.insertTarget) {
+        await this.send('POST', m.insertTarget, {
+          body: { Image: imageUrl, Inserted: true, WriteProtected: true },
+        });
+      } else {
+        await this.send('PATCH', m.uri, { body: { Image: imageUrl, Inserted: true } });
+      }
+    } catch (e) {
+      // A BMC's error text may quote the image's URL, whose path holds the run's token.
+      if (!(e instanceof UstartError) || !e.message.includes(imageUrl)) throw e;
+      const shown = `${new URL(imageUrl).origin}/…`;
+      throw new UstartError(e.code, e.message.replaceAll(imageUrl, shown), {
+        cause: e.cause,
+        ...(e.detail ? { detail: e.detail } : {}),
       });
-    } else {
-      await this.send('PATCH', m.uri, { body: { Image: imageUrl, Inserted: true } });
     }
   }
 
@@ -355,11 +376,15 @@ export class RedfishBmc implements InventoryBmc {
     o: { body?: unknown; auth?: boolean; ifMatch?: string; retried?: boolean } = {},
   ): Promise<Response> {
     const auth = o.auth ?? true;
-    const r = await this.raw(method, uri, o.body, auth ? this.token : undefined, o.ifMatch);
-    // A session the BMC timed out: log in again once.
-    if (r.status === 401 && auth && !o.retried && this.token) {
-      this.token = undefined;
-      await this.login();
+    if (auth && this.relogin) await this.relogin;
+    const used = auth ? this.token : undefined;
+    const r = await this.raw(method, uri, o.body, used, o.ifMatch);
+    // A session the BMC timed out: log in again, once for all the requests in flight (the
+    // inventory sends several at once; each login would hold one of the BMC's few sessions).
+    if (r.status === 401 && auth && !o.retried && used) {
+      if (this.token === used)
+        this.relogin ??= this.login().finally(() => (this.relogin = undefined));
+      await this.relogin;
       return this.send(method, uri, { ...o, retried: true });
     }
     if (r.status >= 200 && r.status < 300) return r;

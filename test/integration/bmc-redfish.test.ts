@@ -178,6 +178,28 @@ describe('Redfish session, power, boot and virtual media on a QEMU VM', () => {
     expect(double.sessions.size).toBe(0);
   });
 
+  it('logs in once for all the requests in flight when the session ended (the inventory sends several)', async () => {
+    const bmc = await RedfishBmc.connect({
+      address: '127.0.0.1',
+      port: double.port,
+      login: LOGIN,
+      certificates: pins(true),
+    });
+    const logins = () => double.requests.filter((r) => /^POST .*Sessions$/.test(r)).length;
+    try {
+      double.sessions.clear();
+      const before = logins();
+      const [a, b, c] = await Promise.all([bmc.inventory(), bmc.powerState(), bmc.inventory()]);
+      expect(a).toEqual(c);
+      expect(b).toBe('Off');
+      expect(logins()).toBe(before + 1);
+      expect(double.sessions.size).toBe(1);
+    } finally {
+      await bmc.close();
+    }
+    expect(double.sessions.size).toBe(0);
+  });
+
   it('the double refuses a request without a session token', async () => {
     const status = await new Promise<number>((resolve, reject) => {
       httpsGet(
