@@ -49,6 +49,9 @@ export function LogView(props: {
   const [busy, setBusy] = useState(false);
   const [chars, setChars] = useState(0);
   const [skipped, setSkipped] = useState(0);
+  /** Bumped to redraw the followed log from the start (older lines were loaded). */
+  const [redraw, setRedraw] = useState(0);
+  const scrollTopOnRedraw = useRef(false);
   const tRef = useRef(t);
   tRef.current = t;
 
@@ -92,11 +95,17 @@ export function LogView(props: {
       client.view(undefined);
       return;
     }
-    terminal.reset();
+    // ESC c (a full reset) through write, not reset(): it takes its place after what the last
+    // feeder still has queued in xterm, so none of that lands on top of this redraw.
+    terminal.write('\x1bc');
     const text = history.current.text + ring.text();
     written.current = text.length;
     setChars(written.current);
-    terminal.write(text);
+    setSkipped(0);
+    terminal.write(text, () => {
+      if (scrollTopOnRedraw.current) terminal.scrollToTop();
+      scrollTopOnRedraw.current = false;
+    });
     setOlderLeft((history.current.start < 0 ? ring.start : history.current.start) > 0);
     // Live text through a feeder: when xterm falls behind, only the lines it would keep are
     // drawn (most of a million-line log would be parsed only to leave the scrollback), and
@@ -130,29 +139,41 @@ export function LogView(props: {
     return () => {
       client.view(undefined);
       feeder.close();
+      if (frame.current !== undefined) cancelAnimationFrame(frame.current);
+      frame.current = undefined;
     };
-  }, [client, follow, stepId, host, runId]);
+  }, [client, follow, stepId, host, runId, redraw]);
 
   const loadOlder = async () => {
     const ring = client.logOf(stepId, host);
     const end = history.current.start >= 0 ? history.current.start : ring.start;
     if (end <= 0) return setOlderLeft(false);
+    // The view this request is for: another step, host or run chosen meanwhile has its own
+    // terminal and history, which the answer must not touch.
+    const terminal = term.current;
     setBusy(true);
     try {
       const r = await api.runLog({ planFile, runId, stepId, host, end, maxBytes: 256 * 1024 });
-      if (!r.ok) return;
+      if (!r.ok || !terminal || term.current !== terminal) return;
       history.current = {
         text: (r.value.data + history.current.text).slice(-HISTORY_CHARS),
         start: r.value.start,
       };
       setOlderLeft(r.value.start > 0);
       // Redraw with the older lines on top; the view stays where the consultant reads.
-      const terminal = term.current;
-      if (!terminal) return;
-      terminal.reset();
+      scrollTopOnRedraw.current = true;
+      if (follow) {
+        // The follow effect redraws with a fresh feeder (the old one's backlog is in the ring).
+        setRedraw((n) => n + 1);
+        return;
+      }
+      terminal.write('\x1bc');
       const text = history.current.text + ring.text();
       written.current = text.length;
-      terminal.write(text, () => terminal.scrollToTop());
+      terminal.write(text, () => {
+        terminal.scrollToTop();
+        scrollTopOnRedraw.current = false;
+      });
       setChars(written.current);
     } finally {
       setBusy(false);
