@@ -443,6 +443,21 @@ describe('os-install safety: uncertain SSH, ~/.ssh/config routes, the second pro
     expect(bmcs.get(a)!.calls).toEqual(['close']);
     expect(r.installed).toEqual([b]);
     expect(bmcs.get(b)!.calls).toContain('insert');
+    // Confirmed by name, the same server is reinstalled.
+    calls.clear();
+    const ok = await runOsInstall(
+      p,
+      { ...OPTS, workDir: dir, servers: [a], confirmReinstall: [a] },
+      {
+        ...d,
+        sshProbe: (addr) => {
+          const n = (calls.get(addr) ?? 0) + 1;
+          calls.set(addr, n);
+          return Promise.resolve(n > 1 ? 'answers' : 'refused');
+        },
+      },
+    );
+    expect(ok.installed).toEqual([a]);
   });
 
   it('records the host key only after SSH presented exactly that key; a mismatch records nothing', async () => {

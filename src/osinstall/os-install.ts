@@ -366,7 +366,7 @@ async function installOne(
     // The decision may be hours old (a later batch): a server brought up since then must
     // not be wiped. Probed again here, before anything on the BMC is touched.
     signal.throwIfAborted();
-    if (d.action !== 'reinstall') {
+    if (d.action !== 'reinstall' && !opts.confirmReinstall?.includes(host)) {
       const now = await deps.sshProbe(d.ssh.address, d.ssh.port);
       if (now !== 'refused') {
         throw new UstartError(

@@ -263,4 +263,19 @@ describe('PromptQueue', () => {
       q.close();
     }
   });
+
+  it('close (Ctrl-C) rejects the question being asked and those queued, so no install waits on a prompt', async () => {
+    const input = new PassThrough();
+    const output = new PassThrough();
+    const shown = new Promise((r) => output.once('data', r));
+    const q = new PromptQueue(input, output);
+    const asked = q.ask('accept A? ');
+    const queued = q.ask('accept B? ');
+    // Closed while the first question is on the screen (readline's question alone would wait
+    // for ever: Node 20 does not settle it on close).
+    await shown;
+    q.close();
+    await expect(asked).rejects.toThrow(/abort/i);
+    await expect(queued).rejects.toMatchObject({ code: 'Cancelled' });
+  });
 });

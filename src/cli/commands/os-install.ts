@@ -51,21 +51,25 @@ interface Opts extends BmcOpts {
 export class PromptQueue {
   private rl?: Interface;
   private tail: Promise<unknown> = Promise.resolve();
+  private readonly closing = new AbortController();
   constructor(
     private readonly input: Readable = process.stdin,
     private readonly output: Writable = process.stdout,
   ) {}
 
+  /** The answer; rejects once the queue is closed (Ctrl-C), also for a question being asked. */
   ask(question: string): Promise<string> {
     const next = this.tail.then(() => {
+      this.closing.signal.throwIfAborted();
       this.rl ??= createInterface({ input: this.input, output: this.output });
-      return this.rl.question(question);
+      return this.rl.question(question, { signal: this.closing.signal });
     });
     this.tail = next.catch(() => undefined);
     return next;
   }
 
   close(): void {
+    this.closing.abort(new UstartError('Cancelled', 'cancelled'));
     this.rl?.close();
     this.rl = undefined;
   }
@@ -160,7 +164,13 @@ export function registerOsInstall(
     const prompts = new PromptQueue();
     const controller = new AbortController();
     const onSigint = () => {
-      out.stderr('\nustart: cancelling: ejecting the virtual CDs, closing the BMC sessions…\n');
+      if (controller.signal.aborted) {
+        out.stderr('\nustart: stopped without ejecting the virtual CDs.\n');
+        process.exit(130);
+      }
+      out.stderr(
+        '\nustart: cancelling: ejecting the virtual CDs, closing the BMC sessions (Ctrl-C again to quit at once)…\n',
+      );
       prompts.close();
       controller.abort(new UstartError('Cancelled', 'cancelled (Ctrl-C)'));
     };
