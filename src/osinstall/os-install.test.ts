@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,6 +14,8 @@ import {
 } from './os-install.js';
 import type { RenderedPreseed } from './preseed.js';
 import { InstallServer } from './serve.js';
+import { sshProbe } from './ssh-probe.js';
+import { SshConfig } from '../ssh/targets.js';
 
 const sample = parsePlanText(
   readFileSync('assets/samples/demo-stuttgart.yaml', 'utf8'),
@@ -71,14 +74,32 @@ class FakeBmc implements Bmc {
 }
 
 let dir: string;
+const listeners: NetServer[] = [];
 afterEach(async () => {
+  for (const l of listeners.splice(0)) await new Promise((r) => l.close(r));
   if (dir) await rm(dir, { recursive: true, force: true });
 });
+
+function listen(onConn: (sock: Socket) => void): Promise<number> {
+  const l = createServer(onConn);
+  listeners.push(l);
+  return new Promise((r) =>
+    l.listen(0, '127.0.0.1', () => r((l.address() as { port: number }).port)),
+  );
+}
+
+const OPTS = {
+  mirrorUrl: 'http://deb.debian.org/debian',
+  authorizedKeys: [KEY],
+  advertise: '127.0.0.1',
+  sshPollMs: 1,
+};
 
 function deps(answering: Set<string>, p: Plan) {
   const bmcs = new Map<string, FakeBmc>();
   const late = new Map<string, string>();
   const accepted: string[] = [];
+  const log: string[] = [];
   let polls = 0;
   const d: OsInstallDeps = {
     openBmc: (s) => {
@@ -86,12 +107,22 @@ function deps(answering: Set<string>, p: Plan) {
       bmcs.set(s.hostname, b);
       return Promise.resolve(b);
     },
-    sshAnswers: (addr) =>
+    sshProbe: (addr) =>
       Promise.resolve(
-        p.servers.some((s) => answering.has(s.hostname) && s.addresses.mgmt === addr),
+        p.servers.some((s) => answering.has(s.hostname) && s.addresses.mgmt === addr)
+          ? 'answers'
+          : 'refused',
       ),
     // The installed system answers on the second poll.
-    sshHostKey: () => Promise.resolve(polls++ % 2 === 0 ? undefined : HOSTKEY),
+    sshHostKey: (addr) => {
+      const seen = polls++ % 2 === 0 ? undefined : HOSTKEY;
+      log.push(`poll ${addr} ${seen ? 'key' : 'none'}`);
+      return Promise.resolve(seen);
+    },
+    recordHostKey: (addr, port, key) => {
+      log.push(`record ${addr}:${port} ${key.key}`);
+      return Promise.resolve();
+    },
     acceptHostKey: (host, key, fp) => {
       accepted.push(`${host} ${key.type} ${fp}`);
       return Promise.resolve(true);
@@ -102,7 +133,7 @@ function deps(answering: Set<string>, p: Plan) {
       return 8;
     },
   };
-  return { d, bmcs, accepted };
+  return { d, bmcs, accepted, log };
 }
 
 describe('os-install safety', () => {
@@ -293,5 +324,211 @@ describe('InstallServer', () => {
     } finally {
       await s.close();
     }
+  });
+});
+
+describe('sshProbe (real TCP)', () => {
+  it('answers only on an SSH- identification line, also after other lines; refused only on ECONNREFUSED; unknown otherwise', async () => {
+    const banner = await listen((c) => c.end('SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n'));
+    const preamble = await listen((c) => {
+      c.write('Welcome\r\nauthorised use only\r\n');
+      setImmediate(() => c.end('SSH-2.0-OpenSSH_9.2p1\r\n'));
+    });
+    const http = await listen((c) => c.end('HTTP/1.1 400 Bad Request\r\n\r\n'));
+    const closes = await listen((c) => c.destroy());
+    const silent = await listen(() => undefined);
+    const flood = await listen((c) => c.end('x\n'.repeat(300) + 'SSH-2.0-late\r\n'));
+    const gone = await listen(() => undefined);
+    await new Promise((r) => listeners.pop()!.close(r));
+    expect(await sshProbe('127.0.0.1', banner)).toBe('answers');
+    expect(await sshProbe('127.0.0.1', preamble)).toBe('answers');
+    expect(await sshProbe('127.0.0.1', http)).toBe('unknown');
+    expect(await sshProbe('127.0.0.1', closes)).toBe('unknown');
+    expect(await sshProbe('127.0.0.1', silent, 300)).toBe('unknown');
+    expect(await sshProbe('127.0.0.1', flood)).toBe('unknown');
+    expect(await sshProbe('127.0.0.1', gone)).toBe('refused');
+  });
+});
+
+describe('os-install safety: uncertain SSH, ~/.ssh/config routes, the second probe', () => {
+  it('a server whose SSH probe is unknown is refused (not installed) unless confirmed by name', async () => {
+    const p = plan(2);
+    const [a, b] = p.servers.map((s) => s.hostname) as [string, string];
+    const { d } = deps(new Set(), p);
+    const unknown = { sshProbe: () => Promise.resolve('unknown' as const) };
+    const ds = await decideOsInstall(p, {}, { ...d, ...unknown });
+    expect(ds.map((x) => x.action)).toEqual(['refuse', 'refuse']);
+    expect(ds[0]!.reason).toMatch(/neither answered nor refused/);
+    expect(ds[0]!.reason).toContain(`--confirm-reinstall ${a}`);
+    const confirmed = await decideOsInstall(p, { confirmReinstall: [a] }, { ...d, ...unknown });
+    expect(confirmed.find((x) => x.host === a)).toMatchObject({ action: 'reinstall' });
+    expect(confirmed.find((x) => x.host === b)).toMatchObject({ action: 'refuse' });
+  });
+
+  it('refuses a server that ~/.ssh/config reaches through a ProxyJump or at another port or HostName', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ustart-osi-'));
+    const p = plan(3);
+    const [a, b, c] = p.servers as [
+      (typeof p.servers)[0],
+      (typeof p.servers)[0],
+      (typeof p.servers)[0],
+    ];
+    delete a.ssh;
+    delete b.ssh;
+    c.ssh = { address: c.addresses.mgmt! };
+    const file = join(dir, 'config');
+    await writeFile(
+      file,
+      [
+        `Host ${c.addresses.mgmt}`,
+        '  ProxyJump bastion.example',
+        `Host ${a.hostname}`,
+        '  HostName 192.0.2.77',
+        `Host ${b.hostname}`,
+        '  Port 2222',
+        '',
+      ].join('\n'),
+    );
+    const sshConfig = await SshConfig.load({ file, systemFile: null });
+    const { d } = deps(new Set(), p);
+    let probes = 0;
+    const ds = await decideOsInstall(
+      p,
+      { sshConfig },
+      {
+        ...d,
+        sshProbe: () => {
+          probes++;
+          return Promise.resolve('refused');
+        },
+      },
+    );
+    expect(ds.map((x) => x.action)).toEqual(['refuse', 'refuse', 'refuse']);
+    expect(ds[0]!.reason).toContain(`at 192.0.2.77:22, not ${a.addresses.mgmt}:22`);
+    expect(ds[1]!.reason).toContain(`:2222, not ${b.addresses.mgmt}:22`);
+    expect(ds[2]!.reason).toContain('through the jump host bastion.example');
+    expect(probes).toBe(0);
+    // Without those entries the same servers are installed.
+    const plain = await decideOsInstall(
+      p,
+      {},
+      { ...d, sshProbe: () => Promise.resolve('refused') },
+    );
+    expect(plain.map((x) => x.action)).toEqual(['install', 'install', 'install']);
+  });
+
+  it('probes again before inserting the ISO: a server that answers by then is failed and its BMC untouched', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ustart-osi-'));
+    const p = plan(2);
+    const [a, b] = p.servers.map((s) => s.hostname) as [string, string];
+    const { d, bmcs } = deps(new Set(), p);
+    const calls = new Map<string, number>();
+    const r = await runOsInstall(
+      p,
+      { ...OPTS, workDir: dir },
+      {
+        ...d,
+        // a comes up between the decision and its install; b stays refused.
+        sshProbe: (addr) => {
+          const n = (calls.get(addr) ?? 0) + 1;
+          calls.set(addr, n);
+          const isA = addr === p.servers[0]!.addresses.mgmt;
+          return Promise.resolve(isA && n > 1 ? 'answers' : 'refused');
+        },
+      },
+    );
+    expect(r.decisions.map((x) => x.action)).toEqual(['install', 'install']);
+    expect(r.failed).toEqual([{ host: a, error: expect.stringMatching(/answers now/) as string }]);
+    expect(r.failed[0]!.error).toContain(`--confirm-reinstall ${a}`);
+    expect(bmcs.get(a)!.calls).toEqual(['close']);
+    expect(r.installed).toEqual([b]);
+    expect(bmcs.get(b)!.calls).toContain('insert');
+    // Confirmed by name, the same server is reinstalled.
+    calls.clear();
+    const ok = await runOsInstall(
+      p,
+      { ...OPTS, workDir: dir, servers: [a], confirmReinstall: [a] },
+      {
+        ...d,
+        sshProbe: (addr) => {
+          const n = (calls.get(addr) ?? 0) + 1;
+          calls.set(addr, n);
+          return Promise.resolve(n > 1 ? 'answers' : 'refused');
+        },
+      },
+    );
+    expect(ok.installed).toEqual([a]);
+  });
+
+  it('records the host key only after SSH presented exactly that key; a mismatch records nothing', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ustart-osi-'));
+    const p = plan(1);
+    const { d, log } = deps(new Set(), p);
+    const addr = p.servers[0]!.addresses.mgmt!;
+    const r = await runOsInstall(
+      p,
+      { ...OPTS, workDir: dir },
+      {
+        ...d,
+        acceptHostKey: () => {
+          log.push('accept');
+          return Promise.resolve(true);
+        },
+      },
+    );
+    expect(r.installed).toHaveLength(1);
+    expect(log).toEqual([
+      'accept',
+      `poll ${addr} none`,
+      `poll ${addr} key`,
+      `record ${addr}:22 ${HOSTKEY}`,
+    ]);
+    log.length = 0;
+    const other = 'AAAAC3NzaC1lZDI1NTE5AAAAIG90aGVyLW1hY2hpbmUtb24tdGhlLWFkZHJlc3MtMTIzNA==';
+    const bad = await runOsInstall(
+      p,
+      { ...OPTS, workDir: dir },
+      { ...d, sshHostKey: () => Promise.resolve(other) },
+    );
+    expect(bad.failed).toHaveLength(1);
+    expect(log.filter((l) => l.startsWith('record'))).toEqual([]);
+  });
+
+  it('a cancel is reported as Cancelled, and the CD is ejected and the BMC closed', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ustart-osi-'));
+    const p = plan(1);
+    const { d, bmcs } = deps(new Set(), p);
+    const controller = new AbortController();
+    const events: OsInstallEvent[] = [];
+    const run = runOsInstall(
+      p,
+      {
+        ...OPTS,
+        workDir: dir,
+        signal: controller.signal,
+        onEvent: (e) => {
+          events.push(e);
+          // The installer never reports; the consultant presses Ctrl-C meanwhile.
+          if (e.stage === 'installing') controller.abort(new Error('SIGINT'));
+        },
+      },
+      {
+        ...d,
+        openBmc: (s) => {
+          const b = new FakeBmc(s.bmc!.address, () => '');
+          b.power = (a: PowerAction) => {
+            b.calls.push(`power ${a}`);
+            return Promise.resolve();
+          };
+          bmcs.set(s.hostname, b);
+          return Promise.resolve(b);
+        },
+      },
+    );
+    await expect(run).rejects.toMatchObject({ code: 'Cancelled' });
+    const failed = events.find((e) => e.stage === 'failed')!;
+    expect(failed.message).toMatch(/cancelled/);
+    expect(failed.message).not.toMatch(/no host key report/);
+    expect(bmcs.get(p.servers[0]!.hostname)!.calls.slice(-2)).toEqual(['eject', 'close']);
   });
 });

@@ -5,8 +5,12 @@
  * for the installer to report the SSH host key, offer it for acceptance with its fingerprint,
  * and wait until SSH answers with exactly that key.
  *
- * Safety: a server that already answers on SSH has an OS; it is skipped unless the consultant
- * typed its name (`confirmReinstall`). A dry run probes SSH (read-only) and says what would be
+ * Safety: only a server whose SSH port refuses the connection counts as having no OS. One that
+ * answers on SSH is skipped, and one whose probe says nothing certain (a timeout, a reset, no
+ * SSH identification line) is refused, unless the consultant typed its name
+ * (`confirmReinstall`); so is one that ~/.ssh/config reaches another way (ProxyJump, HostName,
+ * Port) than the probe would. Each server is probed again just before its ISO is inserted. A
+ * dry run probes SSH (read-only) and says what would be
  * done to which BMC; it opens no BMC, builds and serves nothing.
  */
 import { randomBytes } from 'node:crypto';
@@ -15,9 +19,12 @@ import { join } from 'node:path';
 import type { Bmc } from '../bmc/types.js';
 import { UstartError, messageOf } from '../errors.js';
 import type { Plan, Server } from '../plan/index.js';
+import { targetFromPlan } from '../engine/plan-targets.js';
 import { fingerprint } from '../ssh/known-hosts.js';
+import { SshConfig } from '../ssh/targets.js';
 import { renderPreseed, osDisks, managementNet, type RenderedPreseed } from './preseed.js';
 import { InstallServer, type ReportedHostKey } from './serve.js';
+import type { SshProbe } from './ssh-probe.js';
 
 export type OsInstallAction = 'install' | 'reinstall' | 'skip' | 'refuse';
 
@@ -44,12 +51,17 @@ export interface OsInstallEvent {
 export interface OsInstallDeps {
   /** Opens the server's BMC (credentials from the keychain); never called in a dry run. */
   openBmc(server: Server): Promise<Bmc>;
-  /** Does an SSH server answer at address:port (banner only, no login)? */
-  sshAnswers(address: string, port: number): Promise<boolean>;
+  /** Does an SSH server answer at address:port (identification line only, no login)? */
+  sshProbe(address: string, port: number): Promise<SshProbe>;
   /** The host key (base64 blob) of `type` presented at address:port, undefined if none. */
   sshHostKey(address: string, port: number, type: string): Promise<string | undefined>;
-  /** Offers the reported key for acceptance; true = accepted (and recorded as known). */
+  /** Offers the reported key for acceptance; true = accepted. It records nothing. */
   acceptHostKey(host: string, key: ReportedHostKey, fingerprint: string): Promise<boolean>;
+  /**
+   * Records the accepted key as known for address:port; called only once SSH there has
+   * presented exactly that key.
+   */
+  recordHostKey(address: string, port: number, key: ReportedHostKey): Promise<void>;
   buildIso(r: RenderedPreseed, out: string): Promise<number>;
 }
 
@@ -72,6 +84,12 @@ export interface OsInstallOptions {
   installTimeoutMs?: number;
   /** Pause between SSH polls while waiting for the installed system (default 10 s). */
   sshPollMs?: number;
+  /**
+   * The consultant's ~/.ssh/config, as the engine reads it (src/ssh/ssh-config.ts): a server
+   * it reaches through a jump host or at another address or port than the probe is refused.
+   * Empty when absent.
+   */
+  sshConfig?: SshConfig;
   onEvent?: (e: OsInstallEvent) => void;
   signal?: AbortSignal;
 }
@@ -99,8 +117,8 @@ function sshEndpoint(plan: Plan, server: Server): { address: string; port: numbe
 /** Decides per server, probing SSH only. Throws on names that match no server. */
 export async function decideOsInstall(
   plan: Plan,
-  opts: Pick<OsInstallOptions, 'servers' | 'confirmReinstall'>,
-  deps: Pick<OsInstallDeps, 'sshAnswers'>,
+  opts: Pick<OsInstallOptions, 'servers' | 'confirmReinstall' | 'sshConfig'>,
+  deps: Pick<OsInstallDeps, 'sshProbe'>,
 ): Promise<OsInstallDecision[]> {
   const names = new Set(plan.servers.map((s) => s.hostname));
   for (const n of [...(opts.servers ?? []), ...(opts.confirmReinstall ?? [])]) {
@@ -149,8 +167,24 @@ export async function decideOsInstall(
             'its BMC speaks IPMI, which has no virtual media: the ISO can only be inserted over Redfish',
         };
       }
-      const answers = await deps.sshAnswers(ssh.address, ssh.port);
-      if (answers && !confirmed.has(s.hostname)) {
+      const route = otherRoute(plan, s, ssh, opts.sshConfig ?? SshConfig.empty());
+      if (route) {
+        return {
+          ...base,
+          action: 'refuse',
+          reason: `${route}: os-install probes SSH directly at ${ssh.address}:${ssh.port} and could not tell an installed server from a new one, so it refuses; run it from a machine that reaches ${ssh.address}:${ssh.port} directly, without that ~/.ssh/config entry`,
+        };
+      }
+      const probe = await deps.sshProbe(ssh.address, ssh.port);
+      if (probe === 'unknown' && !confirmed.has(s.hostname)) {
+        return {
+          ...base,
+          action: 'refuse',
+          reason: `SSH at ${ssh.address}:${ssh.port} neither answered nor refused the connection (a timeout, a reset or no SSH identification line: filtered, slow or rate-limited SSH looks like this), so an OS may be installed; check the server, then --confirm-reinstall ${s.hostname} overrides`,
+        };
+      }
+      const answers = probe !== 'refused';
+      if (probe === 'answers' && !confirmed.has(s.hostname)) {
         return {
           ...base,
           action: 'skip',
@@ -161,18 +195,41 @@ export async function decideOsInstall(
         return {
           ...base,
           action: 'reinstall',
-          reason: `SSH answers, reinstall confirmed by name: ALL DATA on ${disks} is erased`,
+          reason: `${probe === 'answers' ? 'SSH answers' : 'SSH did not answer for certain'}, reinstall confirmed by name: ALL DATA on ${disks} is erased`,
           disks,
         };
       }
       return {
         ...base,
         action: 'install',
-        reason: `SSH does not answer at ${ssh.address}:${ssh.port}`,
+        reason: `SSH at ${ssh.address}:${ssh.port} refuses the connection`,
         disks,
       };
     }),
   );
+}
+
+/**
+ * How ~/.ssh/config reaches the server when that is not the probed endpoint directly (a
+ * ProxyJump, another HostName or Port), in words; undefined when it is the same.
+ */
+function otherRoute(
+  plan: Plan,
+  server: Server,
+  ssh: { address: string; port: number },
+  config: SshConfig,
+): string | undefined {
+  let t;
+  try {
+    t = targetFromPlan(plan, server, config);
+  } catch (e) {
+    return messageOf(e);
+  }
+  if (t.jump)
+    return `~/.ssh/config reaches ${server.hostname} through the jump host ${t.jump.name}`;
+  if (t.address !== ssh.address || t.port !== ssh.port)
+    return `~/.ssh/config reaches ${server.hostname} at ${t.address}:${t.port}, not ${ssh.address}:${ssh.port}`;
+  return undefined;
 }
 
 /** What a dry run prints for one decision. */
@@ -259,12 +316,25 @@ export async function runOsInstall(
           }
         }),
       );
-      opts.signal?.throwIfAborted();
+      if (opts.signal?.aborted) break;
     }
   } finally {
     await server.close();
   }
+  if (opts.signal?.aborted) {
+    throw new UstartError(
+      'Cancelled',
+      `os-install cancelled; installed: ${result.installed.join(', ') || 'none'}; stopped: ${result.failed.map((f) => f.host).join(', ') || 'none'}; servers of later batches were not touched`,
+    );
+  }
   return result;
+}
+
+function cancelled(host: string): UstartError {
+  return new UstartError(
+    'Cancelled',
+    `${host}: cancelled; the virtual CD is ejected, the server may be in the installer (see its console)`,
+  );
 }
 
 async function installOne(
@@ -291,12 +361,26 @@ async function installOne(
   await deps.buildIso(rendered, iso);
   const url = http.addIso(`${host}.iso`, iso);
   const bmc = await deps.openBmc(server);
+  let inserted = false;
   try {
+    // The decision may be hours old (a later batch): a server brought up since then must
+    // not be wiped. Probed again here, before anything on the BMC is touched.
+    signal.throwIfAborted();
+    if (d.action !== 'reinstall' && !opts.confirmReinstall?.includes(host)) {
+      const now = await deps.sshProbe(d.ssh.address, d.ssh.port);
+      if (now !== 'refused') {
+        throw new UstartError(
+          'Unsupported',
+          `${host}: SSH at ${d.ssh.address}:${d.ssh.port} ${now === 'answers' ? 'answers now' : 'no longer refuses the connection (no certain answer)'}, though it refused when the run began: an OS may have been installed since. Nothing was done to it; check the server, then --confirm-reinstall ${host} reinstalls it`,
+        );
+      }
+    }
     emit({
       host,
       stage: 'media',
       message: `inserting the ISO as virtual CD on BMC ${bmc.address}`,
     });
+    inserted = true;
     await bmc.insertMedia(url);
     await bmc.setOneTimeBoot('Cd');
     const state = await bmc.powerState();
@@ -311,6 +395,7 @@ async function installOne(
     try {
       keys = await http.waitForHostKey(host, signal, 'ssh-ed25519');
     } catch (e) {
+      if (opts.signal?.aborted) throw cancelled(host);
       throw new UstartError(
         'CommandTimeout',
         `${host}: no host key report from the installer (${messageOf(e)}); see the server's console (BMC serial-over-LAN) for where the installer stopped`,
@@ -320,6 +405,7 @@ async function installOne(
     const fp = fingerprint(Buffer.from(key.key, 'base64'));
     emit({ host, stage: 'host-key', message: `installer reported ${key.type} ${fp}` });
     if (!(await deps.acceptHostKey(host, key, fp))) {
+      if (opts.signal?.aborted) throw cancelled(host);
       throw new UstartError(
         'HostKeyUnknown',
         `${host}: the reported host key ${fp} was not accepted`,
@@ -332,17 +418,29 @@ async function installOne(
     });
     for (;;) {
       const seen = await deps.sshHostKey(d.ssh.address, d.ssh.port, key.type);
-      if (seen === key.key) break;
+      if (seen === key.key) {
+        // Recorded only now that SSH there has shown exactly the accepted key.
+        await deps.recordHostKey(d.ssh.address, d.ssh.port, key);
+        break;
+      }
       if (seen !== undefined) {
         throw new UstartError(
           'HostKeyMismatch',
           `${host}: SSH at ${d.ssh.address}:${d.ssh.port} presents ${fingerprint(Buffer.from(seen, 'base64'))}, not the key the installer reported (${fp}); is another machine on that address?`,
         );
       }
-      await abortableDelay(opts.sshPollMs ?? 10_000, signal);
+      try {
+        await abortableDelay(opts.sshPollMs ?? 10_000, signal);
+      } catch (e) {
+        if (opts.signal?.aborted) throw cancelled(host);
+        throw new UstartError(
+          'CommandTimeout',
+          `${host}: SSH at ${d.ssh.address}:${d.ssh.port} did not come up with ${fp} in time (${messageOf(e)})`,
+        );
+      }
     }
   } finally {
-    await bmc.ejectMedia().catch(() => undefined);
+    if (inserted) await bmc.ejectMedia().catch(() => undefined);
     await bmc.close().catch(() => undefined);
   }
 }

@@ -80,6 +80,17 @@ describe('renderPreseed', () => {
     expect(r.preseed).not.toContain('/dev/sdc');
     expect(checkPreseed(r.preseed)).toEqual([]);
     expect(firstPartition('/dev/sdb')).toBe('/dev/sdb1');
+    // udev names the partitions of a by-id or by-path link with -partN, whatever its last
+    // character (a serial often ends in a digit).
+    expect(firstPartition('/dev/disk/by-id/nvme-SAMSUNG_MZ7L3480_S6KNNA0T123456')).toBe(
+      '/dev/disk/by-id/nvme-SAMSUNG_MZ7L3480_S6KNNA0T123456-part1',
+    );
+    expect(firstPartition('/dev/disk/by-id/wwn-0x5002538e40a1b2c3')).toBe(
+      '/dev/disk/by-id/wwn-0x5002538e40a1b2c3-part1',
+    );
+    expect(firstPartition('/dev/disk/by-path/pci-0000:3b:00.0-ata-1')).toBe(
+      '/dev/disk/by-path/pci-0000:3b:00.0-ata-1-part1',
+    );
   });
 
   it('refuses no os disk and three, naming the server', () => {

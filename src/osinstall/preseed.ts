@@ -90,8 +90,13 @@ export function osDisks(server: Server): RenderedPreseed['disks'] {
   );
 }
 
-/** Partition 1 of a disk: `/dev/sda1`, `/dev/nvme0n1p1` (a name ending in a digit gets `p`). */
+/**
+ * Partition 1 of a disk: `/dev/sda1`, `/dev/nvme0n1p1` (a kernel name ending in a digit gets
+ * `p`), and udev's `-part1` for a `/dev/disk/by-id/…` or `/dev/disk/by-path/…` link
+ * (docs/upstream-facts.md#udev.persistent-storage.part-suffix).
+ */
 export function firstPartition(device: string): string {
+  if (/^\/dev\/disk\/by-(id|path)\//.test(device)) return `${device}-part1`;
   return /[0-9]$/.test(device) ? `${device}p1` : `${device}1`;
 }
 

@@ -1,29 +1,58 @@
 /**
  * Read-only SSH probes of a server, with no credentials: does something answer with an SSH
- * banner (RFC 4253 §4.2: the server sends `SSH-2.0-…` first), and which host key of a given
+ * identification line (RFC 4253 §4.2: `SSH-2.0-…`, possibly after other lines), and which host key of a given
  * type does it present. Neither logs in.
  */
 import { connect } from 'node:net';
 import ssh2 from 'ssh2';
 
-/** True when `address:port` accepts a TCP connection and sends an SSH identification line. */
-export function sshAnswers(address: string, port: number, timeoutMs = 5000): Promise<boolean> {
+/**
+ * What an SSH probe of `address:port` found: `answers` (an `SSH-` identification line),
+ * `refused` (the connection was refused: nothing listens there) or `unknown` (a timeout, a
+ * reset, a close before the identification line, or something that is not SSH). Only
+ * `refused` means "no SSH server here"; a filtered, slow or rate-limited SSH (MaxStartups)
+ * is `unknown`, never "no OS".
+ */
+export type SshProbe = 'answers' | 'refused' | 'unknown';
+
+/**
+ * RFC 4253 §4.2: the server may send other lines before its `SSH-` identification line; a
+ * client reads on until it comes. uStart reads up to this many lines, then calls it unknown.
+ */
+const MAX_LINES_BEFORE_ID = 255;
+/** RFC 4253 §4.2: the identification line is at most 255 characters with CR LF. */
+const MAX_LINE = 255;
+
+/** Probes `address:port` for an SSH identification line, without logging in. */
+export function sshProbe(address: string, port: number, timeoutMs = 5000): Promise<SshProbe> {
   return new Promise((resolve) => {
     const sock = connect({ host: address, port });
-    let data = '';
-    const finish = (v: boolean) => {
+    let pending = '';
+    let lines = 0;
+    let settled = false;
+    const finish = (v: SshProbe) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       sock.destroy();
       resolve(v);
     };
-    const timer = setTimeout(() => finish(false), timeoutMs);
+    const timer = setTimeout(() => finish('unknown'), timeoutMs);
     sock.on('data', (b) => {
-      data += b.toString('latin1');
-      if (data.includes('\n'))
-        finish(/(^|\n)SSH-2\.0-/.test(data) || /(^|\n)SSH-1\.99-/.test(data));
+      pending += b.toString('latin1');
+      for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        if (line.startsWith('SSH-')) return finish('answers');
+        if (++lines > MAX_LINES_BEFORE_ID) return finish('unknown');
+      }
+      if (pending.length > MAX_LINE && !pending.startsWith('SSH-')) finish('unknown');
+      else if (pending.length > MAX_LINE) finish('answers');
     });
-    sock.on('error', () => finish(false));
-    sock.on('close', () => finish(false));
+    sock.on('error', (e: NodeJS.ErrnoException) =>
+      finish(e.code === 'ECONNREFUSED' ? 'refused' : 'unknown'),
+    );
+    sock.on('close', () => finish('unknown'));
   });
 }
 

@@ -23,7 +23,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Bmc, BootDevice, PowerAction, PowerState } from '../../src/bmc/types.js';
 import { buildIso } from '../../src/osinstall/iso.js';
 import { runOsInstall } from '../../src/osinstall/os-install.js';
-import { sshAnswers, sshHostKey } from '../../src/osinstall/ssh-probe.js';
+import { sshHostKey, sshProbe } from '../../src/osinstall/ssh-probe.js';
 import { parsePlanText } from '../../src/plan/index.js';
 
 const enabled = process.env.USTART_FULL_OS_INSTALL === '1';
@@ -158,8 +158,9 @@ describe.skipIf(!enabled)('full OS install in QEMU (opt-in)', () => {
         },
         {
           openBmc: () => Promise.resolve(new QemuBmc(dir!, disk, sshPort)),
-          sshAnswers,
+          sshProbe,
           sshHostKey,
+          recordHostKey: () => Promise.resolve(),
           buildIso,
           acceptHostKey: (_h, k, fp) => {
             accepted.push(`${k.type} ${fp}`);

@@ -9,6 +9,8 @@ import { parsePlanText } from '../../plan/index.js';
 import { assetPath } from '../../util/assets.js';
 import { makeCertificate } from '../../../test/doubles/redfish-double.js';
 import { runCli as run } from '../../../test/support/run-cli.js';
+import { PromptQueue } from './os-install.js';
+import { PassThrough } from 'node:stream';
 
 let dir: string | undefined;
 const servers: Server[] = [];
@@ -201,5 +203,79 @@ describe('ustart os-install', () => {
     );
     expect(r.code).toBe(2);
     expect(r.err).toContain('is a private key; give the .pub file');
+  });
+
+  it('--batch and --port must be whole numbers (port 1-65535); nothing is probed or installed otherwise', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ustart-osi-cli-'));
+    const pub = join(dir, 'id.pub');
+    await writeFile(
+      pub,
+      'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHVzdGFydC10ZXN0LWtleS1ub3QtdXNlZC1hbnl3aGVyZQ c\n',
+    );
+    const base = [
+      'os-install',
+      assetPath('samples', 'demo-stuttgart.yaml'),
+      '--dry-run',
+      '--mirror',
+      'http://m/debian',
+      '--authorized-key',
+      pub,
+      '--advertise',
+      '10.0.0.1',
+    ];
+    for (const [args, msg] of [
+      [['--batch', 'abc'], '--batch abc: give a whole number of at least 1'],
+      [['--batch', '0'], '--batch 0: give a whole number of at least 1'],
+      [['--batch', '2.5'], '--batch 2.5: give a whole number of at least 1'],
+      [['--port', 'abc'], '--port abc: give a whole number from 1 to 65535'],
+      [['--port', '70000'], '--port 70000: give a whole number from 1 to 65535'],
+    ] as const) {
+      const r = await run(...base, ...args);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain(msg);
+      expect(r.out).not.toContain('dry run');
+    }
+  });
+});
+
+describe('PromptQueue', () => {
+  it('asks concurrent questions one at a time on one interface: one answer answers one question', async () => {
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let shown = '';
+    output.on('data', (b: Buffer) => (shown += b.toString()));
+    const q = new PromptQueue(input, output);
+    try {
+      const first = q.ask('accept A? ');
+      const second = q.ask('accept B? ');
+      let secondDone = false;
+      void second.then(() => (secondDone = true));
+      input.write('y\n');
+      expect(await first).toBe('y');
+      // The second question is asked only now; the "y" did not answer it.
+      await new Promise((r) => setImmediate(r));
+      expect(secondDone).toBe(false);
+      expect(shown).toContain('accept B? ');
+      input.write('n\n');
+      expect(await second).toBe('n');
+      expect(shown.indexOf('accept A? ')).toBeLessThan(shown.indexOf('accept B? '));
+    } finally {
+      q.close();
+    }
+  });
+
+  it('close (Ctrl-C) rejects the question being asked and those queued, so no install waits on a prompt', async () => {
+    const input = new PassThrough();
+    const output = new PassThrough();
+    const shown = new Promise((r) => output.once('data', r));
+    const q = new PromptQueue(input, output);
+    const asked = q.ask('accept A? ');
+    const queued = q.ask('accept B? ');
+    // Closed while the first question is on the screen (readline's question alone would wait
+    // for ever: Node 20 does not settle it on close).
+    await shown;
+    q.close();
+    await expect(asked).rejects.toThrow(/abort/i);
+    await expect(queued).rejects.toMatchObject({ code: 'Cancelled' });
   });
 });

@@ -2,21 +2,26 @@
  * `ustart os-install PLAN`: installs Debian 12 on the plan's servers through their BMCs
  * (src/osinstall/os-install.ts). `--dry-run` shows what would be done to which BMC and opens
  * none. A server that already answers on SSH is skipped unless `--confirm-reinstall HOST`
- * names it. Each installer's reported host key is shown with its fingerprint and recorded in
- * uStart's known_hosts only when the consultant accepts it.
+ * names it; one whose SSH neither answers nor refuses is refused unless named so. Each
+ * installer's reported host key is shown with its fingerprint; once the consultant accepts it
+ * and SSH presents exactly that key, it is recorded in uStart's known_hosts. Prompts of
+ * servers installed at once are asked one after the other on one readline interface. Ctrl-C
+ * cancels: the virtual CDs are ejected and the BMC sessions closed.
  */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline/promises';
+import { createInterface, type Interface } from 'node:readline/promises';
+import type { Readable, Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { openStateDir } from '../../app/state-dir.js';
 import type { Bmc } from '../../bmc/types.js';
 import { UstartError } from '../../errors.js';
 import { buildIso } from '../../osinstall/iso.js';
 import { runOsInstall } from '../../osinstall/os-install.js';
-import { sshAnswers, sshHostKey } from '../../osinstall/ssh-probe.js';
+import { sshHostKey, sshProbe } from '../../osinstall/ssh-probe.js';
 import { checkPlanFile, type Server } from '../../plan/index.js';
 import { KnownHosts } from '../../ssh/known-hosts.js';
+import { SshConfig } from '../../ssh/targets.js';
 import { readRegularFile } from '../../util/user-file.js';
 import { EXIT } from '../exit.js';
 import { type Output, paint } from '../output.js';
@@ -37,6 +42,49 @@ interface Opts extends BmcOpts {
   batch?: string;
   workDir?: string;
   acceptHostKeys?: boolean;
+}
+
+/**
+ * Asks questions one at a time on one readline interface: the installs of a batch run at once,
+ * and each answer must go to the question it was typed for.
+ */
+export class PromptQueue {
+  private rl?: Interface;
+  private tail: Promise<unknown> = Promise.resolve();
+  private readonly closing = new AbortController();
+  constructor(
+    private readonly input: Readable = process.stdin,
+    private readonly output: Writable = process.stdout,
+  ) {}
+
+  /** The answer; rejects once the queue is closed (Ctrl-C), also for a question being asked. */
+  ask(question: string): Promise<string> {
+    const next = this.tail.then(() => {
+      this.closing.signal.throwIfAborted();
+      this.rl ??= createInterface({ input: this.input, output: this.output });
+      return this.rl.question(question, { signal: this.closing.signal });
+    });
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+
+  close(): void {
+    this.closing.abort(new UstartError('Cancelled', 'cancelled'));
+    this.rl?.close();
+    this.rl = undefined;
+  }
+}
+
+/** A whole number ≥ `min` (and ≤ `max`), or a clear InvalidArgument naming the option. */
+function wholeNumber(option: string, value: string, min: number, max?: number): number {
+  const n = /^\d+$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || (max !== undefined && n > max)) {
+    throw new UstartError(
+      'InvalidArgument',
+      `${option} ${value}: give a whole number ${max !== undefined ? `from ${min} to ${max}` : `of at least ${min}`}`,
+    );
+  }
+  return n;
 }
 
 export function registerOsInstall(
@@ -82,6 +130,8 @@ export function registerOsInstall(
       'accept every host key the installers report (they are still printed)',
     );
   withBmcOptions(command).action(async (planFile: string, opts: Opts) => {
+    const batchSize = wholeNumber('--batch', opts.batch ?? '4', 1);
+    const port = opts.port === undefined ? undefined : wholeNumber('--port', opts.port, 1, 65535);
     const checked = await checkPlanFile(planFile);
     if (!checked.valid || !checked.plan) {
       out.stderr(formatFindings(out, planFile, checked.findings));
@@ -110,6 +160,21 @@ export function registerOsInstall(
       ? undefined
       : new KnownHosts(join(stateDir, 'known_hosts'), [join(homedir(), '.ssh', 'known_hosts')]);
     const plan = checked.plan;
+    const sshConfig = await SshConfig.load();
+    const prompts = new PromptQueue();
+    const controller = new AbortController();
+    const onSigint = () => {
+      if (controller.signal.aborted) {
+        out.stderr('\nustart: stopped without ejecting the virtual CDs.\n');
+        process.exit(130);
+      }
+      out.stderr(
+        '\nustart: cancelling: ejecting the virtual CDs, closing the BMC sessions (Ctrl-C again to quit at once)…\n',
+      );
+      prompts.close();
+      controller.abort(new UstartError('Cancelled', 'cancelled (Ctrl-C)'));
+    };
+    process.on('SIGINT', onSigint);
     const result = await runOsInstall(
       plan,
       {
@@ -117,9 +182,11 @@ export function registerOsInstall(
         authorizedKeys: keys,
         advertise: opts.advertise,
         workDir: resolve(opts.workDir ?? 'ustart-os-install'),
-        batchSize: Number(opts.batch ?? 4),
+        batchSize,
         dryRun: opts.dryRun ?? false,
-        ...(opts.port ? { port: Number(opts.port) } : {}),
+        sshConfig,
+        signal: controller.signal,
+        ...(port !== undefined ? { port } : {}),
         ...(opts.servers ? { servers: opts.servers.split(',').map((s) => s.trim()) } : {}),
         ...(opts.confirmReinstall ? { confirmReinstall: opts.confirmReinstall } : {}),
         onEvent: (e) => out.stdout(`${paint(out, 'bold', e.host)} ${e.stage}: ${e.message}\n`),
@@ -131,38 +198,22 @@ export function registerOsInstall(
           (opts.dryRun
             ? () => Promise.reject(new UstartError('Unsupported', 'a dry run opens no BMC'))
             : await bmcOpener(opts, out)),
-        sshAnswers: (a, p) => sshAnswers(a, p),
+        sshProbe: (a, p) => sshProbe(a, p),
         sshHostKey: (a, p, t) => sshHostKey(a, p, t),
         buildIso: (r, o) => buildIso(r, o),
         acceptHostKey: async (host, key, fp) => {
-          const server = plan.servers.find((s) => s.hostname === host)!;
-          const d = result0(host);
           out.stdout(`${host}: the installer reports the SSH host key ${key.type} ${fp}\n`);
-          let ok = opts.acceptHostKeys ?? false;
-          if (!ok) {
-            const rl = createInterface({ input: process.stdin, output: process.stdout });
-            try {
-              ok = /^y(es)?$/i.test((await rl.question(`accept ${fp} for ${host}? [y/N] `)).trim());
-            } finally {
-              rl.close();
-            }
-          }
-          if (ok)
-            await known!.add(
-              d?.address ?? server.hostname,
-              d?.port ?? 22,
-              Buffer.from(key.key, 'base64'),
-            );
-          return ok;
+          if (opts.acceptHostKeys) return true;
+          const answer = await prompts.ask(`accept ${fp} for ${host}? [y/N] `).catch(() => '');
+          return /^y(es)?$/i.test(answer.trim());
         },
+        // Only after SSH there presented exactly the accepted key (src/osinstall/os-install.ts).
+        recordHostKey: (address, p, key) => known!.add(address, p, Buffer.from(key.key, 'base64')),
       },
-    );
-    function result0(host: string) {
-      const mgmt = plan.networks.find((n) => n.purpose === 'management');
-      const s = plan.servers.find((x) => x.hostname === host);
-      const address = s?.ssh?.address ?? (mgmt ? s?.addresses[mgmt.name] : undefined);
-      return address ? { address, port: s?.ssh?.port ?? 22 } : undefined;
-    }
+    ).finally(() => {
+      process.off('SIGINT', onSigint);
+      prompts.close();
+    });
     if (opts.dryRun) {
       out.stdout(
         `dry run: nothing was changed, no BMC was contacted\n${result.wouldDo.join('\n')}\n`,
