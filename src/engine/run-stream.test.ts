@@ -59,6 +59,20 @@ describe('RunStream', () => {
     expect((await next()).map((e) => e.type)).toEqual(['run-finished']);
   });
 
+  it('gives a viewer that attaches while an event is sent that event once (in its replay)', async () => {
+    const stream = new RunStream('r');
+    stream.emit(log('h1', 'one'));
+    let late: ReturnType<typeof view> | undefined;
+    stream.subscribe((e) => {
+      if (e.seq === 2 && !late) late = view(stream, 1);
+    });
+    stream.emit(log('h1', 'two'));
+    expect(late!.viewer.replay.map((e) => e.seq)).toEqual([2]);
+    stream.emit({ type: 'run-finished', state: 'succeeded', counts: emptyCounts() });
+    // Its first live batch starts after the replay: event 2 is not sent again.
+    expect((await late!.next()).map((e) => e.seq)).toEqual([3]);
+  });
+
   it('counts a viewer acknowledging the replay first, so only live data pauses the source', async () => {
     const stream = new RunStream('r', { high: 10, low: 2 });
     stream.emit(log('h1', 'x'.repeat(50)));

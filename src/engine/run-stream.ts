@@ -120,7 +120,9 @@ export class RunStream {
     }
     this.remember(e);
     const chars = e.type === 'log' ? e.data.length : 0;
-    for (const s of this.subscribers) {
+    // The subscribers when the event was made: one that attaches from a listener has this
+    // event in its replay already and must not get it twice.
+    for (const s of [...this.subscribers]) {
       if (s.flowControlled) s.unacked += chars;
       s.listener(e);
     }
