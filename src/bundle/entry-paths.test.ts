@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { aggregateDigest } from './manifest.js';
 import { compareEntryPaths, entryPathProblem } from './entry-paths.js';
+import { curlQuoted } from './push-stream.js';
 import { parseSplitSize } from './split.js';
 
 describe('entry paths', () => {
@@ -23,7 +24,11 @@ describe('entry paths', () => {
     ['bin//kubeadm', /normal form/],
     ['./bin/kubeadm', /normal form/],
     ['bin/', /normal form/],
-    ['a\0b', /NUL/],
+    ['a\0b', /control character/],
+    ['files/a\nurl = "http://elsewhere/"', /control character/],
+    ['files/tab\there', /control character/],
+    ['files/del\u007f', /control character/],
+    ['files/say "hi"', /double quote/],
     ['files/Gro\u0308sse.txt', /normal form C/],
   ])('refuses %j', (path, why) => {
     expect(entryPathProblem(path)).toMatch(why);
@@ -61,5 +66,12 @@ describe('split sizes', () => {
     expect(parseSplitSize('700M') % 512).toBe(0);
     expect(() => parseSplitSize('4 apples')).toThrow(/not a size/);
     expect(() => parseSplitSize('100K')).toThrow(/too small/);
+  });
+});
+
+describe("curl's config values", () => {
+  it('quote every path so that it stays one value', () => {
+    expect(curlQuoted('files/a b')).toBe('"files/a b"');
+    expect(curlQuoted('a\\"b')).toBe('"a\\\\\\"b"');
   });
 });

@@ -8,7 +8,11 @@
 export function entryPathProblem(path: string): string | undefined {
   if (path.length === 0) return 'the path is empty';
   if (path.length > 4096) return 'the path is longer than 4096 characters';
-  if (path.includes('\0')) return 'the path contains a NUL character';
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(path)) {
+    return 'the path contains a control character (NUL, newline, tab, ...); rename the file';
+  }
+  if (path.includes('"')) return "the path contains a double quote ('\"'); rename the file";
   if (path.includes('\\')) return 'the path contains a backslash; use "/"';
   if (path.startsWith('/')) return 'the path is absolute; it escapes the bundle';
   if (/^[A-Za-z]:/.test(path)) return 'the path starts with a drive letter; it escapes the bundle';

@@ -44,6 +44,8 @@ export interface StreamPush {
    * from here. The check is the same, against digests sent from here.
    */
   fetchFrom?: string;
+  /** The name of the host behind `fetchFrom`, for messages. */
+  fetchFromHost?: string;
 }
 
 /** Where the bytes are, for progress: `item` is the file the last bytes belong to. */
@@ -55,26 +57,38 @@ export interface StreamProgress {
 }
 
 /** Exit statuses of the receiver script, told apart in the messages. */
-const EXIT = { staging: 91, unpack: 92, mismatch: 93, locked: 94, move: 95 } as const;
+const EXIT = { staging: 91, unpack: 92, mismatch: 93, locked: 94, move: 95, fetch: 96 } as const;
 
 /** The receiver's control folder inside the staging folder (no bundle path starts with a dot). */
 const CONTROL = '.ustart';
 
-/** Runs with argv `DEST STAGING`; the tar comes on stdin. */
+/**
+ * Runs with argv `DEST STAGING`; the tar comes on stdin. The lock is the staging folder's
+ * parent (`DEST/.incoming`), a path no receiver removes: a receiver that waits for it
+ * still waits on the inode the next holder locks, and creates and enters the staging folder
+ * only once it holds it (an earlier receiver may have put its files in place and removed
+ * the staging folder meanwhile; this one then starts from an empty one).
+ */
 const RECEIVER = [
   'set -u',
   'D=$1 S=$2',
   'umask 022',
-  `mkdir -p "$S" || exit ${EXIT.staging}`,
-  // One receiver per staging folder: a receiver of a lost connection may still be writing.
-  `exec 9>>"$S.lock" || exit ${EXIT.staging}`,
+  `mkdir -p "\${S%/*}" || exit ${EXIT.staging}`,
+  // One receiver per bundle folder: a receiver of a lost connection may still be writing
+  // (docs/upstream-facts.md#flock-directory-fd).
+  `exec 9<"\${S%/*}" || exit ${EXIT.staging}`,
   `if command -v flock >/dev/null 2>&1; then flock -w 120 9 || { echo "another push into $D is still running" >&2; exit ${EXIT.locked}; }; fi`,
-  `cd "$S" || exit ${EXIT.staging}`,
+  `mkdir -p "$S" && cd "$S" || exit ${EXIT.staging}`,
   `rm -rf ${CONTROL}`,
   "echo ustart-have; find . -type f -printf '%s %P\\n'; echo ustart-send",
   `tar -x --no-same-owner -f - || exit ${EXIT.unpack}`,
-  // Fan-out (pushBundleToHosts): the files come from a host that already holds them.
-  `if [ -f ${CONTROL}/fetch ]; then curl -fsS --create-dirs --continue-at - -K ${CONTROL}/fetch 2>&1 || exit ${EXIT.unpack}; fi`,
+  // Fan-out (pushBundleToHosts): the files come from a host that already holds them. The
+  // server ignores Range (docs/upstream-facts.md#python-http-server-no-range): a file kept
+  // at another size is fetched again whole, never resumed. An empty list runs no curl (it
+  // would exit 2, docs/upstream-facts.md#curl-no-url-exit-2); --fail-early makes any failed
+  // file curl's exit status (docs/upstream-facts.md#curl-fail-early).
+  `if [ -s ${CONTROL}/get ]; then tr '\\n' '\\0' < ${CONTROL}/get | xargs -0 -r rm -f -- || exit ${EXIT.unpack}; fi`,
+  `if [ -s ${CONTROL}/fetch ]; then curl -fsS --fail-early --create-dirs -K ${CONTROL}/fetch 2>&1 || exit ${EXIT.fetch}; fi`,
   // Tails of files an earlier attempt left cut short.
   `if [ -d ${CONTROL}/tail ]; then`,
   `  (cd ${CONTROL}/tail && find . -type f -printf '%P\\n') | while IFS= read -r f; do cat "${CONTROL}/tail/$f" >> "$f" || exit 1; done || exit ${EXIT.unpack}`,
@@ -89,15 +103,15 @@ const RECEIVER = [
   `  cmp -s ${CONTROL}/want ${CONTROL}/got || { diff ${CONTROL}/want ${CONTROL}/got | sed -n 's/^< [0-9a-f]* \\*\\(.*\\)$/\\1: FAILED/p'; false; }`,
   'else',
   `  sha256sum --strict --quiet -c ${CONTROL}/check 2>&1`,
-  `fi || { cd / && rm -rf "$S" "$S.lock"; exit ${EXIT.mismatch}; }`,
-  // Fetched files get the modes the bundle's tar would give them.
+  `fi || { cd / && rm -rf "$S"; exit ${EXIT.mismatch}; }`,
+  // Every binary gets the mode the bundle's tar gives it (a fetched one has none yet).
   `if [ -f ${CONTROL}/exec ]; then tr '\\n' '\\0' < ${CONTROL}/exec | xargs -0 -r chmod 0755 -- || exit ${EXIT.unpack}; fi`,
   `rm -rf ${CONTROL}`,
   // rename(2) per file, one mv per folder: the bundle folder never holds a partial file.
   "find . -type d -printf '%P\\n' | while IFS= read -r d; do",
   '  mkdir -p "$D/$d" && find "./$d" -mindepth 1 -maxdepth 1 -type f -exec mv -f -t "$D/$d" -- {} + || exit 1',
   `done || exit ${EXIT.move}`,
-  'cd / && rm -rf "$S" "$S.lock"',
+  'cd / && rm -rf "$S"',
 ].join('\n');
 
 /** The staging folder of a push of `files` of the bundle with manifest digest `digest`. */
@@ -199,6 +213,13 @@ export async function streamOnce(
         `could not unpack the bundle in ${push.staging} on ${host}:\n${said}\nCheck the free space there, then push again.`,
         { detail: { host } },
       );
+    case EXIT.fetch:
+      // Not retried here: pushBundleToHosts pushes to this host from this machine instead.
+      throw new UstartError(
+        'StepFailed',
+        `${host} could not fetch the bundle from ${push.fetchFromHost ?? push.fetchFrom} (${push.fetchFrom}); curl said:\n${said}`,
+        { detail: { host, fetchFailed: true } },
+      );
     case EXIT.locked:
       throw new UstartError(
         'StepFailed',
@@ -212,6 +233,11 @@ export async function streamOnce(
         { detail: { host } },
       );
   }
+}
+
+/** True for a fetching host's failure to get the files from the serving host (curl's exit). */
+export function isFetchFailure(e: unknown): boolean {
+  return e instanceof UstartError && e.detail['fetchFailed'] === true;
 }
 
 /** Bytes read from a file at once while packing. */
@@ -246,24 +272,35 @@ async function* tarStream(
     gname: '',
   });
   const writing = (async () => {
+    // The modes the bundle's tar gives, set after the check: a file fetched, or kept from
+    // an attempt that fetched it, has none of them yet.
+    const exec = Buffer.from(
+      push.files
+        .filter((f) => f.executable)
+        .map((f) => `${f.name}\n`)
+        .join(''),
+    );
+    await new Promise<void>((resolve, reject) =>
+      pack.entry(header(`${CONTROL}/exec`, exec.length, false), exec, (e) =>
+        e ? reject(e) : resolve(),
+      ),
+    );
     if (push.fetchFrom !== undefined) {
-      // curl's config: one url/output pair per file the host lacks; --continue-at resumes a cut one.
-      const lines = push.files
-        .filter((f) => have.get(f.name) !== f.size)
-        .map(
-          (f) =>
-            `url = "${push.fetchFrom}/${f.name.split('/').map(encodeURIComponent).join('/')}"\noutput = "${f.name}"\n`,
-        )
-        .join('');
-      const fetch = Buffer.from(lines);
-      const exec = Buffer.from(
-        push.files
-          .filter((f) => f.executable)
-          .map((f) => `${f.name}\n`)
+      // curl's config: one url/output pair per file the host lacks or holds at another size.
+      // Those are removed first and fetched whole: the server ignores Range
+      // (docs/upstream-facts.md#python-http-server-no-range).
+      const missing = push.files.filter((f) => have.get(f.name) !== f.size);
+      const fetch = Buffer.from(
+        missing
+          .map(
+            (f) =>
+              `url = ${curlQuoted(`${push.fetchFrom}/${f.name.split('/').map(encodeURIComponent).join('/')}`)}\noutput = ${curlQuoted(f.name)}\n`,
+          )
           .join(''),
       );
+      const get = Buffer.from(missing.map((f) => `${f.name}\n`).join(''));
       await new Promise<void>((resolve, reject) =>
-        pack.entry(header(`${CONTROL}/exec`, exec.length, false), exec, (e) =>
+        pack.entry(header(`${CONTROL}/get`, get.length, false), get, (e) =>
           e ? reject(e) : resolve(),
         ),
       );
@@ -334,6 +371,15 @@ async function* tarStream(
     out.destroy();
     await writing.catch(() => undefined);
   }
+}
+
+/**
+ * A value in curl's config file: in double quotes, `\\` and `"` escaped
+ * (docs/upstream-facts.md#curl-config-quoting). Entry paths hold no control character
+ * (entry-paths.ts), so no newline can start another option.
+ */
+export function curlQuoted(s: string): string {
+  return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
 function shq(s: string): string {

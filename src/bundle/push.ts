@@ -18,6 +18,7 @@ import { throttleProgress, type BundleEvent, type BundleEventListener } from './
 import { MANIFEST_NAME, SIGNATURE_NAME, type EntryKind, type ManifestEntry } from './manifest.js';
 import { partsManifestName, parsePartsManifest } from './split.js';
 import {
+  isFetchFailure,
   stagingFor,
   streamOnce,
   type StreamFile,
@@ -72,7 +73,7 @@ async function pushOne(
   target: HostTarget,
   report: VerifyReport,
   options: PushOptions,
-  fetchFrom: string | undefined,
+  fetchFrom: Served | undefined,
 ): Promise<PushedBundle> {
   if (!report.ok || !report.manifest) {
     throw new UstartError(
@@ -125,7 +126,7 @@ async function streamFolder(
     emit: BundleEventListener;
     totalBytes: number;
     options: PushOptions;
-    fetchFrom: string | undefined;
+    fetchFrom: Served | undefined;
   },
 ): Promise<void> {
   const digests = new Map(needed.map((e) => [e.path, e.sha256]));
@@ -146,7 +147,7 @@ async function streamFolder(
     mtime: new Date(report.manifest!.createdAt),
     ...(options.sudo ? { sudo: true } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
-    ...(fetchFrom !== undefined ? { fetchFrom } : {}),
+    ...(fetchFrom !== undefined ? { fetchFrom: fetchFrom.url, fetchFromHost: fetchFrom.host } : {}),
   };
   const finished = new Set<string>();
   let current = streamed[0]?.name ?? '';
@@ -204,25 +205,47 @@ export async function fetchBundleFrom(
   options: FanOutOptions = {},
 ): Promise<PushedBundle[]> {
   if (targets.length === 0) return [];
+  if (options.signal?.aborted) throw new UstartError('Cancelled', 'push cancelled');
   const server =
     report.container === 'folder'
       ? await serveFolder(transport, source, pushed.remoteDir, options.signal)
       : undefined;
+  let settled: PromiseSettledResult<PushedBundle>[];
   try {
-    return await Promise.all(
-      targets.map((t) =>
-        pushOne(
-          transport,
-          t,
-          report,
-          { ...hostOptions(options, t), remoteDir: pushed.remoteDir },
-          server?.url,
-        ),
-      ),
+    // Every host ends (fetched, failed, or pushed from here) before the server stops.
+    settled = await Promise.allSettled(
+      targets.map(async (t) => {
+        const opts = { ...hostOptions(options, t), remoteDir: pushed.remoteDir };
+        try {
+          return await pushOne(transport, t, report, opts, server);
+        } catch (e) {
+          // The host could not fetch from the serving one (curl failed): from here instead.
+          if (!server || !isFetchFailure(e) || options.signal?.aborted) throw e;
+          const message = `${messageOf(e)}\npushing to ${t.name} from this machine instead`;
+          opts.onEvent?.({ type: 'retried', phase: 'upload', item: '', attempt: 1, message });
+          return await pushOne(transport, t, report, opts, undefined);
+        }
+      }),
     );
   } finally {
     await server?.stop();
   }
+  const failed = settled.filter((s) => s.status === 'rejected');
+  if (failed.length === 1) throw failed[0]!.reason;
+  if (failed.length > 1) {
+    throw new UstartError(
+      isUstartError(failed[0]!.reason) ? failed[0]!.reason.code : 'StepFailed',
+      `the bundle did not reach ${failed.length} hosts:\n${failed.map((f) => `- ${messageOf(f.reason)}`).join('\n')}`,
+      { cause: failed[0]!.reason },
+    );
+  }
+  return settled.map((s) => (s as PromiseFulfilledResult<PushedBundle>).value);
+}
+
+/** A bundle folder served over HTTP by `host` at `url`. */
+interface Served {
+  url: string;
+  host: string;
 }
 
 /** Options of a push to several hosts: events name their host. */
@@ -239,6 +262,27 @@ function hostOptions(options: FanOutOptions, target: HostTarget): PushOptions {
 }
 
 /**
+ * The web server on the serving host: python3's http.server handler
+ * (docs/upstream-facts.md#python-http-server-no-range) in a thread, bound to argv[2] port argv[1], serving the
+ * current folder. It prints the line serveFolder waits for once bound, and ends the process
+ * when its stdin reaches EOF: when serveFolder stops it, and when the SSH connection is
+ * lost (sshd closes the channel), so no server outlives the fan-out.
+ */
+const SERVER = [
+  'import functools, http.server, os, socket, sys, threading',
+  'port, addr = int(sys.argv[1]), sys.argv[2]',
+  'class Handler(http.server.SimpleHTTPRequestHandler):',
+  '    def log_message(self, *args): pass',
+  'class Server(http.server.ThreadingHTTPServer):',
+  '    address_family = socket.AF_INET6 if ":" in addr else socket.AF_INET',
+  'server = Server((addr, port), functools.partial(Handler, directory="."))',
+  'print("Serving HTTP on", addr, "port", port, flush=True)',
+  'threading.Thread(target=server.serve_forever, daemon=True).start()',
+  'sys.stdin.read()',
+  'os._exit(0)',
+].join('\n');
+
+/**
  * Serves `dir` on `target` over HTTP until stopped; undefined when the host cannot (no
  * python3, the port taken twice): the caller then pushes from here.
  */
@@ -247,7 +291,8 @@ async function serveFolder(
   target: HostTarget,
   dir: string,
   signal: AbortSignal | undefined,
-): Promise<{ url: string; stop(): Promise<void> } | undefined> {
+): Promise<(Served & { stop(): Promise<void> }) | undefined> {
+  if (signal?.aborted) throw new UstartError('Cancelled', `push to ${target.name} cancelled`);
   const connection = await transport.connect(target, signal ? { signal } : {});
   for (let attempt = 0; attempt < 2; attempt++) {
     const port = 20_000 + Math.floor(Math.random() * 40_000);
@@ -257,9 +302,22 @@ async function serveFolder(
     let out = '';
     let listening: () => void = () => undefined;
     const ready = new Promise<void>((r) => (listening = r));
+    // stdin stays open until stop: its EOF ends the server (SERVER).
+    let endStdin: () => void = () => undefined;
+    const stdinEnds = new Promise<void>((r) => (endStdin = r));
+    stop.signal.addEventListener('abort', () => endStdin(), { once: true });
+    const stdin: AsyncIterable<Uint8Array> = {
+      [Symbol.asyncIterator]: () => ({
+        next: async (): Promise<IteratorResult<Uint8Array>> => {
+          await stdinEnds;
+          return { done: true, value: undefined };
+        },
+      }),
+    };
     const serving = connection.exec(
-      `cd ${shq(dir)} && exec python3 -u -m http.server ${port} --bind ${shq(target.address)}`,
+      `cd ${shq(dir)} && exec python3 -u -c ${shq(SERVER)} ${port} ${shq(target.address)}`,
       {
+        stdin,
         signal: stop.signal,
         onStdout: (c) => {
           out += Buffer.from(c).toString('utf8');
@@ -272,6 +330,7 @@ async function serveFolder(
       const host = target.address.includes(':') ? `[${target.address}]` : target.address;
       return {
         url: `http://${host}:${port}`,
+        host: target.name,
         stop: async () => {
           stop.abort();
           await serving;
@@ -280,6 +339,7 @@ async function serveFolder(
         },
       };
     }
+    endStdin();
     signal?.removeEventListener('abort', forward);
   }
   await connection.close();

@@ -105,4 +105,161 @@ describe.skipIf(!available)('bundle fanned out host to host', () => {
     const served = await lab.exec(0, 'pgrep -f "http[.]server" || true');
     expect(served.stdout.trim()).toBe('');
   });
+
+  /** Cancels a push from here to host `i` as it starts: its staging folder is left there. */
+  const stagingLeftOn = async (i: number, remoteDir: string) => {
+    const abort = new AbortController();
+    await expect(
+      pushBundle(transport, lab.target(i), report, {
+        remoteDir,
+        signal: abort.signal,
+        onEvent: (e) => {
+          if (e.type === 'progressed') abort.abort();
+        },
+      }),
+    ).rejects.toThrow(/cancelled/);
+    const found = await lab.exec(
+      i,
+      `find ${remoteDir}/.incoming -mindepth 1 -maxdepth 1 -type d -name 'stream-*'`,
+    );
+    const staging = found.stdout.trim();
+    expect(staging).toMatch(/stream-[0-9a-f]{16}$/);
+    return staging;
+  };
+
+  it(
+    'fetches again whole a file a cut receiver left short, and fetches nothing when all is staged',
+    { timeout: 120_000 },
+    async () => {
+      const remoteDir = '/var/lib/ustart/fanout-resume';
+      const pushed = await pushBundle(transport, lab.target(0), report, { remoteDir });
+      const events: { host: string; event: BundleEvent }[] = [];
+      const fetch = () =>
+        fetchBundleFrom(transport, lab.target(0), pushed, [lab.target(1)], report, {
+          onEvent: (host, event) => events.push({ host, event }),
+        });
+      const fromHere = () =>
+        events.filter(
+          (e) =>
+            e.event.type === 'retried' || (e.event.type === 'progressed' && e.event.doneBytes > 0),
+        );
+
+      // 1. big.bin cut short in the staging folder: the server ignores Range, so it is
+      //    fetched again whole (not resumed, not pushed from here).
+      const staging = await stagingLeftOn(1, remoteDir);
+      await lab.exec(
+        1,
+        `mkdir -p ${staging}/files && head -c 4096 /dev/zero > ${staging}/files/big.bin`,
+      );
+      await fetch();
+      expect(fromHere()).toEqual([]);
+      const first = await listing(0, remoteDir);
+      expect(await listing(1, remoteDir)).toBe(first);
+      const big = report.manifest!.entries.find((e) => e.path === 'files/big.bin')!;
+      const sum = await lab.exec(1, `sha256sum ${remoteDir}/files/big.bin`);
+      expect(sum.stdout).toContain(big.sha256);
+
+      // 2. Every file whole in the staging folder (the receiver was stopped before its
+      //    check): nothing to fetch, checked and put in place.
+      const again = await stagingLeftOn(1, remoteDir);
+      await lab.exec(
+        1,
+        `cd ${remoteDir} && tar -c --exclude=./.incoming . | tar -x -C ${again} && find . -path ./.incoming -prune -o -type f -exec rm -f {} +`,
+      );
+      expect(await listing(1, remoteDir)).not.toMatch(/^\d+ (files|bin|bundle)/m);
+      await fetch();
+      expect(fromHere()).toEqual([]);
+      expect(await listing(1, remoteDir)).toBe(first);
+    },
+  );
+
+  it('pushes from here to a host that cannot fetch from the serving one', async () => {
+    const remoteDir = '/var/lib/ustart/fanout-fallback';
+    const pushed = await pushBundle(transport, lab.target(0), report, { remoteDir });
+    // The serving host lost a file: the fetch gets a 404.
+    await lab.exec(0, `rm ${remoteDir}/files/big.bin`);
+    const events: { host: string; event: BundleEvent }[] = [];
+    const [done] = await fetchBundleFrom(
+      transport,
+      lab.target(0),
+      pushed,
+      [lab.target(1)],
+      report,
+      {
+        onEvent: (host, event) => events.push({ host, event }),
+      },
+    );
+    expect(done?.host).toBe(lab.hosts[1]!.name);
+    const retried = events.filter((e) => e.event.type === 'retried');
+    expect(retried.length).toBe(1);
+    const said = retried[0]!.event.type === 'retried' ? retried[0]!.event.message : '';
+    expect(said).toMatch(
+      new RegExp(
+        `could not fetch the bundle from ${lab.hosts[0]!.name}[^]*404[^]*from this machine`,
+      ),
+    );
+    const big = report.manifest!.entries.find((e) => e.path === 'files/big.bin')!;
+    const sum = await lab.exec(1, `sha256sum ${remoteDir}/files/big.bin`);
+    expect(sum.stdout).toContain(big.sha256);
+    expect(await listing(1, remoteDir)).toContain('755 bin/kubeadm\n');
+  });
+
+  it('stops the web server when the connection to the serving host is lost', async () => {
+    const remoteDir = '/var/lib/ustart/fanout-lost';
+    const pushed = await pushBundle(transport, lab.target(0), report, { remoteDir });
+    let killing: Promise<unknown> | undefined;
+    const [done] = await fetchBundleFrom(
+      transport,
+      lab.target(0),
+      pushed,
+      [lab.target(1)],
+      report,
+      {
+        onEvent: (host, event) => {
+          // The server is up once the fetching host starts: every SSH session to the serving
+          // host ends at once, as when its connection is lost.
+          if (host === lab.hosts[1]!.name && event.type === 'phase-started' && !killing) {
+            killing = lab.exec(0, "pkill -KILL -f 'sshd: [^ ]*@notty' || true");
+          }
+        },
+      },
+    );
+    await killing;
+    expect(killing).toBeDefined();
+    // Fetched before the loss, or pushed from here after it: the host has the bundle.
+    expect(done?.host).toBe(lab.hosts[1]!.name);
+    expect(await listing(1, remoteDir)).toBe(await listing(0, remoteDir));
+    // The server saw its stdin end with the channel and exited (waited for on the host).
+    const left = await lab.exec(
+      0,
+      `n=0; while pgrep -f 'http[.]server' >/dev/null && [ $n -lt 100 ]; do sleep 0.1; n=$((n+1)); done; pgrep -f 'http[.]server' || true`,
+    );
+    expect(left.stdout.trim()).toBe('');
+  });
+
+  it('lets every host end before it stops the server and throws a failure', async () => {
+    const remoteDir = '/var/lib/ustart/fanout-settled';
+    const pushed = await pushBundle(transport, lab.target(0), report, { remoteDir });
+    // Host 1 cannot create the bundle folder (a file is in its way): it fails at once.
+    await lab.exec(1, `mkdir -p /var/lib/ustart && rm -rf ${remoteDir} && touch ${remoteDir}`);
+    // Host 2 is slow: its receiver waits 3 s for a lock held on the host, so host 1 has
+    // failed long before host 2 fetches (the old code stopped the server then).
+    const held = `/tmp/ustart-fanout-held-${process.pid}`;
+    const holding = await lab.exec(
+      2,
+      `rm -f ${held}; mkdir -p ${remoteDir}/.incoming && (exec 8<${remoteDir}/.incoming; flock 8; touch ${held}; sleep 3) </dev/null >/dev/null 2>&1 &` +
+        ` n=0; until [ -e ${held} ] || [ $n -ge 200 ]; do sleep 0.05; n=$((n+1)); done; [ -e ${held} ]`,
+    );
+    expect(holding.code).toBe(0);
+    try {
+      await expect(
+        fetchBundleFrom(transport, lab.target(0), pushed, [lab.target(1), lab.target(2)], report),
+      ).rejects.toThrow(new RegExp(`could not put the bundle in place in ${lab.hosts[1]!.name}`));
+      // Host 2 was not cut off by the server stopping: it holds the whole bundle, checked.
+      expect(await listing(2, remoteDir)).toBe(await listing(0, remoteDir));
+    } finally {
+      await lab.exec(1, `rm -f ${remoteDir}`);
+      await lab.exec(2, `rm -f ${held}`);
+    }
+  });
 });

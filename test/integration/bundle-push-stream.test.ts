@@ -165,4 +165,53 @@ describe.skipIf(!available)('folder bundle pushed as one stream', () => {
       );
     },
   );
+
+  it(
+    'waits for an earlier receiver that puts its files in place and removes the staging folder',
+    { timeout: 120_000 },
+    async () => {
+      const report = await verifyBundle(bundle, fx.publicKey);
+      expect(report.problems).toEqual([]);
+      const remoteDir = '/var/lib/ustart/stream-lock';
+      // A cancelled push leaves the staging folder the next push of this bundle uses.
+      const abort = new AbortController();
+      await expect(
+        pushBundle(transport, lab.target(0), report, {
+          remoteDir,
+          signal: abort.signal,
+          onEvent: (e) => {
+            if (e.type === 'progressed') abort.abort();
+          },
+        }),
+      ).rejects.toThrow(/cancelled/);
+      const incoming = `${remoteDir}/.incoming`;
+      const staging = (
+        await lab.exec(0, `find ${incoming} -mindepth 1 -maxdepth 1 -type d -name 'stream-*'`)
+      ).stdout.trim();
+      expect(staging).toMatch(/stream-[0-9a-f]{16}$/);
+      // An earlier receiver (of a lost connection) holds the lock, as this version's and the
+      // one before it took it; once the next receiver waits for it, it ends the way a
+      // receiver that finished ends: the staging folder and the old lock file removed.
+      const held = `/tmp/ustart-lock-held-${process.pid}`;
+      const started = await lab.exec(
+        0,
+        `rm -f ${held}; (exec 8<${incoming}; flock 8; exec 9>>${staging}.lock; flock 9; touch ${held};` +
+          ` n=0; until pgrep -f '^flock -w 120 9' >/dev/null || [ $n -ge 1200 ]; do sleep 0.1; n=$((n+1)); done;` +
+          ` rm -rf ${staging} ${staging}.lock) </dev/null >/dev/null 2>&1 &` +
+          ` n=0; until [ -e ${held} ] || [ $n -ge 200 ]; do sleep 0.05; n=$((n+1)); done; [ -e ${held} ]`,
+      );
+      expect(started.code).toBe(0);
+      try {
+        const pushed = await pushBundle(transport, lab.target(0), report, { remoteDir });
+        const sums = await lab.exec(
+          0,
+          `cd ${remoteDir} && sha256sum ${pushed.entries.map((e) => e.path).join(' ')}`,
+        );
+        for (const e of pushed.entries) expect(sums.stdout).toContain(`${e.sha256}  ${e.path}`);
+        expect(await listing(remoteDir)).not.toContain('.incoming');
+      } finally {
+        await lab.exec(0, `rm -f ${held}`);
+      }
+    },
+  );
 });
