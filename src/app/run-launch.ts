@@ -14,12 +14,11 @@ import {
   type EngineOptions,
   type RunStreamOptions,
 } from '../engine/index.js';
-import { firstController, resolverFromPlan } from '../engine/plan-targets.js';
+import { firstController, resolverFromPlan, targetFromPlan } from '../engine/plan-targets.js';
 import type { Plan } from '../plan/schema.js';
 import type { CredentialStore } from '../ssh/credentials.js';
 import { KnownHosts } from '../ssh/known-hosts.js';
 import { Ssh2Transport } from '../ssh/ssh2-transport.js';
-import { targetFromPlan } from '../engine/plan-targets.js';
 import { SshConfig } from '../ssh/ssh-config.js';
 import type { HostTarget, Transport } from '../ssh/transport.js';
 import { openStateDir } from './state-dir.js';

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -174,6 +175,15 @@ describe('rejecting a broken runbook', () => {
       expect.stringContaining('needs input "token" from "a" but does not run after it'),
       expect.stringContaining('needs input "nothing", which no step lists in "outputs"'),
     ]);
+  });
+
+  it('refuses a phases.yaml that is a FIFO, without waiting for a writer', async () => {
+    const { 'phases.yaml': _phases, ...rest } = SCRIPTS;
+    await tree(dir, { ...rest, 'one.yaml': `phase: umetal\nsteps:\n${step('a')}` });
+    execFileSync('mkfifo', [join(dir, 'phases.yaml')]);
+    const problems = await problemsOf(loadRunbook([dir]));
+    expect(problems[0]!.file).toBe(join(dir, 'phases.yaml'));
+    expect(problems[0]!.message).toMatch(/FIFO/);
   });
 
   it('refuses a folder that does not exist', async () => {

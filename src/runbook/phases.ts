@@ -8,11 +8,11 @@
  * Read synchronously: the file is small, and the CLI needs the phase names while it builds
  * its commands' help.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UstartError } from '../errors.js';
+import { UstartError, isUstartError } from '../errors.js';
 import { closest } from '../plan/suggest.js';
 import { assetPath } from '../util/assets.js';
+import { readRegularFileSync } from '../util/user-file.js';
 import { PhasesFile, RESET_PREFIX } from './schema.js';
 import { parseYamlFile, type RunbookProblem } from './yaml-file.js';
 
@@ -48,13 +48,15 @@ export function readPhases(dirs: readonly string[]): {
   for (const dir of [...dirs].reverse()) {
     const candidate = join(dir, PHASES_FILE);
     try {
-      text = readFileSync(candidate, 'utf8');
+      // Regular files only: a FIFO or device named phases.yaml must not hang the CLI.
+      text = readRegularFileSync(candidate, { what: 'runbook phases file' });
       file = candidate;
       break;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'ENOTDIR') {
-        problems.push({ file: candidate, message: `cannot be read (${code ?? String(e)})` });
+        const message = isUstartError(e) ? e.message : `cannot be read (${code ?? String(e)})`;
+        problems.push({ file: candidate, message });
         return { phases: [], problems };
       }
     }
