@@ -389,6 +389,16 @@ describe('os-install safety: uncertain SSH, ~/.ssh/config routes, the second pro
         '',
       ].join('\n'),
     );
+    // A fourth server behind a ProxyCommand, which uStart cannot run: refused too.
+    const d4 = { ...c, hostname: `${c.hostname}-x`, ssh: { address: '192.0.2.99' } };
+    await writeFile(file, `Host 192.0.2.99\n  ProxyCommand nc %h %p\n`, { flag: 'a' });
+    const behind = await decideOsInstall(
+      { ...p, servers: [d4] },
+      { sshConfig: await SshConfig.load({ file, systemFile: null }) },
+      { ...deps(new Set(), p).d, sshProbe: () => Promise.resolve('refused') },
+    );
+    expect(behind[0]!.action).toBe('refuse');
+    expect(behind[0]!.reason).toContain("uStart's SSH client cannot run a ProxyCommand");
     const sshConfig = await SshConfig.load({ file, systemFile: null });
     const { d } = deps(new Set(), p);
     let probes = 0;

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshConfig, type SshConfigEntry } from './ssh-config.js';
+import { resolveTarget } from './targets.js';
 
 const run = promisify(execFile);
 let dir: string;
@@ -38,6 +39,7 @@ interface Seen {
   port: number;
   identityfiles: string[];
   proxyjump: string | undefined;
+  proxycommand: boolean;
   stricthostkeychecking: string;
   userknownhostsfile: string[];
   identitiesonly: string;
@@ -71,6 +73,7 @@ async function openssh(file: string, host: string): Promise<Seen> {
     port: Number(first('port')),
     identityfiles,
     proxyjump: first('proxyjump'),
+    proxycommand: first('proxycommand') !== undefined,
     stricthostkeychecking: first('stricthostkeychecking')!,
     userknownhostsfile: first('userknownhostsfile')!.split(' '),
     identitiesonly: first('identitiesonly')!,
@@ -96,6 +99,7 @@ function asOpenssh(host: string, e: SshConfigEntry): Seen {
     port: e.port ?? 22,
     identityfiles: e.identityFiles ?? DEFAULT_IDS.map((f) => join(home, '.ssh', f)),
     proxyjump: e.proxyJump,
+    proxycommand: e.proxyCommand !== undefined,
     stricthostkeychecking: { yes: 'true', no: 'false', ask: 'ask', 'accept-new': 'accept-new' }[
       e.strictHostKeyChecking ?? 'ask'
     ],
@@ -245,6 +249,44 @@ Host *
     const [chain, direct] = await compare(file, ['chain', 'direct', 'else']);
     expect(chain!.proxyJump).toBe('a@j1:22,j2,[fe80::1]:2200');
     expect(direct!.proxyJump).toBeUndefined();
+  });
+});
+
+describe('ProxyCommand', () => {
+  it('ProxyJump or ProxyCommand: the first wins; ProxyCommand none holds off a ProxyJump, not the reverse', async () => {
+    const file = await write(
+      'proxy',
+      `Host cmd-first
+  ProxyCommand nc %h %p
+  ProxyJump j1
+Host jump-first
+  ProxyJump j2
+  ProxyCommand nc x 1
+Host cmd-none
+  ProxyCommand none
+  ProxyJump j3
+Host jump-none
+  ProxyJump none
+  ProxyCommand nc y 2
+`,
+    );
+    const [a, b, c, d] = await compare(file, ['cmd-first', 'jump-first', 'cmd-none', 'jump-none']);
+    expect([a!.proxyCommand, a!.proxyJump]).toEqual(['nc %h %p', undefined]);
+    expect([b!.proxyCommand, b!.proxyJump]).toEqual([undefined, 'j2']);
+    expect([c!.proxyCommand, c!.proxyJump]).toEqual([undefined, undefined]);
+    expect([d!.proxyCommand, d!.proxyJump]).toEqual(['nc y 2', undefined]);
+  });
+
+  it('a host reached through a ProxyCommand is refused (not reached directly), naming the line', async () => {
+    const file = await write('proxy-refuse', 'Host behind\n  ProxyCommand nc %h %p\n');
+    const config = await SshConfig.load({ file, systemFile: null, home });
+    const host = { name: 'behind', defaultUser: 'root' };
+    expect(() => resolveTarget(host, config)).toThrow(
+      /proxy-refuse line 2: ProxyCommand nc %h %p \(for behind\): uStart's SSH client cannot run a ProxyCommand/,
+    );
+    // A jump host given explicitly replaces it, as ssh -J does.
+    const jumped = resolveTarget({ ...host, jumpHost: { address: 'j' } }, config);
+    expect(jumped.jump?.name).toBe('j');
   });
 });
 

@@ -37,6 +37,11 @@ export interface SshConfigEntry {
   identityFiles?: string[];
   /** ProxyJump as written (`none` leaves it unset). */
   proxyJump?: string;
+  /**
+   * ProxyCommand as written (`none` leaves it unset). uStart's client cannot run one; the
+   * target resolution refuses a host that has one (src/ssh/targets.ts).
+   */
+  proxyCommand?: string;
   strictHostKeyChecking?: 'yes' | 'no' | 'ask' | 'accept-new';
   userKnownHostsFiles?: string[];
   identitiesOnly?: boolean;
@@ -297,6 +302,7 @@ interface Raw {
   port?: number;
   identityFiles?: string[];
   proxyJump?: string;
+  proxyCommand?: string;
   strictHostKeyChecking?: SshConfigEntry['strictHostKeyChecking'];
   userKnownHostsFiles?: string[];
   identitiesOnly?: boolean;
@@ -464,11 +470,23 @@ function apply(item: Line, raw: Raw): void {
       raw.identityFiles = [...(raw.identityFiles ?? []), item.args[0]!];
       raw.from.identityFiles ??= where;
       return;
+    // ProxyJump and ProxyCommand: whichever comes first wins, and `ProxyCommand none` holds
+    // off a later ProxyJump while `ProxyJump none` does not hold off a ProxyCommand
+    // (docs/upstream-facts.md#openssh.proxy-first-obtained; the test compares with ssh -G).
     case 'proxyjump': {
       const v = one();
-      if (raw.proxyJump === undefined) {
+      if (raw.proxyJump === undefined && raw.proxyCommand === undefined) {
         raw.proxyJump = v;
         raw.from.proxyJump = where;
+      }
+      return;
+    }
+    case 'proxycommand': {
+      if (item.args.length === 0) throw refuse(item, 'ProxyCommand needs a command (or none)');
+      const jumpSet = raw.proxyJump !== undefined && raw.proxyJump.toLowerCase() !== 'none';
+      if (raw.proxyCommand === undefined && !jumpSet) {
+        raw.proxyCommand = item.args.join(' ');
+        raw.from.proxyCommand = where;
       }
       return;
     }
@@ -531,6 +549,8 @@ function finish(originalHost: string, raw: Raw, e: Env): SshConfigEntry {
   if (raw.port !== undefined) entry.port = raw.port;
   if (raw.proxyJump !== undefined && raw.proxyJump.toLowerCase() !== 'none')
     entry.proxyJump = raw.proxyJump;
+  if (raw.proxyCommand !== undefined && raw.proxyCommand.toLowerCase() !== 'none')
+    entry.proxyCommand = raw.proxyCommand;
   if (raw.strictHostKeyChecking) entry.strictHostKeyChecking = raw.strictHostKeyChecking;
   if (raw.identitiesOnly !== undefined) entry.identitiesOnly = raw.identitiesOnly;
   const port = String(raw.port ?? 22);

@@ -68,6 +68,13 @@ export interface PlannedHost {
 export function resolveTarget(host: PlannedHost, config: SshConfig): HostTarget {
   const alias = host.address ?? host.name;
   const fromConfig = config.lookup(alias);
+  if (fromConfig.proxyCommand && !host.jumpHost) {
+    // Connecting straight to the address would bypass what the consultant configured.
+    throw new UstartError(
+      'InvalidArgument',
+      `${fromConfig.from.proxyCommand}: ProxyCommand ${fromConfig.proxyCommand} (for ${alias}): uStart's SSH client cannot run a ProxyCommand. Give ${alias} a ProxyJump of one host instead, or set access.jumpHost in the plan.`,
+    );
+  }
   const address = host.address ?? fromConfig.hostName ?? host.fallbackAddress ?? alias;
   const target: HostTarget = {
     name: host.name,
