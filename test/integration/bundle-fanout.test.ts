@@ -217,9 +217,11 @@ describe.skipIf(!available)('bundle fanned out host to host', () => {
       {
         onEvent: (host, event) => {
           // The server is up once the fetching host starts: every SSH session to the serving
-          // host ends at once, as when its connection is lost.
+          // host ends at once, as when its connection is lost. Only that host's: its sshd's
+          // children (the lab shares one PID namespace; a pattern would kill other tests'
+          // sessions too).
           if (host === lab.hosts[1]!.name && event.type === 'phase-started' && !killing) {
-            killing = lab.exec(0, "pkill -KILL -f 'sshd: [^ ]*@notty' || true");
+            killing = lab.exec(0, `pkill -KILL -P ${lab.hosts[0]!.pid} || true`);
           }
         },
       },
