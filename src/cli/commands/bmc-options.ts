@@ -9,8 +9,8 @@ import { BmcCertificates, bmcCertificatesFile } from '../../bmc/certificates.js'
 import { loadBmcCredentials } from '../../bmc/credentials.js';
 import { openBmc } from '../../bmc/index.js';
 import type { Bmc } from '../../bmc/types.js';
-import { UstartError } from '../../errors.js';
 import type { Server } from '../../plan/index.js';
+import { wholeNumber } from '../options.js';
 import type { Output } from '../output.js';
 import { terminalCredentials } from './run.js';
 
@@ -40,12 +40,7 @@ export function withBmcOptions(command: Command): Command {
 
 /** The checked port, the pinned certificates and the logins the options name. */
 export async function bmcAccess(opts: BmcOpts, out: Output) {
-  const port = Number(opts.bmcPort ?? 443);
-  if (!Number.isInteger(port) || port < 1 || port > 65535)
-    throw new UstartError(
-      'InvalidArgument',
-      `--bmc-port ${opts.bmcPort}: give a TCP port (1-65535).`,
-    );
+  const port = wholeNumber('--bmc-port', opts.bmcPort ?? '443', 1, 65535);
   const certificates = new BmcCertificates(
     bmcCertificatesFile(ustartStateDir()),
     Boolean(opts.acceptNewBmcCertificates),

@@ -13,7 +13,8 @@ import { assetPath } from '../../util/assets.js';
 import { EXIT } from '../exit.js';
 import { type Output, paint } from '../output.js';
 import { progressReporter } from './bundle-progress.js';
-import { collect, type MirrorOpts, mirrorSources, withMirrorOptions } from './bundle.js';
+import { collect } from '../options.js';
+import { type MirrorOpts, mirrorSources, withMirrorOptions } from './bundle.js';
 
 export function registerBom(program: Command, out: Output, setCode: (c: number) => void): void {
   const group = program

@@ -29,6 +29,7 @@ import { bomFetchSpecs, bomImagePins } from '../../bundle/bom-artifacts.js';
 import { checkPlanFile } from '../../plan/index.js';
 import type { Plan } from '../../plan/schema.js';
 import { EXIT } from '../exit.js';
+import { collect } from '../options.js';
 import { type Output, paint } from '../output.js';
 import { formatBytes, progressReporter } from './bundle-progress.js';
 import { readRegularFile } from '../../util/user-file.js';
@@ -417,10 +418,6 @@ interface CreateOpts extends MirrorOpts {
   runbook?: string;
   runbookVersion?: string;
   jsonEvents?: boolean;
-}
-
-export function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 export async function readCaFile(file: string): Promise<string> {

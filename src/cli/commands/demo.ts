@@ -17,6 +17,7 @@ import { UstartError } from '../../errors.js';
 import type { DemoScenario } from '../../demo/lab.js';
 import { runDemo } from '../../app/demo-run.js';
 import { EXIT } from '../exit.js';
+import { collect } from '../options.js';
 import { type Output, paint, plainOutput } from '../output.js';
 import { createRunDisplay, logsCommand } from '../run-display.js';
 
@@ -28,8 +29,6 @@ export interface DemoSwitches {
   macMismatch?: string[];
   dir?: string;
 }
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 /** Adds the demo's switches to a command; `when` prefixes their help (`with --demo: `). */
 export function demoOptions(command: Command, when = ''): Command {

@@ -11,6 +11,7 @@ import { UstartError } from '../../errors.js';
 import { countBySeverity, savePlanFile, validatePlan, type Finding } from '../../plan/index.js';
 import { EXIT } from '../exit.js';
 import { type Output, paint } from '../output.js';
+import { wholeNumber } from '../options.js';
 import { loadPlanForCommand } from './plan-file.js';
 import { bmcAccess, type BmcOpts, withBmcOptions } from './bmc-options.js';
 import { formatFindings } from './validate.js';
@@ -41,12 +42,7 @@ export function registerDiscover(
     const parsed = await loadPlanForCommand(file, out, setCode);
     if (!parsed) return;
     const plan = parsed.plan;
-    const concurrency = Number(opts.concurrency);
-    if (!Number.isInteger(concurrency) || concurrency < 1)
-      throw new UstartError(
-        'InvalidArgument',
-        `--concurrency ${opts.concurrency}: give a whole number of 1 or more.`,
-      );
+    const concurrency = wholeNumber('--concurrency', opts.concurrency ?? '8', 1);
     const accept = opts.acceptAll
       ? ('all' as const)
       : opts.accept

@@ -12,6 +12,7 @@ import {
   type LogBundleResult,
 } from '../../logbundle/index.js';
 import { EXIT } from '../exit.js';
+import { collect } from '../options.js';
 import { type Output, paint } from '../output.js';
 
 interface CollectOptions {
@@ -26,8 +27,6 @@ interface CollectOptions {
   identity?: string[];
   knownHosts?: string[];
 }
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 /** Adds `collect` under the `logs` command. */
 export function registerLogsCollect(

@@ -25,6 +25,7 @@ import { SshConfig } from '../../ssh/targets.js';
 import { readRegularFile } from '../../util/user-file.js';
 import { EXIT } from '../exit.js';
 import { type Output, paint } from '../output.js';
+import { wholeNumber } from '../options.js';
 import { bmcOpener, type BmcOpts, withBmcOptions } from './bmc-options.js';
 import { formatFindings } from './validate.js';
 
@@ -73,18 +74,6 @@ export class PromptQueue {
     this.rl?.close();
     this.rl = undefined;
   }
-}
-
-/** A whole number ≥ `min` (and ≤ `max`), or a clear InvalidArgument naming the option. */
-function wholeNumber(option: string, value: string, min: number, max?: number): number {
-  const n = /^\d+$/.test(value.trim()) ? Number(value.trim()) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || (max !== undefined && n > max)) {
-    throw new UstartError(
-      'InvalidArgument',
-      `${option} ${value}: give a whole number ${max !== undefined ? `from ${min} to ${max}` : `of at least ${min}`}`,
-    );
-  }
-  return n;
 }
 
 export function registerOsInstall(

@@ -25,6 +25,7 @@ import { checkPhaseNames } from '../../runbook/phases.js';
 import { RESET_PREFIX, type Phase } from '../../runbook/schema.js';
 import type { CredentialRequest, CredentialStore } from '../../ssh/credentials.js';
 import { EXIT } from '../exit.js';
+import { collect } from '../options.js';
 import { type Output, paint, plainOutput } from '../output.js';
 import { createRunDisplay, logsCommand, type RunDisplay } from '../run-display.js';
 import { formatFindings } from './validate.js';
@@ -56,7 +57,6 @@ const list = (v: string) =>
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 /**
  * @param stepSource where the step graph comes from without `--phase` (the built-in facts
