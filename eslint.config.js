@@ -132,16 +132,19 @@ export default tseslint.config(
           patterns: [
             {
               // The plan schema and finding types are plain zod/TypeScript; the contract
-              // re-exports them so the renderer edits the one Plan type the core checks.
+              // re-exports them so the renderer edits the one Plan type the core checks, and
+              // the one list of fields a BMC discovery writes (Node-free, schema types only).
               group: [
                 '../*',
                 '!../plan',
                 '../plan/*',
                 '!../plan/schema.js',
                 '!../plan/finding.js',
+                '!../plan/discovered.js',
                 '!../i18n',
               ],
-              message: 'src/api imports only zod, itself, the plan schema and the text catalogue.',
+              message:
+                'src/api imports only zod, itself, the plan schema (and its discovered fields) and the text catalogue.',
             },
           ],
         },

@@ -11,6 +11,9 @@ import { z } from 'zod';
 import { Plan, Server } from '../plan/schema.js';
 import { FindingSchema } from './finding-schema.js';
 
+/** What accepting a server's discovery writes into the plan; the fronts use the core's list. */
+export { copyDiscovered, DISCOVERED_FIELDS } from '../plan/discovered.js';
+
 /** One proposed change, as `ustart discover` prints it. */
 export const DiscoveryChange = z.object({
   /** Plan field: `cpu`, `memoryGiB`, `nics[1]`, `disks[0]`, `model`, `vendor`. */

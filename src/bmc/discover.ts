@@ -12,6 +12,7 @@
  */
 import { isUstartError, messageOf } from '../errors.js';
 import type { Disk, Nic, Plan, Server } from '../plan/schema.js';
+import { copyDiscovered } from '../plan/discovered.js';
 import type { BmcCertificates } from './certificates.js';
 import type { BmcCredentials } from './credentials.js';
 import type { BmcInventory, InventoryBmc } from './inventory.js';
@@ -318,8 +319,10 @@ function mergeDisks(planned: Disk[], found: BmcInventory['drives'], changes: Cha
 }
 
 /**
- * The plan with the proposed servers of `accept` (host names, or every server that was read).
- * Servers not read or not accepted stay as they were.
+ * The plan with the discovered fields (DISCOVERED_FIELDS) of the proposed servers of `accept`
+ * (host names, or every server that was read). Servers not read or not accepted stay as they
+ * were, and so does everything discovery does not read (roles, addresses, ...), even when
+ * `plan` was edited after the BMCs were read.
  */
 export function applyDiscoveries(
   plan: Plan,
@@ -333,7 +336,10 @@ export function applyDiscoveries(
     ...plan,
     servers: plan.servers.map((s) => {
       const p = byHost.get(s.hostname);
-      return p && (accept === 'all' || accept.has(s.hostname)) ? p : s;
+      if (!p || (accept !== 'all' && !accept.has(s.hostname))) return s;
+      const merged = structuredClone(s);
+      copyDiscovered(merged, p);
+      return merged;
     }),
   };
 }

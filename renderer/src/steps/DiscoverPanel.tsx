@@ -6,7 +6,12 @@
  * says they compared it. BMC passwords are asked by the SecretDialog (`secret:needed`).
  */
 import { useEffect, useState } from 'react';
-import type { BmcServerDiscovery, FindingView, Plan } from '../../../src/api';
+import {
+  copyDiscovered,
+  type BmcServerDiscovery,
+  type FindingView,
+  type Plan,
+} from '../../../src/api';
 import { useApp } from '../context';
 import { useT, type TextKey } from '../i18n';
 import { usePlanStore } from '../state/plan-store';
@@ -79,17 +84,9 @@ export function DiscoverPanel({ plan, onClose }: { plan: Plan; onClose(): void }
     if (take.length === 0) return;
     edit((d) => {
       for (const s of take) {
-        const i = d.servers.findIndex((x) => x.hostname === s.hostname);
-        const to = d.servers[i];
-        if (!to) continue;
+        const to = d.servers.find((x) => x.hostname === s.hostname);
         // Only what discovery reads: roles, addresses and the rest edited since stay.
-        const p = structuredClone(s.proposed!);
-        to.cpu = p.cpu;
-        to.memoryGiB = p.memoryGiB;
-        to.model = p.model;
-        if (p.vendor !== undefined) to.vendor = p.vendor;
-        to.nics = p.nics;
-        to.disks = p.disks;
+        if (to) copyDiscovered(to, s.proposed!);
       }
     });
     notify({ kind: 'info', text: t('discoverApplied') });

@@ -1,0 +1,25 @@
+/**
+ * The part of a server that BMC discovery reads (src/bmc/discover.ts, docs/bare-metal.md
+ * "Discovery"). Everything else — host name, rack, roles, addresses, BMC, bonds, SSH — is the
+ * consultant's and is never touched by accepting a discovery, even when the plan was edited
+ * after the BMCs were read. One list for the CLI (`ustart discover --accept`) and the wizard's
+ * "Apply accepted", so the two cannot drift.
+ */
+import type { Server } from './schema.js';
+
+export const DISCOVERED_FIELDS = ['cpu', 'memoryGiB', 'model', 'vendor', 'nics', 'disks'] as const;
+export type DiscoveredField = (typeof DISCOVERED_FIELDS)[number];
+
+/**
+ * Writes the discovered fields of `proposed` into `to` (a plain server or an immer draft);
+ * a field `proposed` lacks (a vendor no BMC reported) stays as it is.
+ */
+export function copyDiscovered(to: Server, proposed: Server): void {
+  const from = structuredClone(proposed);
+  to.cpu = from.cpu;
+  to.memoryGiB = from.memoryGiB;
+  to.model = from.model;
+  if (from.vendor !== undefined) to.vendor = from.vendor;
+  to.nics = from.nics;
+  to.disks = from.disks;
+}
