@@ -97,11 +97,6 @@ export class RunAttachments {
     this.byId.delete(attachId);
   }
 
-  /** Sends what the run's viewers have queued (its end). */
-  flush(run: LiveRun): void {
-    for (const a of this.byId.values()) if (a.run === run) a.viewer.flush();
-  }
-
   /** Detaches every viewer of `run`, or of every run. */
   detachAll(run?: LiveRun): void {
     for (const [id, a] of [...this.byId]) if (!run || a.run === run) this.detach(id);

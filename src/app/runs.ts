@@ -225,7 +225,8 @@ export class RunService {
       throw e;
     }
     const live = new LiveRun(engine, planFile, steps, transport, (run) => {
-      this.attachments.flush(run);
+      // Sends what the viewers still queue and lets go of them: nothing follows a run's end.
+      this.attachments.detachAll(run);
       void this.changed(run);
     });
     const previous = this.byPlan.get(planFile);

@@ -1,5 +1,5 @@
 /** The run stream on its own: log offsets, replay and one viewer's batches, acks and lease. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RunStream, type Viewer } from './run-stream.js';
 import { emptyCounts, type RunEvent } from './types.js';
 
@@ -96,5 +96,30 @@ describe('RunStream', () => {
     expect(stream.flow.paused).toBe(true);
     await expiry;
     expect(stream.flow.paused).toBe(false);
+  });
+
+  it('lets go of its viewers when the run ends: no lease timer, no subscription left', () => {
+    vi.useFakeTimers();
+    try {
+      const stream = new RunStream('r', { high: 10, low: 2 });
+      const batches: RunEvent[][] = [];
+      const options = { leaseMs: 200, onBatch: (e: RunEvent[]) => batches.push(e), onExpired() {} };
+      viewers.push(stream.attach(0, options));
+      expect(vi.getTimerCount()).toBe(1); // the live viewer's lease
+      stream.emit(log('h1', 'z'.repeat(20))); // unacknowledged: the source pauses
+      expect(stream.flow.paused).toBe(true);
+      stream.emit({ type: 'run-finished', state: 'succeeded', counts: emptyCounts() });
+      // The end went out at once with what was queued, and nothing holds the viewer any more.
+      expect(batches.flat().map((e) => e.type)).toEqual(['log', 'run-finished']);
+      expect(vi.getTimerCount()).toBe(0);
+      expect(stream.flow.paused).toBe(false);
+      // A viewer attaching after the end gets the replay and holds nothing either.
+      const late = stream.attach(0, options);
+      viewers.push(late);
+      expect(late.replay.map((e) => e.type)).toEqual(['log', 'run-finished']);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

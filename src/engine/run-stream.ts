@@ -233,6 +233,8 @@ class BatchingViewer implements Viewer {
       Math.max(100, leaseMs / 4),
     );
     this.lease.unref();
+    // Nothing comes after a run's end: a viewer of an ended run holds no lease or subscription.
+    if (replay.some((e) => e.type === 'run-finished')) this.dispose();
   }
 
   ack(chars: number): void {
@@ -255,7 +257,8 @@ class BatchingViewer implements Viewer {
       this.queuedChars += e.data.length;
       this.owe(e.data.length);
     }
-    if (this.queuedChars >= BATCH_CHARS || e.type === 'run-finished') this.flush();
+    if (e.type === 'run-finished') this.dispose();
+    else if (this.queuedChars >= BATCH_CHARS) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), BATCH_MS);
   }
 
