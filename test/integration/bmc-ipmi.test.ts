@@ -1,13 +1,14 @@
 /**
- * The IPMI fallback (ipmitool, lanplus) against OpenIPMI's ipmi_sim, whose power is a real
- * QEMU VM: ipmi_sim's `startcmd` starts QEMU on power on (power state = the process exists),
- * QEMU's ipmi-bmc-extern device talks back to ipmi_sim over its VM serial port, and a power
- * off ends the process.
+ * The IPMI fallback (ipmitool, lanplus) against OpenIPMI's ipmi_sim, whose chassis is a real
+ * QEMU VM: ipmi_sim hands power, reset and the boot flags to its `chassis_control` program
+ * (docs/upstream-facts.md#openipmi.chassis-control), here a small shell script that starts
+ * QEMU on power on (with `-boot once=d` when the boot flags say CD/DVD, consumed by that
+ * one boot, as the flags' "next boot only" means), stops it on power off, and can be told to
+ * refuse the boot flags. SeaBIOS's debug console shows what the VM booted.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -31,35 +32,82 @@ async function freeUdpPort(): Promise<number> {
   return port;
 }
 
-async function freeTcpPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+/** The running VM's pid (the chassis program's pid file), or undefined when it is off. */
+async function vmPid(): Promise<number | undefined> {
+  const pid = Number((await readFile(join(dir, 'vm.pid'), 'utf8').catch(() => '')).trim());
+  if (!(pid > 0)) return undefined;
+  const r = await run('ps', ['-o', 'stat=', '-p', String(pid)]).catch(() => ({ stdout: '' }));
+  const stat = r.stdout.trim();
+  return stat && !stat.startsWith('Z') ? pid : undefined;
 }
 
-/** The pid of the QEMU ipmi_sim started for this test (its command line names our temp dir). */
-async function qemuPid(): Promise<number | undefined> {
-  const r = await run('pgrep', ['-f', `qemu-system-x86_64 .*${dir}/boot.log`]).catch(() => ({
-    stdout: '',
-  }));
-  const pid = Number(r.stdout.trim().split('\n')[0]);
-  return pid > 0 ? pid : undefined;
+const bootLog = () => readFile(join(dir, 'boot.log'), 'utf8').catch(() => '');
+/** The first device SeaBIOS tried (it goes on to the next when one has nothing to boot). */
+const firstBoot = async () => /Booting from ([^.\r\n]+)/.exec(await bootLog())?.[1];
+
+/**
+ * The chassis: ipmi_sim runs `PROG get NAME…` (answering `NAME:VALUE` lines) and
+ * `PROG set NAME "VALUE"…` through popen (lanserv/extcmd.c); boot values are ipmi_sim's
+ * names (none, pxe, default, cdrom, bios: lanserv/bmc_chassis.c).
+ */
+function chassisProgram(qemu: string): string {
+  return `#!/bin/sh
+D='${dir}'
+echo "$*" >> "$D/chassis.log"
+running() {
+  pid=$(cat "$D/vm.pid" 2>/dev/null) || return 1
+  st=$(ps -o stat= -p "$pid" 2>/dev/null) || return 1
+  case $st in ''|Z*) return 1;; esac
+}
+start() {
+  boot=c
+  [ "$(cat "$D/boot" 2>/dev/null)" = cdrom ] && boot=d
+  echo default > "$D/boot"
+  setsid ${qemu} -boot once=$boot </dev/null >/dev/null 2>&1 &
+  echo $! > "$D/vm.pid"
+}
+stop() { running && kill "$pid"; rm -f "$D/vm.pid"; }
+op=$1; shift
+if [ "$op" = get ]; then
+  for name in "$@"; do
+    case $name in
+      power) if running; then echo power:1; else echo power:0; fi;;
+      boot) echo "boot:$(cat "$D/boot" 2>/dev/null || echo default)";;
+      *) exit 1;;
+    esac
+  done
+  exit 0
+fi
+[ "$op" = set ] || exit 1
+while [ $# -ge 2 ]; do
+  case $1 in
+    power) if [ "$2" = 1 ]; then running || start; else stop; fi;;
+    reset) stop; start;;
+    shutdown) stop;;
+    boot) [ -e "$D/refuse-boot" ] && exit 1; echo "$2" > "$D/boot";;
+    *) exit 1;;
+  esac
+  shift 2
+done
+`;
 }
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ustart-bmc-ipmi-'));
   udpPort = await freeUdpPort();
-  const vmPort = await freeTcpPort();
+  // A CD with a file on it (no boot record): SeaBIOS names the device it tries either way.
+  await mkdir(join(dir, 'cd'));
+  await writeFile(join(dir, 'cd', 'marker.txt'), 'ustart\n');
+  await run('xorriso', ['-as', 'mkisofs', '-quiet', '-o', join(dir, 'cd.iso'), join(dir, 'cd')]);
   const qemu = [
     'timeout -s KILL 600 qemu-system-x86_64 -machine pc,accel=tcg -m 32 -nodefaults',
     '-display none -serial none -monitor none -nic none',
-    `-chardev socket,id=ipmi0,host=127.0.0.1,port=${vmPort},reconnect=1`,
-    '-device ipmi-bmc-extern,id=bmc0,chardev=ipmi0 -device isa-ipmi-kcs,bmc=bmc0',
+    `-drive if=ide,index=1,media=cdrom,readonly=on,format=raw,file=${dir}/cd.iso`,
     `-debugcon file:${dir}/boot.log -global isa-debugcon.iobase=0x402`,
   ].join(' ');
-  // ipmi_lan(5): LAN channel 1 on loopback, the VM serial interface, startcmd, users.
+  await writeFile(join(dir, 'chassis'), chassisProgram(qemu));
+  await chmod(join(dir, 'chassis'), 0o755);
+  // ipmi_lan(5): LAN channel 1 on loopback, the chassis program, users.
   await writeFile(
     join(dir, 'lan.conf'),
     [
@@ -74,11 +122,7 @@ beforeAll(async () => {
       '    allowed_auths_admin none md2 md5 straight',
       '    guid a123456789abcdefa123456789abcdef',
       '  endlan',
-      `  serial 15 127.0.0.1 ${vmPort} codec VM`,
-      `  startcmd "${qemu}"`,
-      '  startnow false',
-      '  poweroff_wait 1',
-      '  kill_wait 2',
+      `  chassis_control "${join(dir, 'chassis')}"`,
       `  user 2 true "${LOGIN.username}" "${LOGIN.password}" admin 10 md5`,
       '',
     ].join('\n'),
@@ -119,7 +163,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  const pid = dir ? await qemuPid() : undefined;
+  const pid = dir ? await vmPid() : undefined;
   if (pid) process.kill(pid, 'SIGTERM');
   if (sim?.pid) sim.kill('SIGTERM');
   await rm(dir, { recursive: true, force: true });
@@ -129,18 +173,13 @@ describe('IPMI through ipmitool against ipmi_sim and a QEMU VM', () => {
   it('powers the VM on and off', async () => {
     await bmc.power('On');
     await expect.poll(() => bmc.powerState(), { timeout: 20_000, interval: 200 }).toBe('On');
-    expect(await qemuPid()).toBeGreaterThan(0);
+    expect(await vmPid()).toBeGreaterThan(0);
     // The VM really runs: SeaBIOS writes to the debug console.
-    await expect
-      .poll(() => readFile(join(dir, 'boot.log'), 'utf8').catch(() => ''), {
-        timeout: 30_000,
-        interval: 200,
-      })
-      .toContain('SeaBIOS');
+    await expect.poll(bootLog, { timeout: 30_000, interval: 200 }).toContain('SeaBIOS');
 
     await bmc.power('ForceOff');
     await expect.poll(() => bmc.powerState(), { timeout: 20_000, interval: 200 }).toBe('Off');
-    await expect.poll(() => qemuPid(), { timeout: 20_000, interval: 200 }).toBeUndefined();
+    await expect.poll(() => vmPid(), { timeout: 20_000, interval: 200 }).toBeUndefined();
 
     await bmc.power('PowerCycle'); // from Off: on
     await expect.poll(() => bmc.powerState(), { timeout: 20_000, interval: 200 }).toBe('On');
@@ -160,14 +199,33 @@ describe('IPMI through ipmitool against ipmi_sim and a QEMU VM', () => {
     expect(isUstartError(e, 'BmcUnsupported')).toBe(true);
   });
 
-  it('sends the one-time boot device; ipmi_sim refuses Set System Boot Options, and that is reported', async () => {
-    // ipmi_sim (OpenIPMI 2.0.x, Debian) answers "Invalid data field in request" to the boot
-    // flags, so this proves only that the refusal reaches the caller as BmcFailed.
-    // ipmitool exits 0 all the same: the client must notice the missing confirmation.
-    const e = await bmc.setOneTimeBoot('Cd').catch((x: unknown) => x);
-    expect(isUstartError(e, 'BmcFailed')).toBe(true);
-    expect((e as Error).message).toContain('chassis bootdev cdrom');
-    expect((e as Error).message).toContain('Invalid data field in request');
+  it('sets a one-time boot from CD: the next power-on boots the CD, the one after the disk', async () => {
+    expect(await bmc.powerState()).toBe('Off');
+    await bmc.setOneTimeBoot('Cd');
+    // ipmi_sim passed the flags' device to the chassis as `boot "cdrom"`.
+    expect(await readFile(join(dir, 'chassis.log'), 'utf8')).toMatch(/^set boot "?cdrom"?$/m);
+    await bmc.power('On');
+    await expect.poll(firstBoot, { timeout: 30_000, interval: 200 }).toBe('DVD/CD');
+    await bmc.power('ForceOff');
+    await expect.poll(() => vmPid(), { timeout: 20_000, interval: 200 }).toBeUndefined();
+
+    // The flags held for one boot only: the next start tries the disk, not the CD.
+    await bmc.power('On');
+    await expect.poll(firstBoot, { timeout: 30_000, interval: 200 }).toBe('Hard Disk');
+    await bmc.power('ForceOff');
+    await expect.poll(() => bmc.powerState(), { timeout: 20_000, interval: 200 }).toBe('Off');
+  }, 120_000);
+
+  it('a BMC that refuses the boot flags is BmcFailed, although ipmitool exits 0', async () => {
+    await writeFile(join(dir, 'refuse-boot'), '');
+    try {
+      const e = await bmc.setOneTimeBoot('Cd').catch((x: unknown) => x);
+      expect(isUstartError(e, 'BmcFailed')).toBe(true);
+      expect((e as Error).message).toContain('chassis bootdev cdrom');
+      expect((e as Error).message).toContain('Set Chassis Boot Parameter 5 failed');
+    } finally {
+      await rm(join(dir, 'refuse-boot'));
+    }
   });
 
   it('a wrong password is AuthFailed, without the password in the message', async () => {
