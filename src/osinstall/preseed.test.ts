@@ -114,8 +114,10 @@ describe('renderPreseed', () => {
     const s = server(p);
     const r = renderPreseed(p, s, OPTS);
     const v = values(r.preseed);
-    const mgmtNic = s.nics.find((n) => n.network === 'mgmt')!.name;
-    expect(v.get('netcfg/choose_interface')).toBe(mgmtNic);
+    const mgmtNic = s.nics.find((n) => n.network === 'mgmt')!;
+    // Chosen by its MAC (netcfg matches a preseeded link-layer address), not its planned name.
+    expect(v.get('netcfg/choose_interface')).toBe(mgmtNic.mac.toLowerCase());
+    expect(v.get('netcfg/choose_interface')).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
     expect(v.get('netcfg/disable_autoconfig')).toBe('true');
     expect(v.get('netcfg/get_ipaddress')).toBe(s.addresses.mgmt);
     expect(v.get('netcfg/get_netmask')).toBe('255.255.255.0');

@@ -102,6 +102,8 @@ export function firstPartition(device: string): string {
 
 interface ManagementNet {
   nic: string;
+  /** The NIC's MAC, lower case: how the installer picks it (docs/upstream-facts.md#di-netcfg-mac). */
+  mac: string;
   address: string;
   netmask: string;
   gateway?: string;
@@ -134,6 +136,7 @@ export function managementNet(plan: Plan, server: Server): ManagementNet {
   const mask = cidr.prefix === 0 ? 0 : (0xffffffff << (32 - cidr.prefix)) >>> 0;
   return {
     nic: nic.name,
+    mac: nic.mac.toLowerCase(),
     address,
     netmask: formatIpv4(mask),
     ...(net.gateway ? { gateway: net.gateway } : {}),
@@ -340,7 +343,9 @@ export function renderPreseed(plan: Plan, server: Server, opts: PreseedOptions):
     known('keyboard-configuration/xkb-keymap', 'us'),
     '# Network: static management address, no DHCP.',
     known('netcfg/enable', 'true'),
-    known('netcfg/choose_interface', net.nic),
+    // By MAC, not by the plan's name: the installer's kernel may name the NIC otherwise (an
+    // e1000 in slot 3 is ens3, not enp0s3), and the MAC is what discovery read from the BMC.
+    known('netcfg/choose_interface', net.mac),
     known('netcfg/disable_autoconfig', 'true'),
     known('netcfg/get_ipaddress', net.address),
     known('netcfg/get_netmask', net.netmask),
