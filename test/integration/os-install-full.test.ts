@@ -10,6 +10,13 @@
  * Not in CI: under TCG (no KVM here) a full install takes well over an hour and downloads
  * some hundred MB; os-install-iso-qemu.test.ts proves in CI that the ISO boots and the
  * installer reads our preseed.
+ *
+ * Run on the development machine (session 8, 2026-12-04): the installer ran unattended
+ * through locale, keyboard, network detection (the NIC came up as ens3), the static address
+ * and the mirror check (Release files fetched from deb.debian.org), then stopped at "Downloading
+ * a file failed" for its first udeb (pool/main/a/apt-setup/apt-mirror-setup_0.182_all.udeb):
+ * that machine reaches Debian only through a package proxy that answers 404 for `.udeb`
+ * files. It needs a network that serves the whole mirror, installer udebs included.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
@@ -101,7 +108,9 @@ class QemuBmc implements Bmc {
     return Promise.resolve();
   }
   async insertMedia(url: string): Promise<void> {
-    const res = await fetch(url);
+    // The URL names this machine as the guest sees it (10.0.2.2 in QEMU's user network); this
+    // BMC runs on this machine, where the install server listens on every address.
+    const res = await fetch(url.replace('//10.0.2.2:', '//127.0.0.1:'));
     if (!res.ok || !res.body) throw new Error(`ISO ${res.status}`);
     this.iso = join(this.work, 'media.iso');
     await pipeline(Readable.fromWeb(res.body as never), createWriteStream(this.iso));
@@ -139,8 +148,9 @@ describe.skipIf(!enabled)('full OS install in QEMU (opt-in)', () => {
       delete mgmt.pool;
       const s = plan.servers[0]!;
       s.disks = [{ device: '/dev/sda', sizeGB: 21, type: 'ssd', use: 'os' }];
-      // e1000 at PCI 00:03.0: the predictable name the installer's udev gives it.
-      s.nics = [{ name: 'enp0s3', mac: '52:54:00:12:34:56', speedGbps: 1, network: mgmt.name }];
+      // e1000 at PCI 00:03.0 on QEMU's pc machine: the installer and the installed system name
+      // it ens3 (seen on the serial console); the installer picks it by its MAC in any case.
+      s.nics = [{ name: 'ens3', mac: '52:54:00:12:34:56', speedGbps: 1, network: mgmt.name }];
       s.addresses = { [mgmt.name]: '10.0.2.15' };
       s.bmc = { address: '127.0.0.1', protocol: 'redfish' };
       s.ssh = { address: '127.0.0.1', port: sshPort };
