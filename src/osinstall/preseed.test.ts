@@ -6,7 +6,13 @@ import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { parsePlanText, type Plan, type Server } from '../plan/index.js';
 import { isolinuxConfig, preseedArchive } from './iso.js';
-import { checkPreseed, firstPartition, renderPreseed, type PreseedOptions } from './preseed.js';
+import {
+  checkPreseed,
+  efiPartitioning,
+  firstPartition,
+  renderPreseed,
+  type PreseedOptions,
+} from './preseed.js';
 
 const sample = parsePlanText(
   readFileSync('assets/samples/demo-stuttgart.yaml', 'utf8'),
@@ -43,6 +49,31 @@ function server(p: Plan, i = 0): Server {
   return p.servers[i]!;
 }
 
+/**
+ * What early.sh's UEFI branch hands `debconf-set`, as sh parses it: the branch's lines run by
+ * a real sh with `debconf-set` standing for a function that prints its arguments.
+ */
+function efiSettings(early: string): string[][] {
+  const lines = early.split('\n');
+  const from = lines.indexOf('if [ -d /sys/firmware/efi ]; then');
+  const to = lines.indexOf('fi', from);
+  expect(from).toBeGreaterThan(0);
+  const body = lines.slice(from + 1, to).filter((l) => l.trim().startsWith('debconf-set '));
+  // dash allows no "-" in a function name: the calls go to `record`, with the same words.
+  const script = body.map((l) => l.replace('debconf-set ', 'record ')).join('\n');
+  const out = execFileSync('sh', ['-c', `record() { printf '%s\\0' "$#" "$@"; }\n${script}`], {
+    encoding: 'utf8',
+  });
+  const parts = out.split('\0').slice(0, -1);
+  const calls: string[][] = [];
+  for (let i = 0; i < parts.length;) {
+    const n = Number(parts[i]);
+    calls.push(parts.slice(i + 1, i + 1 + n));
+    i += n + 1;
+  }
+  return calls;
+}
+
 describe('renderPreseed', () => {
   it('one os disk: a plain ext4 root on it, grub there, and a file of known keys only', () => {
     const p = plan((p) => {
@@ -60,6 +91,16 @@ describe('renderPreseed', () => {
     expect(v.has('partman-auto-raid/recipe')).toBe(false);
     expect(r.preseed).not.toContain('nvme0n1');
     expect(checkPreseed(r.preseed)).toEqual([]);
+    // BIOS: no EFI system partition in the preseed; booted by UEFI, early.sh puts one first.
+    expect(v.get('partman-auto/expert_recipe')).not.toContain('method{ efi }');
+    const efi = efiSettings(r.early);
+    expect(efi).toEqual(efiPartitioning(r.disks).map(([k, v]) => [k, v]));
+    expect(efi).toHaveLength(1);
+    expect(efi[0]![0]).toBe('partman-auto/expert_recipe');
+    expect(efi[0]![1]).toMatch(
+      /^ustart-root :: 538 538 1075 free \$iflabel\{ gpt \} \$reusemethod\{ \} method\{ efi \} format\{ \} \. 4000 10000 -1 ext4 .* mountpoint\{ \/ \} \.$/,
+    );
+    expect(execFileSync('sh', ['-n', '-c', r.early]).length).toBe(0);
   });
 
   it('two os disks: a RAID1 mirror of partition 1 of each (nvme partitions get "p")', () => {
@@ -76,6 +117,14 @@ describe('renderPreseed', () => {
     expect(v.get('partman-auto/method')).toBe('raid');
     expect(v.get('partman-auto/disk')).toBe('/dev/nvme0n1 /dev/nvme1n1');
     expect(v.get('partman-auto-raid/recipe')).toBe('1 2 0 ext4 / /dev/nvme0n1p1#/dev/nvme1n1p1 .');
+    // Booted by UEFI: an EFI system partition on each disk, the mirror on partition 2.
+    const efi = new Map(efiSettings(r.early).map(([k, v]) => [k!, v!]));
+    expect(efi.get('partman-auto/expert_recipe')).toMatch(
+      /^ustart-raid :: 538 538 1075 free .*method\{ efi \}.* raid /,
+    );
+    expect(efi.get('partman-auto-raid/recipe')).toBe(
+      '1 2 0 ext4 / /dev/nvme0n1p2#/dev/nvme1n1p2 .',
+    );
     expect(v.get('grub-installer/bootdev')).toBe('/dev/nvme0n1 /dev/nvme1n1');
     expect(r.preseed).not.toContain('/dev/sdc');
     expect(checkPreseed(r.preseed)).toEqual([]);

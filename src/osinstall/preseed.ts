@@ -91,13 +91,18 @@ export function osDisks(server: Server): RenderedPreseed['disks'] {
 }
 
 /**
- * Partition 1 of a disk: `/dev/sda1`, `/dev/nvme0n1p1` (a kernel name ending in a digit gets
+ * Partition `n` of a disk: `/dev/sda1`, `/dev/nvme0n1p1` (a kernel name ending in a digit gets
  * `p`), and udev's `-part1` for a `/dev/disk/by-id/…` or `/dev/disk/by-path/…` link
  * (docs/upstream-facts.md#udev.persistent-storage.part-suffix).
  */
+export function partition(device: string, n: number): string {
+  if (/^\/dev\/disk\/by-(id|path)\//.test(device)) return `${device}-part${n}`;
+  return /[0-9]$/.test(device) ? `${device}p${n}` : `${device}${n}`;
+}
+
+/** Partition 1 of a disk (see `partition`). */
 export function firstPartition(device: string): string {
-  if (/^\/dev\/disk\/by-(id|path)\//.test(device)) return `${device}-part1`;
-  return /[0-9]$/.test(device) ? `${device}p1` : `${device}1`;
+  return partition(device, 1);
 }
 
 interface ManagementNet {
@@ -391,7 +396,7 @@ export function renderPreseed(plan: Plan, server: Server, opts: PreseedOptions):
   return {
     hostname: host,
     preseed: out.join('\n'),
-    early: earlyScript(host, opts.marker),
+    early: earlyScript(host, opts.marker, efiPartitioning(disks)),
     late: lateScript(user, `${report.href.replace(/\/+$/, '')}/hostkey/${opts.reportToken}`),
     authorizedKeys: opts.authorizedKeys.map((k) => k.trim()).join('\n') + '\n',
     disks,
@@ -401,7 +406,23 @@ export function renderPreseed(plan: Plan, server: Server, opts: PreseedOptions):
 /**
  * No swap (Kubernetes' kubelet wants none), one ext4 root over the whole disk, or over a
  * RAID1 of partition 1 of both disks. Recipes: docs/upstream-facts.md#di-partman-recipes.
+ * These are the BIOS layouts; `efiPartitioning` gives what early.sh sets instead when the
+ * installer was booted by UEFI.
  */
+const ROOT_PART =
+  '4000 10000 -1 ext4 $primary{ } $bootable{ } method{ format } format{ } use_filesystem{ } filesystem{ ext4 } mountpoint{ / } .';
+const RAID_PART = '4000 10000 -1 raid $primary{ } $bootable{ } method{ raid } .';
+/**
+ * The EFI system partition of partman-auto's own amd64-efi recipes (538–1075 MB, FAT,
+ * `method{ efi }`), only on a GPT label — which partman gives every disk when booted by UEFI
+ * (docs/upstream-facts.md#di-partman-efi).
+ */
+const ESP_PART = '538 538 1075 free $iflabel{ gpt } $reusemethod{ } method{ efi } format{ } .';
+
+function raidRecipe(a: string, b: string, n: number): string {
+  return `1 2 0 ext4 / ${partition(a, n)}#${partition(b, n)} .`;
+}
+
 function partitioning(disks: RenderedPreseed['disks']): string[] {
   const common = [
     known('partman-lvm/device_remove_lvm', 'true'),
@@ -414,37 +435,60 @@ function partitioning(disks: RenderedPreseed['disks']): string[] {
   ];
   if (disks.mode === 'single') {
     return [
-      `# OS disk: ${disks.disk}, one ext4 root, no swap.`,
+      `# OS disk: ${disks.disk}, one ext4 root, no swap (booted by UEFI: an EFI system partition first, set by early.sh).`,
       known('partman-auto/disk', disks.disk),
       known('partman-auto/method', 'regular'),
-      known(
-        'partman-auto/expert_recipe',
-        'ustart-root :: 4000 10000 -1 ext4 $primary{ } $bootable{ } method{ format } format{ } use_filesystem{ } filesystem{ ext4 } mountpoint{ / } .',
-      ),
+      known('partman-auto/expert_recipe', `ustart-root :: ${ROOT_PART}`),
       ...common,
     ];
   }
   const [a, b] = disks.disks;
   return [
-    `# OS disks: ${a} and ${b} mirrored (software RAID1, md), one ext4 root, no swap.`,
+    `# OS disks: ${a} and ${b} mirrored (software RAID1, md), one ext4 root, no swap (booted by UEFI: early.sh sets the EFI layout).`,
     known('partman-auto/disk', `${a} ${b}`),
     known('partman-auto/method', 'raid'),
-    known(
-      'partman-auto/expert_recipe',
-      'ustart-raid :: 4000 10000 -1 raid $primary{ } $bootable{ } method{ raid } .',
-    ),
-    known('partman-auto-raid/recipe', `1 2 0 ext4 / ${firstPartition(a)}#${firstPartition(b)} .`),
+    known('partman-auto/expert_recipe', `ustart-raid :: ${RAID_PART}`),
+    known('partman-auto-raid/recipe', raidRecipe(a, b, 1)),
     known('partman-md/confirm', 'true'),
     ...common,
   ];
 }
 
-function earlyScript(host: string, marker: string): string {
+/**
+ * What early.sh sets with `debconf-set` when the installer was booted by UEFI: an EFI system
+ * partition in front of the root (on each disk of a mirror, where the md RAID1 then takes
+ * partition 2; the boot loader goes to the first disk's). Exported for tests.
+ */
+export function efiPartitioning(disks: RenderedPreseed['disks']): [string, string][] {
+  if (disks.mode === 'single')
+    return [['partman-auto/expert_recipe', `ustart-root :: ${ESP_PART} ${ROOT_PART}`]];
+  const [a, b] = disks.disks;
+  return [
+    ['partman-auto/expert_recipe', `ustart-raid :: ${ESP_PART} ${RAID_PART}`],
+    ['partman-auto-raid/recipe', raidRecipe(a, b, 2)],
+  ];
+}
+
+function earlyScript(
+  host: string,
+  marker: string,
+  efi: readonly (readonly [string, string])[],
+): string {
+  for (const [key, value] of efi) {
+    if (!KNOWN_KEYS[key] || /['\n]/.test(value))
+      throw new Error(`early.sh: ${key} cannot be set to ${value}`);
+  }
   return [
     '#!/bin/sh',
     '# uStart: run by preseed/early_command, before the network is up. Prints the marker that',
     "# proves this installer booted from uStart's ISO and read its preseed.",
     `echo "USTART-PRESEED ${host} ${marker}" >/dev/console 2>/dev/null || true`,
+    '# Booted by UEFI: the disks get a GPT label and the boot loader an EFI system partition',
+    '# (docs/upstream-facts.md#di-partman-efi); the preseed holds the BIOS layout.',
+    'if [ -d /sys/firmware/efi ]; then',
+    ...efi.map(([key, value]) => `  debconf-set ${key} '${value}'`),
+    '  echo "USTART-BOOT uefi" >/dev/console 2>/dev/null || true',
+    'fi',
     '',
   ].join('\n');
 }
