@@ -35,6 +35,8 @@ const OVMF = {
   vars: '/usr/share/OVMF/OVMF_VARS_4M.fd',
   secbootCode: '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd',
   msVars: '/usr/share/OVMF/OVMF_VARS_4M.ms.fd',
+  /** Secure Boot on, only Debian's test "snakeoil" key trusted: Microsoft-signed shim is not. */
+  snakeoilVars: '/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd',
 };
 
 const missing = (await isoToolsMissing()) ?? (await qemuMissing()) ?? (await ovmfMissing());
@@ -180,6 +182,20 @@ function ourArgs(cmdline: string): string {
     .join(' ');
 }
 
+/** OVMF with Secure Boot enforced: the secboot build needs SMM (q35, SMM on, the flash secure). */
+function secureBootMachine(vars: string): string[] {
+  return [
+    '-machine',
+    'q35,smm=on',
+    '-global',
+    'driver=cfi.pflash01,property=secure,value=on',
+    '-drive',
+    `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF.secbootCode}`,
+    '-drive',
+    `if=pflash,format=raw,unit=1,file=${vars}`,
+  ];
+}
+
 describe.skipIf(missing !== undefined)('installer ISO in QEMU', () => {
   let iso = '';
   let wanted = '';
@@ -262,22 +278,33 @@ describe.skipIf(missing !== undefined)('installer ISO in QEMU', () => {
     }) => {
       const vars = join(dir!, 'OVMF_VARS_4M.ms.fd');
       await copyFile(OVMF.msVars, vars);
-      const boot = await bootUntil(iso, 'secure-boot', wanted, [
-        // The secboot build keeps its variables in SMM: q35 with SMM, the flash secure.
-        '-machine',
-        'q35,smm=on',
-        '-global',
-        'driver=cfi.pflash01,property=secure,value=on',
-        '-drive',
-        `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF.secbootCode}`,
-        '-drive',
-        `if=pflash,format=raw,unit=1,file=${vars}`,
-      ]);
+      const boot = await bootUntil(iso, 'secure-boot', wanted, secureBootMachine(vars));
       installerStarted(boot, expect);
       expect(boot.serial).toContain('uStart: loading the Debian installer (UEFI)');
       expect(boot.serial).toMatch(/secureboot: Secure boot enabled/);
       // Locked down: the kernel knows it was verified by the Secure Boot chain.
       expect(boot.serial).toMatch(/Kernel is locked down from EFI Secure Boot/);
+    }, 660_000);
+
+    it('Secure Boot is really enforced there: firmware that does not trust Microsoft refuses the shim', async ({
+      expect,
+    }) => {
+      // The control for the test above: the same firmware and flags, but only Debian's test
+      // key in db. It must refuse our BOOTX64.EFI (signed by Microsoft's UEFI CA), so the
+      // passing boot above was verified, not merely allowed.
+      const vars = join(dir!, 'OVMF_VARS_4M.snakeoil.fd');
+      await copyFile(OVMF.snakeoilVars, vars);
+      const boot = await bootUntil(
+        iso,
+        'secure-boot-refused',
+        'Access Denied',
+        secureBootMachine(vars),
+      );
+      expect(boot.seen, `serial:\n${boot.serial.slice(-3000)}`).toBe(true);
+      expect(boot.serial).toMatch(
+        /failed to load Boot\d+ "UEFI QEMU DVD-ROM[^"]*" from .*: Access Denied/,
+      );
+      expect(boot.serial).not.toMatch(/Welcome to GRUB/);
     }, 660_000);
   });
 });
