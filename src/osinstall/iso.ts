@@ -70,7 +70,7 @@ export const DEBIAN_ISO_SOURCES: IsoSources = {
 export const ISO_PACKAGES =
   'xorriso isolinux syslinux-common debian-installer-12-netboot-amd64 grub-efi-amd64-signed mtools';
 
-/** The tools the ISO is built with, each with the Debian package that has it. */
+/** The tools the ISO is built with: xorriso, and mtools for the EFI image. */
 const ISO_TOOLS: readonly [tool: string, args: string[]][] = [
   ['xorriso', ['-version']],
   ['mformat', ['--version']],
@@ -190,7 +190,8 @@ async function writeEfiImage(out: string, src: IsoSources): Promise<void> {
   const mib = Math.ceil(bytes / 1048576) + 1;
   await writeFile(out, Buffer.alloc(0));
   await truncate(out, mib * 1048576);
-  // mtools refuses some image geometries unless told not to check (debian-cd sets it too).
+  // mtools refuses some image geometries unless told not to check, as debian-cd does
+  // (docs/upstream-facts.md#mtools-image).
   const env = { ...process.env, MTOOLS_SKIP_CHECK: '1' };
   const mtools = async (tool: string, args: string[]): Promise<void> => {
     await run(tool, ['-i', out, ...args], { env }).catch((e: unknown) => {
