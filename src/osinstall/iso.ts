@@ -139,7 +139,8 @@ export function isolinuxConfig(): string {
  * GRUB's menu (UEFI), `/boot/grub/grub.cfg` on the ISO: the same kernel and command line as
  * ISOLINUX's, at once. GRUB talks on the first serial port too, so a BMC's serial-over-LAN
  * shows the boot. Only commands built into the signed CD image are used: under Secure Boot
- * GRUB loads no modules (docs/upstream-facts.md#grub-gcd-prefix).
+ * GRUB loads no modules (docs/upstream-facts.md#grub-gcd-prefix,
+ * docs/upstream-facts.md#grub-sb-no-modules).
  */
 export function grubConfig(): string {
   return [

@@ -29,7 +29,10 @@ import { parsePlanText } from '../../src/plan/index.js';
 import { buildIso, INSTALLER_KERNEL_ARGS, isoToolsMissing } from '../../src/osinstall/iso.js';
 import { renderPreseed } from '../../src/osinstall/preseed.js';
 
-/** Debian's ovmf package (2022.11): the 4 MiB builds, code read-only, a copy of the vars. */
+/**
+ * Debian's ovmf package (2022.11): the 4 MiB builds, code read-only, a copy of the vars
+ * (docs/upstream-facts.md#ovmf-secboot).
+ */
 const OVMF = {
   code: '/usr/share/OVMF/OVMF_CODE_4M.fd',
   vars: '/usr/share/OVMF/OVMF_VARS_4M.fd',
@@ -94,7 +97,8 @@ interface Boot {
  * Boots the ISO in a fresh QEMU until `wanted` shows on its serial port, then kills it.
  * The serial port goes to a file, read as it grows (inotify): QEMU's UART drops characters
  * when a pipe's reader falls behind (its write is retried a few times, then given up), which
- * happens when the kernel replays its log on a loaded machine; a file write never fails.
+ * happens when the kernel replays its log on a loaded machine; a file is never "full" that way
+ * (docs/upstream-facts.md#qemu-uart-drop).
  */
 async function bootUntil(
   iso: string,
@@ -176,7 +180,10 @@ async function bootUntil(
   }
 }
 
-/** The kernel's own record of its command line on the serial console. */
+/**
+ * The kernel's own record of its command line on the serial console. The kernel's other lines
+ * the tests read: docs/upstream-facts.md#linux-efi-boot-log.
+ */
 function commandLine(serial: string): string {
   return /Command line: (.*)/.exec(serial)?.[1]?.trim() ?? '';
 }
@@ -301,7 +308,8 @@ describe.skipIf(missing !== undefined)('installer ISO in QEMU', () => {
       'Secure Boot is really enforced there: firmware that does not trust Microsoft refuses the shim',
       async ({ expect }) => {
         // The control for the test above: the same firmware and flags, but only Debian's test
-        // key in db. It must refuse our BOOTX64.EFI (signed by Microsoft's UEFI CA), so the
+        // key in db. It must refuse our BOOTX64.EFI (signed by Microsoft's UEFI CA,
+        // docs/upstream-facts.md#shim-ms-ca), so the
         // passing boot above was verified, not merely allowed.
         const vars = join(dir!, 'OVMF_VARS_4M.snakeoil.fd');
         await copyFile(OVMF.snakeoilVars, vars);
