@@ -58,9 +58,11 @@ function efiSettings(early: string): string[][] {
   const from = lines.indexOf('if [ -d /sys/firmware/efi ]; then');
   const to = lines.indexOf('fi', from);
   expect(from).toBeGreaterThan(0);
-  const body = lines.slice(from + 1, to).filter((l) => l.trim().startsWith('debconf-set '));
-  // dash allows no "-" in a function name: the calls go to `record`, with the same words.
-  const script = body.map((l) => l.replace('debconf-set ', 'record ')).join('\n');
+  const body = lines.slice(from + 1, to).join('\n');
+  expect(body).toContain('echo "USTART-BOOT uefi');
+  // dash allows no "-" in a function name: the calls go to `record`, with the same words;
+  // the console line goes nowhere.
+  const script = body.replaceAll('debconf-set ', 'record ').replaceAll('/dev/console', '/dev/null');
   const out = execFileSync('sh', ['-c', `record() { printf '%s\\0' "$#" "$@"; }\n${script}`], {
     encoding: 'utf8',
   });

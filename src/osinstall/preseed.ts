@@ -480,15 +480,17 @@ function earlyScript(
   }
   return [
     '#!/bin/sh',
-    '# uStart: run by preseed/early_command, before the network is up. Prints the marker that',
-    "# proves this installer booted from uStart's ISO and read its preseed.",
-    `echo "USTART-PRESEED ${host} ${marker}" >/dev/console 2>/dev/null || true`,
+    '# uStart: run by preseed/early_command, before the network is up.',
     '# Booted by UEFI: the disks get a GPT label and the boot loader an EFI system partition',
-    '# (docs/upstream-facts.md#di-partman-efi); the preseed holds the BIOS layout.',
+    '# (docs/upstream-facts.md#di-partman-efi); the preseed holds the BIOS layout. The line on',
+    '# the console says the settings were taken.',
     'if [ -d /sys/firmware/efi ]; then',
-    ...efi.map(([key, value]) => `  debconf-set ${key} '${value}'`),
-    '  echo "USTART-BOOT uefi" >/dev/console 2>/dev/null || true',
+    '  ' +
+      efi.map(([key, value]) => `debconf-set ${key} '${value}'`).join(' &&\n  ') +
+      ' &&\n  echo "USTART-BOOT uefi: EFI system partition set" >/dev/console 2>/dev/null || true',
     'fi',
+    "# Last: the marker that proves this installer booted from uStart's ISO and read its preseed.",
+    `echo "USTART-PRESEED ${host} ${marker}" >/dev/console 2>/dev/null || true`,
     '',
   ].join('\n');
 }

@@ -262,6 +262,8 @@ describe.skipIf(missing !== undefined)('installer ISO in QEMU', () => {
       expect(boot.serial).toMatch(/ISOLINUX/);
       expect(commandLine(boot.serial)).toMatch(/(^| )initrd=\/install\/initrd\.gz( |$)/);
       expect(boot.serial).not.toMatch(/efi: EFI v/);
+      // early.sh kept the BIOS partitioning of the preseed.
+      expect(boot.serial).not.toContain('USTART-BOOT uefi');
     }, 660_000);
 
     it.skipIf(uefiMissing !== undefined)(
@@ -285,6 +287,8 @@ describe.skipIf(missing !== undefined)('installer ISO in QEMU', () => {
         expect(boot.serial).toMatch(/efi: EFI v2\.\d+ by EDK II/);
         expect(boot.serial).toMatch(/secureboot: Secure boot disabled/);
         expect(boot.serial).not.toMatch(/ISOLINUX/);
+        // early.sh saw UEFI and the installer's debconf-set took the EFI partitioning.
+        expect(boot.serial).toContain('USTART-BOOT uefi: EFI system partition set');
       },
       660_000,
     );
@@ -300,6 +304,7 @@ describe.skipIf(missing !== undefined)('installer ISO in QEMU', () => {
         expect(boot.serial).toMatch(/secureboot: Secure boot enabled/);
         // Locked down: the kernel knows it was verified by the Secure Boot chain.
         expect(boot.serial).toMatch(/Kernel is locked down from EFI Secure Boot/);
+        expect(boot.serial).toContain('USTART-BOOT uefi: EFI system partition set');
       },
       660_000,
     );
