@@ -288,7 +288,10 @@ function hostOptions(options: FanOutOptions, target: HostTarget): PushOptions {
 
 /**
  * The web server on the serving host: python3's http.server handler
- * (docs/upstream-facts.md#python-http-server-no-range) in a thread, bound to argv[2] port argv[1], serving the
+ * (docs/upstream-facts.md#python-http-server-no-range), its body copy done by the kernel
+ * (`socket.sendfile`, os.sendfile on Linux, instead of shutil.copyfileobj's read/write
+ * through Python; the headers are already sent, the handler's socket writer is unbuffered:
+ * docs/upstream-facts.md#python-http-server-sendfile) in a thread, bound to argv[2] port argv[1], serving the
  * current folder. It prints the line serveBundleFolder waits for once bound, and ends the process
  * when its stdin reaches EOF: when serveBundleFolder stops it, and when the SSH connection is
  * lost (sshd closes the channel), so no server outlives the fan-out.
@@ -298,6 +301,7 @@ const SERVER = [
   'port, addr = int(sys.argv[1]), sys.argv[2]',
   'class Handler(http.server.SimpleHTTPRequestHandler):',
   '    def log_message(self, *args): pass',
+  '    def copyfile(self, source, outputfile): self.connection.sendfile(source)',
   'class Server(http.server.ThreadingHTTPServer):',
   '    address_family = socket.AF_INET6 if ":" in addr else socket.AF_INET',
   'server = Server((addr, port), functools.partial(Handler, directory="."))',
