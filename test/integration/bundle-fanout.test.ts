@@ -311,7 +311,7 @@ describe.skipIf(!available)('bundle fanned out host to host', () => {
     });
 
     /** Runs the step through the engine on every lab host; the logs by host. */
-    async function runStep(spec: StepSpec) {
+    async function runStep(spec: StepSpec, signal?: AbortSignal) {
       const hosts = new Map(lab.hosts.map((h) => [h.name, lab.target(h.index)]));
       const engine = new RunEngine({
         transport: counting,
@@ -321,6 +321,7 @@ describe.skipIf(!available)('bundle fanned out host to host', () => {
         resolveTargets: () => [...hosts.keys()],
         clusterLock: false,
         retryDelayMs: () => 0,
+        ...(signal ? { signal } : {}),
       });
       const result = await engine.run();
       const logs = new Map<string, string>();
@@ -385,6 +386,35 @@ describe.skipIf(!available)('bundle fanned out host to host', () => {
       const again = await runStep(step());
       expect(again.result.counts.skipped).toBe(lab.hosts.length);
       expect(counting.total()).toBeLessThan(64 * 1024);
+    });
+
+    it("stops the source's web server when the run is cancelled during the fetch", async () => {
+      await clear();
+      const abort = new AbortController();
+      const spec = step();
+      const local = spec.local!;
+      let fetching = '';
+      const { result } = await runStep(
+        {
+          ...spec,
+          // The step's own function; its log is watched to cancel as a host starts fetching.
+          local: (context) =>
+            local({
+              ...context,
+              log: (line) => {
+                context.log(line);
+                if (!fetching && line.includes('fetching the bundle from')) {
+                  fetching = line;
+                  abort.abort();
+                }
+              },
+            }),
+        },
+        abort.signal,
+      );
+      expect(fetching).not.toBe('');
+      expect(result.state).toBe('cancelled');
+      await serverGone(fetching);
     });
 
     it(
