@@ -27,6 +27,7 @@ import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { fetchBundleFrom, pushBundle } from '../src/bundle/index.js';
+import { serveBundleFolder } from '../src/bundle/push.js';
 import { KnownHosts } from '../src/ssh/known-hosts.js';
 import { Ssh2Transport } from '../src/ssh/ssh2-transport.js';
 import { createLab } from '../test/lab/lab.js';
@@ -121,6 +122,44 @@ async function main(): Promise<void> {
           remoteDir: PUSH_DIR,
         });
       });
+    const fetcherSplit = async () => {
+      await clear();
+      const [a, b] = [lab.target(0), lab.target(1)];
+      const pushed = await pushBundle(transport, a, bundle.report, { remoteDir: PUSH_DIR });
+      await fetchBundleFrom(transport, a, pushed, [b], bundle.report, { remoteDir: PUSH_DIR });
+      await settled();
+      const server = await serveBundleFolder(transport, a, PUSH_DIR, undefined);
+      if (!server) throw new Error('bench/bundle-fanout: host 0 cannot serve');
+      const before = await cpuOf(hostPids[0]!);
+      let parts: { curl: number; check: number; curlWall: number };
+      try {
+        const script = [
+          'set -e',
+          'cpu() { set -- $(cut -d" " -f16,17 /proc/$$/stat); echo $(($1 + $2)); }',
+          'w=/tmp/ustart-bench-split; rm -rf $w; mkdir -p $w',
+          `cd ${PUSH_DIR}`,
+          `find . -path ./.incoming -prune -o -type f -printf '%P\\n' > $w/list`,
+          // A `%` in a name (apt's epoch as %3a) is %25 in its URL, as the receiver's list has it.
+          `sed 'h; s|%|%25|g; s|.*|url = "${server.url}/&"|; p; g; s|.*|output = "&"|' $w/list > $w/cfg`,
+          'cd $w',
+          'c0=$(cpu); t0=$(date +%s%N)',
+          'curl -fsS --fail-early --create-dirs -K cfg',
+          'c1=$(cpu); t1=$(date +%s%N)',
+          "tr '\\n' '\\0' < list | xargs -0 openssl dgst -sha256 -r -- > /dev/null",
+          'c2=$(cpu)',
+          'echo "$((c1 - c0)) $((c2 - c1)) $(((t1 - t0) / 1000000))"',
+          'cd / && rm -rf $w',
+        ].join('\n');
+        const r = await lab.exec(1, script);
+        if (r.code !== 0) throw new Error(`bench/bundle-fanout: split: ${r.stderr}`);
+        const [curl, check, ms] = r.stdout.trim().split(' ').map(Number);
+        parts = { curl: curl! / TICKS, check: check! / TICKS, curlWall: ms! / 1000 };
+      } finally {
+        await server.stop();
+        await settled();
+      }
+      return { ...parts, server: (await cpuOf(hostPids[0]!)) - before };
+    };
     const samples = new Map(COUNTS.map((n) => [n, [] as { scp: Sample; fan: Sample }[]]));
     const loads: string[] = [];
     for (let r = 0; r < rounds; r++) {
@@ -140,6 +179,10 @@ async function main(): Promise<void> {
         );
       }
     }
+    // One fetching host's CPU split: host 1 fetches the bundle again from host 0's server with
+    // one curl (as the receiver does), then checks it with one openssl (as the receiver
+    // does); the shell's cutime + cstime after each (fields 16–17 of /proc/$$/stat).
+    const split = await fetcherSplit();
     await clear();
     const cores = availableParallelism();
     const bytes = mb * 1e6;
@@ -206,6 +249,9 @@ async function main(): Promise<void> {
         `on this machine; machine = CPU busy on the whole machine (other agents too); model = first + slowest fetcher + ${SITE_GBIT} Gbit/s`,
         'uplink for N−1 copies: the time with a CPU per host.',
       ].join('\n'),
+    );
+    console.log(
+      `One fetching host, its parts alone (CPU s): curl of the ${mb.toFixed(1)} MB from the source ${split.curl.toFixed(2)} (wall ${split.curlWall.toFixed(2)}), openssl dgst -sha256 of it ${split.check.toFixed(2)}; the source's server meanwhile ${split.server.toFixed(2)}`,
     );
     console.log('Goal: N = 10 in ≤ 1.3 × the time of one scp to one host.');
   } finally {
