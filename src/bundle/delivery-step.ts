@@ -10,9 +10,9 @@
  * tar stream, every file checked there). Every other host waits for it, then fetches from it
  * over the site network (serveBundleFolder: a web server on the source for as long as a host
  * of the step is still delivering; fetchBundle: curl, every file checked against the signed
- * manifest's digests). When the source failed, cannot serve (no python3) or cannot be
- * reached (no curl, a firewall: curl's connect fails), a host is pushed to from here instead,
- * and its log says so. A tar or split bundle is pushed from here to every host.
+ * manifest's digests). When the source failed, cannot serve (no python3), cannot be
+ * reached (no curl, a firewall: curl's connect fails) or sends a file that does not match
+ * the manifest, a host is pushed to from here instead, and its log says so. A tar or split bundle is pushed from here to every host.
  *
  * The step is not in the runbook's YAML: it exists only when a run is given a verified
  * bundle, and its work is done here rather than by a script on the host.
@@ -30,7 +30,7 @@ import {
 import { isFetchFailure } from './push-stream.js';
 import type { VerifyReport } from './verify.js';
 import type { LocalStepContext, StepSpec } from '../engine/types.js';
-import { messageOf, UstartError, unreachable } from '../errors.js';
+import { isUstartError, messageOf, UstartError, unreachable } from '../errors.js';
 import type { HostTarget, Transport } from '../ssh/transport.js';
 import { shQuote } from '../util/sh-quote.js';
 
@@ -190,7 +190,10 @@ class FanOut {
       );
       return `${server.host}, over the site network`;
     } catch (e) {
-      if (!isFetchFailure(e) || context.signal.aborted) throw e;
+      // The source cannot be reached (curl failed), or a file from it does not match the
+      // manifest (refused on this host, nothing put in place): from here instead.
+      const fromHere = isFetchFailure(e) || isUstartError(e, 'BundleCorrupt');
+      if (!fromHere || context.signal.aborted) throw e;
       return this.pushFromHere(
         context,
         `${messageOf(e)}\npushing to ${context.host} from this machine instead`,

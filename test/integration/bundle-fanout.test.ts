@@ -7,8 +7,8 @@
  * The run's `umetal.bundle` step does the same through the engine (its `local` once per host,
  * in parallel): the bytes this machine's transport sends are counted per host, so a push per
  * host (the old step) fails here; a source that fails, or that a firewall hides, makes the
- * other hosts take the bundle from here, saying so; the web server on the source is gone
- * when the step ends.
+ * other hosts take the bundle from here, saying so (as does a file damaged on the source); the
+ * web server on the source is gone when the step ends or is cancelled.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -531,6 +531,27 @@ describe.skipIf(!available)('bundle fanned out host to host', () => {
           expect(counting.sentTo(lab.hosts[1]!.name)).toBeLessThan(bundleBytes / 20);
           expect(await listing(1, DIR)).toBe(await listing(0, DIR));
           await serverGone(log);
+
+          // A file damaged on the source: the fetching host refuses it, then gets the bundle
+          // from here.
+          await lab.exec(
+            0,
+            `printf 'X' | dd of=${DIR}/files/big.bin bs=1 seek=4096 conv=notrunc status=none`,
+          );
+          await lab.exec(2, `rm -rf ${DIR}`);
+          counting.reset();
+          const refused = await call(2);
+          await refused.done;
+          const said = refused.lines.join('\n');
+          expect(said).toMatch(/does not match its manifest[^]*files\/big.bin: FAILED/);
+          expect(said).toContain(`pushing to ${lab.hosts[2]!.name} from this machine instead`);
+          expect(said).toContain('every file checked there (from this machine)');
+          expect(counting.sentTo(lab.hosts[2]!.name)).toBeGreaterThanOrEqual(bundleBytes);
+          expect(await marked(2)).toBe(manifestSha);
+          const big = report.manifest!.entries.find((e) => e.path === 'files/big.bin')!;
+          expect((await lab.exec(2, `sha256sum ${DIR}/files/big.bin`)).stdout).toContain(
+            big.sha256,
+          );
         } finally {
           await lab.exec(0, `rm -f ${DIR}/.incoming`);
           await Promise.all(opened.map((c) => c.close().catch(() => undefined)));
