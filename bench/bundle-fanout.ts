@@ -18,7 +18,8 @@
  * other agents' load shows). From them: the lower bound on wall time here (all CPU / cores),
  * and the time on separate machines (the push to the first host as measured, alone, plus
  * the slowest fetching host's own CPU path, plus the source's uplink carrying N−1 copies at
- * SITE_GBIT).
+ * SITE_GBIT). Last, one fetching host taken apart: one curl of the bundle from host 0's
+ * server, then one openssl check of it, each with its CPU seconds (the shell's cutime).
  *
  * Run: `node bin/run-ts.mjs bench/bundle-fanout.ts [--rounds 3]` as root (builds a 10-host lab).
  */
