@@ -6,15 +6,29 @@
  *
  * The bundle is the uMetal lab fixture's (test/support/umetal-lab.ts). Each round runs, for
  * every N, one scp to host 0 and one fan-out to hosts 0..N-1, back to back, alternating
- * which goes first; the ratio is taken within the pair, the table shows medians. All lab
- * hosts are namespaces on this machine's cores, so N hosts unpacking and hashing at once
- * compete for the same CPU the sender uses; on a site each host has its own.
+ * which goes first; the ratio is taken within the pair, the table shows medians.
+ *
+ * The profile (why N = 10 is not ≤ 1.3 × here): all lab hosts are namespaces on this
+ * machine's cores, so every host's sshd, tar, curl, openssl and the source's python server
+ * run on the CPUs the sender uses. The bench counts CPU seconds per role: this process
+ * (process.cpuUsage: the SSH client, the tar stream), each host (its sshd's
+ * utime+stime+cutime+cstime from /proc/<pid>/stat: the lab host's sshd is the root of every
+ * process of that host, and reaps its sessions, which reap theirs; read once the sshd has no
+ * child left), scp (this process's cutime+cstime), and the whole machine (/proc/stat, so the
+ * other agents' load shows). From them: the lower bound on wall time here (all CPU / cores),
+ * and the time on separate machines (the push to the first host as measured, alone, plus
+ * the slowest fetching host's own CPU path, plus the source's uplink carrying N−1 copies at
+ * SITE_GBIT). Last, one fetching host taken apart: one curl of the bundle from host 0's
+ * server, then one openssl check of it, each with its CPU seconds (the shell's cutime).
  *
  * Run: `node bin/run-ts.mjs bench/bundle-fanout.ts [--rounds 3]` as root (builds a 10-host lab).
  */
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { pushBundleToHosts } from '../src/bundle/index.js';
+import { fetchBundleFrom, pushBundle } from '../src/bundle/index.js';
+import { serveBundleFolder } from '../src/bundle/push.js';
 import { KnownHosts } from '../src/ssh/known-hosts.js';
 import { Ssh2Transport } from '../src/ssh/ssh2-transport.js';
 import { createLab } from '../test/lab/lab.js';
@@ -25,6 +39,8 @@ import { prepareUmetalBundle } from '../test/support/umetal-lab.js';
 const PUSH_DIR = '/var/lib/ustart/bench-fanout';
 const SCP_DIR = '/var/lib/ustart/bench-scp';
 const COUNTS = [1, 5, 10];
+/** The site network the model assumes between the source and the fetching hosts. */
+const SITE_GBIT = 10;
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' } } });
 const rounds = Number(values.rounds);
@@ -47,71 +63,262 @@ async function main(): Promise<void> {
           lab.exec(h, `rm -rf ${PUSH_DIR} ${SCP_DIR}; mkdir -p /var/lib/ustart`),
         ),
       );
-    const timed = async (run: () => Promise<unknown>) => {
+    const hostPids = lab.hosts.map((h) => h.pid);
+    /** Waits until no lab host's sshd has a child left: every session reaped into cutime. */
+    const settled = async () => {
+      for (let i = 0; i < 200; i++) {
+        const kids = await Promise.all(hostPids.map((pid) => childrenOf(pid)));
+        if (kids.every((k) => k.length === 0)) return;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error('bench/bundle-fanout: a lab host still has SSH sessions 5 s after the run');
+    };
+    const snapshot = async (): Promise<Snapshot> => ({
+      at: performance.now(),
+      self: selfCpu(),
+      children: await childCpu('self'),
+      hosts: await Promise.all(hostPids.map((pid) => cpuOf(pid))),
+      machine: await machineBusy(),
+    });
+    const measure = async (run: (phase: () => void) => Promise<unknown>): Promise<Sample> => {
       await clear();
-      const t0 = performance.now();
-      await run();
-      return (performance.now() - t0) / 1000;
+      await settled();
+      const before = await snapshot();
+      let phaseAt = 0;
+      await run(() => (phaseAt = performance.now()));
+      const wall = (performance.now() - before.at) / 1000;
+      await settled();
+      const after = await snapshot();
+      return {
+        wall,
+        firstWall: phaseAt ? (phaseAt - before.at) / 1000 : wall,
+        laptop: after.self - before.self,
+        children: after.children - before.children,
+        hosts: after.hosts.map((c, i) => c - before.hosts[i]!),
+        machine: after.machine - before.machine,
+      };
     };
     const scp = () =>
-      mustRun('scp', [
-        '-q',
-        '-r',
-        '-i',
-        lab.clientKeyPath,
-        '-o',
-        `UserKnownHostsFile=${lab.knownHostsPath}`,
-        '-o',
-        'BatchMode=yes',
-        bundle.dir,
-        `root@${lab.hosts[0]!.address}:${SCP_DIR}`,
-      ]);
-    const fanOut = (n: number) => () =>
-      pushBundleToHosts(
-        transport,
-        lab.hosts.slice(0, n).map((h) => lab.target(h.index)),
-        bundle.report,
-        { remoteDir: PUSH_DIR },
+      measure(() =>
+        mustRun('scp', [
+          '-q',
+          '-r',
+          '-i',
+          lab.clientKeyPath,
+          '-o',
+          `UserKnownHostsFile=${lab.knownHostsPath}`,
+          '-o',
+          'BatchMode=yes',
+          bundle.dir,
+          `root@${lab.hosts[0]!.address}:${SCP_DIR}`,
+        ]),
       );
-    const samples = new Map(COUNTS.map((n) => [n, [] as { scp: number; fan: number }[]]));
+    // pushBundleToHosts is exactly these two calls; timed apart to see the phases.
+    const fanOut = (n: number) =>
+      measure(async (phase) => {
+        const [first, ...rest] = lab.hosts.slice(0, n).map((h) => lab.target(h.index));
+        const pushed = await pushBundle(transport, first!, bundle.report, { remoteDir: PUSH_DIR });
+        phase();
+        await fetchBundleFrom(transport, first!, pushed, rest, bundle.report, {
+          remoteDir: PUSH_DIR,
+        });
+      });
+    const fetcherSplit = async () => {
+      await clear();
+      const [a, b] = [lab.target(0), lab.target(1)];
+      const pushed = await pushBundle(transport, a, bundle.report, { remoteDir: PUSH_DIR });
+      await fetchBundleFrom(transport, a, pushed, [b], bundle.report, { remoteDir: PUSH_DIR });
+      await settled();
+      const server = await serveBundleFolder(transport, a, PUSH_DIR, undefined);
+      if (!server) throw new Error('bench/bundle-fanout: host 0 cannot serve');
+      const before = await cpuOf(hostPids[0]!);
+      let parts: { curl: number; check: number; curlWall: number };
+      try {
+        const script = [
+          'set -e',
+          'cpu() { set -- $(cut -d" " -f16,17 /proc/$$/stat); echo $(($1 + $2)); }',
+          'w=/tmp/ustart-bench-split; rm -rf $w; mkdir -p $w',
+          `cd ${PUSH_DIR}`,
+          `find . -path ./.incoming -prune -o -type f -printf '%P\\n' > $w/list`,
+          // A `%` in a name (apt's epoch as %3a) is %25 in its URL, as the receiver's list has it.
+          `sed 'h; s|%|%25|g; s|.*|url = "${server.url}/&"|; p; g; s|.*|output = "&"|' $w/list > $w/cfg`,
+          'cd $w',
+          'c0=$(cpu); t0=$(date +%s%N)',
+          'curl -fsS --fail-early --create-dirs -K cfg',
+          'c1=$(cpu); t1=$(date +%s%N)',
+          "tr '\\n' '\\0' < list | xargs -0 openssl dgst -sha256 -r -- > /dev/null",
+          'c2=$(cpu)',
+          'echo "$((c1 - c0)) $((c2 - c1)) $(((t1 - t0) / 1000000))"',
+          'cd / && rm -rf $w',
+        ].join('\n');
+        const r = await lab.exec(1, script);
+        if (r.code !== 0) throw new Error(`bench/bundle-fanout: split: ${r.stderr}`);
+        const [curl, check, ms] = r.stdout.trim().split(' ').map(Number);
+        parts = { curl: curl! / TICKS, check: check! / TICKS, curlWall: ms! / 1000 };
+      } finally {
+        await server.stop();
+        await settled();
+      }
+      return { ...parts, server: (await cpuOf(hostPids[0]!)) - before };
+    };
+    const samples = new Map(COUNTS.map((n) => [n, [] as { scp: Sample; fan: Sample }[]]));
+    const loads: string[] = [];
     for (let r = 0; r < rounds; r++) {
+      loads.push((await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' '));
       for (const n of COUNTS) {
         // Alternate which goes first, so neither always runs on the warmer machine.
         if (r % 2 === 0) {
-          const scpSeconds = await timed(scp);
-          samples.get(n)!.push({ scp: scpSeconds, fan: await timed(fanOut(n)) });
+          const scpSample = await scp();
+          samples.get(n)!.push({ scp: scpSample, fan: await fanOut(n) });
         } else {
-          const fan = await timed(fanOut(n));
-          samples.get(n)!.push({ scp: await timed(scp), fan });
+          const fan = await fanOut(n);
+          samples.get(n)!.push({ scp: await scp(), fan });
         }
         const last = samples.get(n)!.at(-1)!;
         console.log(
-          `round ${r + 1}/${rounds}, N=${n}: fan-out ${last.fan.toFixed(1)} s, one scp -r ${last.scp.toFixed(1)} s`,
+          `round ${r + 1}/${rounds}, N=${n}: fan-out ${last.fan.wall.toFixed(2)} s, one scp -r ${last.scp.wall.toFixed(2)} s`,
         );
       }
     }
+    // One fetching host's CPU split: host 1 fetches the bundle again from host 0's server with
+    // one curl (as the receiver does), then checks it with one openssl (as the receiver
+    // does); the shell's cutime + cstime after each (fields 16–17 of /proc/$$/stat).
+    const split = await fetcherSplit();
     await clear();
+    const cores = availableParallelism();
+    const bytes = mb * 1e6;
     console.log(
-      `\nBundle of ${mb.toFixed(1)} MB to N lab hosts (pushBundleToHosts, every file checked on every host) vs one scp -r to one host; median of ${rounds} rounds`,
+      `\nBundle of ${mb.toFixed(1)} MB to N lab hosts (pushBundleToHosts, every file checked on every host) vs one scp -r to one host; median of ${rounds} rounds; ${cores} cores; load average at each round's start: ${loads.join(' | ')}`,
     );
+    const col = (xs: readonly (string | number)[]) =>
+      xs.map((x, i) => String(x).padStart(i === 0 ? 3 : 8)).join(' ');
     console.log(
-      `${'N'.padStart(3)} ${'fan-out s'.padStart(10)} ${'scp s'.padStart(7)}  × one scp (time)`,
+      col([
+        'N',
+        'fan s',
+        'scp s',
+        '×scp',
+        'first s',
+        'fetch s',
+        'here',
+        'source',
+        'fetcher',
+        'hosts',
+        'scp cpu',
+        'bound s',
+        'machine',
+        'model s',
+        'model×',
+      ]),
     );
     for (const n of COUNTS) {
       const s = samples.get(n)!;
+      const m = (f: (x: { scp: Sample; fan: Sample }) => number) => median(s.map(f));
+      const fetchers = (x: Sample) => x.hosts.slice(1, n);
+      const maxFetcher = (x: Sample) => Math.max(0, ...fetchers(x));
+      const allHosts = (x: Sample) => x.hosts.reduce((a, b) => a + b, 0);
+      // Separate machines: the push to the first host as measured (one host busy, as on a
+      // site), then every fetcher at once on its own CPU, the source's uplink carrying n − 1
+      // copies; the slowest fetcher decides.
+      const model = (x: Sample) =>
+        x.firstWall + (n > 1 ? maxFetcher(x) + ((n - 1) * bytes * 8) / (SITE_GBIT * 1e9) : 0);
       console.log(
-        `${String(n).padStart(3)} ${median(s.map((x) => x.fan))
-          .toFixed(1)
-          .padStart(10)} ${median(s.map((x) => x.scp))
-          .toFixed(1)
-          .padStart(7)}  ${median(s.map((x) => x.fan / x.scp)).toFixed(2)}`,
+        col([
+          n,
+          m((x) => x.fan.wall).toFixed(2),
+          m((x) => x.scp.wall).toFixed(2),
+          m((x) => x.fan.wall / x.scp.wall).toFixed(2),
+          m((x) => x.fan.firstWall).toFixed(2),
+          m((x) => x.fan.wall - x.fan.firstWall).toFixed(2),
+          m((x) => x.fan.laptop).toFixed(2),
+          m((x) => x.fan.hosts[0]!).toFixed(2),
+          m((x) => maxFetcher(x.fan)).toFixed(2),
+          m((x) => allHosts(x.fan)).toFixed(2),
+          m((x) => x.scp.children + allHosts(x.scp)).toFixed(2),
+          m((x) => (x.fan.laptop + allHosts(x.fan)) / cores).toFixed(2),
+          m((x) => x.fan.machine).toFixed(2),
+          m((x) => model(x.fan)).toFixed(2),
+          m((x) => model(x.fan) / x.scp.wall).toFixed(2),
+        ]),
       );
     }
+    console.log(
+      [
+        'Columns (seconds; CPU is user+system): fan/scp wall, their ratio; first = the push to the first host, fetch = the rest;',
+        'here = this process (SSH client, tar stream); source = host 0 (receive, then serve); fetcher = the slowest other host;',
+        'hosts = all lab hosts; scp cpu = scp + ssh here + its host side; bound = (here + hosts) / cores, the least wall time',
+        `on this machine; machine = CPU busy on the whole machine (other agents too); model = first + slowest fetcher + ${SITE_GBIT} Gbit/s`,
+        'uplink for N−1 copies: the time with a CPU per host.',
+      ].join('\n'),
+    );
+    console.log(
+      `One fetching host, its parts alone (CPU s): curl of the ${mb.toFixed(1)} MB from the source ${split.curl.toFixed(2)} (wall ${split.curlWall.toFixed(2)}), openssl dgst -sha256 of it ${split.check.toFixed(2)}; the source's server meanwhile ${split.server.toFixed(2)}`,
+    );
     console.log('Goal: N = 10 in ≤ 1.3 × the time of one scp to one host.');
   } finally {
     await transport.dispose();
     await lab.dispose();
   }
+}
+
+interface Snapshot {
+  at: number;
+  self: number;
+  children: number;
+  hosts: number[];
+  machine: number;
+}
+
+/** One timed run: wall seconds, and CPU seconds by role. */
+interface Sample {
+  wall: number;
+  /** Until the first host held the bundle (the fan-out's first phase). */
+  firstWall: number;
+  laptop: number;
+  /** This process's reaped children (scp and its ssh). */
+  children: number;
+  /** Per lab host, everything its sshd ran (reaped). */
+  hosts: number[];
+  /** The whole machine's busy CPU seconds. */
+  machine: number;
+}
+
+/** The kernel's clock ticks per second for /proc times (USER_HZ; 100 on Linux/x86). */
+const TICKS = 100;
+
+function selfCpu(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+/** Fields of /proc/<pid>/stat after the command name (state is [0]). */
+async function statFields(pid: number | 'self'): Promise<string[]> {
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8');
+  return text.slice(text.lastIndexOf(')') + 2).split(' ');
+}
+
+/** utime + stime + cutime + cstime (stat fields 14–17), in seconds. */
+async function cpuOf(pid: number): Promise<number> {
+  const f = await statFields(pid);
+  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICKS;
+}
+
+/** cutime + cstime: the CPU of reaped children. */
+async function childCpu(pid: number | 'self'): Promise<number> {
+  const f = await statFields(pid);
+  return (Number(f[13]) + Number(f[14])) / TICKS;
+}
+
+async function childrenOf(pid: number): Promise<string[]> {
+  const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8');
+  return text.split(' ').filter(Boolean);
+}
+
+/** Busy CPU seconds of the whole machine since boot (/proc/stat: all but idle and iowait). */
+async function machineBusy(): Promise<number> {
+  const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!;
+  const t = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  return (t.reduce((a, b) => a + b, 0) - t[3]! - t[4]!) / TICKS;
 }
 
 function median(xs: number[]): number {

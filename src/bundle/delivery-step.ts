@@ -1,19 +1,37 @@
 /**
  * The offline bundle's delivery as a step of the run, `umetal.bundle`, just before
- * `umetal.package-source`: a verified bundle is pushed from this machine to every target host
- * in parallel (pushBundle: a folder bundle as one tar stream through one SSH channel, a tar
- * or split bundle over SFTP; resumable, every entry's sha256 checked on the host), so it shows, logs, fails, retries and resumes like any step. Its `check` makes a
- * host that already has this bundle skip it without reading a byte of the bundle.
+ * `umetal.package-source`, so it shows, logs, fails, retries and resumes like any step. Its
+ * `check` makes a host that already has this bundle skip it without reading a byte of the
+ * bundle.
+ *
+ * This machine's link carries a folder bundle once (docs/ssh.md, "Performance"): the engine
+ * runs the step's `local` once per host, in parallel, and the step's FanOut (one per run)
+ * makes the first host to start the source: it receives the bundle from here (pushBundle, one
+ * tar stream, every file checked there). Every other host waits for it, then fetches from it
+ * over the site network (serveBundleFolder: a web server on the source for as long as a host
+ * of the step is still delivering; fetchBundle: curl, every file checked against the signed
+ * manifest's digests). When the source failed, cannot serve (no python3), cannot be
+ * reached (no curl, a firewall: curl's connect fails) or sends a file that does not match
+ * the manifest, a host is pushed to from here instead, and its log says so. A tar or split bundle is pushed from here to every host.
  *
  * The step is not in the runbook's YAML: it exists only when a run is given a verified
  * bundle, and its work is done here rather than by a script on the host.
  */
 import { createHash } from 'node:crypto';
 import type { BundleEvent, BundleEventListener } from './events.js';
-import { pushBundle, REMOTE_BUNDLE_DIR } from './push.js';
+import {
+  fetchBundle,
+  pushBundle,
+  REMOTE_BUNDLE_DIR,
+  serveBundleFolder,
+  type BundleServer,
+  type PushOptions,
+} from './push.js';
+import { isFetchFailure } from './push-stream.js';
 import type { VerifyReport } from './verify.js';
 import type { LocalStepContext, StepSpec } from '../engine/types.js';
-import { UstartError, unreachable } from '../errors.js';
+import { isUstartError, messageOf, UstartError, unreachable } from '../errors.js';
+import type { HostTarget, Transport } from '../ssh/transport.js';
 import { shQuote } from '../util/sh-quote.js';
 
 export const BUNDLE_STEP_ID = 'umetal.bundle';
@@ -62,14 +80,17 @@ export function bundleDeliveryStep(
   const marker = `${dir}/${BUNDLE_VERIFIED_MARKER}`;
   const entries = report.manifest.entries;
   const bytes = entries.reduce((n, e) => n + e.size, 0);
+  // One per step, so one per run: a resume builds the step again, and with it a new one.
+  const fanOut = new FanOut(report, manifestSha);
   return {
     id: BUNDLE_STEP_ID,
     title: 'Deliver the offline bundle',
     phase: before.phase,
     description:
-      `Pushes the verified offline bundle (${report.manifest.digest}, ${entries.length} files, ${size(bytes)}) ` +
-      `from this machine to ${dir} on every host over SSH, resuming a file after a dropped link, ` +
-      `and checks every file's sha256 on the host. A host that already holds this bundle, checked, skips it.`,
+      `Delivers the verified offline bundle (${report.manifest.digest}, ${entries.length} files, ${size(bytes)}) ` +
+      `to ${dir} on every host: the first host to start receives it from this machine over SSH, the others ` +
+      `fetch it from that host over the site network (or, when they cannot, from this machine). ` +
+      `Every file's sha256 is checked on every host. A host that already holds this bundle, checked, skips it.`,
     targets: before.targets,
     ...(before.after?.length ? { after: before.after } : {}),
     // Large bundles on slow links: warn, never kill what may be nearly done.
@@ -80,40 +101,167 @@ export function bundleDeliveryStep(
       `printf '%s  %s\\n' ${manifestSha} ${shQuote(`${dir}/bundle.json`)} | sha256sum --status -c -`,
     run: [
       '# Done by uStart from this machine; nothing of this step runs as a script on the host:',
-      `#   push ${report.bundle} (${report.container}) to ${dir} over SSH`,
+      `#   push ${report.bundle} (${report.container}) to ${dir} over SSH (the first host),`,
+      `#   or fetch it from the first host: curl http://FIRST:PORT/... (python3 http.server there)`,
       `#   cd ${dir} && sha256sum --strict -c   (every entry of the signed manifest)`,
       `#   echo ${manifestSha} > ${marker}`,
     ].join('\n'),
-    local: (context) => deliver(context, report, manifestSha),
+    local: (context) => fanOut.deliver(context),
     sudo: true,
     idempotent: true,
   };
 }
 
-async function deliver(
-  context: LocalStepContext,
-  report: VerifyReport,
-  manifestSha: string,
-): Promise<void> {
-  const dir = REMOTE_BUNDLE_DIR;
-  const marker = `${dir}/${BUNDLE_VERIFIED_MARKER}`;
-  // A half-replaced bundle must never look verified to package-source.sh.
-  await onHost(context, `rm -f ${shQuote(marker)}`, 'clear the bundle marker');
-  context.log(`# uStart: pushing ${report.bundle} to ${context.host}:${dir}`);
-  await pushBundle(context.transport, context.target, report, {
-    sudo: true,
-    signal: context.signal,
-    onEvent: progressLog(context.log),
-  });
-  await onHost(
-    context,
-    `cd ${shQuote(dir)} && printf '%s  bundle.json\\n' ${manifestSha} | sha256sum --strict -c - && ` +
-      `printf '%s\\n' ${manifestSha} > ${shQuote(`${marker}.tmp`)} && mv ${shQuote(`${marker}.tmp`)} ${shQuote(marker)}`,
-    'mark the bundle as checked',
-  );
-  context.log(`# uStart: the bundle is on ${context.host}, every file checked there`);
+/**
+ * The step's per-run coordination of the bundle's delivery (see the file comment). `deliver`
+ * is the step's `local` for one host; the engine calls it for every host at once, and again
+ * for a host it retries or resumes.
+ */
+class FanOut {
+  /** The host that receives the bundle from here; settles true once it holds it, checked. */
+  private source: { host: string; target: HostTarget; holds: Promise<boolean> } | undefined;
+  /** The web server on the source, while a host of the step is delivering. */
+  private server: Promise<BundleServer | undefined> | undefined;
+  /** Hosts inside `deliver` now: the server stops when the last one leaves. */
+  private active = 0;
+
+  constructor(
+    private readonly report: VerifyReport,
+    private readonly manifestSha: string,
+  ) {}
+
+  async deliver(context: LocalStepContext): Promise<void> {
+    this.active++;
+    try {
+      const dir = REMOTE_BUNDLE_DIR;
+      // A half-replaced bundle must never look verified to package-source.sh.
+      await onHost(
+        context,
+        `rm -f ${shQuote(`${dir}/${BUNDLE_VERIFIED_MARKER}`)}`,
+        'clear the bundle marker',
+      );
+      const from = await this.receive(context);
+      await onHost(
+        context,
+        `cd ${shQuote(dir)} && printf '%s  bundle.json\\n' ${this.manifestSha} | sha256sum --strict -c - && ` +
+          `printf '%s\\n' ${this.manifestSha} > ${shQuote(`${dir}/${BUNDLE_VERIFIED_MARKER}.tmp`)} && ` +
+          `mv ${shQuote(`${dir}/${BUNDLE_VERIFIED_MARKER}.tmp`)} ${shQuote(`${dir}/${BUNDLE_VERIFIED_MARKER}`)}`,
+        'mark the bundle as checked',
+      );
+      context.log(
+        `# uStart: the bundle is on ${context.host}, every file checked there (from ${from})`,
+      );
+    } finally {
+      if (--this.active === 0) await this.stopServer();
+    }
+  }
+
+  /** Puts the bundle on the host (not marked yet); says where it came from. */
+  private async receive(context: LocalStepContext): Promise<string> {
+    const source = this.source;
+    // The first host, or the source again (the engine retries it): from here.
+    if (this.report.container !== 'folder' || !source || source.host === context.host) {
+      return this.pushFromHere(context, undefined);
+    }
+    const holds = await untilAborted(source.holds, context.signal, context.host);
+    if (!holds) {
+      return this.pushFromHere(
+        context,
+        `the first host, ${source.host}, did not receive the bundle; pushing to ${context.host} from this machine instead`,
+      );
+    }
+    const server = await this.serve(context.transport, source.target);
+    if (!server) {
+      return this.pushFromHere(
+        context,
+        `${source.host} cannot serve the bundle (no python3 there, or no free port); pushing to ${context.host} from this machine instead`,
+      );
+    }
+    context.log(
+      `# uStart: fetching the bundle from ${server.host} (${server.url}) over the site network; only the file list and the digests go from this machine`,
+    );
+    try {
+      await fetchBundle(
+        context.transport,
+        context.target,
+        this.report,
+        server,
+        this.options(context),
+      );
+      return `${server.host}, over the site network`;
+    } catch (e) {
+      // The source cannot be reached (curl failed), or a file from it does not match the
+      // manifest (refused on this host, nothing put in place): from here instead.
+      const fromHere = isFetchFailure(e) || isUstartError(e, 'BundleCorrupt');
+      if (!fromHere || context.signal.aborted) throw e;
+      return this.pushFromHere(
+        context,
+        `${messageOf(e)}\npushing to ${context.host} from this machine instead`,
+      );
+    }
+  }
+
+  /**
+   * A push from this machine. Without `why` the host becomes the source (the first host);
+   * with it, it is a fallback, logged.
+   */
+  private async pushFromHere(context: LocalStepContext, why: string | undefined): Promise<string> {
+    let settle: (holds: boolean) => void = () => undefined;
+    if (why === undefined && this.report.container === 'folder') {
+      const holds = new Promise<boolean>((resolve) => (settle = resolve));
+      this.source = { host: context.host, target: context.target, holds };
+    }
+    for (const line of (why ?? '').split('\n').filter(Boolean)) context.log(`# uStart: ${line}`);
+    context.log(
+      `# uStart: pushing ${this.report.bundle} to ${context.host}:${REMOTE_BUNDLE_DIR} from this machine`,
+    );
+    try {
+      await pushBundle(context.transport, context.target, this.report, this.options(context));
+      settle(true);
+    } catch (e) {
+      settle(false);
+      throw e;
+    }
+    return 'this machine';
+  }
+
+  private options(context: LocalStepContext): PushOptions {
+    return { sudo: true, signal: context.signal, onEvent: progressLog(context.log) };
+  }
+
+  /** The source's web server, started once for the hosts delivering now. */
+  private serve(transport: Transport, source: HostTarget): Promise<BundleServer | undefined> {
+    // Its lifetime is the step's hosts', not one host's: no host's signal stops it. A source
+    // that cannot be reached over SSH any more cannot serve either.
+    this.server ??= serveBundleFolder(transport, source, REMOTE_BUNDLE_DIR, undefined).catch(
+      () => undefined,
+    );
+    return this.server;
+  }
+
+  private async stopServer(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    // A server whose connection is gone has ended with it (its stdin closed): not this host's failure.
+    await (await server)?.stop().catch(() => undefined);
+  }
 }
 
+/** `holds`, or a Cancelled error when the host's step is cancelled first. */
+async function untilAborted<T>(holds: Promise<T>, signal: AbortSignal, host: string): Promise<T> {
+  if (signal.aborted) throw new UstartError('Cancelled', `delivery to ${host} cancelled`);
+  let off: () => void = () => undefined;
+  const cancelled = new Promise<never>((_, reject) => {
+    const abort = () => reject(new UstartError('Cancelled', `delivery to ${host} cancelled`));
+    signal.addEventListener('abort', abort, { once: true });
+    off = () => signal.removeEventListener('abort', abort);
+  });
+  try {
+    return await Promise.race([holds, cancelled]);
+  } finally {
+    off();
+  }
+}
 async function onHost(context: LocalStepContext, command: string, what: string): Promise<void> {
   const chunks: Buffer[] = [];
   const collect = (c: Uint8Array) => chunks.push(Buffer.from(c));

@@ -59,6 +59,9 @@ export interface StreamProgress {
 /** Exit statuses of the receiver script, told apart in the messages. */
 const EXIT = { staging: 91, unpack: 92, mismatch: 93, locked: 94, move: 95, fetch: 96 } as const;
 
+/** How long a fetching host waits for the serving host's web server to accept a connection. */
+export const FETCH_CONNECT_SECONDS = 10;
+
 /** The receiver's control folder inside the staging folder (no bundle path starts with a dot). */
 const CONTROL = '.ustart';
 
@@ -86,9 +89,12 @@ const RECEIVER = [
   // server ignores Range (docs/upstream-facts.md#python-http-server-no-range): a file kept
   // at another size is fetched again whole, never resumed. An empty list runs no curl (it
   // would exit 2, docs/upstream-facts.md#curl-no-url-exit-2); --fail-early makes any failed
-  // file curl's exit status (docs/upstream-facts.md#curl-fail-early).
+  // file curl's exit status (docs/upstream-facts.md#curl-fail-early). A serving host behind a
+  // firewall that drops the port fails the connect within FETCH_CONNECT_SECONDS instead of
+  // curl's 300 s default (docs/upstream-facts.md#curl-connect-timeout); the caller then
+  // pushes from this machine.
   `if [ -s ${CONTROL}/get ]; then tr '\\n' '\\0' < ${CONTROL}/get | xargs -0 -r rm -f -- || exit ${EXIT.unpack}; fi`,
-  `if [ -s ${CONTROL}/fetch ]; then curl -fsS --fail-early --create-dirs -K ${CONTROL}/fetch 2>&1 || exit ${EXIT.fetch}; fi`,
+  `if [ -s ${CONTROL}/fetch ]; then curl -fsS --fail-early --connect-timeout ${FETCH_CONNECT_SECONDS} --create-dirs -K ${CONTROL}/fetch 2>&1 || exit ${EXIT.fetch}; fi`,
   // Tails of files an earlier attempt left cut short.
   `if [ -d ${CONTROL}/tail ]; then`,
   `  (cd ${CONTROL}/tail && find . -type f -printf '%P\\n') | while IFS= read -r f; do cat "${CONTROL}/tail/$f" >> "$f" || exit 1; done || exit ${EXIT.unpack}`,

@@ -67,13 +67,33 @@ export function pushBundle(
   return pushOne(transport, target, report, options, undefined);
 }
 
+/**
+ * A folder bundle to `target` fetched from `from` (a host of the site serving its checked
+ * copy, serveBundleFolder) instead of sent from here: only the fetch list and the check list
+ * cross this machine's link. Every file is checked on `target` as by pushBundle. Throws an
+ * error for which isFetchFailure is true when the host could not get the files from there
+ * (no curl, unreachable, a missing file): the caller then pushes from here.
+ */
+export async function fetchBundle(
+  transport: Transport,
+  target: HostTarget,
+  report: VerifyReport,
+  from: ServedBundle,
+  options: PushOptions = {},
+): Promise<PushedBundle> {
+  if (report.container !== 'folder') {
+    throw new UstartError('StepFailed', `only a folder bundle is fetched host to host`);
+  }
+  return pushOne(transport, target, report, options, from);
+}
+
 /** pushBundle; with `fetchFrom`, a folder's files come from that URL, not from here. */
 async function pushOne(
   transport: Transport,
   target: HostTarget,
   report: VerifyReport,
   options: PushOptions,
-  fetchFrom: Served | undefined,
+  fetchFrom: ServedBundle | undefined,
 ): Promise<PushedBundle> {
   if (!report.ok || !report.manifest) {
     throw new UstartError(
@@ -126,7 +146,7 @@ async function streamFolder(
     emit: BundleEventListener;
     totalBytes: number;
     options: PushOptions;
-    fetchFrom: Served | undefined;
+    fetchFrom: ServedBundle | undefined;
   },
 ): Promise<void> {
   const digests = new Map(needed.map((e) => [e.path, e.sha256]));
@@ -208,7 +228,7 @@ export async function fetchBundleFrom(
   if (options.signal?.aborted) throw new UstartError('Cancelled', 'push cancelled');
   const server =
     report.container === 'folder'
-      ? await serveFolder(transport, source, pushed.remoteDir, options.signal)
+      ? await serveBundleFolder(transport, source, pushed.remoteDir, options.signal)
       : undefined;
   let settled: PromiseSettledResult<PushedBundle>[];
   try {
@@ -243,9 +263,14 @@ export async function fetchBundleFrom(
 }
 
 /** A bundle folder served over HTTP by `host` at `url`. */
-interface Served {
+export interface ServedBundle {
   url: string;
   host: string;
+}
+
+/** A running server (serveBundleFolder); `stop` ends it and waits until it has exited. */
+export interface BundleServer extends ServedBundle {
+  stop(): Promise<void>;
 }
 
 /** Options of a push to several hosts: events name their host. */
@@ -263,9 +288,12 @@ function hostOptions(options: FanOutOptions, target: HostTarget): PushOptions {
 
 /**
  * The web server on the serving host: python3's http.server handler
- * (docs/upstream-facts.md#python-http-server-no-range) in a thread, bound to argv[2] port argv[1], serving the
- * current folder. It prints the line serveFolder waits for once bound, and ends the process
- * when its stdin reaches EOF: when serveFolder stops it, and when the SSH connection is
+ * (docs/upstream-facts.md#python-http-server-no-range), its body copy done by the kernel
+ * (`socket.sendfile`, os.sendfile on Linux, instead of shutil.copyfileobj's read/write
+ * through Python; the headers are already sent, the handler's socket writer is unbuffered:
+ * docs/upstream-facts.md#python-http-server-sendfile) in a thread, bound to argv[2] port argv[1], serving the
+ * current folder. It prints the line serveBundleFolder waits for once bound, and ends the process
+ * when its stdin reaches EOF: when serveBundleFolder stops it, and when the SSH connection is
  * lost (sshd closes the channel), so no server outlives the fan-out.
  */
 const SERVER = [
@@ -273,6 +301,7 @@ const SERVER = [
   'port, addr = int(sys.argv[1]), sys.argv[2]',
   'class Handler(http.server.SimpleHTTPRequestHandler):',
   '    def log_message(self, *args): pass',
+  '    def copyfile(self, source, outputfile): self.connection.sendfile(source)',
   'class Server(http.server.ThreadingHTTPServer):',
   '    address_family = socket.AF_INET6 if ":" in addr else socket.AF_INET',
   'server = Server((addr, port), functools.partial(Handler, directory="."))',
@@ -283,15 +312,16 @@ const SERVER = [
 ].join('\n');
 
 /**
- * Serves `dir` on `target` over HTTP until stopped; undefined when the host cannot (no
- * python3, the port taken twice): the caller then pushes from here.
+ * Serves `dir` on `target` over HTTP until stopped (or `signal` aborts, or the connection
+ * is lost); undefined when the host cannot (no python3, the port taken twice): the caller
+ * then pushes from here.
  */
-async function serveFolder(
+export async function serveBundleFolder(
   transport: Transport,
   target: HostTarget,
   dir: string,
   signal: AbortSignal | undefined,
-): Promise<(Served & { stop(): Promise<void> }) | undefined> {
+): Promise<BundleServer | undefined> {
   if (signal?.aborted) throw new UstartError('Cancelled', `push to ${target.name} cancelled`);
   const connection = await transport.connect(target, signal ? { signal } : {});
   for (let attempt = 0; attempt < 2; attempt++) {

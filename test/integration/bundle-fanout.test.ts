@@ -3,9 +3,17 @@
  * first host gets it from here, the others fetch it from the first over the lab's bridge,
  * each checking every file against the manifest. A file damaged on the serving host is
  * refused by the fetching host, which puts nothing in place.
+ *
+ * The run's `umetal.bundle` step does the same through the engine (its `local` once per host,
+ * in parallel): the bytes this machine's transport sends are counted per host, so a push per
+ * host (the old step) fails here; a source that fails, or that a firewall hides, makes the
+ * other hosts take the bundle from here, saying so (as does a file damaged on the source); the
+ * web server on the source is gone when the step ends or is cancelled.
  */
-import { writeFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -16,8 +24,21 @@ import {
   type BundleEvent,
   type VerifyReport,
 } from '../../src/bundle/index.js';
+import {
+  BUNDLE_STEP_ID,
+  BUNDLE_VERIFIED_MARKER,
+  bundleDeliveryStep,
+} from '../../src/bundle/delivery-step.js';
+import { logPath, RunEngine, type StepSpec } from '../../src/engine/index.js';
 import { KnownHosts } from '../../src/ssh/known-hosts.js';
 import { Ssh2Transport } from '../../src/ssh/ssh2-transport.js';
+import type {
+  ExecOptions,
+  HostConnection,
+  HostTarget,
+  Transport,
+  UploadOptions,
+} from '../../src/ssh/transport.js';
 import { createLab, type Lab } from '../lab/lab.js';
 import { labAvailable } from '../lab/require-lab.js';
 import { bundleFixture, type BundleFixture } from './bundle-fixture.js';
@@ -264,4 +285,347 @@ describe.skipIf(!available)('bundle fanned out host to host', () => {
       await lab.exec(2, `rm -f ${held}`);
     }
   });
+
+  describe("the run's delivery step (umetal.bundle)", () => {
+    const DIR = '/var/lib/ustart/bundle';
+    let runsDir: string;
+    let counting: CountingTransport;
+    let bundleBytes: number;
+    let manifestSha: string;
+    const names = () => lab.hosts.map((h) => h.name);
+
+    beforeAll(async () => {
+      runsDir = await mkdtemp(join(tmpdir(), 'ustart-fanout-step-'));
+      counting = new CountingTransport(transport);
+      bundleBytes = report.manifest!.entries.reduce((n, e) => n + e.size, 0);
+      manifestSha = createHash('sha256').update(report.manifestBytes!).digest('hex');
+    });
+    afterAll(async () => {
+      if (runsDir) await rm(runsDir, { recursive: true, force: true });
+    });
+    const clear = () =>
+      Promise.all(lab.hosts.map((h) => lab.exec(h, `rm -rf ${DIR}; mkdir -p /var/lib/ustart`)));
+    const step = (): StepSpec => ({
+      ...bundleDeliveryStep(report, { phase: 'umetal', targets: 'all' }),
+      retries: 0,
+    });
+
+    /** Runs the step through the engine on every lab host; the logs by host. */
+    async function runStep(spec: StepSpec, signal?: AbortSignal) {
+      const hosts = new Map(lab.hosts.map((h) => [h.name, lab.target(h.index)]));
+      const engine = new RunEngine({
+        transport: counting,
+        runsDir,
+        steps: [spec],
+        hosts,
+        resolveTargets: () => [...hosts.keys()],
+        clusterLock: false,
+        retryDelayMs: () => 0,
+        ...(signal ? { signal } : {}),
+      });
+      const result = await engine.run();
+      const logs = new Map<string, string>();
+      for (const h of names()) {
+        logs.set(
+          h,
+          await readFile(logPath(result.runDir, BUNDLE_STEP_ID, h), 'utf8').catch(() => ''),
+        );
+      }
+      return { result, logs };
+    }
+
+    /** The source's server, named in a fetching host's log, no longer accepts connections. */
+    const serverGone = async (log: string) => {
+      const m = /fetching the bundle from \S+ \(http:\/\/([^:/]+):(\d+)\)/.exec(log);
+      expect(m, log).not.toBeNull();
+      const refused = await new Promise<string>((resolve) => {
+        const socket = connect({ host: m![1]!, port: Number(m![2]) });
+        socket.once('connect', () => {
+          socket.destroy();
+          resolve('connected');
+        });
+        socket.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+      });
+      expect(refused).toBe('ECONNREFUSED');
+    };
+
+    const marked = async (i: number) =>
+      (await lab.exec(i, `cat ${DIR}/${BUNDLE_VERIFIED_MARKER}`)).stdout.trim();
+
+    it("carries the bundle across this machine's link once; the others fetch from the first", async () => {
+      await clear();
+      counting.reset();
+      const { result, logs } = await runStep(step());
+      expect(result.state, [...logs.values()].join('\n')).toBe('succeeded');
+      expect(result.counts.succeeded).toBe(lab.hosts.length);
+      // One host got the bundle's bytes from here; the others only their lists (a few KB).
+      const sent = names().map((h) => counting.sentTo(h));
+      const source = names()[sent.indexOf(Math.max(...sent))]!;
+      expect(Math.max(...sent)).toBeGreaterThanOrEqual(bundleBytes);
+      for (const h of names().filter((n) => n !== source)) {
+        expect(counting.sentTo(h), h).toBeLessThan(bundleBytes / 20);
+        expect(logs.get(h)).toContain(`fetching the bundle from ${source} (http://`);
+        expect(logs.get(h)).toContain(
+          `the bundle is on ${h}, every file checked there (from ${source}, over the site network)`,
+        );
+      }
+      expect(counting.total()).toBeLessThan(bundleBytes * 1.1);
+      expect(logs.get(source)).toContain(
+        `the bundle is on ${source}, every file checked there (from this machine)`,
+      );
+      const first = await listing(0, DIR);
+      expect(first).toContain('755 bin/kubeadm\n');
+      for (const h of lab.hosts) {
+        expect(await listing(h.index, DIR)).toBe(first);
+        expect(await marked(h.index)).toBe(manifestSha);
+      }
+      await serverGone(logs.get(names().find((n) => n !== source)!)!);
+
+      // A second run: every host holds the bundle, checked; nothing is sent.
+      counting.reset();
+      const again = await runStep(step());
+      expect(again.result.counts.skipped).toBe(lab.hosts.length);
+      expect(counting.total()).toBeLessThan(64 * 1024);
+    });
+
+    it("stops the source's web server when the run is cancelled during the fetch", async () => {
+      await clear();
+      const abort = new AbortController();
+      const spec = step();
+      const local = spec.local!;
+      let fetching = '';
+      const { result } = await runStep(
+        {
+          ...spec,
+          // The step's own function; its log is watched to cancel as a host starts fetching.
+          local: (context) =>
+            local({
+              ...context,
+              log: (line) => {
+                context.log(line);
+                if (!fetching && line.includes('fetching the bundle from')) {
+                  fetching = line;
+                  abort.abort();
+                }
+              },
+            }),
+        },
+        abort.signal,
+      );
+      expect(fetching).not.toBe('');
+      expect(result.state).toBe('cancelled');
+      await serverGone(fetching);
+    });
+
+    it(
+      "pushes from here when a firewall hides the source's web server, and says so",
+      { timeout: 120_000 },
+      async () => {
+        await clear();
+        counting.reset();
+        // Every host drops TCP to any port but its sshd's: the fetching hosts' curl cannot
+        // connect to whichever host became the source (a DROP, so it waits for its timeout).
+        const table = `ustart_fanout_test_${process.pid}`;
+        for (const h of lab.hosts) {
+          const r = await lab.exec(
+            h,
+            `nft add table inet ${table} && nft add chain inet ${table} in '{ type filter hook input priority 0 ; }' && nft add rule inet ${table} in tcp dport != ${h.port} drop`,
+          );
+          expect(r.code, r.stderr).toBe(0);
+        }
+        let fetchLogs: string[] = [];
+        try {
+          const { result, logs } = await runStep(step());
+          expect(result.state, [...logs.values()].join('\n')).toBe('succeeded');
+          const source = names().find((h) => !logs.get(h)!.includes('fetching the bundle from'))!;
+          fetchLogs = names()
+            .filter((n) => n !== source)
+            .map((h) => logs.get(h)!);
+          for (const h of names().filter((n) => n !== source)) {
+            const log = logs.get(h)!;
+            expect(log).toMatch(new RegExp(`${h} could not fetch the bundle from ${source}`));
+            expect(log).toContain(`pushing to ${h} from this machine instead`);
+            expect(log).toContain(
+              `the bundle is on ${h}, every file checked there (from this machine)`,
+            );
+            expect(counting.sentTo(h)).toBeGreaterThanOrEqual(bundleBytes);
+          }
+          for (const h of lab.hosts) expect(await marked(h.index)).toBe(manifestSha);
+        } finally {
+          for (const h of lab.hosts) await lab.exec(h, `nft delete table inet ${table} || true`);
+        }
+        // With the firewall gone, nothing answers on the port the source served at.
+        expect(fetchLogs).toHaveLength(lab.hosts.length - 1);
+        for (const log of fetchLogs) await serverGone(log);
+      },
+    );
+
+    it(
+      'a failed source makes the others push from here; a retried host fetches again',
+      { timeout: 120_000 },
+      async () => {
+        await clear();
+        counting.reset();
+        const spec = step();
+        const local = spec.local!;
+        // The source's receiver cannot make its staging folder: its push fails.
+        await lab.exec(0, `mkdir -p ${DIR} && touch ${DIR}/.incoming`);
+        const opened: HostConnection[] = [];
+        const call = async (i: number, onLine?: (line: string) => void) => {
+          const target = lab.target(i);
+          const connection = await counting.connect(target);
+          opened.push(connection);
+          const lines: string[] = [];
+          const done = local({
+            host: target.name,
+            target,
+            transport: counting,
+            connection,
+            signal: new AbortController().signal,
+            log: (line) => {
+              lines.push(line);
+              onLine?.(line);
+            },
+          });
+          return { done, lines };
+        };
+        try {
+          // Host 0 starts first and becomes the source; the others start once it pushes.
+          let pushing: () => void = () => undefined;
+          const started = new Promise<void>((r) => (pushing = r));
+          const source = await call(0, (line) => {
+            if (line.includes('from this machine')) pushing();
+          });
+          await started;
+          const others = await Promise.all([call(1), call(2)]);
+          await expect(source.done).rejects.toThrow(/could not put the bundle in place|staging/);
+          for (const [k, o] of others.entries()) {
+            await o.done;
+            const name = lab.hosts[k + 1]!.name;
+            expect(o.lines.join('\n')).toContain(
+              `the first host, ${lab.hosts[0]!.name}, did not receive the bundle; pushing to ${name} from this machine instead`,
+            );
+            expect(counting.sentTo(name)).toBeGreaterThanOrEqual(bundleBytes);
+            expect(await marked(k + 1)).toBe(manifestSha);
+          }
+
+          // The engine retries the source: with its folder fixed, it is the source again.
+          await lab.exec(0, `rm -f ${DIR}/.incoming`);
+          const retried = await call(0);
+          await retried.done;
+          expect(retried.lines.join('\n')).toContain(
+            'every file checked there (from this machine)',
+          );
+          expect(await marked(0)).toBe(manifestSha);
+
+          // A host retried after the source holds the bundle fetches from it (the server is
+          // started again for it, and stopped when it is done).
+          await lab.exec(1, `rm -rf ${DIR}`);
+          counting.reset();
+          const fetched = await call(1);
+          await fetched.done;
+          const log = fetched.lines.join('\n');
+          expect(log).toContain(
+            `every file checked there (from ${lab.hosts[0]!.name}, over the site network)`,
+          );
+          expect(counting.sentTo(lab.hosts[1]!.name)).toBeLessThan(bundleBytes / 20);
+          expect(await listing(1, DIR)).toBe(await listing(0, DIR));
+          await serverGone(log);
+
+          // A file damaged on the source: the fetching host refuses it, then gets the bundle
+          // from here.
+          await lab.exec(
+            0,
+            `printf 'X' | dd of=${DIR}/files/big.bin bs=1 seek=4096 conv=notrunc status=none`,
+          );
+          await lab.exec(2, `rm -rf ${DIR}`);
+          counting.reset();
+          const refused = await call(2);
+          await refused.done;
+          const said = refused.lines.join('\n');
+          expect(said).toMatch(/does not match its manifest[^]*files\/big.bin: FAILED/);
+          expect(said).toContain(`pushing to ${lab.hosts[2]!.name} from this machine instead`);
+          expect(said).toContain('every file checked there (from this machine)');
+          expect(counting.sentTo(lab.hosts[2]!.name)).toBeGreaterThanOrEqual(bundleBytes);
+          expect(await marked(2)).toBe(manifestSha);
+          const big = report.manifest!.entries.find((e) => e.path === 'files/big.bin')!;
+          expect((await lab.exec(2, `sha256sum ${DIR}/files/big.bin`)).stdout).toContain(
+            big.sha256,
+          );
+        } finally {
+          await lab.exec(0, `rm -f ${DIR}/.incoming`);
+          await Promise.all(opened.map((c) => c.close().catch(() => undefined)));
+        }
+      },
+    );
+  });
 });
+
+/**
+ * A transport that counts the bytes this machine sends to each host (command stdin and
+ * uploads): what crosses the laptop's link.
+ */
+class CountingTransport implements Transport {
+  private readonly sent = new Map<string, number>();
+  constructor(private readonly inner: Transport) {}
+
+  reset(): void {
+    this.sent.clear();
+  }
+  sentTo(host: string): number {
+    return this.sent.get(host) ?? 0;
+  }
+  total(): number {
+    return [...this.sent.values()].reduce((a, b) => a + b, 0);
+  }
+  private add(host: string, n: number): void {
+    this.sent.set(host, this.sentTo(host) + n);
+  }
+
+  async connect(target: HostTarget, options?: { signal?: AbortSignal }): Promise<HostConnection> {
+    const c = await this.inner.connect(target, options);
+    const add = (n: number) => this.add(target.name, n);
+    return {
+      target: c.target,
+      closed: c.closed,
+      close: () => c.close(),
+      exec: (command: string, o?: ExecOptions) => {
+        const stdin = o?.stdin;
+        if (stdin === undefined) return c.exec(command, o);
+        if (typeof stdin === 'string') add(Buffer.byteLength(stdin));
+        else if (stdin instanceof Uint8Array) add(stdin.length);
+        return c.exec(command, {
+          ...o,
+          stdin:
+            typeof stdin === 'string' || stdin instanceof Uint8Array
+              ? stdin
+              : countChunks(stdin, add),
+        });
+      },
+      upload: async (source: string | Uint8Array, remotePath: string, o?: UploadOptions) => {
+        let last = 0;
+        await c.upload(source, remotePath, {
+          ...o,
+          onProgress: (done, of) => {
+            add(done - last);
+            last = done;
+            o?.onProgress?.(done, of);
+          },
+        });
+      },
+    };
+  }
+  dispose(): Promise<void> {
+    return this.inner.dispose();
+  }
+}
+
+async function* countChunks(
+  chunks: AsyncIterable<Uint8Array>,
+  add: (n: number) => void,
+): AsyncGenerator<Uint8Array> {
+  for await (const chunk of chunks) {
+    add(chunk.length);
+    yield chunk;
+  }
+}
