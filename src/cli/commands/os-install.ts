@@ -119,14 +119,15 @@ export function osInstallDeps(o: {
   openBmc: BmcOpener;
   acceptHostKey: OsInstallDeps['acceptHostKey'];
   known: KnownHosts | undefined;
-  /** Tests (the demo) give their own probe; the real one by default. */
+  /** Tests give their own probe and ISO build; the real ones by default. */
   sshProbe?: OsInstallDeps['sshProbe'];
+  buildIso?: OsInstallDeps['buildIso'];
 }): OsInstallDeps {
   return {
     openBmc: o.openBmc,
     sshProbe: o.sshProbe ?? ((a, p) => sshProbe(a, p)),
     sshHostKey: (a, p, t) => sshHostKey(a, p, t),
-    buildIso: (r, out) => buildIso(r, out),
+    buildIso: o.buildIso ?? ((r, out) => buildIso(r, out)),
     acceptHostKey: o.acceptHostKey,
     // Only after SSH there presented exactly the accepted key (src/osinstall/os-install.ts).
     recordHostKey: (address, p, key) => {

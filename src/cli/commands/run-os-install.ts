@@ -42,10 +42,11 @@ export interface OsInstallRunOpts extends BmcOpts {
   acceptNewHostKeys?: boolean;
 }
 
-/** What tests give instead of the real BMCs and SSH probe (the demo's hosts, a fake BMC). */
+/** What tests give instead of the real BMCs, SSH probe and ISO build (a fake BMC). */
 export interface OsInstallHooks {
   openBmc?: BmcOpener;
   sshProbe?: OsInstallDeps['sshProbe'];
+  buildIso?: OsInstallDeps['buildIso'];
 }
 
 /** The local action's name in the runbook (src/runbook/local-actions.ts). */
@@ -137,6 +138,7 @@ export async function bindOsInstall(
     osInstallDeps({
       openBmc: hooks.openBmc ?? (await bmcOpener(opts, out, view)),
       ...(hooks.sshProbe ? { sshProbe: hooks.sshProbe } : {}),
+      ...(hooks.buildIso ? { buildIso: hooks.buildIso } : {}),
       known: await ustartKnownHosts(out),
       acceptHostKey: async (host, key, fp) => {
         if (opts.acceptNewHostKeys) return true;
