@@ -171,6 +171,32 @@ export async function decideServer(
   const confirmed = new Set(opts.confirmReinstall ?? []);
   const ssh = sshEndpoint(plan, s);
   const base = { host: s.hostname, ssh, ...(s.bmc ? { bmc: { ...s.bmc } } : {}) };
+  // First how SSH reaches it: a probe the other way than ~/.ssh/config could not tell.
+  const route = otherRoute(plan, s, ssh, opts.sshConfig ?? SshConfig.empty());
+  if (route) {
+    return {
+      ...base,
+      action: 'refuse',
+      reason: `${route}: os-install probes SSH directly at ${ssh.address}:${ssh.port} and could not tell an installed server from a new one, so it refuses; run it from a machine that reaches ${ssh.address}:${ssh.port} directly, without that ~/.ssh/config entry`,
+    };
+  }
+  // Then the probe: a server that answers is skipped whatever the plan says of its BMC and
+  // disks (nothing is done to it), so a server installed by hand needs no `bmc` in the plan.
+  const probe = await deps.sshProbe(ssh.address, ssh.port);
+  if (probe === 'answers' && !confirmed.has(s.hostname)) {
+    return {
+      ...base,
+      action: 'skip',
+      reason: `SSH answers at ${ssh.address}:${ssh.port}: an OS is installed; reinstalling needs --confirm-reinstall ${s.hostname}`,
+    };
+  }
+  if (probe === 'unknown' && !confirmed.has(s.hostname)) {
+    return {
+      ...base,
+      action: 'refuse',
+      reason: `SSH at ${ssh.address}:${ssh.port} neither answered nor refused the connection (a timeout, a reset or no SSH identification line: filtered, slow or rate-limited SSH looks like this), so an OS may be installed; check the server, then --confirm-reinstall ${s.hostname} overrides`,
+    };
+  }
   let disks: string;
   try {
     const d = osDisks(s);
@@ -188,31 +214,7 @@ export async function decideServer(
         'its BMC speaks IPMI, which has no virtual media: the ISO can only be inserted over Redfish',
     };
   }
-  const route = otherRoute(plan, s, ssh, opts.sshConfig ?? SshConfig.empty());
-  if (route) {
-    return {
-      ...base,
-      action: 'refuse',
-      reason: `${route}: os-install probes SSH directly at ${ssh.address}:${ssh.port} and could not tell an installed server from a new one, so it refuses; run it from a machine that reaches ${ssh.address}:${ssh.port} directly, without that ~/.ssh/config entry`,
-    };
-  }
-  const probe = await deps.sshProbe(ssh.address, ssh.port);
-  if (probe === 'unknown' && !confirmed.has(s.hostname)) {
-    return {
-      ...base,
-      action: 'refuse',
-      reason: `SSH at ${ssh.address}:${ssh.port} neither answered nor refused the connection (a timeout, a reset or no SSH identification line: filtered, slow or rate-limited SSH looks like this), so an OS may be installed; check the server, then --confirm-reinstall ${s.hostname} overrides`,
-    };
-  }
-  const answers = probe !== 'refused';
-  if (probe === 'answers' && !confirmed.has(s.hostname)) {
-    return {
-      ...base,
-      action: 'skip',
-      reason: `SSH answers at ${ssh.address}:${ssh.port}: an OS is installed; reinstalling needs --confirm-reinstall ${s.hostname}`,
-    };
-  }
-  if (answers) {
+  if (probe !== 'refused') {
     return {
       ...base,
       action: 'reinstall',
