@@ -284,10 +284,14 @@ export class RunEngine {
   }
 }
 
-/** The graph as saved in `steps.json`: upload contents are left out (they may be large). */
+/**
+ * The graph as saved in `steps.json`: upload contents are left out (they may be large), and
+ * so are a host-less step's functions (its `localAction` names them).
+ */
 function stepForDisk(s: StepSpec): unknown {
   return {
     ...s,
+    hostless: undefined,
     uploads: s.uploads?.map((u) => ({
       ...u,
       content: u.content === undefined ? undefined : `<${u.content.length} bytes>`,

@@ -4,7 +4,7 @@
  * engine never asks for one; the ordinary step after it proves the other steps still connect
  * (LocalTransport runs `bash -c`).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -216,6 +216,32 @@ describe('host-less steps', () => {
     expect(
       second.events.of('host-step-finished').filter((e) => e.state === 'skipped'),
     ).toHaveLength(2);
+  });
+
+  it('a hard timeout aborts the function and fails the host-step; steps.json names the action', async () => {
+    const { engine, runsDir } = await engineFor([
+      install(
+        {
+          run: ({ signal }) =>
+            new Promise<void>((_, reject) =>
+              signal.addEventListener('abort', () => reject(new Error('stopped')), { once: true }),
+            ),
+        },
+        { targets: ['h1'], timeout: { ms: 50, mode: 'hard' } },
+      ),
+    ]);
+    const result = await engine.run();
+    expect(result.state).toBe('failed');
+    const s = summarize((await readJournal(join(runsDir, result.runId, 'journal.jsonl'))).records);
+    expect(s.steps.get('umetal.os-install')!.hosts.get('h1')).toMatchObject({
+      state: 'failed',
+      message: 'run ran longer than its hard timeout of 50 ms and was stopped',
+    });
+    const saved = JSON.parse(
+      await readFile(join(runsDir, result.runId, 'steps.json'), 'utf8'),
+    ) as Record<string, unknown>[];
+    expect(saved[0]).toMatchObject({ id: 'umetal.os-install', localAction: 'os-install' });
+    expect(saved[0]).not.toHaveProperty('hostless');
   });
 
   it('refuses uploads on a host-less step, naming it', () => {

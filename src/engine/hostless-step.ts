@@ -39,7 +39,7 @@ export async function runHostless(
     if (hard.signal.aborted) {
       return {
         state: 'failed',
-        message: `${what} ran longer than its hard timeout of ${Math.round(hardMs! / 1000)} s and was stopped`,
+        message: `${what} ran longer than its hard timeout of ${hardMs! < 1000 ? `${hardMs} ms` : `${Math.round(hardMs! / 1000)} s`} and was stopped`,
         retryable: true,
       };
     }
