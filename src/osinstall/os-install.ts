@@ -5,8 +5,11 @@
  * for the installer to report the SSH host key, offer it for acceptance with its fingerprint,
  * and wait until SSH answers with exactly that key.
  *
+ * The same code is the runbook's first phase (os-install-step.ts): `decideServer` and
+ * `installServer` for one server, with one SharedInstallServer for the installs at once.
+ *
  * Safety: only a server whose SSH port refuses the connection counts as having no OS. One that
- * answers on SSH is skipped, and one whose probe says nothing certain (a timeout, a reset, no
+ * answers on SSH is skipped (before its BMC and disks are looked at), and one whose probe says nothing certain (a timeout, a reset, no
  * SSH identification line) is refused, unless the consultant typed its name
  * (`confirmReinstall`); so is one that ~/.ssh/config reaches another way (ProxyJump, HostName,
  * Port) than the probe would. Each server is probed again just before its ISO is inserted. A
@@ -23,8 +26,11 @@ import { targetFromPlan } from '../engine/plan-targets.js';
 import { fingerprint } from '../ssh/known-hosts.js';
 import { SshConfig } from '../ssh/targets.js';
 import { renderPreseed, osDisks, managementNet, type RenderedPreseed } from './preseed.js';
-import { InstallServer, type ReportedHostKey } from './serve.js';
+import type { InstallServer, ReportedHostKey } from './serve.js';
+import { SharedInstallServer } from './shared-server.js';
 import type { SshProbe } from './ssh-probe.js';
+
+export { SharedInstallServer } from './shared-server.js';
 
 export type OsInstallAction = 'install' | 'reinstall' | 'skip' | 'refuse';
 
@@ -331,56 +337,6 @@ export async function runOsInstall(
     );
   }
   return result;
-}
-
-/**
- * One InstallServer (HTTP) shared by the installs of a run: started by the first install
- * that needs it, stopped when the last one in flight ends, or by `close` at the run's end.
- */
-export class SharedInstallServer {
-  private server: Promise<InstallServer> | undefined;
-  private users = 0;
-
-  constructor(private readonly opts: Pick<OsInstallOptions, 'advertise' | 'port'>) {}
-
-  /** The running server; each call is matched by one `release`. */
-  async acquire(): Promise<InstallServer> {
-    this.users++;
-    try {
-      return await (this.server ??= this.start());
-    } catch (e) {
-      this.users--;
-      this.server = undefined;
-      throw e;
-    }
-  }
-
-  async release(): Promise<void> {
-    if (--this.users > 0) return;
-    await this.close();
-  }
-
-  /** Stops the server (if it runs); a later `acquire` starts a new one. */
-  async close(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    this.users = 0;
-    await server?.then((s) => s.close()).catch(() => undefined);
-  }
-
-  /** Whether it runs now (for tests and the CLI's messages). */
-  get running(): boolean {
-    return this.server !== undefined;
-  }
-
-  private async start(): Promise<InstallServer> {
-    const server = new InstallServer({
-      advertise: this.opts.advertise,
-      ...(this.opts.port ? { port: this.opts.port } : {}),
-    });
-    await server.start();
-    return server;
-  }
 }
 
 /**
