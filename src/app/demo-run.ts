@@ -4,12 +4,13 @@
  * (./run-launch.ts), like every other front.
  */
 import { readFile } from 'node:fs/promises';
-import type { RunEvent, RunResult, StepSpec } from '../engine/index.js';
+import { bindLocalActions, type RunEvent, type RunResult, type StepSpec } from '../engine/index.js';
 import { UstartError } from '../errors.js';
 import { checkPlanFile, type Plan } from '../plan/index.js';
 import type { HostTarget, Transport } from '../ssh/transport.js';
 import { startDemoLab, type DemoScenario } from '../demo/lab.js';
 import { assertDemoPlan, createDemoWorkspace } from '../demo/run.js';
+import { demoOsInstall } from '../demo/os-install.js';
 import { demoSteps } from '../demo/steps.js';
 import { DemoTransport } from '../demo/transport.js';
 import { launchRun } from './run-launch.js';
@@ -64,6 +65,8 @@ export async function runDemo(options: DemoRunOptions = {}): Promise<DemoRunResu
     ...(options.seed ? { seed: options.seed } : {}),
     stateDir: dir,
   });
+  // The demo hosts run an OS: the os-install phase probes them and skips each (demo/os-install.ts).
+  const bound = bindLocalActions(steps, { 'os-install': demoOsInstall(lab) });
   const transport = new DemoTransport(lab);
   const note = options.onNote ?? (() => undefined);
   try {
@@ -71,7 +74,7 @@ export async function runDemo(options: DemoRunOptions = {}): Promise<DemoRunResu
       plan,
       planFile,
       planText: await readFile(planFile, 'utf8'),
-      steps,
+      steps: bound,
       transport,
       hosts: lab.targets,
       demo: true,

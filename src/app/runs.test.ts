@@ -242,3 +242,33 @@ describe('run service', () => {
     live.off();
   });
 });
+
+describe('the os-install phase in the app', () => {
+  it('is refused for a real site before anything starts, naming what is missing and how to run it', async () => {
+    steps = [
+      {
+        id: 'umetal.os-install',
+        title: 'Install Debian 12 through the BMC',
+        phase: 'os-install',
+        targets: hosts,
+        run: '# done on this machine',
+        localAction: 'os-install',
+      },
+    ];
+    let connects = 0;
+    const connect = transport.connect.bind(transport);
+    transport.connect = (...a) => {
+      connects++;
+      return connect(...a);
+    };
+    const r = await core.client.runStart({ planFile: planFile(), phases: ['os-install'] });
+    expect(r.ok).toBe(false);
+    const message = r.ok ? '' : r.error.message;
+    expect(message).toContain('the Debian mirror URL');
+    expect(message).toContain('the BMC logins');
+    expect(message).toContain('ustart run PLAN --phase os-install --mirror URL');
+    expect(connects).toBe(0);
+    const runs = unwrap(await core.client.runList({ planFile: planFile() }));
+    expect(runs.runs).toEqual([]);
+  });
+});

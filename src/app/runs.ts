@@ -19,7 +19,9 @@ import {
   type RunEngine,
   type RunSummary,
   type StepSpec,
+  bindLocalActions,
 } from '../engine/index.js';
+import { demoOsInstall } from '../demo/os-install.js';
 import { resolverFromPlan } from '../engine/plan-targets.js';
 import { UstartError, messageOf } from '../errors.js';
 import { checkPlanFile } from '../plan/index.js';
@@ -29,7 +31,7 @@ import { withBundleDelivery } from '../bundle/delivery-step.js';
 import { readOnlyPhases, sitePhases, stepSpecsFor } from '../render/step-specs.js';
 import { checkPhaseNames, installPhases } from '../runbook/phases.js';
 import type { Phase } from '../runbook/schema.js';
-import type { Transport } from '../ssh/transport.js';
+import type { HostTarget, Transport } from '../ssh/transport.js';
 import type { Access } from './access.js';
 import { VerifiedBundleCache } from './run-bundle.js';
 import { checkRunId, logSizes, readLogRange, runInfo, stepPreview } from './run-files.js';
@@ -175,10 +177,13 @@ export class RunService {
       if (bundle) this.bundles.set(planFile, bundle);
     }
     // A verified bundle reaches the hosts as the run's umetal.bundle step.
-    const steps = withBundleDelivery(
+    let steps = withBundleDelivery(
       await this.stepSource({ plan: loaded.plan, planFile, phases }),
       report,
     );
+    const demo = await this.opts.access.routed(planFile);
+    const hosts = await this.opts.access.targets(planFile, loaded.plan);
+    steps = bindOsInstallInApp(steps, demo, hosts);
     const transport = await (this.opts.transport ?? ((f, p) => this.opts.access.transport(f, p)))(
       planFile,
       loaded.plan,
@@ -196,9 +201,9 @@ export class RunService {
         planText: loaded.text,
         steps,
         transport,
-        hosts: await this.opts.access.targets(planFile, loaded.plan),
+        hosts,
         runsDir,
-        demo: await this.opts.access.routed(planFile),
+        demo,
         stepByStep: options.stepByStep ?? false,
         pauseOnFailure: options.pauseOnFailure ?? true,
         ...(options.steps ? { onlySteps: options.steps } : {}),
@@ -448,6 +453,24 @@ export class RunService {
     for (const r of running) r.engine.cancel();
     await Promise.all(running.map((r) => r.done.catch(() => undefined)));
   }
+}
+
+/**
+ * The runbook's os-install phase in the app. Against the demo lab its hosts answer on SSH and
+ * the phase is skipped (src/demo/os-install.ts). For a real site it needs inputs the app
+ * cannot take yet (issue 20), so it is refused before anything starts, saying how to run it.
+ */
+function bindOsInstallInApp(
+  steps: StepSpec[],
+  demo: boolean,
+  hosts: ReadonlyMap<string, HostTarget>,
+): StepSpec[] {
+  if (!steps.some((s) => s.localAction === 'os-install')) return steps;
+  if (demo) return bindLocalActions(steps, { 'os-install': demoOsInstall({ targets: hosts }) });
+  throw new UstartError(
+    'Unsupported',
+    "the OS install (phase os-install) needs inputs the app cannot take yet: the Debian mirror URL, this machine's address as the BMCs reach it, the consultant's public key and the BMC logins. Run it from a terminal: ustart run PLAN --phase os-install --mirror URL --authorized-key FILE.pub --advertise ADDRESS --bmc-auth-file FILE (docs/bare-metal.md); then install the other phases here.",
+  );
 }
 
 function notRunning(runId: string): UstartError {

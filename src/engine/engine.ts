@@ -139,9 +139,9 @@ export class RunEngine {
       const previous = opts.resume ? await this.loadPrevious(opts.resume) : undefined;
       await this.prepareSecrets();
       planSteps(opts, this.steps, previous);
-      // Before the run folder: a run the cluster refuses leaves no trace in the runs list.
-      if (opts.clusterLock && opts.hosts.has(opts.clusterLock.host)) {
-        const cl = opts.clusterLock;
+      const cl = opts.clusterLock && opts.hosts.has(opts.clusterLock.host) && opts.clusterLock;
+      const takeLock = async () => {
+        if (!cl) return;
         clusterLock = await ClusterLock.acquire(await this.connections.get(cl.host), owner, {
           path: cl.path,
           takeOver: cl.takeOver,
@@ -149,7 +149,14 @@ export class RunEngine {
           clock: this.clock,
           onHeartbeatFailed: (message) => this.emit({ type: 'warning', message, host: cl.host }),
         });
-      }
+      };
+      // A host-less step (an OS install) runs before the first controller has an SSH server:
+      // then the lock is taken just before the first step that connects (Scheduler).
+      const hostless = [...this.steps.values()].some((s) => s.spec.hostless && s.hosts.length);
+      let locking: Promise<void> | undefined;
+      if (hostless) this.ctx.beforeSsh = () => (locking ??= takeLock());
+      // Before the run folder: a run the cluster refuses leaves no trace in the runs list.
+      else await takeLock();
       await mkdir(join(this.runDir, 'logs'), { recursive: true });
       await this.saveRunFiles(previous !== undefined);
       this.journal = await JournalWriter.open(journalPath(this.runDir));
@@ -277,10 +284,14 @@ export class RunEngine {
   }
 }
 
-/** The graph as saved in `steps.json`: upload contents are left out (they may be large). */
+/**
+ * The graph as saved in `steps.json`: upload contents are left out (they may be large), and
+ * so are a host-less step's functions (its `localAction` names them).
+ */
 function stepForDisk(s: StepSpec): unknown {
   return {
     ...s,
+    hostless: undefined,
     uploads: s.uploads?.map((u) => ({
       ...u,
       content: u.content === undefined ? undefined : `<${u.content.length} bytes>`,

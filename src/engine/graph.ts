@@ -1,6 +1,6 @@
 /** Checks a step graph before anything runs: ids, references, cycles, targets. */
 import { UstartError } from '../errors.js';
-import type { StepSpec, StepTargets } from './types.js';
+import type { HostlessAction, StepSpec, StepTargets } from './types.js';
 
 /** Turns a step's targets into host names; built from the plan (roles, first controller). */
 export type TargetResolver = (targets: StepTargets, step: StepSpec) => string[];
@@ -22,6 +22,16 @@ export function checkGraph(steps: readonly StepSpec[]): void {
     if (s.parallelism !== undefined && !(Number.isInteger(s.parallelism) && s.parallelism >= 1)) {
       throw invalid(
         `step "${s.id}": parallelism must be a whole number of at least 1, not ${s.parallelism}.`,
+      );
+    }
+    if (s.localAction !== undefined && !s.hostless) {
+      throw invalid(
+        `step "${s.id}" is the local action "${s.localAction}", which this front did not provide; run that phase from the command line (ustart run PLAN --phase ${s.phase} …).`,
+      );
+    }
+    if (s.hostless && (s.uploads?.length || s.inputs?.length || s.outputs?.length)) {
+      throw invalid(
+        `step "${s.id}" runs on this machine without a connection to its hosts, so it can have no uploads, inputs or outputs.`,
       );
     }
     if (s.timeout && !(s.timeout.ms > 0))
@@ -89,6 +99,20 @@ export function checkGraph(steps: readonly StepSpec[]): void {
     mark.set(id, 'done');
   };
   for (const s of steps) visit(s.id, []);
+}
+
+/**
+ * Binds each step that names a local action (`localAction`) to its functions from `actions`;
+ * a name `actions` does not have is left unbound (checkGraph refuses the graph then).
+ */
+export function bindLocalActions(
+  steps: readonly StepSpec[],
+  actions: Readonly<Record<string, HostlessAction | undefined>>,
+): StepSpec[] {
+  return steps.map((s) => {
+    const action = s.localAction === undefined ? undefined : actions[s.localAction];
+    return action ? { ...s, hostless: action } : s;
+  });
 }
 
 function invalid(message: string): UstartError {

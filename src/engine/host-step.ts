@@ -1,7 +1,7 @@
 /**
  * Host-step execution: one step on one host, attempt after attempt. Connects through the
  * pool, feeds secrets and inputs on stdin, runs the check, the uploads and the command (or
- * the step's local function), enforces soft and hard timeouts and the consultant's kill,
+ * the step's local function; a host-less step opens no connection, hostless-step.ts), enforces soft and hard timeouts and the consultant's kill,
  * maps each outcome to a state (a lost connection is never `failed` or `succeeded`), reads
  * outputs back, and writes the host log, the journal and the events as it goes.
  */
@@ -13,6 +13,7 @@ import { shQuote } from '../util/sh-quote.js';
 import { sleep } from './clock.js';
 import { mayRerun } from './decisions.js';
 import { HostLog } from './host-log.js';
+import { runHostless } from './hostless-step.js';
 import { logPath } from './run-folder.js';
 import type { HostRun, RunContext, StepRun } from './run-state.js';
 import { StepOutputs } from './step-outputs.js';
@@ -123,6 +124,9 @@ export class HostStepRunner {
     const { ctx } = this;
     const spec = step.spec;
     const signal = h.kill!.signal;
+    // The host has no SSH server yet (StepSpec.hostless): no connection is opened for it.
+    if (spec.hostless)
+      return runHostless(ctx, spec, host, h, log, () => this.softTimeout(spec, host));
     let conn: HostConnection;
     try {
       conn = await ctx.connections.get(host);

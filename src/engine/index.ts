@@ -15,7 +15,7 @@ export {
   type Viewer,
   type ViewerOptions,
 } from './run-stream.js';
-export { checkGraph, type TargetResolver } from './graph.js';
+export { bindLocalActions, checkGraph, type TargetResolver } from './graph.js';
 export {
   readJournal,
   summarize,

@@ -52,6 +52,11 @@ export interface RunContext {
   /** Appends a journal record (redacting host-step messages); a no-op before the journal opens. */
   write(record: JournalRecord): Promise<void>;
   emit(e: NewEvent): void;
+  /**
+   * Set when the run has host-less steps: takes the cluster lock (once) before the first step
+   * that connects to hosts; throws when the lock cannot be had.
+   */
+  beforeSsh?: () => Promise<void>;
 }
 
 export function isDone(state: State | undefined): boolean {

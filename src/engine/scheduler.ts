@@ -85,6 +85,8 @@ export function planSteps(
 
 export class Scheduler {
   private stepByStep: boolean;
+  /** What stopped the run from going on (the cluster lock refused), thrown by `run`. */
+  private failure: unknown;
 
   constructor(
     private readonly ctx: RunContext,
@@ -127,17 +129,40 @@ export class Scheduler {
           continue;
         }
         if (d.kind === 'run-all') this.stepByStep = false;
+        if (!(await this.sshReady(step))) break;
         running.set(step.spec.id, this.runStepTracked(step, running));
         continue;
       }
       for (const step of ready) {
         startedIds.add(step.spec.id);
+        if (!(await this.sshReady(step))) break;
         running.set(step.spec.id, this.runStepTracked(step, running));
       }
+      if (this.failure) break;
       if (!running.size) break;
       await Promise.race(running.values());
     }
     await Promise.all(running.values());
+    if (this.failure) throw this.failure;
+  }
+
+  /**
+   * Before a step that connects (not host-less), in a run with host-less steps: the cluster
+   * lock (RunContext.beforeSsh). When it cannot be had, the run stops as a cancel does and
+   * `run` throws what stopped it.
+   */
+  private async sshReady(step: StepRun): Promise<boolean> {
+    const { ctx } = this;
+    if (step.spec.hostless || !ctx.beforeSsh || step.hosts.length === 0) return true;
+    try {
+      await ctx.beforeSsh();
+      return true;
+    } catch (e) {
+      this.failure = e;
+      ctx.abort.abort();
+      for (const s of ctx.steps.values()) for (const h of s.host.values()) h.kill?.abort();
+      return false;
+    }
   }
 
   private runStepTracked(step: StepRun, running: Map<string, Promise<void>>): Promise<void> {

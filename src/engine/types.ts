@@ -60,6 +60,27 @@ export interface LocalStepContext {
   log(line: string): void;
 }
 
+/**
+ * What a step done from this machine without any connection to the host
+ * (`StepSpec.hostless`) gets for one host: the host has no SSH server yet (an OS install
+ * through its BMC), so the engine opens none.
+ */
+export interface HostlessContext {
+  host: string;
+  /** Aborted when the run is cancelled, the consultant kills this host-step or a hard timeout ends. */
+  signal: AbortSignal;
+  /** A line for the host-step's log, shown and kept like a command's output. */
+  log(line: string): void;
+}
+
+/** The functions of a host-less step; rebuilt by the step source for a resume. */
+export interface HostlessAction {
+  /** True: already done on this host, the host-step is skipped. Throws to fail (retried). */
+  check?: (context: HostlessContext) => Promise<boolean>;
+  /** Does the work; throws to fail the host-step (retried like a failed command). */
+  run: (context: HostlessContext) => Promise<void>;
+}
+
 /** One step of a run: a command run on a set of hosts, after other steps. */
 export interface StepSpec {
   /** Unique in the graph; used in file names (`logs/<id>/`), so letters, digits, `.`, `_`, `-`. */
@@ -92,6 +113,20 @@ export interface StepSpec {
    * for a resume.
    */
   local?: (context: LocalStepContext) => Promise<void>;
+  /**
+   * The name of a built-in local action (a runbook step's `local:`, such as `os-install`):
+   * saved with the run, so a resume knows which action to bind again. A front binds its
+   * functions as `hostless` (`bindLocalActions`); a graph with a named action left unbound
+   * does not start.
+   */
+  localAction?: string;
+  /**
+   * Done from this machine with no connection to the host at all (the host has no OS yet):
+   * the engine never opens one for this step, so `check`, `run` (which only describes it),
+   * `uploads`, `secrets`, `inputs`, `outputs` and `sudo` are not used. Its `check` and `run`
+   * get a `HostlessContext`; retries, timeouts, kill, cancel and resume are those of any step.
+   */
+  hostless?: HostlessAction;
   uploads?: readonly StepUpload[];
   /** Non-secret variables set for `check` and `run`. */
   env?: Readonly<Record<string, string>>;

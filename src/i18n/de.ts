@@ -582,6 +582,7 @@ export const de: Catalogue = {
     notes: 'Notizen',
   },
   stepTitle: {
+    'umetal.os-install': 'Debian 12 über den BMC installieren',
     'connect.facts': 'Fakten sammeln',
     'connect.netcheck': 'Netze zwischen den Hosts prüfen',
     'umetal.bundle': 'Das Offline-Bundle ausliefern',

@@ -585,6 +585,7 @@ export const en = {
   },
   /** Titles of the runbook's steps by step id; the runbook YAML's titles are the English. */
   stepTitle: {
+    'umetal.os-install': 'Install Debian 12 through the BMC',
     'connect.facts': 'Gather facts',
     'connect.netcheck': 'Verify the networks between hosts',
     'umetal.bundle': 'Deliver the offline bundle',

@@ -4,7 +4,8 @@ import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Bmc, BootDevice, PowerAction } from '../bmc/types.js';
+import type { PowerAction } from '../bmc/types.js';
+import { FakeBmc } from '../../test/support/fake-bmc.js';
 import { parsePlanText, type Plan } from '../plan/index.js';
 import {
   decideOsInstall,
@@ -31,46 +32,6 @@ function plan(n = 2): Plan {
   p.servers = p.servers.slice(0, n);
   p.servers.forEach((s, i) => (s.bmc = { address: `10.9.0.${31 + i}`, protocol: 'redfish' }));
   return p;
-}
-
-/** A BMC that records every call; on power-on it plays the installer: fetches the ISO by
- * its URL and reports the host key to the late command's URL (from the rendered script). */
-class FakeBmc implements Bmc {
-  calls: string[] = [];
-  media?: string;
-  constructor(
-    readonly address: string,
-    private readonly late: () => string,
-  ) {}
-  powerState() {
-    this.calls.push('powerState');
-    return Promise.resolve('On' as const);
-  }
-  async power(a: PowerAction) {
-    this.calls.push(`power ${a}`);
-    const iso = await fetch(this.media!, { headers: { range: 'bytes=0-3' } });
-    this.calls.push(`iso ${iso.status} ${await iso.text()}`);
-    const url = /wget -q -O \/dev\/null "([^"?]+)\?/.exec(this.late())![1]!;
-    const r = await fetch(`${url}?type=ssh-ed25519&key=${encodeURIComponent(HOSTKEY)}`);
-    this.calls.push(`report ${r.status}`);
-  }
-  setOneTimeBoot(d: BootDevice) {
-    this.calls.push(`boot ${d}`);
-    return Promise.resolve();
-  }
-  insertMedia(url: string) {
-    this.media = url;
-    this.calls.push('insert');
-    return Promise.resolve();
-  }
-  ejectMedia() {
-    this.calls.push('eject');
-    return Promise.resolve();
-  }
-  close() {
-    this.calls.push('close');
-    return Promise.resolve();
-  }
 }
 
 let dir: string;
@@ -103,7 +64,7 @@ function deps(answering: Set<string>, p: Plan) {
   let polls = 0;
   const d: OsInstallDeps = {
     openBmc: (s) => {
-      const b = new FakeBmc(s.bmc!.address, () => late.get(s.hostname)!);
+      const b = new FakeBmc(s.bmc!.address, () => late.get(s.hostname)!, HOSTKEY);
       bmcs.set(s.hostname, b);
       return Promise.resolve(b);
     },
@@ -525,7 +486,7 @@ describe('os-install safety: uncertain SSH, ~/.ssh/config routes, the second pro
       {
         ...d,
         openBmc: (s) => {
-          const b = new FakeBmc(s.bmc!.address, () => '');
+          const b = new FakeBmc(s.bmc!.address, () => '', HOSTKEY);
           b.power = (a: PowerAction) => {
             b.calls.push(`power ${a}`);
             return Promise.resolve();

@@ -5,8 +5,11 @@
  * for the installer to report the SSH host key, offer it for acceptance with its fingerprint,
  * and wait until SSH answers with exactly that key.
  *
+ * The same code is the runbook's first phase (os-install-step.ts): `decideServer` and
+ * `installServer` for one server, with one SharedInstallServer for the installs at once.
+ *
  * Safety: only a server whose SSH port refuses the connection counts as having no OS. One that
- * answers on SSH is skipped, and one whose probe says nothing certain (a timeout, a reset, no
+ * answers on SSH is skipped (before its BMC and disks are looked at), and one whose probe says nothing certain (a timeout, a reset, no
  * SSH identification line) is refused, unless the consultant typed its name
  * (`confirmReinstall`); so is one that ~/.ssh/config reaches another way (ProxyJump, HostName,
  * Port) than the probe would. Each server is probed again just before its ISO is inserted. A
@@ -23,8 +26,11 @@ import { targetFromPlan } from '../engine/plan-targets.js';
 import { fingerprint } from '../ssh/known-hosts.js';
 import { SshConfig } from '../ssh/targets.js';
 import { renderPreseed, osDisks, managementNet, type RenderedPreseed } from './preseed.js';
-import { InstallServer, type ReportedHostKey } from './serve.js';
+import type { InstallServer, ReportedHostKey } from './serve.js';
+import { SharedInstallServer } from './shared-server.js';
 import type { SshProbe } from './ssh-probe.js';
+
+export { SharedInstallServer } from './shared-server.js';
 
 export type OsInstallAction = 'install' | 'reinstall' | 'skip' | 'refuse';
 
@@ -114,12 +120,14 @@ function sshEndpoint(plan: Plan, server: Server): { address: string; port: numbe
   return { address, port: server.ssh?.port ?? 22 };
 }
 
-/** Decides per server, probing SSH only. Throws on names that match no server. */
-export async function decideOsInstall(
+/**
+ * What holds for the whole plan before any server is probed: every name given is a server of
+ * the plan (and a confirmed one is among those of this run), and no jump host. Throws.
+ */
+export function checkOsInstallPlan(
   plan: Plan,
-  opts: Pick<OsInstallOptions, 'servers' | 'confirmReinstall' | 'sshConfig'>,
-  deps: Pick<OsInstallDeps, 'sshProbe'>,
-): Promise<OsInstallDecision[]> {
+  opts: Pick<OsInstallOptions, 'servers' | 'confirmReinstall'>,
+): void {
   const names = new Set(plan.servers.map((s) => s.hostname));
   for (const n of [...(opts.servers ?? []), ...(opts.confirmReinstall ?? [])]) {
     if (!names.has(n)) {
@@ -135,78 +143,97 @@ export async function decideOsInstall(
       'the plan reaches the servers through a jump host: os-install probes SSH directly from this machine and could not tell an installed server from a new one, so it refuses; run it from a machine on the management network without access.jumpHost',
     );
   }
-  const selected = plan.servers.filter((s) => !opts.servers || opts.servers.includes(s.hostname));
-  const confirmed = new Set(opts.confirmReinstall ?? []);
-  for (const c of confirmed) {
-    if (!selected.some((s) => s.hostname === c)) {
+  for (const c of opts.confirmReinstall ?? []) {
+    if (opts.servers && !opts.servers.includes(c)) {
       throw new UstartError(
         'InvalidArgument',
         `--confirm-reinstall ${c}: ${c} is not among the servers of this run`,
       );
     }
   }
-  return Promise.all(
-    selected.map(async (s): Promise<OsInstallDecision> => {
-      const ssh = sshEndpoint(plan, s);
-      const base = { host: s.hostname, ssh, ...(s.bmc ? { bmc: { ...s.bmc } } : {}) };
-      let disks: string;
-      try {
-        const d = osDisks(s);
-        managementNet(plan, s);
-        disks = d.mode === 'single' ? d.disk : `RAID1 of ${d.disks.join(' + ')}`;
-      } catch (e) {
-        return { ...base, action: 'refuse', reason: messageOf(e) };
-      }
-      if (!s.bmc)
-        return { ...base, action: 'refuse', reason: 'no bmc in the plan (servers[].bmc)' };
-      if (s.bmc.protocol !== 'redfish') {
-        return {
-          ...base,
-          action: 'refuse',
-          reason:
-            'its BMC speaks IPMI, which has no virtual media: the ISO can only be inserted over Redfish',
-        };
-      }
-      const route = otherRoute(plan, s, ssh, opts.sshConfig ?? SshConfig.empty());
-      if (route) {
-        return {
-          ...base,
-          action: 'refuse',
-          reason: `${route}: os-install probes SSH directly at ${ssh.address}:${ssh.port} and could not tell an installed server from a new one, so it refuses; run it from a machine that reaches ${ssh.address}:${ssh.port} directly, without that ~/.ssh/config entry`,
-        };
-      }
-      const probe = await deps.sshProbe(ssh.address, ssh.port);
-      if (probe === 'unknown' && !confirmed.has(s.hostname)) {
-        return {
-          ...base,
-          action: 'refuse',
-          reason: `SSH at ${ssh.address}:${ssh.port} neither answered nor refused the connection (a timeout, a reset or no SSH identification line: filtered, slow or rate-limited SSH looks like this), so an OS may be installed; check the server, then --confirm-reinstall ${s.hostname} overrides`,
-        };
-      }
-      const answers = probe !== 'refused';
-      if (probe === 'answers' && !confirmed.has(s.hostname)) {
-        return {
-          ...base,
-          action: 'skip',
-          reason: `SSH answers at ${ssh.address}:${ssh.port}: an OS is installed; reinstalling needs --confirm-reinstall ${s.hostname}`,
-        };
-      }
-      if (answers) {
-        return {
-          ...base,
-          action: 'reinstall',
-          reason: `${probe === 'answers' ? 'SSH answers' : 'SSH did not answer for certain'}, reinstall confirmed by name: ALL DATA on ${disks} is erased`,
-          disks,
-        };
-      }
-      return {
-        ...base,
-        action: 'install',
-        reason: `SSH at ${ssh.address}:${ssh.port} refuses the connection`,
-        disks,
-      };
-    }),
-  );
+}
+
+/** Decides per server, probing SSH only. Throws on names that match no server. */
+export async function decideOsInstall(
+  plan: Plan,
+  opts: Pick<OsInstallOptions, 'servers' | 'confirmReinstall' | 'sshConfig'>,
+  deps: Pick<OsInstallDeps, 'sshProbe'>,
+): Promise<OsInstallDecision[]> {
+  checkOsInstallPlan(plan, opts);
+  const selected = plan.servers.filter((s) => !opts.servers || opts.servers.includes(s.hostname));
+  return Promise.all(selected.map((s) => decideServer(plan, s, opts, deps)));
+}
+
+/**
+ * The decision for one server (checkOsInstallPlan first): refuse what the plan cannot install
+ * or what SSH cannot tell for certain, skip what answers on SSH, install what refuses.
+ */
+export async function decideServer(
+  plan: Plan,
+  s: Server,
+  opts: Pick<OsInstallOptions, 'confirmReinstall' | 'sshConfig'>,
+  deps: Pick<OsInstallDeps, 'sshProbe'>,
+): Promise<OsInstallDecision> {
+  const confirmed = new Set(opts.confirmReinstall ?? []);
+  const ssh = sshEndpoint(plan, s);
+  const base = { host: s.hostname, ssh, ...(s.bmc ? { bmc: { ...s.bmc } } : {}) };
+  // First how SSH reaches it: a probe the other way than ~/.ssh/config could not tell.
+  const route = otherRoute(plan, s, ssh, opts.sshConfig ?? SshConfig.empty());
+  if (route) {
+    return {
+      ...base,
+      action: 'refuse',
+      reason: `${route}: os-install probes SSH directly at ${ssh.address}:${ssh.port} and could not tell an installed server from a new one, so it refuses; run it from a machine that reaches ${ssh.address}:${ssh.port} directly, without that ~/.ssh/config entry`,
+    };
+  }
+  // Then the probe: a server that answers is skipped whatever the plan says of its BMC and
+  // disks (nothing is done to it), so a server installed by hand needs no `bmc` in the plan.
+  const probe = await deps.sshProbe(ssh.address, ssh.port);
+  if (probe === 'answers' && !confirmed.has(s.hostname)) {
+    return {
+      ...base,
+      action: 'skip',
+      reason: `SSH answers at ${ssh.address}:${ssh.port}: an OS is installed; reinstalling needs --confirm-reinstall ${s.hostname}`,
+    };
+  }
+  if (probe === 'unknown' && !confirmed.has(s.hostname)) {
+    return {
+      ...base,
+      action: 'refuse',
+      reason: `SSH at ${ssh.address}:${ssh.port} neither answered nor refused the connection (a timeout, a reset or no SSH identification line: filtered, slow or rate-limited SSH looks like this), so an OS may be installed; check the server, then --confirm-reinstall ${s.hostname} overrides`,
+    };
+  }
+  let disks: string;
+  try {
+    const d = osDisks(s);
+    managementNet(plan, s);
+    disks = d.mode === 'single' ? d.disk : `RAID1 of ${d.disks.join(' + ')}`;
+  } catch (e) {
+    return { ...base, action: 'refuse', reason: messageOf(e) };
+  }
+  if (!s.bmc) return { ...base, action: 'refuse', reason: 'no bmc in the plan (servers[].bmc)' };
+  if (s.bmc.protocol !== 'redfish') {
+    return {
+      ...base,
+      action: 'refuse',
+      reason:
+        'its BMC speaks IPMI, which has no virtual media: the ISO can only be inserted over Redfish',
+    };
+  }
+  if (probe !== 'refused') {
+    return {
+      ...base,
+      action: 'reinstall',
+      reason: `${probe === 'answers' ? 'SSH answers' : 'SSH did not answer for certain'}, reinstall confirmed by name: ALL DATA on ${disks} is erased`,
+      disks,
+    };
+  }
+  return {
+    ...base,
+    action: 'install',
+    reason: `SSH at ${ssh.address}:${ssh.port} refuses the connection`,
+    disks,
+  };
 }
 
 /**
@@ -282,12 +309,7 @@ export async function runOsInstall(
   }
   const todo = decisions.filter((d) => d.action === 'install' || d.action === 'reinstall');
   if (todo.length === 0) return result;
-  await mkdir(opts.workDir, { recursive: true });
-  const server = new InstallServer({
-    advertise: opts.advertise,
-    ...(opts.port ? { port: opts.port } : {}),
-  });
-  await server.start();
+  const http = new SharedInstallServer(opts);
   try {
     const batch = Math.max(1, opts.batchSize ?? 4);
     for (let i = 0; i < todo.length; i += batch) {
@@ -295,21 +317,8 @@ export async function runOsInstall(
       await Promise.all(
         chunk.map(async (d) => {
           try {
-            await installOne(
-              plan,
-              plan.servers.find((s) => s.hostname === d.host)!,
-              d,
-              opts,
-              deps,
-              server,
-              emit,
-            );
+            await installServer(plan, d, opts, deps, http, emit);
             result.installed.push(d.host);
-            emit({
-              host: d.host,
-              stage: 'done',
-              message: `Debian 12 installed; SSH answers with the accepted host key`,
-            });
           } catch (e) {
             result.failed.push({ host: d.host, error: messageOf(e) });
             emit({ host: d.host, stage: 'failed', message: messageOf(e) });
@@ -319,7 +328,7 @@ export async function runOsInstall(
       if (opts.signal?.aborted) break;
     }
   } finally {
-    await server.close();
+    await http.close();
   }
   if (opts.signal?.aborted) {
     throw new UstartError(
@@ -328,6 +337,40 @@ export async function runOsInstall(
     );
   }
   return result;
+}
+
+/**
+ * Installs one server of an install or reinstall decision, through `http` (shared by the
+ * run's installs), emitting each stage; throws what stopped it. `opts.signal` cancels it.
+ */
+export async function installServer(
+  plan: Plan,
+  d: OsInstallDecision,
+  opts: OsInstallOptions,
+  deps: OsInstallDeps,
+  http: SharedInstallServer,
+  emit: (e: OsInstallEvent) => void,
+): Promise<void> {
+  await mkdir(opts.workDir, { recursive: true });
+  const server = await http.acquire();
+  try {
+    await installOne(
+      plan,
+      plan.servers.find((s) => s.hostname === d.host)!,
+      d,
+      opts,
+      deps,
+      server,
+      emit,
+    );
+  } finally {
+    await http.release();
+  }
+  emit({
+    host: d.host,
+    stage: 'done',
+    message: `Debian 12 installed; SSH answers with the accepted host key`,
+  });
 }
 
 function cancelled(host: string): UstartError {

@@ -192,6 +192,23 @@ export class Renderer {
    */
   renderStep(step: RunbookStep): RenderedStep {
     const servers = this.hostsOf(step);
+    if (step.local !== undefined) {
+      // A built-in action done on this machine (docs/runbook-format.md, "Local steps"):
+      // nothing is uploaded and nothing runs on the host; the command only says so.
+      const run = localRun(step.local);
+      return {
+        step,
+        hosts: servers.map((s) => s.hostname),
+        digest: '',
+        perHost: servers.map((s) => ({
+          stepId: step.id,
+          host: s.hostname,
+          uploads: [],
+          check: '',
+          run,
+        })),
+      };
+    }
     const uploads = servers.map((s) => this.hostUploads(step, s));
     const all = new Map<string, RemoteFile>();
     for (const u of uploads.flat()) all.set(u.path, u);
@@ -241,6 +258,11 @@ export class Renderer {
     if (text === undefined) throw new Error(`script ${file} was not read`);
     return text;
   }
+}
+
+/** What a local step shows as its command: it runs on this machine, not on the host. */
+export function localRun(action: string): string {
+  return `# uStart local action "${action}": done from this machine, nothing runs on the host (docs/runbook-format.md, "Local steps")`;
 }
 
 async function readText(file: string): Promise<string> {

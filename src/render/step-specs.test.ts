@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkGraph, type StepSpec } from '../engine/index.js';
+import { bindLocalActions, checkGraph, type StepSpec } from '../engine/index.js';
 import { loadPlanFile } from '../plan/load.js';
 import type { Plan } from '../plan/schema.js';
 import { assetPath } from '../util/assets.js';
@@ -15,11 +15,28 @@ beforeAll(async () => {
 
 describe('the runbook as the engine step graph', () => {
   it('is a graph the engine accepts, phase by phase', async () => {
-    checkGraph(specs);
+    // The OS install is a local action: the front binds it, or the graph does not start.
+    expect(() => checkGraph(specs)).toThrow(/"umetal\.os-install" is the local action/);
+    checkGraph(bindLocalActions(specs, { 'os-install': { run: () => Promise.resolve() } }));
     const umetal = await stepSpecsFor(plan, { phases: ['umetal'] });
     checkGraph(umetal);
     expect(umetal.every((s) => s.phase === 'umetal')).toBe(true);
     expect(umetal.map((s) => s.id)).toContain('umetal.kubeadm-init');
+  });
+
+  it('makes the OS install the first phase: a local action with no upload, before connect', () => {
+    const install = specs[0]!;
+    expect(install).toMatchObject({
+      id: 'umetal.os-install',
+      phase: 'os-install',
+      localAction: 'os-install',
+      parallelism: 4,
+      targets: plan.servers.map((s) => s.hostname),
+    });
+    expect(install.uploads).toBeUndefined();
+    expect(install.check).toBeUndefined();
+    expect(install.sudo).toBeUndefined();
+    expect(specs.find((s) => s.id === 'connect.facts')!.after).toEqual(['umetal.os-install']);
   });
 
   it('resolves targets to the plan hosts and passes the join material as an engine input', () => {

@@ -9,7 +9,7 @@ import { defaultRunbookDir, loadRunbook, type Runbook } from '../runbook/load.js
 import { loadPhases, type RunbookPhase } from '../runbook/phases.js';
 import { RESET_PREFIX, type Phase } from '../runbook/schema.js';
 import { GENERATOR_NAMES } from './generators/index.js';
-import { type RemoteFile, type RenderedStep, Renderer } from './render.js';
+import { localRun, type RemoteFile, type RenderedStep, Renderer } from './render.js';
 
 /** Loads the default runbook (and a customer's over it) with every generator checked. */
 export function loadSiteRunbook(customerDirs: readonly string[] = []): Promise<Runbook> {
@@ -77,6 +77,23 @@ export function toStepSpecs(renderer: Renderer, phases?: readonly Phase[]): Step
     }
     phaseIds.push(step.id);
     const first = rendered.perHost[0];
+    if (step.local !== undefined) {
+      // The front binds the action's functions (StepSpec.hostless) when it starts the run.
+      specs.push({
+        id: step.id,
+        title: step.title,
+        phase: step.phase,
+        description: step.description,
+        targets: rendered.hosts,
+        after: step.after.length ? step.after : previousPhase,
+        ...(step.parallelism === 'all' ? {} : { parallelism: step.parallelism }),
+        timeout: step.timeout,
+        retries: step.retries,
+        run: first?.run ?? localRun(step.local),
+        localAction: step.local,
+      });
+      continue;
+    }
     specs.push({
       id: step.id,
       title: step.title,

@@ -57,6 +57,7 @@ describe('the default runbook', () => {
   it('loads, with every phase and every generator it names', async () => {
     const runbook = await loadRunbook([defaultRunbookDir()], { generators: GENERATOR_NAMES });
     expect(runbook.phases.map((p) => p.id)).toEqual([
+      'os-install',
       'connect',
       'umetal',
       'ustack',
@@ -66,7 +67,10 @@ describe('the default runbook', () => {
       'reset-umetal',
     ]);
     for (const { id } of runbook.phases) expect(phaseSteps(runbook, id).length).toBeGreaterThan(0);
-    expect(runbook.steps[0]!.id).toBe('connect.facts');
+    // The OS install through the BMCs comes first, a built-in local action run on request.
+    expect(runbook.steps[0]).toMatchObject({ id: 'umetal.os-install', local: 'os-install' });
+    expect(runbook.phases[0]).toMatchObject({ id: 'os-install', onRequest: true });
+    expect(runbook.steps[1]!.id).toBe('connect.facts');
     // Dependency order: every step comes after the steps it names.
     const seen = new Set<string>();
     for (const s of runbook.steps) {
@@ -138,6 +142,43 @@ describe('rejecting a broken runbook', () => {
       expect.stringContaining('no generator "kubeadm-inti"; did you mean "kubeadm-init"?'),
     ]);
     expect(problems.map((p) => p.line)).toEqual([8, 11]);
+  });
+
+  it('names an unknown local action with file, line and the actions; a local step runs no script', async () => {
+    const local = (id: string, action: string, extra = '') =>
+      `  - id: ${id}\n    title: Step ${id}\n    description: Does ${id}.\n    target: all\n    local: ${action}\n${extra}`;
+    await tree(dir, {
+      ...SCRIPTS,
+      'one.yaml': `phase: os-install\nsteps:\n${local('a', 'os-instal')}${local('b', 'os-install', '    run: scripts/a.sh\n    check: { command: "true" }\n')}  - id: c\n    title: Step c\n    description: Does c.\n    target: all\n`,
+    });
+    const problems = await problemsOf(loadRunbook([dir]));
+    const file = join(dir, 'one.yaml');
+    expect(problems).toEqual([
+      expect.objectContaining({
+        file,
+        line: 7,
+        message: expect.stringContaining(
+          'no local action "os-instal"; did you mean "os-install"?; the local actions are os-install',
+        ) as string,
+      }),
+      expect.objectContaining({
+        file,
+        line: 13,
+        message: expect.stringContaining('it cannot have "run"') as string,
+      }),
+      expect.objectContaining({
+        file,
+        line: 14,
+        message: expect.stringContaining('it cannot have "check"') as string,
+      }),
+      expect.objectContaining({
+        file,
+        line: 15,
+        message: expect.stringContaining(
+          'step "c" has neither "run" (a script) nor "local"',
+        ) as string,
+      }),
+    ]);
   });
 
   it('reports YAML syntax and schema errors with their lines', async () => {
@@ -266,7 +307,9 @@ describe('the phases of a runbook (phases.yaml)', () => {
     expect(p).toMatchObject({ file: join(dir, 'one.yaml'), line: 1 });
     expect(p!.message).toContain('no phase "umetl" in');
     expect(p!.message).toContain('did you mean "umetal"?');
-    expect(p!.message).toContain('the phases are connect, umetal, ustack, ugarden, reset-ugarden');
+    expect(p!.message).toContain(
+      'the phases are os-install, connect, umetal, ustack, ugarden, reset-ugarden',
+    );
   });
 
   it('reports each broken declaration with its line', async () => {

@@ -2,7 +2,7 @@
  * Loading a runbook: one or more directories of YAML step files, later directories layered
  * over earlier ones (the default runbook first, then a customer's). Every problem found —
  * YAML syntax, schema, duplicate ids, unknown or cross-phase `after`, cycles, missing
- * scripts, unknown generators, inputs nobody produces — is collected and thrown as one
+ * scripts, unknown generators or local actions, inputs nobody produces — is collected and thrown as one
  * RunbookInvalid error naming each file and line, so a runbook author fixes them in one go.
  */
 import { readdir } from 'node:fs/promises';
@@ -12,6 +12,7 @@ import { closest } from '../plan/suggest.js';
 import { assetPath } from '../util/assets.js';
 import { pathExists } from '../util/fs.js';
 import { PHASES_FILE, readPhases, type RunbookPhase } from './phases.js';
+import { LOCAL_ACTION_NAMES, isLocalAction } from './local-actions.js';
 import { type Phase, RunbookFile, type StepDecl } from './schema.js';
 import { readRegularFile } from '../util/user-file.js';
 import { parseYamlFile, type RunbookProblem, type SourceRef } from './yaml-file.js';
@@ -23,7 +24,7 @@ export interface RunbookStep extends Omit<StepDecl, 'phase' | 'files'> {
   phase: Phase;
   /** Where the step was declared (the last directory that declared its id). */
   source: SourceRef;
-  /** Absolute path of the run script. */
+  /** Absolute path of the run script; empty for a `local` step. */
   runFile: string;
   /** Absolute path of the check script, when `check.script` is given. */
   checkFile?: string;
@@ -195,7 +196,8 @@ async function resolveSteps(
       });
       return undefined;
     };
-    const runFile = await find(decl.run, ['run']);
+    checkLocal(decl, at, problems);
+    const runFile = decl.run === undefined ? undefined : await find(decl.run, ['run']);
     const checkFile =
       decl.check && 'script' in decl.check
         ? await find(decl.check.script, ['check', 'script'])
@@ -221,6 +223,33 @@ async function resolveSteps(
     });
   }
   return out;
+}
+
+/** A step has a script (`run`) or a built-in action (`local`), and an action only what it can use. */
+function checkLocal(decl: StepDecl, at: Declared['at'], problems: RunbookProblem[]): void {
+  if (decl.local === undefined) {
+    if (decl.run === undefined) {
+      problems.push({
+        ...at(['id']),
+        message: `step "${decl.id}" has neither "run" (a script) nor "local" (a built-in action such as ${LOCAL_ACTION_NAMES.join(', ')}); give one`,
+      });
+    }
+    return;
+  }
+  if (!isLocalAction(decl.local)) {
+    problems.push({
+      ...at(['local']),
+      message: `step "${decl.id}": no local action "${decl.local}"${hint(decl.local, LOCAL_ACTION_NAMES)}; the local actions are ${LOCAL_ACTION_NAMES.join(', ')}`,
+    });
+  }
+  const extra: string[] = (['run', 'check'] as const).filter((k) => decl[k] !== undefined);
+  extra.push(...(['files', 'outputs', 'inputs'] as const).filter((k) => decl[k].length > 0));
+  for (const key of extra) {
+    problems.push({
+      ...at([key]),
+      message: `step "${decl.id}" is the local action "${decl.local}", done on this machine without a connection to its hosts; it cannot have "${key}"`,
+    });
+  }
 }
 
 function checkGraph(

@@ -30,6 +30,8 @@ export interface RunbookPhase {
   resetOf?: string;
   /** Earlier phases this one builds on. */
   needs: string[];
+  /** Run only when named (the OS install, which needs run inputs); absent: false. */
+  onRequest?: boolean;
 }
 
 /**
@@ -96,6 +98,7 @@ export function readPhases(dirs: readonly string[]): {
     readOnly: p.readOnly,
     ...(p.reset ? { reset: `${RESET_PREFIX}${p.id}` } : {}),
     needs: p.needs,
+    ...(p.onRequest ? { onRequest: true } : {}),
   }));
   const resets: RunbookPhase[] = installs
     .filter((p) => p.reset !== undefined)
@@ -121,9 +124,14 @@ export function loadPhases(dirs: readonly string[] = [assetPath('runbook')]): Ru
   return phases;
 }
 
-/** The phases a run does when it names none: every install phase that changes something. */
+/**
+ * The phases a run does when it names none: every install phase that changes something,
+ * but those run only on request (the OS install).
+ */
 export function installPhases(phases: readonly RunbookPhase[]): string[] {
-  return phases.filter((p) => !p.readOnly && p.resetOf === undefined).map((p) => p.id);
+  return phases
+    .filter((p) => !p.readOnly && p.resetOf === undefined && !p.onRequest)
+    .map((p) => p.id);
 }
 
 /**

@@ -30,7 +30,8 @@ export const PhaseId = Phase.refine((id) => !id.startsWith(RESET_PREFIX), {
  * show `label`; `readOnly` marks a phase that changes nothing on the hosts (connect), so a
  * run of only such phases needs no cluster lock or bundle; `reset: true` says the runbook
  * has a `reset-<id>` phase that removes what this one installed; `needs` names the earlier
- * phases whose result this one builds on.
+ * phases whose result this one builds on; `onRequest` keeps it out of a run that names no
+ * phases (the OS install, which needs run inputs).
  */
 export const PhaseDecl = z.strictObject({
   id: PhaseId,
@@ -38,6 +39,11 @@ export const PhaseDecl = z.strictObject({
   readOnly: z.boolean().default(false),
   reset: z.boolean().default(false),
   needs: z.array(PhaseId).default([]),
+  /**
+   * Run only when a run names it (`--phase os-install`): a run of "the install phases"
+   * leaves it out, because it needs inputs the plan does not hold.
+   */
+  onRequest: z.boolean().default(false),
 });
 export type PhaseDecl = z.infer<typeof PhaseDecl>;
 
@@ -162,8 +168,17 @@ export const StepDecl = z.strictObject({
   /** Extra attempts after a failure, on the failing host only. */
   retries: z.int().min(0).max(10).default(0),
   check: Check.optional(),
-  /** The script that does the work. */
-  run: RunbookPath,
+  /** The script that does the work; a step has either `run` or `local`. */
+  run: RunbookPath.optional(),
+  /**
+   * A built-in action done from this machine instead of a script (./local-actions.ts, such
+   * as `os-install`): no connection to the hosts is opened, so such a step has no `check`,
+   * `files`, `outputs` or `inputs` of its own.
+   */
+  local: z
+    .string()
+    .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, { error: 'must be an action name such as os-install' })
+    .optional(),
   files: z.array(StepFile).default([]),
   outputs: z.array(StepOutput).default([]),
   /** Outputs of earlier steps uploaded to this step's hosts under /var/lib/ustart/in/NAME. */

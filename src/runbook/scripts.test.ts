@@ -109,7 +109,8 @@ describe('runbook scripts', () => {
 
   it('say what they do in plain words', async () => {
     const speaking = /\b(say|die|helm_release|install_step_files|wait_for)\b/;
-    for (const step of runbook.steps) {
+    // A local step (the OS install) has no script: uStart's own code does it.
+    for (const step of runbook.steps.filter((s) => s.local === undefined)) {
       expect(await readFile(step.runFile, 'utf8'), step.id).toMatch(speaking);
     }
   });

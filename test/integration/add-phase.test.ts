@@ -82,6 +82,7 @@ describe('a fourth phase added as runbook files only', () => {
     try {
       const { phases } = unwrap(await core.client.runPhases({}));
       expect(phases.map((p) => p.id)).toEqual([
+        'os-install',
         'connect',
         'umetal',
         'ustack',
@@ -115,7 +116,7 @@ describe('a fourth phase added as runbook files only', () => {
     const garden = specs.filter((s) => s.phase === 'ugarden').map((s) => s.id);
     expect(garden.length).toBeGreaterThan(0);
     expect(dashboard.after).toEqual(garden);
-    expect(demoPhases()).toEqual(['connect', 'umetal', 'ustack', 'ugarden', 'uview']);
+    expect(demoPhases()).toEqual(['os-install', 'connect', 'umetal', 'ustack', 'ugarden', 'uview']);
     expect(sitePhases().map((p) => p.id)).toContain('reset-uview');
   });
 

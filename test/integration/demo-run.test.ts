@@ -33,7 +33,7 @@ async function onlyRun(dir: string) {
 }
 
 describe('ustart demo', () => {
-  it('runs connect, uMetal, uStack and uGarden to the end; the journal records a demo run', async () => {
+  it('runs the OS install (skipped: the demo hosts answer), connect, uMetal, uStack and uGarden to the end; the journal records a demo run', async () => {
     const dir = await workspace();
     const { code, out } = await runCli('demo', '--speed', '2000', '--dir', dir);
     expect(code).toBe(0);
@@ -42,7 +42,7 @@ describe('ustart demo', () => {
     // phase named, the engine's bookkeeping only in the log files.
     const lines = out.split('\n');
     expect(lines.length).toBeLessThan(400);
-    for (const phase of ['connect', 'umetal', 'ustack', 'ugarden']) {
+    for (const phase of ['os-install', 'connect', 'umetal', 'ustack', 'ugarden']) {
       expect(lines.filter((l) => l.startsWith(`── phase ${phase} `))).toHaveLength(1);
     }
     expect(out).not.toContain('# uStart:');
@@ -50,8 +50,13 @@ describe('ustart demo', () => {
     expect(summary.demo).toBe(true);
     expect(summary.finalState).toBe('succeeded');
     const phases = new Set([...summary.steps.values()].map((s) => s.phase));
-    expect(phases).toEqual(new Set(['connect', 'umetal', 'ustack', 'ugarden']));
-    for (const step of summary.steps.values()) {
+    expect(phases).toEqual(new Set(['os-install', 'connect', 'umetal', 'ustack', 'ugarden']));
+    // The demo's hosts answer on SSH (a real probe of the lab's listeners): none is installed.
+    const install = summary.steps.get('umetal.os-install')!;
+    expect(install.state).toBe('skipped');
+    expect(install.hosts.size).toBeGreaterThan(0);
+    for (const h of install.hosts.values()) expect(h.state).toBe('skipped');
+    for (const step of [...summary.steps.values()].filter((s) => s.phase !== 'os-install')) {
       expect(lines.filter((l) => l.startsWith(`  ✓ ${step.id} `))).toHaveLength(1);
       expect(step.state, step.id).toBe('succeeded');
       for (const h of step.hosts.values()) expect(h.state, `${step.id}@${h}`).toBe('succeeded');

@@ -1,6 +1,6 @@
 /**
- * The options that reach the servers' BMCs, shared by `ustart discover` and `ustart
- * os-install`: who logs in (never a password on the command line), the Redfish port, and
+ * The options that reach the servers' BMCs, shared by `ustart discover`, `ustart
+ * os-install` and `ustart run --phase os-install`: who logs in (never a password on the command line), the Redfish port, and
  * whether a BMC certificate seen for the first time is pinned (docs/bare-metal.md).
  */
 import type { Command } from 'commander';
@@ -12,6 +12,7 @@ import type { Bmc } from '../../bmc/types.js';
 import type { Server } from '../../plan/index.js';
 import { wholeNumber } from '../options.js';
 import type { Output } from '../output.js';
+import type { RunDisplay } from '../run-display.js';
 import { terminalCredentials } from './run.js';
 
 export interface BmcOpts {
@@ -38,8 +39,11 @@ export function withBmcOptions(command: Command): Command {
     );
 }
 
-/** The checked port, the pinned certificates and the logins the options name. */
-export async function bmcAccess(opts: BmcOpts, out: Output) {
+/**
+ * The checked port, the pinned certificates and the logins the options name; a password
+ * nothing names is asked on the terminal (with `view`'s live lines off the screen).
+ */
+export async function bmcAccess(opts: BmcOpts, out: Output, view?: Pick<RunDisplay, 'suspend'>) {
   const port = wholeNumber('--bmc-port', opts.bmcPort ?? '443', 1, 65535);
   const certificates = new BmcCertificates(
     bmcCertificatesFile(ustartStateDir()),
@@ -48,7 +52,7 @@ export async function bmcAccess(opts: BmcOpts, out: Output) {
   const credentials = await loadBmcCredentials({
     ...(opts.bmcAuthFile ? { file: opts.bmcAuthFile } : {}),
     ...(opts.bmcUser ? { user: opts.bmcUser } : {}),
-    ask: terminalCredentials(out),
+    ask: terminalCredentials(out, view),
   });
   return { port, certificates, credentials };
 }
@@ -57,8 +61,9 @@ export async function bmcAccess(opts: BmcOpts, out: Output) {
 export async function bmcOpener(
   opts: BmcOpts,
   out: Output,
+  view?: Pick<RunDisplay, 'suspend'>,
 ): Promise<(server: Server) => Promise<Bmc>> {
-  const access = await bmcAccess(opts, out);
+  const access = await bmcAccess(opts, out, view);
   // The Redfish port applies to Redfish BMCs; IPMI keeps its own (UDP 623).
   return (server) =>
     openBmc(server, {

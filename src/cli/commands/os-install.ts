@@ -17,7 +17,7 @@ import { openStateDir } from '../../app/state-dir.js';
 import type { Bmc } from '../../bmc/types.js';
 import { UstartError } from '../../errors.js';
 import { buildIso } from '../../osinstall/iso.js';
-import { runOsInstall } from '../../osinstall/os-install.js';
+import { runOsInstall, type OsInstallDeps } from '../../osinstall/os-install.js';
 import { sshHostKey, sshProbe } from '../../osinstall/ssh-probe.js';
 import { checkPlanFile, type Server } from '../../plan/index.js';
 import { KnownHosts } from '../../ssh/known-hosts.js';
@@ -76,6 +76,67 @@ export class PromptQueue {
   }
 }
 
+/** The keys of OpenSSH public key files (.pub), one per line; a private key is refused. */
+export async function readAuthorizedKeys(files: readonly string[]): Promise<string[]> {
+  const keys: string[] = [];
+  for (const f of files) {
+    const text = await readRegularFile(resolve(f), {
+      what: 'public key file',
+      code: 'InvalidArgument',
+      encoding: 'utf8',
+    });
+    if (/PRIVATE KEY/.test(text)) {
+      throw new UstartError('InvalidArgument', `${f} is a private key; give the .pub file`);
+    }
+    keys.push(
+      ...text
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('#')),
+    );
+  }
+  if (keys.length === 0) {
+    throw new UstartError(
+      'InvalidArgument',
+      `--authorized-key ${files.join(' ')} holds no public key; give the consultant's .pub file`,
+    );
+  }
+  return keys;
+}
+
+/** uStart's own known_hosts (its state folder), with ~/.ssh/known_hosts read only. */
+export async function ustartKnownHosts(out: Output): Promise<KnownHosts> {
+  const stateDir = await openStateDir({ warn: (m) => out.stderr(`${m}\n`) });
+  return new KnownHosts(join(stateDir, 'known_hosts'), [join(homedir(), '.ssh', 'known_hosts')]);
+}
+
+/**
+ * The real parts of an OS install (src/osinstall): SSH probes, the ISO build, and the
+ * accepted host key recorded in `known` once SSH presented exactly it. Shared by
+ * `ustart os-install` and the runbook's `os-install` phase (`ustart run --phase os-install`).
+ */
+export function osInstallDeps(o: {
+  openBmc: BmcOpener;
+  acceptHostKey: OsInstallDeps['acceptHostKey'];
+  known: KnownHosts | undefined;
+  /** Tests give their own probe and ISO build; the real ones by default. */
+  sshProbe?: OsInstallDeps['sshProbe'];
+  buildIso?: OsInstallDeps['buildIso'];
+}): OsInstallDeps {
+  return {
+    openBmc: o.openBmc,
+    sshProbe: o.sshProbe ?? ((a, p) => sshProbe(a, p)),
+    sshHostKey: (a, p, t) => sshHostKey(a, p, t),
+    buildIso: o.buildIso ?? ((r, out) => buildIso(r, out)),
+    acceptHostKey: o.acceptHostKey,
+    // Only after SSH there presented exactly the accepted key (src/osinstall/os-install.ts).
+    recordHostKey: (address, p, key) => {
+      if (!o.known) throw new UstartError('Unsupported', 'a dry run records no host key');
+      return o.known.add(address, p, Buffer.from(key.key, 'base64'));
+    },
+  };
+}
+
 export function registerOsInstall(
   program: Command,
   out: Output,
@@ -127,27 +188,8 @@ export function registerOsInstall(
       setCode(EXIT.invalid);
       return;
     }
-    const keys: string[] = [];
-    for (const f of opts.authorizedKey) {
-      const text = await readRegularFile(resolve(f), {
-        what: 'public key file',
-        code: 'InvalidArgument',
-        encoding: 'utf8',
-      });
-      if (/PRIVATE KEY/.test(text)) {
-        throw new UstartError('InvalidArgument', `${f} is a private key; give the .pub file`);
-      }
-      keys.push(
-        ...text
-          .split('\n')
-          .map((l) => l.trim())
-          .filter((l) => l && !l.startsWith('#')),
-      );
-    }
-    const stateDir = opts.dryRun ? '' : await openStateDir({ warn: (m) => out.stderr(`${m}\n`) });
-    const known = opts.dryRun
-      ? undefined
-      : new KnownHosts(join(stateDir, 'known_hosts'), [join(homedir(), '.ssh', 'known_hosts')]);
+    const keys = await readAuthorizedKeys(opts.authorizedKey);
+    const known = opts.dryRun ? undefined : await ustartKnownHosts(out);
     const plan = checked.plan;
     const sshConfig = await SshConfig.load();
     const prompts = new PromptQueue();
@@ -180,25 +222,21 @@ export function registerOsInstall(
         ...(opts.confirmReinstall ? { confirmReinstall: opts.confirmReinstall } : {}),
         onEvent: (e) => out.stdout(`${paint(out, 'bold', e.host)} ${e.stage}: ${e.message}\n`),
       },
-      {
+      osInstallDeps({
         // A dry run opens no BMC, so it asks for no BMC login either.
         openBmc:
           openBmc ??
           (opts.dryRun
             ? () => Promise.reject(new UstartError('Unsupported', 'a dry run opens no BMC'))
             : await bmcOpener(opts, out)),
-        sshProbe: (a, p) => sshProbe(a, p),
-        sshHostKey: (a, p, t) => sshHostKey(a, p, t),
-        buildIso: (r, o) => buildIso(r, o),
         acceptHostKey: async (host, key, fp) => {
           out.stdout(`${host}: the installer reports the SSH host key ${key.type} ${fp}\n`);
           if (opts.acceptHostKeys) return true;
           const answer = await prompts.ask(`accept ${fp} for ${host}? [y/N] `).catch(() => '');
           return /^y(es)?$/i.test(answer.trim());
         },
-        // Only after SSH there presented exactly the accepted key (src/osinstall/os-install.ts).
-        recordHostKey: (address, p, key) => known!.add(address, p, Buffer.from(key.key, 'base64')),
-      },
+        known,
+      }),
     ).finally(() => {
       process.off('SIGINT', onSigint);
       prompts.close();

@@ -29,9 +29,15 @@ import { collect } from '../options.js';
 import { type Output, paint, plainOutput } from '../output.js';
 import { createRunDisplay, logsCommand, type RunDisplay } from '../run-display.js';
 import { formatFindings } from './validate.js';
+import {
+  bindOsInstall,
+  type OsInstallHooks,
+  type OsInstallRunOpts,
+  withOsInstallRunOptions,
+} from './run-os-install.js';
 import { readRegularFile } from '../../util/user-file.js';
 
-interface RunOptions {
+interface RunOptions extends OsInstallRunOpts {
   steps?: string;
   hosts?: string;
   resume?: string;
@@ -67,8 +73,10 @@ export function registerRun(
   out: Output,
   setCode: (c: number) => void,
   stepSource: StepSource = factsStepSource,
+  /** Tests give their own BMCs and SSH probe to the os-install phase. */
+  osInstallHooks: OsInstallHooks = {},
 ): void {
-  program
+  const command = program
     .command('run')
     .description(
       'Run the runbook phases given with --phase (without it: the built-in "facts" graph) on the plan\'s servers over SSH.',
@@ -127,10 +135,10 @@ export function registerRun(
           'run a step graph from a JSON file (for development until the runbook exists)',
         )
         .hideHelp(),
-    )
-    .action(async (planFile: string, opts: RunOptions) => {
-      setCode(await runCommand(planFile, opts, out, stepSource));
-    });
+    );
+  withOsInstallRunOptions(command).action(async (planFile: string, opts: RunOptions) => {
+    setCode(await runCommand(planFile, opts, out, stepSource, osInstallHooks));
+  });
 }
 
 async function runCommand(
@@ -138,6 +146,7 @@ async function runCommand(
   opts: RunOptions,
   out: Output,
   defaultSource: StepSource,
+  osInstallHooks: OsInstallHooks,
 ): Promise<number> {
   const phases = opts.phase === undefined ? undefined : parsePhases(opts.phase);
   const stepSource = phases ? runbookStepSource(phases) : defaultSource;
@@ -173,15 +182,27 @@ async function runCommand(
   // An air-gapped site installs only from a bundle proven intact and authentic first; a
   // read-only graph (facts) installs nothing and runs without one.
   const bundle = readOnly ? undefined : await verifyRunBundle(plan, opts.bundle, opts.bundleKey);
-  // The verified bundle reaches the hosts as the run's umetal.bundle step.
-  const steps = withBundleDelivery(
-    opts.graph ? await loadGraphFile(opts.graph) : await stepSource({ plan, planFile }),
-    bundle,
+  // The view starts once the graph is bound; a prompt before that has nothing to suspend.
+  const shown: { view?: RunDisplay } = {};
+  // The OS install's inputs are checked here, before anything starts (run-os-install.ts).
+  const os = await bindOsInstall(
+    // The verified bundle reaches the hosts as the run's umetal.bundle step.
+    withBundleDelivery(
+      opts.graph ? await loadGraphFile(opts.graph) : await stepSource({ plan, planFile }),
+      bundle,
+    ),
+    plan,
+    opts,
+    out,
+    { suspend: () => shown.view?.suspend() ?? (() => undefined) },
+    osInstallHooks,
   );
+  const steps = os.steps;
   const view = createRunDisplay(opts.json ? plainOutput(out) : out, {
     verbose: opts.verbose,
     json: opts.json,
   });
+  shown.view = view;
   const hosts = await planTargets(plan);
   const transport = await terminalTransport({
     warn: (m) => out.stderr(`${m}\n`),
@@ -226,6 +247,7 @@ async function runCommand(
       '\nustart: cancelling: killing the running commands (Ctrl-C again to quit at once)…\n',
     );
     resume();
+    os.prompts?.close();
     controller.abort();
   };
   process.on('SIGINT', onSigint);
@@ -240,6 +262,8 @@ async function runCommand(
     return result.state === 'succeeded' ? EXIT.ok : EXIT.invalid;
   } finally {
     process.off('SIGINT', onSigint);
+    os.prompts?.close();
+    await os.action?.close();
     sub.dispose();
     view.dispose();
     await transport.dispose();

@@ -1,0 +1,229 @@
+/**
+ * `ustart run PLAN --phase os-install`: the runbook's first phase, run by the real engine
+ * through the CLI. One server answers on SSH (a lab host's real sshd): its check skips it and
+ * its BMC is never opened. The other's SSH port refuses (nothing listens): it is installed
+ * through a fake BMC that plays the installer over the real InstallServer (fetches the ISO,
+ * reports the host key), and "comes up" as a TCP relay on its SSH port to a second lab host,
+ * whose real host key the reporter sent; uStart then reads that key over SSH and records it.
+ * Missing inputs are refused before anything starts.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { parse, stringify } from 'yaml';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { registerRun } from '../../src/cli/commands/run.js';
+import { bufferOutput } from '../../src/cli/output.js';
+import { listRuns, logPath, readJournal, summarize } from '../../src/engine/index.js';
+import { isUstartError } from '../../src/errors.js';
+import type { Server as PlanServer } from '../../src/plan/index.js';
+import { assetPath } from '../../src/util/assets.js';
+import { FakeBmc } from '../support/fake-bmc.js';
+import { createLab, type Lab } from '../lab/lab.js';
+import { labAvailable } from '../lab/require-lab.js';
+
+const available = labAvailable();
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHVzdGFydC10ZXN0LWtleS1ub3QtdXNlZC1hbnl3aGVyZQ c';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'ustart-run-osi-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** uStart's state folder (known_hosts) in a temp folder for the test's duration. */
+function isolateState(dir: string): void {
+  const before = process.env.XDG_CONFIG_HOME;
+  process.env.XDG_CONFIG_HOME = join(dir, 'config');
+  cleanups.push(() => {
+    if (before === undefined) delete process.env.XDG_CONFIG_HOME;
+    else process.env.XDG_CONFIG_HOME = before;
+    return Promise.resolve();
+  });
+}
+
+/** A port on 127.0.0.1 where nothing listens now (a connect is refused). */
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** Listens on 127.0.0.1:port and relays every connection to address:toPort. */
+async function relay(port: number, address: string, toPort: number): Promise<Server> {
+  const sockets = new Set<Socket>();
+  const server = createServer((sock) => {
+    const up = connect(toPort, address);
+    sockets.add(sock).add(up);
+    sock.pipe(up).pipe(sock);
+    const end = () => {
+      sock.destroy();
+      up.destroy();
+    };
+    sock.on('error', end).on('close', end);
+    up.on('error', end).on('close', end);
+  });
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  cleanups.push(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => server.close(r));
+  });
+  return server;
+}
+
+async function ustartRun(args: string[], hooks: Parameters<typeof registerRun>[4] = {}) {
+  let code: number | undefined;
+  const out = bufferOutput();
+  const program = new Command('ustart').exitOverride();
+  registerRun(program, out, (c) => (code = c), undefined, hooks);
+  await program.parseAsync(['node', 'ustart', 'run', ...args]);
+  return { code, out };
+}
+
+describe('ustart run --phase os-install: missing inputs', () => {
+  it('names every missing input before anything starts; no BMC is opened, no run made', async () => {
+    const dir = await tempDir();
+    const plan = join(dir, 'site.yaml');
+    const text = await readFile(assetPath('samples', 'demo-stuttgart.yaml'), 'utf8');
+    await writeFile(plan, text.replace('osRelease: ubuntu-24.04', 'osRelease: debian-12'));
+    const runs = join(dir, 'runs');
+    let opened = 0;
+    const hooks = { openBmc: () => Promise.reject(new Error(`opened ${++opened}`)) };
+    const refused = await ustartRun(
+      [plan, '--phase', 'os-install', '--advertise', '10.10.0.250', '--runs-dir', runs],
+      hooks,
+    ).catch((e: unknown) => e);
+    expect(isUstartError(refused, 'InvalidArgument')).toBe(true);
+    const message = (refused as Error).message;
+    expect(message).toContain('--mirror URL');
+    expect(message).toContain('--authorized-key FILE.pub');
+    expect(message).not.toContain('--advertise ADDRESS');
+    expect(message).toContain('ustart run PLAN --phase os-install --mirror');
+    expect(opened).toBe(0);
+    expect(await listRuns(runs).catch(() => [])).toEqual([]);
+
+    // Without a test's BMCs the logins are an input too.
+    const noLogins = await ustartRun([plan, '--phase', 'os-install', '--runs-dir', runs]).catch(
+      (e: unknown) => e,
+    );
+    expect((noLogins as Error).message).toContain('--bmc-auth-file FILE or --bmc-user USER');
+  });
+});
+
+describe.skipIf(!available)('ustart run --phase os-install on lab hosts', () => {
+  let lab: Lab;
+  beforeAll(async () => {
+    lab = await createLab({ hosts: 2 });
+  }, 120_000);
+  afterAll(async () => {
+    await lab?.dispose();
+  });
+
+  it('skips the server that answers on SSH (BMC never opened) and installs the one that refuses', async () => {
+    const dir = await tempDir();
+    isolateState(dir);
+    // The demo site (a valid plan), Debian 12, its first two servers in the run (--hosts).
+    const doc = parse(await readFile(assetPath('samples', 'demo-stuttgart.yaml'), 'utf8')) as {
+      site: { osRelease: string };
+      servers: PlanServer[];
+      access: { user: string; jumpHost?: unknown };
+    };
+    doc.site.osRelease = 'debian-12';
+    delete doc.access.jumpHost;
+    const [installed, fresh] = doc.servers as [PlanServer, PlanServer];
+    // The installed server: a lab host's real sshd answers.
+    installed.ssh = { address: lab.hosts[0]!.address, port: lab.hosts[0]!.port };
+    // The new server: nothing listens on its SSH port until its "installed system" comes up.
+    const port = await closedPort();
+    fresh.ssh = { address: '127.0.0.1', port };
+    const plan = join(dir, 'site.yaml');
+    await writeFile(plan, stringify(doc));
+    const pub = join(dir, 'id.pub');
+    await writeFile(pub, `${KEY}\n`);
+    const reported = lab.hosts[1]!.publicKey.split(' ')[1]!;
+
+    const late = new Map<string, string>();
+    const bmcs = new Map<string, FakeBmc>();
+    const runs = join(dir, 'runs');
+    const { code, out } = await ustartRun(
+      [
+        plan,
+        '--phase',
+        'os-install',
+        '--mirror',
+        'http://deb.debian.org/debian',
+        '--authorized-key',
+        pub,
+        '--advertise',
+        '127.0.0.1',
+        '--work-dir',
+        join(dir, 'iso'),
+        '--accept-new-host-keys',
+        '--hosts',
+        `${installed.hostname},${fresh.hostname}`,
+        '--runs-dir',
+        runs,
+      ],
+      {
+        openBmc: (s) => {
+          const bmc = new FakeBmc(
+            s.bmc!.address,
+            () => late.get(s.hostname)!,
+            reported,
+            // The installed system comes up on the server's SSH address.
+            async () => void (await relay(port, lab.hosts[1]!.address, lab.hosts[1]!.port)),
+          );
+          bmcs.set(s.hostname, bmc);
+          return Promise.resolve(bmc);
+        },
+        buildIso: async (r, file) => {
+          late.set(r.hostname, r.late);
+          await writeFile(file, 'ISO!rest');
+          return 8;
+        },
+      },
+    );
+    expect(code, out.err).toBe(0);
+    expect([...bmcs.keys()]).toEqual([fresh.hostname]);
+    const bmc = bmcs.get(fresh.hostname)!;
+    expect(bmc.calls).toEqual([
+      'insert',
+      'boot Cd',
+      'powerState',
+      'power PowerCycle',
+      'iso 206 ISO!',
+      'report 204',
+      'eject',
+      'close',
+    ]);
+    // The one InstallServer of the phase stopped when the install ended.
+    await expect(fetch(bmc.media!)).rejects.toThrow();
+
+    const [run] = await listRuns(runs);
+    const runDir = join(runs, run!.runId);
+    const summary = summarize((await readJournal(join(runDir, 'journal.jsonl'))).records);
+    const step = summary.steps.get('umetal.os-install')!;
+    expect(step.hosts.get(installed.hostname)!.state).toBe('skipped');
+    expect(step.hosts.get(fresh.hostname)!.state).toBe('succeeded');
+    const log = await readFile(logPath(runDir, 'umetal.os-install', fresh.hostname), 'utf8');
+    for (const stage of ['iso', 'media', 'power', 'installing', 'host-key', 'ssh', 'done'])
+      expect(log).toMatch(new RegExp(`^${stage}: `, 'm'));
+    const skippedLog = await readFile(
+      logPath(runDir, 'umetal.os-install', installed.hostname),
+      'utf8',
+    );
+    expect(skippedLog).toContain('# os-install: skip: SSH answers at');
+    // Recorded only after SSH there presented exactly the reported key.
+    const known = await readFile(join(dir, 'config', 'ustart', 'known_hosts'), 'utf8');
+    expect(known).toContain(`[127.0.0.1]:${port} ssh-ed25519 ${reported}`);
+  }, 120_000);
+});
