@@ -57,6 +57,8 @@ export const RunPhase = z.object({
   resetOf: z.string().optional(),
   /** Earlier phases this one builds on. */
   needs: z.array(z.string()),
+  /** Run only when named (os-install): not among the phases a plain install runs. */
+  onRequest: z.boolean().optional(),
 });
 export type RunPhase = z.infer<typeof RunPhase>;
 

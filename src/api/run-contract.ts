@@ -83,6 +83,35 @@ export const RunOptions = z.object({
    * run delivers it to the hosts as its umetal.bundle step, on any site it is given for.
    */
   bundle: z.object({ path: z.string().min(1), publicKey: z.string().min(1) }).optional(),
+  /**
+   * What the `os-install` phase needs besides the plan (docs/bare-metal.md, "As the runbook's
+   * first phase"); the same inputs as `ustart run --phase os-install`. BMC passwords are not
+   * here: they come from the core's BMC credentials or the secret dialog (`secret:needed` for
+   * host `bmc:<address>`).
+   */
+  osInstall: z
+    .object({
+      /** A Debian mirror with bookworm and the installer's udebs. */
+      mirrorUrl: z.url({ protocol: /^https?$/ }),
+      /** This machine's address as the BMCs and the servers reach it. */
+      advertise: z.string().trim().min(1),
+      /** The HTTP port the ISOs are served on; any free one when absent. */
+      port: z.int().min(1).max(65535).optional(),
+      /** The SSH user's authorized_keys: OpenSSH public key lines (never a private key). */
+      authorizedKeys: z.string().trim().min(1),
+      /** Servers to reinstall although they answer on SSH (their OS disks are erased). */
+      confirmReinstall: z.array(host).optional(),
+      /** BMC user for BMCs the core's credentials file does not name. */
+      bmcUser: z.string().trim().min(1).optional(),
+      /** Redfish HTTPS port of the BMCs (443 when absent). */
+      bmcPort: z.int().min(1).max(65535).optional(),
+      /**
+       * Accept the SSH host key each installer reports (shown with its fingerprint in that
+       * server's log); without it the host-step fails at that point, asking to compare it.
+       */
+      acceptReportedHostKeys: z.boolean().default(false),
+    })
+    .optional(),
 });
 export type RunOptions = z.input<typeof RunOptions>;
 /** The offline bundle given with a run: `ustart run --bundle PATH --bundle-key PUB`. */
@@ -298,6 +327,8 @@ export const runRequests = {
       rerun: z.array(z.string()).optional(),
       /** The offline bundle (air-gapped sites); default: the one the last start gave. */
       bundle: RunOptions.shape.bundle,
+      /** The os-install phase's inputs; default: those the last start gave. */
+      osInstall: RunOptions.shape.osInstall,
     }),
     z.object({ runId: z.string() }),
   ),

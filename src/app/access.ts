@@ -250,19 +250,28 @@ export class Access {
     return (await this.opts.route?.owns(planFile)) ?? false;
   }
 
+  /** The state folder (known_hosts, BMC certificates, access settings). */
+  get stateDir(): string {
+    return this.opts.stateDir;
+  }
+
+  /** The consultant's ssh config (~/.ssh/config unless the options name another or none). */
+  sshConfig(): Promise<SshConfig> {
+    return this.opts.sshConfigFile === null
+      ? Promise.resolve(SshConfig.empty())
+      : SshConfig.load(
+          // A file of its own is read alone, as `ssh -F FILE` reads it.
+          this.opts.sshConfigFile === undefined
+            ? {}
+            : { file: this.opts.sshConfigFile, systemFile: null },
+        );
+  }
+
   /** Every planned host's SSH target with the consultant's settings applied. */
   async targets(planFile: string, plan: Plan): Promise<Map<string, HostTarget>> {
     if (await this.routed(planFile)) return this.opts.route!.targets(planFile, plan);
     const s = await this.settings(planFile, plan);
-    const config =
-      this.opts.sshConfigFile === null
-        ? SshConfig.empty()
-        : await SshConfig.load(
-            // A file of its own is read alone, as `ssh -F FILE` reads it.
-            this.opts.sshConfigFile === undefined
-              ? {}
-              : { file: this.opts.sshConfigFile, systemFile: null },
-          );
+    const config = await this.sshConfig();
     const effective: Plan = {
       ...plan,
       access: {

@@ -36,6 +36,8 @@ export interface HostPagesOptions {
   runTransport?: RunServiceOptions['transport'];
   /** Plans whose hosts are reached another way (the demo lab, src/demo). */
   route?: HostRoute;
+  /** Tests: a fake BMC, SSH probe and ISO build for the os-install phase. */
+  osInstallHooks?: RunServiceOptions['osInstallHooks'];
 }
 
 export type HostPagesHandlers = Pick<Handlers, keyof typeof runRequests>;
@@ -67,6 +69,7 @@ export function createHostPages(o: HostPagesOptions): HostPages {
     ...(o.leaseMs ? { leaseMs: o.leaseMs } : {}),
     ...(o.flow ? { flow: o.flow } : {}),
     ...(o.runTransport ? { transport: o.runTransport } : {}),
+    ...(o.osInstallHooks ? { osInstallHooks: o.osInstallHooks } : {}),
   });
   const connect = new ConnectService(access, runs, o.resolvePath);
   const shells = new ShellService(o.events, access, runs, o.resolvePath, o.localTerminals);

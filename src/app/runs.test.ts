@@ -244,7 +244,7 @@ describe('run service', () => {
 });
 
 describe('the os-install phase in the app', () => {
-  it('is refused for a real site before anything starts, naming what is missing and how to run it', async () => {
+  it('is refused for a real site without its inputs, before anything starts, naming them and where to give them', async () => {
     steps = [
       {
         id: 'umetal.os-install',
@@ -264,9 +264,9 @@ describe('the os-install phase in the app', () => {
     const r = await core.client.runStart({ planFile: planFile(), phases: ['os-install'] });
     expect(r.ok).toBe(false);
     const message = r.ok ? '' : r.error.message;
-    expect(message).toContain('the Debian mirror URL');
-    expect(message).toContain('the BMC logins');
-    expect(message).toContain('ustart run PLAN --phase os-install --mirror URL');
+    expect(message).toContain('the Debian mirror');
+    expect(message).toContain("this machine's address");
+    expect(message).toContain('Install → OS install');
     expect(connects).toBe(0);
     const runs = unwrap(await core.client.runList({ planFile: planFile() }));
     expect(runs.runs).toEqual([]);

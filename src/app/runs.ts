@@ -19,9 +19,7 @@ import {
   type RunEngine,
   type RunSummary,
   type StepSpec,
-  bindLocalActions,
 } from '../engine/index.js';
-import { demoOsInstall } from '../demo/os-install.js';
 import { resolverFromPlan } from '../engine/plan-targets.js';
 import { UstartError, messageOf } from '../errors.js';
 import { checkPlanFile } from '../plan/index.js';
@@ -31,12 +29,13 @@ import { withBundleDelivery } from '../bundle/delivery-step.js';
 import { readOnlyPhases, sitePhases, stepSpecsFor } from '../render/step-specs.js';
 import { checkPhaseNames, installPhases } from '../runbook/phases.js';
 import type { Phase } from '../runbook/schema.js';
-import type { HostTarget, Transport } from '../ssh/transport.js';
+import type { Transport } from '../ssh/transport.js';
 import type { Access } from './access.js';
 import { VerifiedBundleCache } from './run-bundle.js';
 import { checkRunId, logSizes, readLogRange, runInfo, stepPreview } from './run-files.js';
 import { launchRun } from './run-launch.js';
 import { LiveRun, RunAttachments } from './run-live.js';
+import { type AppOsInstallHooks, bindOsInstallInApp } from './os-install-run.js';
 import { readRegularFile } from '../util/user-file.js';
 
 /** Where a run's steps come from: the runbook by default; tests and benchmarks pass their own. */
@@ -70,6 +69,8 @@ export interface RunServiceOptions {
   flow?: { high: number; low: number };
   /** The transport of a run; default Ssh2Transport with the plan's access settings. */
   transport?: (planFile: string, plan: Plan) => Promise<Transport>;
+  /** Tests: a fake BMC, probe and ISO build for the os-install phase. */
+  osInstallHooks?: AppOsInstallHooks;
 }
 
 interface LoadedPlan {
@@ -84,6 +85,8 @@ export class RunService {
   private readonly byPlan = new Map<string, LiveRun>();
   /** The bundle each plan's last install was given: a retry or resume installs from it too. */
   private readonly bundles = new Map<string, RunBundle>();
+  /** The os-install inputs each plan's last run was given, for a retry or resume. */
+  private readonly osInputs = new Map<string, NonNullable<RunOptions['osInstall']>>();
   /** Retries and resumes reuse a verification while the bundle's files are unchanged. */
   private readonly verified = new VerifiedBundleCache();
   private readonly byId = new Map<string, LiveRun>();
@@ -183,7 +186,18 @@ export class RunService {
     );
     const demo = await this.opts.access.routed(planFile);
     const hosts = await this.opts.access.targets(planFile, loaded.plan);
-    steps = bindOsInstallInApp(steps, demo, hosts);
+    const osInstall = options.osInstall ?? this.osInputs.get(planFile);
+    const bound = await bindOsInstallInApp(steps, {
+      plan: loaded.plan,
+      planFile,
+      demo,
+      hosts,
+      inputs: osInstall,
+      access: this.opts.access,
+      ...(this.opts.osInstallHooks ? { hooks: this.opts.osInstallHooks } : {}),
+    });
+    if (options.osInstall) this.osInputs.set(planFile, options.osInstall);
+    steps = bound.steps;
     const transport = await (this.opts.transport ?? ((f, p) => this.opts.access.transport(f, p)))(
       planFile,
       loaded.plan,
@@ -227,6 +241,7 @@ export class RunService {
       });
     } catch (e) {
       await transport.dispose();
+      await bound.close();
       throw e;
     }
     const live = new LiveRun(engine, planFile, steps, transport, (run) => {
@@ -234,6 +249,11 @@ export class RunService {
       this.attachments.detachAll(run);
       void this.changed(run);
     });
+    // The os-install phase's HTTP server never outlives its run.
+    void live.done
+      .catch(() => undefined)
+      .then(() => bound.close())
+      .catch(() => undefined);
     const previous = this.byPlan.get(planFile);
     if (previous) this.forget(previous);
     this.byPlan.set(planFile, live);
@@ -351,11 +371,13 @@ export class RunService {
     skip?: readonly { step: string; reason: string }[];
     rerun?: readonly string[];
     bundle?: RunBundle;
+    osInstall?: RunOptions['osInstall'];
   }) {
     return this.start({
       planFile: o.planFile,
       resume: o.runId,
       ...(o.bundle ? { bundle: o.bundle } : {}),
+      ...(o.osInstall ? { osInstall: o.osInstall } : {}),
       stepByStep: o.stepByStep,
       pauseOnFailure: o.pauseOnFailure,
       ...(o.skip ? { skip: o.skip } : {}),
@@ -453,24 +475,6 @@ export class RunService {
     for (const r of running) r.engine.cancel();
     await Promise.all(running.map((r) => r.done.catch(() => undefined)));
   }
-}
-
-/**
- * The runbook's os-install phase in the app. Against the demo lab its hosts answer on SSH and
- * the phase is skipped (src/demo/os-install.ts). For a real site it needs inputs the app
- * cannot take yet (issue 20), so it is refused before anything starts, saying how to run it.
- */
-function bindOsInstallInApp(
-  steps: StepSpec[],
-  demo: boolean,
-  hosts: ReadonlyMap<string, HostTarget>,
-): StepSpec[] {
-  if (!steps.some((s) => s.localAction === 'os-install')) return steps;
-  if (demo) return bindLocalActions(steps, { 'os-install': demoOsInstall({ targets: hosts }) });
-  throw new UstartError(
-    'Unsupported',
-    "the OS install (phase os-install) needs inputs the app cannot take yet: the Debian mirror URL, this machine's address as the BMCs reach it, the consultant's public key and the BMC logins. Run it from a terminal: ustart run PLAN --phase os-install --mirror URL --authorized-key FILE.pub --advertise ADDRESS --bmc-auth-file FILE (docs/bare-metal.md); then install the other phases here.",
-  );
 }
 
 function notRunning(runId: string): UstartError {

@@ -451,7 +451,7 @@ async function installOne(
       if (opts.signal?.aborted) throw cancelled(host);
       throw new UstartError(
         'HostKeyUnknown',
-        `${host}: the reported host key ${fp} was not accepted`,
+        `${host}: the reported host key ${fp} was not accepted, so uStart stops following this server (its installer goes on). Compare the fingerprint with the server's console; once it answers, Connect offers the key for acceptance.`,
       );
     }
     emit({

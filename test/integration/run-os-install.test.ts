@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { parse, stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { unwrap } from '../../src/api/index.js';
+import { createCore } from '../../src/app/core.js';
 import { registerRun } from '../../src/cli/commands/run.js';
 import { bufferOutput } from '../../src/cli/output.js';
 import { listRuns, logPath, readJournal, summarize } from '../../src/engine/index.js';
@@ -227,3 +229,124 @@ describe.skipIf(!available)('ustart run --phase os-install on lab hosts', () => 
     expect(known).toContain(`[127.0.0.1]:${port} ssh-ed25519 ${reported}`);
   }, 120_000);
 });
+
+describe.skipIf(!available)(
+  "the app runs os-install with the Install page's inputs (lab hosts)",
+  () => {
+    let lab: Lab;
+    beforeAll(async () => {
+      lab = await createLab({ hosts: 2 });
+    }, 120_000);
+    afterAll(async () => {
+      await lab?.dispose();
+    });
+
+    it("skips the answering server, installs the refusing one, records the reported key in the app's known_hosts", async () => {
+      const dir = await tempDir();
+      const doc = parse(await readFile(assetPath('samples', 'demo-stuttgart.yaml'), 'utf8')) as {
+        site: { osRelease: string };
+        servers: PlanServer[];
+        access: { user: string; jumpHost?: unknown };
+      };
+      doc.site.osRelease = 'debian-12';
+      delete doc.access.jumpHost;
+      const [installed, fresh] = doc.servers as [PlanServer, PlanServer];
+      installed.ssh = { address: lab.hosts[0]!.address, port: lab.hosts[0]!.port };
+      const port = await closedPort();
+      fresh.ssh = { address: '127.0.0.1', port };
+      const planFile = join(dir, 'site.yaml');
+      await writeFile(planFile, stringify(doc));
+      const reported = lab.hosts[1]!.publicKey.split(' ')[1]!;
+      const late = new Map<string, string>();
+      const bmcs = new Map<string, FakeBmc>();
+      const stateDir = join(dir, 'state');
+      const core = createCore({
+        mode: 'test',
+        stateDir,
+        hostPages: {
+          clusterLock: false,
+          sshConfigFile: null,
+          readOnlyKnownHosts: [],
+          osInstallHooks: {
+            openBmc: (s) => {
+              const bmc = new FakeBmc(
+                s.bmc!.address,
+                () => late.get(s.hostname)!,
+                reported,
+                // The installed system comes up on the server's SSH port of the moment.
+                async () =>
+                  void (await relay(fresh.ssh!.port!, lab.hosts[1]!.address, lab.hosts[1]!.port)),
+              );
+              bmcs.set(s.hostname, bmc);
+              return Promise.resolve(bmc);
+            },
+            buildIso: async (r, file) => {
+              late.set(r.hostname, r.late);
+              await writeFile(file, 'ISO!rest');
+              return 8;
+            },
+          },
+        },
+      });
+      cleanups.push(() => core.dispose());
+      // Every run's end, recorded from the start (a run may end before a wait begins).
+      const ends = new Map<string, string>();
+      let woke: (() => void) | undefined;
+      core.client.on('run:changed', (e) => {
+        if (e.state === 'running') return;
+        ends.set(e.runId, e.state);
+        woke?.();
+      });
+      const end = async (runId: string) => {
+        while (!ends.has(runId)) await new Promise<void>((r) => (woke = r));
+        return ends.get(runId);
+      };
+      const started = unwrap(
+        await core.client.runStart({
+          planFile,
+          phases: ['os-install'],
+          hosts: [installed.hostname, fresh.hostname],
+          osInstall: {
+            mirrorUrl: 'http://deb.debian.org/debian',
+            advertise: '127.0.0.1',
+            authorizedKeys: `# the consultant\n${KEY}\n`,
+            acceptReportedHostKeys: true,
+          },
+        }),
+      );
+      expect(await end(started.runId)).toBe('succeeded');
+      expect([...bmcs.keys()]).toEqual([fresh.hostname]);
+      expect(bmcs.get(fresh.hostname)!.calls).toContain('report 204');
+      // The phase's HTTP server ended with the run.
+      await expect(fetch(bmcs.get(fresh.hostname)!.media!)).rejects.toThrow();
+      const known = await readFile(join(stateDir, 'known_hosts'), 'utf8');
+      expect(known).toContain(`[127.0.0.1]:${port} ssh-ed25519 ${reported}`);
+
+      // Without the checkbox the key is not accepted: the host-step fails saying what to do.
+      const again = await closedPort();
+      fresh.ssh = { address: '127.0.0.1', port: again };
+      await writeFile(planFile, stringify(doc));
+      bmcs.clear();
+      const second = unwrap(
+        await core.client.runStart({
+          planFile,
+          phases: ['os-install'],
+          hosts: [fresh.hostname],
+          pauseOnFailure: false,
+          osInstall: {
+            mirrorUrl: 'http://deb.debian.org/debian',
+            advertise: '127.0.0.1',
+            authorizedKeys: KEY,
+          },
+        }),
+      );
+      expect(await end(second.runId)).toBe('failed');
+      const runDir = join(dir, '.ustart', 'runs', second.runId);
+      const log = await readFile(logPath(runDir, 'umetal.os-install', fresh.hostname), 'utf8');
+      expect(log).toMatch(/^host-key: installer reported ssh-ed25519 SHA256:/m);
+      expect(log).toContain('was not accepted');
+      expect(log).toContain('Connect offers the key');
+      expect(await readFile(join(stateDir, 'known_hosts'), 'utf8')).not.toContain(`:${again}]`);
+    }, 120_000);
+  },
+);

@@ -14,12 +14,10 @@ import { createInterface, type Interface } from 'node:readline/promises';
 import type { Readable, Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { openStateDir } from '../../app/state-dir.js';
-import type { Bmc } from '../../bmc/types.js';
 import { UstartError } from '../../errors.js';
-import { buildIso } from '../../osinstall/iso.js';
-import { runOsInstall, type OsInstallDeps } from '../../osinstall/os-install.js';
-import { sshHostKey, sshProbe } from '../../osinstall/ssh-probe.js';
-import { checkPlanFile, type Server } from '../../plan/index.js';
+import { authorizedKeyLines, type BmcOpener, osInstallDeps } from '../../osinstall/deps.js';
+import { runOsInstall } from '../../osinstall/os-install.js';
+import { checkPlanFile } from '../../plan/index.js';
 import { KnownHosts } from '../../ssh/known-hosts.js';
 import { SshConfig } from '../../ssh/targets.js';
 import { readRegularFile } from '../../util/user-file.js';
@@ -30,7 +28,6 @@ import { bmcOpener, type BmcOpts, withBmcOptions } from './bmc-options.js';
 import { formatFindings } from './validate.js';
 
 /** Opens a server's BMC; the BMC client (src/bmc) provides it. */
-export type BmcOpener = (server: Server) => Promise<Bmc>;
 
 interface Opts extends BmcOpts {
   mirror: string;
@@ -85,15 +82,7 @@ export async function readAuthorizedKeys(files: readonly string[]): Promise<stri
       code: 'InvalidArgument',
       encoding: 'utf8',
     });
-    if (/PRIVATE KEY/.test(text)) {
-      throw new UstartError('InvalidArgument', `${f} is a private key; give the .pub file`);
-    }
-    keys.push(
-      ...text
-        .split('\n')
-        .map((l) => l.trim())
-        .filter((l) => l && !l.startsWith('#')),
-    );
+    keys.push(...authorizedKeyLines(text, f));
   }
   if (keys.length === 0) {
     throw new UstartError(
@@ -108,33 +97,6 @@ export async function readAuthorizedKeys(files: readonly string[]): Promise<stri
 export async function ustartKnownHosts(out: Output): Promise<KnownHosts> {
   const stateDir = await openStateDir({ warn: (m) => out.stderr(`${m}\n`) });
   return new KnownHosts(join(stateDir, 'known_hosts'), [join(homedir(), '.ssh', 'known_hosts')]);
-}
-
-/**
- * The real parts of an OS install (src/osinstall): SSH probes, the ISO build, and the
- * accepted host key recorded in `known` once SSH presented exactly it. Shared by
- * `ustart os-install` and the runbook's `os-install` phase (`ustart run --phase os-install`).
- */
-export function osInstallDeps(o: {
-  openBmc: BmcOpener;
-  acceptHostKey: OsInstallDeps['acceptHostKey'];
-  known: KnownHosts | undefined;
-  /** Tests give their own probe and ISO build; the real ones by default. */
-  sshProbe?: OsInstallDeps['sshProbe'];
-  buildIso?: OsInstallDeps['buildIso'];
-}): OsInstallDeps {
-  return {
-    openBmc: o.openBmc,
-    sshProbe: o.sshProbe ?? ((a, p) => sshProbe(a, p)),
-    sshHostKey: (a, p, t) => sshHostKey(a, p, t),
-    buildIso: o.buildIso ?? ((r, out) => buildIso(r, out)),
-    acceptHostKey: o.acceptHostKey,
-    // Only after SSH there presented exactly the accepted key (src/osinstall/os-install.ts).
-    recordHostKey: (address, p, key) => {
-      if (!o.known) throw new UstartError('Unsupported', 'a dry run records no host key');
-      return o.known.add(address, p, Buffer.from(key.key, 'base64'));
-    },
-  };
 }
 
 export function registerOsInstall(

@@ -23,13 +23,8 @@ import { wholeNumber } from '../options.js';
 import type { Output } from '../output.js';
 import type { RunDisplay } from '../run-display.js';
 import { bmcOpener, type BmcOpts, withBmcOptions } from './bmc-options.js';
-import {
-  type BmcOpener,
-  PromptQueue,
-  osInstallDeps,
-  readAuthorizedKeys,
-  ustartKnownHosts,
-} from './os-install.js';
+import { type BmcOpener, osInstallDeps } from '../../osinstall/deps.js';
+import { PromptQueue, readAuthorizedKeys, ustartKnownHosts } from './os-install.js';
 
 export interface OsInstallRunOpts extends BmcOpts {
   mirror?: string;
