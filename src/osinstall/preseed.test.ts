@@ -99,9 +99,14 @@ describe('renderPreseed', () => {
     expect(efi).toEqual(efiPartitioning(r.disks).map(([k, v]) => [k, v]));
     expect(efi).toHaveLength(1);
     expect(efi[0]![0]).toBe('partman-auto/expert_recipe');
-    expect(efi[0]![1]).toMatch(
-      /^ustart-root :: 538 538 1075 free \$iflabel\{ gpt \} \$reusemethod\{ \} method\{ efi \} format\{ \} \. 4000 10000 -1 ext4 .* mountpoint\{ \/ \} \.$/,
+    expect(efi[0]![1]).toBe(
+      'ustart-root :: 538 538 1075 free $iflabel{ gpt } $reusemethod{ } method{ efi } format{ } . ' +
+        '4000 10000 -1 ext4 method{ format } format{ } use_filesystem{ } filesystem{ ext4 } mountpoint{ / } .',
     );
+    // Inert on BIOS, needed on UEFI: no "Force UEFI installation?" over a BIOS install, and
+    // GRUB at the removable path too.
+    expect(v.get('partman-efi/non_efi_system')).toBe('true');
+    expect(v.get('grub-installer/force-efi-extra-removable')).toBe('true');
     expect(execFileSync('sh', ['-n', '-c', r.early]).length).toBe(0);
   });
 
@@ -121,6 +126,7 @@ describe('renderPreseed', () => {
     expect(v.get('partman-auto-raid/recipe')).toBe('1 2 0 ext4 / /dev/nvme0n1p1#/dev/nvme1n1p1 .');
     // Booted by UEFI: an EFI system partition on each disk, the mirror on partition 2.
     const efi = new Map(efiSettings(r.early).map(([k, v]) => [k!, v!]));
+    expect(efi.get('partman-auto/expert_recipe')).not.toContain('$bootable');
     expect(efi.get('partman-auto/expert_recipe')).toMatch(
       /^ustart-raid :: 538 538 1075 free .*method\{ efi \}.* raid /,
     );

@@ -245,6 +245,10 @@ export const KNOWN_KEYS: Readonly<Record<string, { owner: string; type: PreseedT
   'popularity-contest/participate': { owner: 'popularity-contest', type: 'boolean' },
   'grub-installer/only_debian': { owner: 'd-i', type: 'boolean' },
   'grub-installer/bootdev': { owner: 'd-i', type: 'string' },
+  // docs/upstream-facts.md#di-efi-keys: templates seen in installers' debconf dumps, not in
+  // partman-efi's or grub-installer's sources (not reachable here).
+  'grub-installer/force-efi-extra-removable': { owner: 'd-i', type: 'boolean' },
+  'partman-efi/non_efi_system': { owner: 'd-i', type: 'boolean' },
   'finish-install/reboot_in_progress': { owner: 'd-i', type: 'note' },
   'preseed/early_command': { owner: 'd-i', type: 'string' },
   'preseed/late_command': { owner: 'd-i', type: 'string' },
@@ -389,6 +393,9 @@ export function renderPreseed(plan: Plan, server: Server, opts: PreseedOptions):
     known('popularity-contest/participate', 'false'),
     known('grub-installer/only_debian', 'true'),
     known('grub-installer/bootdev', disks.mode === 'single' ? disks.disk : disks.disks.join(' ')),
+    // Booted by UEFI (inert on BIOS): GRUB also at the removable-media path, so the server
+    // boots when its firmware lost or refused the NVRAM entry.
+    known('grub-installer/force-efi-extra-removable', 'true'),
     known('finish-install/reboot_in_progress', ''),
     known('preseed/late_command', 'sh /ustart/late.sh'),
     '',
@@ -418,6 +425,14 @@ const RAID_PART = '4000 10000 -1 raid $primary{ } $bootable{ } method{ raid } .'
  * (docs/upstream-facts.md#di-partman-efi).
  */
 const ESP_PART = '538 538 1075 free $iflabel{ gpt } $reusemethod{ } method{ efi } format{ } .';
+/**
+ * The UEFI layouts' root and md parts: no `$primary{ }` (GPT has none) and no `$bootable{ }`,
+ * which on GPT would give the root the EFI system partition's type
+ * (docs/upstream-facts.md#parted-gpt-boot-flag); as partman-auto's amd64-efi recipes.
+ */
+const EFI_ROOT_PART =
+  '4000 10000 -1 ext4 method{ format } format{ } use_filesystem{ } filesystem{ ext4 } mountpoint{ / } .';
+const EFI_RAID_PART = '4000 10000 -1 raid method{ raid } .';
 
 function raidRecipe(a: string, b: string, n: number): string {
   return `1 2 0 ext4 / ${partition(a, n)}#${partition(b, n)} .`;
@@ -432,6 +447,9 @@ function partitioning(disks: RenderedPreseed['disks']): string[] {
     known('partman/choose_partition', 'finish'),
     known('partman/confirm', 'true'),
     known('partman/confirm_nooverwrite', 'true'),
+    // Booted by UEFI over a disk whose OS was installed for BIOS (a reinstall): install for
+    // UEFI without asking "Force UEFI installation?" (inert on BIOS).
+    known('partman-efi/non_efi_system', 'true'),
   ];
   if (disks.mode === 'single') {
     return [
@@ -461,10 +479,10 @@ function partitioning(disks: RenderedPreseed['disks']): string[] {
  */
 export function efiPartitioning(disks: RenderedPreseed['disks']): [string, string][] {
   if (disks.mode === 'single')
-    return [['partman-auto/expert_recipe', `ustart-root :: ${ESP_PART} ${ROOT_PART}`]];
+    return [['partman-auto/expert_recipe', `ustart-root :: ${ESP_PART} ${EFI_ROOT_PART}`]];
   const [a, b] = disks.disks;
   return [
-    ['partman-auto/expert_recipe', `ustart-raid :: ${ESP_PART} ${RAID_PART}`],
+    ['partman-auto/expert_recipe', `ustart-raid :: ${ESP_PART} ${EFI_RAID_PART}`],
     ['partman-auto-raid/recipe', raidRecipe(a, b, 2)],
   ];
 }
@@ -483,11 +501,11 @@ function earlyScript(
     '# uStart: run by preseed/early_command, before the network is up.',
     '# Booted by UEFI: the disks get a GPT label and the boot loader an EFI system partition',
     '# (docs/upstream-facts.md#di-partman-efi); the preseed holds the BIOS layout. The line on',
-    '# the console says the settings were taken.',
+    '# the console says whether debconf-set took the settings.',
     'if [ -d /sys/firmware/efi ]; then',
     '  ' +
       efi.map(([key, value]) => `debconf-set ${key} '${value}'`).join(' &&\n  ') +
-      ' &&\n  echo "USTART-BOOT uefi: EFI system partition set" >/dev/console 2>/dev/null || true',
+      ' &&\n  echo "USTART-BOOT uefi: EFI system partition set" >/dev/console 2>/dev/null ||\n  echo "USTART-BOOT uefi: could not set the EFI partitioning" >/dev/console 2>/dev/null || true',
     'fi',
     "# Last: the marker that proves this installer booted from uStart's ISO and read its preseed.",
     `echo "USTART-PRESEED ${host} ${marker}" >/dev/console 2>/dev/null || true`,

@@ -287,8 +287,9 @@ describe.skipIf(missing !== undefined)('installer ISO in QEMU', () => {
         expect(boot.serial).toMatch(/efi: EFI v2\.\d+ by EDK II/);
         expect(boot.serial).toMatch(/secureboot: Secure boot disabled/);
         expect(boot.serial).not.toMatch(/ISOLINUX/);
-        // early.sh saw UEFI and the installer's debconf-set took the EFI partitioning.
+        // early.sh saw UEFI and the installer's debconf-set exited 0 for the EFI partitioning.
         expect(boot.serial).toContain('USTART-BOOT uefi: EFI system partition set');
+        expect(boot.serial).not.toContain('could not set the EFI partitioning');
       },
       660_000,
     );
