@@ -12,7 +12,7 @@ import { Plan, Server } from '../plan/schema.js';
 import { FindingSchema } from './finding-schema.js';
 
 /** What accepting a server's discovery writes into the plan; the fronts use the core's list. */
-export { copyDiscovered, DISCOVERED_FIELDS } from '../plan/discovered.js';
+export { copyDiscovered, DISCOVERED_FIELDS, sameDiscoveredFields } from '../plan/discovered.js';
 
 /** One proposed change, as `ustart discover` prints it. */
 export const DiscoveryChange = z.object({

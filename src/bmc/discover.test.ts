@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadPlanFile } from '../plan/index.js';
-import { DISCOVERED_FIELDS } from '../plan/discovered.js';
+import { DISCOVERED_FIELDS, sameDiscoveredFields } from '../plan/discovered.js';
 import type { Server } from '../plan/schema.js';
 import { assetPath } from '../util/assets.js';
 import { applyDiscoveries, proposeServer, type ServerDiscovery } from './discover.js';
@@ -49,12 +49,15 @@ describe('discovered fields', () => {
     const server = plan.servers[0]!;
     const { proposed, changes } = proposeServer(server, INVENTORY);
     const discoveries: ServerDiscovery[] = [
-      { hostname: server.hostname, status: 'read', changes, proposed },
+      { hostname: server.hostname, status: 'read', changes, proposed, inventory: INVENTORY },
     ];
-    // Edited meanwhile: a role dropped and a note written.
+    // Edited meanwhile: a role dropped, a note written, the first disk's use and the first
+    // NIC's name changed.
     const edited = structuredClone(plan);
     edited.servers[0]!.roles = server.roles.slice(1);
     edited.servers[0]!.notes = 'moved to row B';
+    edited.servers[0]!.disks[0]!.use = 'none';
+    edited.servers[0]!.nics[0]!.name = 'eno9';
 
     const result = applyDiscoveries(edited, discoveries, 'all');
     const after = result.servers[0]!;
@@ -63,8 +66,11 @@ describe('discovered fields', () => {
     expect(after.memoryGiB).toBe(1024);
     expect(after.model).toBe('ThinkSystem SR650 V3');
     expect(after.cpu.cores).toBe(32);
-    expect(after.nics).toEqual(proposed.nics);
-    expect(after.disks).toEqual(proposed.disks);
+    // The hardware the BMC read, merged into the NICs and disks as they are now.
+    expect(after.disks[0]!.use).toBe('none');
+    expect(after.disks[0]!.sizeGB).toBe(proposed.disks[0]!.sizeGB);
+    expect(after.nics[0]!.name).toBe('eno9');
+    expect(after.nics.map((n) => n.mac)).toEqual(proposed.nics.map((n) => n.mac));
     // The other servers are the same objects; the input plan is not changed.
     expect(result.servers[1]).toBe(edited.servers[1]);
     expect(edited.servers[0]!.memoryGiB).toBe(server.memoryGiB);
@@ -80,5 +86,16 @@ describe('discovered fields', () => {
       new Set(['someone-else']),
     );
     expect(result.servers[0]).toBe(plan.servers[0]);
+  });
+
+  it('tells a server whose hardware fields were edited since the read (the wizard then refuses)', async () => {
+    const plan = await demoPlan();
+    const then = plan.servers[0]!;
+    const now = structuredClone(then);
+    now.roles = [];
+    now.notes = 'edited';
+    expect(sameDiscoveredFields(then, now)).toBe(true);
+    now.disks[0]!.use = 'none';
+    expect(sameDiscoveredFields(then, now)).toBe(false);
   });
 });

@@ -329,16 +329,17 @@ export function applyDiscoveries(
   discoveries: readonly ServerDiscovery[],
   accept: ReadonlySet<string> | 'all',
 ): Plan {
-  const byHost = new Map(
-    discoveries.filter((d) => d.proposed).map((d) => [d.hostname, d.proposed!]),
-  );
+  const byHost = new Map(discoveries.filter((d) => d.proposed).map((d) => [d.hostname, d]));
   return {
     ...plan,
     servers: plan.servers.map((s) => {
-      const p = byHost.get(s.hostname);
-      if (!p || (accept !== 'all' && !accept.has(s.hostname))) return s;
+      const d = byHost.get(s.hostname);
+      if (!d || (accept !== 'all' && !accept.has(s.hostname))) return s;
+      // Merged again into the server as it is now: NIC names and networks, disk uses edited
+      // since the read stay (the read's own proposal was merged into the server of then).
+      const proposed = d.inventory ? proposeServer(s, d.inventory).proposed : d.proposed!;
       const merged = structuredClone(s);
-      copyDiscovered(merged, p);
+      copyDiscovered(merged, proposed);
       return merged;
     }),
   };

@@ -89,6 +89,8 @@ export const de: Catalogue = {
     discoverNoFindings: 'keine Fehler',
     discoverApplied:
       'Die akzeptierten Server wurden aus ihren BMCs aktualisiert (Rückgängig nimmt es zurück).',
+    discoverStale:
+      'Nicht übernommen: CPU, Speicher, Netzwerkkarten oder Platten wurden nach dem Lesen der BMCs geändert; BMCs erneut lesen',
     bmcStatusRead: 'ausgelesen',
     bmcStatusNoBmc: 'übersprungen: kein BMC im Plan',
     bmcStatusIpmi: 'übersprungen: nur IPMI, kein Inventar',

@@ -91,6 +91,8 @@ export const en = {
     discoverFindings: 'Validation of the plan with every proposed change',
     discoverNoFindings: 'no errors',
     discoverApplied: 'The accepted servers were updated from their BMCs (Undo reverts it).',
+    discoverStale:
+      'Not applied: their CPU, memory, NICs or disks were edited after the BMCs were read; read the BMCs again',
     bmcStatusRead: 'read',
     bmcStatusNoBmc: 'skipped: no BMC in the plan',
     bmcStatusIpmi: 'skipped: IPMI only, no inventory',

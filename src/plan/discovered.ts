@@ -23,3 +23,12 @@ export function copyDiscovered(to: Server, proposed: Server): void {
   to.nics = from.nics;
   to.disks = from.disks;
 }
+
+/**
+ * Whether the discovered fields of two servers are the same. A front that holds a proposal
+ * made from the server as it was when the BMCs were read applies it only while this holds
+ * for the server as it is now: a proposal carries that moment's NIC names and disk uses.
+ */
+export function sameDiscoveredFields(a: Server, b: Server): boolean {
+  return DISCOVERED_FIELDS.every((f) => JSON.stringify(a[f]) === JSON.stringify(b[f]));
+}

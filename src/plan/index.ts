@@ -8,7 +8,12 @@ export * from './schema.js';
 export { loadPlanFile, parsePlanText, parsePlanBytes, type ParsedPlan } from './load.js';
 export { savePlanFile, planToYaml } from './save.js';
 export { emptyPlan } from './empty.js';
-export { copyDiscovered, DISCOVERED_FIELDS, type DiscoveredField } from './discovered.js';
+export {
+  copyDiscovered,
+  DISCOVERED_FIELDS,
+  sameDiscoveredFields,
+  type DiscoveredField,
+} from './discovered.js';
 export { validatePlan, RULES } from './validate/index.js';
 export {
   allocateAddresses,

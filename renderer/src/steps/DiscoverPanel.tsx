@@ -8,6 +8,7 @@
 import { useEffect, useState } from 'react';
 import {
   copyDiscovered,
+  sameDiscoveredFields,
   type BmcServerDiscovery,
   type FindingView,
   type Plan,
@@ -31,7 +32,8 @@ const STATUS: Record<BmcServerDiscovery['status'], TextKey> = {
 
 const SIGN = { changed: '~', added: '+', kept: '=' } as const;
 
-type Found = { servers: BmcServerDiscovery[]; findings: FindingView[] };
+/** What a read found, and the plan it was read for (its proposals are merged into that). */
+type Found = { servers: BmcServerDiscovery[]; findings: FindingView[]; readFrom: Plan };
 
 export function DiscoverPanel({ plan, onClose }: { plan: Plan; onClose(): void }) {
   const t = useT();
@@ -58,7 +60,7 @@ export function DiscoverPanel({ plan, onClose }: { plan: Plan; onClose(): void }
     });
     setReading(null);
     if (!r.ok) return notify({ kind: 'error', text: r.error.message });
-    setFound(r.value);
+    setFound({ ...r.value, readFrom: plan });
     // Servers with changes are offered accepted; the consultant unticks what they doubt.
     setAccepted(
       new Set(
@@ -81,14 +83,30 @@ export function DiscoverPanel({ plan, onClose }: { plan: Plan; onClose(): void }
 
   const apply = () => {
     const take = (found?.servers ?? []).filter((s) => s.proposed && accepted.has(s.hostname));
-    if (take.length === 0) return;
-    edit((d) => {
-      for (const s of take) {
-        const to = d.servers.find((x) => x.hostname === s.hostname);
-        // Only what discovery reads: roles, addresses and the rest edited since stay.
-        if (to) copyDiscovered(to, s.proposed!);
-      }
+    if (take.length === 0 || !found) return;
+    // A proposal holds the NICs and disks as they were at the read: a server whose hardware
+    // fields were edited since is left alone (read again), never overwritten.
+    const stale = take.filter((s) => {
+      const then = found.readFrom.servers.find((x) => x.hostname === s.hostname);
+      const now = plan.servers.find((x) => x.hostname === s.hostname);
+      return !then || !now || !sameDiscoveredFields(then, now);
     });
+    const apply = take.filter((s) => !stale.includes(s));
+    if (apply.length)
+      edit((d) => {
+        for (const s of apply) {
+          const to = d.servers.find((x) => x.hostname === s.hostname);
+          // Only what discovery reads: roles, addresses and the rest edited since stay.
+          if (to) copyDiscovered(to, s.proposed!);
+        }
+      });
+    if (stale.length) {
+      notify({
+        kind: 'error',
+        text: `${t('discoverStale')}: ${stale.map((s) => s.hostname).join(', ')}`,
+      });
+      if (!apply.length) return;
+    }
     notify({ kind: 'info', text: t('discoverApplied') });
     onClose();
   };
