@@ -47,8 +47,12 @@ export class LiveRun {
     this.done = engine.run().finally(async () => {
       this.finished = true;
       this.bookkeeping.dispose();
-      await transport.dispose();
-      onFinished(this);
+      // The fronts hear of the end even when closing the connections fails.
+      try {
+        await transport.dispose();
+      } finally {
+        onFinished(this);
+      }
     });
   }
 

@@ -66,7 +66,14 @@ start() {
   setsid ${qemu} -boot once=$boot </dev/null >/dev/null 2>&1 &
   echo $! > "$D/vm.pid"
 }
-stop() { running && kill "$pid"; rm -f "$D/vm.pid"; }
+stop() {
+  running || { rm -f "$D/vm.pid"; return; }
+  kill "$pid"
+  # Powered off once the VM is gone (at most ~5 s), so the next start never overlaps it.
+  n=0; while running && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+  running && kill -9 "$pid"
+  rm -f "$D/vm.pid"
+}
 op=$1; shift
 if [ "$op" = get ]; then
   for name in "$@"; do
@@ -164,7 +171,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   const pid = dir ? await vmPid() : undefined;
-  if (pid) process.kill(pid, 'SIGTERM');
+  try {
+    if (pid) process.kill(pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
   if (sim?.pid) sim.kill('SIGTERM');
   await rm(dir, { recursive: true, force: true });
 });
