@@ -316,6 +316,22 @@ export const de: Catalogue = {
       'Frühere Ausgabe ist nicht mehr im Live-Puffer: ältere Zeilen aus der Logdatei laden.',
   },
   install: {
+    osInstall: 'Betriebssystem-Installation (Phase OS-Installation)',
+    osInstallHint:
+      'installiert Debian 12 über die BMCs auf Servern, deren SSH-Port abweist; Server, die antworten, werden übersprungen',
+    osMirror: 'Debian-Spiegel',
+    osAdvertise: 'Adresse dieses Rechners (wie die BMCs ihn erreichen)',
+    osPort: 'HTTP-Port (leer: ein freier)',
+    osKeys: 'Öffentlicher Schlüssel des Beraters (.pub-Zeile)',
+    osBmcUser: 'BMC-Benutzer',
+    osBmcPort: 'Redfish-Port',
+    osReinstall: 'Neu installieren, obwohl sie auf SSH antworten (löscht ihre OS-Platten)',
+    osAcceptKeys:
+      'Den SSH-Hostschlüssel annehmen, den jeder Installer meldet (Fingerabdruck im Log des Servers mit seiner Konsole vergleichen)',
+    osMissing:
+      'Die OS-Installation braucht den Debian-Spiegel, die Adresse dieses Rechners und den öffentlichen Schlüssel des Beraters.',
+    osBadPort: 'Ein Port ist eine ganze Zahl von 1 bis 65535.',
+    osPrivateKey: 'Das ist ein privater Schlüssel: die .pub-Zeile einfügen (ssh-ed25519 AAAA…).',
     stepView: 'Schritte als',
     list: 'Liste',
     graph: 'Graph',

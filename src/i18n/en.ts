@@ -315,6 +315,22 @@ export const en = {
     streamIncomplete: 'Earlier output left the live buffer: load older lines from the log file.',
   },
   install: {
+    osInstall: 'OS install (phase OS install)',
+    osInstallHint:
+      'installs Debian 12 through the BMCs on servers whose SSH port refuses; servers that answer are skipped',
+    osMirror: 'Debian mirror',
+    osAdvertise: "This machine's address (as the BMCs reach it)",
+    osPort: 'HTTP port (empty: any free)',
+    osKeys: "Consultant's public key (.pub line)",
+    osBmcUser: 'BMC user',
+    osBmcPort: 'Redfish port',
+    osReinstall: 'Reinstall although they answer on SSH (erases their OS disks)',
+    osAcceptKeys:
+      "Accept the SSH host key each installer reports (compare the fingerprint in that server's log with its console)",
+    osMissing:
+      "The OS install needs the Debian mirror, this machine's address and the consultant's public key.",
+    osBadPort: 'A port is a whole number from 1 to 65535.',
+    osPrivateKey: 'That is a private key: paste the .pub line (ssh-ed25519 AAAA…).',
     stepView: 'Steps as',
     list: 'List',
     graph: 'Graph',

@@ -4,7 +4,8 @@
  * resume, the step-by-step pause with what the step will do, the run history, and the live
  * log of the step and host chosen. Each part is a component of its own in this folder.
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
+import type { RunOptions } from '../../../src/api';
 import { useApp } from '../context';
 import { useOpT } from '../host-pages/texts';
 import { selectInstall, usePageMemory } from '../state/page-memory-store';
@@ -17,6 +18,14 @@ import { HostStepDetail } from './HostStepDetail';
 import './install.css';
 import { InstallSummary } from './InstallSummary';
 import { LogView } from './LogView';
+import {
+  EMPTY_OS_INSTALL,
+  OsInstallFields,
+  type OsInstallFieldValues,
+  loadOsInstall,
+  osInstallOption,
+  saveOsInstall,
+} from './OsInstallFields';
 import { PausePanel } from './PausePanel';
 import { changesHosts, usePhaseLabel, usePhases } from './phases';
 import { Progress } from './Progress';
@@ -70,6 +79,10 @@ export function InstallPage() {
   const airGapped = usePlanStore((s) => selectPlan(s)?.site.airGapped === true);
   const [bundle, setBundle] = useState<BundleFields>({ path: '', publicKey: '' });
   const [bundleError, setBundleError] = useState<string | undefined>(undefined);
+  const [os, setOs] = useState<OsInstallFieldValues>(EMPTY_OS_INSTALL);
+  const [osError, setOsError] = useState<string | undefined>(undefined);
+  const planServers = usePlanStore((s) => selectPlan(s)?.servers);
+  const servers = useMemo(() => planServers?.map((x) => x.hostname) ?? [], [planServers]);
   const ti = useInstallT();
 
   const refreshHistory = async () => {
@@ -154,6 +167,8 @@ export function InstallPage() {
   useEffect(() => {
     if (planFile) setBundle(loadBundle(planFile));
     setBundleError(undefined);
+    if (planFile) setOs(loadOsInstall(planFile));
+    setOsError(undefined);
   }, [planFile]);
 
   if (!planFile) return <p className="empty">{t('saveFirst')}</p>;
@@ -165,6 +180,29 @@ export function InstallPage() {
     setBundle(next);
     setBundleError(undefined);
     localStorage.setItem(bundleKey(planFile), JSON.stringify(next));
+  };
+  const editOs = (next: OsInstallFieldValues) => {
+    setOs(next);
+    setOsError(undefined);
+    saveOsInstall(planFile, next);
+  };
+  const osChosen = (list: readonly string[]) => list.includes('os-install');
+  /**
+   * The os-install inputs for a run that installs the OS: given when the fields are complete,
+   * none when nothing was typed (the core then says what a real site needs; the demo needs
+   * none), undefined after saying what is wrong with half-filled fields.
+   */
+  const osFor = (
+    installs: boolean,
+  ): { given?: NonNullable<RunOptions['osInstall']> } | undefined => {
+    if (!installs) return {};
+    const typed = os.advertise.trim() || os.authorizedKeys.trim() || os.port.trim();
+    const r = osInstallOption(os);
+    if (r.ok) return { given: r.value };
+    if (!typed) return {};
+    setOsError(ti(r.problem));
+    notifyError(ti(r.problem));
+    return undefined;
   };
   /** The bundle for a run, or undefined after saying why an air-gapped install cannot start. */
   const bundleFor = (installs: boolean): { given?: BundleFields } | undefined => {
@@ -184,6 +222,8 @@ export function InstallPage() {
   const start = async () => {
     const b = bundleFor(phases.some((p) => changesHosts(runbookPhases, p)));
     if (!b) return;
+    const o = osFor(osChosen(phases));
+    if (!o) return;
     const r = await attempt(
       api.runStart({
         planFile,
@@ -191,6 +231,7 @@ export function InstallPage() {
         stepByStep,
         pauseOnFailure: true,
         ...(b.given ? { bundle: b.given } : {}),
+        ...(o.given ? { osInstall: o.given } : {}),
       }),
     );
     if (r) await openRun(r.runId);
@@ -198,8 +239,16 @@ export function InstallPage() {
   const resume = async (runId: string) => {
     const b = bundleFor(!!view?.steps.some((s) => changesHosts(runbookPhases, s.phase)));
     if (!b) return;
+    const o = osFor(!!view?.steps.some((s) => s.phase === 'os-install'));
+    if (!o) return;
     const r = await attempt(
-      api.runResume({ planFile, runId, stepByStep, ...(b.given ? { bundle: b.given } : {}) }),
+      api.runResume({
+        planFile,
+        runId,
+        stepByStep,
+        ...(b.given ? { bundle: b.given } : {}),
+        ...(o.given ? { osInstall: o.given } : {}),
+      }),
     );
     if (r) await openRun(r.runId);
   };
@@ -310,6 +359,9 @@ export function InstallPage() {
           </p>
         )}
       </fieldset>
+      {(osChosen(phases) || view?.steps.some((s) => s.phase === 'os-install')) && (
+        <OsInstallFields value={os} onChange={editOs} servers={servers} error={osError} />
+      )}
       {shown && <Progress view={shown} live={!!view} />}
       {view?.state === 'succeeded' &&
         view.steps.some((s) => changesHosts(runbookPhases, s.phase)) && (
