@@ -24,6 +24,7 @@ import { createLab, type Lab } from '../test/lab/lab.js';
 import { labUnavailableReason } from '../test/lab/require-lab.js';
 import { mustRun } from '../test/lab/run.js';
 import { prepareUmetalBundle } from '../test/support/umetal-lab.js';
+import { childCpu, namespaceCpu, ownCpu } from './proc-cpu.js';
 
 const PUSH_DIR = '/var/lib/ustart/bench-push';
 const SCP_DIR = '/var/lib/ustart/bench-scp';
@@ -44,6 +45,12 @@ interface PushSample {
   checkSeconds: number;
 }
 
+/** CPU seconds of a variant: this side (this process, or scp and its ssh) and the hosts'. */
+interface Cpu {
+  here: number;
+  hosts: number;
+}
+
 async function main(): Promise<void> {
   const reason = labUnavailableReason();
   if (reason) throw new Error(`bench/bundle-push: ${reason}`);
@@ -57,6 +64,19 @@ async function main(): Promise<void> {
     identityFiles: [lab.clientKeyPath],
   });
   try {
+    const hostsCpu = async () =>
+      (await Promise.all(lab.hosts.map((h) => namespaceCpu(h.netns)))).reduce((a, b) => a + b, 0);
+    /** `run`'s CPU: this process's own (pushBundle) plus its reaped children (scp, ssh). */
+    const measured = async <T>(run: () => Promise<T>): Promise<[T, Cpu]> => {
+      const own0 = process.cpuUsage();
+      const kids0 = childCpu();
+      const hosts0 = await hostsCpu();
+      const value = await run();
+      return [
+        value,
+        { here: ownCpu(own0) + childCpu() - kids0, hosts: (await hostsCpu()) - hosts0 },
+      ];
+    };
     const clear = () =>
       Promise.all(lab.hosts.map((h) => lab.exec(h, `rm -rf ${PUSH_DIR} ${SCP_DIR}`)));
     const push = async (): Promise<PushSample> => {
@@ -98,12 +118,21 @@ async function main(): Promise<void> {
 
     const pushes: PushSample[] = [];
     const scps: number[] = [];
+    const pushCpu: Cpu[] = [];
+    const scpCpu: Cpu[] = [];
     for (let r = 0; r < rounds; r++) {
       const order = r % 2 === 0 ? (['push', 'scp'] as const) : (['scp', 'push'] as const);
       for (const v of order) {
         await clear();
-        if (v === 'push') pushes.push(await push());
-        else scps.push(await scp());
+        if (v === 'push') {
+          const [sample, cpu] = await measured(push);
+          pushes.push(sample);
+          pushCpu.push(cpu);
+        } else {
+          const [seconds, cpu] = await measured(scp);
+          scps.push(seconds);
+          scpCpu.push(cpu);
+        }
       }
       console.log(
         `round ${r + 1}/${rounds}: pushBundle ${pushes.at(-1)!.seconds.toFixed(1)} s, scp -r ${scps.at(-1)!.toFixed(1)} s`,
@@ -130,6 +159,11 @@ async function main(): Promise<void> {
     );
     console.log(
       `fixed costs now: one 1-byte checked upload ${(fixed.upload * 1000).toFixed(0)} ms, one exec round trip (\`true\`) ${(fixed.exec * 1000).toFixed(0)} ms, exec of \`python3 -c pass\` ${(fixed.python * 1000).toFixed(0)} ms`,
+    );
+    const cpuLine = (name: string, xs: Cpu[]) =>
+      `${name}: here ${median(xs.map((c) => c.here)).toFixed(2)} CPU-s, hosts ${median(xs.map((c) => c.hosts)).toFixed(2)} CPU-s`;
+    console.log(
+      `CPU (medians; here = this process for pushBundle, scp and its ssh for scp -r): ${cpuLine('pushBundle', pushCpu)}; ${cpuLine('scp -r', scpCpu)}`,
     );
     console.log(
       'Goal: pushBundle within reach of scp -r (× scp near 1). pushBundle checks every file on the host; scp checks nothing.',

@@ -12,7 +12,6 @@
  * Run: `node bin/run-ts.mjs bench/sftp.ts [MiB] [ROUNDS]` as root (it builds a one-host lab).
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +23,8 @@ import { checkedUpload, type UploadPath } from '../src/ssh/upload-checked.js';
 import { rawClient, uploadHostOf } from '../test/integration/upload-host.js';
 import { createLab, type Lab } from '../test/lab/lab.js';
 import { labUnavailableReason } from '../test/lab/require-lab.js';
-import { mustRun, runCommand } from '../test/lab/run.js';
+import { mustRun } from '../test/lab/run.js';
+import { childCpu, namespaceCpu } from './proc-cpu.js';
 
 const MIB = 1024 * 1024;
 const GCM = 'aes128-gcm@openssh.com';
@@ -144,39 +144,6 @@ async function measure(lab: Lab, run: () => Promise<unknown>): Promise<Sample> {
     localCpu: (cpu.user + cpu.system) / 1e6 + childCpu() - kids0,
     remoteCpu: (await namespaceCpu(lab.hosts[0]!.netns)) - remote0,
   };
-}
-
-const TICKS = 100;
-
-/** utime+stime (+ reaped children's) of a process from /proc, in seconds. */
-function procCpu(pid: number | 'self', withChildren: boolean, own = true): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat
-      .slice(stat.lastIndexOf(')') + 2)
-      .split(' ')
-      .map(Number);
-    return ((own ? f[11]! + f[12]! : 0) + (withChildren ? f[13]! + f[14]! : 0)) / TICKS;
-  } catch {
-    return 0; // it exited between the listing and the read
-  }
-}
-
-/** CPU of this process's reaped children (scp and its ssh). */
-function childCpu(): number {
-  return procCpu('self', true, false);
-}
-
-/**
- * CPU of everything in the host's namespace: live processes plus what each has reaped,
- * so a finished sftp-server or sha256sum is still counted (in its sshd parent).
- */
-async function namespaceCpu(netns: string): Promise<number> {
-  const { stdout } = await runCommand('ip', ['netns', 'pids', netns]);
-  return stdout
-    .split('\n')
-    .filter(Boolean)
-    .reduce((sum, pid) => sum + procCpu(Number(pid), true), 0);
 }
 
 function seconds(samples: Map<string, Sample[]>, v: Variant): string {
