@@ -24,6 +24,8 @@ import {
   type BundleEvent,
   type VerifyReport,
 } from '../../src/bundle/index.js';
+import { FROM_HERE, relayBundleToHosts, type RelayedBundle } from '../../src/bundle/push-relay.js';
+import { relayEvent } from '../../src/bundle/push-stream.js';
 import {
   BUNDLE_STEP_ID,
   BUNDLE_VERIFIED_MARKER,
@@ -284,6 +286,190 @@ describe.skipIf(!available)('bundle fanned out host to host', () => {
       await lab.exec(1, `rm -f ${remoteDir}`);
       await lab.exec(2, `rm -f ${held}`);
     }
+  });
+
+  describe('the chain relay (relayBundleToHosts)', () => {
+    const DIR = '/var/lib/ustart/relay';
+    let bundleBytes: number;
+    beforeAll(() => {
+      bundleBytes = report.manifest!.entries.reduce((n, e) => n + e.size, 0);
+    });
+    const clear = () =>
+      Promise.all(lab.hosts.map((h) => lab.exec(h, `rm -rf ${DIR}; mkdir -p /var/lib/ustart`)));
+    const targets = () => lab.hosts.map((h) => lab.target(h.index));
+    /** RELAY's event `what` in a host's relay log: its time, and what follows it. */
+    const event = (r: RelayedBundle, what: string) =>
+      r.log.map((l) => relayEvent(l)).find((e) => e?.what === what);
+    /** Every listener of the relay is gone (its port refuses) and no process of it is left. */
+    const nothingLeft = async (relayed: readonly { host: string; log: string[] }[]) => {
+      for (const r of relayed) {
+        const at = lab.hosts.find((h) => h.name === r.host)!;
+        for (const line of r.log) {
+          const e = relayEvent(line);
+          if (e?.what === 'listening') {
+            expect(await dial(lab.target(at.index).address, Number(e.rest))).toBe('ECONNREFUSED');
+          }
+        }
+      }
+      // The lab shares one PID namespace: the pattern names this test's folder only.
+      const left = await lab.exec(
+        0,
+        `n=0; while pgrep -f 'ustart/rela[y]' >/dev/null && [ $n -lt 100 ]; do sleep 0.1; n=$((n+1)); done; pgrep -af 'ustart/rela[y]' || true`,
+      );
+      expect(left.stdout.trim()).toBe('');
+    };
+    const checked = async () => {
+      const first = await listing(0, DIR);
+      expect(first).toContain('755 bin/kubeadm\n');
+      for (const h of lab.hosts) expect(await listing(h.index, DIR)).toBe(first);
+      const big = report.manifest!.entries.find((e) => e.path === 'files/big.bin')!;
+      for (const h of lab.hosts) {
+        expect((await lab.exec(h, `sha256sum ${DIR}/files/big.bin`)).stdout).toContain(big.sha256);
+      }
+    };
+
+    it(
+      "carries the bundle across this machine's link once, and the hosts receive while the first still does",
+      { timeout: 120_000 },
+      async () => {
+        await clear();
+        const counting = new CountingTransport(transport);
+        const relayed = await relayBundleToHosts(counting, targets(), report, { remoteDir: DIR });
+        const names = lab.hosts.map((h) => h.name);
+        expect(relayed.map((r) => r.from)).toEqual([FROM_HERE, names[0], names[1]]);
+        // One bundle in all from here: the first host's stream; the others only their lists.
+        expect(counting.sentTo(names[0]!)).toBeGreaterThanOrEqual(bundleBytes);
+        for (const h of names.slice(1)) expect(counting.sentTo(h)).toBeLessThan(bundleBytes / 20);
+        expect(counting.total()).toBeLessThan(bundleBytes * 1.1);
+        await checked();
+        // Overlap, from the receivers' own logs: the last host got its first byte before
+        // the first host had read the end of the stream.
+        const firstEnd = event(relayed[0]!, 'end-of-stream');
+        expect(firstEnd, relayed[0]!.log.join('\n')).toBeDefined();
+        for (const r of relayed.slice(1)) {
+          const firstByte = event(r, 'first-byte');
+          expect(firstByte, r.log.join('\n')).toBeDefined();
+          expect(firstByte!.at).toBeLessThan(firstEnd!.at);
+          expect(event(r, 'connected')!.rest).toBe(lab.target(names.indexOf(r.from)).address);
+        }
+        expect(event(relayed[1]!, 'next-connected')).toBeDefined();
+        await nothingLeft(relayed);
+      },
+    );
+
+    it(
+      'a host killed mid-chain: the hosts after it are pushed to from here and end checked',
+      { timeout: 120_000 },
+      async () => {
+        await clear();
+        // The stream from here pauses after 2 MiB until host 1 is killed: mid-chain for sure.
+        let release: () => void = () => undefined;
+        const gate = new Promise<void>((r) => (release = r));
+        const gated = new GatedTransport(transport, lab.hosts[0]!.name, 2 * 1024 * 1024, gate);
+        const logs = new Map<string, string[]>();
+        let killing: Promise<unknown> | undefined;
+        let relayed: RelayedBundle[] = [];
+        try {
+          relayed = await relayBundleToHosts(gated, targets(), report, {
+            remoteDir: DIR,
+            onLog: (host, line) => {
+              logs.set(host, [...(logs.get(host) ?? []), line]);
+              // Host 2 receives: every SSH session of host 1 ends at once (its sshd's children
+              // only: the lab shares one PID namespace).
+              if (host === lab.hosts[2]!.name && relayEvent(line)?.what === 'first-byte') {
+                killing ??= lab
+                  .exec(1, `pkill -KILL -P ${lab.hosts[1]!.pid} || true`)
+                  .finally(() => release());
+              }
+            },
+          });
+        } finally {
+          release();
+          await killing;
+        }
+        expect(killing).toBeDefined();
+        const [r0, r1, r2] = relayed;
+        expect(r0!.from).toBe(FROM_HERE);
+        expect(r1!.from).toBe(FROM_HERE);
+        expect(r2!.from).toBe(FROM_HERE);
+        // The first host kept receiving (the next one lost is logged, not fatal).
+        expect(event(r0!, 'next-lost') ?? event(r0!, 'receiver-exit')).toBeDefined();
+        expect(r0!.log.join('\n')).not.toContain('from this machine instead');
+        for (const r of [r1!, r2!]) {
+          expect(r.log.join('\n')).toContain(`pushing to ${r.host} from this machine instead`);
+        }
+        expect(r2!.log.join('\n')).toMatch(/did not get a checked bundle through the relay/);
+        await checked();
+        await nothingLeft(relayed);
+      },
+    );
+
+    it(
+      'a host whose listener cannot start is pushed to from here; the chain skips it',
+      { timeout: 120_000 },
+      async () => {
+        await clear();
+        // No python3 on host 1: /bin/false over the one its SSH sessions find (only in
+        // host 1's own mount namespace).
+        const c = await transport.connect(lab.target(1));
+        let found = '';
+        try {
+          await c.exec('command -v python3', { onStdout: (b) => (found += Buffer.from(b)) });
+        } finally {
+          await c.close();
+        }
+        const python = found.trim();
+        expect(python).toMatch(/^\//);
+        const off = await lab.exec(1, `mount --bind /bin/false ${python}`);
+        expect(off.code, off.stderr).toBe(0);
+        let relayed: RelayedBundle[] = [];
+        try {
+          relayed = await relayBundleToHosts(transport, targets(), report, { remoteDir: DIR });
+        } finally {
+          await lab.exec(1, `umount ${python}`);
+        }
+        const names = lab.hosts.map((h) => h.name);
+        expect(
+          relayed.map((r) => r.from),
+          relayed[1]!.log.join('\n'),
+        ).toEqual([FROM_HERE, FROM_HERE, names[0]]);
+        expect(relayed[1]!.log.join('\n')).toMatch(
+          /could not start the relay's listener on [^]*pushing to \S+ from this machine instead/,
+        );
+        expect(event(relayed[2]!, 'connected')!.rest).toBe(lab.target(0).address);
+        await checked();
+        await nothingLeft(relayed);
+      },
+    );
+
+    it(
+      'a firewall between two hosts: the host behind it is pushed to from here, saying why',
+      { timeout: 120_000 },
+      async () => {
+        await clear();
+        const h = lab.hosts[2]!;
+        const table = `ustart_relay_test_${process.pid}`;
+        const r = await lab.exec(
+          h,
+          `nft add table inet ${table} && nft add chain inet ${table} in '{ type filter hook input priority 0 ; }' && nft add rule inet ${table} in tcp dport != ${h.port} reject with tcp reset`,
+        );
+        expect(r.code, r.stderr).toBe(0);
+        let relayed: RelayedBundle[] = [];
+        try {
+          relayed = await relayBundleToHosts(transport, targets(), report, { remoteDir: DIR });
+        } finally {
+          await lab.exec(h, `nft delete table inet ${table} || true`);
+        }
+        const names = lab.hosts.map((x) => x.name);
+        expect(relayed.map((x) => x.from)).toEqual([FROM_HERE, names[0], FROM_HERE]);
+        expect(event(relayed[1]!, 'next-unreachable')).toBeDefined();
+        expect(relayed[2]!.log.join('\n')).toMatch(
+          /its upstream host never connected[^]*pushing to \S+ from this machine instead/,
+        );
+        await checked();
+        await nothingLeft(relayed);
+      },
+    );
   });
 
   describe("the run's delivery step (umetal.bundle)", () => {
@@ -627,5 +813,60 @@ async function* countChunks(
   for await (const chunk of chunks) {
     add(chunk.length);
     yield chunk;
+  }
+}
+
+/** `ECONNREFUSED` when nothing listens at host:port, else what happened. */
+function dial(host: string, port: number): Promise<string> {
+  return new Promise<string>((resolve) => {
+    const socket = connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('connected');
+    });
+    socket.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+  });
+}
+
+/**
+ * A transport whose command stdin to `host` stops after `after` bytes until `gate` settles:
+ * a test holds the stream from here at a point of its choosing.
+ */
+class GatedTransport implements Transport {
+  constructor(
+    private readonly inner: Transport,
+    private readonly host: string,
+    private readonly after: number,
+    private readonly gate: Promise<void>,
+  ) {}
+
+  async connect(target: HostTarget, options?: { signal?: AbortSignal }): Promise<HostConnection> {
+    const c = await this.inner.connect(target, options);
+    if (target.name !== this.host) return c;
+    const { after, gate } = this;
+    async function* held(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+      let sent = 0;
+      for await (const chunk of chunks) {
+        if (sent >= after) await gate;
+        sent += chunk.length;
+        yield chunk;
+      }
+    }
+    return {
+      target: c.target,
+      closed: c.closed,
+      close: () => c.close(),
+      upload: (source, remotePath, o) => c.upload(source, remotePath, o),
+      exec: (command: string, o?: ExecOptions) =>
+        c.exec(
+          command,
+          o?.stdin === undefined || typeof o.stdin === 'string' || o.stdin instanceof Uint8Array
+            ? o
+            : { ...o, stdin: held(o.stdin) },
+        ),
+    };
+  }
+  dispose(): Promise<void> {
+    return this.inner.dispose();
   }
 }
