@@ -32,6 +32,7 @@ import {
   type PushedBundle,
 } from './push.js';
 import {
+  EXIT,
   receiverCommand,
   relayEvent,
   streamOnce,
@@ -292,7 +293,11 @@ class Downstream {
         .slice(-10)
         .join('\n');
       const how =
-        o.kind === 'exited' ? `exit ${o.code}` : o.kind === 'cancelled' ? 'cancelled' : o.kind;
+        o.kind !== 'exited'
+          ? o.kind
+          : o.code === EXIT.mismatch
+            ? `what it received does not match the signed manifest, nothing was put in place: exit ${o.code}`
+            : `exit ${o.code}`;
       if (o.kind === 'cancelled') throw new UstartError('Cancelled', `relay to ${host} cancelled`);
       throw new UstartError(
         'StepFailed',

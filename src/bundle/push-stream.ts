@@ -67,7 +67,14 @@ export interface StreamProgress {
 }
 
 /** Exit statuses of the receiver script, told apart in the messages. */
-const EXIT = { staging: 91, unpack: 92, mismatch: 93, locked: 94, move: 95, fetch: 96 } as const;
+export const EXIT = {
+  staging: 91,
+  unpack: 92,
+  mismatch: 93,
+  locked: 94,
+  move: 95,
+  fetch: 96,
+} as const;
 
 /** How long a fetching host waits for the serving host's web server to accept a connection. */
 export const FETCH_CONNECT_SECONDS = 10;

@@ -405,6 +405,82 @@ describe.skipIf(!available)('bundle fanned out host to host', () => {
     );
 
     it(
+      'a relay that sends damaged bytes is refused (nothing put in place), then pushed from here',
+      { timeout: 120_000 },
+      async () => {
+        await clear();
+        // Host 0's stream is held before its first byte; meanwhile a stream of host 1's
+        // address (so the listener accepts it) reaches host 2: a damaged big.bin and a
+        // check list that matches it. Host 2 checks against the list from this machine.
+        let release: () => void = () => undefined;
+        const gate = new Promise<void>((r) => (release = r));
+        const gated = new GatedTransport(transport, lab.hosts[0]!.name, 0, gate);
+        const [a1, a2] = [lab.target(1).address, lab.target(2).address];
+        const tmp = `/tmp/ustart-relay-damaged-${process.pid}`;
+        let sending: Promise<unknown> | undefined;
+        let relayed: RelayedBundle[] = [];
+        try {
+          relayed = await relayBundleToHosts(gated, targets(), report, {
+            remoteDir: DIR,
+            onLog: (host, line) => {
+              const e = relayEvent(line);
+              if (host !== lab.hosts[2]!.name || e?.what !== 'listening') return;
+              const send = `import socket, sys; s = socket.create_connection((${JSON.stringify(a2)}, ${Number(e.rest)}), source_address=(${JSON.stringify(a1)}, 0)); s.sendall(sys.stdin.buffer.read()); s.close()`;
+              sending = lab
+                .exec(
+                  1,
+                  `set -e; rm -rf ${tmp}; mkdir -p ${tmp}/files ${tmp}/.ustart; head -c 4096 /dev/zero > ${tmp}/files/big.bin; ` +
+                    `(cd ${tmp} && sha256sum files/big.bin > .ustart/check); tar -C ${tmp} -cf - . | python3 -c '${send}'; rm -rf ${tmp}`,
+                )
+                .finally(() => release());
+            },
+          });
+        } finally {
+          release();
+          await sending;
+        }
+        expect(sending).toBeDefined();
+        const said = relayed[2]!.log.join('\n');
+        expect(relayed[2]!.from, said).toBe(FROM_HERE);
+        expect(said).toMatch(
+          /does not match the signed manifest, nothing was put in place[^]*pushing to \S+ from this machine instead/,
+        );
+        // Host 1 could not pass its stream on (host 2's listener had taken its one connection).
+        expect(relayed[1]!.from).toBe(lab.hosts[0]!.name);
+        expect(event(relayed[1]!, 'next-unreachable')).toBeDefined();
+        await checked();
+        await nothingLeft(relayed);
+      },
+    );
+
+    it('a cancelled relay leaves nothing running on any host', { timeout: 120_000 }, async () => {
+      await clear();
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((r) => (release = r));
+      const gated = new GatedTransport(transport, lab.hosts[0]!.name, 2 * 1024 * 1024, gate);
+      const abort = new AbortController();
+      const logs = new Map<string, string[]>(lab.hosts.map((h) => [h.name, []]));
+      try {
+        await expect(
+          relayBundleToHosts(gated, targets(), report, {
+            remoteDir: DIR,
+            signal: abort.signal,
+            onLog: (host, line) => {
+              logs.get(host)!.push(line);
+              if (host === lab.hosts[2]!.name && relayEvent(line)?.what === 'first-byte') {
+                abort.abort();
+              }
+            },
+          }),
+        ).rejects.toThrow(/cancelled/);
+      } finally {
+        release();
+      }
+      expect(logs.get(lab.hosts[2]!.name)!.join('\n')).toContain('first-byte');
+      await nothingLeft([...logs].map(([host, log]) => ({ host, log })));
+    });
+
+    it(
       'a host whose listener cannot start is pushed to from here; the chain skips it',
       { timeout: 120_000 },
       async () => {
