@@ -159,7 +159,10 @@ const RECEIVER = [
  * receiver's check list and mode list, written into CONTROL: they come from this machine,
  * never through the relay. NEXT `-` is the chain's end. A next host that cannot be reached
  * or is lost mid-stream is logged and dropped (this host still receives); a receiver that
- * ends early is logged and the bytes still go on. Its events go to stderr as
+ * ends early is logged and the bytes still go on. A peer that vanishes without closing
+ * (power lost) cannot hang the chain: no byte from upstream for 300 s ends the stream here
+ * (the check then fails and this machine pushes instead), and a chunk the next host does
+ * not take within 60 s drops that host (docs/upstream-facts.md#python-socket-timeout). Its events go to stderr as
  * `ustart-relay EPOCH WHAT …` lines: the laptop logs them per host (timestamps, so the
  * overlap between hosts shows). It exits with the receiver's status.
  */
@@ -207,6 +210,7 @@ const RELAY = [
   '        say("refused", peer[0])',
   '        src.close()',
   '    lsock.close()',
+  '    src.settimeout(300)',
   '    say("connected", peer[0])',
   '    recv = src.recv_into',
   'else:',
@@ -215,7 +219,7 @@ const RELAY = [
   'if nh != "-":',
   '    try:',
   '        nxt = socket.create_connection((nh, int(np)), timeout=10, source_address=(own, 0))',
-  '        nxt.settimeout(None)',
+  '        nxt.settimeout(60)',
   '        say("next-connected", nh)',
   '    except OSError as e: say("next-unreachable", nh, e)',
   'pipe = child.stdin.fileno()',
