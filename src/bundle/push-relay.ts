@@ -18,7 +18,7 @@
  * from this machine (pushBundle: resumable, it continues from what the relay left in the
  * host's staging folder), the reason in that host's log. A host whose listener did not
  * start is left out of the chain (its upstream passes the bytes to the host after it).
- * A tar or split bundle, or fewer than two hosts, goes the star's way (pushBundleToHosts).
+ * A tar or split bundle, or a single host, is pushed to from here (pushBundle per host).
  */
 import { isUstartError, messageOf, UstartError } from '../errors.js';
 import type { HostConnection, HostTarget, Transport } from '../ssh/transport.js';
@@ -27,7 +27,6 @@ import {
   folderStream,
   hostOptions,
   pushBundle,
-  pushBundleToHosts,
   type FanOutOptions,
   type PushedBundle,
 } from './push.js';
@@ -67,12 +66,38 @@ export async function relayBundleToHosts(
   report: VerifyReport,
   options: RelayOptions = {},
 ): Promise<RelayedBundle[]> {
+  const settled = await relayToEach(transport, targets, report, options);
+  const failed = settled.filter((s) => s.status === 'rejected');
+  if (failed.length === 1) throw failed[0]!.reason;
+  if (failed.length > 1) {
+    throw new UstartError(
+      isUstartError(failed[0]!.reason) ? failed[0]!.reason.code : 'StepFailed',
+      `the bundle did not reach ${failed.length} hosts:\n${failed.map((f) => `- ${messageOf(f.reason)}`).join('\n')}`,
+      { cause: failed[0]!.reason },
+    );
+  }
+  return settled.map((s) => (s as PromiseFulfilledResult<RelayedBundle>).value);
+}
+
+/** relayBundleToHosts, each host's outcome apart (in the order of `targets`). */
+export async function relayToEach(
+  transport: Transport,
+  targets: readonly HostTarget[],
+  report: VerifyReport,
+  options: RelayOptions = {},
+): Promise<PromiseSettledResult<RelayedBundle>[]> {
+  const { onLog: _onLog, ...fanOut } = options;
   if (report.container !== 'folder' || targets.length < 2) {
-    const pushed = await pushBundleToHosts(transport, targets, report, options);
-    return pushed.map((p, k) => ({ ...p, from: k === 0 ? FROM_HERE : targets[0]!.name, log: [] }));
+    // Nothing to relay: a push from here per host (an archive is unpacked on each).
+    return Promise.allSettled(
+      targets.map(async (t) => ({
+        ...(await pushBundle(transport, t, report, hostOptions(fanOut, t))),
+        from: FROM_HERE,
+        log: [],
+      })),
+    );
   }
   if (options.signal?.aborted) throw new UstartError('Cancelled', 'push cancelled');
-  const { onLog: _onLog, ...fanOut } = options;
   const { push, entries } = await folderStream(report, hostOptions(fanOut, targets[0]!));
   const logs = new Map<string, string[]>(targets.map((t) => [t.name, []]));
   const log = (host: string, line: string) => {
@@ -153,16 +178,7 @@ export async function relayBundleToHosts(
     }),
   );
   await Promise.all(started.map((d) => d.close()));
-  const failed = settled.filter((s) => s.status === 'rejected');
-  if (failed.length === 1) throw failed[0]!.reason;
-  if (failed.length > 1) {
-    throw new UstartError(
-      isUstartError(failed[0]!.reason) ? failed[0]!.reason.code : 'StepFailed',
-      `the bundle did not reach ${failed.length} hosts:\n${failed.map((f) => `- ${messageOf(f.reason)}`).join('\n')}`,
-      { cause: failed[0]!.reason },
-    );
-  }
-  return settled.map((s) => (s as PromiseFulfilledResult<RelayedBundle>).value);
+  return settled;
 }
 
 /** The first host: the stream from here, once (a failure falls back to a push from here). */

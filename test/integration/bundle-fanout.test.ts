@@ -650,6 +650,41 @@ describe.skipIf(!available)('bundle fanned out host to host', () => {
       expect(counting.total()).toBeLessThan(64 * 1024);
     });
 
+    it('with the chain relay (opt-in): one bundle from here, the others relayed, every host checked', async () => {
+      await clear();
+      counting.reset();
+      const { result, logs } = await runStep({
+        ...bundleDeliveryStep(
+          report,
+          { phase: 'umetal', targets: 'all' },
+          { relay: { gatherMs: 1500 } },
+        ),
+        retries: 0,
+      });
+      expect(result.state, [...logs.values()].join('\n')).toBe('succeeded');
+      const sent = names().map((h) => counting.sentTo(h));
+      const source = names()[sent.indexOf(Math.max(...sent))]!;
+      expect(counting.total()).toBeLessThan(bundleBytes * 1.1);
+      expect(logs.get(source)).toContain('every file checked there (from this machine)');
+      for (const h of names().filter((n) => n !== source)) {
+        const log = logs.get(h)!;
+        expect(log).toContain(`${h} joins the chain relay`);
+        expect(log).toMatch(/ustart-relay \S+ first-byte/);
+        expect(log).toMatch(
+          new RegExp(
+            `the bundle is on ${h}, every file checked there \\(from \\S+, relayed over the site network\\)`,
+          ),
+        );
+      }
+      const first = await listing(0, DIR);
+      for (const h of lab.hosts) {
+        expect(await listing(h.index, DIR)).toBe(first);
+        expect(await marked(h.index)).toBe(manifestSha);
+      }
+      const left = await lab.exec(0, `pgrep -af 'ustart-relay|RELA[Y]' | grep -v pgrep || true`);
+      expect(left.stdout.trim()).toBe('');
+    });
+
     it("stops the source's web server when the run is cancelled during the fetch", async () => {
       await clear();
       const abort = new AbortController();
