@@ -573,10 +573,10 @@ describe.skipIf(!available)('bundle fanned out host to host', () => {
     });
 
     /** Runs the step through the engine on every lab host; the logs by host. */
-    async function runStep(spec: StepSpec, signal?: AbortSignal) {
+    async function runStep(spec: StepSpec, signal?: AbortSignal, through?: Transport) {
       const hosts = new Map(lab.hosts.map((h) => [h.name, lab.target(h.index)]));
       const engine = new RunEngine({
-        transport: counting,
+        transport: through ?? counting,
         runsDir,
         steps: [spec],
         hosts,
@@ -683,6 +683,63 @@ describe.skipIf(!available)('bundle fanned out host to host', () => {
       }
       const left = await lab.exec(0, `pgrep -af 'ustart-relay|RELA[Y]' | grep -v pgrep || true`);
       expect(left.stdout.trim()).toBe('');
+    });
+
+    it('with the chain relay (opt-in): a run cancelled mid-stream leaves nothing running', async () => {
+      await clear();
+      // Every stream from here holds after 2 MiB until the run is cancelled: mid-stream.
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((r) => (release = r));
+      const gated = new GatedTransport(transport, undefined, 2 * 1024 * 1024, gate);
+      const abort = new AbortController();
+      const spec: StepSpec = {
+        ...bundleDeliveryStep(
+          report,
+          { phase: 'umetal', targets: 'all' },
+          { relay: { gatherMs: 1500 } },
+        ),
+        retries: 0,
+      };
+      const local = spec.local!;
+      let firstByte = '';
+      try {
+        const { result, logs } = await runStep(
+          {
+            ...spec,
+            local: (context) =>
+              local({
+                ...context,
+                log: (line) => {
+                  context.log(line);
+                  if (!firstByte && / first-byte$/.test(line)) {
+                    firstByte = line;
+                    abort.abort();
+                  }
+                },
+              }),
+          },
+          abort.signal,
+          gated,
+        );
+        expect(firstByte).not.toBe('');
+        expect(result.state).toBe('cancelled');
+        const listening = [...logs].flatMap(([h, log]) =>
+          [...log.matchAll(/ustart-relay \S+ listening (\d+)/g)].map((m) => ({
+            address: lab.target(names().indexOf(h)).address,
+            port: Number(m[1]),
+          })),
+        );
+        expect(listening.length).toBe(lab.hosts.length - 1);
+        // The relay ends after the engine has: wait (bounded) for its processes to go.
+        const left = await lab.exec(
+          0,
+          `n=0; while pgrep -f 'ustart/bundl[e]' >/dev/null && [ $n -lt 100 ]; do sleep 0.1; n=$((n+1)); done; pgrep -af 'ustart/bundl[e]' || true`,
+        );
+        expect(left.stdout.trim()).toBe('');
+        for (const l of listening) expect(await dial(l.address, l.port)).toBe('ECONNREFUSED');
+      } finally {
+        release();
+      }
     });
 
     it("stops the source's web server when the run is cancelled during the fetch", async () => {
@@ -946,14 +1003,15 @@ function dial(host: string, port: number): Promise<string> {
 class GatedTransport implements Transport {
   constructor(
     private readonly inner: Transport,
-    private readonly host: string,
+    /** Undefined: every host. */
+    private readonly host: string | undefined,
     private readonly after: number,
     private readonly gate: Promise<void>,
   ) {}
 
   async connect(target: HostTarget, options?: { signal?: AbortSignal }): Promise<HostConnection> {
     const c = await this.inner.connect(target, options);
-    if (target.name !== this.host) return c;
+    if (this.host !== undefined && target.name !== this.host) return c;
     const { after, gate } = this;
     async function* held(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
       let sent = 0;
