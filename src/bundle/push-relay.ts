@@ -24,6 +24,7 @@ import { isUstartError, messageOf, UstartError } from '../errors.js';
 import type { HostConnection, HostTarget, Transport } from '../ssh/transport.js';
 import { throttleProgress } from './events.js';
 import {
+  allDelivered,
   folderStream,
   hostOptions,
   pushBundle,
@@ -66,17 +67,7 @@ export async function relayBundleToHosts(
   report: VerifyReport,
   options: RelayOptions = {},
 ): Promise<RelayedBundle[]> {
-  const settled = await relayToEach(transport, targets, report, options);
-  const failed = settled.filter((s) => s.status === 'rejected');
-  if (failed.length === 1) throw failed[0]!.reason;
-  if (failed.length > 1) {
-    throw new UstartError(
-      isUstartError(failed[0]!.reason) ? failed[0]!.reason.code : 'StepFailed',
-      `the bundle did not reach ${failed.length} hosts:\n${failed.map((f) => `- ${messageOf(f.reason)}`).join('\n')}`,
-      { cause: failed[0]!.reason },
-    );
-  }
-  return settled.map((s) => (s as PromiseFulfilledResult<RelayedBundle>).value);
+  return allDelivered(await relayToEach(transport, targets, report, options));
 }
 
 /** relayBundleToHosts, each host's outcome apart (in the order of `targets`). */

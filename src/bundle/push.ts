@@ -286,6 +286,11 @@ export async function fetchBundleFrom(
   } finally {
     await server?.stop();
   }
+  return allDelivered(settled);
+}
+
+/** Every host's value; else the one failure, or one error naming them all. */
+export function allDelivered<T>(settled: readonly PromiseSettledResult<T>[]): T[] {
   const failed = settled.filter((s) => s.status === 'rejected');
   if (failed.length === 1) throw failed[0]!.reason;
   if (failed.length > 1) {
@@ -295,7 +300,7 @@ export async function fetchBundleFrom(
       { cause: failed[0]!.reason },
     );
   }
-  return settled.map((s) => (s as PromiseFulfilledResult<PushedBundle>).value);
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
 }
 
 /** A bundle folder served over HTTP by `host` at `url`. */

@@ -363,9 +363,7 @@ describe.skipIf(!available)('bundle fanned out host to host', () => {
       async () => {
         await clear();
         // The stream from here pauses after 2 MiB until host 1 is killed: mid-chain for sure.
-        let release: () => void = () => undefined;
-        const gate = new Promise<void>((r) => (release = r));
-        const gated = new GatedTransport(transport, lab.hosts[0]!.name, 2 * 1024 * 1024, gate);
+        const gated = new GatedTransport(transport, lab.hosts[0]!.name, 2 * 1024 * 1024);
         const logs = new Map<string, string[]>();
         let killing: Promise<unknown> | undefined;
         let relayed: RelayedBundle[] = [];
@@ -379,12 +377,12 @@ describe.skipIf(!available)('bundle fanned out host to host', () => {
               if (host === lab.hosts[2]!.name && relayEvent(line)?.what === 'first-byte') {
                 killing ??= lab
                   .exec(1, `pkill -KILL -P ${lab.hosts[1]!.pid} || true`)
-                  .finally(() => release());
+                  .finally(() => gated.release());
               }
             },
           });
         } finally {
-          release();
+          gated.release();
           await killing;
         }
         expect(killing).toBeDefined();
@@ -412,9 +410,7 @@ describe.skipIf(!available)('bundle fanned out host to host', () => {
         // Host 0's stream is held before its first byte; meanwhile a stream of host 1's
         // address (so the listener accepts it) reaches host 2: a damaged big.bin and a
         // check list that matches it. Host 2 checks against the list from this machine.
-        let release: () => void = () => undefined;
-        const gate = new Promise<void>((r) => (release = r));
-        const gated = new GatedTransport(transport, lab.hosts[0]!.name, 0, gate);
+        const gated = new GatedTransport(transport, lab.hosts[0]!.name, 0);
         const [a1, a2] = [lab.target(1).address, lab.target(2).address];
         const tmp = `/tmp/ustart-relay-damaged-${process.pid}`;
         let sending: Promise<unknown> | undefined;
@@ -432,11 +428,11 @@ describe.skipIf(!available)('bundle fanned out host to host', () => {
                   `set -e; rm -rf ${tmp}; mkdir -p ${tmp}/files ${tmp}/.ustart; head -c 4096 /dev/zero > ${tmp}/files/big.bin; ` +
                     `(cd ${tmp} && sha256sum files/big.bin > .ustart/check); tar -C ${tmp} -cf - . | python3 -c '${send}'; rm -rf ${tmp}`,
                 )
-                .finally(() => release());
+                .finally(() => gated.release());
             },
           });
         } finally {
-          release();
+          gated.release();
           await sending;
         }
         expect(sending).toBeDefined();
@@ -455,9 +451,7 @@ describe.skipIf(!available)('bundle fanned out host to host', () => {
 
     it('a cancelled relay leaves nothing running on any host', { timeout: 120_000 }, async () => {
       await clear();
-      let release: () => void = () => undefined;
-      const gate = new Promise<void>((r) => (release = r));
-      const gated = new GatedTransport(transport, lab.hosts[0]!.name, 2 * 1024 * 1024, gate);
+      const gated = new GatedTransport(transport, lab.hosts[0]!.name, 2 * 1024 * 1024);
       const abort = new AbortController();
       const logs = new Map<string, string[]>(lab.hosts.map((h) => [h.name, []]));
       try {
@@ -474,7 +468,7 @@ describe.skipIf(!available)('bundle fanned out host to host', () => {
           }),
         ).rejects.toThrow(/cancelled/);
       } finally {
-        release();
+        gated.release();
       }
       expect(logs.get(lab.hosts[2]!.name)!.join('\n')).toContain('first-byte');
       await nothingLeft([...logs].map(([host, log]) => ({ host, log })));
@@ -688,9 +682,7 @@ describe.skipIf(!available)('bundle fanned out host to host', () => {
     it('with the chain relay (opt-in): a run cancelled mid-stream leaves nothing running', async () => {
       await clear();
       // Every stream from here holds after 2 MiB until the run is cancelled: mid-stream.
-      let release: () => void = () => undefined;
-      const gate = new Promise<void>((r) => (release = r));
-      const gated = new GatedTransport(transport, undefined, 2 * 1024 * 1024, gate);
+      const gated = new GatedTransport(transport, undefined, 2 * 1024 * 1024);
       const abort = new AbortController();
       const spec: StepSpec = {
         ...bundleDeliveryStep(
@@ -738,9 +730,52 @@ describe.skipIf(!available)('bundle fanned out host to host', () => {
         expect(left.stdout.trim()).toBe('');
         for (const l of listening) expect(await dial(l.address, l.port)).toBe('ECONNREFUSED');
       } finally {
-        release();
+        gated.release();
       }
     });
+
+    it(
+      'with the chain relay (opt-in): a firewall makes the hosts behind it take the bundle from here, saying why',
+      { timeout: 120_000 },
+      async () => {
+        await clear();
+        counting.reset();
+        // Every host rejects TCP to any port but its sshd's: no relay connection gets through
+        // (the first host's connect to the next gives up after its 10 s limit).
+        const table = `ustart_relay_step_${process.pid}`;
+        for (const h of lab.hosts) {
+          const r = await lab.exec(
+            h,
+            `nft add table inet ${table} && nft add chain inet ${table} in '{ type filter hook input priority 0 ; }' && nft add rule inet ${table} in tcp dport != ${h.port} reject with tcp reset`,
+          );
+          expect(r.code, r.stderr).toBe(0);
+        }
+        try {
+          const { result, logs } = await runStep({
+            ...bundleDeliveryStep(
+              report,
+              { phase: 'umetal', targets: 'all' },
+              { relay: { gatherMs: 1500 } },
+            ),
+            retries: 0,
+          });
+          expect(result.state, [...logs.values()].join('\n')).toBe('succeeded');
+          const source = names().find((h) => /next-unreachable/.test(logs.get(h)!));
+          expect(source, [...logs.values()].join('\n')).toBeDefined();
+          for (const h of names().filter((n) => n !== source)) {
+            const log = logs.get(h)!;
+            expect(log).toContain('its upstream host never connected');
+            expect(log).toContain(`pushing to ${h} from this machine instead`);
+            expect(log).toContain(
+              `the bundle is on ${h}, every file checked there (from this machine)`,
+            );
+          }
+          for (const h of lab.hosts) expect(await marked(h.index)).toBe(manifestSha);
+        } finally {
+          for (const h of lab.hosts) await lab.exec(h, `nft delete table inet ${table} || true`);
+        }
+      },
+    );
 
     it("stops the source's web server when the run is cancelled during the fetch", async () => {
       await clear();
@@ -997,17 +1032,20 @@ function dial(host: string, port: number): Promise<string> {
 }
 
 /**
- * A transport whose command stdin to `host` stops after `after` bytes until `gate` settles:
- * a test holds the stream from here at a point of its choosing.
+ * A transport whose command stdin to `host` stops after `after` bytes until `release`: a
+ * test holds the stream from here at a point of its choosing.
  */
 class GatedTransport implements Transport {
+  private readonly gate: Promise<void>;
+  release: () => void = () => undefined;
   constructor(
     private readonly inner: Transport,
     /** Undefined: every host. */
     private readonly host: string | undefined,
     private readonly after: number,
-    private readonly gate: Promise<void>,
-  ) {}
+  ) {
+    this.gate = new Promise<void>((r) => (this.release = r));
+  }
 
   async connect(target: HostTarget, options?: { signal?: AbortSignal }): Promise<HostConnection> {
     const c = await this.inner.connect(target, options);
