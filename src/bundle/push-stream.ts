@@ -204,9 +204,13 @@ const RELAY = [
   '    end(98)',
   'if lsock:',
   '    threading.Thread(target=watch, daemon=True).start()',
+  // The upstream's address as the kernel will report the peer (a name, or another spelling
+  // of an IPv6 address, resolved to what accept() returns).
+  '    try: ups = {a[4][0] for a in socket.getaddrinfo(up, None, type=socket.SOCK_STREAM)}',
+  '    except OSError: ups = {up}',
   '    while True:',
   '        src, peer = lsock.accept()',
-  '        if peer[0] == up: break',
+  '        if peer[0] in ups: break',
   '        say("refused", peer[0])',
   '        src.close()',
   '    lsock.close()',
