@@ -165,6 +165,12 @@ const RECEIVER = [
  * not take within 60 s drops that host (docs/upstream-facts.md#python-socket-timeout). Its events go to stderr as
  * `ustart-relay EPOCH WHAT …` lines: the laptop logs them per host (timestamps, so the
  * overlap between hosts shows). It exits with the receiver's status.
+ *
+ * Python behaviour it relies on: docs/upstream-facts.md#python-socket-accept-peer,
+ * #python-getaddrinfo-sockaddr, #python-create-connection-source (the next host's peer
+ * check sees this host's address), #python-sigpipe-ignored (a lost peer or receiver is an
+ * OSError, not a signal), #python-popen-new-session (the receiver's group is killed as one),
+ * #python-bufferedreader-readinto1 (head line, then the stream, from one reader).
  */
 const RELAY = [
   'import os, shutil, signal, socket, subprocess, sys, threading, time',
