@@ -14,6 +14,9 @@
  * reached (no curl, a firewall: curl's connect fails) or sends a file that does not match
  * the manifest, a host is pushed to from here instead, and its log says so. A tar or split bundle is pushed from here to every host.
  *
+ * With DeliveryOptions.relay (off by default) the hosts that start within a window get the
+ * bundle as a chain relay instead (push-relay.ts): each passes the stream on to the next.
+ *
  * The step is not in the runbook's YAML: it exists only when a run is given a verified
  * bundle, and its work is done here rather than by a script on the host.
  */
