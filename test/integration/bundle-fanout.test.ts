@@ -9,6 +9,12 @@
  * host (the old step) fails here; a source that fails, or that a firewall hides, makes the
  * other hosts take the bundle from here, saying so (as does a file damaged on the source); the
  * web server on the source is gone when the step ends or is cancelled.
+ *
+ * The chain relay (relayBundleToHosts, and the step with DeliveryOptions.relay): one bundle
+ * crosses this machine's link, the hosts receive while the first still does (the receivers'
+ * timestamped logs), and a host killed mid-chain, a damaged stream, a listener that cannot
+ * start, a firewall or a cancel each end with every host checked or pushed to from here and
+ * nothing of the relay left listening or running.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
