@@ -21,6 +21,15 @@
  * SITE_GBIT). Last, one fetching host taken apart: one curl of the bundle from host 0's
  * server, then one openssl check of it, each with its CPU seconds (the shell's cutime).
  *
+ * The chain relay (relayBundleToHosts, src/bundle/push-relay.ts) runs in the same rounds,
+ * next to the star and the scp: each host passes the stream on to the next as it arrives.
+ * Its profile: the same CPU counts per role, and from the relay's own logs (RELAY's
+ * timestamped events) the hop delay (the last host's first byte after the first host's)
+ * and the tail (the last host's receiver done after the first host's). Its site model: the
+ * push to one host alone (the star's first phase, as measured) plus the measured hops, plus
+ * what the slowest relaying host's CPU exceeds the first host's (a slower stage paces the
+ * chain); each uplink carries one copy, so the site network adds nothing at SITE_GBIT.
+ *
  * Run: `node bin/run-ts.mjs bench/bundle-fanout.ts [--rounds 3]` as root (builds a 10-host lab).
  */
 import { readFile } from 'node:fs/promises';
@@ -29,6 +38,8 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { fetchBundleFrom, pushBundle } from '../src/bundle/index.js';
 import { serveBundleFolder } from '../src/bundle/push.js';
+import { relayBundleToHosts } from '../src/bundle/push-relay.js';
+import { relayEvent } from '../src/bundle/push-stream.js';
 import { KnownHosts } from '../src/ssh/known-hosts.js';
 import { Ssh2Transport } from '../src/ssh/ssh2-transport.js';
 import { createLab } from '../test/lab/lab.js';
@@ -123,6 +134,28 @@ async function main(): Promise<void> {
           remoteDir: PUSH_DIR,
         });
       });
+    /** The relay's timings from its logs: hop delay and tail, seconds. */
+    let relayTimes: { hops: number; tail: number; fromHere: number } = {
+      hops: 0,
+      tail: 0,
+      fromHere: 0,
+    };
+    const chain = (n: number) =>
+      measure(async () => {
+        const relayed = await relayBundleToHosts(
+          transport,
+          lab.hosts.slice(0, n).map((h) => lab.target(h.index)),
+          bundle.report,
+          { remoteDir: PUSH_DIR },
+        );
+        const at = (k: number, what: string) =>
+          relayed[k]!.log.map((l) => relayEvent(l)).find((e) => e?.what === what)?.at ?? NaN;
+        relayTimes = {
+          hops: n > 1 ? at(n - 1, 'first-byte') - at(0, 'first-byte') : 0,
+          tail: n > 1 ? at(n - 1, 'receiver-exit') - at(0, 'receiver-exit') : 0,
+          fromHere: relayed.filter((r, k) => k > 0 && r.from === 'this machine').length,
+        };
+      });
     const fetcherSplit = async () => {
       await clear();
       const [a, b] = [lab.target(0), lab.target(1)];
@@ -161,22 +194,27 @@ async function main(): Promise<void> {
       }
       return { ...parts, server: (await cpuOf(hostPids[0]!)) - before };
     };
-    const samples = new Map(COUNTS.map((n) => [n, [] as { scp: Sample; fan: Sample }[]]));
+    const samples = new Map(COUNTS.map((n) => [n, [] as Round[]]));
     const loads: string[] = [];
     for (let r = 0; r < rounds; r++) {
       loads.push((await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' '));
       for (const n of COUNTS) {
         // Alternate which goes first, so neither always runs on the warmer machine.
+        let scpSample: Sample;
+        let fan: Sample;
+        let relay: Sample;
         if (r % 2 === 0) {
-          const scpSample = await scp();
-          samples.get(n)!.push({ scp: scpSample, fan: await fanOut(n) });
+          scpSample = await scp();
+          fan = await fanOut(n);
+          relay = await chain(n);
         } else {
-          const fan = await fanOut(n);
-          samples.get(n)!.push({ scp: await scp(), fan });
+          relay = await chain(n);
+          fan = await fanOut(n);
+          scpSample = await scp();
         }
-        const last = samples.get(n)!.at(-1)!;
+        samples.get(n)!.push({ scp: scpSample, fan, chain: relay, ...relayTimes });
         console.log(
-          `round ${r + 1}/${rounds}, N=${n}: fan-out ${last.fan.wall.toFixed(2)} s, one scp -r ${last.scp.wall.toFixed(2)} s`,
+          `round ${r + 1}/${rounds}, N=${n}: star ${fan.wall.toFixed(2)} s, chain ${relay.wall.toFixed(2)} s (hops ${relayTimes.hops.toFixed(2)} s, tail ${relayTimes.tail.toFixed(2)} s, ${relayTimes.fromHere} host(s) pushed from here), one scp -r ${scpSample.wall.toFixed(2)} s`,
         );
       }
     }
@@ -188,7 +226,7 @@ async function main(): Promise<void> {
     const cores = availableParallelism();
     const bytes = mb * 1e6;
     console.log(
-      `\nBundle of ${mb.toFixed(1)} MB to N lab hosts (pushBundleToHosts, every file checked on every host) vs one scp -r to one host; median of ${rounds} rounds; ${cores} cores; load average at each round's start: ${loads.join(' | ')}`,
+      `\nBundle of ${mb.toFixed(1)} MB to N lab hosts: the star (pushBundleToHosts, every file checked on every host) vs one scp -r to one host; median of ${rounds} rounds; ${cores} cores; load average at each round's start: ${loads.join(' | ')}`,
     );
     const col = (xs: readonly (string | number)[]) =>
       xs.map((x, i) => String(x).padStart(i === 0 ? 3 : 8)).join(' ');
@@ -213,7 +251,7 @@ async function main(): Promise<void> {
     );
     for (const n of COUNTS) {
       const s = samples.get(n)!;
-      const m = (f: (x: { scp: Sample; fan: Sample }) => number) => median(s.map(f));
+      const m = (f: (x: Round) => number) => median(s.map(f));
       const fetchers = (x: Sample) => x.hosts.slice(1, n);
       const maxFetcher = (x: Sample) => Math.max(0, ...fetchers(x));
       const allHosts = (x: Sample) => x.hosts.reduce((a, b) => a + b, 0);
@@ -252,6 +290,66 @@ async function main(): Promise<void> {
       ].join('\n'),
     );
     console.log(
+      `\nThe chain relay (relayBundleToHosts) in the same rounds: the same bundle, the same hosts.`,
+    );
+    console.log(
+      col([
+        'N',
+        'chain s',
+        'scp s',
+        '×scp',
+        '×star',
+        'hops s',
+        'tail s',
+        'here',
+        'first',
+        'relayer',
+        'hosts',
+        'bound s',
+        'machine',
+        'model s',
+        'model×',
+      ]),
+    );
+    for (const n of COUNTS) {
+      const s = samples.get(n)!;
+      const m = (f: (x: Round) => number) => median(s.map(f));
+      const allHosts = (x: Sample) => x.hosts.reduce((a, b) => a + b, 0);
+      const slowest = (x: Sample) => Math.max(0, ...x.hosts.slice(1, n));
+      // Separate machines: the push to one host alone, the measured hops, and what the
+      // slowest relaying host's CPU exceeds the first host's.
+      const model = (x: Round) =>
+        x.fan.firstWall + x.hops + Math.max(0, slowest(x.chain) - x.chain.hosts[0]!);
+      console.log(
+        col([
+          n,
+          m((x) => x.chain.wall).toFixed(2),
+          m((x) => x.scp.wall).toFixed(2),
+          m((x) => x.chain.wall / x.scp.wall).toFixed(2),
+          m((x) => x.chain.wall / x.fan.wall).toFixed(2),
+          m((x) => x.hops).toFixed(2),
+          m((x) => x.tail).toFixed(2),
+          m((x) => x.chain.laptop).toFixed(2),
+          m((x) => x.chain.hosts[0]!).toFixed(2),
+          m((x) => slowest(x.chain)).toFixed(2),
+          m((x) => allHosts(x.chain)).toFixed(2),
+          m((x) => (x.chain.laptop + allHosts(x.chain)) / cores).toFixed(2),
+          m((x) => x.chain.machine).toFixed(2),
+          m(model).toFixed(2),
+          m((x) => model(x) / x.scp.wall).toFixed(2),
+        ]),
+      );
+    }
+    console.log(
+      [
+        "Columns: chain wall, ×scp and ×star within the round; hops = the last host's first byte after the first host's;",
+        "tail = the last host's receiver done after the first host's (both from the relay's own timestamped logs);",
+        'here = this process; first = host 0 (receive from here, pass on); relayer = the slowest other host (receive,',
+        'pass on, unpack, check); hosts = all; bound = (here + hosts) / cores; model = the push to one host alone',
+        '(first s of the star) + hops + (relayer − first) CPU: the time with a CPU per host (each uplink carries one copy).',
+      ].join('\n'),
+    );
+    console.log(
       `One fetching host, its parts alone (CPU s): curl of the ${mb.toFixed(1)} MB from the source ${split.curl.toFixed(2)} (wall ${split.curlWall.toFixed(2)}), openssl dgst -sha256 of it ${split.check.toFixed(2)}; the source's server meanwhile ${split.server.toFixed(2)}`,
     );
     console.log('Goal: N = 10 in ≤ 1.3 × the time of one scp to one host.');
@@ -259,6 +357,16 @@ async function main(): Promise<void> {
     await transport.dispose();
     await lab.dispose();
   }
+}
+
+/** One round for one N: the scp, the star, the chain and the chain's times from its logs. */
+interface Round {
+  scp: Sample;
+  fan: Sample;
+  chain: Sample;
+  hops: number;
+  tail: number;
+  fromHere: number;
 }
 
 interface Snapshot {

@@ -14,6 +14,9 @@
  * reached (no curl, a firewall: curl's connect fails) or sends a file that does not match
  * the manifest, a host is pushed to from here instead, and its log says so. A tar or split bundle is pushed from here to every host.
  *
+ * With DeliveryOptions.relay (off by default) the hosts that start within a window get the
+ * bundle as a chain relay instead (push-relay.ts): each passes the stream on to the next.
+ *
  * The step is not in the runbook's YAML: it exists only when a run is given a verified
  * bundle, and its work is done here rather than by a script on the host.
  */
@@ -28,6 +31,7 @@ import {
   type PushOptions,
 } from './push.js';
 import { isFetchFailure } from './push-stream.js';
+import { FROM_HERE, relayToEach, type RelayedBundle } from './push-relay.js';
 import type { VerifyReport } from './verify.js';
 import type { LocalStepContext, StepSpec } from '../engine/types.js';
 import { isUstartError, messageOf, UstartError, unreachable } from '../errors.js';
@@ -51,11 +55,12 @@ export const BUNDLE_VERIFIED_MARKER = '.ustart-verified';
 export function withBundleDelivery(
   steps: readonly StepSpec[],
   report: VerifyReport | undefined,
+  options: DeliveryOptions = {},
 ): StepSpec[] {
   const at = steps.findIndex((s) => s.id === PACKAGE_SOURCE_STEP_ID);
   if (!report || at < 0 || steps.some((s) => s.id === BUNDLE_STEP_ID)) return [...steps];
   const source = steps[at]!;
-  const delivery = bundleDeliveryStep(report, source);
+  const delivery = bundleDeliveryStep(report, source, options);
   return [
     ...steps.slice(0, at),
     delivery,
@@ -65,9 +70,21 @@ export function withBundleDelivery(
 }
 
 /** The delivery step for `report`, on the hosts and after the steps of `before`. */
+/** How the step spreads the bundle. */
+export interface DeliveryOptions {
+  /**
+   * The chain relay (push-relay.ts) instead of the star: the hosts that start the step
+   * within `gatherMs` of the first one get the stream at once, each passing it on to the
+   * next; a host that starts later, or is retried, takes the star's way from the first.
+   * Off by default: see docs/bundle-format.md, "Delivery as a step of the run".
+   */
+  relay?: { gatherMs: number };
+}
+
 export function bundleDeliveryStep(
   report: VerifyReport,
   before: Pick<StepSpec, 'phase' | 'targets' | 'after'>,
+  options: DeliveryOptions = {},
 ): StepSpec {
   if (!report.ok || !report.manifest || !report.manifestBytes) {
     throw new UstartError(
@@ -81,7 +98,7 @@ export function bundleDeliveryStep(
   const entries = report.manifest.entries;
   const bytes = entries.reduce((n, e) => n + e.size, 0);
   // One per step, so one per run: a resume builds the step again, and with it a new one.
-  const fanOut = new FanOut(report, manifestSha);
+  const fanOut = new FanOut(report, manifestSha, options);
   return {
     id: BUNDLE_STEP_ID,
     title: 'Deliver the offline bundle',
@@ -125,9 +142,13 @@ class FanOut {
   /** Hosts inside `deliver` now: the server stops when the last one leaves. */
   private active = 0;
 
+  /** The chain relay's hosts (DeliveryOptions.relay), while they gather and after. */
+  private batch: RelayBatch | undefined;
+
   constructor(
     private readonly report: VerifyReport,
     private readonly manifestSha: string,
+    private readonly options: DeliveryOptions = {},
   ) {}
 
   async deliver(context: LocalStepContext): Promise<void> {
@@ -158,6 +179,10 @@ class FanOut {
 
   /** Puts the bundle on the host (not marked yet); says where it came from. */
   private async receive(context: LocalStepContext): Promise<string> {
+    const relay = this.options.relay;
+    if (relay && this.report.container === 'folder' && (!this.source || this.batch?.gathering)) {
+      return this.relayed(context, relay.gatherMs);
+    }
     const source = this.source;
     // The first host, or the source again (the engine retries it): from here.
     if (this.report.container !== 'folder' || !source || source.host === context.host) {
@@ -186,7 +211,7 @@ class FanOut {
         context.target,
         this.report,
         server,
-        this.options(context),
+        this.pushOptions(context),
       );
       return `${server.host}, over the site network`;
     } catch (e) {
@@ -216,7 +241,7 @@ class FanOut {
       `# uStart: pushing ${this.report.bundle} to ${context.host}:${REMOTE_BUNDLE_DIR} from this machine`,
     );
     try {
-      await pushBundle(context.transport, context.target, this.report, this.options(context));
+      await pushBundle(context.transport, context.target, this.report, this.pushOptions(context));
       settle(true);
     } catch (e) {
       settle(false);
@@ -225,7 +250,62 @@ class FanOut {
     return 'this machine';
   }
 
-  private options(context: LocalStepContext): PushOptions {
+  /**
+   * The chain relay: the first host opens a batch, the hosts that start within `gatherMs`
+   * join it, then relayToEach delivers to all of them; each host's log gets its own relay
+   * lines. The batch's first host is then the source for any later host (the star's way).
+   * The batch is cancelled only when every host of it is.
+   */
+  private async relayed(context: LocalStepContext, gatherMs: number): Promise<string> {
+    let batch = this.batch;
+    if (!batch) {
+      const members: LocalStepContext[] = [];
+      const abort = new AbortController();
+      let settle: (holds: boolean) => void = () => undefined;
+      const holds = new Promise<boolean>((r) => (settle = r));
+      const progress = new Map<string, (e: BundleEvent) => void>();
+      const results = new Promise<void>((r) => setTimeout(r, gatherMs)).then(async () => {
+        batch!.gathering = false;
+        const byHost = new Map(members.map((m) => [m.host, m]));
+        const settled = await relayToEach(
+          context.transport,
+          members.map((m) => m.target),
+          this.report,
+          {
+            sudo: true,
+            signal: abort.signal,
+            onEvent: (host, e) => {
+              const m = byHost.get(host);
+              if (m) (progress.get(host) ?? progress.set(host, progressLog(m.log)).get(host)!)(e);
+            },
+            onLog: (host, line) => byHost.get(host)?.log(line),
+          },
+        );
+        settle(settled[0]?.status === 'fulfilled');
+        return new Map(members.map((m, k) => [m.host, settled[k]!]));
+      });
+      results.catch(() => settle(false));
+      batch = this.batch = { members, abort, results, gathering: true };
+      this.source = { host: context.host, target: context.target, holds };
+    }
+    const { members, abort, results } = batch;
+    members.push(context);
+    const cancelled = () => {
+      if (members.every((m) => m.signal.aborted)) abort.abort();
+    };
+    context.signal.addEventListener('abort', cancelled, { once: true });
+    context.log(
+      `# uStart: ${context.host} joins the chain relay (hosts that start within ${gatherMs} ms of the first get the stream at once, each passing it on to the next)`,
+    );
+    const mine = await untilAborted(results, context.signal, context.host);
+    const outcome = mine.get(context.host)!;
+    if (outcome.status === 'rejected') throw outcome.reason;
+    return outcome.value.from === FROM_HERE
+      ? 'this machine'
+      : `${outcome.value.from}, relayed over the site network`;
+  }
+
+  private pushOptions(context: LocalStepContext): PushOptions {
     return { sudo: true, signal: context.signal, onEvent: progressLog(context.log) };
   }
 
@@ -245,6 +325,15 @@ class FanOut {
     // A server whose connection is gone has ended with it (its stdin closed): not this host's failure.
     await (await server)?.stop().catch(() => undefined);
   }
+}
+
+/** The hosts of the chain relay's one batch (FanOut.relayed). */
+interface RelayBatch {
+  /** True until the stream starts: a host that starts the step now joins. */
+  gathering: boolean;
+  members: LocalStepContext[];
+  abort: AbortController;
+  results: Promise<Map<string, PromiseSettledResult<RelayedBundle>>>;
 }
 
 /** `holds`, or a Cancelled error when the host's step is cancelled first. */

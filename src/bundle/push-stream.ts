@@ -46,6 +46,14 @@ export interface StreamPush {
   fetchFrom?: string;
   /** The name of the host behind `fetchFrom`, for messages. */
   fetchFromHost?: string;
+  /**
+   * The chain relay (push-relay.ts): the receiver runs under RELAY, which passes every byte
+   * of the stream on to the next host as it arrives. `head` is RELAY's first line (where to
+   * pass the bytes on), sent before the tar; the tar then carries every file whole (the
+   * next hosts' staging folders are not this host's, so no resume from this one's), and
+   * nothing waits for the host's inventory.
+   */
+  relay?: { address: string; head: string };
 }
 
 /** Where the bytes are, for progress: `item` is the file the last bytes belong to. */
@@ -54,10 +62,19 @@ export interface StreamProgress {
   progressed(item: string, itemDoneBytes: number, doneBytes: number): void;
   /** `item`'s bytes are all kept or handed over. */
   finished(item: string): void;
+  /** A line RELAY logged (StreamPush.relay). */
+  relayed?(line: string): void;
 }
 
 /** Exit statuses of the receiver script, told apart in the messages. */
-const EXIT = { staging: 91, unpack: 92, mismatch: 93, locked: 94, move: 95, fetch: 96 } as const;
+export const EXIT = {
+  staging: 91,
+  unpack: 92,
+  mismatch: 93,
+  locked: 94,
+  move: 95,
+  fetch: 96,
+} as const;
 
 /** How long a fetching host waits for the serving host's web server to accept a connection. */
 export const FETCH_CONNECT_SECONDS = 10;
@@ -66,7 +83,10 @@ export const FETCH_CONNECT_SECONDS = 10;
 const CONTROL = '.ustart';
 
 /**
- * Runs with argv `DEST STAGING`; the tar comes on stdin. The lock is the staging folder's
+ * Runs with argv `DEST STAGING [CONTROL]`; the tar comes on stdin. With CONTROL (a host of
+ * the chain relay, whose stream came from another host), the check list and the mode list
+ * are taken from that folder, written there from this machine over SSH, never from the
+ * stream: a relay that changes a file cannot change its digest too. The lock is the staging folder's
  * parent (`DEST/.incoming`), a path no receiver removes: a receiver that waits for it
  * still waits on the inode the next holder locks, and creates and enters the staging folder
  * only once it holds it (an earlier receiver may have put its files in place and removed
@@ -74,7 +94,7 @@ const CONTROL = '.ustart';
  */
 const RECEIVER = [
   'set -u',
-  'D=$1 S=$2',
+  'D=$1 S=$2 C=${3:--}',
   'umask 022',
   `mkdir -p "\${S%/*}" || exit ${EXIT.staging}`,
   // One receiver per bundle folder: a receiver of a lost connection may still be writing
@@ -85,6 +105,7 @@ const RECEIVER = [
   `rm -rf ${CONTROL}`,
   "echo ustart-have; find . -type f -printf '%s %P\\n'; echo ustart-send",
   `tar -x --no-same-owner -f - || exit ${EXIT.unpack}`,
+  `if [ "$C" != - ]; then rm -rf ${CONTROL} && mkdir ${CONTROL} && cp "$C/check" "$C/exec" ${CONTROL}/ || exit ${EXIT.unpack}; fi`,
   // Fan-out (pushBundleToHosts): the files come from a host that already holds them. The
   // server ignores Range (docs/upstream-facts.md#python-http-server-no-range): a file kept
   // at another size is fetched again whole, never resumed. An empty list runs no curl (it
@@ -119,6 +140,146 @@ const RECEIVER = [
   `done || exit ${EXIT.move}`,
   'cd / && rm -rf "$S"',
 ].join('\n');
+
+/**
+ * The chain relay's wrapper around RECEIVER (push-relay.ts), `python3 -c RELAY OWN MODE
+ * CONTROL sh -c RECEIVER …`: it starts the receiver with a pipe for its stdin and passes
+ * every chunk of the stream both into that pipe and on to the next host as it arrives, so
+ * the hosts after this one receive while this one still does.
+ *
+ * MODE `stdin` (the first host): the stream is this command's stdin, from this machine.
+ * MODE `listen` (every other host): it binds a TCP listener to OWN (the address uStart
+ * reaches the host at) on a port the kernel picks (docs/upstream-facts.md#python-socket-
+ * bind-port-0), reports it, accepts ONE connection whose peer address is the upstream
+ * host's (anything else is closed and logged), and reads the stream from there. Its stdin
+ * is the SSH channel: like SERVER (push.ts) the process ends when that reaches EOF, and it
+ * kills the receiver's process group first, so nothing outlives the laptop's connection.
+ *
+ * Its stdin starts with one line, `UP NEXT PORT CHECKLEN EXECLEN`, then (MODE listen) the
+ * receiver's check list and mode list, written into CONTROL: they come from this machine,
+ * never through the relay. NEXT `-` is the chain's end. A next host that cannot be reached
+ * or is lost mid-stream is logged and dropped (this host still receives); a receiver that
+ * ends early is logged and the bytes still go on. A peer that vanishes without closing
+ * (power lost) cannot hang the chain: no byte from upstream for 300 s ends the stream here
+ * (the check then fails and this machine pushes instead), and a chunk the next host does
+ * not take within 60 s drops that host (docs/upstream-facts.md#python-socket-timeout). Its events go to stderr as
+ * `ustart-relay EPOCH WHAT …` lines: the laptop logs them per host (timestamps, so the
+ * overlap between hosts shows). It exits with the receiver's status.
+ *
+ * Python behaviour it relies on: docs/upstream-facts.md#python-socket-accept-peer,
+ * #python-getaddrinfo-sockaddr, #python-create-connection-source (the next host's peer
+ * check sees this host's address), #python-sigpipe-ignored (a lost peer or receiver is an
+ * OSError, not a signal), #python-popen-new-session (the receiver's group is killed as one),
+ * #python-bufferedreader-readinto1 (head line, then the stream, from one reader).
+ */
+const RELAY = [
+  'import os, shutil, signal, socket, subprocess, sys, threading, time',
+  'own, mode, ctl = sys.argv[1], sys.argv[2], sys.argv[3]',
+  'inp = sys.stdin.buffer',
+  // A lost channel must not stop what follows a log line (the EOF watch's end()).
+  'def say(*w):',
+  '    try:',
+  '        sys.stderr.write("ustart-relay %.6f %s\\n" % (time.time(), " ".join(str(x) for x in w)))',
+  '        sys.stderr.flush()',
+  '    except OSError: pass',
+  'lsock = None',
+  'if mode == "listen":',
+  '    lsock = socket.socket(socket.AF_INET6 if ":" in own else socket.AF_INET)',
+  '    lsock.bind((own, 0))',
+  '    lsock.listen(8)',
+  '    say("listening", lsock.getsockname()[1])',
+  'child = subprocess.Popen(sys.argv[4:], stdin=subprocess.PIPE, start_new_session=True)',
+  // CONTROL lives as long as this process: made here, removed on every way out.
+  'def end(code):',
+  '    try: os.killpg(child.pid, signal.SIGKILL)',
+  '    except OSError: pass',
+  '    if ctl != "-": shutil.rmtree(ctl, ignore_errors=True)',
+  '    os._exit(code)',
+  'head = inp.readline().split()',
+  'if len(head) != 5: say("bad-head"); end(97)',
+  'up, nh, np = (w.decode() for w in head[:3])',
+  'if ctl != "-":',
+  '    os.makedirs(ctl, exist_ok=True)',
+  '    for name, n in (("check", int(head[3])), ("exec", int(head[4]))):',
+  '        data = inp.read(n)',
+  '        if len(data) != n: say("bad-control"); end(97)',
+  '        with open(os.path.join(ctl, name), "wb") as f: f.write(data)',
+  'def watch():',
+  '    inp.read()',
+  '    say("channel-closed")',
+  '    end(98)',
+  'if lsock:',
+  '    threading.Thread(target=watch, daemon=True).start()',
+  // The upstream's address as the kernel will report the peer (a name, or another spelling
+  // of an IPv6 address, resolved to what accept() returns).
+  '    try: ups = {a[4][0] for a in socket.getaddrinfo(up, None, type=socket.SOCK_STREAM)}',
+  '    except OSError: ups = {up}',
+  '    while True:',
+  '        src, peer = lsock.accept()',
+  '        if peer[0] in ups: break',
+  '        say("refused", peer[0])',
+  '        src.close()',
+  '    lsock.close()',
+  '    src.settimeout(300)',
+  '    say("connected", peer[0])',
+  '    recv = src.recv_into',
+  'else:',
+  '    recv = inp.readinto1',
+  'nxt = None',
+  'if nh != "-":',
+  '    try:',
+  '        nxt = socket.create_connection((nh, int(np)), timeout=10, source_address=(own, 0))',
+  '        nxt.settimeout(60)',
+  '        say("next-connected", nh)',
+  '    except OSError as e: say("next-unreachable", nh, e)',
+  'pipe = child.stdin.fileno()',
+  'buf = bytearray(1 << 20)',
+  'view = memoryview(buf)',
+  'total, mine = 0, True',
+  'while True:',
+  '    try: n = recv(buf)',
+  '    except OSError as e: say("source-lost", e); break',
+  '    if not n: break',
+  '    if total == 0: say("first-byte")',
+  '    total += n',
+  '    if nxt:',
+  '        try: nxt.sendall(view[:n])',
+  '        except OSError as e: say("next-lost", e); nxt.close(); nxt = None',
+  '    v = view[:n]',
+  '    while mine and v:',
+  '        try: v = v[os.write(pipe, v):]',
+  '        except OSError as e: say("receiver-gone", e); mine = False',
+  'say("end-of-stream", total)',
+  'if nxt: nxt.close()',
+  'try: child.stdin.close()',
+  'except OSError: pass',
+  'code = child.wait()',
+  'say("receiver-exit", code)',
+  'end(code if code >= 0 else 99)',
+].join('\n');
+
+/**
+ * The receiver's command line: RECEIVER alone, or under RELAY (`relay`: the host's address,
+ * `stdin` or `listen`, and with `control` the folder for the check list from this machine).
+ */
+export function receiverCommand(
+  push: Pick<StreamPush, 'remoteDir' | 'staging'>,
+  relay?: { address: string; mode: 'stdin' | 'listen'; control?: string },
+): string {
+  const receiver = `sh -c ${shq(RECEIVER)} ustart-push ${shq(push.remoteDir)} ${shq(push.staging)}`;
+  if (!relay) return receiver;
+  const control = relay.control ?? '-';
+  return (
+    `exec python3 -u -c ${shq(RELAY)} ${shq(relay.address)} ${relay.mode} ${shq(control)} ` +
+    `${receiver}${relay.control ? ` ${shq(relay.control)}` : ''}`
+  );
+}
+
+/** A `ustart-relay EPOCH WHAT …` line of RELAY, split; undefined for any other line. */
+export function relayEvent(line: string): { at: number; what: string; rest: string } | undefined {
+  const m = /^ustart-relay (\d+\.\d+) (\S+) ?(.*)$/.exec(line);
+  return m ? { at: Number(m[1]), what: m[2]!, rest: m[3]! } : undefined;
+}
 
 /** The staging folder of a push of `files` of the bundle with manifest digest `digest`. */
 export function stagingFor(remoteDir: string, digest: string, files: readonly StreamFile[]) {
@@ -161,13 +322,25 @@ export async function streamOnce(
     onInventory(have);
   };
   let err = '';
+  let partial = '';
   const onStderr = (chunk: Uint8Array) => {
-    if (err.length < 8192) err += Buffer.from(chunk).toString('utf8');
+    const text = Buffer.from(chunk).toString('utf8');
+    if (!push.relay) {
+      if (err.length < 8192) err += text;
+      return;
+    }
+    // RELAY's own lines go to the caller; the receiver's words stay for the messages.
+    const lines = (partial + text).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) {
+      if (relayEvent(line)) progress.relayed?.(line);
+      else if (err.length < 8192) err += `${line}\n`;
+    }
   };
   let localFailure: Error | undefined;
   const stdin = tarStream(inventory, push, progress, (e) => (localFailure ??= e));
   const outcome = await connection.exec(
-    `sh -c ${shq(RECEIVER)} ustart-push ${shq(push.remoteDir)} ${shq(push.staging)}`,
+    receiverCommand(push, push.relay ? { address: push.relay.address, mode: 'stdin' } : undefined),
     {
       stdin,
       onStdout,
@@ -260,7 +433,9 @@ async function* tarStream(
   progress: StreamProgress,
   failed: (e: Error) => void,
 ): AsyncGenerator<Uint8Array> {
-  const have = await inventory;
+  // The relay sends every file whole and does not wait: the receiver under RELAY may end
+  // before it lists anything while RELAY still passes the stream on.
+  const have = push.relay ? new Map<string, number>() : await inventory;
   const pack = tar.pack();
   const out = new PassThrough({ highWaterMark: 4 * READ_CHUNK });
   const packed = pipeline(pack as unknown as Readable, out);
@@ -370,6 +545,7 @@ async function* tarStream(
     out.destroy(e as Error);
   });
   try {
+    if (push.relay) yield Buffer.from(push.relay.head);
     for await (const chunk of out) yield chunk as Buffer;
   } finally {
     stopping = true;

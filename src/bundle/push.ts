@@ -105,10 +105,7 @@ async function pushOne(
   const emit = throttleProgress(options.onEvent);
   const link = new Link(transport, target, options);
   try {
-    // The apt index goes wherever packages go; `kinds` only narrows a folder's upload.
-    const needed = report.manifest.entries.filter(
-      (e) => !options.kinds || options.kinds.includes(e.kind) || e.path.startsWith(`${APT_DIR}/`),
-    );
+    const needed = neededEntries(report.manifest.entries, options);
     const files = await uploadList(report, needed, remoteDir);
     const totalBytes = files.reduce((n, f) => n + f.size, 0);
     emit({ type: 'phase-started', phase: 'upload', totalBytes, totalItems: files.length });
@@ -149,26 +146,11 @@ async function streamFolder(
     fetchFrom: ServedBundle | undefined;
   },
 ): Promise<void> {
-  const digests = new Map(needed.map((e) => [e.path, e.sha256]));
-  const streamed: StreamFile[] = await Promise.all(
-    files.map(async (f) => ({
-      name: f.name,
-      local: f.local,
-      size: f.size,
-      executable: f.executable,
-      // The manifest and its signature are not entries: their digests are taken here.
-      sha256: digests.get(f.name) ?? (await sha256File(f.local)),
-    })),
-  );
   const push: StreamPush = {
-    files: streamed,
-    remoteDir,
-    staging: stagingFor(remoteDir, report.manifest!.digest, streamed),
-    mtime: new Date(report.manifest!.createdAt),
-    ...(options.sudo ? { sudo: true } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
+    ...(await streamPushOf(files, needed, report, remoteDir, options)),
     ...(fetchFrom !== undefined ? { fetchFrom: fetchFrom.url, fetchFromHost: fetchFrom.host } : {}),
   };
+  const streamed = push.files;
   const finished = new Set<string>();
   let current = streamed[0]?.name ?? '';
   const progress: StreamProgress = {
@@ -188,6 +170,60 @@ async function streamFolder(
   );
   // Fetched files are reported when the host has them all, checked.
   for (const f of streamed) progress.finished(f.name);
+}
+
+/** The entries a host needs: those of `options.kinds` and the apt index, or all. */
+function neededEntries(entries: readonly ManifestEntry[], options: PushOptions): ManifestEntry[] {
+  // The apt index goes wherever packages go; `kinds` only narrows a folder's upload.
+  return entries.filter(
+    (e) => !options.kinds || options.kinds.includes(e.kind) || e.path.startsWith(`${APT_DIR}/`),
+  );
+}
+
+/** The stream of a folder bundle's `needed` entries (and its manifest and signature). */
+async function streamPushOf(
+  files: readonly UploadFile[],
+  needed: readonly ManifestEntry[],
+  report: VerifyReport,
+  remoteDir: string,
+  options: PushOptions,
+): Promise<StreamPush> {
+  const digests = new Map(needed.map((e) => [e.path, e.sha256]));
+  const streamed: StreamFile[] = await Promise.all(
+    files.map(async (f) => ({
+      name: f.name,
+      local: f.local,
+      size: f.size,
+      executable: f.executable,
+      // The manifest and its signature are not entries: their digests are taken here.
+      sha256: digests.get(f.name) ?? (await sha256File(f.local)),
+    })),
+  );
+  return {
+    files: streamed,
+    remoteDir,
+    staging: stagingFor(remoteDir, report.manifest!.digest, streamed),
+    mtime: new Date(report.manifest!.createdAt),
+    ...(options.sudo ? { sudo: true } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+}
+
+/**
+ * The stream a folder bundle's push sends (every entry, or those of `options.kinds`), for
+ * the chain relay (push-relay.ts); with its entries.
+ */
+export async function folderStream(
+  report: VerifyReport,
+  options: PushOptions = {},
+): Promise<{ push: StreamPush; entries: ManifestEntry[] }> {
+  if (!report.ok || !report.manifest || report.container !== 'folder') {
+    throw new UstartError('StepFailed', `only a verified folder bundle is relayed host to host`);
+  }
+  const remoteDir = options.remoteDir ?? REMOTE_BUNDLE_DIR;
+  const needed = neededEntries(report.manifest.entries, options);
+  const files = await uploadList(report, needed, remoteDir);
+  return { push: await streamPushOf(files, needed, report, remoteDir, options), entries: needed };
 }
 
 /**
@@ -250,6 +286,11 @@ export async function fetchBundleFrom(
   } finally {
     await server?.stop();
   }
+  return allDelivered(settled);
+}
+
+/** Every host's value; else the one failure, or one error naming them all. */
+export function allDelivered<T>(settled: readonly PromiseSettledResult<T>[]): T[] {
   const failed = settled.filter((s) => s.status === 'rejected');
   if (failed.length === 1) throw failed[0]!.reason;
   if (failed.length > 1) {
@@ -259,7 +300,7 @@ export async function fetchBundleFrom(
       { cause: failed[0]!.reason },
     );
   }
-  return settled.map((s) => (s as PromiseFulfilledResult<PushedBundle>).value);
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
 }
 
 /** A bundle folder served over HTTP by `host` at `url`. */
@@ -278,7 +319,8 @@ export type FanOutOptions = Omit<PushOptions, 'onEvent'> & {
   onEvent?: (host: string, event: BundleEvent) => void;
 };
 
-function hostOptions(options: FanOutOptions, target: HostTarget): PushOptions {
+/** One host's options of a push to several: its events name it. */
+export function hostOptions(options: FanOutOptions, target: HostTarget): PushOptions {
   const { onEvent, ...common } = options;
   return {
     ...common,

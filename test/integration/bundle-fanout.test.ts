@@ -9,6 +9,12 @@
  * host (the old step) fails here; a source that fails, or that a firewall hides, makes the
  * other hosts take the bundle from here, saying so (as does a file damaged on the source); the
  * web server on the source is gone when the step ends or is cancelled.
+ *
+ * The chain relay (relayBundleToHosts, and the step with DeliveryOptions.relay): one bundle
+ * crosses this machine's link, the hosts receive while the first still does (the receivers'
+ * timestamped logs), and a host killed mid-chain, a damaged stream, a listener that cannot
+ * start, a firewall or a cancel each end with every host checked or pushed to from here and
+ * nothing of the relay left listening or running.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -24,6 +30,8 @@ import {
   type BundleEvent,
   type VerifyReport,
 } from '../../src/bundle/index.js';
+import { FROM_HERE, relayBundleToHosts, type RelayedBundle } from '../../src/bundle/push-relay.js';
+import { relayEvent } from '../../src/bundle/push-stream.js';
 import {
   BUNDLE_STEP_ID,
   BUNDLE_VERIFIED_MARKER,
@@ -286,6 +294,260 @@ describe.skipIf(!available)('bundle fanned out host to host', () => {
     }
   });
 
+  describe('the chain relay (relayBundleToHosts)', () => {
+    const DIR = '/var/lib/ustart/relay';
+    let bundleBytes: number;
+    beforeAll(() => {
+      bundleBytes = report.manifest!.entries.reduce((n, e) => n + e.size, 0);
+    });
+    const clear = () =>
+      Promise.all(lab.hosts.map((h) => lab.exec(h, `rm -rf ${DIR}; mkdir -p /var/lib/ustart`)));
+    const targets = () => lab.hosts.map((h) => lab.target(h.index));
+    /** RELAY's event `what` in a host's relay log: its time, and what follows it. */
+    const event = (r: RelayedBundle, what: string) =>
+      r.log.map((l) => relayEvent(l)).find((e) => e?.what === what);
+    /** Every listener of the relay is gone (its port refuses) and no process of it is left. */
+    const nothingLeft = async (relayed: readonly { host: string; log: string[] }[]) => {
+      for (const r of relayed) {
+        const at = lab.hosts.find((h) => h.name === r.host)!;
+        for (const line of r.log) {
+          const e = relayEvent(line);
+          if (e?.what === 'listening') {
+            expect(await dial(lab.target(at.index).address, Number(e.rest))).toBe('ECONNREFUSED');
+          }
+        }
+      }
+      // The lab shares one PID namespace: the pattern names this test's folder only.
+      const left = await lab.exec(
+        0,
+        `n=0; while pgrep -f 'ustart/rela[y]' >/dev/null && [ $n -lt 100 ]; do sleep 0.1; n=$((n+1)); done; pgrep -af 'ustart/rela[y]' || true`,
+      );
+      expect(left.stdout.trim()).toBe('');
+    };
+    const checked = async () => {
+      const first = await listing(0, DIR);
+      expect(first).toContain('755 bin/kubeadm\n');
+      for (const h of lab.hosts) expect(await listing(h.index, DIR)).toBe(first);
+      const big = report.manifest!.entries.find((e) => e.path === 'files/big.bin')!;
+      for (const h of lab.hosts) {
+        expect((await lab.exec(h, `sha256sum ${DIR}/files/big.bin`)).stdout).toContain(big.sha256);
+      }
+    };
+
+    it(
+      "carries the bundle across this machine's link once, and the hosts receive while the first still does",
+      { timeout: 120_000 },
+      async () => {
+        await clear();
+        const counting = new CountingTransport(transport);
+        const relayed = await relayBundleToHosts(counting, targets(), report, { remoteDir: DIR });
+        const names = lab.hosts.map((h) => h.name);
+        expect(relayed.map((r) => r.from)).toEqual([FROM_HERE, names[0], names[1]]);
+        // One bundle in all from here: the first host's stream; the others only their lists.
+        expect(counting.sentTo(names[0]!)).toBeGreaterThanOrEqual(bundleBytes);
+        for (const h of names.slice(1)) expect(counting.sentTo(h)).toBeLessThan(bundleBytes / 20);
+        expect(counting.total()).toBeLessThan(bundleBytes * 1.1);
+        await checked();
+        // Overlap, from the receivers' own logs: the last host got its first byte before
+        // the first host had read the end of the stream.
+        const firstEnd = event(relayed[0]!, 'end-of-stream');
+        expect(firstEnd, relayed[0]!.log.join('\n')).toBeDefined();
+        for (const r of relayed.slice(1)) {
+          const firstByte = event(r, 'first-byte');
+          expect(firstByte, r.log.join('\n')).toBeDefined();
+          expect(firstByte!.at).toBeLessThan(firstEnd!.at);
+          expect(event(r, 'connected')!.rest).toBe(lab.target(names.indexOf(r.from)).address);
+        }
+        expect(event(relayed[1]!, 'next-connected')).toBeDefined();
+        await nothingLeft(relayed);
+      },
+    );
+
+    it(
+      'a host killed mid-chain: the hosts after it are pushed to from here and end checked',
+      { timeout: 120_000 },
+      async () => {
+        await clear();
+        // The stream from here pauses after 2 MiB until host 1 is killed: mid-chain for sure.
+        const gated = new GatedTransport(transport, lab.hosts[0]!.name, 2 * 1024 * 1024);
+        const logs = new Map<string, string[]>();
+        let killing: Promise<unknown> | undefined;
+        let relayed: RelayedBundle[] = [];
+        try {
+          relayed = await relayBundleToHosts(gated, targets(), report, {
+            remoteDir: DIR,
+            onLog: (host, line) => {
+              logs.set(host, [...(logs.get(host) ?? []), line]);
+              // Host 2 receives: every SSH session of host 1 ends at once (its sshd's children
+              // only: the lab shares one PID namespace).
+              if (host === lab.hosts[2]!.name && relayEvent(line)?.what === 'first-byte') {
+                killing ??= lab
+                  .exec(1, `pkill -KILL -P ${lab.hosts[1]!.pid} || true`)
+                  .finally(() => gated.release());
+              }
+            },
+          });
+        } finally {
+          gated.release();
+          await killing;
+        }
+        expect(killing).toBeDefined();
+        const [r0, r1, r2] = relayed;
+        expect(r0!.from).toBe(FROM_HERE);
+        expect(r1!.from).toBe(FROM_HERE);
+        expect(r2!.from).toBe(FROM_HERE);
+        // The first host kept receiving (the next one lost is logged, not fatal).
+        expect(event(r0!, 'next-lost') ?? event(r0!, 'receiver-exit')).toBeDefined();
+        expect(r0!.log.join('\n')).not.toContain('from this machine instead');
+        for (const r of [r1!, r2!]) {
+          expect(r.log.join('\n')).toContain(`pushing to ${r.host} from this machine instead`);
+        }
+        expect(r2!.log.join('\n')).toMatch(/did not get a checked bundle through the relay/);
+        await checked();
+        await nothingLeft(relayed);
+      },
+    );
+
+    it(
+      'a relay that sends damaged bytes is refused (nothing put in place), then pushed from here',
+      { timeout: 120_000 },
+      async () => {
+        await clear();
+        // Host 0's stream is held before its first byte; meanwhile a stream of host 1's
+        // address (so the listener accepts it) reaches host 2: a damaged big.bin and a
+        // check list that matches it. Host 2 checks against the list from this machine.
+        const gated = new GatedTransport(transport, lab.hosts[0]!.name, 0);
+        const [a1, a2] = [lab.target(1).address, lab.target(2).address];
+        const tmp = `/tmp/ustart-relay-damaged-${process.pid}`;
+        let sending: Promise<unknown> | undefined;
+        let relayed: RelayedBundle[] = [];
+        try {
+          relayed = await relayBundleToHosts(gated, targets(), report, {
+            remoteDir: DIR,
+            onLog: (host, line) => {
+              const e = relayEvent(line);
+              if (host !== lab.hosts[2]!.name || e?.what !== 'listening') return;
+              const send = `import socket, sys; s = socket.create_connection((${JSON.stringify(a2)}, ${Number(e.rest)}), source_address=(${JSON.stringify(a1)}, 0)); s.sendall(sys.stdin.buffer.read()); s.close()`;
+              sending = lab
+                .exec(
+                  1,
+                  `set -e; rm -rf ${tmp}; mkdir -p ${tmp}/files ${tmp}/.ustart; head -c 4096 /dev/zero > ${tmp}/files/big.bin; ` +
+                    `(cd ${tmp} && sha256sum files/big.bin > .ustart/check); tar -C ${tmp} -cf - . | python3 -c '${send}'; rm -rf ${tmp}`,
+                )
+                .finally(() => gated.release());
+            },
+          });
+        } finally {
+          gated.release();
+          await sending;
+        }
+        expect(sending).toBeDefined();
+        const said = relayed[2]!.log.join('\n');
+        expect(relayed[2]!.from, said).toBe(FROM_HERE);
+        expect(said).toMatch(
+          /does not match the signed manifest, nothing was put in place[^]*pushing to \S+ from this machine instead/,
+        );
+        // Host 1 could not pass its stream on (host 2's listener had taken its one connection).
+        expect(relayed[1]!.from).toBe(lab.hosts[0]!.name);
+        expect(event(relayed[1]!, 'next-unreachable')).toBeDefined();
+        await checked();
+        await nothingLeft(relayed);
+      },
+    );
+
+    it('a cancelled relay leaves nothing running on any host', { timeout: 120_000 }, async () => {
+      await clear();
+      const gated = new GatedTransport(transport, lab.hosts[0]!.name, 2 * 1024 * 1024);
+      const abort = new AbortController();
+      const logs = new Map<string, string[]>(lab.hosts.map((h) => [h.name, []]));
+      try {
+        await expect(
+          relayBundleToHosts(gated, targets(), report, {
+            remoteDir: DIR,
+            signal: abort.signal,
+            onLog: (host, line) => {
+              logs.get(host)!.push(line);
+              if (host === lab.hosts[2]!.name && relayEvent(line)?.what === 'first-byte') {
+                abort.abort();
+              }
+            },
+          }),
+        ).rejects.toThrow(/cancelled/);
+      } finally {
+        gated.release();
+      }
+      expect(logs.get(lab.hosts[2]!.name)!.join('\n')).toContain('first-byte');
+      await nothingLeft([...logs].map(([host, log]) => ({ host, log })));
+    });
+
+    it(
+      'a host whose listener cannot start is pushed to from here; the chain skips it',
+      { timeout: 120_000 },
+      async () => {
+        await clear();
+        // No python3 on host 1: /bin/false over the one its SSH sessions find (only in
+        // host 1's own mount namespace).
+        const c = await transport.connect(lab.target(1));
+        let found = '';
+        try {
+          await c.exec('command -v python3', { onStdout: (b) => (found += Buffer.from(b)) });
+        } finally {
+          await c.close();
+        }
+        const python = found.trim();
+        expect(python).toMatch(/^\//);
+        const off = await lab.exec(1, `mount --bind /bin/false ${python}`);
+        expect(off.code, off.stderr).toBe(0);
+        let relayed: RelayedBundle[] = [];
+        try {
+          relayed = await relayBundleToHosts(transport, targets(), report, { remoteDir: DIR });
+        } finally {
+          await lab.exec(1, `umount ${python}`);
+        }
+        const names = lab.hosts.map((h) => h.name);
+        expect(
+          relayed.map((r) => r.from),
+          relayed[1]!.log.join('\n'),
+        ).toEqual([FROM_HERE, FROM_HERE, names[0]]);
+        expect(relayed[1]!.log.join('\n')).toMatch(
+          /could not start the relay's listener on [^]*pushing to \S+ from this machine instead/,
+        );
+        expect(event(relayed[2]!, 'connected')!.rest).toBe(lab.target(0).address);
+        await checked();
+        await nothingLeft(relayed);
+      },
+    );
+
+    it(
+      'a firewall between two hosts: the host behind it is pushed to from here, saying why',
+      { timeout: 120_000 },
+      async () => {
+        await clear();
+        const h = lab.hosts[2]!;
+        const table = `ustart_relay_test_${process.pid}`;
+        const r = await lab.exec(
+          h,
+          `nft add table inet ${table} && nft add chain inet ${table} in '{ type filter hook input priority 0 ; }' && nft add rule inet ${table} in tcp dport != ${h.port} reject with tcp reset`,
+        );
+        expect(r.code, r.stderr).toBe(0);
+        let relayed: RelayedBundle[] = [];
+        try {
+          relayed = await relayBundleToHosts(transport, targets(), report, { remoteDir: DIR });
+        } finally {
+          await lab.exec(h, `nft delete table inet ${table} || true`);
+        }
+        const names = lab.hosts.map((x) => x.name);
+        expect(relayed.map((x) => x.from)).toEqual([FROM_HERE, names[0], FROM_HERE]);
+        expect(event(relayed[1]!, 'next-unreachable')).toBeDefined();
+        expect(relayed[2]!.log.join('\n')).toMatch(
+          /its upstream host never connected[^]*pushing to \S+ from this machine instead/,
+        );
+        await checked();
+        await nothingLeft(relayed);
+      },
+    );
+  });
+
   describe("the run's delivery step (umetal.bundle)", () => {
     const DIR = '/var/lib/ustart/bundle';
     let runsDir: string;
@@ -311,10 +573,10 @@ describe.skipIf(!available)('bundle fanned out host to host', () => {
     });
 
     /** Runs the step through the engine on every lab host; the logs by host. */
-    async function runStep(spec: StepSpec, signal?: AbortSignal) {
+    async function runStep(spec: StepSpec, signal?: AbortSignal, through?: Transport) {
       const hosts = new Map(lab.hosts.map((h) => [h.name, lab.target(h.index)]));
       const engine = new RunEngine({
-        transport: counting,
+        transport: through ?? counting,
         runsDir,
         steps: [spec],
         hosts,
@@ -387,6 +649,139 @@ describe.skipIf(!available)('bundle fanned out host to host', () => {
       expect(again.result.counts.skipped).toBe(lab.hosts.length);
       expect(counting.total()).toBeLessThan(64 * 1024);
     });
+
+    it('with the chain relay (opt-in): one bundle from here, the others relayed, every host checked', async () => {
+      await clear();
+      counting.reset();
+      const { result, logs } = await runStep({
+        ...bundleDeliveryStep(
+          report,
+          { phase: 'umetal', targets: 'all' },
+          { relay: { gatherMs: 1500 } },
+        ),
+        retries: 0,
+      });
+      expect(result.state, [...logs.values()].join('\n')).toBe('succeeded');
+      const sent = names().map((h) => counting.sentTo(h));
+      const source = names()[sent.indexOf(Math.max(...sent))]!;
+      expect(counting.total()).toBeLessThan(bundleBytes * 1.1);
+      expect(logs.get(source)).toContain('every file checked there (from this machine)');
+      for (const h of names().filter((n) => n !== source)) {
+        const log = logs.get(h)!;
+        expect(log).toContain(`${h} joins the chain relay`);
+        expect(log).toMatch(/ustart-relay \S+ first-byte/);
+        expect(log).toMatch(
+          new RegExp(
+            `the bundle is on ${h}, every file checked there \\(from \\S+, relayed over the site network\\)`,
+          ),
+        );
+      }
+      const first = await listing(0, DIR);
+      for (const h of lab.hosts) {
+        expect(await listing(h.index, DIR)).toBe(first);
+        expect(await marked(h.index)).toBe(manifestSha);
+      }
+      const left = await lab.exec(0, `pgrep -af 'ustart-relay|RELA[Y]' | grep -v pgrep || true`);
+      expect(left.stdout.trim()).toBe('');
+    });
+
+    it('with the chain relay (opt-in): a run cancelled mid-stream leaves nothing running', async () => {
+      await clear();
+      // Every stream from here holds after 2 MiB until the run is cancelled: mid-stream.
+      const gated = new GatedTransport(transport, undefined, 2 * 1024 * 1024);
+      const abort = new AbortController();
+      const spec: StepSpec = {
+        ...bundleDeliveryStep(
+          report,
+          { phase: 'umetal', targets: 'all' },
+          { relay: { gatherMs: 1500 } },
+        ),
+        retries: 0,
+      };
+      const local = spec.local!;
+      let firstByte = '';
+      try {
+        const { result, logs } = await runStep(
+          {
+            ...spec,
+            local: (context) =>
+              local({
+                ...context,
+                log: (line) => {
+                  context.log(line);
+                  if (!firstByte && / first-byte$/.test(line)) {
+                    firstByte = line;
+                    abort.abort();
+                  }
+                },
+              }),
+          },
+          abort.signal,
+          gated,
+        );
+        expect(firstByte).not.toBe('');
+        expect(result.state).toBe('cancelled');
+        const listening = [...logs].flatMap(([h, log]) =>
+          [...log.matchAll(/ustart-relay \S+ listening (\d+)/g)].map((m) => ({
+            address: lab.target(names().indexOf(h)).address,
+            port: Number(m[1]),
+          })),
+        );
+        expect(listening.length).toBe(lab.hosts.length - 1);
+        // The relay ends after the engine has: wait (bounded) for its processes to go.
+        const left = await lab.exec(
+          0,
+          `n=0; while pgrep -f 'ustart/bundl[e]' >/dev/null && [ $n -lt 100 ]; do sleep 0.1; n=$((n+1)); done; pgrep -af 'ustart/bundl[e]' || true`,
+        );
+        expect(left.stdout.trim()).toBe('');
+        for (const l of listening) expect(await dial(l.address, l.port)).toBe('ECONNREFUSED');
+      } finally {
+        gated.release();
+      }
+    });
+
+    it(
+      'with the chain relay (opt-in): a firewall makes the hosts behind it take the bundle from here, saying why',
+      { timeout: 120_000 },
+      async () => {
+        await clear();
+        counting.reset();
+        // Every host rejects TCP to any port but its sshd's: no relay connection gets through
+        // (the first host's connect to the next gives up after its 10 s limit).
+        const table = `ustart_relay_step_${process.pid}`;
+        for (const h of lab.hosts) {
+          const r = await lab.exec(
+            h,
+            `nft add table inet ${table} && nft add chain inet ${table} in '{ type filter hook input priority 0 ; }' && nft add rule inet ${table} in tcp dport != ${h.port} reject with tcp reset`,
+          );
+          expect(r.code, r.stderr).toBe(0);
+        }
+        try {
+          const { result, logs } = await runStep({
+            ...bundleDeliveryStep(
+              report,
+              { phase: 'umetal', targets: 'all' },
+              { relay: { gatherMs: 1500 } },
+            ),
+            retries: 0,
+          });
+          expect(result.state, [...logs.values()].join('\n')).toBe('succeeded');
+          const source = names().find((h) => /next-unreachable/.test(logs.get(h)!));
+          expect(source, [...logs.values()].join('\n')).toBeDefined();
+          for (const h of names().filter((n) => n !== source)) {
+            const log = logs.get(h)!;
+            expect(log).toContain('its upstream host never connected');
+            expect(log).toContain(`pushing to ${h} from this machine instead`);
+            expect(log).toContain(
+              `the bundle is on ${h}, every file checked there (from this machine)`,
+            );
+          }
+          for (const h of lab.hosts) expect(await marked(h.index)).toBe(manifestSha);
+        } finally {
+          for (const h of lab.hosts) await lab.exec(h, `nft delete table inet ${table} || true`);
+        }
+      },
+    );
 
     it("stops the source's web server when the run is cancelled during the fetch", async () => {
       await clear();
@@ -627,5 +1022,64 @@ async function* countChunks(
   for await (const chunk of chunks) {
     add(chunk.length);
     yield chunk;
+  }
+}
+
+/** `ECONNREFUSED` when nothing listens at host:port, else what happened. */
+function dial(host: string, port: number): Promise<string> {
+  return new Promise<string>((resolve) => {
+    const socket = connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('connected');
+    });
+    socket.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+  });
+}
+
+/**
+ * A transport whose command stdin to `host` stops after `after` bytes until `release`: a
+ * test holds the stream from here at a point of its choosing.
+ */
+class GatedTransport implements Transport {
+  private readonly gate: Promise<void>;
+  release: () => void = () => undefined;
+  constructor(
+    private readonly inner: Transport,
+    /** Undefined: every host. */
+    private readonly host: string | undefined,
+    private readonly after: number,
+  ) {
+    this.gate = new Promise<void>((r) => (this.release = r));
+  }
+
+  async connect(target: HostTarget, options?: { signal?: AbortSignal }): Promise<HostConnection> {
+    const c = await this.inner.connect(target, options);
+    if (this.host !== undefined && target.name !== this.host) return c;
+    const { after, gate } = this;
+    async function* held(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+      let sent = 0;
+      for await (const chunk of chunks) {
+        if (sent >= after) await gate;
+        sent += chunk.length;
+        yield chunk;
+      }
+    }
+    return {
+      target: c.target,
+      closed: c.closed,
+      close: () => c.close(),
+      upload: (source, remotePath, o) => c.upload(source, remotePath, o),
+      exec: (command: string, o?: ExecOptions) =>
+        c.exec(
+          command,
+          o?.stdin === undefined || typeof o.stdin === 'string' || o.stdin instanceof Uint8Array
+            ? o
+            : { ...o, stdin: held(o.stdin) },
+        ),
+    };
+  }
+  dispose(): Promise<void> {
+    return this.inner.dispose();
   }
 }
