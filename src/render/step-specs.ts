@@ -77,24 +77,7 @@ export function toStepSpecs(renderer: Renderer, phases?: readonly Phase[]): Step
     }
     phaseIds.push(step.id);
     const first = rendered.perHost[0];
-    if (step.local !== undefined) {
-      // The front binds the action's functions (StepSpec.hostless) when it starts the run.
-      specs.push({
-        id: step.id,
-        title: step.title,
-        phase: step.phase,
-        description: step.description,
-        targets: rendered.hosts,
-        after: step.after.length ? step.after : previousPhase,
-        ...(step.parallelism === 'all' ? {} : { parallelism: step.parallelism }),
-        timeout: step.timeout,
-        retries: step.retries,
-        run: first?.run ?? localRun(step.local),
-        localAction: step.local,
-      });
-      continue;
-    }
-    specs.push({
+    const common = {
       id: step.id,
       title: step.title,
       phase: step.phase,
@@ -104,6 +87,18 @@ export function toStepSpecs(renderer: Renderer, phases?: readonly Phase[]): Step
       ...(step.parallelism === 'all' ? {} : { parallelism: step.parallelism }),
       timeout: step.timeout,
       retries: step.retries,
+    };
+    if (step.local !== undefined) {
+      // The front binds the action's functions (StepSpec.hostless) when it starts the run.
+      specs.push({
+        ...common,
+        run: first?.run ?? localRun(step.local),
+        localAction: step.local,
+      });
+      continue;
+    }
+    specs.push({
+      ...common,
       ...(first?.check ? { check: first.check } : {}),
       run: first?.run ?? `bash /var/lib/ustart/steps/${step.id}/run.sh`,
       uploads: uploadsOf(rendered),

@@ -8,17 +8,16 @@
  * lab host opens once its "installer" has run. BMC logins are not asked: the fake needs none.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server as PlanServer } from '../../src/plan/index.js';
 import type { RunningServer } from '../../src/server/server.js';
-import { assetPath } from '../../src/util/assets.js';
 import { createLab, type Lab } from '../lab/lab.js';
 import { labAvailable } from '../lab/require-lab.js';
 import { FakeBmc } from '../support/fake-bmc.js';
+import { closedPort, debianDemoSite, relay } from '../support/os-install-site.js';
 import { attr, openPlan } from './install-flow.js';
 import { Cleanup, browserCore, startBrowserMode, tempDir } from './harness.js';
 
@@ -34,48 +33,12 @@ let fresh: PlanServer;
 let port: number;
 const bmcs = new Map<string, FakeBmc>();
 
-/** A port on 127.0.0.1 where nothing listens now (a connect is refused). */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return p;
-}
-
-/** Listens on 127.0.0.1:from and relays every connection to address:to (closed at cleanup). */
-async function relay(from: number, address: string, to: number): Promise<void> {
-  const sockets = new Set<Socket>();
-  const relayServer: Server = createServer((sock) => {
-    const up = connect(to, address);
-    sockets.add(sock).add(up);
-    sock.pipe(up).pipe(sock);
-    const end = () => {
-      sock.destroy();
-      up.destroy();
-    };
-    sock.on('error', end).on('close', end);
-    up.on('error', end).on('close', end);
-  });
-  await new Promise<void>((r) => relayServer.listen(from, '127.0.0.1', r));
-  cleanup.add(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => relayServer.close(r));
-  });
-}
-
 describe.skipIf(!available)('the os-install phase from the Install page (browser mode)', () => {
   beforeAll(async () => {
     work = await tempDir(cleanup, 'os-install-page');
     lab = await createLab({ hosts: 2 });
     cleanup.add(() => lab.dispose());
-    const doc = parse(await readFile(assetPath('samples', 'demo-stuttgart.yaml'), 'utf8')) as {
-      site: { osRelease: string };
-      servers: PlanServer[];
-      access: { jumpHost?: unknown };
-    };
-    doc.site.osRelease = 'debian-12';
-    delete doc.access.jumpHost;
+    const doc = await debianDemoSite();
     port = await closedPort();
     const installed = lab.hosts[0]!;
     for (const s of doc.servers) s.ssh = { address: installed.address, port: installed.port };
@@ -97,7 +60,8 @@ describe.skipIf(!available)('the os-install phase from the Install page (browser
                 s.bmc!.address,
                 () => late.get(s.hostname)!,
                 reported,
-                () => relay(port, lab.hosts[1]!.address, lab.hosts[1]!.port),
+                async () =>
+                  cleanup.add(await relay(port, lab.hosts[1]!.address, lab.hosts[1]!.port)),
               );
               bmcs.set(s.hostname, bmc);
               return Promise.resolve(bmc);

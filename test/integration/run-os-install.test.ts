@@ -8,11 +8,10 @@
  * Missing inputs are refused before anything starts.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { unwrap } from '../../src/api/index.js';
 import { createCore } from '../../src/app/core.js';
@@ -23,6 +22,7 @@ import { isUstartError } from '../../src/errors.js';
 import type { Server as PlanServer } from '../../src/plan/index.js';
 import { assetPath } from '../../src/util/assets.js';
 import { FakeBmc } from '../support/fake-bmc.js';
+import { closedPort, debianDemoSite, relay } from '../support/os-install-site.js';
 import { createLab, type Lab } from '../lab/lab.js';
 import { labAvailable } from '../lab/require-lab.js';
 
@@ -51,35 +51,9 @@ function isolateState(dir: string): void {
   });
 }
 
-/** A port on 127.0.0.1 where nothing listens now (a connect is refused). */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** Listens on 127.0.0.1:port and relays every connection to address:toPort. */
-async function relay(port: number, address: string, toPort: number): Promise<Server> {
-  const sockets = new Set<Socket>();
-  const server = createServer((sock) => {
-    const up = connect(toPort, address);
-    sockets.add(sock).add(up);
-    sock.pipe(up).pipe(sock);
-    const end = () => {
-      sock.destroy();
-      up.destroy();
-    };
-    sock.on('error', end).on('close', end);
-    up.on('error', end).on('close', end);
-  });
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-  cleanups.push(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => server.close(r));
-  });
-  return server;
+/** A relay opened for the test's length (the installed system coming up). */
+async function relayed(port: number, address: string, toPort: number): Promise<void> {
+  cleanups.push(await relay(port, address, toPort));
 }
 
 async function ustartRun(args: string[], hooks: Parameters<typeof registerRun>[4] = {}) {
@@ -134,13 +108,7 @@ describe.skipIf(!available)('ustart run --phase os-install on lab hosts', () => 
     const dir = await tempDir();
     isolateState(dir);
     // The demo site (a valid plan), Debian 12, its first two servers in the run (--hosts).
-    const doc = parse(await readFile(assetPath('samples', 'demo-stuttgart.yaml'), 'utf8')) as {
-      site: { osRelease: string };
-      servers: PlanServer[];
-      access: { user: string; jumpHost?: unknown };
-    };
-    doc.site.osRelease = 'debian-12';
-    delete doc.access.jumpHost;
+    const doc = await debianDemoSite();
     const [installed, fresh] = doc.servers as [PlanServer, PlanServer];
     // The installed server: a lab host's real sshd answers.
     installed.ssh = { address: lab.hosts[0]!.address, port: lab.hosts[0]!.port };
@@ -182,7 +150,7 @@ describe.skipIf(!available)('ustart run --phase os-install on lab hosts', () => 
             () => late.get(s.hostname)!,
             reported,
             // The installed system comes up on the server's SSH address.
-            async () => void (await relay(port, lab.hosts[1]!.address, lab.hosts[1]!.port)),
+            async () => void (await relayed(port, lab.hosts[1]!.address, lab.hosts[1]!.port)),
           );
           bmcs.set(s.hostname, bmc);
           return Promise.resolve(bmc);
@@ -243,13 +211,7 @@ describe.skipIf(!available)(
 
     it("skips the answering server, installs the refusing one, records the reported key in the app's known_hosts", async () => {
       const dir = await tempDir();
-      const doc = parse(await readFile(assetPath('samples', 'demo-stuttgart.yaml'), 'utf8')) as {
-        site: { osRelease: string };
-        servers: PlanServer[];
-        access: { user: string; jumpHost?: unknown };
-      };
-      doc.site.osRelease = 'debian-12';
-      delete doc.access.jumpHost;
+      const doc = await debianDemoSite();
       const [installed, fresh] = doc.servers as [PlanServer, PlanServer];
       installed.ssh = { address: lab.hosts[0]!.address, port: lab.hosts[0]!.port };
       const port = await closedPort();
@@ -275,7 +237,7 @@ describe.skipIf(!available)(
                 reported,
                 // The installed system comes up on the server's SSH port of the moment.
                 async () =>
-                  void (await relay(fresh.ssh!.port!, lab.hosts[1]!.address, lab.hosts[1]!.port)),
+                  void (await relayed(fresh.ssh!.port!, lab.hosts[1]!.address, lab.hosts[1]!.port)),
               );
               bmcs.set(s.hostname, bmc);
               return Promise.resolve(bmc);
