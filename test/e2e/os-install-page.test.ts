@@ -16,8 +16,8 @@ import type { Server as PlanServer } from '../../src/plan/index.js';
 import type { RunningServer } from '../../src/server/server.js';
 import { createLab, type Lab } from '../lab/lab.js';
 import { labAvailable } from '../lab/require-lab.js';
-import { FakeBmc } from '../support/fake-bmc.js';
-import { closedPort, debianDemoSite, relay } from '../support/os-install-site.js';
+import type { FakeBmc } from '../support/fake-bmc.js';
+import { closedPort, debianDemoSite, fakeInstall, relay } from '../support/os-install-site.js';
 import { attr, openPlan } from './install-flow.js';
 import { Cleanup, browserCore, startBrowserMode, tempDir } from './harness.js';
 
@@ -31,7 +31,7 @@ let server: RunningServer;
 let page: Page;
 let fresh: PlanServer;
 let port: number;
-const bmcs = new Map<string, FakeBmc>();
+let bmcs: Map<string, FakeBmc>;
 
 describe.skipIf(!available)('the os-install phase from the Install page (browser mode)', () => {
   beforeAll(async () => {
@@ -45,8 +45,11 @@ describe.skipIf(!available)('the os-install phase from the Install page (browser
     fresh = doc.servers[doc.servers.length - 1]!;
     fresh.ssh = { address: '127.0.0.1', port };
     await writeFile(join(work, 'site.yaml'), stringify(doc));
-    const late = new Map<string, string>();
     const reported = lab.hosts[1]!.publicKey.split(' ')[1]!;
+    const fake = fakeInstall(reported, async () =>
+      cleanup.add(await relay(port, lab.hosts[1]!.address, lab.hosts[1]!.port)),
+    );
+    bmcs = fake.bmcs;
     ({ server, page } = await startBrowserMode(cleanup, {
       name: 'os-install-page',
       core: browserCore(work, {
@@ -54,24 +57,7 @@ describe.skipIf(!available)('the os-install phase from the Install page (browser
           readOnlyKnownHosts: [],
           sshConfigFile: null,
           clusterLock: false,
-          osInstallHooks: {
-            openBmc: (s) => {
-              const bmc = new FakeBmc(
-                s.bmc!.address,
-                () => late.get(s.hostname)!,
-                reported,
-                async () =>
-                  cleanup.add(await relay(port, lab.hosts[1]!.address, lab.hosts[1]!.port)),
-              );
-              bmcs.set(s.hostname, bmc);
-              return Promise.resolve(bmc);
-            },
-            buildIso: async (r, file) => {
-              late.set(r.hostname, r.late);
-              await writeFile(file, 'ISO!rest');
-              return 8;
-            },
-          },
+          osInstallHooks: { openBmc: fake.openBmc, buildIso: fake.buildIso },
         },
       }),
       viewport: { width: 1400, height: 900 },

@@ -21,8 +21,7 @@ import { listRuns, logPath, readJournal, summarize } from '../../src/engine/inde
 import { isUstartError } from '../../src/errors.js';
 import type { Server as PlanServer } from '../../src/plan/index.js';
 import { assetPath } from '../../src/util/assets.js';
-import { FakeBmc } from '../support/fake-bmc.js';
-import { closedPort, debianDemoSite, relay } from '../support/os-install-site.js';
+import { closedPort, debianDemoSite, fakeInstall, relay } from '../support/os-install-site.js';
 import { createLab, type Lab } from '../lab/lab.js';
 import { labAvailable } from '../lab/require-lab.js';
 
@@ -121,8 +120,11 @@ describe.skipIf(!available)('ustart run --phase os-install on lab hosts', () => 
     await writeFile(pub, `${KEY}\n`);
     const reported = lab.hosts[1]!.publicKey.split(' ')[1]!;
 
-    const late = new Map<string, string>();
-    const bmcs = new Map<string, FakeBmc>();
+    // The installed system comes up on the server's SSH address.
+    const fake = fakeInstall(reported, () =>
+      relayed(port, lab.hosts[1]!.address, lab.hosts[1]!.port),
+    );
+    const bmcs = fake.bmcs;
     const runs = join(dir, 'runs');
     const { code, out } = await ustartRun(
       [
@@ -143,24 +145,7 @@ describe.skipIf(!available)('ustart run --phase os-install on lab hosts', () => 
         '--runs-dir',
         runs,
       ],
-      {
-        openBmc: (s) => {
-          const bmc = new FakeBmc(
-            s.bmc!.address,
-            () => late.get(s.hostname)!,
-            reported,
-            // The installed system comes up on the server's SSH address.
-            async () => void (await relayed(port, lab.hosts[1]!.address, lab.hosts[1]!.port)),
-          );
-          bmcs.set(s.hostname, bmc);
-          return Promise.resolve(bmc);
-        },
-        buildIso: async (r, file) => {
-          late.set(r.hostname, r.late);
-          await writeFile(file, 'ISO!rest');
-          return 8;
-        },
-      },
+      { openBmc: fake.openBmc, buildIso: fake.buildIso },
     );
     expect(code, out.err).toBe(0);
     expect([...bmcs.keys()]).toEqual([fresh.hostname]);
@@ -196,119 +181,91 @@ describe.skipIf(!available)('ustart run --phase os-install on lab hosts', () => 
     const known = await readFile(join(dir, 'config', 'ustart', 'known_hosts'), 'utf8');
     expect(known).toContain(`[127.0.0.1]:${port} ssh-ed25519 ${reported}`);
   }, 120_000);
-});
 
-describe.skipIf(!available)(
-  "the app runs os-install with the Install page's inputs (lab hosts)",
-  () => {
-    let lab: Lab;
-    beforeAll(async () => {
-      lab = await createLab({ hosts: 2 });
-    }, 120_000);
-    afterAll(async () => {
-      await lab?.dispose();
+  it("skips the answering server, installs the refusing one, records the reported key in the app's known_hosts", async () => {
+    const dir = await tempDir();
+    const doc = await debianDemoSite();
+    const [installed, fresh] = doc.servers as [PlanServer, PlanServer];
+    installed.ssh = { address: lab.hosts[0]!.address, port: lab.hosts[0]!.port };
+    const port = await closedPort();
+    fresh.ssh = { address: '127.0.0.1', port };
+    const planFile = join(dir, 'site.yaml');
+    await writeFile(planFile, stringify(doc));
+    const reported = lab.hosts[1]!.publicKey.split(' ')[1]!;
+    // The installed system comes up on the server's SSH port of the moment.
+    const fake = fakeInstall(reported, () =>
+      relayed(fresh.ssh!.port!, lab.hosts[1]!.address, lab.hosts[1]!.port),
+    );
+    const bmcs = fake.bmcs;
+    const stateDir = join(dir, 'state');
+    const core = createCore({
+      mode: 'test',
+      stateDir,
+      hostPages: {
+        clusterLock: false,
+        sshConfigFile: null,
+        readOnlyKnownHosts: [],
+        osInstallHooks: { openBmc: fake.openBmc, buildIso: fake.buildIso },
+      },
     });
-
-    it("skips the answering server, installs the refusing one, records the reported key in the app's known_hosts", async () => {
-      const dir = await tempDir();
-      const doc = await debianDemoSite();
-      const [installed, fresh] = doc.servers as [PlanServer, PlanServer];
-      installed.ssh = { address: lab.hosts[0]!.address, port: lab.hosts[0]!.port };
-      const port = await closedPort();
-      fresh.ssh = { address: '127.0.0.1', port };
-      const planFile = join(dir, 'site.yaml');
-      await writeFile(planFile, stringify(doc));
-      const reported = lab.hosts[1]!.publicKey.split(' ')[1]!;
-      const late = new Map<string, string>();
-      const bmcs = new Map<string, FakeBmc>();
-      const stateDir = join(dir, 'state');
-      const core = createCore({
-        mode: 'test',
-        stateDir,
-        hostPages: {
-          clusterLock: false,
-          sshConfigFile: null,
-          readOnlyKnownHosts: [],
-          osInstallHooks: {
-            openBmc: (s) => {
-              const bmc = new FakeBmc(
-                s.bmc!.address,
-                () => late.get(s.hostname)!,
-                reported,
-                // The installed system comes up on the server's SSH port of the moment.
-                async () =>
-                  void (await relayed(fresh.ssh!.port!, lab.hosts[1]!.address, lab.hosts[1]!.port)),
-              );
-              bmcs.set(s.hostname, bmc);
-              return Promise.resolve(bmc);
-            },
-            buildIso: async (r, file) => {
-              late.set(r.hostname, r.late);
-              await writeFile(file, 'ISO!rest');
-              return 8;
-            },
-          },
+    cleanups.push(() => core.dispose());
+    // Every run's end, recorded from the start (a run may end before a wait begins).
+    const ends = new Map<string, string>();
+    let woke: (() => void) | undefined;
+    core.client.on('run:changed', (e) => {
+      if (e.state === 'running') return;
+      ends.set(e.runId, e.state);
+      woke?.();
+    });
+    const end = async (runId: string) => {
+      while (!ends.has(runId)) await new Promise<void>((r) => (woke = r));
+      return ends.get(runId);
+    };
+    const started = unwrap(
+      await core.client.runStart({
+        planFile,
+        phases: ['os-install'],
+        hosts: [installed.hostname, fresh.hostname],
+        osInstall: {
+          mirrorUrl: 'http://deb.debian.org/debian',
+          advertise: '127.0.0.1',
+          authorizedKeys: `# the consultant\n${KEY}\n`,
+          acceptReportedHostKeys: true,
         },
-      });
-      cleanups.push(() => core.dispose());
-      // Every run's end, recorded from the start (a run may end before a wait begins).
-      const ends = new Map<string, string>();
-      let woke: (() => void) | undefined;
-      core.client.on('run:changed', (e) => {
-        if (e.state === 'running') return;
-        ends.set(e.runId, e.state);
-        woke?.();
-      });
-      const end = async (runId: string) => {
-        while (!ends.has(runId)) await new Promise<void>((r) => (woke = r));
-        return ends.get(runId);
-      };
-      const started = unwrap(
-        await core.client.runStart({
-          planFile,
-          phases: ['os-install'],
-          hosts: [installed.hostname, fresh.hostname],
-          osInstall: {
-            mirrorUrl: 'http://deb.debian.org/debian',
-            advertise: '127.0.0.1',
-            authorizedKeys: `# the consultant\n${KEY}\n`,
-            acceptReportedHostKeys: true,
-          },
-        }),
-      );
-      expect(await end(started.runId)).toBe('succeeded');
-      expect([...bmcs.keys()]).toEqual([fresh.hostname]);
-      expect(bmcs.get(fresh.hostname)!.calls).toContain('report 204');
-      // The phase's HTTP server ended with the run.
-      await expect(fetch(bmcs.get(fresh.hostname)!.media!)).rejects.toThrow();
-      const known = await readFile(join(stateDir, 'known_hosts'), 'utf8');
-      expect(known).toContain(`[127.0.0.1]:${port} ssh-ed25519 ${reported}`);
+      }),
+    );
+    expect(await end(started.runId)).toBe('succeeded');
+    expect([...bmcs.keys()]).toEqual([fresh.hostname]);
+    expect(bmcs.get(fresh.hostname)!.calls).toContain('report 204');
+    // The phase's HTTP server ended with the run.
+    await expect(fetch(bmcs.get(fresh.hostname)!.media!)).rejects.toThrow();
+    const known = await readFile(join(stateDir, 'known_hosts'), 'utf8');
+    expect(known).toContain(`[127.0.0.1]:${port} ssh-ed25519 ${reported}`);
 
-      // Without the checkbox the key is not accepted: the host-step fails saying what to do.
-      const again = await closedPort();
-      fresh.ssh = { address: '127.0.0.1', port: again };
-      await writeFile(planFile, stringify(doc));
-      bmcs.clear();
-      const second = unwrap(
-        await core.client.runStart({
-          planFile,
-          phases: ['os-install'],
-          hosts: [fresh.hostname],
-          pauseOnFailure: false,
-          osInstall: {
-            mirrorUrl: 'http://deb.debian.org/debian',
-            advertise: '127.0.0.1',
-            authorizedKeys: KEY,
-          },
-        }),
-      );
-      expect(await end(second.runId)).toBe('failed');
-      const runDir = join(dir, '.ustart', 'runs', second.runId);
-      const log = await readFile(logPath(runDir, 'umetal.os-install', fresh.hostname), 'utf8');
-      expect(log).toMatch(/^host-key: installer reported ssh-ed25519 SHA256:/m);
-      expect(log).toContain('was not accepted');
-      expect(log).toContain('Connect offers the key');
-      expect(await readFile(join(stateDir, 'known_hosts'), 'utf8')).not.toContain(`:${again}]`);
-    }, 120_000);
-  },
-);
+    // Without the checkbox the key is not accepted: the host-step fails saying what to do.
+    const again = await closedPort();
+    fresh.ssh = { address: '127.0.0.1', port: again };
+    await writeFile(planFile, stringify(doc));
+    bmcs.clear();
+    const second = unwrap(
+      await core.client.runStart({
+        planFile,
+        phases: ['os-install'],
+        hosts: [fresh.hostname],
+        pauseOnFailure: false,
+        osInstall: {
+          mirrorUrl: 'http://deb.debian.org/debian',
+          advertise: '127.0.0.1',
+          authorizedKeys: KEY,
+        },
+      }),
+    );
+    expect(await end(second.runId)).toBe('failed');
+    const runDir = join(dir, '.ustart', 'runs', second.runId);
+    const log = await readFile(logPath(runDir, 'umetal.os-install', fresh.hostname), 'utf8');
+    expect(log).toMatch(/^host-key: installer reported ssh-ed25519 SHA256:/m);
+    expect(log).toContain('was not accepted');
+    expect(log).toContain('Connect offers the key');
+    expect(await readFile(join(stateDir, 'known_hosts'), 'utf8')).not.toContain(`:${again}]`);
+  }, 120_000);
+});

@@ -4,11 +4,13 @@
  * port where nothing listens yet (a server with no OS refuses SSH), and a relay that opens it
  * to a lab host's sshd (the installed system coming up on that server's address).
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import { parse } from 'yaml';
+import type { OsInstallDeps } from '../../src/osinstall/os-install.js';
 import type { Server as PlanServer } from '../../src/plan/index.js';
 import { assetPath } from '../../src/util/assets.js';
+import { FakeBmc } from './fake-bmc.js';
 
 export interface SiteDoc {
   site: { osRelease: string };
@@ -58,5 +60,34 @@ export async function relay(
   return async () => {
     for (const s of sockets) s.destroy();
     await new Promise((r) => server.close(r));
+  };
+}
+
+/**
+ * Fake BMCs (recorded in `bmcs` by host name) whose "installer" reports `reported` and then
+ * runs `onPower` (the installed system coming up), and an ISO build that only keeps each
+ * server's rendered late command for them: the hooks `ustart run`, the core and the browser
+ * tests give instead of real BMCs and xorriso.
+ */
+export function fakeInstall(reported: string, onPower: (server: PlanServer) => Promise<void>) {
+  const late = new Map<string, string>();
+  const bmcs = new Map<string, FakeBmc>();
+  return {
+    bmcs,
+    openBmc: (s: PlanServer) => {
+      const bmc = new FakeBmc(
+        s.bmc!.address,
+        () => late.get(s.hostname)!,
+        reported,
+        () => onPower(s),
+      );
+      bmcs.set(s.hostname, bmc);
+      return Promise.resolve(bmc);
+    },
+    buildIso: (async (r, file) => {
+      late.set(r.hostname, r.late);
+      await writeFile(file, 'ISO!rest');
+      return 8;
+    }) satisfies OsInstallDeps['buildIso'],
   };
 }
