@@ -71,7 +71,7 @@ export async function bindOsInstallInApp(
   if (!inputs) {
     throw new UstartError(
       'InvalidArgument',
-      "the OS install (phase os-install) installs the servers through their BMCs and needs what the plan does not hold: give the Debian mirror, this machine's address as the BMCs reach it and the consultant's public key under Install → OS install, then start again.",
+      "the OS install (phase os-install) installs the servers through their BMCs and needs what the plan does not hold: give the Debian mirror, this machine's address as the BMCs reach it and the consultant's public key under Install → OS install, then start the run again (or resume it: a resume after uStart restarted needs them given again).",
     );
   }
   const keys = authorizedKeyLines(inputs.authorizedKeys, 'the public key field');

@@ -85,7 +85,12 @@ export class RunService {
   private readonly byPlan = new Map<string, LiveRun>();
   /** The bundle each plan's last install was given: a retry or resume installs from it too. */
   private readonly bundles = new Map<string, RunBundle>();
-  /** The os-install inputs each plan's last run was given, for a retry or resume. */
+  /**
+   * The os-install inputs each run was started with, for a retry or resume of that run only,
+   * without the two decisions a consultant makes per start: the servers confirmed for a
+   * reinstall and accepting the reported host keys (a resume never wipes a server that
+   * answers unless its name is given again).
+   */
   private readonly osInputs = new Map<string, NonNullable<RunOptions['osInstall']>>();
   /** Retries and resumes reuse a verification while the bundle's files are unchanged. */
   private readonly verified = new VerifiedBundleCache();
@@ -186,7 +191,8 @@ export class RunService {
     );
     const demo = await this.opts.access.routed(planFile);
     const hosts = await this.opts.access.targets(planFile, loaded.plan);
-    const osInstall = options.osInstall ?? this.osInputs.get(planFile);
+    const osInstall =
+      options.osInstall ?? (options.resume ? this.osInputs.get(options.resume) : undefined);
     const bound = await bindOsInstallInApp(steps, {
       plan: loaded.plan,
       planFile,
@@ -196,7 +202,6 @@ export class RunService {
       access: this.opts.access,
       ...(this.opts.osInstallHooks ? { hooks: this.opts.osInstallHooks } : {}),
     });
-    if (options.osInstall) this.osInputs.set(planFile, options.osInstall);
     steps = bound.steps;
     const transport = await (this.opts.transport ?? ((f, p) => this.opts.access.transport(f, p)))(
       planFile,
@@ -258,6 +263,10 @@ export class RunService {
     if (previous) this.forget(previous);
     this.byPlan.set(planFile, live);
     this.byId.set(live.runId, live);
+    if (osInstall) {
+      const { confirmReinstall: _perStart, acceptReportedHostKeys: _perRun, ...kept } = osInstall;
+      this.osInputs.set(live.runId, kept);
+    }
     // Resolves at `run-started`, or rejects with what stopped the run from starting.
     await new Promise<void>((resolve, reject) => {
       const sub = engine.subscribe((e) => {

@@ -133,6 +133,11 @@ const RECEIVER = [
   `fi || { cd / && rm -rf "$S"; exit ${EXIT.mismatch}; }`,
   // Every binary gets the mode the bundle's tar gives it (a fetched one has none yet).
   `if [ -f ${CONTROL}/exec ]; then tr '\\n' '\\0' < ${CONTROL}/exec | xargs -0 -r chmod 0755 -- || exit ${EXIT.unpack}; fi`,
+  // Only what the check list names goes into place: a file the stream carried besides them
+  // (a relayed stream comes from another host) or an earlier attempt left in staging is
+  // removed, never moved unchecked into the bundle folder.
+  `find . -path ./${CONTROL} -prune -o -type f -printf '%P\\n' | LC_ALL=C sort > ${CONTROL}/have`,
+  `cut -c67- ${CONTROL}/check | LC_ALL=C sort | LC_ALL=C comm -23 ${CONTROL}/have - | tr '\\n' '\\0' | xargs -0 -r rm -f -- || exit ${EXIT.move}`,
   `rm -rf ${CONTROL}`,
   // rename(2) per file, one mv per folder: the bundle folder never holds a partial file.
   "find . -type d -printf '%P\\n' | while IFS= read -r d; do",

@@ -325,13 +325,16 @@ export const de: Catalogue = {
     osKeys: 'Öffentlicher Schlüssel des Beraters (.pub-Zeile)',
     osBmcUser: 'BMC-Benutzer',
     osBmcPort: 'Redfish-Port',
-    osReinstall: 'Neu installieren, obwohl sie auf SSH antworten (löscht ihre OS-Platten)',
+    osReinstall:
+      'Neu installieren, obwohl sie auf SSH antworten — Hostnamen eintippen (löscht ihre OS-Platten; bei jedem Lauf neu gefragt)',
     osAcceptKeys:
       'Den SSH-Hostschlüssel annehmen, den jeder Installer meldet (Fingerabdruck im Log des Servers mit seiner Konsole vergleichen)',
     osMissing:
       'Die OS-Installation braucht den Debian-Spiegel, die Adresse dieses Rechners und den öffentlichen Schlüssel des Beraters.',
     osBadPort: 'Ein Port ist eine ganze Zahl von 1 bis 65535.',
     osPrivateKey: 'Das ist ein privater Schlüssel: die .pub-Zeile einfügen (ssh-ed25519 AAAA…).',
+    osUnknownServer:
+      'Ein Name zum Neuinstallieren ist kein Server dieses Plans: die Hostnamen genau eintippen.',
     stepView: 'Schritte als',
     list: 'Liste',
     graph: 'Graph',

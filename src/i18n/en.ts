@@ -324,13 +324,15 @@ export const en = {
     osKeys: "Consultant's public key (.pub line)",
     osBmcUser: 'BMC user',
     osBmcPort: 'Redfish port',
-    osReinstall: 'Reinstall although they answer on SSH (erases their OS disks)',
+    osReinstall:
+      'Reinstall although they answer on SSH — type their host names (erases their OS disks; asked again every run)',
     osAcceptKeys:
       "Accept the SSH host key each installer reports (compare the fingerprint in that server's log with its console)",
     osMissing:
       "The OS install needs the Debian mirror, this machine's address and the consultant's public key.",
     osBadPort: 'A port is a whole number from 1 to 65535.',
     osPrivateKey: 'That is a private key: paste the .pub line (ssh-ed25519 AAAA…).',
+    osUnknownServer: 'A name to reinstall is no server of this plan: type the host names exactly.',
     stepView: 'Steps as',
     list: 'List',
     graph: 'Graph',

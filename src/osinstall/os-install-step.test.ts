@@ -137,4 +137,37 @@ describe('the os-install local action', () => {
     await expect(fetch(bmcs.get(a)!.media!)).rejects.toThrow();
     await action.close();
   });
+
+  it('never installs a server twice in one run: after its installer reported, a retry refuses (its SSH refuses while it reboots)', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ustart-osi-step-'));
+    const p = plan();
+    const [a] = p.servers.map((s) => s.hostname) as [string];
+    const bmcs = new Map<string, FakeBmc>();
+    const d = { ...deps(p, {}, bmcs), acceptHostKey: () => Promise.resolve(false) };
+    const action = osInstallStep(
+      p,
+      {
+        mirrorUrl: 'http://deb.debian.org/debian',
+        authorizedKeys: [KEY],
+        advertise: '127.0.0.1',
+        workDir: dir,
+        sshPollMs: 1,
+      },
+      d,
+    );
+    const lines: string[] = [];
+    // The key is not accepted: the host-step fails, saying what happens next.
+    expect(await action.check!(context(a))).toBe(false);
+    await expect(action.run(context(a, lines))).rejects.toThrow(/was not accepted/);
+    expect(lines.some((l) => l.startsWith('host-key: installer reported'))).toBe(true);
+    const first = bmcs.get(a)!;
+    const installs = first.calls.filter((c) => c.startsWith('power')).length;
+    // The consultant retries while the server reboots (SSH still refuses): nothing is done.
+    await expect(action.check!(context(a))).rejects.toThrow(/already ran in this run/);
+    await expect(action.run(context(a))).rejects.toThrow(/already ran in this run/);
+    // Its BMC was not opened again, and the one opened saw no second power-on.
+    expect(bmcs.get(a)).toBe(first);
+    expect(first.calls.filter((c) => c.startsWith('power')).length).toBe(installs);
+    await action.close();
+  });
 });

@@ -50,11 +50,23 @@ export function osInstallStep(
 ): OsInstallStep {
   checkOsInstallPlan(plan, opts);
   const http = new SharedInstallServer(opts);
+  /**
+   * Servers whose installer reported its host key in this run: installed, or rebooting into
+   * the new system. A retry or resume in the same run must never install them again because
+   * their SSH port refuses while they reboot.
+   */
+  const reported = new Set<string>();
   const decide = async ({ host, log }: HostlessContext): Promise<OsInstallDecision> => {
     const server = plan.servers.find((s) => s.hostname === host);
     if (!server) throw new UstartError('InvalidArgument', `${host} is no server of the plan`);
     const d = await decideServer(plan, server, opts, deps);
     log(`# os-install: ${d.action}: ${d.reason}`);
+    if (reported.has(host) && (d.action === 'install' || d.action === 'reinstall')) {
+      throw new UstartError(
+        'Unsupported',
+        `${host}: its installer already ran in this run and reported its host key; it is installed or still rebooting. Nothing was done to it: once it answers on SSH this step skips it (or Connect offers its key).`,
+      );
+    }
     return d;
   };
   return {
@@ -73,9 +85,10 @@ export function osInstallStep(
           `${d.reason}; it refused SSH when the step began, so an OS may have been installed since. Nothing was done to it.`,
         );
       }
-      await installServer(plan, d, { ...opts, signal: context.signal }, deps, http, (e) =>
-        context.log(`${e.stage}: ${e.message}`),
-      );
+      await installServer(plan, d, { ...opts, signal: context.signal }, deps, http, (e) => {
+        if (e.stage === 'host-key') reported.add(context.host);
+        context.log(`${e.stage}: ${e.message}`);
+      });
     },
     close: () => http.close(),
   };

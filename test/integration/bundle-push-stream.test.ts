@@ -138,9 +138,15 @@ describe.skipIf(!available)('folder bundle pushed as one stream', () => {
       };
 
       // 1. Cancelled, then pushed again: big.bin resumes from what the host kept (its tail
-      //    is appended to the kept file, which is then renamed into place: same inode).
+      //    is appended to the kept file, which is then renamed into place: same inode). A
+      //    file the check list does not name, left in staging, is not put in place.
       const keptInode = await cancel();
+      await lab.exec(
+        0,
+        `d=$(dirname "$(find ${remoteDir}/.incoming -name big.bin)"); echo stray > "$d/stray.bin"`,
+      );
       await pushBundle(transport, lab.target(0), report, { remoteDir });
+      expect((await lab.exec(0, `find ${remoteDir} -name stray.bin`)).stdout).toBe('');
       const entry = report.manifest!.entries.find((e) => e.path === 'files/big.bin')!;
       const sum = await lab.exec(0, `sha256sum ${remoteDir}/files/big.bin`);
       expect(sum.stdout).toContain(entry.sha256);

@@ -197,7 +197,7 @@ export function InstallPage() {
   ): { given?: NonNullable<RunOptions['osInstall']> } | undefined => {
     if (!installs) return {};
     const typed = os.advertise.trim() || os.authorizedKeys.trim() || os.port.trim();
-    const r = osInstallOption(os);
+    const r = osInstallOption(os, servers);
     if (r.ok) return { given: r.value };
     if (!typed) return {};
     setOsError(ti(r.problem));
@@ -234,6 +234,8 @@ export function InstallPage() {
         ...(o.given ? { osInstall: o.given } : {}),
       }),
     );
+    // Typed for that start only: a later run asks again.
+    if (o.given) setOs((cur) => ({ ...cur, confirmReinstall: '', acceptReportedHostKeys: false }));
     if (r) await openRun(r.runId);
   };
   const resume = async (runId: string) => {

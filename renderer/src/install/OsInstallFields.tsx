@@ -14,7 +14,8 @@ export interface OsInstallFieldValues {
   authorizedKeys: string;
   bmcUser: string;
   bmcPort: string;
-  confirmReinstall: string[];
+  /** Host names typed to allow reinstalling servers that answer on SSH (never kept). */
+  confirmReinstall: string;
   acceptReportedHostKeys: boolean;
 }
 
@@ -25,7 +26,7 @@ export const EMPTY_OS_INSTALL: OsInstallFieldValues = {
   authorizedKeys: '',
   bmcUser: '',
   bmcPort: '443',
-  confirmReinstall: [],
+  confirmReinstall: '',
   acceptReportedHostKeys: false,
 };
 
@@ -45,10 +46,9 @@ export function loadOsInstall(planFile: string): OsInstallFieldValues {
       authorizedKeys: text('authorizedKeys'),
       bmcUser: text('bmcUser'),
       bmcPort: text('bmcPort'),
-      confirmReinstall: Array.isArray(v.confirmReinstall)
-        ? v.confirmReinstall.filter((h): h is string => typeof h === 'string')
-        : [],
-      // Never carried over: accepting keys is decided per run.
+      // Never carried over: which servers to wipe and whether to accept the installers' keys
+      // are decided and typed per run.
+      confirmReinstall: '',
       acceptReportedHostKeys: false,
     };
   } catch {
@@ -57,11 +57,11 @@ export function loadOsInstall(planFile: string): OsInstallFieldValues {
 }
 
 export function saveOsInstall(planFile: string, v: OsInstallFieldValues): void {
-  const { acceptReportedHostKeys: _decidedPerRun, ...kept } = v;
+  const { acceptReportedHostKeys: _perRun, confirmReinstall: _typedPerRun, ...kept } = v;
   localStorage.setItem(key(planFile), JSON.stringify(kept));
 }
 
-type Problem = 'osMissing' | 'osBadPort' | 'osPrivateKey';
+type Problem = 'osMissing' | 'osBadPort' | 'osPrivateKey' | 'osUnknownServer';
 
 const port = (text: string): number | undefined | 'bad' => {
   if (!text.trim()) return undefined;
@@ -72,6 +72,7 @@ const port = (text: string): number | undefined | 'bad' => {
 /** The run's `osInstall` option, or what is wrong with the fields. */
 export function osInstallOption(
   v: OsInstallFieldValues,
+  servers: readonly string[],
 ): { ok: true; value: NonNullable<RunOptions['osInstall']> } | { ok: false; problem: Problem } {
   if (!v.mirrorUrl.trim() || !v.advertise.trim() || !v.authorizedKeys.trim())
     return { ok: false, problem: 'osMissing' };
@@ -79,6 +80,8 @@ export function osInstallOption(
   const http = port(v.port);
   const bmc = port(v.bmcPort);
   if (http === 'bad' || bmc === 'bad') return { ok: false, problem: 'osBadPort' };
+  const reinstall = v.confirmReinstall.split(/[\s,]+/).filter(Boolean);
+  if (reinstall.some((h) => !servers.includes(h))) return { ok: false, problem: 'osUnknownServer' };
   return {
     ok: true,
     value: {
@@ -89,7 +92,7 @@ export function osInstallOption(
       ...(http !== undefined ? { port: http } : {}),
       ...(bmc !== undefined ? { bmcPort: bmc } : {}),
       ...(v.bmcUser.trim() ? { bmcUser: v.bmcUser.trim() } : {}),
-      ...(v.confirmReinstall.length ? { confirmReinstall: v.confirmReinstall } : {}),
+      ...(reinstall.length ? { confirmReinstall: reinstall } : {}),
     },
   };
 }
@@ -148,21 +151,15 @@ export function OsInstallFields({
       {text('bmcPort', 'osBmcPort', '443', 5)}
       <label className="wide">
         {ti('osReinstall')}{' '}
-        <select
-          multiple
+        <input
           data-testid="os-confirmReinstall"
           value={value.confirmReinstall}
-          size={Math.min(4, Math.max(2, servers.length))}
-          onChange={(e) =>
-            set({ confirmReinstall: [...e.target.selectedOptions].map((o) => o.value) })
-          }
-        >
-          {servers.map((h) => (
-            <option key={h} value={h}>
-              {h}
-            </option>
-          ))}
-        </select>
+          size={32}
+          placeholder={servers[0] ?? ''}
+          autoComplete="off"
+          spellCheck={false}
+          onChange={(e) => set({ confirmReinstall: e.target.value })}
+        />
       </label>
       <label className="check wide">
         <input
