@@ -16,11 +16,11 @@ import { join } from 'node:path';
 import type { RunOptions } from '../api/run-contract.js';
 import { BmcCertificates, bmcCertificatesFile } from '../bmc/certificates.js';
 import { loadBmcCredentials } from '../bmc/credentials.js';
-import { openBmc } from '../bmc/index.js';
+import { bmcOpener } from '../bmc/index.js';
 import { demoOsInstall } from '../demo/os-install.js';
 import { bindLocalActions, type StepSpec } from '../engine/index.js';
 import { UstartError } from '../errors.js';
-import { authorizedKeyLines, type BmcOpener, osInstallDeps } from '../osinstall/deps.js';
+import { authorizedKeyLines, osInstallDeps, type OsInstallHooks } from '../osinstall/deps.js';
 import { osInstallStep, type OsInstallStepOptions } from '../osinstall/os-install-step.js';
 import type { Plan } from '../plan/index.js';
 import type { HostTarget } from '../ssh/transport.js';
@@ -33,13 +33,6 @@ export interface BoundOsInstall {
   steps: StepSpec[];
   /** Stops what the phase left running (its HTTP server); call at the run's end. */
   close(): Promise<void>;
-}
-
-/** Tests give a fake BMC and probe; the real ones by default. */
-export interface AppOsInstallHooks {
-  openBmc?: BmcOpener;
-  sshProbe?: Parameters<typeof osInstallDeps>[0]['sshProbe'];
-  buildIso?: Parameters<typeof osInstallDeps>[0]['buildIso'];
 }
 
 const nothing = () => Promise.resolve();
@@ -57,7 +50,7 @@ export async function bindOsInstallInApp(
     hosts: ReadonlyMap<string, HostTarget>;
     inputs: RunOptions['osInstall'];
     access: Access;
-    hooks?: AppOsInstallHooks;
+    hooks?: OsInstallHooks;
   },
 ): Promise<BoundOsInstall> {
   if (!steps.some((s) => s.localAction === ACTION)) return { steps, close: nothing };
@@ -84,20 +77,14 @@ export async function bindOsInstallInApp(
   const stateDir = o.access.stateDir;
   const opener =
     o.hooks?.openBmc ??
-    (await (async (): Promise<BmcOpener> => {
-      const credentials = await loadBmcCredentials({
+    bmcOpener({
+      credentials: await loadBmcCredentials({
         ...(inputs.bmcUser ? { user: inputs.bmcUser } : {}),
         ask: o.access.secrets,
-      });
-      const certificates = new BmcCertificates(bmcCertificatesFile(stateDir));
-      // The Redfish port applies to Redfish BMCs; IPMI keeps its own (UDP 623).
-      return (server) =>
-        openBmc(server, {
-          credentials,
-          certificates,
-          ...(server.bmc?.protocol === 'redfish' ? { port: inputs.bmcPort ?? 443 } : {}),
-        });
-    })());
+      }),
+      certificates: new BmcCertificates(bmcCertificatesFile(stateDir)),
+      redfishPort: inputs.bmcPort ?? 443,
+    });
   const options: OsInstallStepOptions = {
     mirrorUrl: inputs.mirrorUrl,
     authorizedKeys: keys,

@@ -35,7 +35,8 @@ import { VerifiedBundleCache } from './run-bundle.js';
 import { checkRunId, logSizes, readLogRange, runInfo, stepPreview } from './run-files.js';
 import { launchRun } from './run-launch.js';
 import { LiveRun, RunAttachments } from './run-live.js';
-import { type AppOsInstallHooks, bindOsInstallInApp } from './os-install-run.js';
+import type { OsInstallHooks } from '../osinstall/deps.js';
+import { bindOsInstallInApp } from './os-install-run.js';
 import { readRegularFile } from '../util/user-file.js';
 
 /** Where a run's steps come from: the runbook by default; tests and benchmarks pass their own. */
@@ -70,7 +71,7 @@ export interface RunServiceOptions {
   /** The transport of a run; default Ssh2Transport with the plan's access settings. */
   transport?: (planFile: string, plan: Plan) => Promise<Transport>;
   /** Tests: a fake BMC, probe and ISO build for the os-install phase. */
-  osInstallHooks?: AppOsInstallHooks;
+  osInstallHooks?: OsInstallHooks;
 }
 
 interface LoadedPlan {

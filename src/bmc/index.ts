@@ -51,3 +51,21 @@ export async function openBmc(server: Server, o: OpenBmcOptions): Promise<Bmc> {
     ? RedfishBmc.connect({ ...common, certificates: o.certificates })
     : new IpmiBmc(common);
 }
+
+/** Opens a planned server's BMC with the logins and certificate pins it was made with. */
+export type BmcOpener = (server: Server) => Promise<Bmc>;
+
+/**
+ * An opener for every server of a plan: `redfishPort` applies to Redfish BMCs only, an IPMI
+ * BMC keeps its own (UDP 623). The fronts' one way to reach the BMCs (CLI and app).
+ */
+export function bmcOpener(o: Omit<OpenBmcOptions, 'port'> & { redfishPort?: number }): BmcOpener {
+  const { redfishPort, ...rest } = o;
+  return (server) =>
+    openBmc(server, {
+      ...rest,
+      ...(server.bmc?.protocol === 'redfish' && redfishPort !== undefined
+        ? { port: redfishPort }
+        : {}),
+    });
+}

@@ -4,16 +4,21 @@
  * `ustart os-install`, `ustart run --phase os-install` and the app's run of that phase; each
  * front gives its own BMC opener and its own way to accept a reported host key.
  */
-import type { Bmc } from '../bmc/types.js';
+import type { BmcOpener } from '../bmc/index.js';
 import { UstartError } from '../errors.js';
-import type { Server } from '../plan/index.js';
 import type { KnownHosts } from '../ssh/known-hosts.js';
 import { buildIso } from './iso.js';
 import type { OsInstallDeps } from './os-install.js';
 import { sshHostKey, sshProbe } from './ssh-probe.js';
 
-/** Opens a planned server's BMC (credentials and certificate pins are the front's). */
-export type BmcOpener = (server: Server) => Promise<Bmc>;
+export type { BmcOpener };
+
+/** What tests give instead of the real BMCs, SSH probe and ISO build (every front). */
+export interface OsInstallHooks {
+  openBmc?: BmcOpener;
+  sshProbe?: OsInstallDeps['sshProbe'];
+  buildIso?: OsInstallDeps['buildIso'];
+}
 
 export function osInstallDeps(o: {
   openBmc: BmcOpener;

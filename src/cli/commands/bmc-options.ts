@@ -7,9 +7,7 @@ import type { Command } from 'commander';
 import { ustartStateDir } from '../../app/state-dir.js';
 import { BmcCertificates, bmcCertificatesFile } from '../../bmc/certificates.js';
 import { loadBmcCredentials } from '../../bmc/credentials.js';
-import { openBmc } from '../../bmc/index.js';
-import type { Bmc } from '../../bmc/types.js';
-import type { Server } from '../../plan/index.js';
+import { type BmcOpener, bmcOpener as openerFor } from '../../bmc/index.js';
 import { wholeNumber } from '../options.js';
 import type { Output } from '../output.js';
 import type { RunDisplay } from '../run-display.js';
@@ -62,13 +60,7 @@ export async function bmcOpener(
   opts: BmcOpts,
   out: Output,
   view?: Pick<RunDisplay, 'suspend'>,
-): Promise<(server: Server) => Promise<Bmc>> {
-  const access = await bmcAccess(opts, out, view);
-  // The Redfish port applies to Redfish BMCs; IPMI keeps its own (UDP 623).
-  return (server) =>
-    openBmc(server, {
-      credentials: access.credentials,
-      certificates: access.certificates,
-      ...(server.bmc?.protocol === 'redfish' ? { port: access.port } : {}),
-    });
+): Promise<BmcOpener> {
+  const { port, ...access } = await bmcAccess(opts, out, view);
+  return openerFor({ ...access, redfishPort: port });
 }

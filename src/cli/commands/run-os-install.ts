@@ -16,14 +16,13 @@ import type { Command } from 'commander';
 import { bindLocalActions, type StepSpec } from '../../engine/index.js';
 import { UstartError } from '../../errors.js';
 import { osInstallStep, type OsInstallStep } from '../../osinstall/os-install-step.js';
-import type { OsInstallDeps } from '../../osinstall/os-install.js';
 import type { Plan } from '../../plan/index.js';
 import { SshConfig } from '../../ssh/targets.js';
 import { wholeNumber } from '../options.js';
 import type { Output } from '../output.js';
 import type { RunDisplay } from '../run-display.js';
 import { bmcOpener, type BmcOpts, withBmcOptions } from './bmc-options.js';
-import { type BmcOpener, osInstallDeps } from '../../osinstall/deps.js';
+import { osInstallDeps, type OsInstallHooks } from '../../osinstall/deps.js';
 import { PromptQueue, readAuthorizedKeys, ustartKnownHosts } from './os-install.js';
 
 export interface OsInstallRunOpts extends BmcOpts {
@@ -37,12 +36,7 @@ export interface OsInstallRunOpts extends BmcOpts {
   acceptNewHostKeys?: boolean;
 }
 
-/** What tests give instead of the real BMCs, SSH probe and ISO build (a fake BMC). */
-export interface OsInstallHooks {
-  openBmc?: BmcOpener;
-  sshProbe?: OsInstallDeps['sshProbe'];
-  buildIso?: OsInstallDeps['buildIso'];
-}
+export type { OsInstallHooks };
 
 /** The local action's name in the runbook (src/runbook/local-actions.ts). */
 const ACTION = 'os-install';
